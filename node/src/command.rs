@@ -1,0 +1,136 @@
+use sc_cli::SubstrateCli;
+use sc_network::config::NetworkBackendType;
+use sc_service::PartialComponents;
+
+use crate::{
+    chain_spec,
+    cli::{Cli, Subcommand},
+    service,
+};
+
+impl SubstrateCli for Cli {
+    fn impl_name() -> String {
+        "MedLedger Node".into()
+    }
+
+    fn impl_version() -> String {
+        env!("SUBSTRATE_CLI_IMPL_VERSION").into()
+    }
+
+    fn description() -> String {
+        env!("CARGO_PKG_DESCRIPTION").into()
+    }
+
+    fn author() -> String {
+        env!("CARGO_PKG_AUTHORS").into()
+    }
+
+    fn support_url() -> String {
+        "https://github.com/medledger/medledger/issues".into()
+    }
+
+    fn copyright_start_year() -> i32 {
+        2026
+    }
+
+    fn load_spec(&self, id: &str) -> Result<Box<dyn sc_service::ChainSpec>, String> {
+        chain_spec::load_spec(id)
+    }
+}
+
+/// libp2p is this chain's default network backend (see DESIGN.md); `--network-backend litep2p`
+/// still selects litep2p. sc-cli's own default is litep2p, so apply ours unless the flag is given.
+fn apply_default_network_backend(cli: &mut Cli) {
+    let given = std::env::args().any(|arg| arg.starts_with("--network-backend"));
+    if !given {
+        cli.run.network_params.network_backend = sc_cli::arg_enums::NetworkBackendType::Libp2p;
+    }
+}
+
+/// Parses the command line and runs the node or the chosen subcommand.
+pub fn run() -> sc_cli::Result<()> {
+    let mut cli = Cli::from_args();
+    apply_default_network_backend(&mut cli);
+
+    match &cli.subcommand {
+        Some(Subcommand::Key(cmd)) => cmd.run(&cli),
+        #[allow(deprecated)]
+        Some(Subcommand::BuildSpec(cmd)) => {
+            let runner = cli.create_runner(cmd)?;
+            runner.sync_run(|config| cmd.run(config.chain_spec, config.network))
+        },
+        Some(Subcommand::ExportChainSpec(cmd)) => {
+            let spec = cli.load_spec(&cmd.chain)?;
+            cmd.run(spec)
+        },
+        Some(Subcommand::ConsortiumSpec(cmd)) => cmd.run().map_err(sc_cli::Error::Input),
+        Some(Subcommand::CheckBlock(cmd)) => {
+            let runner = cli.create_runner(cmd)?;
+            runner.async_run(|config| {
+                let PartialComponents { client, task_manager, import_queue, .. } =
+                    service::new_partial(&config)?;
+                Ok((cmd.run(client, import_queue), task_manager))
+            })
+        },
+        Some(Subcommand::ExportBlocks(cmd)) => {
+            let runner = cli.create_runner(cmd)?;
+            runner.async_run(|config| {
+                let PartialComponents { client, task_manager, .. } = service::new_partial(&config)?;
+                Ok((cmd.run(client, config.database), task_manager))
+            })
+        },
+        Some(Subcommand::ExportState(cmd)) => {
+            let runner = cli.create_runner(cmd)?;
+            runner.async_run(|config| {
+                let PartialComponents { client, task_manager, .. } = service::new_partial(&config)?;
+                Ok((cmd.run(client, config.chain_spec), task_manager))
+            })
+        },
+        Some(Subcommand::ImportBlocks(cmd)) => {
+            let runner = cli.create_runner(cmd)?;
+            runner.async_run(|config| {
+                let PartialComponents { client, task_manager, import_queue, .. } =
+                    service::new_partial(&config)?;
+                Ok((cmd.run(client, import_queue), task_manager))
+            })
+        },
+        Some(Subcommand::PurgeChain(cmd)) => {
+            let runner = cli.create_runner(cmd)?;
+            runner.sync_run(|config| cmd.run(config.database))
+        },
+        Some(Subcommand::Revert(cmd)) => {
+            let runner = cli.create_runner(cmd)?;
+            runner.async_run(|config| {
+                let PartialComponents { client, task_manager, backend, .. } =
+                    service::new_partial(&config)?;
+                let aux_revert = Box::new(|client, _, blocks| {
+                    sc_consensus_grandpa::revert(client, blocks)?;
+                    Ok(())
+                });
+                Ok((cmd.run(client, backend, Some(aux_revert)), task_manager))
+            })
+        },
+        Some(Subcommand::ChainInfo(cmd)) => {
+            let runner = cli.create_runner(cmd)?;
+            runner.sync_run(|config| cmd.run::<medledger_runtime::opaque::Block>(&config))
+        },
+        None => {
+            let runner = cli.create_runner(&cli.run)?;
+            runner.run_node_until_exit(|config| async move {
+                match config.network.network_backend {
+                    NetworkBackendType::Libp2p => service::new_full::<
+                        sc_network::NetworkWorker<
+                            medledger_runtime::opaque::Block,
+                            <medledger_runtime::opaque::Block as sp_runtime::traits::Block>::Hash,
+                        >,
+                    >(config)
+                    .map_err(sc_cli::Error::Service),
+                    NetworkBackendType::Litep2p => service::new_full::<sc_network::Litep2pNetworkBackend>(
+                        config,
+                    )
+                    .map_err(sc_cli::Error::Service),
+                }
+            })
+        },
+    }
+}

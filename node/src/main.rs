@@ -1,0 +1,16 @@
+//! `medledger-node`: a hospital's validator, or a regulator's observer, on the MedLedger chain.
+
+mod chain_spec;
+mod cli;
+mod command;
+mod rpc;
+mod service;
+
+fn main() {
+    if let Err(error) = command::run() {
+        // sc-cli errors carry their own context ("Invalid input: …"); print them as a sentence,
+        // never as a debug dump.
+        eprintln!("error: {error}");
+        std::process::exit(1);
+    }
+}
