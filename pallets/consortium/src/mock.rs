@@ -1,0 +1,90 @@
+//! A test runtime: frame-system and the consortium, with founding hospitals 1..=4 and one
+//! regulator (account 100).
+
+use crate as pallet_consortium;
+use core::cell::RefCell;
+use frame_support::{derive_impl, parameter_types, traits::ConstU32};
+use sp_runtime::BuildStorage;
+
+type Block = frame_system::mocking::MockBlock<Test>;
+
+frame_support::construct_runtime!(
+    pub enum Test {
+        System: frame_system,
+        Consortium: pallet_consortium,
+    }
+);
+
+#[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
+impl frame_system::Config for Test {
+    type Block = Block;
+}
+
+thread_local! {
+    /// Dispute decisions the consortium reported to the (mock) escrow.
+    pub static DECISIONS: RefCell<Vec<(u64, crate::DisputeOutcome)>> = const { RefCell::new(Vec::new()) };
+}
+
+pub struct RecordDisputes;
+impl crate::DisputeDecisions for RecordDisputes {
+    fn dispute_decided(order: u64, outcome: crate::DisputeOutcome) -> frame_support::dispatch::DispatchResult {
+        DECISIONS.with(|d| d.borrow_mut().push((order, outcome)));
+        Ok(())
+    }
+}
+
+parameter_types! {
+    pub const ProposalLifetime: u64 = 10;
+}
+
+impl pallet_consortium::Config for Test {
+    type RuntimeCall = RuntimeCall;
+    type Disputes = RecordDisputes;
+    type MinMembers = ConstU32<4>;
+    type MaxMembers = ConstU32<6>;
+    type MaxRegulators = ConstU32<2>;
+    type MaxPeersPerHospital = ConstU32<3>;
+    type MaxPeerIdLen = ConstU32<64>;
+    type MaxNameLen = ConstU32<32>;
+    type MaxUrlLen = ConstU32<64>;
+    type MaxCallLen = ConstU32<1024>;
+    type MaxOpenProposals = ConstU32<4>;
+    type ProposalLifetime = ProposalLifetime;
+    type WeightInfo = ();
+}
+
+/// The peer id used for hospital/regulator `n`'s node in tests.
+pub fn peer(n: u64) -> Vec<u8> {
+    let mut id = b"peer-".to_vec();
+    id.extend_from_slice(&n.to_le_bytes());
+    id
+}
+
+pub const REGULATOR: u64 = 100;
+
+pub fn new_test_ext() -> sp_io::TestExternalities {
+    let storage = RuntimeGenesisConfig {
+        system: Default::default(),
+        consortium: pallet_consortium::GenesisConfig {
+            hospitals: (1..=4u64)
+                .map(|n| (n, format!("Hospital {n}").into_bytes(), b"https://h.example/".to_vec(), vec![peer(n)]))
+                .collect(),
+            regulators: vec![(REGULATOR, b"Health Authority".to_vec(), peer(REGULATOR))],
+            session_length: 5,
+        },
+    }
+    .build_storage()
+    .expect("valid genesis");
+    let mut ext = sp_io::TestExternalities::new(storage);
+    ext.execute_with(|| System::set_block_number(1));
+    DECISIONS.with(|d| d.borrow_mut().clear());
+    ext
+}
+
+/// Runs a test and then checks the pallet's invariants.
+pub fn test(body: impl FnOnce()) {
+    new_test_ext().execute_with(|| {
+        body();
+        Consortium::do_try_state().expect("consortium invariants hold after the test");
+    });
+}
