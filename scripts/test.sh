@@ -7,4 +7,5 @@ cd "$(dirname "$0")/.."
 
 # One warm target directory for every build, local and CI (DEVELOPERS.md).
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/medledger/target}"
-exec cargo test --workspace --locked "$@"
+# --no-fail-fast: report every failing test binary, not just the first.
+exec cargo test --workspace --locked --no-fail-fast "$@"

@@ -4,7 +4,8 @@
 //!
 //! ```no_run
 //! # use medledger_test_harness::*;
-//! let mut net = Network::new(env!("CARGO_BIN_EXE_medledger-node"));
+//! // In an integration test of the node package: env!("CARGO_BIN_EXE_medledger-node").
+//! let mut net = Network::new("target/debug/medledger-node");
 //! net.start_local_validators(&["alice", "bob", "charlie", "dave"]).unwrap();
 //! wait_until("finality", std::time::Duration::from_secs(120), || {
 //!     Ok(net.nodes().iter().all(|n| n.finalized_number().unwrap_or(0) > 5).then_some(()))
