@@ -39,8 +39,9 @@ bootnode=""
 for i in "${!VALIDATORS[@]}"; do
     name="${VALIDATORS[$i]}"
     key_file="$NET_DIR/$name.node-key"
-    # A fixed network key per validator, so the bootnode address is stable across restarts.
-    [[ -f "$key_file" ]] || "$NODE" key generate-node-key --file "$key_file" 2>/dev/null
+    # Development node key n+1 (0x00…01 for Alice, …): its peer id is authorised in the local
+    # chain's genesis; a node with any other key is refused by every member.
+    printf '%064x' $((i + 1)) > "$key_file"
     p2p=$((P2P_BASE + i))
     rpc=$((RPC_BASE + i))
     args=(--chain local "--$name" --base-path "$NET_DIR/$name" --node-key-file "$key_file"

@@ -77,10 +77,13 @@ pub fn load_spec(id: &str) -> Result<Box<dyn sc_service::ChainSpec>, String> {
 ///
 /// ```json
 /// { "name": "Lakeside Health Consortium", "id": "lakeside",
-///   "hospitals": [ { "name": "St Mary", "account": "5F…", "aura": "5F…", "grandpa": "5G…" }, … ] }
+///   "hospitals": [ { "name": "St Mary", "account": "5F…", "aura": "5F…", "grandpa": "5G…",
+///                    "delivery_endpoint": "https://data.stmary.example", "peer_ids": ["12D3Koo…"] }, … ] }
 /// ```
 /// `account` is the hospital's funded account; `aura` (sr25519) and `grandpa` (ed25519) are the
-/// public session keys of its validator node, all in SS58 form (`medledger-node key inspect`).
+/// public session keys of its validator node, all in SS58 form (`medledger-node key inspect`);
+/// `peer_ids` are its nodes' libp2p ids (`medledger-node key inspect-node-key`), the only ones
+/// (with regulators') allowed to connect.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConsortiumFile {
@@ -90,6 +93,13 @@ pub struct ConsortiumFile {
     /// Initial balance of each hospital account, in whole tokens.
     #[serde(default = "default_endowment")]
     pub endowment: u128,
+    /// Blocks per session: validator-set changes take effect at session boundaries.
+    #[serde(default = "default_session_length")]
+    pub session_length: u32,
+}
+
+fn default_session_length() -> u32 {
+    medledger_runtime::HOURS
 }
 
 fn default_endowment() -> u128 {
@@ -103,6 +113,8 @@ pub struct HospitalEntry {
     pub account: String,
     pub aura: String,
     pub grandpa: String,
+    pub delivery_endpoint: String,
+    pub peer_ids: Vec<String>,
 }
 
 /// The smallest consortium that keeps finalizing with one validator down (GRANDPA needs > 2/3).
@@ -122,7 +134,7 @@ impl ConsortiumFile {
                 self.hospitals.len()
             ));
         }
-        let mut authorities = Vec::new();
+        let mut hospitals = Vec::new();
         let mut accounts = Vec::new();
         for h in &self.hospitals {
             let aura: AuraId = parse_ss58::<sp_core::sr25519::Public>(&h.name, "aura", &h.aura)?.into();
@@ -132,11 +144,29 @@ impl ConsortiumFile {
             if accounts.contains(&account) {
                 return Err(format!("hospital {:?}: account listed twice", h.name));
             }
-            authorities.push((aura, grandpa));
-            accounts.push(account);
+            if h.peer_ids.is_empty() {
+                return Err(format!("hospital {:?}: list at least one node peer id", h.name));
+            }
+            let peer_ids = h
+                .peer_ids
+                .iter()
+                .map(|p| {
+                    p.parse::<sc_network::PeerId>()
+                        .map(|id| id.to_bytes())
+                        .map_err(|e| format!("hospital {:?}: bad peer id {p:?}: {e}", h.name))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            accounts.push(account.clone());
+            hospitals.push(genesis_config_presets::Hospital {
+                account,
+                session_keys: Some((aura, grandpa)),
+                name: h.name.clone().into_bytes(),
+                endpoint: h.delivery_endpoint.clone().into_bytes(),
+                peer_ids,
+            });
         }
         let endowment = self.endowment.saturating_mul(medledger_runtime::UNIT);
-        let patch = genesis_config_presets::genesis(authorities, accounts, None, endowment);
+        let patch = genesis_config_presets::genesis(hospitals, accounts, None, endowment, self.session_length);
         Ok(ChainSpec::builder(wasm_binary()?, None)
             .with_name(&self.name)
             .with_id(&self.id)

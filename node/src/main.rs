@@ -3,6 +3,8 @@
 mod chain_spec;
 mod cli;
 mod command;
+mod peer_guard;
+mod observer;
 mod rpc;
 mod service;
 

@@ -5,10 +5,16 @@ use std::{sync::Arc, time::Duration};
 
 use futures::FutureExt;
 use medledger_runtime::{opaque::Block, RuntimeApi};
+
+use crate::peer_guard::{self, PeerAllowlist};
 use sc_client_api::{Backend, BlockBackend};
 use sc_consensus_aura::{ImportQueueParams, SlotProportion, StartAuraParams};
 use sc_consensus_grandpa::SharedVoterState;
-use sc_service::{error::Error as ServiceError, Configuration, TaskManager, WarpSyncConfig};
+use sc_network_sync::{
+    block_request_handler::BlockRequestHandler, service::network::NetworkServiceProvider,
+};
+use sc_service::{error::Error as ServiceError, Configuration, TaskManager};
+use sp_blockchain::HeaderBackend;
 use sc_telemetry::{Telemetry, TelemetryWorker};
 use sc_transaction_pool_api::OffchainTransactionPoolFactory;
 use sp_consensus_aura::sr25519::{AuthorityId as AuraId, AuthorityPair as AuraPair};
@@ -131,7 +137,7 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 }
 
 /// Builds and starts a full node: a validator with `--validator`, otherwise a syncing full node.
-pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as sp_runtime::traits::Block>::Hash>>(
+pub fn new_full<N: crate::peer_guard::GuardedBackend>(
     config: Configuration,
 ) -> Result<TaskManager, ServiceError> {
     let sc_service::PartialComponents {
@@ -168,11 +174,26 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as sp_runtime::trait
         );
     net_config.add_notification_protocol(grandpa_protocol_config);
 
-    let warp_sync = Arc::new(sc_consensus_grandpa::warp_proof::NetworkProvider::new(
-        backend.clone(),
-        grandpa_link.shared_authority_set().clone(),
-        Vec::default(),
-    ));
+    // Only the consortium's nodes get blocks (see peer_guard): block requests pass through the
+    // guard's filter before they reach the block server.
+    let allowlist = PeerAllowlist::at(&*client, client.info().best_hash).map_err(ServiceError::Other)?;
+    let network_service_provider = NetworkServiceProvider::new();
+    let mut block_relay = BlockRequestHandler::new::<N>(
+        network_service_provider.handle(),
+        &config.protocol_id(),
+        config.chain_spec.fork_id(),
+        client.clone(),
+        config.network.default_peers_set.in_peers as usize +
+            config.network.default_peers_set.out_peers as usize,
+    );
+    let (guarded_requests, incoming_requests) = async_channel::bounded(64);
+    let block_server = N::swap_inbound_queue(&mut block_relay.request_response_config, guarded_requests)
+        .ok_or_else(|| ServiceError::Other("the block request protocol has no server".into()))?;
+    task_manager.spawn_handle().spawn(
+        "peer-guard-block-requests",
+        Some("networking"),
+        peer_guard::filter_requests("block", incoming_requests, block_server, allowlist.clone()),
+    );
 
     let (network, system_rpc_tx, tx_handler_controller, sync_service, _bitswap) =
         sc_service::build_network(sc_service::BuildNetworkParams {
@@ -184,11 +205,24 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as sp_runtime::trait
             spawn_essential_handle: task_manager.spawn_essential_handle(),
             import_queue,
             block_announce_validator_builder: None,
-            warp_sync_config: Some(WarpSyncConfig::WithProvider(warp_sync)),
-            block_relay: None,
+            // No warp-sync proofs are served: consortium nodes sync in full, and a stranger must
+            // not obtain headers that way either.
+            warp_sync_config: None,
+            block_relay: Some(block_relay),
             metrics,
             gap_sync_body_policy: None,
         })?;
+
+    task_manager.spawn_handle().spawn_blocking(
+        "block-relay-network-service-provider",
+        Some("networking"),
+        network_service_provider.run(Arc::new(network.clone())),
+    );
+    task_manager.spawn_handle().spawn(
+        "peer-guard",
+        Some("networking"),
+        peer_guard::run(client.clone(), network.clone(), sync_service.clone(), allowlist),
+    );
 
     if config.offchain_worker.enabled {
         let offchain_workers =

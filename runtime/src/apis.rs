@@ -18,9 +18,9 @@ use sp_session::OpaqueGeneratedSessionKeys;
 use sp_version::RuntimeVersion;
 
 use super::{
-    genesis_config_presets, opaque, AccountId, Aura, Balance, Block, Executive, Grandpa,
-    InherentDataExt, Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig, System,
-    TransactionPayment, VERSION,
+    genesis_config_presets, opaque, AccountId, Aura, Balance, Block, BlockNumber, Consent,
+    Consortium, Executive, Grandpa, InherentDataExt, Nonce, Ownership, Runtime, RuntimeCall,
+    RuntimeGenesisConfig, System, TransactionPayment, VERSION,
 };
 
 impl_runtime_apis! {
@@ -191,6 +191,56 @@ impl_runtime_apis! {
 
         fn query_length_to_fee(length: u32) -> Balance {
             TransactionPayment::length_to_fee(length)
+        }
+    }
+
+    impl pallet_consortium_runtime_api::ConsortiumApi<Block, AccountId> for Runtime {
+        fn authorized_peers() -> Vec<(Vec<u8>, pallet_consortium::PeerRole)> {
+            Consortium::authorized_peers()
+        }
+
+        fn members() -> Vec<AccountId> {
+            pallet_consortium::Members::<Runtime>::get().into_inner()
+        }
+
+        fn regulators() -> Vec<AccountId> {
+            pallet_consortium::Regulators::<Runtime>::iter_keys().collect()
+        }
+    }
+
+    impl pallet_ownership_runtime_api::OwnershipApi<Block, AccountId, BlockNumber> for Runtime {
+        fn records_of(
+            owner: AccountId,
+        ) -> Vec<(pallet_ownership::RecordId, pallet_ownership::RecordInfo<AccountId, BlockNumber>)> {
+            Ownership::records_of(&owner)
+        }
+
+        fn record(
+            id: pallet_ownership::RecordId,
+        ) -> Option<pallet_ownership::RecordInfo<AccountId, BlockNumber>> {
+            pallet_ownership::Records::<Runtime>::get(id)
+        }
+
+        fn enrolments_of(owner: AccountId) -> Vec<(AccountId, BlockNumber)> {
+            Ownership::enrolments_of(&owner)
+        }
+    }
+
+    impl pallet_consent_runtime_api::ConsentApi<Block, AccountId, BlockNumber> for Runtime {
+        fn consents_of(owner: AccountId) -> Vec<pallet_consent::Consent<AccountId, BlockNumber>> {
+            Consent::consents_of(&owner)
+        }
+
+        fn consent_covers(
+            owner: AccountId,
+            record: pallet_consent::RecordId,
+            purpose: pallet_consent::Purpose,
+            buyer: AccountId,
+            at: BlockNumber,
+        ) -> pallet_consent::ConsentAnswer {
+            <Consent as pallet_consent::ConsentCheck<AccountId, BlockNumber>>::consent_covers(
+                &owner, &record, purpose, &buyer, at,
+            )
         }
     }
 

@@ -1,5 +1,9 @@
-//! Genesis presets: `development` (one authority, Alice, with sudo) and `local_testnet`
-//! (four hospital validators — Alice, Bob, Charlie, Dave — and no sudo).
+//! Genesis presets: `development` (one hospital, Alice, with sudo) and `local_testnet` (four
+//! hospital validators — Alice, Bob, Charlie, Dave — and no sudo).
+//!
+//! Development node keys: the local network runs hospital `n` (1-based) with the libp2p node key
+//! `0x00…0n` (`--node-key`), so its peer id is fixed and can be authorised in genesis. These keys
+//! are public: never use them outside a local test network.
 
 use alloc::{vec, vec::Vec};
 use frame_support::build_struct_json_patch;
@@ -10,68 +14,109 @@ use sp_genesis_builder::{PresetId, DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRE
 use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
 
 use crate::{
-    AccountId, AuraConfig, BalancesConfig, GrandpaConfig, RuntimeGenesisConfig, SudoConfig, UNIT,
+    opaque::SessionKeys, AccountId, BalancesConfig, ConsortiumConfig, RuntimeGenesisConfig,
+    SessionConfig, SudoConfig, UNIT,
 };
 
 /// Balance given to each pre-funded development account.
 const ENDOWMENT: u128 = 1_000_000 * UNIT;
+/// Blocks per session on development chains: validator changes take effect within a minute.
+pub const DEV_SESSION_LENGTH: u32 = 10;
 
-/// A genesis config patch for the given authorities, funded accounts (each given `endowment`)
-/// and optional sudo key.
+/// A founding hospital: its account (also its validator id), its validator's session keys (a
+/// member without keys does not author until it registers them), name, delivery endpoint and
+/// node peer ids.
+pub struct Hospital {
+    pub account: AccountId,
+    pub session_keys: Option<(AuraId, GrandpaId)>,
+    pub name: Vec<u8>,
+    pub endpoint: Vec<u8>,
+    pub peer_ids: Vec<Vec<u8>>,
+}
+
+/// A genesis config patch: the hospitals are the consortium and the validators; `accounts` are
+/// funded with `endowment` each; `sudo_key` only for development chains.
 pub fn genesis(
-    authorities: Vec<(AuraId, GrandpaId)>,
-    endowed_accounts: Vec<AccountId>,
+    hospitals: Vec<Hospital>,
+    accounts: Vec<AccountId>,
     sudo_key: Option<AccountId>,
     endowment: u128,
+    session_length: u32,
 ) -> Value {
     build_struct_json_patch!(RuntimeGenesisConfig {
         balances: BalancesConfig {
-            balances: endowed_accounts.iter().cloned().map(|account| (account, endowment)).collect(),
+            balances: accounts.iter().cloned().map(|account| (account, endowment)).collect(),
         },
-        aura: AuraConfig {
-            authorities: authorities.iter().map(|(aura, _)| aura.clone()).collect(),
+        session: SessionConfig {
+            keys: hospitals
+                .iter()
+                .filter_map(|h| {
+                    let (aura, grandpa) = h.session_keys.clone()?;
+                    Some((h.account.clone(), h.account.clone(), SessionKeys { aura, grandpa }))
+                })
+                .collect::<Vec<_>>(),
         },
-        grandpa: GrandpaConfig {
-            authorities: authorities.iter().map(|(_, grandpa)| (grandpa.clone(), 1)).collect(),
+        consortium: ConsortiumConfig {
+            hospitals: hospitals
+                .iter()
+                .map(|h| (h.account.clone(), h.name.clone(), h.endpoint.clone(), h.peer_ids.clone()))
+                .collect(),
+            session_length,
         },
         sudo: SudoConfig { key: sudo_key },
     })
 }
 
-/// The development validators: Aura (sr25519) and GRANDPA (ed25519) keys of `//Alice`, … .
-const DEV_VALIDATORS: [(Sr25519Keyring, Ed25519Keyring); 4] = [
-    (Sr25519Keyring::Alice, Ed25519Keyring::Alice),
-    (Sr25519Keyring::Bob, Ed25519Keyring::Bob),
-    (Sr25519Keyring::Charlie, Ed25519Keyring::Charlie),
-    (Sr25519Keyring::Dave, Ed25519Keyring::Dave),
+/// Peer ids (binary) of the development node keys `0x00…01` … `0x00…04`.
+pub const DEV_PEER_IDS: [[u8; 38]; 4] = [
+    hex_literal::hex!("0024080112204cb5abf6ad79fbf5abbccafcc269d85cd2651ed4b885b5869f241aedf0a5ba29"),
+    hex_literal::hex!("0024080112207422b9887598068e32c4448a949adb290d0f4e35b9e01b0ee5f1a1e600fe2674"),
+    hex_literal::hex!("002408011220f381626e41e7027ea431bfe3009e94bdd25a746beec468948d6c3c7c5dc9a54b"),
+    hex_literal::hex!("002408011220fd50b8e3b144ea244fbf7737f550bc8dd0c2650bbc1aada833ca17ff8dbf329b"),
 ];
 
-fn dev_authority((aura, grandpa): (Sr25519Keyring, Ed25519Keyring)) -> (AuraId, GrandpaId) {
-    (aura.public().into(), grandpa.public().into())
+/// Development hospital `n` (0-based): keyring `//Alice`, `//Bob`, … and node key `n + 1`.
+fn dev_hospital(n: usize) -> Hospital {
+    let (sr, ed) = [
+        (Sr25519Keyring::Alice, Ed25519Keyring::Alice),
+        (Sr25519Keyring::Bob, Ed25519Keyring::Bob),
+        (Sr25519Keyring::Charlie, Ed25519Keyring::Charlie),
+        (Sr25519Keyring::Dave, Ed25519Keyring::Dave),
+    ][n];
+    let name = ["Alice General", "Bob Memorial", "Charlie Clinic", "Dave Hospital"][n];
+    Hospital {
+        account: sr.to_account_id(),
+        session_keys: Some((sr.public().into(), ed.public().into())),
+        name: name.as_bytes().to_vec(),
+        endpoint: alloc::format!("http://127.0.0.1:{}", 8800 + n).into_bytes(),
+        peer_ids: vec![DEV_PEER_IDS[n].to_vec()],
+    }
 }
 
 fn dev_accounts() -> Vec<AccountId> {
     Sr25519Keyring::iter().map(|k| k.to_account_id()).collect()
 }
 
-/// One authority (Alice), sudo Alice.
+/// Four member hospitals of which only Alice has session keys, so Alice alone authors; sudo
+/// Alice.
 pub fn development_config_genesis() -> Value {
+    let hospitals = (0..4)
+        .map(dev_hospital)
+        .enumerate()
+        .map(|(n, h)| Hospital { session_keys: if n == 0 { h.session_keys } else { None }, ..h })
+        .collect();
     genesis(
-        vec![dev_authority(DEV_VALIDATORS[0])],
+        hospitals,
         dev_accounts(),
         Some(Sr25519Keyring::Alice.to_account_id()),
         ENDOWMENT,
+        DEV_SESSION_LENGTH,
     )
 }
 
 /// Four hospital validators (Alice, Bob, Charlie, Dave), no sudo.
 pub fn local_testnet_genesis() -> Value {
-    genesis(
-        DEV_VALIDATORS.into_iter().map(dev_authority).collect(),
-        dev_accounts(),
-        None,
-        ENDOWMENT,
-    )
+    genesis((0..4).map(dev_hospital).collect(), dev_accounts(), None, ENDOWMENT, DEV_SESSION_LENGTH)
 }
 
 /// The JSON patch for a named preset, or `None` if the name is unknown.

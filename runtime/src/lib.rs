@@ -16,6 +16,8 @@ extern crate alloc;
 
 mod apis;
 pub mod genesis_config_presets;
+mod governance;
+mod marketplace;
 
 use alloc::{borrow::Cow, vec::Vec};
 use frame_support::{
@@ -207,6 +209,10 @@ impl pallet_transaction_payment::Config for Runtime {
     type WeightInfo = pallet_transaction_payment::weights::SubstrateWeight<Runtime>;
 }
 
+impl pallet_skip_feeless_payment::Config for Runtime {
+    type RuntimeEvent = RuntimeEvent;
+}
+
 impl pallet_sudo::Config for Runtime {
     type RuntimeEvent = RuntimeEvent;
     type RuntimeCall = RuntimeCall;
@@ -244,6 +250,20 @@ mod runtime {
     pub type TransactionPayment = pallet_transaction_payment;
     #[runtime::pallet_index(6)]
     pub type Sudo = pallet_sudo;
+    #[runtime::pallet_index(7)]
+    pub type SkipFeelessPayment = pallet_skip_feeless_payment;
+
+    // Governance. Aura's and GRANDPA's authorities come from Session (genesis and every session).
+    #[runtime::pallet_index(10)]
+    pub type Consortium = pallet_consortium;
+    #[runtime::pallet_index(11)]
+    pub type Session = pallet_session;
+
+    // Marketplace.
+    #[runtime::pallet_index(20)]
+    pub type Ownership = pallet_ownership;
+    #[runtime::pallet_index(21)]
+    pub type Consent = pallet_consent;
 }
 
 /// Address format of extrinsics: account id or index, as polkadot.js sends them.
@@ -261,7 +281,11 @@ pub type TxExtension = (
     frame_system::CheckEra<Runtime>,
     frame_system::CheckNonce<Runtime>,
     frame_system::CheckWeight<Runtime>,
-    pallet_transaction_payment::ChargeTransactionPayment<Runtime>,
+    // Patients hold no tokens: calls marked `feeless_if` (consent, enrolment) skip the fee.
+    pallet_skip_feeless_payment::SkipCheckIfFeeless<
+        Runtime,
+        pallet_transaction_payment::ChargeTransactionPayment<Runtime>,
+    >,
     frame_metadata_hash_extension::CheckMetadataHash<Runtime>,
     frame_system::WeightReclaim<Runtime>,
 );

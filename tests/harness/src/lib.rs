@@ -260,7 +260,7 @@ impl Network {
     }
 
     /// Starts a node named `name` with `args` plus loopback-only networking, free ports and
-    /// its own base path. The first node started is everyone's bootnode.
+    /// its own base path. Every node already running is its bootnode.
     pub fn start_node(&mut self, name: &str, args: &[&str]) -> Result<&Node> {
         let base_path = self.dir().join(name);
         let rpc_port = free_port();
@@ -282,11 +282,10 @@ impl Network {
             ]
             .map(String::from),
         );
-        if let Some(first) = self.nodes.first() {
-            let bootnode = wait_until("the bootnode's RPC", Duration::from_secs(60), || {
-                first.multiaddr().map(Some)
-            })?;
-            full_args.extend(["--bootnodes".to_string(), bootnode]);
+        for running in self.nodes.iter_mut().filter(|n| n.child.is_some()) {
+            if let Ok(bootnode) = running.multiaddr() {
+                full_args.extend(["--bootnodes".to_string(), bootnode]);
+            }
         }
         let mut node = Node {
             name: name.to_string(),

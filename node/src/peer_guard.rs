@@ -1,0 +1,214 @@
+//! Only the consortium's nodes may talk to this node.
+//!
+//! The authorised peer ids — every member hospital's and registered regulator's node — are read
+//! from the chain (`ConsortiumApi::authorized_peers`) at each new best block. Two mechanisms keep
+//! everyone else out, on validators and observers alike:
+//!
+//! 1. **Block requests are filtered before they reach the block server.** sc-network's
+//!    reserved-only mode covers the sync peer set only, and request-response handlers refuse
+//!    just banned peers; so the node installs the block-request protocol itself and answers a
+//!    request from an unauthorised peer with an error and a fatal reputation change (a ban),
+//!    without ever reading a block. A stranger that skips the sync handshake and asks for blocks
+//!    directly gets nothing.
+//! 2. **Unauthorised sync peers are banned when they connect,** and every connected peer is
+//!    checked again whenever the allowlist changes (a removed hospital's node is dropped): a
+//!    fatal reputation change bans the peer, which closes its substreams and makes every
+//!    request-response protocol refuse it.
+//!
+//! Warp-sync proofs are not served at all (consortium nodes sync in full); state and light-client
+//! requests come only from peers that passed the sync handshake, which (2) bans.
+
+use std::{
+    collections::HashSet,
+    sync::{Arc, RwLock},
+};
+
+use futures::{channel::oneshot, StreamExt};
+use medledger_runtime::{opaque::Block, AccountId};
+use pallet_consortium_runtime_api::ConsortiumApi;
+use sc_client_api::BlockchainEvents;
+use sc_network::{
+    request_responses::{IncomingRequest, OutgoingResponse},
+    service::traits::NetworkService,
+    PeerId, ReputationChange,
+};
+use sc_network_sync::{types::SyncEventStream, SyncEvent, SyncingService};
+use sp_api::ProvideRuntimeApi;
+use sp_blockchain::HeaderBackend;
+use sp_runtime::traits::Block as BlockT;
+
+const LOG_TARGET: &str = "medledger::peer-guard";
+
+/// The reputation change that bans a peer for good (below `BANNED_THRESHOLD`).
+const NOT_AUTHORISED: ReputationChange =
+    ReputationChange::new_fatal("not an authorised consortium node");
+
+/// The peer ids allowed to talk to this node, shared between the guard's tasks.
+#[derive(Clone, Default)]
+pub struct PeerAllowlist(Arc<RwLock<HashSet<PeerId>>>);
+
+impl PeerAllowlist {
+    pub fn contains(&self, peer: &PeerId) -> bool {
+        self.0.read().map(|set| set.contains(peer)).unwrap_or(false)
+    }
+
+    /// Replaces the list; returns whether it changed.
+    fn replace(&self, peers: HashSet<PeerId>) -> bool {
+        match self.0.write() {
+            Ok(mut set) if *set != peers => {
+                *set = peers;
+                true
+            },
+            _ => false,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.0.read().map(|set| set.len()).unwrap_or(0)
+    }
+}
+
+/// The authorised peers according to the runtime at block `at`.
+pub fn authorized_peers<C>(client: &C, at: <Block as BlockT>::Hash) -> Result<HashSet<PeerId>, String>
+where
+    C: ProvideRuntimeApi<Block>,
+    C::Api: ConsortiumApi<Block, AccountId>,
+{
+    let peers = client
+        .runtime_api()
+        .authorized_peers(at)
+        .map_err(|e| format!("cannot read the consortium's authorised peers: {e}"))?;
+    Ok(peers
+        .into_iter()
+        .filter_map(|(bytes, _role)| match PeerId::from_bytes(&bytes) {
+            Ok(peer) => Some(peer),
+            Err(e) => {
+                log::warn!(target: LOG_TARGET, "ignoring an undecodable authorised peer id: {e}");
+                None
+            },
+        })
+        .collect())
+}
+
+/// Forwards block requests from authorised peers to the block server and refuses the rest.
+pub async fn filter_requests(
+    name: &'static str,
+    incoming: async_channel::Receiver<IncomingRequest>,
+    server: async_channel::Sender<IncomingRequest>,
+    allowlist: PeerAllowlist,
+) {
+    let mut incoming = std::pin::pin!(incoming);
+    while let Some(request) = incoming.next().await {
+        if allowlist.contains(&request.peer) {
+            if server.send(request).await.is_err() {
+                log::error!(target: LOG_TARGET, "the {name} server stopped");
+                return;
+            }
+        } else {
+            log::info!(target: LOG_TARGET, "refused a {name} request from unauthorised peer {}", request.peer);
+            refuse(request.pending_response);
+        }
+    }
+}
+
+fn refuse(pending_response: oneshot::Sender<OutgoingResponse>) {
+    let _ = pending_response.send(OutgoingResponse {
+        result: Err(()),
+        reputation_changes: vec![NOT_AUTHORISED],
+        sent_feedback: None,
+    });
+}
+
+fn ban(network: &dyn NetworkService, peer: PeerId) {
+    log::info!(target: LOG_TARGET, "banning unauthorised peer {peer}");
+    network.report_peer(peer, NOT_AUTHORISED);
+}
+
+/// Keeps the allowlist current and bans unauthorised sync peers; runs for the node's lifetime.
+pub async fn run<C>(
+    client: Arc<C>,
+    network: Arc<dyn NetworkService>,
+    sync: Arc<SyncingService<Block>>,
+    allowlist: PeerAllowlist,
+) where
+    C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + BlockchainEvents<Block> + Send + Sync,
+    C::Api: ConsortiumApi<Block, AccountId>,
+{
+    let mut imports = client.import_notification_stream().fuse();
+    let mut sync_events = sync.event_stream("peer-guard").fuse();
+    loop {
+        futures::select! {
+            import = imports.next() => {
+                let Some(import) = import else { return };
+                if !import.is_new_best {
+                    continue;
+                }
+                match authorized_peers(&*client, import.hash).map(|peers| allowlist.replace(peers)) {
+                    Ok(true) => {
+                        log::info!(target: LOG_TARGET, "{} authorised peers", allowlist.len());
+                        // Drop peers that are no longer authorised (a removed hospital's nodes).
+                        if let Ok(peers) = sync.peers_info().await {
+                            for (peer, _) in peers {
+                                if !allowlist.contains(&peer) {
+                                    ban(&*network, peer);
+                                }
+                            }
+                        }
+                    },
+                    Ok(false) => {},
+                    Err(e) => log::warn!(target: LOG_TARGET, "{e}"),
+                }
+            },
+            event = sync_events.next() => match event {
+                Some(SyncEvent::PeerConnected { peer_id, .. }) if !allowlist.contains(&peer_id) => {
+                    ban(&*network, peer_id)
+                },
+                Some(_) => {},
+                None => return,
+            },
+        }
+    }
+}
+
+/// Network backends whose request-response configuration lets the guard put itself between the
+/// network and a protocol's server.
+pub trait GuardedBackend:
+    sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>
+{
+    /// Installs `queue` as the protocol's inbound queue; returns the server's queue it replaced.
+    fn swap_inbound_queue(
+        config: &mut Self::RequestResponseProtocolConfig,
+        queue: async_channel::Sender<IncomingRequest>,
+    ) -> Option<async_channel::Sender<IncomingRequest>>;
+}
+
+impl GuardedBackend for sc_network::NetworkWorker<Block, <Block as BlockT>::Hash> {
+    fn swap_inbound_queue(
+        config: &mut Self::RequestResponseProtocolConfig,
+        queue: async_channel::Sender<IncomingRequest>,
+    ) -> Option<async_channel::Sender<IncomingRequest>> {
+        config.inbound_queue.replace(queue)
+    }
+}
+
+impl GuardedBackend for sc_network::Litep2pNetworkBackend {
+    fn swap_inbound_queue(
+        config: &mut Self::RequestResponseProtocolConfig,
+        queue: async_channel::Sender<IncomingRequest>,
+    ) -> Option<async_channel::Sender<IncomingRequest>> {
+        config.inbound_queue.replace(queue)
+    }
+}
+
+impl PeerAllowlist {
+    /// A list holding the authorised peers at block `at`.
+    pub fn at<C>(client: &C, at: <Block as BlockT>::Hash) -> Result<Self, String>
+    where
+        C: ProvideRuntimeApi<Block>,
+        C::Api: ConsortiumApi<Block, AccountId>,
+    {
+        let list = Self::default();
+        list.replace(authorized_peers(client, at)?);
+        Ok(list)
+    }
+}

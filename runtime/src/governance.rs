@@ -1,0 +1,56 @@
+//! Consortium governance: member hospitals and regulators (pallet-consortium), the validator set
+//! that follows the membership (pallet-session), and the origins other pallets use for decisions
+//! "by the consortium".
+
+use frame_support::{parameter_types, traits::ConstU32};
+use sp_runtime::traits::{ConvertInto, OpaqueKeys};
+
+use crate::{
+    opaque::SessionKeys, AccountId, Balance, Balances, BlockNumber, Consortium, Runtime,
+    RuntimeCall, RuntimeEvent, DAYS,
+};
+
+parameter_types! {
+    /// A vote stays open two days; undecided, it changes nothing.
+    pub const ProposalLifetime: BlockNumber = 2 * DAYS;
+    pub const SessionKeyDeposit: Balance = 0;
+}
+
+impl pallet_consortium::Config for Runtime {
+    type RuntimeCall = RuntimeCall;
+    type Disputes = ();
+    type MinMembers = ConstU32<4>;
+    type MaxMembers = ConstU32<32>;
+    type MaxRegulators = ConstU32<16>;
+    type MaxPeersPerHospital = ConstU32<4>;
+    /// A libp2p peer id is 38 bytes (identity multihash of an ed25519 key); room for others.
+    type MaxPeerIdLen = ConstU32<64>;
+    type MaxNameLen = ConstU32<64>;
+    type MaxUrlLen = ConstU32<256>;
+    /// A runtime upgrade carries the whole wasm: up to 3 MiB (the normal-class block length is
+    /// 3.75 MiB).
+    type MaxCallLen = ConstU32<{ 3 * 1024 * 1024 }>;
+    type MaxOpenProposals = ConstU32<64>;
+    type ProposalLifetime = ProposalLifetime;
+    type WeightInfo = ();
+}
+
+/// Validators are the member hospitals with registered session keys: the consortium pallet is
+/// the session manager, and sessions last `SessionLength` blocks (set in genesis).
+impl pallet_session::Config for Runtime {
+    type RuntimeEvent = RuntimeEvent;
+    type ValidatorId = AccountId;
+    type ValidatorIdOf = ConvertInto;
+    type ShouldEndSession = Consortium;
+    type NextSessionRotation = Consortium;
+    type SessionManager = Consortium;
+    type SessionHandler = <SessionKeys as OpaqueKeys>::KeyTypeIdProviders;
+    type Keys = SessionKeys;
+    /// No slashing or disabling: a misbehaving hospital is voted out.
+    type DisablingStrategy = ();
+    type WeightInfo = pallet_session::weights::SubstrateWeight<Runtime>;
+    type Currency = Balances;
+    /// Only members' keys matter, so registering keys costs no deposit.
+    type KeyDeposit = SessionKeyDeposit;
+}
+
