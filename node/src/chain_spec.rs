@@ -166,7 +166,7 @@ impl ConsortiumFile {
             });
         }
         let endowment = self.endowment.saturating_mul(medledger_runtime::UNIT);
-        let patch = genesis_config_presets::genesis(hospitals, accounts, None, endowment, self.session_length);
+        let patch = genesis_config_presets::genesis(hospitals, Vec::new(), accounts, None, endowment, self.session_length);
         Ok(ChainSpec::builder(wasm_binary()?, None)
             .with_name(&self.name)
             .with_id(&self.id)

@@ -8,6 +8,12 @@ pub struct Cli {
 
     #[clap(flatten)]
     pub run: RunCmd,
+
+    /// Run as a regulator's read-only observer: sync and follow finality, author nothing, vote
+    /// in nothing, accept no transactions (RPC submissions are refused), serve only safe RPC
+    /// methods. The node's peer id must be registered as a regulator by the consortium.
+    #[arg(long)]
+    pub observer: bool,
 }
 
 #[derive(Debug, clap::Subcommand)]

@@ -47,6 +47,25 @@ fn apply_default_network_backend(cli: &mut Cli) {
     }
 }
 
+/// A regulator's observer: never an authority, no off-chain workers, safe RPC methods only
+/// (the read-only transaction pool refuses submissions; see `observer`).
+fn make_observer(config: &mut sc_service::Configuration) -> sc_cli::Result<()> {
+    if config.role.is_authority() {
+        return Err(sc_cli::Error::Input(
+            "--observer cannot be combined with --validator, --dev or a development key \
+             (--alice, …): an observer authors nothing"
+                .into(),
+        ));
+    }
+    config.offchain_worker.enabled = false;
+    config.force_authoring = false;
+    config.rpc.methods = sc_service::config::RpcMethods::Safe;
+    for endpoint in config.rpc.addr.iter_mut().flatten() {
+        endpoint.rpc_methods = sc_service::config::RpcMethods::Safe;
+    }
+    Ok(())
+}
+
 /// Parses the command line and runs the node or the chosen subcommand.
 pub fn run() -> sc_cli::Result<()> {
     let mut cli = Cli::from_args();
@@ -116,17 +135,21 @@ pub fn run() -> sc_cli::Result<()> {
         },
         None => {
             let runner = cli.create_runner(&cli.run)?;
-            runner.run_node_until_exit(|config| async move {
+            let observer = cli.observer;
+            runner.run_node_until_exit(|mut config| async move {
+                if observer {
+                    make_observer(&mut config)?;
+                }
                 match config.network.network_backend {
                     NetworkBackendType::Libp2p => service::new_full::<
                         sc_network::NetworkWorker<
                             medledger_runtime::opaque::Block,
                             <medledger_runtime::opaque::Block as sp_runtime::traits::Block>::Hash,
                         >,
-                    >(config)
+                    >(config, observer)
                     .map_err(sc_cli::Error::Service),
                     NetworkBackendType::Litep2p => service::new_full::<sc_network::Litep2pNetworkBackend>(
-                        config,
+                        config, observer,
                     )
                     .map_err(sc_cli::Error::Service),
                 }

@@ -27,7 +27,6 @@
 //!   variant but `AlreadyImported` would be `Bad` (-4096 reputation per transaction) and the
 //!   observer would end up banning the very nodes it syncs from.
 // Unused until the service and CLI wire `--observer` (issue 3); remove this line then.
-#![cfg_attr(not(test), allow(dead_code))]
 
 use std::{collections::HashMap, fmt, pin::Pin, sync::Arc, time::Duration};
 

@@ -6,7 +6,10 @@ use std::{sync::Arc, time::Duration};
 use futures::FutureExt;
 use medledger_runtime::{opaque::Block, RuntimeApi};
 
-use crate::peer_guard::{self, PeerAllowlist};
+use crate::{
+    observer::ReadOnlyPool,
+    peer_guard::{self, PeerAllowlist},
+};
 use sc_client_api::{Backend, BlockBackend};
 use sc_consensus_aura::{ImportQueueParams, SlotProportion, StartAuraParams};
 use sc_consensus_grandpa::SharedVoterState;
@@ -16,7 +19,9 @@ use sc_network_sync::{
 use sc_service::{error::Error as ServiceError, Configuration, TaskManager};
 use sp_blockchain::HeaderBackend;
 use sc_telemetry::{Telemetry, TelemetryWorker};
-use sc_transaction_pool_api::OffchainTransactionPoolFactory;
+use sc_transaction_pool_api::{
+    LocalTransactionPool, MaintainedTransactionPool, OffchainTransactionPoolFactory,
+};
 use sp_consensus_aura::sr25519::{AuthorityId as AuraId, AuthorityPair as AuraPair};
 
 pub(crate) type FullClient =
@@ -136,10 +141,35 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
     })
 }
 
-/// Builds and starts a full node: a validator with `--validator`, otherwise a syncing full node.
+/// Builds and starts a full node: a validator with `--validator`, a regulator's read-only
+/// observer with `observer` (its transaction pool refuses every submission), otherwise a
+/// syncing full node.
 pub fn new_full<N: crate::peer_guard::GuardedBackend>(
     config: Configuration,
+    observer: bool,
 ) -> Result<TaskManager, ServiceError> {
+    let partial = new_partial(&config)?;
+    if observer {
+        let pool = Arc::new(ReadOnlyPool::new(partial.transaction_pool.clone()));
+        start_full::<N, _>(config, partial, pool)
+    } else {
+        let pool = partial.transaction_pool.clone();
+        start_full::<N, _>(config, partial, pool)
+    }
+}
+
+/// Starts the node's tasks with `transaction_pool` as the pool every submission goes through.
+fn start_full<N, P>(
+    config: Configuration,
+    partial: Service,
+    transaction_pool: Arc<P>,
+) -> Result<TaskManager, ServiceError>
+where
+    N: crate::peer_guard::GuardedBackend,
+    P: MaintainedTransactionPool<Block = Block, Hash = <Block as sp_runtime::traits::Block>::Hash>
+        + LocalTransactionPool<Block = Block, Hash = <Block as sp_runtime::traits::Block>::Hash>
+        + 'static,
+{
     let sc_service::PartialComponents {
         client,
         backend,
@@ -147,9 +177,9 @@ pub fn new_full<N: crate::peer_guard::GuardedBackend>(
         import_queue,
         keystore_container,
         select_chain,
-        transaction_pool,
+        transaction_pool: _,
         other: (block_import, grandpa_link, mut telemetry),
-    } = new_partial(&config)?;
+    } = partial;
 
     let mut net_config = sc_network::config::FullNetworkConfiguration::<
         Block,

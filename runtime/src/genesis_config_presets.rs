@@ -34,10 +34,18 @@ pub struct Hospital {
     pub peer_ids: Vec<Vec<u8>>,
 }
 
-/// A genesis config patch: the hospitals are the consortium and the validators; `accounts` are
-/// funded with `endowment` each; `sudo_key` only for development chains.
+/// A registered regulator: account, name and its observer node's peer id.
+pub struct Regulator {
+    pub account: AccountId,
+    pub name: Vec<u8>,
+    pub peer_id: Vec<u8>,
+}
+
+/// A genesis config patch: the hospitals are the consortium and the validators; regulators may
+/// sync; `accounts` are funded with `endowment` each; `sudo_key` only for development chains.
 pub fn genesis(
     hospitals: Vec<Hospital>,
+    regulators: Vec<Regulator>,
     accounts: Vec<AccountId>,
     sudo_key: Option<AccountId>,
     endowment: u128,
@@ -61,6 +69,10 @@ pub fn genesis(
                 .iter()
                 .map(|h| (h.account.clone(), h.name.clone(), h.endpoint.clone(), h.peer_ids.clone()))
                 .collect(),
+            regulators: regulators
+                .into_iter()
+                .map(|r| (r.account, r.name, r.peer_id))
+                .collect::<Vec<_>>(),
             session_length,
         },
         sudo: SudoConfig { key: sudo_key },
@@ -93,6 +105,19 @@ fn dev_hospital(n: usize) -> Hospital {
     }
 }
 
+/// Peer id of development node key `0x00…06`: the local network's regulator observer.
+pub const DEV_REGULATOR_PEER_ID: [u8; 38] =
+    hex_literal::hex!("002408011220b4c92afb3ba57f3ab959ffe6d319c98484a2155a0f4c65b2c37011ffd197b075");
+
+/// The development regulator (account `//Eve`) observing with node key 6.
+fn dev_regulator() -> Regulator {
+    Regulator {
+        account: Sr25519Keyring::Eve.to_account_id(),
+        name: b"Eve Health Authority".to_vec(),
+        peer_id: DEV_REGULATOR_PEER_ID.to_vec(),
+    }
+}
+
 fn dev_accounts() -> Vec<AccountId> {
     Sr25519Keyring::iter().map(|k| k.to_account_id()).collect()
 }
@@ -107,6 +132,7 @@ pub fn development_config_genesis() -> Value {
         .collect();
     genesis(
         hospitals,
+        vec![dev_regulator()],
         dev_accounts(),
         Some(Sr25519Keyring::Alice.to_account_id()),
         ENDOWMENT,
@@ -116,7 +142,14 @@ pub fn development_config_genesis() -> Value {
 
 /// Four hospital validators (Alice, Bob, Charlie, Dave), no sudo.
 pub fn local_testnet_genesis() -> Value {
-    genesis((0..4).map(dev_hospital).collect(), dev_accounts(), None, ENDOWMENT, DEV_SESSION_LENGTH)
+    genesis(
+        (0..4).map(dev_hospital).collect(),
+        vec![dev_regulator()],
+        dev_accounts(),
+        None,
+        ENDOWMENT,
+        DEV_SESSION_LENGTH,
+    )
 }
 
 /// The JSON patch for a named preset, or `None` if the name is unknown.
