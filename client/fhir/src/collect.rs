@@ -1,0 +1,313 @@
+//! Collection: an export (a folder) becomes the custodian's encrypted store, grouped by
+//! patient, with each record's canonical form and commitment, and the registrations to
+//! submit on chain.
+
+use crate::account::OwnerMapping;
+use crate::bulk::{export_files, for_each_line, parse_resource_line, ParsedResource};
+use crate::canonical::canonical_json;
+use crate::error::{Error, IngestIssue, IoContext, IssueKind, Result};
+use crate::extsort::ExternalSorter;
+use crate::progress;
+use crate::resource::{category_codes, collected_references, compartment_patient, record_date, resource_key};
+use crate::store::{seal_frame, FrameReader, RecordId, StoreKey, StoreReader, StoredRecord, StoreWriter};
+use blake2::digest::consts::U32;
+use blake2::{Blake2b, Digest};
+use codec::Encode;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashSet};
+use std::fs::File;
+use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::path::Path;
+
+/// File of a store folder listing what to register on chain, one JSON object per line:
+/// `{"record_id": hex, "owner": SS58, "commitment": hex}`.
+pub const REGISTRATIONS_FILE: &str = "registrations.ndjson";
+/// File of a store folder with every per-line issue of the last ingest.
+pub const ISSUES_FILE: &str = "ingest-issues.ndjson";
+/// At most this many issues are also kept in [`IngestReport::issues`]; all are in the file.
+pub const MAX_REPORTED_ISSUES: usize = 10_000;
+
+/// The salt of a record's commitment: keyed BLAKE2b-256 (key = store key) of
+/// `"medledger:commitment-salt:v1" ‖ record id`. Deterministic, so an unchanged record
+/// keeps its commitment across re-ingests, and secret, so the commitment cannot be tested
+/// against guessed contents.
+pub fn commitment_salt(key: &StoreKey, record_id: &RecordId) -> [u8; 32] {
+    key.keyed_hash(b"medledger:commitment-salt:v1", &record_id.0)
+}
+
+/// The commitment registered on chain for a record:
+///
+/// `BLAKE2b-256( salt ‖ SCALE(canonical) ‖ SCALE(categories) )`
+///
+/// where `salt` is 32 bytes, `SCALE(canonical)` is the RFC 8785 canonical JSON of the
+/// resource as a SCALE `Vec<u8>` (compact length, then the bytes) and `SCALE(categories)`
+/// is the sorted, de-duplicated category codes as a SCALE `Vec<String>` (compact count,
+/// then each code as compact length and UTF-8 bytes).
+pub fn commitment(salt: &[u8; 32], canonical: &[u8], sorted_categories: &[String]) -> [u8; 32] {
+    let mut hasher = Blake2b::<U32>::new();
+    hasher.update(salt);
+    hasher.update(canonical.encode());
+    hasher.update(sorted_categories.encode());
+    hasher.finalize().into()
+}
+
+/// What an ingest did.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct IngestReport {
+    pub files: usize,
+    pub lines: u64,
+    pub input_bytes: u64,
+    /// Resources that parsed and were grouped (issues aside).
+    pub resources: u64,
+    pub patients_stored: u64,
+    /// Sellable records in the store (Patient resources are context, not records).
+    pub records_stored: u64,
+    pub patients_without_owner: u64,
+    pub resources_without_owner: u64,
+    pub issue_count: u64,
+    /// The first [`MAX_REPORTED_ISSUES`] issues; all are in the store's [`ISSUES_FILE`].
+    pub issues: Vec<IngestIssue>,
+}
+
+impl IngestReport {
+    fn record_issue(&mut self, log: &mut impl Write, issue: IngestIssue) -> Result<()> {
+        let line = serde_json::to_string(&issue).unwrap_or_default();
+        writeln!(log, "{line}").context(|| "writing ingest issues".into())?;
+        self.issue_count += 1;
+        if self.issues.len() < MAX_REPORTED_ISSUES {
+            self.issues.push(issue);
+        }
+        Ok(())
+    }
+}
+
+/// Where a spooled resource came from (kept for issue reports after the sort).
+#[derive(Serialize, serde::Deserialize)]
+struct SpooledResource {
+    file: usize,
+    line: u64,
+    resource_type: String,
+    id: String,
+    body: Value,
+}
+
+/// Tuning for [`ingest_folder`].
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// Memory for one sorted run of the patient index.
+    pub sort_chunk_bytes: usize,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        Self { sort_chunk_bytes: 32 << 20 }
+    }
+}
+
+/// Reads a Bulk Data export folder into a new generation of the store in `store`.
+///
+/// Lines that are not JSON, of an unknown type, without a valid id, duplicated, or whose
+/// references to collected types do not resolve inside their patient's compartment are
+/// reported (file, line, kind) and the rest is processed. Patients the owner mapping does
+/// not know are not collected. Memory is bounded by one sort chunk plus one compartment.
+pub fn ingest_folder(
+    input: &Path,
+    store: &Path,
+    key: &StoreKey,
+    owners: &OwnerMapping,
+    options: &IngestOptions,
+) -> Result<IngestReport> {
+    let files = export_files(input)?;
+    std::fs::create_dir_all(store).context(|| format!("creating store folder {}", store.display()))?;
+    let work = tempfile::tempdir_in(store).context(|| format!("creating a work folder in {}", store.display()))?;
+    let issues_path = store.join(ISSUES_FILE);
+    let mut issues =
+        BufWriter::new(File::create(&issues_path).context(|| format!("creating {}", issues_path.display()))?);
+    let mut report = IngestReport { files: files.len(), ..Default::default() };
+    let names: Vec<String> = files.iter().map(|p| p.file_name().unwrap_or_default().to_string_lossy().into_owned()).collect();
+
+    // Pass 1: parse every line, spool good resources (encrypted) and index them by patient.
+    let spool_path = work.path().join("spool.bin");
+    let mut spool = BufWriter::new(File::create(&spool_path).context(|| format!("creating {}", spool_path.display()))?);
+    let mut spool_offset = 0u64;
+    let mut sorter = ExternalSorter::new(work.path(), options.sort_chunk_bytes);
+    let bar = progress::bytes_bar("reading export", files.iter().filter_map(|p| p.metadata().ok()).map(|m| m.len()).sum());
+    for (file_index, path) in files.iter().enumerate() {
+        let read = for_each_line(path, |line_number, line| {
+            report.lines += 1;
+            report.input_bytes += line.len() as u64 + 1;
+            let issue = |kind| IngestIssue { file: names[file_index].clone(), line: line_number, kind };
+            let ParsedResource { resource_type, id, body } = match parse_resource_line(line) {
+                Ok(resource) => resource,
+                Err(kind) => return report.record_issue(&mut issues, issue(kind)),
+            };
+            let Some(patient) = compartment_patient(&resource_type, &body) else {
+                let found = body.pointer("/subject/reference").and_then(Value::as_str).unwrap_or("(no subject)");
+                return report.record_issue(&mut issues, issue(IssueKind::BrokenReference { reference: found.to_string() }));
+            };
+            let order = if resource_type == "Patient" { 0 } else { 1 };
+            let key_text = resource_key(&resource_type, &id);
+            let spooled = SpooledResource { file: file_index, line: line_number, resource_type, id, body };
+            let frame = seal_frame(key, &serde_json::to_vec(&spooled).unwrap_or_default());
+            spool.write_all(&frame).context(|| format!("writing {}", spool_path.display()))?;
+            sorter.push(format!("{patient}\t{order}\t{key_text}\t{spool_offset}"))?;
+            spool_offset += frame.len() as u64;
+            report.resources += 1;
+            bar.inc(line.len() as u64 + 1);
+            Ok(())
+        });
+        match read {
+            Err(Error::UnreadableExport { line, detail, .. }) => {
+                let issue = IngestIssue { file: names[file_index].clone(), line, kind: IssueKind::UnreadableFile { detail } };
+                report.record_issue(&mut issues, issue)?;
+            },
+            other => other?,
+        }
+    }
+    bar.finish_and_clear();
+    spool.flush().context(|| format!("writing {}", spool_path.display()))?;
+    drop(spool);
+
+    // Pass 2: walk the index in patient order, one compartment at a time.
+    let mut spool = File::open(&spool_path).context(|| format!("opening {}", spool_path.display()))?;
+    let mut writer = StoreWriter::create(store, key)?;
+    let registrations_path = store.join(REGISTRATIONS_FILE);
+    let mut registrations = BufWriter::new(
+        File::create(&registrations_path).context(|| format!("creating {}", registrations_path.display()))?,
+    );
+    let bar = progress::count_bar("grouping by patient", report.resources);
+    let mut compartment: Vec<SpooledResource> = Vec::new();
+    let mut current_patient = String::new();
+    let mut seen_keys = HashSet::new();
+    for entry in sorter.into_sorted()? {
+        let entry = entry?;
+        let mut fields = entry.split('\t');
+        let (Some(patient), Some(_), Some(key_text), Some(offset)) = (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            return Err(Error::CorruptStore { path: work.path().to_path_buf(), reason: "bad index line".into() });
+        };
+        if patient != current_patient {
+            let finished = std::mem::take(&mut compartment);
+            store_compartment(&current_patient, finished, key, owners, &names, &mut writer, &mut registrations, &mut issues, &mut report)?;
+            current_patient = patient.to_string();
+            seen_keys.clear();
+        }
+        let offset: u64 = offset.parse().map_err(|_| Error::CorruptStore {
+            path: spool_path.clone(),
+            reason: "bad spool offset".into(),
+        })?;
+        let resource = read_spooled(&mut spool, &spool_path, offset, key)?;
+        bar.inc(1);
+        if !seen_keys.insert(key_text.to_string()) {
+            let issue = IngestIssue {
+                file: names[resource.file].clone(),
+                line: resource.line,
+                kind: IssueKind::DuplicateResource { key: key_text.to_string() },
+            };
+            report.record_issue(&mut issues, issue)?;
+            continue;
+        }
+        compartment.push(resource);
+    }
+    store_compartment(&current_patient, compartment, key, owners, &names, &mut writer, &mut registrations, &mut issues, &mut report)?;
+    bar.finish_and_clear();
+    registrations.flush().context(|| format!("writing {}", registrations_path.display()))?;
+    issues.flush().context(|| format!("writing {}", issues_path.display()))?;
+    writer.finish()?;
+    Ok(report)
+}
+
+fn read_spooled(spool: &mut File, path: &Path, offset: u64, key: &StoreKey) -> Result<SpooledResource> {
+    spool.seek(SeekFrom::Start(offset)).context(|| format!("seeking {}", path.display()))?;
+    let mut frames = FrameReader::new(path.to_path_buf(), &mut *spool, key);
+    let corrupt = |reason: &str| Error::CorruptStore { path: path.to_path_buf(), reason: reason.to_string() };
+    let plaintext = frames.next_frame()?.ok_or_else(|| corrupt("spool ends early"))?;
+    serde_json::from_slice(&plaintext).map_err(|_| corrupt("spooled resource is not valid"))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn store_compartment(
+    patient_id: &str,
+    compartment: Vec<SpooledResource>,
+    key: &StoreKey,
+    owners: &OwnerMapping,
+    names: &[String],
+    writer: &mut StoreWriter,
+    registrations: &mut impl Write,
+    issues: &mut impl Write,
+    report: &mut IngestReport,
+) -> Result<()> {
+    if compartment.is_empty() {
+        return Ok(());
+    }
+    let keys: HashSet<String> = compartment.iter().map(|r| resource_key(&r.resource_type, &r.id)).collect();
+    let has_patient = compartment[0].resource_type == "Patient";
+    let mut kept = Vec::with_capacity(compartment.len());
+    for resource in compartment {
+        let broken: Vec<String> =
+            collected_references(&resource.body).into_iter().filter(|reference| !keys.contains(reference)).collect();
+        let orphan = !has_patient;
+        for reference in broken {
+            let issue = IngestIssue { file: names[resource.file].clone(), line: resource.line, kind: IssueKind::BrokenReference { reference } };
+            report.record_issue(issues, issue)?;
+        }
+        // A resource whose patient is missing belongs to no compartment: not collectable.
+        if !orphan {
+            kept.push(resource);
+        }
+    }
+    if kept.is_empty() {
+        return Ok(());
+    }
+    let Some(owner) = owners.owner_of(patient_id) else {
+        report.patients_without_owner += 1;
+        report.resources_without_owner += kept.len() as u64;
+        return Ok(());
+    };
+    for resource in kept {
+        let canonical = canonical_json(&resource.body);
+        let categories = category_codes(&resource.resource_type, &resource.body);
+        let (record_id, commitment_hex) = if resource.resource_type == "Patient" {
+            (None, None)
+        } else {
+            let record_id = RecordId::derive(key, &resource_key(&resource.resource_type, &resource.id));
+            let digest = commitment(&commitment_salt(key, &record_id), &canonical, &categories);
+            let line = serde_json::json!({"record_id": record_id, "owner": owner, "commitment": hex::encode(digest)});
+            writeln!(registrations, "{line}").context(|| "writing registrations".into())?;
+            report.records_stored += 1;
+            (Some(record_id), Some(hex::encode(digest)))
+        };
+        writer.append(&StoredRecord {
+            record_id,
+            patient_id: patient_id.to_string(),
+            owner: owner.clone(),
+            resource_type: resource.resource_type.clone(),
+            date: record_date(&resource.body),
+            categories,
+            commitment: commitment_hex,
+            canonical: String::from_utf8(canonical).unwrap_or_default(),
+        })?;
+    }
+    report.patients_stored += 1;
+    Ok(())
+}
+
+/// Reads back every record of a store (for audits and tests; memory grows with the store).
+pub fn read_all_records(store: &Path, key: &StoreKey) -> Result<Vec<StoredRecord>> {
+    let mut reader = StoreReader::open(store, key)?;
+    let mut records = Vec::new();
+    while let Some(record) = reader.next_record()? {
+        records.push(record);
+    }
+    Ok(records)
+}
+
+/// Counts of a store's records per resource type (for reports).
+pub fn count_by_type(records: &[StoredRecord]) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for record in records {
+        *counts.entry(record.resource_type.clone()).or_insert(0) += 1;
+    }
+    counts
+}

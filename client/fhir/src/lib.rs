@@ -1,0 +1,106 @@
+//! # medledger-fhir
+//!
+//! The custodian hospital's data side of MedLedger: docking to its medical system
+//! (FHIR R4), collection into an encrypted local store, consent-aware selection, and
+//! HIPAA Safe Harbor de-identification of what is sold. The node's off-chain side and the
+//! `medledger` CLI both drive it through these functions:
+//!
+//! | step | function |
+//! |---|---|
+//! | fetch from a FHIR server (search, paging, `_lastUpdated` or `_since`, bearer token) | [`FhirServer::fetch_to_folder`] |
+//! | ingest a Bulk Data `$export` folder into the store | [`ingest_folder`] |
+//! | records sellable in a sale | [`select_records`] |
+//! | de-identified delivery (NDJSON + `manifest.json`) | [`deidentify_delivery`] |
+//! | k-anonymity of a delivered folder | [`k_anonymity_report`] |
+//!
+//! ## Docking
+//! An export folder holds `*.ndjson` or `*.ndjson.gz` files (gzip is detected by its magic
+//! number). Each line is one resource. A line that is not a JSON object
+//! ([`IssueKind::MalformedJson`]), of a type other than Patient, Encounter, Observation,
+//! Condition, MedicationRequest or DiagnosticReport ([`IssueKind::UnknownResourceType`]),
+//! without a valid id, repeated, or with a reference to a collected type that does not
+//! resolve inside the patient's compartment ([`IssueKind::BrokenReference`]) is reported
+//! with its file and line; every other line is processed.
+//!
+//! ## Collection
+//! Resources are grouped by patient (the Patient and every resource whose `subject` is
+//! that patient) through an external sort of a patient index, so memory holds one sort
+//! chunk and one compartment, never the export. Patients absent from the hospital's owner
+//! mapping ([`OwnerMapping`], CSV `patient id,SS58 account`) are not collected.
+//! The Patient resource is kept as compartment context; every other resource is a
+//! *record* with:
+//!
+//! - **record id** = keyed BLAKE2b-256, key = store key, over
+//!   `"medledger:record-id:v1" ‖ "Type/id"`;
+//! - **category codes** = the type in lower case and `type:code` for each `category`
+//!   coding (an Encounter's `class`), sorted and de-duplicated, e.g.
+//!   `["observation", "observation:laboratory"]`;
+//! - **canonical form** = RFC 8785 canonical JSON of the resource as exported;
+//! - **salt** = keyed BLAKE2b-256, key = store key, over
+//!   `"medledger:commitment-salt:v1" ‖ record id` (32 bytes; secret, stable);
+//! - **commitment** (registered on chain) = BLAKE2b-256 over exactly
+//!   `salt (32 bytes) ‖ SCALE(Vec<u8>: canonical) ‖ SCALE(Vec<String>: category codes)`,
+//!   SCALE meaning a compact-encoded length followed by the bytes (for the list: a compact
+//!   count, then each code as compact length and UTF-8 bytes). See [`commitment`].
+//!
+//! The store ([`store`]) is encrypted at rest with ChaCha20-Poly1305 under a 32-byte key
+//! read from a file; `registrations.ndjson` beside it lists `record_id, owner,
+//! commitment` for on-chain registration, and `ingest-issues.ndjson` every issue.
+//!
+//! ## Selection
+//! A record is sellable in a [`Sale`] when the listing's [`ListingFilter`] (categories,
+//! date range) matches it and the [`ConsentOracle`] says the owner's consent covered the
+//! record, purpose and buyer at the sale block and, if given, still at delivery.
+//!
+//! ## De-identification
+//! The [`Profile`] (default: `profiles/safe-harbor.toml`) is an allowlist; see
+//! [`deid`]. Ids and references become HMAC-SHA256 pseudonyms under a key drawn fresh for
+//! every delivery and then forgotten, so one delivery links internally but two cannot be
+//! joined. References to resources not in the delivery are dropped, so every reference
+//! in the output resolves. Patients in (birth year, sex, ZIP3) classes smaller than the
+//! k threshold are suppressed with all their records; the manifest reports k.
+
+pub mod account;
+pub mod bulk;
+pub mod canonical;
+pub mod collect;
+pub mod consent;
+pub mod deid;
+pub mod delivery;
+pub mod error;
+mod extsort;
+pub mod profile;
+mod progress;
+pub mod resource;
+pub mod rest;
+pub mod store;
+
+pub use account::{AccountId, OwnerMapping};
+pub use canonical::canonical_json;
+pub use collect::{commitment, commitment_salt, ingest_folder, IngestOptions, IngestReport};
+pub use consent::{
+    select_records, ConsentGrants, ConsentOracle, ConsentQuery, Grant, Grantee, ListingFilter, Purpose, Sale, Scope,
+    SelectedRecord,
+};
+pub use delivery::{deidentify_delivery, k_anonymity_report, DeliveryManifest, DeliveryOptions, DeliverySummary, KAnonymityReport};
+pub use error::{Error, IngestIssue, IssueKind, Result};
+pub use profile::Profile;
+pub use rest::{FetchReport, FhirServer, SinceParameter};
+pub use store::{RecordId, StoreKey, StoredRecord};
+
+/// The current UTC year (for 90+ folding when no year is given).
+pub fn current_year() -> i32 {
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_secs() / 86_400)
+        .unwrap_or(0) as i64;
+    // Civil-from-days (H. Hinnant), year part only.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z - era * 146_097;
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let year = year_of_era + era * 400 + if month_index >= 10 { 1 } else { 0 };
+    year as i32
+}

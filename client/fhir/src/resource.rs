@@ -1,0 +1,183 @@
+//! What this library knows about FHIR R4 resources: the collected types, ids,
+//! references, the patient a resource belongs to, its category codes and its date.
+
+use serde_json::Value;
+
+/// The resource types collected from an export. Others are reported as unknown.
+pub const COLLECTED_TYPES: [&str; 6] =
+    ["Patient", "Encounter", "Observation", "Condition", "MedicationRequest", "DiagnosticReport"];
+
+pub fn is_collected_type(resource_type: &str) -> bool {
+    COLLECTED_TYPES.contains(&resource_type)
+}
+
+/// FHIR `id`: `[A-Za-z0-9\-\.]{1,64}`.
+pub fn is_valid_id(id: &str) -> bool {
+    (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+}
+
+/// `Type/id` of a resource.
+pub fn resource_key(resource_type: &str, id: &str) -> String {
+    format!("{resource_type}/{id}")
+}
+
+/// Parses a literal reference into `(Type, id)`: relative `Type/id`, `Type/id/_history/n`,
+/// or an absolute URL ending in one of those. Contained (`#x`) and `urn:` references
+/// are not literal references to a resource of the export.
+pub fn parse_reference(reference: &str) -> Option<(&str, &str)> {
+    if reference.starts_with('#') || reference.starts_with("urn:") {
+        return None;
+    }
+    let trimmed = match reference.find("/_history/") {
+        Some(at) => &reference[..at],
+        None => reference,
+    };
+    let mut parts = trimmed.rsplitn(3, '/');
+    let id = parts.next()?;
+    let resource_type = parts.next()?;
+    let starts_upper = resource_type.chars().next().is_some_and(|c| c.is_ascii_uppercase());
+    (starts_upper && resource_type.chars().all(|c| c.is_ascii_alphabetic()) && is_valid_id(id))
+        .then_some((resource_type, id))
+}
+
+/// The id of the patient whose compartment holds `resource`: its own id for a Patient,
+/// the `subject` Patient reference otherwise.
+pub fn compartment_patient(resource_type: &str, resource: &Value) -> Option<String> {
+    if resource_type == "Patient" {
+        return resource.get("id").and_then(Value::as_str).map(str::to_string);
+    }
+    let reference = resource.get("subject")?.get("reference")?.as_str()?;
+    match parse_reference(reference)? {
+        ("Patient", id) => Some(id.to_string()),
+        _ => None,
+    }
+}
+
+/// Every literal reference in `resource` that points at a collected type, as `Type/id`.
+pub fn collected_references(resource: &Value) -> Vec<String> {
+    let mut found = Vec::new();
+    walk_references(resource, &mut found);
+    found
+}
+
+fn walk_references(value: &Value, found: &mut Vec<String>) {
+    match value {
+        Value::Object(members) => {
+            if let Some(Value::String(reference)) = members.get("reference") {
+                if let Some((resource_type, id)) = parse_reference(reference) {
+                    if is_collected_type(resource_type) {
+                        found.push(resource_key(resource_type, id));
+                    }
+                }
+            }
+            members.values().for_each(|member| walk_references(member, found));
+        },
+        Value::Array(items) => items.iter().for_each(|item| walk_references(item, found)),
+        _ => {},
+    }
+}
+
+/// A record's category codes: its type in lower case, and `type:code` for each coded
+/// category (`category` codings; an Encounter's `class`). Sorted, without duplicates.
+pub fn category_codes(resource_type: &str, resource: &Value) -> Vec<String> {
+    let lower = resource_type.to_ascii_lowercase();
+    let mut codes = vec![lower.clone()];
+    let mut push_coding = |coding: &Value| {
+        if let Some(code) = coding.get("code").and_then(Value::as_str) {
+            codes.push(format!("{lower}:{code}"));
+        }
+    };
+    match resource.get("category") {
+        Some(Value::Array(concepts)) => concepts
+            .iter()
+            .filter_map(|concept| concept.get("coding").and_then(Value::as_array))
+            .flatten()
+            .for_each(&mut push_coding),
+        Some(concept) => concept.get("coding").and_then(Value::as_array).into_iter().flatten().for_each(&mut push_coding),
+        None => {},
+    }
+    if let Some(class) = resource.get("class") {
+        push_coding(class);
+    }
+    codes.sort();
+    codes.dedup();
+    codes
+}
+
+/// The clinically relevant date of a record (`YYYY[-MM[-DD]]`), used by listing time ranges.
+pub fn record_date(resource: &Value) -> Option<String> {
+    const DATE_ELEMENTS: [&[&str]; 8] = [
+        &["effectiveDateTime"],
+        &["effectivePeriod", "start"],
+        &["period", "start"],
+        &["onsetDateTime"],
+        &["recordedDate"],
+        &["authoredOn"],
+        &["issued"],
+        &["effectiveInstant"],
+    ];
+    DATE_ELEMENTS.iter().find_map(|path| {
+        let value = path.iter().try_fold(resource, |node, name| node.get(*name))?;
+        let text = value.as_str()?;
+        let date = text.get(..10.min(text.len()))?;
+        date_prefix_is_valid(date).then(|| date.to_string())
+    })
+}
+
+/// `YYYY`, `YYYY-MM` or `YYYY-MM-DD`, digits where digits belong.
+pub fn date_prefix_is_valid(date: &str) -> bool {
+    let bytes = date.as_bytes();
+    let digits = |range: std::ops::Range<usize>| bytes[range].iter().all(u8::is_ascii_digit);
+    match bytes.len() {
+        4 => digits(0..4),
+        7 => digits(0..4) && bytes[4] == b'-' && digits(5..7),
+        10 => digits(0..4) && bytes[4] == b'-' && digits(5..7) && bytes[7] == b'-' && digits(8..10),
+        _ => false,
+    }
+}
+
+/// The year of a FHIR date, dateTime or instant, if it has one.
+pub fn year_of(date: &str) -> Option<i32> {
+    let year = date.get(..4)?;
+    let rest = &date[4..];
+    (year.bytes().all(|b| b.is_ascii_digit()) && (rest.is_empty() || rest.starts_with('-'))).then(|| year.parse().ok())?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn references_parse_relative_absolute_and_versioned_forms() {
+        assert_eq!(parse_reference("Patient/p-1"), Some(("Patient", "p-1")));
+        assert_eq!(parse_reference("https://fhir.example/r4/Encounter/e.9/_history/3"), Some(("Encounter", "e.9")));
+        assert_eq!(parse_reference("#contained"), None);
+        assert_eq!(parse_reference("urn:uuid:1234"), None);
+        assert_eq!(parse_reference("Patient/"), None);
+        assert_eq!(parse_reference("patient/x"), None);
+    }
+
+    #[test]
+    fn category_codes_include_type_and_coded_categories() {
+        let observation = json!({"category": [{"coding": [{"code": "laboratory"}, {"code": "vital-signs"}]}]});
+        assert_eq!(category_codes("Observation", &observation), ["observation", "observation:laboratory", "observation:vital-signs"]);
+        let encounter = json!({"class": {"code": "AMB"}});
+        assert_eq!(category_codes("Encounter", &encounter), ["encounter", "encounter:AMB"]);
+    }
+
+    #[test]
+    fn record_date_takes_the_first_clinical_date() {
+        assert_eq!(record_date(&json!({"effectiveDateTime": "2021-04-05T10:00:00Z"})).as_deref(), Some("2021-04-05"));
+        assert_eq!(record_date(&json!({"period": {"start": "2019-11"}})).as_deref(), Some("2019-11"));
+        assert_eq!(record_date(&json!({"authoredOn": "yesterday"})), None);
+    }
+
+    #[test]
+    fn years_are_read_only_from_well_formed_dates() {
+        assert_eq!(year_of("1931-02-03"), Some(1931));
+        assert_eq!(year_of("1931"), Some(1931));
+        assert_eq!(year_of("19310"), None);
+        assert_eq!(year_of("(617) 555-0143"), None);
+    }
+}

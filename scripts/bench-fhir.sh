@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# De-identification benchmark (not a test): generates corpora of BASE MB and 4×BASE MB,
+# ingests each into an encrypted store, de-identifies it, and records MB/s and peak RSS
+# (GNU time) in $RESULTS.
+# Usage: scripts/bench-fhir.sh [base-megabytes=200] [work-dir=/tmp/medledger-fhir-bench]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/medledger/target}"
+export SKIP_WASM_BUILD=1
+BASE="${1:-200}"
+WORK="${2:-/tmp/medledger-fhir-bench}"
+RESULTS="${RESULTS:-client/fhir/BENCHMARK.md}"
+[ -x /usr/bin/time ] || { echo "error: GNU time (/usr/bin/time) is needed — apt-get install time" >&2; exit 1; }
+# FHIR_TOOL=path skips the build (e.g. while another release build holds the target lock).
+TOOL="${FHIR_TOOL:-$CARGO_TARGET_DIR/release/examples/fhir_tool}"
+[ -n "${FHIR_TOOL:-}" ] || cargo build --release -q -p medledger-fhir --example fhir_tool
+rm -rf "$WORK" && mkdir -p "$WORK"
+
+peak_mb() { awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$1"; }
+cpu_s() { awk -F': ' '/User time|System time/ { total += $2 } END { printf "%.1f", total }' "$1"; }
+# MB of NDJSON per CPU second (the per-core figure, independent of other load).
+per_cpu() { awk -v mb="$(grep -o '[0-9.]* MB' "$1" | head -1 | cut -d' ' -f1)" -v s="$(cpu_s "$2")" 'BEGIN { printf "%.1f", mb / s }'; }
+
+{
+  echo "# medledger-fhir benchmark"
+  echo
+  echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -m), release build, single-threaded; load average at start: $(cut -d" " -f1-3 /proc/loadavg) (the machine is shared: other builds compete)."
+  echo "Throughput = canonical NDJSON bytes scanned / wall time of the de-identification run"
+  echo "(decrypt store, select, de-identify, k-anonymity, write). Peak RSS from GNU time."
+  echo
+  echo "| corpus | stage | figures (wall clock) | CPU s | MB per CPU s | peak RSS (MB) |"
+  echo "|---|---|---|---|---|---|"
+} > "$RESULTS"
+
+for size in "$BASE" "$((BASE * 4))"; do
+  dir="$WORK/c$size"
+  "$TOOL" generate "$dir/export" "$size" 7
+  /usr/bin/time -v -o "$dir/ingest.time" "$TOOL" ingest "$dir/export" "$dir/store" "$dir/store.key" "$dir/export/owners.csv" | tee "$dir/ingest.out"
+  echo "| ${size} MB | ingest | $(sed 's/^ingest: //' "$dir/ingest.out") | $(cpu_s "$dir/ingest.time") | $(per_cpu "$dir/ingest.out" "$dir/ingest.time") | $(peak_mb "$dir/ingest.time") |" >> "$RESULTS"
+  /usr/bin/time -v -o "$dir/deid.time" "$TOOL" deidentify "$dir/store" "$dir/store.key" "$dir/delivery" 5 | tee "$dir/deid.out"
+  echo "| ${size} MB | deidentify | $(sed 's/^deidentify: //' "$dir/deid.out") | $(cpu_s "$dir/deid.time") | $(per_cpu "$dir/deid.out" "$dir/deid.time") | $(peak_mb "$dir/deid.time") |" >> "$RESULTS"
+  rm -rf "$dir"
+done
+cat "$RESULTS"
