@@ -19,7 +19,7 @@ use sp_version::RuntimeVersion;
 
 use super::{
     genesis_config_presets, opaque, AccountId, Aura, Balance, Block, BlockNumber, Consent,
-    Consortium, Executive, Grandpa, InherentDataExt, Nonce, Ownership, Runtime, RuntimeCall,
+    Consortium, Executive, Grandpa, InherentDataExt, Nonce, Ownership, Revenue, Runtime, RuntimeCall,
     RuntimeGenesisConfig, System, TransactionPayment, VERSION,
 };
 
@@ -241,6 +241,38 @@ impl_runtime_apis! {
             <Consent as pallet_consent::ConsentCheck<AccountId, BlockNumber>>::consent_covers(
                 &owner, &record, purpose, &buyer, at,
             )
+        }
+    }
+
+    impl pallet_revenue_runtime_api::RevenueApi<Block, AccountId, Balance, BlockNumber> for Runtime {
+        fn claimable(owner: AccountId) -> Balance {
+            Revenue::claimable(&owner)
+        }
+
+        fn claimed(owner: AccountId) -> Balance {
+            Revenue::claimed(&owner)
+        }
+
+        fn verify_claim(
+            custodian: AccountId,
+            epoch: pallet_revenue::EpochIndex,
+            index: u32,
+            owner: AccountId,
+            amount: Balance,
+            proof: Vec<sp_core::H256>,
+        ) -> Result<(), sp_runtime::DispatchError> {
+            Revenue::ensure_can_claim(&custodian, epoch, index, &owner, amount, &proof)
+                .map(|_| ())
+                .map_err(Into::into)
+        }
+
+        fn audit_entry(
+            custodian: AccountId,
+            epoch: pallet_revenue::EpochIndex,
+            entry: pallet_revenue::PayoutEntry<AccountId, Balance>,
+            at: BlockNumber,
+        ) -> pallet_revenue::EntryAudit {
+            Revenue::audit_entry(&custodian, epoch, &entry, at)
         }
     }
 

@@ -14,9 +14,10 @@ use sp_genesis_builder::{PresetId, DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRE
 use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
 
 use crate::{
-    opaque::SessionKeys, AccountId, BalancesConfig, ConsortiumConfig, RuntimeGenesisConfig,
-    SessionConfig, SudoConfig, UNIT,
+    opaque::SessionKeys, AccountId, BalancesConfig, ConsortiumConfig, RevenueConfig,
+    RuntimeGenesisConfig, SessionConfig, SudoConfig, UNIT,
 };
+use sp_runtime::Perbill;
 
 /// Balance given to each pre-funded development account.
 const ENDOWMENT: u128 = 1_000_000 * UNIT;
@@ -74,6 +75,15 @@ pub fn genesis(
                 .map(|r| (r.account, r.name, r.peer_id))
                 .collect::<Vec<_>>(),
             session_length,
+        },
+        revenue: RevenueConfig {
+            // Patients first: 70 % to the owners of the records sold, 20 % to the custodian
+            // hospital, 10 % to the platform treasury (changed by the consortium's vote).
+            shares: Some(pallet_revenue::RevenueShares {
+                owners: Perbill::from_percent(70),
+                custodian: Perbill::from_percent(20),
+                treasury: Perbill::from_percent(10),
+            }),
         },
         sudo: SudoConfig { key: sudo_key },
     })

@@ -18,7 +18,7 @@ parameter_types! {
 
 impl pallet_consortium::Config for Runtime {
     type RuntimeCall = RuntimeCall;
-    type Disputes = ();
+    type Disputes = crate::marketplace::ConsortiumDisputes;
     type MinMembers = ConstU32<4>;
     type MaxMembers = ConstU32<32>;
     type MaxRegulators = ConstU32<16>;

@@ -264,6 +264,14 @@ mod runtime {
     pub type Ownership = pallet_ownership;
     #[runtime::pallet_index(21)]
     pub type Consent = pallet_consent;
+    #[runtime::pallet_index(22)]
+    pub type Listing = pallet_listing;
+    #[runtime::pallet_index(23)]
+    pub type Delivery = pallet_delivery;
+    #[runtime::pallet_index(24)]
+    pub type Escrow = pallet_escrow;
+    #[runtime::pallet_index(25)]
+    pub type Revenue = pallet_revenue;
 }
 
 /// Address format of extrinsics: account id or index, as polkadot.js sends them.

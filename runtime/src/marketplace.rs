@@ -1,9 +1,14 @@
-//! The marketplace pallets: record ownership and patient consent.
+//! The marketplace pallets: record ownership, patient consent, listings, buyers' delivery keys,
+//! escrowed orders and revenue distribution, and the adapters that connect them.
 
-use frame_support::{parameter_types, traits::ConstU32};
+use frame_support::{parameter_types, traits::ConstU32, PalletId};
 use frame_system::EnsureRoot;
+use sp_runtime::{traits::AccountIdConversion, DispatchResult};
 
-use crate::{BlockNumber, Ownership, Runtime, DAYS, HOURS, MINUTES};
+use crate::{
+    AccountId, Balance, Balances, BlockNumber, Consent, Consortium, Delivery, Escrow, Listing, Ownership,
+    Revenue, Runtime, RuntimeHoldReason, DAYS, HOURS, MINUTES, UNIT,
+};
 
 parameter_types! {
     /// A patient may enrol or leave for free once per hour (spam guard for token-less accounts).
@@ -38,3 +43,140 @@ impl pallet_consent::Config for Runtime {
     type WeightInfo = ();
 }
 
+
+parameter_types! {
+    /// A custodian has a week to deliver a paid order; then the buyer may take a full refund.
+    pub const DeliveryPeriod: BlockNumber = 7 * DAYS;
+    /// The buyer has three days after delivery to confirm or dispute; silence confirms.
+    pub const DisputeWindow: BlockNumber = 3 * DAYS;
+    /// A dispute vote runs as long as any consortium proposal.
+    pub const DisputeVotingPeriod: BlockNumber = crate::governance::ProposalLifetime::get();
+    /// Disputing costs a bond, returned if the buyer wins.
+    pub const DisputeBond: Balance = 10 * UNIT;
+    pub const RevenuePalletId: PalletId = PalletId(*b"ml/revnu");
+    pub const TreasuryPalletId: PalletId = PalletId(*b"ml/trsry");
+    /// The platform treasury's account (governed by the consortium's Root votes).
+    pub TreasuryAccount: AccountId = TreasuryPalletId::get().into_account_truncating();
+    /// Owners are paid per custodian per epoch of one day.
+    pub const RevenueEpochLength: BlockNumber = DAYS;
+}
+
+impl pallet_listing::Config for Runtime {
+    type Custodians = pallet_consortium::IsMember<Runtime>;
+    type Balance = Balance;
+    type MaxFilterSummaryLen = ConstU32<512>;
+    type WeightInfo = ();
+}
+
+impl pallet_delivery::Config for Runtime {
+    type Custodians = pallet_consortium::IsMember<Runtime>;
+    type WeightInfo = ();
+}
+
+impl pallet_escrow::Config for Runtime {
+    type RuntimeHoldReason = RuntimeHoldReason;
+    type Currency = Balances;
+    type Custodians = pallet_consortium::IsMember<Runtime>;
+    type Listings = Listing;
+    type DeliveryKeys = Delivery;
+    type Revenue = ReleaseToRevenue;
+    type DisputeResolver = ConsortiumDisputes;
+    /// Decisions come from the consortium's dispute votes (see `ConsortiumDisputes`).
+    type DecisionOrigin = EnsureRoot<AccountId>;
+    type DeliveryPeriod = DeliveryPeriod;
+    type DisputeWindow = DisputeWindow;
+    type DisputeVotingPeriod = DisputeVotingPeriod;
+    type DisputeBond = DisputeBond;
+    type MaxAutoReleasesPerBlock = ConstU32<16>;
+    type WeightInfo = ();
+}
+
+impl pallet_revenue::Config for Runtime {
+    type Currency = Balances;
+    type PalletId = RevenuePalletId;
+    type TreasuryAccount = TreasuryAccount;
+    /// Shares change only by the consortium's two-thirds (Root) vote.
+    type SharesOrigin = EnsureRoot<AccountId>;
+    type Consent = OrderConsent;
+    type EpochLength = RevenueEpochLength;
+    /// 2^20 leaves: room above the 100 000 owners a root must cover.
+    type MaxProofLength = ConstU32<20>;
+    type RateLimitWindow = ConsentRateLimitWindow;
+    type MaxFreeCallsPerWindow = ConstU32<20>;
+    type WeightInfo = ();
+}
+
+/// Released escrow goes to the revenue pallet's account, which splits it.
+pub struct ReleaseToRevenue;
+impl pallet_escrow::OnEscrowRelease<AccountId, Balance> for ReleaseToRevenue {
+    fn revenue_account() -> AccountId {
+        Revenue::account_id()
+    }
+
+    fn on_escrow_released(
+        order: pallet_escrow::OrderId,
+        custodian: &AccountId,
+        amount: Balance,
+        record_count: u32,
+    ) -> DispatchResult {
+        Revenue::escrow_released(order, custodian, amount, record_count)
+    }
+}
+
+/// Dispute votes run in the consortium, without the order's custodian; its decision comes back
+/// to the escrow as a Root `resolve_dispute`.
+pub struct ConsortiumDisputes;
+impl pallet_escrow::DisputeResolver<AccountId> for ConsortiumDisputes {
+    fn open_dispute(
+        order: pallet_escrow::OrderId,
+        custodian: &AccountId,
+        _buyer: &AccountId,
+    ) -> DispatchResult {
+        Consortium::open_dispute(order, custodian.clone()).map(|_| ())
+    }
+
+    fn dispute_closed(order: pallet_escrow::OrderId) {
+        Consortium::close_dispute(order)
+    }
+}
+
+impl pallet_consortium::DisputeDecisions for ConsortiumDisputes {
+    fn dispute_decided(order: u64, outcome: pallet_consortium::DisputeOutcome) -> DispatchResult {
+        let decision = match outcome {
+            pallet_consortium::DisputeOutcome::BuyerWins => pallet_escrow::Decision::BuyerWins,
+            pallet_consortium::DisputeOutcome::CustodianWins => pallet_escrow::Decision::CustodianWins,
+            // The escrow's own default applies once its voting period ends (`finalize`).
+            pallet_consortium::DisputeOutcome::Expired => return Ok(()),
+        };
+        Escrow::resolve_dispute(frame_system::RawOrigin::Root.into(), order, decision)
+    }
+}
+
+/// A payout entry's consent, judged for the order's buyer and purpose.
+pub struct OrderConsent;
+impl pallet_revenue::EntryConsentCheck<AccountId, BlockNumber> for OrderConsent {
+    fn entry_consent(
+        order: pallet_escrow::OrderId,
+        owner: &AccountId,
+        record: &pallet_consent::RecordId,
+        at: BlockNumber,
+    ) -> Option<pallet_consent::ConsentAnswer> {
+        let order = pallet_escrow::Orders::<Runtime>::get(order)?;
+        Some(<Consent as pallet_consent::ConsentCheck<AccountId, BlockNumber>>::consent_covers(
+            owner,
+            record,
+            consent_purpose(order.purpose),
+            &order.buyer,
+            at,
+        ))
+    }
+}
+
+/// Listings name a purpose; consents grant purposes: the same words.
+pub fn consent_purpose(purpose: pallet_listing::Purpose) -> pallet_consent::Purpose {
+    match purpose {
+        pallet_listing::Purpose::Research => pallet_consent::Purpose::Research,
+        pallet_listing::Purpose::PublicHealth => pallet_consent::Purpose::PublicHealth,
+        pallet_listing::Purpose::Commercial => pallet_consent::Purpose::Commercial,
+    }
+}

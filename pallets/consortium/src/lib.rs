@@ -368,6 +368,19 @@ pub mod pallet {
             Self::open_proposal(None, Action::DecideDispute { order }, Some(custodian))
         }
 
+        /// Drops the open vote on `order`'s dispute, if any (the escrow settled it otherwise,
+        /// e.g. its own voting period ran out). Open proposals are bounded, so is this scan.
+        pub fn close_dispute(order: u64) {
+            let open: Vec<ProposalIndex> = Proposals::<T>::iter()
+                .filter(|(_, p)| p.action == Action::DecideDispute { order })
+                .map(|(index, _)| index)
+                .collect();
+            for index in open {
+                Proposals::<T>::remove(index);
+                Self::deposit_event(Event::Expired { index });
+            }
+        }
+
         fn peer_free_for(peer: &PeerIdOf<T>, owner: &T::AccountId) -> bool {
             PeerOwners::<T>::get(peer).map_or(true, |(who, _)| &who == owner)
         }

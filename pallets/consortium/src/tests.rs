@@ -373,6 +373,19 @@ fn expired_dispute_reports_expired() {
 }
 
 #[test]
+fn closing_a_dispute_drops_its_vote_only() {
+    test(|| {
+        let dispute = Consortium::open_dispute(5, 1).unwrap();
+        let other = propose(1, add(5));
+        Consortium::close_dispute(5);
+        System::assert_last_event(Event::Expired { index: dispute }.into());
+        assert!(Proposals::<Test>::get(dispute).is_none());
+        assert!(Proposals::<Test>::get(other).is_some());
+        assert!(DECISIONS.with(|d| d.borrow().is_empty()), "closing decides nothing");
+    });
+}
+
+#[test]
 fn open_proposals_are_bounded() {
     test(|| {
         for n in 5..9 {
