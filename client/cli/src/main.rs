@@ -1,0 +1,57 @@
+//! `medledger`: the MedLedger command line. One module per command group; this file
+//! only parses and dispatches.
+
+mod envelope;
+mod fhir;
+mod progress;
+mod token;
+mod token_options;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// A command's failure, printed as `error: …` (its `Display`, never a debug dump).
+pub type CommandResult = Result<(), Box<dyn std::error::Error>>;
+
+#[derive(Parser)]
+#[command(
+    name = "medledger",
+    version,
+    about = "MedLedger: consented medical data exchange"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The buyer's hardware token: create and show the delivery key.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
+    /// Seal a file to a buyer's delivery key.
+    Seal(envelope::SealArgs),
+    /// Open a sealed file with the token holding the delivery key.
+    Open(envelope::OpenArgs),
+    /// Hospital side: FHIR docking, collection and de-identification.
+    #[command(subcommand)]
+    Fhir(fhir::FhirCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Token(command) => token::run(command),
+        Command::Seal(args) => envelope::seal(args),
+        Command::Open(args) => envelope::open(args),
+        Command::Fhir(command) => fhir::run(command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

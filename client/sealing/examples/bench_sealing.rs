@@ -1,0 +1,153 @@
+//! Throughput of sealing and opening with a SoftHSM2 token, against plain age X25519
+//! on the same payload in the same run. Not a test: `scripts/bench-sealing.sh` runs it
+//! in release and keeps the figures.
+//!
+//! `bench_sealing [SIZE_MIB] [REPORT_FILE]` (defaults: 1024, stdout only).
+
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use medledger_sealing::testing::{prepare_softhsm, USER_PIN};
+use medledger_sealing::token::{generate_delivery_key, Pkcs11Token, SlotSelector, TokenConfig};
+use medledger_sealing::{
+    container::DEFAULT_SEGMENT_SIZE, open_file, seal_file, NoProgress, Pin, TokenBackend,
+};
+
+const BUFFER: usize = 1 << 20;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let size_mib: u64 = args.next().map(|a| a.parse()).transpose()?.unwrap_or(1024);
+    let report_path = args.next();
+
+    let work = tempfile::tempdir_in(std::env::var_os("BENCH_DIR").unwrap_or_else(|| ".".into()))?;
+    let conf = prepare_softhsm(work.path(), &["bench"])?;
+    // Before the module is loaded: SoftHSM reads its configuration at initialization.
+    std::env::set_var("SOFTHSM2_CONF", &conf);
+    let config = TokenConfig {
+        slot: SlotSelector::TokenLabel("bench".into()),
+        ..TokenConfig::default()
+    };
+    let pin = Pin::from(USER_PIN.to_owned());
+    let key = generate_delivery_key(&config, &pin)?;
+
+    let plain = work.path().join("plain");
+    write_payload(&plain, size_mib)?;
+    let bytes = size_mib * (1 << 20);
+
+    let sealed = work.path().join("sealed");
+    let seal_time = timed(|| {
+        seal_file(&plain, &sealed, &key, DEFAULT_SEGMENT_SIZE, &mut NoProgress).map(drop)
+    })?;
+    let token = Pkcs11Token::open(&config, &pin)?;
+    let opened = work.path().join("opened");
+    let open_time = timed(|| open_file(&sealed, &opened, &token, None, &mut NoProgress).map(drop))?;
+    same_contents(&plain, &opened)?;
+    fs::remove_file(&opened)?;
+    fs::remove_file(&sealed)?;
+    let checks = 200;
+    let check_time = timed(|| (0..checks).try_for_each(|_| token.ensure_present()))?;
+
+    let identity = age::x25519::Identity::generate();
+    let recipient = identity.to_public();
+    let age_file = work.path().join("age");
+    let age_encrypt_time = timed(|| {
+        let encryptor =
+            age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+                .map_err(io::Error::other)?;
+        let mut writer = encryptor.wrap_output(File::create(&age_file)?)?;
+        copy(&mut File::open(&plain)?, &mut writer)?;
+        writer.finish()?.sync_all()
+    })?;
+    let age_decrypt_time = timed(|| {
+        let decryptor = age::Decryptor::new_buffered(io::BufReader::new(File::open(&age_file)?))
+            .map_err(io::Error::other)?;
+        let mut reader = decryptor
+            .decrypt(std::iter::once(&identity as &dyn age::Identity))
+            .map_err(io::Error::other)?;
+        let mut output = File::create(&opened)?;
+        copy(&mut reader, &mut output)?;
+        output.sync_all()
+    })?;
+    same_contents(&plain, &opened)?;
+
+    let rate = |time: Duration| bytes as f64 / 1e6 / time.as_secs_f64();
+    let report = format!(
+        "payload: {size_mib} MiB, segment size {} MiB, SoftHSM2 token (P-256), release build\n\
+         seal (p256tag, segmented):      {:8.1} MB/s\n\
+         open (token ECDH per segment):  {:8.1} MB/s\n\
+         age X25519 encrypt:             {:8.1} MB/s\n\
+         age X25519 decrypt:             {:8.1} MB/s\n\
+         seal / age encrypt:             {:8.3}\n\
+         open / age decrypt:             {:8.3}  (target >= 0.90)\n\
+         token presence check:           {:8.1} us\n",
+        DEFAULT_SEGMENT_SIZE >> 20,
+        rate(seal_time),
+        rate(open_time),
+        rate(age_encrypt_time),
+        rate(age_decrypt_time),
+        rate(seal_time) / rate(age_encrypt_time),
+        rate(open_time) / rate(age_decrypt_time),
+        check_time.as_secs_f64() * 1e6 / f64::from(checks),
+    );
+    print!("{report}");
+    if let Some(path) = report_path {
+        fs::write(path, report)?;
+    }
+    Ok(())
+}
+
+fn timed<E>(work: impl FnOnce() -> Result<(), E>) -> Result<Duration, E> {
+    let start = Instant::now();
+    work()?;
+    Ok(start.elapsed())
+}
+
+fn copy(reader: &mut impl Read, writer: &mut impl Write) -> io::Result<()> {
+    let mut buffer = vec![0u8; BUFFER];
+    loop {
+        let read = reader.read(&mut buffer)?;
+        if read == 0 {
+            return Ok(());
+        }
+        writer.write_all(&buffer[..read])?;
+    }
+}
+
+/// Pseudo-random megabytes (xorshift), so nothing compresses or repeats.
+fn write_payload(path: &Path, size_mib: u64) -> io::Result<()> {
+    let mut file = File::create(path)?;
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut block = vec![0u8; BUFFER];
+    for _ in 0..size_mib {
+        for chunk in block.chunks_exact_mut(8) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            chunk.copy_from_slice(&state.to_le_bytes());
+        }
+        file.write_all(&block)?;
+    }
+    file.sync_all()
+}
+
+fn same_contents(a: &Path, b: &Path) -> io::Result<()> {
+    let (mut a, mut b) = (File::open(a)?, File::open(b)?);
+    let (mut x, mut y) = (vec![0u8; BUFFER], vec![0u8; BUFFER]);
+    loop {
+        let n = a.read(&mut x)?;
+        if n == 0 {
+            return if b.read(&mut y)? == 0 {
+                Ok(())
+            } else {
+                Err(io::Error::other("output longer than input"))
+            };
+        }
+        b.read_exact(&mut y[..n])?;
+        if x[..n] != y[..n] {
+            return Err(io::Error::other("round trip changed the payload"));
+        }
+    }
+}

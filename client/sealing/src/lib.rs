@@ -1,0 +1,37 @@
+//! Sealing MedLedger deliveries to the buyer's hardware token.
+//!
+//! - The buyer's P-256 delivery key is generated on a PKCS#11 token
+//!   ([`token::generate_delivery_key`]) and never leaves it; its public half is a
+//!   [`DeliveryKey`], registered on chain as a 33-byte compressed point.
+//! - A delivery is a segmented container ([`container`], `CONTAINER.md`) of age v1
+//!   files, each sealed with age's own `p256tag` recipient (HPKE, DHKEM(P-256)), so any
+//!   age implementation with that recipient can read the segments.
+//! - Opening ([`open_file`]) runs exactly one on-token `CKM_ECDH1_DERIVE` per segment
+//!   through [`TokenIdentity`]; the HPKE key schedule ([`hpke`]) and the payload
+//!   stream run on the host. The token's presence is checked before, during and after
+//!   each segment; on any failure the partial plaintext is removed.
+//!
+//! Everything that touches the token goes through [`TokenBackend`], so tests can
+//! inject faults such as `CKR_DEVICE_REMOVED`.
+
+pub mod container;
+mod delivery_key;
+mod error;
+pub mod hpke;
+mod identity;
+mod open;
+mod output;
+mod progress;
+mod seal;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod token;
+
+pub use cryptoki::types::AuthPin as Pin;
+pub use delivery_key::{DeliveryKey, COMPRESSED_LEN, UNCOMPRESSED_LEN};
+pub use error::{Result, SealingError};
+pub use identity::{stanza_tag, TokenIdentity, P256TAG_LABEL, P256TAG_STANZA};
+pub use open::{open_file, OpenReceipt, PRESENCE_CHECK_INTERVAL};
+pub use progress::{NoProgress, Progress};
+pub use seal::{seal_file, SealReceipt};
+pub use token::TokenBackend;

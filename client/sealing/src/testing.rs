@@ -1,0 +1,49 @@
+//! Test support shared by this crate's tests and the CLI's: a throwaway SoftHSM2
+//! configuration with freshly initialized tokens. Never touches the system's
+//! `/etc/softhsm` or `/var/lib/softhsm`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The user PIN of every test token.
+pub const USER_PIN: &str = "246810";
+/// The security officer PIN of every test token.
+pub const SO_PIN: &str = "13579111";
+
+/// Writes `dir/softhsm2.conf` with its token directory `dir/tokens` and initializes
+/// one token per label there with `softhsm2-util`. Returns the path to export as
+/// `SOFTHSM2_CONF`.
+pub fn prepare_softhsm(dir: &Path, token_labels: &[&str]) -> Result<PathBuf, String> {
+    let tokens = dir.join("tokens");
+    fs::create_dir_all(&tokens).map_err(|e| format!("{}: {e}", tokens.display()))?;
+    let conf = dir.join("softhsm2.conf");
+    let text = format!(
+        "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+        tokens.display()
+    );
+    fs::write(&conf, text).map_err(|e| format!("{}: {e}", conf.display()))?;
+    for label in token_labels {
+        let output = Command::new("softhsm2-util")
+            .args([
+                "--init-token",
+                "--free",
+                "--label",
+                label,
+                "--pin",
+                USER_PIN,
+                "--so-pin",
+                SO_PIN,
+            ])
+            .env("SOFTHSM2_CONF", &conf)
+            .output()
+            .map_err(|e| format!("softhsm2-util: {e} (scripts/setup.sh installs softhsm2)"))?;
+        if !output.status.success() {
+            return Err(format!(
+                "softhsm2-util: {}",
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+    }
+    Ok(conf)
+}
