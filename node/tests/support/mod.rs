@@ -1,6 +1,9 @@
 //! Signed transactions for integration tests, built from the runtime's own types (what a wallet
 //! does with the metadata), and submitted over JSON-RPC.
 
+// Each test binary includes this module and uses a different part of it.
+#![allow(dead_code)]
+
 use std::time::Duration;
 
 use medledger_runtime::{
