@@ -1,6 +1,6 @@
-//! Consortium governance: member hospitals and regulators (pallet-consortium), the validator set
-//! that follows the membership (pallet-session), and the origins other pallets use for decisions
-//! "by the consortium".
+//! Consortium governance: member hospitals and regulators (pallet-consortium) and the validator
+//! set that follows the membership (pallet-session). Decisions "by the consortium" reach other
+//! pallets as Root: a consortium chain has no sudo key, so Root is only a passed two-thirds vote.
 
 use frame_support::{parameter_types, traits::ConstU32};
 use sp_runtime::traits::{ConvertInto, OpaqueKeys};
