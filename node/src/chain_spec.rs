@@ -25,7 +25,10 @@ fn wasm_binary() -> Result<&'static [u8], String> {
 pub fn chain_properties() -> Properties {
     let mut properties = Properties::new();
     properties.insert("tokenSymbol".into(), medledger_runtime::TOKEN_SYMBOL.into());
-    properties.insert("tokenDecimals".into(), medledger_runtime::TOKEN_DECIMALS.into());
+    properties.insert(
+        "tokenDecimals".into(),
+        medledger_runtime::TOKEN_DECIMALS.into(),
+    );
     properties.insert("ss58Format".into(), medledger_runtime::SS58_PREFIX.into());
     properties
 }
@@ -67,9 +70,12 @@ pub fn load_spec(id: &str) -> Result<Box<dyn sc_service::ChainSpec>, String> {
                 ));
             }
             Box::new(ChainSpec::from_json_file(path.clone()).map_err(|e| {
-                format!("chain spec {} is not a valid chain specification: {e}", path.display())
+                format!(
+                    "chain spec {} is not a valid chain specification: {e}",
+                    path.display()
+                )
             })?)
-        },
+        }
     })
 }
 
@@ -137,7 +143,8 @@ impl ConsortiumFile {
         let mut hospitals = Vec::new();
         let mut accounts = Vec::new();
         for h in &self.hospitals {
-            let aura: AuraId = parse_ss58::<sp_core::sr25519::Public>(&h.name, "aura", &h.aura)?.into();
+            let aura: AuraId =
+                parse_ss58::<sp_core::sr25519::Public>(&h.name, "aura", &h.aura)?.into();
             let grandpa: GrandpaId =
                 parse_ss58::<sp_core::ed25519::Public>(&h.name, "grandpa", &h.grandpa)?.into();
             let account: AccountId = parse_ss58(&h.name, "account", &h.account)?;
@@ -145,7 +152,10 @@ impl ConsortiumFile {
                 return Err(format!("hospital {:?}: account listed twice", h.name));
             }
             if h.peer_ids.is_empty() {
-                return Err(format!("hospital {:?}: list at least one node peer id", h.name));
+                return Err(format!(
+                    "hospital {:?}: list at least one node peer id",
+                    h.name
+                ));
             }
             let peer_ids = h
                 .peer_ids
@@ -166,7 +176,14 @@ impl ConsortiumFile {
             });
         }
         let endowment = self.endowment.saturating_mul(medledger_runtime::UNIT);
-        let patch = genesis_config_presets::genesis(hospitals, Vec::new(), accounts, None, endowment, self.session_length);
+        let patch = genesis_config_presets::genesis(
+            hospitals,
+            Vec::new(),
+            accounts,
+            None,
+            endowment,
+            self.session_length,
+        );
         Ok(ChainSpec::builder(wasm_binary()?, None)
             .with_name(&self.name)
             .with_id(&self.id)
@@ -195,8 +212,12 @@ impl ConsortiumSpecCmd {
     pub fn run(&self) -> Result<(), String> {
         let text = std::fs::read_to_string(&self.hospitals)
             .map_err(|e| format!("cannot read {}: {e}", self.hospitals.display()))?;
-        let file: ConsortiumFile = serde_json::from_str(&text)
-            .map_err(|e| format!("{} is not a valid hospital list: {e}", self.hospitals.display()))?;
+        let file: ConsortiumFile = serde_json::from_str(&text).map_err(|e| {
+            format!(
+                "{} is not a valid hospital list: {e}",
+                self.hospitals.display()
+            )
+        })?;
         let spec = file.chain_spec()?;
         let json = sc_service::ChainSpec::as_json(&spec, self.raw)?;
         match &self.output {
@@ -206,7 +227,7 @@ impl ConsortiumSpecCmd {
                 use std::io::Write;
                 // A closed pipe (`| head`) is not an error worth a panic.
                 let _ = writeln!(std::io::stdout().lock(), "{json}");
-            },
+            }
         }
         Ok(())
     }

@@ -1,7 +1,12 @@
 use sc_cli::RunCmd;
 
 #[derive(Debug, clap::Parser)]
-#[command(name = "medledger-node", version, propagate_version = true, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "medledger-node",
+    version,
+    propagate_version = true,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub subcommand: Option<Subcommand>,

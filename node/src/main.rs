@@ -3,8 +3,8 @@
 mod chain_spec;
 mod cli;
 mod command;
-mod peer_guard;
 mod observer;
+mod peer_guard;
 mod rpc;
 mod service;
 

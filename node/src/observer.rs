@@ -330,7 +330,10 @@ mod tests {
     impl RecordingPool {
         fn with_ready(blobs: &[&[u8]]) -> Arc<Self> {
             Arc::new(Self {
-                ready: blobs.iter().map(|blob| Arc::new(PooledTx::new(blob))).collect(),
+                ready: blobs
+                    .iter()
+                    .map(|blob| Arc::new(PooledTx::new(blob)))
+                    .collect(),
                 future: vec![b"later".to_vec()],
                 submissions: AtomicUsize::new(0),
                 maintained: Mutex::default(),
@@ -405,9 +408,16 @@ mod tests {
             invalid_tx_errors: TxInvalidityReportMap<H256>,
         ) -> Vec<Arc<PooledTx>> {
             let reported: Vec<H256> = invalid_tx_errors.keys().copied().collect();
-            let removed =
-                self.ready.iter().filter(|tx| reported.contains(&tx.hash)).cloned().collect();
-            self.reported_invalid.lock().expect("test lock").extend(reported);
+            let removed = self
+                .ready
+                .iter()
+                .filter(|tx| reported.contains(&tx.hash))
+                .cloned()
+                .collect();
+            self.reported_invalid
+                .lock()
+                .expect("test lock")
+                .extend(reported);
             removed
         }
 
@@ -428,13 +438,18 @@ mod tests {
             let (sender, receiver) = futures::channel::mpsc::channel(self.ready.len());
             let mut sender = sender;
             for tx in &self.ready {
-                sender.try_send(tx.hash).expect("channel sized for the ready set");
+                sender
+                    .try_send(tx.hash)
+                    .expect("channel sized for the ready set");
             }
             receiver
         }
 
         fn on_broadcasted(&self, propagations: HashMap<H256, Vec<String>>) {
-            self.broadcasts.lock().expect("test lock").push(propagations);
+            self.broadcasts
+                .lock()
+                .expect("test lock")
+                .push(propagations);
         }
 
         fn hash_of(&self, xt: &OpaqueExtrinsic) -> H256 {
@@ -457,7 +472,10 @@ mod tests {
     #[async_trait]
     impl MaintainedTransactionPool for RecordingPool {
         async fn maintain(&self, event: ChainEvent<Block>) {
-            self.maintained.lock().expect("test lock").push(event.hash());
+            self.maintained
+                .lock()
+                .expect("test lock")
+                .push(event.hash());
         }
     }
 
@@ -476,7 +494,10 @@ mod tests {
     /// The refusal a user sees names the observer and says where to submit instead, and
     /// nothing reached the inner pool.
     fn assert_refused(error: ObserverPoolError, inner: &RecordingPool) {
-        assert!(matches!(error, ObserverPoolError::ReadOnlyObserver), "{error:?}");
+        assert!(
+            matches!(error, ObserverPoolError::ReadOnlyObserver),
+            "{error:?}"
+        );
         let text = error.to_string();
         assert!(text.contains("read-only regulator observer"), "{text}");
         assert!(text.contains("submit them to a hospital's node"), "{text}");
@@ -491,15 +512,24 @@ mod tests {
             TransactionSource::External,
             some_extrinsic(),
         ));
-        assert_refused(result.expect_err("an observer accepted a transaction"), &inner);
+        assert_refused(
+            result.expect_err("an observer accepted a transaction"),
+            &inner,
+        );
     }
 
     #[test]
     fn submit_at_refuses_the_whole_batch_and_nothing_reaches_the_inner_pool() {
         let inner = RecordingPool::with_ready(&[]);
-        let batch = vec![some_extrinsic(), OpaqueExtrinsic::from_blob(b"second".to_vec())];
-        let result =
-            block_on(observer_over(&inner).submit_at(H256::zero(), TransactionSource::InBlock, batch));
+        let batch = vec![
+            some_extrinsic(),
+            OpaqueExtrinsic::from_blob(b"second".to_vec()),
+        ];
+        let result = block_on(observer_over(&inner).submit_at(
+            H256::zero(),
+            TransactionSource::InBlock,
+            batch,
+        ));
         assert_refused(result.expect_err("an observer accepted a batch"), &inner);
     }
 
@@ -511,7 +541,9 @@ mod tests {
             TransactionSource::External,
             some_extrinsic(),
         ));
-        let Err(error) = result else { panic!("an observer watched a submitted transaction") };
+        let Err(error) = result else {
+            panic!("an observer watched a submitted transaction")
+        };
         assert_refused(error, &inner);
     }
 
@@ -519,7 +551,10 @@ mod tests {
     fn local_submission_from_offchain_workers_is_refused() {
         let inner = RecordingPool::with_ready(&[]);
         let result = observer_over(&inner).submit_local(H256::zero(), some_extrinsic());
-        assert_refused(result.expect_err("an observer accepted a local transaction"), &inner);
+        assert_refused(
+            result.expect_err("an observer accepted a local transaction"),
+            &inner,
+        );
     }
 
     #[test]
@@ -529,14 +564,27 @@ mod tests {
 
         let (status, expected) = (observer.status(), inner.status());
         assert_eq!(
-            (status.ready, status.ready_bytes, status.future, status.future_bytes),
-            (expected.ready, expected.ready_bytes, expected.future, expected.future_bytes)
+            (
+                status.ready,
+                status.ready_bytes,
+                status.future,
+                status.future_bytes
+            ),
+            (
+                expected.ready,
+                expected.ready_bytes,
+                expected.future,
+                expected.future_bytes
+            )
         );
         assert_eq!(status.ready, 2);
 
         let inner_ready = ready_hashes(inner.ready());
         assert_eq!(ready_hashes(observer.ready()), inner_ready);
-        assert_eq!(ready_hashes(block_on(observer.ready_at(H256::zero()))), inner_ready);
+        assert_eq!(
+            ready_hashes(block_on(observer.ready_at(H256::zero()))),
+            inner_ready
+        );
         assert_eq!(
             ready_hashes(block_on(
                 observer.ready_at_with_timeout(H256::zero(), Duration::from_millis(10))
@@ -544,15 +592,22 @@ mod tests {
             inner_ready
         );
         let first = inner_ready[0];
-        assert_eq!(observer.ready_transaction(&first).map(|tx| tx.hash), Some(first));
+        assert_eq!(
+            observer.ready_transaction(&first).map(|tx| tx.hash),
+            Some(first)
+        );
         assert!(observer.ready_transaction(&H256::repeat_byte(9)).is_none());
 
         let futures: Vec<H256> = observer.futures().iter().map(|tx| tx.hash).collect();
         assert_eq!(futures, vec![BlakeTwo256::hash(b"later")]);
-        assert_eq!(observer.hash_of(&some_extrinsic()), BlakeTwo256::hash(b"transfer 10 to bob"));
+        assert_eq!(
+            observer.hash_of(&some_extrinsic()),
+            BlakeTwo256::hash(b"transfer 10 to bob")
+        );
 
-        let notified: Vec<H256> =
-            block_on(futures::StreamExt::collect(observer.import_notification_stream()));
+        let notified: Vec<H256> = block_on(futures::StreamExt::collect(
+            observer.import_notification_stream(),
+        ));
         assert_eq!(notified, inner_ready);
     }
 
@@ -566,13 +621,23 @@ mod tests {
         assert_eq!(*inner.maintained.lock().expect("test lock"), vec![block]);
 
         let stale = BlakeTwo256::hash(b"stale");
-        let removed = block_on(observer.report_invalid(None, [(stale, None)].into_iter().collect()));
-        assert_eq!(removed.iter().map(|tx| tx.hash).collect::<Vec<_>>(), vec![stale]);
-        assert_eq!(*inner.reported_invalid.lock().expect("test lock"), vec![stale]);
+        let removed =
+            block_on(observer.report_invalid(None, [(stale, None)].into_iter().collect()));
+        assert_eq!(
+            removed.iter().map(|tx| tx.hash).collect::<Vec<_>>(),
+            vec![stale]
+        );
+        assert_eq!(
+            *inner.reported_invalid.lock().expect("test lock"),
+            vec![stale]
+        );
 
         let propagations: HashMap<H256, Vec<String>> = [(stale, vec!["peer".into()])].into();
         observer.on_broadcasted(propagations.clone());
-        assert_eq!(*inner.broadcasts.lock().expect("test lock"), vec![propagations]);
+        assert_eq!(
+            *inner.broadcasts.lock().expect("test lock"),
+            vec![propagations]
+        );
     }
 
     #[test]
@@ -583,7 +648,10 @@ mod tests {
         assert!(matches!(refusal, Err(ObserverPoolError::ReadOnlyObserver)));
 
         let passed = ObserverPoolError::from(PoolError::ImmediatelyDropped).into_pool_error();
-        assert!(matches!(passed, Ok(PoolError::ImmediatelyDropped)), "{passed:?}");
+        assert!(
+            matches!(passed, Ok(PoolError::ImmediatelyDropped)),
+            "{passed:?}"
+        );
     }
 
     /// Header lookups from an empty in-memory chain; runtime calls are never made on submission.
@@ -646,7 +714,9 @@ mod tests {
         let keystore = Arc::new(sp_keystore::testing::MemoryKeystore::new());
         let mut module = RpcModule::new(());
         module
-            .merge(sc_rpc::author::Author::new(empty_chain(), pool, keystore, executor()).into_rpc())
+            .merge(
+                sc_rpc::author::Author::new(empty_chain(), pool, keystore, executor()).into_rpc(),
+            )
             .expect("a fresh module has no clashing names");
         module
     }
@@ -671,7 +741,10 @@ mod tests {
 
         let answer: Result<H256, _> =
             block_on(rpc.call("author_submitExtrinsic", [encoded_extrinsic()]));
-        assert_rpc_refusal(answer.expect_err("the observer accepted a submission"), &inner);
+        assert_rpc_refusal(
+            answer.expect_err("the observer accepted a submission"),
+            &inner,
+        );
     }
 
     #[test]
@@ -689,9 +762,13 @@ mod tests {
     fn transaction_watch_v1_reports_the_observer_message_as_an_invalid_event() {
         use sc_rpc_spec_v2::transaction::{Transaction, TransactionApiServer};
         let inner = RecordingPool::with_ready(&[]);
-        let rpc =
-            Transaction::new(empty_chain(), Arc::new(observer_over(&inner)), executor(), None)
-                .into_rpc();
+        let rpc = Transaction::new(
+            empty_chain(),
+            Arc::new(observer_over(&inner)),
+            executor(),
+            None,
+        )
+        .into_rpc();
 
         let mut subscription = block_on(
             rpc.subscribe_unbounded("transactionWatch_v1_submitAndWatch", [encoded_extrinsic()]),

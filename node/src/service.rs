@@ -17,15 +17,18 @@ use sc_network_sync::{
     block_request_handler::BlockRequestHandler, service::network::NetworkServiceProvider,
 };
 use sc_service::{error::Error as ServiceError, Configuration, TaskManager};
-use sp_blockchain::HeaderBackend;
 use sc_telemetry::{Telemetry, TelemetryWorker};
 use sc_transaction_pool_api::{
     LocalTransactionPool, MaintainedTransactionPool, OffchainTransactionPoolFactory,
 };
+use sp_blockchain::HeaderBackend;
 use sp_consensus_aura::sr25519::{AuthorityId as AuraId, AuthorityPair as AuraPair};
 
-pub(crate) type FullClient =
-    sc_service::TFullClient<Block, RuntimeApi, sc_executor::WasmExecutor<sp_io::SubstrateHostFunctions>>;
+pub(crate) type FullClient = sc_service::TFullClient<
+    Block,
+    RuntimeApi,
+    sc_executor::WasmExecutor<sp_io::SubstrateHostFunctions>,
+>;
 type FullBackend = sc_service::TFullBackend<Block>;
 type FullSelectChain = sc_consensus::LongestChain<FullBackend, Block>;
 type FullGrandpaBlockImport =
@@ -50,7 +53,10 @@ pub type Service = sc_service::PartialComponents<
 /// Inherent data for a block at the current wall-clock time: the timestamp and Aura's slot.
 fn slot_and_timestamp(
     slot_duration: sp_consensus_aura::SlotDuration,
-) -> (sp_consensus_aura::inherents::InherentDataProvider, sp_timestamp::InherentDataProvider) {
+) -> (
+    sp_consensus_aura::inherents::InherentDataProvider,
+    sp_timestamp::InherentDataProvider,
+) {
     let timestamp = sp_timestamp::InherentDataProvider::from_system_time();
     let slot = sp_consensus_aura::inherents::InherentDataProvider::from_timestamp_and_slot_duration(
         *timestamp,
@@ -83,7 +89,9 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
     let client = Arc::new(client);
 
     let telemetry = telemetry.map(|(worker, telemetry)| {
-        task_manager.spawn_handle().spawn("telemetry", None, worker.run());
+        task_manager
+            .spawn_handle()
+            .spawn("telemetry", None, worker.run());
         telemetry
     });
 
@@ -117,8 +125,10 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
             create_inherent_data_providers: move |parent_hash, _| {
                 let cidp_client = cidp_client.clone();
                 async move {
-                    let slot_duration =
-                        sc_consensus_aura::standalone::slot_duration_at(&*cidp_client, parent_hash)?;
+                    let slot_duration = sc_consensus_aura::standalone::slot_duration_at(
+                        &*cidp_client,
+                        parent_hash,
+                    )?;
                     Ok(slot_and_timestamp(slot_duration))
                 }
             },
@@ -206,19 +216,23 @@ where
 
     // Only the consortium's nodes get blocks (see peer_guard): block requests pass through the
     // guard's filter before they reach the block server.
-    let allowlist = PeerAllowlist::at(&*client, client.info().best_hash).map_err(ServiceError::Other)?;
+    let allowlist =
+        PeerAllowlist::at(&*client, client.info().best_hash).map_err(ServiceError::Other)?;
     let network_service_provider = NetworkServiceProvider::new();
     let mut block_relay = BlockRequestHandler::new::<N>(
         network_service_provider.handle(),
         &config.protocol_id(),
         config.chain_spec.fork_id(),
         client.clone(),
-        config.network.default_peers_set.in_peers as usize +
-            config.network.default_peers_set.out_peers as usize,
+        config.network.default_peers_set.in_peers as usize
+            + config.network.default_peers_set.out_peers as usize,
     );
     let (guarded_requests, incoming_requests) = async_channel::bounded(64);
-    let block_server = N::swap_inbound_queue(&mut block_relay.request_response_config, guarded_requests)
-        .ok_or_else(|| ServiceError::Other("the block request protocol has no server".into()))?;
+    let block_server =
+        N::swap_inbound_queue(&mut block_relay.request_response_config, guarded_requests)
+            .ok_or_else(|| {
+                ServiceError::Other("the block request protocol has no server".into())
+            })?;
     task_manager.spawn_handle().spawn(
         "peer-guard-block-requests",
         Some("networking"),
@@ -251,7 +265,12 @@ where
     task_manager.spawn_handle().spawn(
         "peer-guard",
         Some("networking"),
-        peer_guard::run(client.clone(), network.clone(), sync_service.clone(), allowlist),
+        peer_guard::run(
+            client.clone(),
+            network.clone(),
+            sync_service.clone(),
+            allowlist,
+        ),
     );
 
     if config.offchain_worker.enabled {
@@ -271,7 +290,9 @@ where
         task_manager.spawn_handle().spawn(
             "offchain-workers-runner",
             "offchain-worker",
-            offchain_workers.run(client.clone(), task_manager.spawn_handle()).boxed(),
+            offchain_workers
+                .run(client.clone(), task_manager.spawn_handle())
+                .boxed(),
         );
     }
 
@@ -285,7 +306,10 @@ where
         let client = client.clone();
         let pool = transaction_pool.clone();
         Box::new(move |_| {
-            let deps = crate::rpc::FullDeps { client: client.clone(), pool: pool.clone() };
+            let deps = crate::rpc::FullDeps {
+                client: client.clone(),
+                pool: pool.clone(),
+            };
             crate::rpc::create_full(deps).map_err(Into::into)
         })
     };
@@ -338,12 +362,18 @@ where
             },
         )?;
         // Authoring is essential: if it fails, the node stops rather than idling silently.
-        task_manager.spawn_essential_handle().spawn_blocking("aura", Some("block-authoring"), aura);
+        task_manager
+            .spawn_essential_handle()
+            .spawn_blocking("aura", Some("block-authoring"), aura);
     }
 
     if enable_grandpa {
         // Only authorities vote; other nodes follow finality through justifications.
-        let keystore = if role.is_authority() { Some(keystore_container.keystore()) } else { None };
+        let keystore = if role.is_authority() {
+            Some(keystore_container.keystore())
+        } else {
+            None
+        };
         let grandpa_config = sc_consensus_grandpa::Config {
             gossip_duration: Duration::from_millis(333),
             justification_generation_period: GRANDPA_JUSTIFICATION_PERIOD,

@@ -19,19 +19,28 @@ const NODE: &str = env!("CARGO_BIN_EXE_medledger-node");
 #[test]
 fn stranger_with_the_chain_spec_obtains_no_blocks() {
     let mut net = Network::new(NODE);
-    net.start_local_validators(&["alice", "bob", "charlie", "dave"]).unwrap();
+    net.start_local_validators(&["alice", "bob", "charlie", "dave"])
+        .unwrap();
     wait_until("finality past block 2", Duration::from_secs(120), || {
         Ok((net.node("alice").finalized_number()? > 2).then_some(()))
     })
     .unwrap();
 
     // Node key 5 is a development key whose peer id no member authorised.
-    net.start_node("stranger", &["--chain", "local", "--node-key", &format!("{:064x}", 5)]).unwrap();
+    net.start_node(
+        "stranger",
+        &["--chain", "local", "--node-key", &format!("{:064x}", 5)],
+    )
+    .unwrap();
     let start_height = net.node("alice").finalized_number().unwrap();
     let watch_until = Instant::now() + Duration::from_secs(30);
     while Instant::now() < watch_until {
         let stranger = net.node("stranger");
-        assert_eq!(stranger.best_number().unwrap(), 0, "the stranger obtained a block");
+        assert_eq!(
+            stranger.best_number().unwrap(),
+            0,
+            "the stranger obtained a block"
+        );
         std::thread::sleep(Duration::from_secs(1));
     }
     assert!(
@@ -45,7 +54,8 @@ fn stranger_with_the_chain_spec_obtains_no_blocks() {
         .filter(|n| n.name != "stranger")
         .filter(|n| {
             let log = n.log();
-            log.contains("banning unauthorised peer") || log.contains("request from unauthorised peer")
+            log.contains("banning unauthorised peer")
+                || log.contains("request from unauthorised peer")
         })
         .count();
     assert!(refusals > 0, "no member logged refusing the stranger");
@@ -53,7 +63,8 @@ fn stranger_with_the_chain_spec_obtains_no_blocks() {
 }
 
 /// Peer id (binary) of development node key 5, the fifth hospital's node.
-const FIFTH_PEER_ID: &str = "002408011220fde4fba030ad002f7c2f7d4c331f49d13fb0ec747eceebec634f1ff4cbca9def";
+const FIFTH_PEER_ID: &str =
+    "002408011220fde4fba030ad002f7c2f7d4c331f49d13fb0ec747eceebec634f1ff4cbca9def";
 
 fn vote(node: &medledger_test_harness::Node, voter: sp_keyring::Sr25519Keyring, index: u32) {
     let call = RuntimeCall::Consortium(pallet_consortium::Call::vote {
@@ -64,7 +75,9 @@ fn vote(node: &medledger_test_harness::Node, voter: sp_keyring::Sr25519Keyring, 
     submit(node, voter, call).unwrap();
 }
 
-fn authorities(node: &medledger_test_harness::Node) -> Vec<sp_consensus_aura::sr25519::AuthorityId> {
+fn authorities(
+    node: &medledger_test_harness::Node,
+) -> Vec<sp_consensus_aura::sr25519::AuthorityId> {
     runtime_api(node, "AuraApi_authorities", ()).unwrap()
 }
 
@@ -75,7 +88,12 @@ fn authored(log: &str) -> Vec<(u64, String)> {
         .filter_map(|line| {
             let rest = line.split("Pre-sealed block for proposal at ").nth(1)?;
             let number = rest.split('.').next()?.parse().ok()?;
-            let hash = rest.split("Hash now ").nth(1)?.split(',').next()?.to_string();
+            let hash = rest
+                .split("Hash now ")
+                .nth(1)?
+                .split(',')
+                .next()?
+                .to_string();
             Some((number, hash))
         })
         .collect()
@@ -87,28 +105,56 @@ fn authored(log: &str) -> Vec<(u64, String)> {
 #[test]
 fn fifth_hospital_is_voted_in_authors_and_is_voted_out() {
     let mut net = Network::new(NODE);
-    net.start_local_validators(&["alice", "bob", "charlie", "dave"]).unwrap();
+    net.start_local_validators(&["alice", "bob", "charlie", "dave"])
+        .unwrap();
     let alice = net.node("alice");
-    wait_until("block 1", Duration::from_secs(120), || Ok((alice.best_number()? >= 1).then_some(()))).unwrap();
+    wait_until("block 1", Duration::from_secs(120), || {
+        Ok((alice.best_number()? >= 1).then_some(()))
+    })
+    .unwrap();
     assert_eq!(authorities(alice).len(), 4);
 
     // Alice proposes Ferdie's hospital; Bob and Charlie make it three of four.
     let info = pallet_consortium::HospitalInfo {
         name: b"Ferdie Infirmary".to_vec().try_into().unwrap(),
         delivery_endpoint: b"http://127.0.0.1:8804".to_vec().try_into().unwrap(),
-        peer_ids: vec![medledger_test_harness::decode_hex(FIFTH_PEER_ID).unwrap().try_into().unwrap()]
+        peer_ids: vec![medledger_test_harness::decode_hex(FIFTH_PEER_ID)
+            .unwrap()
             .try_into()
-            .unwrap(),
+            .unwrap()]
+        .try_into()
+        .unwrap(),
     };
-    let add = pallet_consortium::Action::AddHospital { account: Ferdie.to_account_id(), info };
-    submit(alice, Alice, RuntimeCall::Consortium(pallet_consortium::Call::propose { action: add })).unwrap();
+    let add = pallet_consortium::Action::AddHospital {
+        account: Ferdie.to_account_id(),
+        info,
+    };
+    submit(
+        alice,
+        Alice,
+        RuntimeCall::Consortium(pallet_consortium::Call::propose { action: add }),
+    )
+    .unwrap();
     vote(alice, Bob, 0);
     vote(alice, Charlie, 0);
     let members: Vec<AccountId> = runtime_api(alice, "ConsortiumApi_members", ()).unwrap();
-    assert!(members.contains(&Ferdie.to_account_id()), "Ferdie was admitted");
+    assert!(
+        members.contains(&Ferdie.to_account_id()),
+        "Ferdie was admitted"
+    );
 
     // Its node is now authorised: it syncs, generates session keys and registers them.
-    net.start_node("ferdie", &["--chain", "local", "--ferdie", "--node-key", &format!("{:064x}", 5)]).unwrap();
+    net.start_node(
+        "ferdie",
+        &[
+            "--chain",
+            "local",
+            "--ferdie",
+            "--node-key",
+            &format!("{:064x}", 5),
+        ],
+    )
+    .unwrap();
     let target = net.node("alice").best_number().unwrap();
     wait_until("ferdie to sync", Duration::from_secs(120), || {
         Ok((net.node("ferdie").best_number()? >= target).then_some(()))
@@ -116,40 +162,67 @@ fn fifth_hospital_is_voted_in_authors_and_is_voted_out() {
     .unwrap();
     let generated = net
         .node("ferdie")
-        .rpc("author_rotateKeysWithOwner", json!([format!("0x{}", hex_of(&Ferdie.to_account_id().encode()))]))
+        .rpc(
+            "author_rotateKeysWithOwner",
+            json!([format!("0x{}", hex_of(&Ferdie.to_account_id().encode()))]),
+        )
         .unwrap();
-    let keys_bytes = medledger_test_harness::decode_hex(generated["keys"].as_str().unwrap()).unwrap();
+    let keys_bytes =
+        medledger_test_harness::decode_hex(generated["keys"].as_str().unwrap()).unwrap();
     let proof = medledger_test_harness::decode_hex(generated["proof"].as_str().unwrap()).unwrap();
     let keys = SessionKeys::decode(&mut &keys_bytes[..]).unwrap();
     let alice = net.node("alice");
-    submit(alice, Ferdie, RuntimeCall::Session(pallet_session::Call::set_keys { keys, proof })).unwrap();
+    submit(
+        alice,
+        Ferdie,
+        RuntimeCall::Session(pallet_session::Call::set_keys { keys, proof }),
+    )
+    .unwrap();
 
     // Two session turns later (sessions are 10 blocks) it is an authority and authors.
-    wait_until("five authorities", Duration::from_secs(180), || Ok((authorities(alice).len() == 5).then_some(())))
-        .unwrap();
-    let canonical = wait_until("a canonical block authored by ferdie", Duration::from_secs(120), || {
-        for (number, hash) in authored(&net.node("ferdie").log()) {
-            if net.node("alice").block_hash(number)?.as_deref() == Some(hash.as_str()) {
-                return Ok(Some(number));
-            }
-        }
-        Ok(None)
+    wait_until("five authorities", Duration::from_secs(180), || {
+        Ok((authorities(alice).len() == 5).then_some(()))
     })
     .unwrap();
-    wait_until("finality past ferdie's block", Duration::from_secs(120), || {
-        Ok((net.node("alice").finalized_number()? > canonical).then_some(()))
-    })
+    let canonical = wait_until(
+        "a canonical block authored by ferdie",
+        Duration::from_secs(120),
+        || {
+            for (number, hash) in authored(&net.node("ferdie").log()) {
+                if net.node("alice").block_hash(number)?.as_deref() == Some(hash.as_str()) {
+                    return Ok(Some(number));
+                }
+            }
+            Ok(None)
+        },
+    )
+    .unwrap();
+    wait_until(
+        "finality past ferdie's block",
+        Duration::from_secs(120),
+        || Ok((net.node("alice").finalized_number()? > canonical).then_some(())),
+    )
     .unwrap();
 
     // Voted out (Ferdie does not vote on its own removal): it leaves at a session turn, and
     // the four keep finalizing.
-    let remove = pallet_consortium::Action::RemoveHospital { account: Ferdie.to_account_id() };
+    let remove = pallet_consortium::Action::RemoveHospital {
+        account: Ferdie.to_account_id(),
+    };
     let alice = net.node("alice");
-    submit(alice, Alice, RuntimeCall::Consortium(pallet_consortium::Call::propose { action: remove })).unwrap();
+    submit(
+        alice,
+        Alice,
+        RuntimeCall::Consortium(pallet_consortium::Call::propose { action: remove }),
+    )
+    .unwrap();
     vote(alice, Bob, 1);
     vote(alice, Charlie, 1);
     let members: Vec<AccountId> = runtime_api(alice, "ConsortiumApi_members", ()).unwrap();
-    assert!(!members.contains(&Ferdie.to_account_id()), "Ferdie was removed");
+    assert!(
+        !members.contains(&Ferdie.to_account_id()),
+        "Ferdie was removed"
+    );
     wait_until("four authorities again", Duration::from_secs(180), || {
         Ok((authorities(net.node("alice")).len() == 4).then_some(()))
     })

@@ -20,7 +20,9 @@ fn finalized_above(nodes: &[&Node], number: u64) -> Result<Option<()>, String> {
 fn block_authors(node: &Node, up_to: u64) -> Result<BTreeSet<u64>, String> {
     let mut authors = BTreeSet::new();
     for number in 1..=up_to {
-        let hash = node.block_hash(number)?.ok_or(format!("no block {number}"))?;
+        let hash = node
+            .block_hash(number)?
+            .ok_or(format!("no block {number}"))?;
         authors.insert(aura_slot(&node.header(Some(&hash))?)? % VALIDATORS.len() as u64);
     }
     Ok(authors)
@@ -32,29 +34,41 @@ fn block_authors(node: &Node, up_to: u64) -> Result<BTreeSet<u64>, String> {
 #[test]
 fn four_validators_finalize_survive_a_crash_and_resync() {
     let mut net = Network::new(NODE);
-    net.start_local_validators(&VALIDATORS).expect("the four validators start");
+    net.start_local_validators(&VALIDATORS)
+        .expect("the four validators start");
 
     // 1. Every node's finalized head passes block 5, and all four authorities authored.
     let all: Vec<&Node> = net.nodes().iter().collect();
-    wait_until("every node to finalize past block 5", Duration::from_secs(180), || {
-        finalized_above(&all, 5)
-    })
+    wait_until(
+        "every node to finalize past block 5",
+        Duration::from_secs(180),
+        || finalized_above(&all, 5),
+    )
     .unwrap();
-    let authors = wait_until("blocks from all four authorities", Duration::from_secs(120), || {
-        let finalized = net.node("alice").finalized_number()?;
-        let authors = block_authors(net.node("alice"), finalized)?;
-        Ok((authors.len() == VALIDATORS.len()).then_some(authors))
-    })
+    let authors = wait_until(
+        "blocks from all four authorities",
+        Duration::from_secs(120),
+        || {
+            let finalized = net.node("alice").finalized_number()?;
+            let authors = block_authors(net.node("alice"), finalized)?;
+            Ok((authors.len() == VALIDATORS.len()).then_some(authors))
+        },
+    )
     .unwrap();
     assert_eq!(authors, BTreeSet::from([0, 1, 2, 3]));
 
     // 2. Kill Dave: Alice, Bob and Charlie (3 of 4 > 2/3) keep finalizing.
     net.node_mut("dave").kill();
     let before = net.node("alice").finalized_number().unwrap();
-    let survivors: Vec<&Node> = ["alice", "bob", "charlie"].iter().map(|n| net.node(n)).collect();
-    wait_until("finality to advance without dave", Duration::from_secs(120), || {
-        finalized_above(&survivors, before + 3)
-    })
+    let survivors: Vec<&Node> = ["alice", "bob", "charlie"]
+        .iter()
+        .map(|n| net.node(n))
+        .collect();
+    wait_until(
+        "finality to advance without dave",
+        Duration::from_secs(120),
+        || finalized_above(&survivors, before + 3),
+    )
     .unwrap();
 
     // 3. Dave restarts on its own base path, catches up and agrees on the finalized chain.
@@ -71,19 +85,33 @@ fn four_validators_finalize_survive_a_crash_and_resync() {
     .unwrap();
     let dave_hash = net.node("dave").finalized_hash().unwrap();
     for name in ["alice", "bob", "charlie"] {
-        let theirs = wait_until("the same block on the others", Duration::from_secs(30), || {
-            net.node(name).block_hash(dave_finalized)
-        })
+        let theirs = wait_until(
+            "the same block on the others",
+            Duration::from_secs(30),
+            || net.node(name).block_hash(dave_finalized),
+        )
         .unwrap();
-        assert_eq!(theirs, dave_hash, "{name} and dave disagree on finalized block {dave_finalized}");
+        assert_eq!(
+            theirs, dave_hash,
+            "{name} and dave disagree on finalized block {dave_finalized}"
+        );
     }
     // Nothing before the crash was lost: Dave still has the blocks it had finalized then.
-    assert_eq!(net.node("dave").block_hash(before).unwrap(), net.node("alice").block_hash(before).unwrap());
+    assert_eq!(
+        net.node("dave").block_hash(before).unwrap(),
+        net.node("alice").block_hash(before).unwrap()
+    );
 }
 
 fn run_node(args: &[&str]) -> (bool, String) {
-    let out = Command::new(NODE).args(args).output().expect("the node binary runs");
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = Command::new(NODE)
+        .args(args)
+        .output()
+        .expect("the node binary runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -91,11 +119,21 @@ fn missing_chain_spec_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("no-such-spec.json");
     let base = dir.path().join("base");
-    let (ok, stderr) =
-        run_node(&["--chain", missing.to_str().unwrap(), "--base-path", base.to_str().unwrap()]);
+    let (ok, stderr) = run_node(&[
+        "--chain",
+        missing.to_str().unwrap(),
+        "--base-path",
+        base.to_str().unwrap(),
+    ]);
     assert!(!ok, "the node must exit non-zero");
-    assert!(stderr.contains("error:") && stderr.contains("not found"), "unclear error: {stderr}");
-    assert!(!stderr.contains("panicked"), "a panic is not an error message: {stderr}");
+    assert!(
+        stderr.contains("error:") && stderr.contains("not found"),
+        "unclear error: {stderr}"
+    );
+    assert!(
+        !stderr.contains("panicked"),
+        "a panic is not an error message: {stderr}"
+    );
 }
 
 #[test]
@@ -104,18 +142,31 @@ fn corrupt_chain_spec_is_a_clear_error() {
     let spec = dir.path().join("corrupt.json");
     std::fs::write(&spec, b"{\"name\": \"MedLedger\", \"genesis\": {\"raw\": ").unwrap();
     let base = dir.path().join("base");
-    let (ok, stderr) =
-        run_node(&["--chain", spec.to_str().unwrap(), "--base-path", base.to_str().unwrap()]);
+    let (ok, stderr) = run_node(&[
+        "--chain",
+        spec.to_str().unwrap(),
+        "--base-path",
+        base.to_str().unwrap(),
+    ]);
     assert!(!ok, "the node must exit non-zero");
-    assert!(stderr.contains("not a valid chain specification"), "unclear error: {stderr}");
-    assert!(!stderr.contains("panicked"), "a panic is not an error message: {stderr}");
+    assert!(
+        stderr.contains("not a valid chain specification"),
+        "unclear error: {stderr}"
+    );
+    assert!(
+        !stderr.contains("panicked"),
+        "a panic is not an error message: {stderr}"
+    );
 }
 
 #[test]
 fn unknown_flag_is_a_clear_error() {
     let (ok, stderr) = run_node(&["--no-such-flag"]);
     assert!(!ok);
-    assert!(stderr.contains("unexpected argument '--no-such-flag'"), "unclear error: {stderr}");
+    assert!(
+        stderr.contains("unexpected argument '--no-such-flag'"),
+        "unclear error: {stderr}"
+    );
 }
 
 /// `:code`, the runtime wasm, differs between builds on different paths; everything else in the
@@ -124,7 +175,9 @@ const CODE_KEY: &str = "0x3a636f6465";
 
 fn genesis_without_code(spec: &serde_json::Value) -> serde_json::Value {
     let mut top = spec["genesis"]["raw"]["top"].clone();
-    top.as_object_mut().expect("a raw spec has genesis.raw.top").remove(CODE_KEY);
+    top.as_object_mut()
+        .expect("a raw spec has genesis.raw.top")
+        .remove(CODE_KEY);
     top
 }
 
@@ -133,15 +186,28 @@ fn checked_in_local_spec_matches_the_built_in_local_chain() {
     let dir = tempfile::tempdir().unwrap();
     let exported = dir.path().join("local-raw.json");
     let out = Command::new(NODE)
-        .args(["export-chain-spec", "--chain", "local", "--raw", "--output", exported.to_str().unwrap()])
+        .args([
+            "export-chain-spec",
+            "--chain",
+            "local",
+            "--raw",
+            "--output",
+            exported.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let read = |p: &std::path::Path| -> serde_json::Value {
         serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
     };
     let built = read(&exported);
-    let checked_in = read(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../chain-spec/local-raw.json"));
+    let checked_in = read(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../chain-spec/local-raw.json"),
+    );
     assert_eq!(
         genesis_without_code(&checked_in),
         genesis_without_code(&built),

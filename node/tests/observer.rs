@@ -15,45 +15,81 @@ fn regulator_node_key() -> String {
 #[test]
 fn regulator_observer_syncs_finality_and_refuses_transactions() {
     let mut net = Network::new(NODE);
-    net.start_local_validators(&["alice", "bob", "charlie", "dave"]).unwrap();
-    net.start_node("regulator", &["--chain", "local", "--observer", "--node-key", &regulator_node_key()])
+    net.start_local_validators(&["alice", "bob", "charlie", "dave"])
         .unwrap();
+    net.start_node(
+        "regulator",
+        &[
+            "--chain",
+            "local",
+            "--observer",
+            "--node-key",
+            &regulator_node_key(),
+        ],
+    )
+    .unwrap();
 
     // It syncs and reports the same finalized block as the hospitals.
-    let (number, hash) = wait_until("the observer to finalize past block 4", Duration::from_secs(180), || {
-        let regulator = net.node("regulator");
-        let number = regulator.finalized_number()?;
-        Ok((number > 4).then(|| (number, regulator.finalized_hash())))
-    })
+    let (number, hash) = wait_until(
+        "the observer to finalize past block 4",
+        Duration::from_secs(180),
+        || {
+            let regulator = net.node("regulator");
+            let number = regulator.finalized_number()?;
+            Ok((number > 4).then(|| (number, regulator.finalized_hash())))
+        },
+    )
     .unwrap();
     let hash = hash.unwrap();
     assert_eq!(net.node("alice").block_hash(number).unwrap(), Some(hash));
 
     // Any extrinsic is refused, with a message that says why.
     let any_extrinsic = json!(["0x0c010203"]);
-    let refusal = net.node("regulator").rpc("author_submitExtrinsic", any_extrinsic).unwrap_err();
-    assert!(refusal.contains("read-only regulator observer"), "unclear refusal: {refusal}");
+    let refusal = net
+        .node("regulator")
+        .rpc("author_submitExtrinsic", any_extrinsic)
+        .unwrap_err();
+    assert!(
+        refusal.contains("read-only regulator observer"),
+        "unclear refusal: {refusal}"
+    );
 
     // Unsafe methods are not served by an observer.
     let unsafe_call = net
         .node("regulator")
         .rpc("author_insertKey", json!(["aura", "//Eve", "0x00"]))
         .unwrap_err();
-    assert!(unsafe_call.contains("unsafe"), "unsafe method not refused clearly: {unsafe_call}");
+    assert!(
+        unsafe_call.contains("unsafe"),
+        "unsafe method not refused clearly: {unsafe_call}"
+    );
     // It never authored a block.
-    assert!(!net.node("regulator").log().contains("Prepared block for proposing"));
+    assert!(!net
+        .node("regulator")
+        .log()
+        .contains("Prepared block for proposing"));
 }
 
 #[test]
 fn observer_cannot_be_a_validator() {
     let dir = tempfile::tempdir().unwrap();
     let out = std::process::Command::new(NODE)
-        .args(["--chain", "local", "--observer", "--alice", "--node-key", &format!("{:064x}", 1)])
+        .args([
+            "--chain",
+            "local",
+            "--observer",
+            "--alice",
+            "--node-key",
+            &format!("{:064x}", 1),
+        ])
         .arg("--base-path")
         .arg(dir.path())
         .output()
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("--observer cannot be combined with --validator"), "{stderr}");
+    assert!(
+        stderr.contains("--observer cannot be combined with --validator"),
+        "{stderr}"
+    );
 }

@@ -19,8 +19,8 @@ use sp_version::RuntimeVersion;
 
 use super::{
     genesis_config_presets, opaque, AccountId, Aura, Balance, Block, BlockNumber, Consent,
-    Consortium, Executive, Grandpa, InherentDataExt, Nonce, Ownership, Revenue, Runtime, RuntimeCall,
-    RuntimeGenesisConfig, System, TransactionPayment, VERSION,
+    Consortium, Executive, Grandpa, InherentDataExt, Nonce, Ownership, Revenue, Runtime,
+    RuntimeCall, RuntimeGenesisConfig, System, TransactionPayment, VERSION,
 };
 
 impl_runtime_apis! {

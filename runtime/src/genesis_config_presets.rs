@@ -54,21 +54,34 @@ pub fn genesis(
 ) -> Value {
     build_struct_json_patch!(RuntimeGenesisConfig {
         balances: BalancesConfig {
-            balances: accounts.iter().cloned().map(|account| (account, endowment)).collect(),
+            balances: accounts
+                .iter()
+                .cloned()
+                .map(|account| (account, endowment))
+                .collect(),
         },
         session: SessionConfig {
             keys: hospitals
                 .iter()
                 .filter_map(|h| {
                     let (aura, grandpa) = h.session_keys.clone()?;
-                    Some((h.account.clone(), h.account.clone(), SessionKeys { aura, grandpa }))
+                    Some((
+                        h.account.clone(),
+                        h.account.clone(),
+                        SessionKeys { aura, grandpa },
+                    ))
                 })
                 .collect::<Vec<_>>(),
         },
         consortium: ConsortiumConfig {
             hospitals: hospitals
                 .iter()
-                .map(|h| (h.account.clone(), h.name.clone(), h.endpoint.clone(), h.peer_ids.clone()))
+                .map(|h| (
+                    h.account.clone(),
+                    h.name.clone(),
+                    h.endpoint.clone(),
+                    h.peer_ids.clone()
+                ))
                 .collect(),
             regulators: regulators
                 .into_iter()
@@ -91,10 +104,18 @@ pub fn genesis(
 
 /// Peer ids (binary) of the development node keys `0x00…01` … `0x00…04`.
 pub const DEV_PEER_IDS: [[u8; 38]; 4] = [
-    hex_literal::hex!("0024080112204cb5abf6ad79fbf5abbccafcc269d85cd2651ed4b885b5869f241aedf0a5ba29"),
-    hex_literal::hex!("0024080112207422b9887598068e32c4448a949adb290d0f4e35b9e01b0ee5f1a1e600fe2674"),
-    hex_literal::hex!("002408011220f381626e41e7027ea431bfe3009e94bdd25a746beec468948d6c3c7c5dc9a54b"),
-    hex_literal::hex!("002408011220fd50b8e3b144ea244fbf7737f550bc8dd0c2650bbc1aada833ca17ff8dbf329b"),
+    hex_literal::hex!(
+        "0024080112204cb5abf6ad79fbf5abbccafcc269d85cd2651ed4b885b5869f241aedf0a5ba29"
+    ),
+    hex_literal::hex!(
+        "0024080112207422b9887598068e32c4448a949adb290d0f4e35b9e01b0ee5f1a1e600fe2674"
+    ),
+    hex_literal::hex!(
+        "002408011220f381626e41e7027ea431bfe3009e94bdd25a746beec468948d6c3c7c5dc9a54b"
+    ),
+    hex_literal::hex!(
+        "002408011220fd50b8e3b144ea244fbf7737f550bc8dd0c2650bbc1aada833ca17ff8dbf329b"
+    ),
 ];
 
 /// Development hospital `n` (0-based): keyring `//Alice`, `//Bob`, … and node key `n + 1`.
@@ -105,7 +126,12 @@ fn dev_hospital(n: usize) -> Hospital {
         (Sr25519Keyring::Charlie, Ed25519Keyring::Charlie),
         (Sr25519Keyring::Dave, Ed25519Keyring::Dave),
     ][n];
-    let name = ["Alice General", "Bob Memorial", "Charlie Clinic", "Dave Hospital"][n];
+    let name = [
+        "Alice General",
+        "Bob Memorial",
+        "Charlie Clinic",
+        "Dave Hospital",
+    ][n];
     Hospital {
         account: sr.to_account_id(),
         session_keys: Some((sr.public().into(), ed.public().into())),
@@ -116,8 +142,9 @@ fn dev_hospital(n: usize) -> Hospital {
 }
 
 /// Peer id of development node key `0x00…06`: the local network's regulator observer.
-pub const DEV_REGULATOR_PEER_ID: [u8; 38] =
-    hex_literal::hex!("002408011220b4c92afb3ba57f3ab959ffe6d319c98484a2155a0f4c65b2c37011ffd197b075");
+pub const DEV_REGULATOR_PEER_ID: [u8; 38] = hex_literal::hex!(
+    "002408011220b4c92afb3ba57f3ab959ffe6d319c98484a2155a0f4c65b2c37011ffd197b075"
+);
 
 /// The development regulator (account `//Eve`) observing with node key 6.
 fn dev_regulator() -> Regulator {
@@ -138,7 +165,10 @@ pub fn development_config_genesis() -> Value {
     let hospitals = (0..4)
         .map(dev_hospital)
         .enumerate()
-        .map(|(n, h)| Hospital { session_keys: if n == 0 { h.session_keys } else { None }, ..h })
+        .map(|(n, h)| Hospital {
+            session_keys: if n == 0 { h.session_keys } else { None },
+            ..h
+        })
         .collect();
     genesis(
         hospitals,
@@ -177,5 +207,8 @@ pub fn get_preset(id: &PresetId) -> Option<Vec<u8>> {
 }
 
 pub fn preset_names() -> Vec<PresetId> {
-    vec![PresetId::from(DEV_RUNTIME_PRESET), PresetId::from(LOCAL_TESTNET_RUNTIME_PRESET)]
+    vec![
+        PresetId::from(DEV_RUNTIME_PRESET),
+        PresetId::from(LOCAL_TESTNET_RUNTIME_PRESET),
+    ]
 }

@@ -53,4 +53,3 @@ impl pallet_session::Config for Runtime {
     /// Only members' keys matter, so registering keys costs no deposit.
     type KeyDeposit = SessionKeyDeposit;
 }
-

@@ -6,8 +6,8 @@ use frame_system::EnsureRoot;
 use sp_runtime::{traits::AccountIdConversion, DispatchResult};
 
 use crate::{
-    AccountId, Balance, Balances, BlockNumber, Consent, Consortium, Delivery, Escrow, Listing, Ownership,
-    Revenue, Runtime, RuntimeHoldReason, DAYS, HOURS, MINUTES, UNIT,
+    AccountId, Balance, Balances, BlockNumber, Consent, Consortium, Delivery, Escrow, Listing,
+    Ownership, Revenue, Runtime, RuntimeHoldReason, DAYS, HOURS, MINUTES, UNIT,
 };
 
 parameter_types! {
@@ -42,7 +42,6 @@ impl pallet_consent::Config for Runtime {
     type MaxCallsPerWindow = ConstU32<20>;
     type WeightInfo = ();
 }
-
 
 parameter_types! {
     /// A custodian has a week to deliver a paid order; then the buyer may take a full refund.
@@ -144,7 +143,9 @@ impl pallet_consortium::DisputeDecisions for ConsortiumDisputes {
     fn dispute_decided(order: u64, outcome: pallet_consortium::DisputeOutcome) -> DispatchResult {
         let decision = match outcome {
             pallet_consortium::DisputeOutcome::BuyerWins => pallet_escrow::Decision::BuyerWins,
-            pallet_consortium::DisputeOutcome::CustodianWins => pallet_escrow::Decision::CustodianWins,
+            pallet_consortium::DisputeOutcome::CustodianWins => {
+                pallet_escrow::Decision::CustodianWins
+            }
             // The escrow's own default applies once its voting period ends (`finalize`).
             pallet_consortium::DisputeOutcome::Expired => return Ok(()),
         };
@@ -162,7 +163,10 @@ impl pallet_revenue::EntryConsentCheck<AccountId, BlockNumber> for OrderConsent 
         at: BlockNumber,
     ) -> Option<pallet_consent::ConsentAnswer> {
         let order = pallet_escrow::Orders::<Runtime>::get(order)?;
-        Some(<Consent as pallet_consent::ConsentCheck<AccountId, BlockNumber>>::consent_covers(
+        Some(<Consent as pallet_consent::ConsentCheck<
+            AccountId,
+            BlockNumber,
+        >>::consent_covers(
             owner,
             record,
             consent_purpose(order.purpose),

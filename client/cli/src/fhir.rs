@@ -5,8 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use medledger_fhir::{
-    current_year, deidentify_delivery, ingest_folder, k_anonymity_report, AccountId, ConsentGrants, DeliveryOptions,
-    FhirServer, IngestOptions, ListingFilter, OwnerMapping, Profile, Purpose, Sale, SinceParameter, StoreKey,
+    current_year, deidentify_delivery, ingest_folder, k_anonymity_report, AccountId, ConsentGrants,
+    DeliveryOptions, FhirServer, IngestOptions, ListingFilter, OwnerMapping, Profile, Purpose,
+    Sale, SinceParameter, StoreKey,
 };
 
 use crate::CommandResult;
@@ -38,7 +39,11 @@ pub struct FetchArgs {
     #[arg(long, requires = "since")]
     use_since_parameter: bool,
     /// Resource types to fetch.
-    #[arg(long, value_delimiter = ',', default_value = "Patient,Encounter,Observation,Condition,MedicationRequest,DiagnosticReport")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "Patient,Encounter,Observation,Condition,MedicationRequest,DiagnosticReport"
+    )]
     types: Vec<String>,
     /// Export folder to write (one NDJSON file per type).
     out: PathBuf,
@@ -124,8 +129,12 @@ pub fn run(command: FhirCommand) -> CommandResult {
             for (resource_type, count) in &report.resources {
                 println!("{resource_type}: {count}");
             }
-            println!("{} page(s) fetched into {}", report.pages, args.out.display());
-        },
+            println!(
+                "{} page(s) fetched into {}",
+                report.pages,
+                args.out.display()
+            );
+        }
         FhirCommand::Ingest(args) => {
             let key = if args.create_key && !args.store.key.exists() {
                 StoreKey::generate_to_file(&args.store.key)?
@@ -133,7 +142,13 @@ pub fn run(command: FhirCommand) -> CommandResult {
                 StoreKey::from_file(&args.store.key)?
             };
             let owners = OwnerMapping::from_file(&args.owners)?;
-            let report = ingest_folder(&args.input, &args.store.store, &key, &owners, &IngestOptions::default())?;
+            let report = ingest_folder(
+                &args.input,
+                &args.store.store,
+                &key,
+                &owners,
+                &IngestOptions::default(),
+            )?;
             println!(
                 "{} lines in {} file(s): {} records of {} patients stored; {} patient(s) without an owner account skipped",
                 report.lines, report.files, report.records_stored, report.patients_stored, report.patients_without_owner
@@ -145,10 +160,13 @@ pub fn run(command: FhirCommand) -> CommandResult {
                 println!(
                     "{} issue(s), all listed in {}",
                     report.issue_count,
-                    args.store.store.join(medledger_fhir::collect::ISSUES_FILE).display()
+                    args.store
+                        .store
+                        .join(medledger_fhir::collect::ISSUES_FILE)
+                        .display()
                 );
             }
-        },
+        }
         FhirCommand::Deidentify(args) => {
             let key = StoreKey::from_file(&args.store.key)?;
             let profile = match &args.profile {
@@ -161,11 +179,26 @@ pub fn run(command: FhirCommand) -> CommandResult {
                 sale_block: args.sale_block,
                 delivery_block: args.delivery_block,
             };
-            let filter = ListingFilter { categories: args.categories, from: args.from, until: args.until };
+            let filter = ListingFilter {
+                categories: args.categories,
+                from: args.from,
+                until: args.until,
+            };
             let oracle = ConsentGrants::from_file(&args.grants)?;
-            let options = DeliveryOptions { k_threshold: args.k.unwrap_or(profile.default_k), as_of_year: current_year() };
-            let summary =
-                deidentify_delivery(&args.store.store, &key, &profile, &filter, &sale, &oracle, &args.out, &options)?;
+            let options = DeliveryOptions {
+                k_threshold: args.k.unwrap_or(profile.default_k),
+                as_of_year: current_year(),
+            };
+            let summary = deidentify_delivery(
+                &args.store.store,
+                &key,
+                &profile,
+                &filter,
+                &sale,
+                &oracle,
+                &args.out,
+                &options,
+            )?;
             let manifest = summary.manifest;
             println!(
                 "{} record(s) delivered, {} suppressed (k threshold {}), k = {}",
@@ -174,15 +207,25 @@ pub fn run(command: FhirCommand) -> CommandResult {
                 manifest.k_threshold,
                 manifest.k.map_or("-".to_string(), |k| k.to_string())
             );
-            println!("manifest: {}", args.out.join(medledger_fhir::delivery::MANIFEST_FILE).display());
-        },
+            println!(
+                "manifest: {}",
+                args.out
+                    .join(medledger_fhir::delivery::MANIFEST_FILE)
+                    .display()
+            );
+        }
         FhirCommand::Report(args) => {
             let report = k_anonymity_report(&args.delivery)?;
-            println!("k = {}", report.k.map_or("- (no patients)".to_string(), |k| k.to_string()));
+            println!(
+                "k = {}",
+                report
+                    .k
+                    .map_or("- (no patients)".to_string(), |k| k.to_string())
+            );
             for (class, patients) in &report.classes {
                 println!("  {class}: {patients}");
             }
-        },
+        }
     }
     Ok(())
 }

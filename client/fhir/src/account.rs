@@ -17,8 +17,13 @@ impl AccountId {
     /// Parses an SS58 address of a 32-byte account (any network prefix) and checks its
     /// checksum.
     pub fn from_ss58(text: &str) -> Result<Self> {
-        let bad = |reason: &str| Error::BadAccount { account: text.to_string(), reason: reason.to_string() };
-        let bytes = bs58::decode(text).into_vec().map_err(|_| bad("not base58"))?;
+        let bad = |reason: &str| Error::BadAccount {
+            account: text.to_string(),
+            reason: reason.to_string(),
+        };
+        let bytes = bs58::decode(text)
+            .into_vec()
+            .map_err(|_| bad("not base58"))?;
         let prefix_len = match bytes.first() {
             Some(first) if *first < 64 => 1,
             Some(first) if *first < 128 => 2,
@@ -37,7 +42,10 @@ impl AccountId {
         }
         let mut public = [0u8; 32];
         public.copy_from_slice(&body[prefix_len..]);
-        Ok(Self { public, ss58: text.to_string() })
+        Ok(Self {
+            public,
+            ss58: text.to_string(),
+        })
     }
 
     pub fn public_key(&self) -> &[u8; 32] {
@@ -62,13 +70,18 @@ impl fmt::Debug for AccountId {
 }
 
 impl serde::Serialize for AccountId {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
         serializer.serialize_str(&self.ss58)
     }
 }
 
 impl<'de> serde::Deserialize<'de> for AccountId {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
         Self::from_ss58(&text).map_err(serde::de::Error::custom)
     }
@@ -85,7 +98,8 @@ pub struct OwnerMapping {
 
 impl OwnerMapping {
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).context(|| format!("reading owner mapping {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .context(|| format!("reading owner mapping {}", path.display()))?;
         Self::parse(&text, path)
     }
 
@@ -93,13 +107,22 @@ impl OwnerMapping {
         let mut owners = HashMap::new();
         for (index, raw) in text.lines().enumerate() {
             let line = raw.trim();
-            let bad = |reason: String| Error::BadOwnerMapping { path: path.to_path_buf(), line: index + 1, reason };
-            if line.is_empty() || line.starts_with('#') || (index == 0 && line.eq_ignore_ascii_case("patient,account")) {
+            let bad = |reason: String| Error::BadOwnerMapping {
+                path: path.to_path_buf(),
+                line: index + 1,
+                reason,
+            };
+            if line.is_empty()
+                || line.starts_with('#')
+                || (index == 0 && line.eq_ignore_ascii_case("patient,account"))
+            {
                 continue;
             }
-            let (patient, account) =
-                line.split_once(',').ok_or_else(|| bad("expected `patient id,SS58 account`".into()))?;
-            let account = AccountId::from_ss58(account.trim()).map_err(|error| bad(error.to_string()))?;
+            let (patient, account) = line
+                .split_once(',')
+                .ok_or_else(|| bad("expected `patient id,SS58 account`".into()))?;
+            let account =
+                AccountId::from_ss58(account.trim()).map_err(|error| bad(error.to_string()))?;
             if owners.insert(patient.trim().to_string(), account).is_some() {
                 return Err(bad(format!("patient {} is mapped twice", patient.trim())));
             }
@@ -134,8 +157,14 @@ mod tests {
     fn ss58_with_a_broken_checksum_is_rejected() {
         let mut broken = ALICE.to_string();
         broken.replace_range(10..11, if &ALICE[10..11] == "a" { "b" } else { "a" });
-        assert!(matches!(AccountId::from_ss58(&broken), Err(Error::BadAccount { .. })));
-        assert!(matches!(AccountId::from_ss58("0OIl"), Err(Error::BadAccount { .. })));
+        assert!(matches!(
+            AccountId::from_ss58(&broken),
+            Err(Error::BadAccount { .. })
+        ));
+        assert!(matches!(
+            AccountId::from_ss58("0OIl"),
+            Err(Error::BadAccount { .. })
+        ));
     }
 
     #[test]
@@ -145,7 +174,8 @@ mod tests {
             Err(Error::BadOwnerMapping { line, .. }) => assert_eq!(line, 5),
             other => panic!("expected BadOwnerMapping, got {other:?}"),
         }
-        let good = OwnerMapping::parse(&format!("pat-1,{ALICE}\n"), Path::new("owners.csv")).unwrap();
+        let good =
+            OwnerMapping::parse(&format!("pat-1,{ALICE}\n"), Path::new("owners.csv")).unwrap();
         assert_eq!(good.owner_of("pat-1").map(AccountId::as_ss58), Some(ALICE));
         assert!(good.owner_of("pat-2").is_none());
     }

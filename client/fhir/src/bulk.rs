@@ -12,11 +12,17 @@ use std::path::{Path, PathBuf};
 /// The export files of `folder` (`*.ndjson`, `*.ndjson.gz`), in name order so that
 /// reports are reproducible.
 pub fn export_files(folder: &Path) -> Result<Vec<PathBuf>> {
-    let entries = std::fs::read_dir(folder).context(|| format!("reading input folder {}", folder.display()))?;
+    let entries = std::fs::read_dir(folder)
+        .context(|| format!("reading input folder {}", folder.display()))?;
     let mut files = Vec::new();
     for entry in entries {
-        let path = entry.context(|| format!("reading input folder {}", folder.display()))?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let path = entry
+            .context(|| format!("reading input folder {}", folder.display()))?
+            .path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         if path.is_file() && (name.ends_with(".ndjson") || name.ends_with(".ndjson.gz")) {
             files.push(path);
         }
@@ -33,11 +39,16 @@ pub fn export_files(folder: &Path) -> Result<Vec<PathBuf>> {
 pub fn open_export_file(path: &Path) -> Result<Box<dyn BufRead>> {
     let mut file = File::open(path).context(|| format!("opening {}", path.display()))?;
     let mut magic = [0u8; 2];
-    let read = file.read(&mut magic).context(|| format!("reading {}", path.display()))?;
+    let read = file
+        .read(&mut magic)
+        .context(|| format!("reading {}", path.display()))?;
     let head = std::io::Cursor::new(magic[..read].to_vec());
     let stream = head.chain(file);
     Ok(if read == 2 && magic == [0x1f, 0x8b] {
-        Box::new(BufReader::with_capacity(1 << 16, MultiGzDecoder::new(stream)))
+        Box::new(BufReader::with_capacity(
+            1 << 16,
+            MultiGzDecoder::new(stream),
+        ))
     } else {
         Box::new(BufReader::with_capacity(1 << 16, stream))
     })
@@ -52,11 +63,14 @@ pub fn for_each_line(path: &Path, mut on_line: impl FnMut(u64, &[u8]) -> Result<
     let mut line_number = 0u64;
     loop {
         buffer.clear();
-        let read = reader.read_until(b'\n', &mut buffer).map_err(|error| Error::UnreadableExport {
-            path: path.to_path_buf(),
-            line: line_number + 1,
-            detail: error.to_string(),
-        })?;
+        let read =
+            reader
+                .read_until(b'\n', &mut buffer)
+                .map_err(|error| Error::UnreadableExport {
+                    path: path.to_path_buf(),
+                    line: line_number + 1,
+                    detail: error.to_string(),
+                })?;
         if read == 0 {
             return Ok(());
         }
@@ -78,21 +92,48 @@ pub struct ParsedResource {
 
 /// Parses one NDJSON line into a resource, or says what is wrong with it.
 pub fn parse_resource_line(line: &[u8]) -> Result<ParsedResource, IssueKind> {
-    let body: Value =
-        serde_json::from_slice(line).map_err(|error| IssueKind::MalformedJson { detail: error.to_string() })?;
+    let body: Value = serde_json::from_slice(line).map_err(|error| IssueKind::MalformedJson {
+        detail: error.to_string(),
+    })?;
     if !body.is_object() {
-        return Err(IssueKind::MalformedJson { detail: "a line must hold one JSON object".into() });
+        return Err(IssueKind::MalformedJson {
+            detail: "a line must hold one JSON object".into(),
+        });
     }
     let resource_type = match body.get("resourceType") {
         Some(Value::String(name)) if is_collected_type(name) => name.clone(),
-        Some(Value::String(name)) => return Err(IssueKind::UnknownResourceType { found: name.clone() }),
-        Some(other) => return Err(IssueKind::UnknownResourceType { found: other.to_string() }),
-        None => return Err(IssueKind::UnknownResourceType { found: String::new() }),
+        Some(Value::String(name)) => {
+            return Err(IssueKind::UnknownResourceType {
+                found: name.clone(),
+            })
+        }
+        Some(other) => {
+            return Err(IssueKind::UnknownResourceType {
+                found: other.to_string(),
+            })
+        }
+        None => {
+            return Err(IssueKind::UnknownResourceType {
+                found: String::new(),
+            })
+        }
     };
     let id = match body.get("id") {
         Some(Value::String(id)) if is_valid_id(id) => id.clone(),
-        Some(other) => return Err(IssueKind::InvalidId { found: other.to_string() }),
-        None => return Err(IssueKind::InvalidId { found: String::new() }),
+        Some(other) => {
+            return Err(IssueKind::InvalidId {
+                found: other.to_string(),
+            })
+        }
+        None => {
+            return Err(IssueKind::InvalidId {
+                found: String::new(),
+            })
+        }
     };
-    Ok(ParsedResource { resource_type, id, body })
+    Ok(ParsedResource {
+        resource_type,
+        id,
+        body,
+    })
 }

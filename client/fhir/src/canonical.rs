@@ -31,7 +31,7 @@ fn write_value(value: &Value, out: &mut String) {
                 write_value(item, out);
             }
             out.push(']');
-        },
+        }
         Value::Object(members) => {
             let mut sorted: Vec<(&String, &Value)> = members.iter().collect();
             sorted.sort_by(|(a, _), (b, _)| a.encode_utf16().cmp(b.encode_utf16()));
@@ -45,7 +45,7 @@ fn write_value(value: &Value, out: &mut String) {
                 write_value(member, out);
             }
             out.push('}');
-        },
+        }
     }
 }
 
@@ -62,7 +62,7 @@ fn write_string(text: &str, out: &mut String) {
             '\r' => out.push_str("\\r"),
             control if (control as u32) < 0x20 => {
                 let _ = write!(out, "\\u{:04x}", control as u32);
-            },
+            }
             other => out.push(other),
         }
     }
@@ -92,7 +92,9 @@ fn write_ecmascript_double(value: f64, out: &mut String) {
     }
     // Rust's `{:e}` gives the shortest round-tripping digits, as ECMAScript requires.
     let scientific = format!("{:e}", value.abs());
-    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((scientific.as_str(), "0"));
+    let (mantissa, exponent) = scientific
+        .split_once('e')
+        .unwrap_or((scientific.as_str(), "0"));
     let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
     let exponent: i32 = exponent.parse().unwrap_or(0);
     let k = digits.len() as i32;
@@ -143,8 +145,14 @@ mod tests {
         assert_eq!(canonical_number(-0.0), "0");
         assert_eq!(canonical_number(1e21), "1e+21");
         assert_eq!(canonical_number(1e20), "100000000000000000000");
-        assert_eq!(canonical_number(f64::from_bits(0x0000000000000001)), "5e-324");
-        assert_eq!(canonical_number(f64::from_bits(0x7fefffffffffffff)), "1.7976931348623157e+308");
+        assert_eq!(
+            canonical_number(f64::from_bits(0x0000000000000001)),
+            "5e-324"
+        );
+        assert_eq!(
+            canonical_number(f64::from_bits(0x7fefffffffffffff)),
+            "1.7976931348623157e+308"
+        );
     }
 
     #[test]
@@ -155,24 +163,42 @@ mod tests {
             "1": "One", "\u{1f600}": "Emoji: Grinning Face", "\u{80}": "Control", "\u{f6}": "Latin Small Letter O With Diaeresis"
         });
         let text = String::from_utf8(canonical_json(&value)).unwrap();
-        let order: Vec<usize> = ["\"\\r\"", "\"1\"", "\"\u{80}\"", "\"\u{f6}\"", "\"\u{20ac}\"", "\"\u{1f600}\"", "\"\u{fb33}\""]
-            .iter()
-            .map(|key| text.find(key).expect("every key is written"))
-            .collect();
+        let order: Vec<usize> = [
+            "\"\\r\"",
+            "\"1\"",
+            "\"\u{80}\"",
+            "\"\u{f6}\"",
+            "\"\u{20ac}\"",
+            "\"\u{1f600}\"",
+            "\"\u{fb33}\"",
+        ]
+        .iter()
+        .map(|key| text.find(key).expect("every key is written"))
+        .collect();
         assert!(order.windows(2).all(|pair| pair[0] < pair[1]), "{text}");
     }
 
     #[test]
     fn whitespace_and_member_order_do_not_change_the_canonical_form() {
-        let a: Value = serde_json::from_str("{ \"b\" : [1, 2.50, \"x\\u0041\"], \"a\": {\"z\":null, \"y\":true} }").unwrap();
-        let b: Value = serde_json::from_str("{\"a\":{\"y\":true,\"z\":null},\"b\":[1,2.5,\"xA\"]}").unwrap();
+        let a: Value = serde_json::from_str(
+            "{ \"b\" : [1, 2.50, \"x\\u0041\"], \"a\": {\"z\":null, \"y\":true} }",
+        )
+        .unwrap();
+        let b: Value =
+            serde_json::from_str("{\"a\":{\"y\":true,\"z\":null},\"b\":[1,2.5,\"xA\"]}").unwrap();
         assert_eq!(canonical_json(&a), canonical_json(&b));
-        assert_eq!(canonical_json(&a), br#"{"a":{"y":true,"z":null},"b":[1,2.5,"xA"]}"#.to_vec());
+        assert_eq!(
+            canonical_json(&a),
+            br#"{"a":{"y":true,"z":null},"b":[1,2.5,"xA"]}"#.to_vec()
+        );
     }
 
     #[test]
     fn strings_use_minimal_escaping() {
         let value = json!("\u{1}\u{8}\t\n\u{c}\r\"\\/é");
-        assert_eq!(canonical_json(&value), "\"\\u0001\\b\\t\\n\\f\\r\\\"\\\\/é\"".as_bytes());
+        assert_eq!(
+            canonical_json(&value),
+            "\"\\u0001\\b\\t\\n\\f\\r\\\"\\\\/é\"".as_bytes()
+        );
     }
 }

@@ -8,8 +8,12 @@ use crate::canonical::canonical_json;
 use crate::error::{Error, IngestIssue, IoContext, IssueKind, Result};
 use crate::extsort::ExternalSorter;
 use crate::progress;
-use crate::resource::{category_codes, collected_references, compartment_patient, record_date, resource_key};
-use crate::store::{seal_frame, FrameReader, RecordId, StoreKey, StoreReader, StoredRecord, StoreWriter};
+use crate::resource::{
+    category_codes, collected_references, compartment_patient, record_date, resource_key,
+};
+use crate::store::{
+    seal_frame, FrameReader, RecordId, StoreKey, StoreReader, StoreWriter, StoredRecord,
+};
 use blake2::digest::consts::U32;
 use blake2::{Blake2b, Digest};
 use codec::Encode;
@@ -101,7 +105,9 @@ pub struct IngestOptions {
 
 impl Default for IngestOptions {
     fn default() -> Self {
-        Self { sort_chunk_bytes: 32 << 20 }
+        Self {
+            sort_chunk_bytes: 32 << 20,
+        }
     }
 }
 
@@ -119,38 +125,85 @@ pub fn ingest_folder(
     options: &IngestOptions,
 ) -> Result<IngestReport> {
     let files = export_files(input)?;
-    std::fs::create_dir_all(store).context(|| format!("creating store folder {}", store.display()))?;
-    let work = tempfile::tempdir_in(store).context(|| format!("creating a work folder in {}", store.display()))?;
+    std::fs::create_dir_all(store)
+        .context(|| format!("creating store folder {}", store.display()))?;
+    let work = tempfile::tempdir_in(store)
+        .context(|| format!("creating a work folder in {}", store.display()))?;
     let issues_path = store.join(ISSUES_FILE);
-    let mut issues =
-        BufWriter::new(File::create(&issues_path).context(|| format!("creating {}", issues_path.display()))?);
-    let mut report = IngestReport { files: files.len(), ..Default::default() };
-    let names: Vec<String> = files.iter().map(|p| p.file_name().unwrap_or_default().to_string_lossy().into_owned()).collect();
+    let mut issues = BufWriter::new(
+        File::create(&issues_path).context(|| format!("creating {}", issues_path.display()))?,
+    );
+    let mut report = IngestReport {
+        files: files.len(),
+        ..Default::default()
+    };
+    let names: Vec<String> = files
+        .iter()
+        .map(|p| {
+            p.file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
 
     // Pass 1: parse every line, spool good resources (encrypted) and index them by patient.
     let spool_path = work.path().join("spool.bin");
-    let mut spool = BufWriter::new(File::create(&spool_path).context(|| format!("creating {}", spool_path.display()))?);
+    let mut spool = BufWriter::new(
+        File::create(&spool_path).context(|| format!("creating {}", spool_path.display()))?,
+    );
     let mut spool_offset = 0u64;
     let mut sorter = ExternalSorter::new(work.path(), options.sort_chunk_bytes);
-    let bar = progress::bytes_bar("reading export", files.iter().filter_map(|p| p.metadata().ok()).map(|m| m.len()).sum());
+    let bar = progress::bytes_bar(
+        "reading export",
+        files
+            .iter()
+            .filter_map(|p| p.metadata().ok())
+            .map(|m| m.len())
+            .sum(),
+    );
     for (file_index, path) in files.iter().enumerate() {
         let read = for_each_line(path, |line_number, line| {
             report.lines += 1;
             report.input_bytes += line.len() as u64 + 1;
-            let issue = |kind| IngestIssue { file: names[file_index].clone(), line: line_number, kind };
-            let ParsedResource { resource_type, id, body } = match parse_resource_line(line) {
+            let issue = |kind| IngestIssue {
+                file: names[file_index].clone(),
+                line: line_number,
+                kind,
+            };
+            let ParsedResource {
+                resource_type,
+                id,
+                body,
+            } = match parse_resource_line(line) {
                 Ok(resource) => resource,
                 Err(kind) => return report.record_issue(&mut issues, issue(kind)),
             };
             let Some(patient) = compartment_patient(&resource_type, &body) else {
-                let found = body.pointer("/subject/reference").and_then(Value::as_str).unwrap_or("(no subject)");
-                return report.record_issue(&mut issues, issue(IssueKind::BrokenReference { reference: found.to_string() }));
+                let found = body
+                    .pointer("/subject/reference")
+                    .and_then(Value::as_str)
+                    .unwrap_or("(no subject)");
+                return report.record_issue(
+                    &mut issues,
+                    issue(IssueKind::BrokenReference {
+                        reference: found.to_string(),
+                    }),
+                );
             };
             let order = if resource_type == "Patient" { 0 } else { 1 };
             let key_text = resource_key(&resource_type, &id);
-            let spooled = SpooledResource { file: file_index, line: line_number, resource_type, id, body };
+            let spooled = SpooledResource {
+                file: file_index,
+                line: line_number,
+                resource_type,
+                id,
+                body,
+            };
             let frame = seal_frame(key, &serde_json::to_vec(&spooled).unwrap_or_default());
-            spool.write_all(&frame).context(|| format!("writing {}", spool_path.display()))?;
+            spool
+                .write_all(&frame)
+                .context(|| format!("writing {}", spool_path.display()))?;
             sorter.push(format!("{patient}\t{order}\t{key_text}\t{spool_offset}"))?;
             spool_offset += frame.len() as u64;
             report.resources += 1;
@@ -159,22 +212,30 @@ pub fn ingest_folder(
         });
         match read {
             Err(Error::UnreadableExport { line, detail, .. }) => {
-                let issue = IngestIssue { file: names[file_index].clone(), line, kind: IssueKind::UnreadableFile { detail } };
+                let issue = IngestIssue {
+                    file: names[file_index].clone(),
+                    line,
+                    kind: IssueKind::UnreadableFile { detail },
+                };
                 report.record_issue(&mut issues, issue)?;
-            },
+            }
             other => other?,
         }
     }
     bar.finish_and_clear();
-    spool.flush().context(|| format!("writing {}", spool_path.display()))?;
+    spool
+        .flush()
+        .context(|| format!("writing {}", spool_path.display()))?;
     drop(spool);
 
     // Pass 2: walk the index in patient order, one compartment at a time.
-    let mut spool = File::open(&spool_path).context(|| format!("opening {}", spool_path.display()))?;
+    let mut spool =
+        File::open(&spool_path).context(|| format!("opening {}", spool_path.display()))?;
     let mut writer = StoreWriter::create(store, key)?;
     let registrations_path = store.join(REGISTRATIONS_FILE);
     let mut registrations = BufWriter::new(
-        File::create(&registrations_path).context(|| format!("creating {}", registrations_path.display()))?,
+        File::create(&registrations_path)
+            .context(|| format!("creating {}", registrations_path.display()))?,
     );
     let bar = progress::count_bar("grouping by patient", report.resources);
     let mut compartment: Vec<SpooledResource> = Vec::new();
@@ -183,13 +244,27 @@ pub fn ingest_folder(
     for entry in sorter.into_sorted()? {
         let entry = entry?;
         let mut fields = entry.split('\t');
-        let (Some(patient), Some(_), Some(key_text), Some(offset)) = (fields.next(), fields.next(), fields.next(), fields.next())
+        let (Some(patient), Some(_), Some(key_text), Some(offset)) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
         else {
-            return Err(Error::CorruptStore { path: work.path().to_path_buf(), reason: "bad index line".into() });
+            return Err(Error::CorruptStore {
+                path: work.path().to_path_buf(),
+                reason: "bad index line".into(),
+            });
         };
         if patient != current_patient {
             let finished = std::mem::take(&mut compartment);
-            store_compartment(&current_patient, finished, key, owners, &names, &mut writer, &mut registrations, &mut issues, &mut report)?;
+            store_compartment(
+                &current_patient,
+                finished,
+                key,
+                owners,
+                &names,
+                &mut writer,
+                &mut registrations,
+                &mut issues,
+                &mut report,
+            )?;
             current_patient = patient.to_string();
             seen_keys.clear();
         }
@@ -203,26 +278,54 @@ pub fn ingest_folder(
             let issue = IngestIssue {
                 file: names[resource.file].clone(),
                 line: resource.line,
-                kind: IssueKind::DuplicateResource { key: key_text.to_string() },
+                kind: IssueKind::DuplicateResource {
+                    key: key_text.to_string(),
+                },
             };
             report.record_issue(&mut issues, issue)?;
             continue;
         }
         compartment.push(resource);
     }
-    store_compartment(&current_patient, compartment, key, owners, &names, &mut writer, &mut registrations, &mut issues, &mut report)?;
+    store_compartment(
+        &current_patient,
+        compartment,
+        key,
+        owners,
+        &names,
+        &mut writer,
+        &mut registrations,
+        &mut issues,
+        &mut report,
+    )?;
     bar.finish_and_clear();
-    registrations.flush().context(|| format!("writing {}", registrations_path.display()))?;
-    issues.flush().context(|| format!("writing {}", issues_path.display()))?;
+    registrations
+        .flush()
+        .context(|| format!("writing {}", registrations_path.display()))?;
+    issues
+        .flush()
+        .context(|| format!("writing {}", issues_path.display()))?;
     writer.finish()?;
     Ok(report)
 }
 
-fn read_spooled(spool: &mut File, path: &Path, offset: u64, key: &StoreKey) -> Result<SpooledResource> {
-    spool.seek(SeekFrom::Start(offset)).context(|| format!("seeking {}", path.display()))?;
+fn read_spooled(
+    spool: &mut File,
+    path: &Path,
+    offset: u64,
+    key: &StoreKey,
+) -> Result<SpooledResource> {
+    spool
+        .seek(SeekFrom::Start(offset))
+        .context(|| format!("seeking {}", path.display()))?;
     let mut frames = FrameReader::new(path.to_path_buf(), &mut *spool, key);
-    let corrupt = |reason: &str| Error::CorruptStore { path: path.to_path_buf(), reason: reason.to_string() };
-    let plaintext = frames.next_frame()?.ok_or_else(|| corrupt("spool ends early"))?;
+    let corrupt = |reason: &str| Error::CorruptStore {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    };
+    let plaintext = frames
+        .next_frame()?
+        .ok_or_else(|| corrupt("spool ends early"))?;
     serde_json::from_slice(&plaintext).map_err(|_| corrupt("spooled resource is not valid"))
 }
 
@@ -241,15 +344,24 @@ fn store_compartment(
     if compartment.is_empty() {
         return Ok(());
     }
-    let keys: HashSet<String> = compartment.iter().map(|r| resource_key(&r.resource_type, &r.id)).collect();
+    let keys: HashSet<String> = compartment
+        .iter()
+        .map(|r| resource_key(&r.resource_type, &r.id))
+        .collect();
     let has_patient = compartment[0].resource_type == "Patient";
     let mut kept = Vec::with_capacity(compartment.len());
     for resource in compartment {
-        let broken: Vec<String> =
-            collected_references(&resource.body).into_iter().filter(|reference| !keys.contains(reference)).collect();
+        let broken: Vec<String> = collected_references(&resource.body)
+            .into_iter()
+            .filter(|reference| !keys.contains(reference))
+            .collect();
         let orphan = !has_patient;
         for reference in broken {
-            let issue = IngestIssue { file: names[resource.file].clone(), line: resource.line, kind: IssueKind::BrokenReference { reference } };
+            let issue = IngestIssue {
+                file: names[resource.file].clone(),
+                line: resource.line,
+                kind: IssueKind::BrokenReference { reference },
+            };
             report.record_issue(issues, issue)?;
         }
         // A resource whose patient is missing belongs to no compartment: not collectable.
@@ -271,7 +383,8 @@ fn store_compartment(
         let (record_id, commitment_hex) = if resource.resource_type == "Patient" {
             (None, None)
         } else {
-            let record_id = RecordId::derive(key, &resource_key(&resource.resource_type, &resource.id));
+            let record_id =
+                RecordId::derive(key, &resource_key(&resource.resource_type, &resource.id));
             let digest = commitment(&commitment_salt(key, &record_id), &canonical, &categories);
             let line = serde_json::json!({"record_id": record_id, "owner": owner, "commitment": hex::encode(digest)});
             writeln!(registrations, "{line}").context(|| "writing registrations".into())?;

@@ -84,20 +84,30 @@ impl ListingFilter {
     }
 
     pub fn matches(&self, record: &StoredRecord) -> bool {
-        let category_ok =
-            self.categories.is_empty() || record.categories.iter().any(|code| self.categories.contains(code));
+        let category_ok = self.categories.is_empty()
+            || record
+                .categories
+                .iter()
+                .any(|code| self.categories.contains(code));
         if !category_ok {
             return false;
         }
         if self.from.is_none() && self.until.is_none() {
             return true;
         }
-        let Some(date) = record.date.as_deref() else { return false };
+        let Some(date) = record.date.as_deref() else {
+            return false;
+        };
         // Dates compare as text once padded to full days; a partial record date counts
         // as its first day.
         let day = pad_date(date);
-        self.from.as_deref().is_none_or(|from| day.as_str() >= pad_date(from).as_str())
-            && self.until.as_deref().is_none_or(|until| day.as_str() < pad_date(until).as_str())
+        self.from
+            .as_deref()
+            .is_none_or(|from| day.as_str() >= pad_date(from).as_str())
+            && self
+                .until
+                .as_deref()
+                .is_none_or(|until| day.as_str() < pad_date(until).as_str())
     }
 }
 
@@ -112,8 +122,15 @@ fn pad_date(date: &str) -> String {
 /// True if `record` is sellable in this sale: it is a record (not Patient context), the
 /// listing's filter matches it, and consent covers it at the sale block and, if given,
 /// at the delivery block.
-pub fn record_is_sellable(record: &StoredRecord, filter: &ListingFilter, sale: &Sale, oracle: &dyn ConsentOracle) -> bool {
-    let Some(record_id) = record.record_id.as_ref() else { return false };
+pub fn record_is_sellable(
+    record: &StoredRecord,
+    filter: &ListingFilter,
+    sale: &Sale,
+    oracle: &dyn ConsentOracle,
+) -> bool {
+    let Some(record_id) = record.record_id.as_ref() else {
+        return false;
+    };
     if !filter.matches(record) {
         return false;
     }
@@ -177,7 +194,10 @@ pub struct ConsentGrants {
 
 impl ConsentGrants {
     pub fn from_file(path: &Path) -> Result<Self> {
-        let bad = |reason: String| Error::BadGrants { path: path.to_path_buf(), reason };
+        let bad = |reason: String| Error::BadGrants {
+            path: path.to_path_buf(),
+            reason,
+        };
         let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
         serde_json::from_str(&text).map_err(|e| bad(e.to_string()))
     }
@@ -197,9 +217,16 @@ impl ConsentOracle for ConsentGrants {
             let to_buyer = match &grant.grantee {
                 Grantee::Anyone => true,
                 Grantee::Buyer(buyer) => buyer == query.buyer,
-                Grantee::Class(class) => self.buyer_classes.get(class).is_some_and(|members| members.contains(query.buyer)),
+                Grantee::Class(class) => self
+                    .buyer_classes
+                    .get(class)
+                    .is_some_and(|members| members.contains(query.buyer)),
             };
-            &grant.owner == query.owner && grant.purpose == query.purpose && in_time && in_scope && to_buyer
+            &grant.owner == query.owner
+                && grant.purpose == query.purpose
+                && in_time
+                && in_scope
+                && to_buyer
         })
     }
 }
@@ -210,15 +237,26 @@ mod tests {
 
     #[test]
     fn purpose_parses_kebab_case_and_names_unknown_ones() {
-        assert_eq!("public-health".parse::<Purpose>().unwrap(), Purpose::PublicHealth);
-        assert!(matches!("marketing".parse::<Purpose>(), Err(Error::UnknownPurpose(p)) if p == "marketing"));
+        assert_eq!(
+            "public-health".parse::<Purpose>().unwrap(),
+            Purpose::PublicHealth
+        );
+        assert!(
+            matches!("marketing".parse::<Purpose>(), Err(Error::UnknownPurpose(p)) if p == "marketing")
+        );
     }
 
     #[test]
     fn filter_dates_must_be_dates() {
-        let filter = ListingFilter { from: Some("2020-03".into()), ..Default::default() };
+        let filter = ListingFilter {
+            from: Some("2020-03".into()),
+            ..Default::default()
+        };
         assert!(filter.validate().is_ok());
-        let filter = ListingFilter { until: Some("last year".into()), ..Default::default() };
+        let filter = ListingFilter {
+            until: Some("last year".into()),
+            ..Default::default()
+        };
         assert!(matches!(filter.validate(), Err(Error::BadFilterDate(_))));
     }
 }
@@ -245,7 +283,10 @@ pub fn select_records(
     while let Some(record) = reader.next_record()? {
         if record_is_sellable(&record, filter, sale, oracle) {
             if let Some(record_id) = record.record_id {
-                selected.push(SelectedRecord { record_id, owner: record.owner });
+                selected.push(SelectedRecord {
+                    record_id,
+                    owner: record.owner,
+                });
             }
         }
     }

@@ -56,12 +56,15 @@ impl Pseudonymizer {
 
     #[cfg(test)]
     pub(crate) fn with_key(key: [u8; 32]) -> Self {
-        Self { key: Zeroizing::new(key) }
+        Self {
+            key: Zeroizing::new(key),
+        }
     }
 
     /// The pseudonym of `Type/id`: 128 bits of HMAC-SHA256, hex (a valid FHIR id).
     pub fn pseudonym(&self, resource_key: &str) -> String {
-        let mut mac = <Hmac<Sha256>>::new_from_slice(self.key.as_ref()).expect("HMAC takes any key length");
+        let mut mac =
+            <Hmac<Sha256>>::new_from_slice(self.key.as_ref()).expect("HMAC takes any key length");
         mac.update(resource_key.as_bytes());
         hex::encode(&mac.finalize().into_bytes()[..16])
     }
@@ -79,8 +82,18 @@ pub struct CompartmentView<'a> {
 /// Whether a patient with this birth date is (or died) aged 90 or over. Years only, so
 /// it errs on the safe side: anyone who may be 90 in `as_of_year` counts.
 pub fn is_age_90_or_over(patient: &Value, as_of_year: i32) -> bool {
-    let Some(birth_year) = patient.get("birthDate").and_then(Value::as_str).and_then(year_of) else { return false };
-    let end_year = patient.get("deceasedDateTime").and_then(Value::as_str).and_then(year_of).unwrap_or(as_of_year);
+    let Some(birth_year) = patient
+        .get("birthDate")
+        .and_then(Value::as_str)
+        .and_then(year_of)
+    else {
+        return false;
+    };
+    let end_year = patient
+        .get("deceasedDateTime")
+        .and_then(Value::as_str)
+        .and_then(year_of)
+        .unwrap_or(as_of_year);
     end_year.saturating_sub(birth_year) >= 90
 }
 
@@ -93,21 +106,33 @@ pub struct Deidentifier<'a> {
 impl Deidentifier<'_> {
     /// The de-identified form of `resource`, or `None` if the profile has no rules for
     /// its type.
-    pub fn deidentify(&self, resource_type: &str, id: &str, resource: &Value, view: &CompartmentView<'_>) -> Option<Value> {
+    pub fn deidentify(
+        &self,
+        resource_type: &str,
+        id: &str,
+        resource: &Value,
+        view: &CompartmentView<'_>,
+    ) -> Option<Value> {
         let rules = self.profile.resources.get(resource_type)?;
         let mut out = match resource {
             Value::Object(members) => self.apply_object(rules, members, view),
             _ => return None,
         };
-        out.insert("resourceType".into(), Value::String(resource_type.to_string()));
-        out.insert("id".into(), Value::String(self.pseudonyms.pseudonym(&resource_key(resource_type, id))));
+        out.insert(
+            "resourceType".into(),
+            Value::String(resource_type.to_string()),
+        );
+        out.insert(
+            "id".into(),
+            Value::String(self.pseudonyms.pseudonym(&resource_key(resource_type, id))),
+        );
         if resource_type == "Patient" && view.age_90_or_over {
             let marker = json!({"url": AGE_90_OR_OVER_EXTENSION, "valueBoolean": true});
             match out.get_mut("extension") {
                 Some(Value::Array(extensions)) => extensions.push(marker),
                 _ => {
                     out.insert("extension".into(), Value::Array(vec![marker]));
-                },
+                }
             }
         }
         let mut labels = vec![json!({"system": SECURITY_SYSTEM, "code": "PSEUDED"})];
@@ -118,10 +143,18 @@ impl Deidentifier<'_> {
         Some(Value::Object(out))
     }
 
-    fn apply_object(&self, rules: &ObjectRules, members: &Map<String, Value>, view: &CompartmentView<'_>) -> Map<String, Value> {
+    fn apply_object(
+        &self,
+        rules: &ObjectRules,
+        members: &Map<String, Value>,
+        view: &CompartmentView<'_>,
+    ) -> Map<String, Value> {
         let mut out = Map::new();
         for (name, rule) in rules {
-            if let Some(value) = members.get(name).and_then(|value| self.apply_rule(rule, value, view)) {
+            if let Some(value) = members
+                .get(name)
+                .and_then(|value| self.apply_rule(rule, value, view))
+            {
                 out.insert(name.clone(), value);
             }
         }
@@ -130,20 +163,32 @@ impl Deidentifier<'_> {
 
     fn apply_rule(&self, rule: &Rule, value: &Value, view: &CompartmentView<'_>) -> Option<Value> {
         if rule.list {
-            let items: Vec<Value> = value.as_array()?.iter().filter_map(|item| self.apply_shape(&rule.shape, item, view)).collect();
+            let items: Vec<Value> = value
+                .as_array()?
+                .iter()
+                .filter_map(|item| self.apply_shape(&rule.shape, item, view))
+                .collect();
             (!items.is_empty()).then_some(Value::Array(items))
         } else {
             self.apply_shape(&rule.shape, value, view)
         }
     }
 
-    fn apply_shape(&self, shape: &Shape, value: &Value, view: &CompartmentView<'_>) -> Option<Value> {
+    fn apply_shape(
+        &self,
+        shape: &Shape,
+        value: &Value,
+        view: &CompartmentView<'_>,
+    ) -> Option<Value> {
         match shape {
-            Shape::Enum(allowed) => value.as_str().filter(|text| allowed.contains(*text)).map(|text| Value::String(text.to_string())),
+            Shape::Enum(allowed) => value
+                .as_str()
+                .filter(|text| allowed.contains(*text))
+                .map(|text| Value::String(text.to_string())),
             Shape::Object(rules) => {
                 let out = self.apply_object(rules, value.as_object()?, view);
                 (!out.is_empty()).then_some(Value::Object(out))
-            },
+            }
             Shape::Kind(kind) => self.apply_kind(*kind, value, view),
         }
     }
@@ -156,9 +201,15 @@ impl Deidentifier<'_> {
                 view.delivered
                     .contains(&key)
                     .then(|| json!({ "reference": format!("{resource_type}/{}", self.pseudonyms.pseudonym(&key)) }))
-            },
+            }
             Kind::Date => year(value),
-            Kind::BirthDate => if view.age_90_or_over { None } else { year(value) },
+            Kind::BirthDate => {
+                if view.age_90_or_over {
+                    None
+                } else {
+                    year(value)
+                }
+            }
             Kind::Period => {
                 let mut out = Map::new();
                 for bound in ["start", "end"] {
@@ -167,14 +218,19 @@ impl Deidentifier<'_> {
                     }
                 }
                 (!out.is_empty()).then_some(Value::Object(out))
-            },
+            }
             Kind::Boolean => value.as_bool().map(Value::Bool),
             Kind::Number => value.is_number().then(|| value.clone()),
             Kind::Coding => self.coding(value),
             Kind::Codeable => {
-                let codings: Vec<Value> = value.get("coding")?.as_array()?.iter().filter_map(|c| self.coding(c)).collect();
+                let codings: Vec<Value> = value
+                    .get("coding")?
+                    .as_array()?
+                    .iter()
+                    .filter_map(|c| self.coding(c))
+                    .collect();
                 (!codings.is_empty()).then(|| json!({ "coding": codings }))
-            },
+            }
             Kind::Quantity => self.quantity(value),
             Kind::Address => self.address(value),
             Kind::Extensions => {
@@ -186,29 +242,39 @@ impl Deidentifier<'_> {
                 }
                 out.insert("url".into(), Value::String(url.to_string()));
                 Some(Value::Object(out))
-            },
+            }
         }
     }
 
     fn coding(&self, coding: &Value) -> Option<Value> {
         let system = coding.get("system")?.as_str()?;
         let code = coding.get("code")?.as_str()?;
-        self.profile.code_allowed(system, code).then(|| json!({"system": system, "code": code}))
+        self.profile
+            .code_allowed(system, code)
+            .then(|| json!({"system": system, "code": code}))
     }
 
     fn quantity(&self, quantity: &Value) -> Option<Value> {
         let original = quantity.get("value").filter(|v| v.is_number())?;
         let mut value = original.clone();
         let mut out = Map::new();
-        let unit = match (quantity.get("system").and_then(Value::as_str), quantity.get("code").and_then(Value::as_str)) {
-            (Some(system @ "http://unitsofmeasure.org"), Some(code)) if self.profile.ucum_units.contains(code) => {
+        let unit = match (
+            quantity.get("system").and_then(Value::as_str),
+            quantity.get("code").and_then(Value::as_str),
+        ) {
+            (Some(system @ "http://unitsofmeasure.org"), Some(code))
+                if self.profile.ucum_units.contains(code) =>
+            {
                 out.insert("system".into(), Value::String(system.into()));
                 out.insert("code".into(), Value::String(code.into()));
                 Some(code)
-            },
+            }
             _ => None,
         };
-        let mut comparator = quantity.get("comparator").and_then(Value::as_str).filter(|c| ["<", "<=", ">=", ">"].contains(c));
+        let mut comparator = quantity
+            .get("comparator")
+            .and_then(Value::as_str)
+            .filter(|c| ["<", "<=", ">=", ">"].contains(c));
         // An age of 90 or more is itself an identifier under Safe Harbor: fold it.
         if unit == Some("a") && original.as_f64().is_some_and(|years| years >= 90.0) {
             value = json!(90);
@@ -223,13 +289,25 @@ impl Deidentifier<'_> {
 
     fn address(&self, address: &Value) -> Option<Value> {
         let mut out = Map::new();
-        if let Some(state) = address.get("state").and_then(Value::as_str).filter(|s| self.profile.us_states.contains(*s)) {
+        if let Some(state) = address
+            .get("state")
+            .and_then(Value::as_str)
+            .filter(|s| self.profile.us_states.contains(*s))
+        {
             out.insert("state".into(), Value::String(state.into()));
         }
-        if let Some(zip3) = address.get("postalCode").and_then(Value::as_str).and_then(|zip| self.zip3(zip)) {
+        if let Some(zip3) = address
+            .get("postalCode")
+            .and_then(Value::as_str)
+            .and_then(|zip| self.zip3(zip))
+        {
             out.insert("postalCode".into(), Value::String(zip3));
         }
-        if let Some(country) = address.get("country").and_then(Value::as_str).filter(|c| self.profile.countries.contains(*c)) {
+        if let Some(country) = address
+            .get("country")
+            .and_then(Value::as_str)
+            .filter(|c| self.profile.countries.contains(*c))
+        {
             out.insert("country".into(), Value::String(country.into()));
         }
         (!out.is_empty()).then_some(Value::Object(out))
@@ -240,12 +318,17 @@ impl Deidentifier<'_> {
     pub fn zip3(&self, zip: &str) -> Option<String> {
         let bytes = zip.as_bytes();
         let five = bytes.len() >= 5 && bytes[..5].iter().all(u8::is_ascii_digit);
-        let plus_four = bytes.len() == 5 || (bytes.len() == 10 && bytes[5] == b'-' && bytes[6..].iter().all(u8::is_ascii_digit));
+        let plus_four = bytes.len() == 5
+            || (bytes.len() == 10 && bytes[5] == b'-' && bytes[6..].iter().all(u8::is_ascii_digit));
         if !(five && plus_four) {
             return None;
         }
         let zip3 = &zip[..3];
-        Some(if self.profile.restricted_zip3.contains(zip3) { "000".into() } else { zip3.into() })
+        Some(if self.profile.restricted_zip3.contains(zip3) {
+            "000".into()
+        } else {
+            zip3.into()
+        })
     }
 }
 
@@ -253,15 +336,19 @@ impl Deidentifier<'_> {
 fn has_member_named(value: &Value, names: &[String]) -> bool {
     match value {
         Value::Object(members) => {
-            names.iter().any(|name| members.contains_key(name)) || members.values().any(|m| has_member_named(m, names))
-        },
+            names.iter().any(|name| members.contains_key(name))
+                || members.values().any(|m| has_member_named(m, names))
+        }
         Value::Array(items) => items.iter().any(|item| has_member_named(item, names)),
         _ => false,
     }
 }
 
 fn year(value: &Value) -> Option<Value> {
-    value.as_str().and_then(year_of).map(|year| Value::String(format!("{year:04}")))
+    value
+        .as_str()
+        .and_then(year_of)
+        .map(|year| Value::String(format!("{year:04}")))
 }
 
 /// The quasi-identifier class of a de-identified Patient: birth year (or `90+`), sex, ZIP3.
@@ -269,14 +356,28 @@ pub fn quasi_identifier_class(patient: &Value) -> String {
     let over_90 = patient
         .get("extension")
         .and_then(Value::as_array)
-        .is_some_and(|extensions| extensions.iter().any(|e| e.get("url").and_then(Value::as_str) == Some(AGE_90_OR_OVER_EXTENSION)));
+        .is_some_and(|extensions| {
+            extensions
+                .iter()
+                .any(|e| e.get("url").and_then(Value::as_str) == Some(AGE_90_OR_OVER_EXTENSION))
+        });
     let birth_year = if over_90 {
         "90+".to_string()
     } else {
-        patient.get("birthDate").and_then(Value::as_str).unwrap_or("unknown").to_string()
+        patient
+            .get("birthDate")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown")
+            .to_string()
     };
-    let sex = patient.get("gender").and_then(Value::as_str).unwrap_or("unknown");
-    let zip3 = patient.pointer("/address/0/postalCode").and_then(Value::as_str).unwrap_or("unknown");
+    let sex = patient
+        .get("gender")
+        .and_then(Value::as_str)
+        .unwrap_or("unknown");
+    let zip3 = patient
+        .pointer("/address/0/postalCode")
+        .and_then(Value::as_str)
+        .unwrap_or("unknown");
     format!("{birth_year}|{sex}|{zip3}")
 }
 
@@ -285,13 +386,19 @@ mod tests {
     use super::*;
 
     fn engine_parts() -> (Profile, Pseudonymizer) {
-        (Profile::safe_harbor().unwrap(), Pseudonymizer::with_key([3; 32]))
+        (
+            Profile::safe_harbor().unwrap(),
+            Pseudonymizer::with_key([3; 32]),
+        )
     }
 
     #[test]
     fn zip_codes_keep_three_digits_and_restricted_areas_become_000() {
         let (profile, pseudonyms) = engine_parts();
-        let engine = Deidentifier { profile: &profile, pseudonyms: &pseudonyms };
+        let engine = Deidentifier {
+            profile: &profile,
+            pseudonyms: &pseudonyms,
+        };
         assert_eq!(engine.zip3("02139").as_deref(), Some("021"));
         assert_eq!(engine.zip3("02139-4307").as_deref(), Some("021"));
         assert_eq!(engine.zip3("03601").as_deref(), Some("000"));
@@ -303,14 +410,31 @@ mod tests {
     #[test]
     fn ages_of_90_or_more_are_folded_in_quantities_and_birth_dates() {
         let (profile, pseudonyms) = engine_parts();
-        let engine = Deidentifier { profile: &profile, pseudonyms: &pseudonyms };
+        let engine = Deidentifier {
+            profile: &profile,
+            pseudonyms: &pseudonyms,
+        };
         let age = json!({"value": 94, "system": "http://unitsofmeasure.org", "code": "a", "unit": "years"});
-        assert_eq!(engine.quantity(&age), Some(json!({"value": 90, "comparator": ">=", "system": "http://unitsofmeasure.org", "code": "a"})));
+        assert_eq!(
+            engine.quantity(&age),
+            Some(
+                json!({"value": 90, "comparator": ">=", "system": "http://unitsofmeasure.org", "code": "a"})
+            )
+        );
         let young = json!({"value": 89, "system": "http://unitsofmeasure.org", "code": "a"});
-        assert_eq!(engine.quantity(&young).map(|q| q["value"].clone()), Some(json!(89)));
+        assert_eq!(
+            engine.quantity(&young).map(|q| q["value"].clone()),
+            Some(json!(89))
+        );
         assert!(is_age_90_or_over(&json!({"birthDate": "1934-05-02"}), 2026));
-        assert!(!is_age_90_or_over(&json!({"birthDate": "1937-05-02"}), 2026));
-        assert!(!is_age_90_or_over(&json!({"birthDate": "1920-05-02", "deceasedDateTime": "1999-01-01"}), 2026));
+        assert!(!is_age_90_or_over(
+            &json!({"birthDate": "1937-05-02"}),
+            2026
+        ));
+        assert!(!is_age_90_or_over(
+            &json!({"birthDate": "1920-05-02", "deceasedDateTime": "1999-01-01"}),
+            2026
+        ));
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! NDJSON per resource type plus `manifest.json`.
 
 use crate::consent::{record_is_sellable, ConsentOracle, ListingFilter, Sale};
-use crate::deid::{is_age_90_or_over, quasi_identifier_class, CompartmentView, Deidentifier, Pseudonymizer};
+use crate::deid::{
+    is_age_90_or_over, quasi_identifier_class, CompartmentView, Deidentifier, Pseudonymizer,
+};
 use crate::error::{Error, IoContext, Result};
 use crate::profile::Profile;
 use crate::progress;
@@ -82,51 +84,80 @@ pub fn deidentify_delivery(
 ) -> Result<DeliverySummary> {
     filter.validate()?;
     if out_dir.exists() {
-        let mut entries = std::fs::read_dir(out_dir).context(|| format!("reading {}", out_dir.display()))?;
+        let mut entries =
+            std::fs::read_dir(out_dir).context(|| format!("reading {}", out_dir.display()))?;
         if entries.next().is_some() {
             return Err(Error::OutputNotEmpty(out_dir.to_path_buf()));
         }
     }
     std::fs::create_dir_all(out_dir).context(|| format!("creating {}", out_dir.display()))?;
     let pseudonyms = Pseudonymizer::fresh();
-    let engine = Deidentifier { profile, pseudonyms: &pseudonyms };
+    let engine = Deidentifier {
+        profile,
+        pseudonyms: &pseudonyms,
+    };
     let mut reader = StoreReader::open(store, key)?;
 
     // Pass 1: de-identify every compartment with sellable records into a spool tagged
     // with the patient's quasi-identifier class, counting patients per class.
-    let mut spool = BufWriter::new(tempfile::tempfile_in(out_dir).context(|| format!("creating a spool in {}", out_dir.display()))?);
+    let mut spool = BufWriter::new(
+        tempfile::tempfile_in(out_dir)
+            .context(|| format!("creating a spool in {}", out_dir.display()))?,
+    );
     let mut patients_per_class: HashMap<String, u64> = HashMap::new();
     let mut records_selected = 0u64;
     let mut scanned_bytes = 0u64;
     let bar = progress::bytes_bar("de-identifying", reader.file_size);
     let mut pending = None;
     while let Some(compartment) = reader.next_compartment(&mut pending)? {
-        let compartment_bytes: u64 = compartment.iter().map(|r| r.canonical.len() as u64 + 1).sum();
+        let compartment_bytes: u64 = compartment
+            .iter()
+            .map(|r| r.canonical.len() as u64 + 1)
+            .sum();
         scanned_bytes += compartment_bytes;
         bar.inc(compartment_bytes);
-        let selected: Vec<&StoredRecord> =
-            compartment.iter().filter(|record| record_is_sellable(record, filter, sale, oracle)).collect();
-        let Some(patient) = compartment.first().filter(|r| r.resource_type == "Patient" && !selected.is_empty()) else {
+        let selected: Vec<&StoredRecord> = compartment
+            .iter()
+            .filter(|record| record_is_sellable(record, filter, sale, oracle))
+            .collect();
+        let Some(patient) = compartment
+            .first()
+            .filter(|r| r.resource_type == "Patient" && !selected.is_empty())
+        else {
             continue;
         };
         records_selected += selected.len() as u64;
         let mut resources = Vec::with_capacity(selected.len() + 1);
         for record in std::iter::once(patient).chain(selected.iter().copied()) {
-            let body: Value = serde_json::from_str(&record.canonical).map_err(|e| Error::CorruptStore {
-                path: store.to_path_buf(),
-                reason: format!("stored resource is not JSON: {e}"),
-            })?;
-            let id = body.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+            let body: Value =
+                serde_json::from_str(&record.canonical).map_err(|e| Error::CorruptStore {
+                    path: store.to_path_buf(),
+                    reason: format!("stored resource is not JSON: {e}"),
+                })?;
+            let id = body
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
             resources.push((record.resource_type.as_str(), id, body));
         }
-        let delivered: HashSet<String> = resources.iter().map(|(t, id, _)| resource_key(t, id)).collect();
-        let view = CompartmentView { delivered: &delivered, age_90_or_over: is_age_90_or_over(&resources[0].2, options.as_of_year) };
+        let delivered: HashSet<String> = resources
+            .iter()
+            .map(|(t, id, _)| resource_key(t, id))
+            .collect();
+        let view = CompartmentView {
+            delivered: &delivered,
+            age_90_or_over: is_age_90_or_over(&resources[0].2, options.as_of_year),
+        };
         let mut class = None;
         for (resource_type, id, body) in &resources {
-            let Some(out) = engine.deidentify(resource_type, id, body, &view) else { continue };
+            let Some(out) = engine.deidentify(resource_type, id, body, &view) else {
+                continue;
+            };
             let class = class.get_or_insert_with(|| quasi_identifier_class(&out));
             let line = serde_json::to_string(&out).unwrap_or_default();
-            writeln!(spool, "{class}\t{resource_type}\t{line}").context(|| "writing the delivery spool".into())?;
+            writeln!(spool, "{class}\t{resource_type}\t{line}")
+                .context(|| "writing the delivery spool".into())?;
         }
         if let Some(class) = class {
             *patients_per_class.entry(class).or_insert(0) += 1;
@@ -135,21 +166,31 @@ pub fn deidentify_delivery(
     bar.finish_and_clear();
 
     // Pass 2: copy out the classes that reach the threshold.
-    let mut spool = spool.into_inner().map_err(|e| e.into_error()).context(|| "flushing the delivery spool".into())?;
-    spool.seek(SeekFrom::Start(0)).context(|| "rewinding the delivery spool".into())?;
+    let mut spool = spool
+        .into_inner()
+        .map_err(|e| e.into_error())
+        .context(|| "flushing the delivery spool".into())?;
+    spool
+        .seek(SeekFrom::Start(0))
+        .context(|| "rewinding the delivery spool".into())?;
     let mut writers: BTreeMap<String, BufWriter<File>> = BTreeMap::new();
     let mut counts = BTreeMap::new();
     let (mut records_delivered, mut records_suppressed) = (0u64, 0u64);
     for line in BufReader::new(spool).lines() {
         let line = line.context(|| "reading the delivery spool".into())?;
         let mut fields = line.splitn(3, '\t');
-        let (Some(class), Some(resource_type), Some(json)) = (fields.next(), fields.next(), fields.next()) else { continue };
-        let kept = patients_per_class.get(class).copied().unwrap_or(0) >= options.k_threshold as u64;
+        let (Some(class), Some(resource_type), Some(json)) =
+            (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        let kept =
+            patients_per_class.get(class).copied().unwrap_or(0) >= options.k_threshold as u64;
         let is_record = resource_type != "Patient";
         match (kept, is_record) {
             (true, true) => records_delivered += 1,
             (false, true) => records_suppressed += 1,
-            _ => {},
+            _ => {}
         }
         if !kept {
             continue;
@@ -159,18 +200,26 @@ pub fn deidentify_delivery(
             std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
             std::collections::btree_map::Entry::Vacant(entry) => {
                 let path = out_dir.join(format!("{resource_type}.ndjson"));
-                entry.insert(BufWriter::new(File::create(&path).context(|| format!("creating {}", path.display()))?))
-            },
+                entry.insert(BufWriter::new(
+                    File::create(&path).context(|| format!("creating {}", path.display()))?,
+                ))
+            }
         };
         writeln!(writer, "{json}").context(|| format!("writing {resource_type}.ndjson"))?;
     }
     let mut files = Vec::new();
     for (resource_type, writer) in writers {
-        writer.into_inner().map_err(|e| e.into_error()).context(|| format!("flushing {resource_type}.ndjson"))?;
+        writer
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .context(|| format!("flushing {resource_type}.ndjson"))?;
         let name = format!("{resource_type}.ndjson");
         files.push(describe_file(&out_dir.join(&name), name)?);
     }
-    let kept_classes = patients_per_class.values().copied().filter(|n| *n >= options.k_threshold as u64);
+    let kept_classes = patients_per_class
+        .values()
+        .copied()
+        .filter(|n| *n >= options.k_threshold as u64);
     let manifest = DeliveryManifest {
         rules_version: profile.version.clone(),
         rules_digest: hex::encode(profile.digest),
@@ -181,21 +230,34 @@ pub fn deidentify_delivery(
         records_delivered,
         records_suppressed,
         patients_delivered: kept_classes.sum(),
-        patients_suppressed: patients_per_class.values().copied().filter(|n| *n < options.k_threshold as u64).sum(),
+        patients_suppressed: patients_per_class
+            .values()
+            .copied()
+            .filter(|n| *n < options.k_threshold as u64)
+            .sum(),
         counts,
         files,
     };
     let manifest_path = out_dir.join(MANIFEST_FILE);
     let text = serde_json::to_string_pretty(&manifest).unwrap_or_default();
-    std::fs::write(&manifest_path, text).context(|| format!("writing {}", manifest_path.display()))?;
-    Ok(DeliverySummary { manifest, scanned_bytes })
+    std::fs::write(&manifest_path, text)
+        .context(|| format!("writing {}", manifest_path.display()))?;
+    Ok(DeliverySummary {
+        manifest,
+        scanned_bytes,
+    })
 }
 
 fn describe_file(path: &Path, name: String) -> Result<DeliveredFile> {
     let mut file = File::open(path).context(|| format!("opening {}", path.display()))?;
     let mut hasher = Blake2b::<U32>::new();
-    let bytes = std::io::copy(&mut file, &mut hasher).context(|| format!("hashing {}", path.display()))?;
-    Ok(DeliveredFile { name, bytes, blake2b_256: hex::encode(hasher.finalize()) })
+    let bytes =
+        std::io::copy(&mut file, &mut hasher).context(|| format!("hashing {}", path.display()))?;
+    Ok(DeliveredFile {
+        name,
+        bytes,
+        blake2b_256: hex::encode(hasher.finalize()),
+    })
 }
 
 /// k-anonymity of a delivered folder, computed from its Patient file alone.
@@ -221,5 +283,8 @@ pub fn k_anonymity_report(delivery: &Path) -> Result<KAnonymityReport> {
             *classes.entry(quasi_identifier_class(&patient)).or_insert(0) += 1;
         }
     }
-    Ok(KAnonymityReport { k: classes.values().copied().min(), classes })
+    Ok(KAnonymityReport {
+        k: classes.values().copied().min(),
+        classes,
+    })
 }

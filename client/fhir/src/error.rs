@@ -7,15 +7,26 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{context}: {source}")]
-    Io { context: String, source: std::io::Error },
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
     #[error("{path} cannot be read past line {line}: {detail}")]
-    UnreadableExport { path: PathBuf, line: u64, detail: String },
+    UnreadableExport {
+        path: PathBuf,
+        line: u64,
+        detail: String,
+    },
     #[error("input folder {0} holds no FHIR NDJSON files (*.ndjson or *.ndjson.gz)")]
     NoExportFiles(PathBuf),
     #[error("store key file {path}: {reason} — it must hold 64 hex digits (32 bytes)")]
     BadKeyFile { path: PathBuf, reason: String },
     #[error("owner mapping {path} line {line}: {reason}")]
-    BadOwnerMapping { path: PathBuf, line: usize, reason: String },
+    BadOwnerMapping {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
     #[error("invalid SS58 account {account:?}: {reason}")]
     BadAccount { account: String, reason: String },
     #[error("store record {index} cannot be decrypted: wrong key or corrupted store")]
@@ -47,7 +58,10 @@ pub(crate) trait IoContext<T> {
 
 impl<T> IoContext<T> for std::io::Result<T> {
     fn context(self, context: impl FnOnce() -> String) -> Result<T> {
-        self.map_err(|source| Error::Io { context: context(), source })
+        self.map_err(|source| Error::Io {
+            context: context(),
+            source,
+        })
     }
 }
 
@@ -85,11 +99,17 @@ impl std::fmt::Display for IssueKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             IssueKind::MalformedJson { detail } => write!(f, "malformed JSON: {detail}"),
-            IssueKind::UnknownResourceType { found } => write!(f, "unknown resource type {found:?}"),
+            IssueKind::UnknownResourceType { found } => {
+                write!(f, "unknown resource type {found:?}")
+            }
             IssueKind::InvalidId { found } => write!(f, "missing or invalid id {found}"),
             IssueKind::BrokenReference { reference } => write!(f, "broken reference {reference}"),
-            IssueKind::DuplicateResource { key } => write!(f, "duplicate resource {key} (first one kept)"),
-            IssueKind::UnreadableFile { detail } => write!(f, "file unreadable from here on: {detail}"),
+            IssueKind::DuplicateResource { key } => {
+                write!(f, "duplicate resource {key} (first one kept)")
+            }
+            IssueKind::UnreadableFile { detail } => {
+                write!(f, "file unreadable from here on: {detail}")
+            }
         }
     }
 }

@@ -79,10 +79,13 @@ pub use account::{AccountId, OwnerMapping};
 pub use canonical::canonical_json;
 pub use collect::{commitment, commitment_salt, ingest_folder, IngestOptions, IngestReport};
 pub use consent::{
-    select_records, ConsentGrants, ConsentOracle, ConsentQuery, Grant, Grantee, ListingFilter, Purpose, Sale, Scope,
-    SelectedRecord,
+    select_records, ConsentGrants, ConsentOracle, ConsentQuery, Grant, Grantee, ListingFilter,
+    Purpose, Sale, Scope, SelectedRecord,
 };
-pub use delivery::{deidentify_delivery, k_anonymity_report, DeliveryManifest, DeliveryOptions, DeliverySummary, KAnonymityReport};
+pub use delivery::{
+    deidentify_delivery, k_anonymity_report, DeliveryManifest, DeliveryOptions, DeliverySummary,
+    KAnonymityReport,
+};
 pub use error::{Error, IngestIssue, IssueKind, Result};
 pub use profile::Profile;
 pub use rest::{FetchReport, FhirServer, SinceParameter};
@@ -98,7 +101,8 @@ pub fn current_year() -> i32 {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z - era * 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_index = (5 * day_of_year + 2) / 153;
     let year = year_of_era + era * 400 + if month_index >= 10 { 1 } else { 0 };

@@ -137,19 +137,33 @@ fn compile_rules(rules: BTreeMap<String, RuleFile>, path: &str) -> Result<Object
         .map(|(name, rule)| {
             let at = format!("{path}.{name}");
             if matches!(name.as_str(), "id" | "resourceType" | "meta") {
-                return Err(Error::BadProfile(format!("{at}: `id`, `resourceType` and `meta` are handled by the engine")));
+                return Err(Error::BadProfile(format!(
+                    "{at}: `id`, `resourceType` and `meta` are handled by the engine"
+                )));
             }
             let rule = match rule {
-                RuleFile::Kind(kind) => Rule { shape: Shape::Kind(kind), list: kind == Kind::Extensions },
-                RuleFile::Detailed(DetailedRuleFile { kind, allowed, object, list }) => {
+                RuleFile::Kind(kind) => Rule {
+                    shape: Shape::Kind(kind),
+                    list: kind == Kind::Extensions,
+                },
+                RuleFile::Detailed(DetailedRuleFile {
+                    kind,
+                    allowed,
+                    object,
+                    list,
+                }) => {
                     let shape = match (kind, allowed, object) {
                         (Some(kind), None, None) => Shape::Kind(kind),
                         (None, Some(values), None) => Shape::Enum(values.into_iter().collect()),
                         (None, None, Some(members)) => Shape::Object(compile_rules(members, &at)?),
-                        _ => return Err(Error::BadProfile(format!("{at}: give exactly one of `kind`, `enum`, `object`"))),
+                        _ => {
+                            return Err(Error::BadProfile(format!(
+                                "{at}: give exactly one of `kind`, `enum`, `object`"
+                            )))
+                        }
                     };
                     Rule { shape, list }
-                },
+                }
             };
             Ok((name, rule))
         })
@@ -169,11 +183,14 @@ impl Profile {
     }
 
     pub fn from_toml(text: &str) -> Result<Self> {
-        let file: ProfileFile = toml::from_str(text).map_err(|e| Error::BadProfile(e.to_string()))?;
+        let file: ProfileFile =
+            toml::from_str(text).map_err(|e| Error::BadProfile(e.to_string()))?;
         let mut resources = BTreeMap::new();
         for (resource_type, rules) in file.resources {
             if !crate::resource::is_collected_type(&resource_type) {
-                return Err(Error::BadProfile(format!("resources.{resource_type}: not a collected resource type")));
+                return Err(Error::BadProfile(format!(
+                    "resources.{resource_type}: not a collected resource type"
+                )));
             }
             let compiled = compile_rules(rules, &format!("resources.{resource_type}"))?;
             resources.insert(resource_type, compiled);
@@ -188,7 +205,11 @@ impl Profile {
             let rule = match (rule.syntax, rule.codes) {
                 (Some(syntax), None) => CodeRule::Syntax(syntax),
                 (None, Some(codes)) => CodeRule::Codes(codes.into_iter().collect()),
-                _ => return Err(Error::BadProfile(format!("code_systems.{system}: give exactly one of `syntax`, `codes`"))),
+                _ => {
+                    return Err(Error::BadProfile(format!(
+                        "code_systems.{system}: give exactly one of `syntax`, `codes`"
+                    )))
+                }
             };
             code_systems.insert(system, rule);
         }
@@ -226,8 +247,16 @@ impl Profile {
 
 /// LOINC: 1–7 digits, `-`, check digit (Mod 10, as LOINC computes it).
 fn is_loinc(code: &str) -> bool {
-    let Some((body, check)) = code.split_once('-') else { return false };
-    if !(1..=7).contains(&body.len()) || check.len() != 1 || !body.bytes().chain(check.bytes()).all(|b| b.is_ascii_digit()) {
+    let Some((body, check)) = code.split_once('-') else {
+        return false;
+    };
+    if !(1..=7).contains(&body.len())
+        || check.len() != 1
+        || !body
+            .bytes()
+            .chain(check.bytes())
+            .all(|b| b.is_ascii_digit())
+    {
         return false;
     }
     // Mod 10: from the right, double every other digit starting with the rightmost.
@@ -269,7 +298,8 @@ fn is_snomed_concept_id(code: &str) -> bool {
         [7, 0, 4, 6, 9, 1, 3, 2, 5, 8],
     ];
     let bytes = code.as_bytes();
-    if !(6..=18).contains(&bytes.len()) || !bytes.iter().all(u8::is_ascii_digit) || bytes[0] == b'0' {
+    if !(6..=18).contains(&bytes.len()) || !bytes.iter().all(u8::is_ascii_digit) || bytes[0] == b'0'
+    {
         return false;
     }
     let partition = &code[code.len() - 3..code.len() - 1];
@@ -294,7 +324,12 @@ fn is_icd10(code: &str) -> bool {
     head_ok
         && match tail.split_first() {
             None => true,
-            Some((b'.', rest)) => (1..=4).contains(&rest.len()) && rest.iter().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()),
+            Some((b'.', rest)) => {
+                (1..=4).contains(&rest.len())
+                    && rest
+                        .iter()
+                        .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+            }
             Some(_) => false,
         }
 }
@@ -312,35 +347,71 @@ mod tests {
     fn built_in_profile_loads_and_covers_every_collected_type() {
         let profile = Profile::safe_harbor().unwrap();
         for resource_type in crate::resource::COLLECTED_TYPES {
-            assert!(profile.resources.contains_key(resource_type), "{resource_type} has no rules");
+            assert!(
+                profile.resources.contains_key(resource_type),
+                "{resource_type} has no rules"
+            );
         }
         assert!(profile.restricted_zip3.contains("036") && profile.restricted_zip3.len() == 17);
     }
 
     #[test]
     fn profile_errors_are_named() {
-        let bad_kind = SAFE_HARBOR_TOML.replace("birthDate = \"birth_date\"", "birthDate = \"verbatim\"");
-        assert!(matches!(Profile::from_toml(&bad_kind), Err(Error::BadProfile(_))));
-        let engine_field = SAFE_HARBOR_TOML.replace("birthDate = \"birth_date\"", "id = \"reference\"");
-        assert!(matches!(Profile::from_toml(&engine_field), Err(Error::BadProfile(m)) if m.contains("resources.Patient.id")));
-        let unknown_type = format!("{SAFE_HARBOR_TOML}\n[resources.Practitioner]\ngender = \"boolean\"\n");
-        assert!(matches!(Profile::from_toml(&unknown_type), Err(Error::BadProfile(m)) if m.contains("Practitioner")));
+        let bad_kind =
+            SAFE_HARBOR_TOML.replace("birthDate = \"birth_date\"", "birthDate = \"verbatim\"");
+        assert!(matches!(
+            Profile::from_toml(&bad_kind),
+            Err(Error::BadProfile(_))
+        ));
+        let engine_field =
+            SAFE_HARBOR_TOML.replace("birthDate = \"birth_date\"", "id = \"reference\"");
+        assert!(
+            matches!(Profile::from_toml(&engine_field), Err(Error::BadProfile(m)) if m.contains("resources.Patient.id"))
+        );
+        let unknown_type =
+            format!("{SAFE_HARBOR_TOML}\n[resources.Practitioner]\ngender = \"boolean\"\n");
+        assert!(
+            matches!(Profile::from_toml(&unknown_type), Err(Error::BadProfile(m)) if m.contains("Practitioner"))
+        );
     }
 
     // Published codes from the terminologies themselves, not from this code.
     #[test]
     fn terminology_syntax_accepts_real_codes_and_rejects_identifier_shapes() {
-        for loinc in ["2345-7", "4548-4", "8480-6", "8462-4", "29463-7", "39156-5", "2160-0", "718-7"] {
+        for loinc in [
+            "2345-7", "4548-4", "8480-6", "8462-4", "29463-7", "39156-5", "2160-0", "718-7",
+        ] {
             assert!(is_loinc(loinc), "{loinc}");
         }
-        for snomed in ["44054006", "38341003", "195967001", "73211009", "59621000", "22298006", "386661006", "138875005", "404684003", "35489007"] {
+        for snomed in [
+            "44054006",
+            "38341003",
+            "195967001",
+            "73211009",
+            "59621000",
+            "22298006",
+            "386661006",
+            "138875005",
+            "404684003",
+            "35489007",
+        ] {
             assert!(is_snomed_concept_id(snomed), "{snomed}");
         }
         for icd in ["E11.9", "I10", "J45.909", "Z00.00", "C50.911"] {
             assert!(is_icd10(icd), "{icd}");
         }
-        for not_a_code in ["2345-8", "617-555-0143", "123-45-6789", "44054007", "MRN-4821934", "1961-07-23"] {
-            assert!(!is_loinc(not_a_code) && !is_snomed_concept_id(not_a_code) && !is_icd10(not_a_code), "{not_a_code}");
+        for not_a_code in [
+            "2345-8",
+            "617-555-0143",
+            "123-45-6789",
+            "44054007",
+            "MRN-4821934",
+            "1961-07-23",
+        ] {
+            assert!(
+                !is_loinc(not_a_code) && !is_snomed_concept_id(not_a_code) && !is_icd10(not_a_code),
+                "{not_a_code}"
+            );
         }
     }
 }

@@ -10,7 +10,9 @@ fn bar(message: &'static str, total: u64, counter: &str) -> ProgressBar {
     } else {
         ProgressDrawTarget::hidden()
     });
-    if let Ok(style) = ProgressStyle::with_template(&format!("{{msg:20}} [{{bar:40}}] {counter} ({{eta}})")) {
+    if let Ok(style) =
+        ProgressStyle::with_template(&format!("{{msg:20}} [{{bar:40}}] {counter} ({{eta}})"))
+    {
         bar.set_style(style.progress_chars("=> "));
     }
     bar.set_message(message);

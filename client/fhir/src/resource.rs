@@ -4,8 +4,14 @@
 use serde_json::Value;
 
 /// The resource types collected from an export. Others are reported as unknown.
-pub const COLLECTED_TYPES: [&str; 6] =
-    ["Patient", "Encounter", "Observation", "Condition", "MedicationRequest", "DiagnosticReport"];
+pub const COLLECTED_TYPES: [&str; 6] = [
+    "Patient",
+    "Encounter",
+    "Observation",
+    "Condition",
+    "MedicationRequest",
+    "DiagnosticReport",
+];
 
 pub fn is_collected_type(resource_type: &str) -> bool {
     COLLECTED_TYPES.contains(&resource_type)
@@ -13,7 +19,10 @@ pub fn is_collected_type(resource_type: &str) -> bool {
 
 /// FHIR `id`: `[A-Za-z0-9\-\.]{1,64}`.
 pub fn is_valid_id(id: &str) -> bool {
-    (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
 }
 
 /// `Type/id` of a resource.
@@ -35,7 +44,10 @@ pub fn parse_reference(reference: &str) -> Option<(&str, &str)> {
     let mut parts = trimmed.rsplitn(3, '/');
     let id = parts.next()?;
     let resource_type = parts.next()?;
-    let starts_upper = resource_type.chars().next().is_some_and(|c| c.is_ascii_uppercase());
+    let starts_upper = resource_type
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_uppercase());
     (starts_upper && resource_type.chars().all(|c| c.is_ascii_alphabetic()) && is_valid_id(id))
         .then_some((resource_type, id))
 }
@@ -44,7 +56,10 @@ pub fn parse_reference(reference: &str) -> Option<(&str, &str)> {
 /// the `subject` Patient reference otherwise.
 pub fn compartment_patient(resource_type: &str, resource: &Value) -> Option<String> {
     if resource_type == "Patient" {
-        return resource.get("id").and_then(Value::as_str).map(str::to_string);
+        return resource
+            .get("id")
+            .and_then(Value::as_str)
+            .map(str::to_string);
     }
     let reference = resource.get("subject")?.get("reference")?.as_str()?;
     match parse_reference(reference)? {
@@ -70,10 +85,12 @@ fn walk_references(value: &Value, found: &mut Vec<String>) {
                     }
                 }
             }
-            members.values().for_each(|member| walk_references(member, found));
-        },
+            members
+                .values()
+                .for_each(|member| walk_references(member, found));
+        }
         Value::Array(items) => items.iter().for_each(|item| walk_references(item, found)),
-        _ => {},
+        _ => {}
     }
 }
 
@@ -93,8 +110,13 @@ pub fn category_codes(resource_type: &str, resource: &Value) -> Vec<String> {
             .filter_map(|concept| concept.get("coding").and_then(Value::as_array))
             .flatten()
             .for_each(&mut push_coding),
-        Some(concept) => concept.get("coding").and_then(Value::as_array).into_iter().flatten().for_each(&mut push_coding),
-        None => {},
+        Some(concept) => concept
+            .get("coding")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .for_each(&mut push_coding),
+        None => {}
     }
     if let Some(class) = resource.get("class") {
         push_coding(class);
@@ -117,7 +139,9 @@ pub fn record_date(resource: &Value) -> Option<String> {
         &["effectiveInstant"],
     ];
     DATE_ELEMENTS.iter().find_map(|path| {
-        let value = path.iter().try_fold(resource, |node, name| node.get(*name))?;
+        let value = path
+            .iter()
+            .try_fold(resource, |node, name| node.get(*name))?;
         let text = value.as_str()?;
         let date = text.get(..10.min(text.len()))?;
         date_prefix_is_valid(date).then(|| date.to_string())
@@ -140,7 +164,8 @@ pub fn date_prefix_is_valid(date: &str) -> bool {
 pub fn year_of(date: &str) -> Option<i32> {
     let year = date.get(..4)?;
     let rest = &date[4..];
-    (year.bytes().all(|b| b.is_ascii_digit()) && (rest.is_empty() || rest.starts_with('-'))).then(|| year.parse().ok())?
+    (year.bytes().all(|b| b.is_ascii_digit()) && (rest.is_empty() || rest.starts_with('-')))
+        .then(|| year.parse().ok())?
 }
 
 #[cfg(test)]
@@ -151,7 +176,10 @@ mod tests {
     #[test]
     fn references_parse_relative_absolute_and_versioned_forms() {
         assert_eq!(parse_reference("Patient/p-1"), Some(("Patient", "p-1")));
-        assert_eq!(parse_reference("https://fhir.example/r4/Encounter/e.9/_history/3"), Some(("Encounter", "e.9")));
+        assert_eq!(
+            parse_reference("https://fhir.example/r4/Encounter/e.9/_history/3"),
+            Some(("Encounter", "e.9"))
+        );
         assert_eq!(parse_reference("#contained"), None);
         assert_eq!(parse_reference("urn:uuid:1234"), None);
         assert_eq!(parse_reference("Patient/"), None);
@@ -160,16 +188,33 @@ mod tests {
 
     #[test]
     fn category_codes_include_type_and_coded_categories() {
-        let observation = json!({"category": [{"coding": [{"code": "laboratory"}, {"code": "vital-signs"}]}]});
-        assert_eq!(category_codes("Observation", &observation), ["observation", "observation:laboratory", "observation:vital-signs"]);
+        let observation =
+            json!({"category": [{"coding": [{"code": "laboratory"}, {"code": "vital-signs"}]}]});
+        assert_eq!(
+            category_codes("Observation", &observation),
+            [
+                "observation",
+                "observation:laboratory",
+                "observation:vital-signs"
+            ]
+        );
         let encounter = json!({"class": {"code": "AMB"}});
-        assert_eq!(category_codes("Encounter", &encounter), ["encounter", "encounter:AMB"]);
+        assert_eq!(
+            category_codes("Encounter", &encounter),
+            ["encounter", "encounter:AMB"]
+        );
     }
 
     #[test]
     fn record_date_takes_the_first_clinical_date() {
-        assert_eq!(record_date(&json!({"effectiveDateTime": "2021-04-05T10:00:00Z"})).as_deref(), Some("2021-04-05"));
-        assert_eq!(record_date(&json!({"period": {"start": "2019-11"}})).as_deref(), Some("2019-11"));
+        assert_eq!(
+            record_date(&json!({"effectiveDateTime": "2021-04-05T10:00:00Z"})).as_deref(),
+            Some("2021-04-05")
+        );
+        assert_eq!(
+            record_date(&json!({"period": {"start": "2019-11"}})).as_deref(),
+            Some("2019-11")
+        );
         assert_eq!(record_date(&json!({"authoredOn": "yesterday"})), None);
     }
 

@@ -41,7 +41,10 @@ pub struct FetchReport {
 
 impl FhirServer {
     pub fn new(base_url: &str, bearer_token: Option<String>) -> Self {
-        let agent = ureq::AgentBuilder::new().timeout_connect(Duration::from_secs(10)).timeout_read(Duration::from_secs(120)).build();
+        let agent = ureq::AgentBuilder::new()
+            .timeout_connect(Duration::from_secs(10))
+            .timeout_read(Duration::from_secs(120))
+            .build();
         Self {
             base_url: base_url.trim_end_matches('/').to_string(),
             bearer_token: bearer_token.map(Zeroizing::new),
@@ -56,7 +59,12 @@ impl FhirServer {
     /// following `link[relation=next]` until the last page, and writes every `match`
     /// entry's resource as a line of `out/<type>.ndjson`. `since` (a FHIR instant) limits
     /// the search to resources changed since then, as [`SinceParameter`] says.
-    pub fn fetch_to_folder(&self, resource_types: &[&str], since: Option<&str>, out: &Path) -> Result<FetchReport> {
+    pub fn fetch_to_folder(
+        &self,
+        resource_types: &[&str],
+        since: Option<&str>,
+        out: &Path,
+    ) -> Result<FetchReport> {
         std::fs::create_dir_all(out).context(|| format!("creating {}", out.display()))?;
         let mut report = FetchReport::default();
         for resource_type in resource_types {
@@ -64,8 +72,13 @@ impl FhirServer {
             // file that would ingest as if complete.
             let final_path = out.join(format!("{resource_type}.ndjson"));
             let path = out.join(format!("{resource_type}.ndjson.partial"));
-            let mut file = BufWriter::new(File::create(&path).context(|| format!("creating {}", path.display()))?);
-            let mut url = format!("{}/{resource_type}?_count={}", self.base_url, self.page_size);
+            let mut file = BufWriter::new(
+                File::create(&path).context(|| format!("creating {}", path.display()))?,
+            );
+            let mut url = format!(
+                "{}/{resource_type}?_count={}",
+                self.base_url, self.page_size
+            );
             if let Some(since) = since {
                 url.push_str(match self.since_parameter {
                     SinceParameter::LastUpdated => "&_lastUpdated=ge",
@@ -77,24 +90,39 @@ impl FhirServer {
             let mut count = 0u64;
             while let Some(url) = next.take() {
                 if report.pages >= self.max_pages {
-                    return Err(Error::Http { url, reason: format!("more than {} pages", self.max_pages) });
+                    return Err(Error::Http {
+                        url,
+                        reason: format!("more than {} pages", self.max_pages),
+                    });
                 }
                 let bundle = self.get_bundle(&url)?;
                 report.pages += 1;
-                for entry in bundle.get("entry").and_then(Value::as_array).into_iter().flatten() {
-                    if entry.pointer("/search/mode").and_then(Value::as_str).is_some_and(|mode| mode != "match") {
+                for entry in bundle
+                    .get("entry")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    if entry
+                        .pointer("/search/mode")
+                        .and_then(Value::as_str)
+                        .is_some_and(|mode| mode != "match")
+                    {
                         continue;
                     }
                     if let Some(resource) = entry.get("resource") {
-                        writeln!(file, "{resource}").context(|| format!("writing {}", path.display()))?;
+                        writeln!(file, "{resource}")
+                            .context(|| format!("writing {}", path.display()))?;
                         count += 1;
                     }
                 }
                 next = next_link(&bundle).filter(|link| *link != url);
             }
-            file.flush().context(|| format!("writing {}", path.display()))?;
+            file.flush()
+                .context(|| format!("writing {}", path.display()))?;
             drop(file);
-            std::fs::rename(&path, &final_path).context(|| format!("renaming {}", path.display()))?;
+            std::fs::rename(&path, &final_path)
+                .context(|| format!("renaming {}", path.display()))?;
             report.resources.insert(resource_type.to_string(), count);
         }
         Ok(report)
@@ -108,16 +136,29 @@ impl FhirServer {
         let response = request.call().map_err(|error| Error::Http {
             url: url.to_string(),
             reason: match error {
-                ureq::Error::Status(401, _) => "401 Unauthorized — check the bearer token".to_string(),
-                ureq::Error::Status(code, response) => format!("status {code} {}", response.status_text()),
+                ureq::Error::Status(401, _) => {
+                    "401 Unauthorized — check the bearer token".to_string()
+                }
+                ureq::Error::Status(code, response) => {
+                    format!("status {code} {}", response.status_text())
+                }
                 ureq::Error::Transport(transport) => transport.to_string(),
             },
         })?;
-        let bundle: Value = serde_json::from_reader(response.into_reader())
-            .map_err(|e| Error::Http { url: url.to_string(), reason: format!("answer is not JSON: {e}") })?;
-        let found = bundle.get("resourceType").and_then(Value::as_str).unwrap_or("non-resource");
+        let bundle: Value =
+            serde_json::from_reader(response.into_reader()).map_err(|e| Error::Http {
+                url: url.to_string(),
+                reason: format!("answer is not JSON: {e}"),
+            })?;
+        let found = bundle
+            .get("resourceType")
+            .and_then(Value::as_str)
+            .unwrap_or("non-resource");
         if found != "Bundle" {
-            return Err(Error::NotABundle { url: url.to_string(), found: found.to_string() });
+            return Err(Error::NotABundle {
+                url: url.to_string(),
+                found: found.to_string(),
+            });
         }
         Ok(bundle)
     }
@@ -125,14 +166,17 @@ impl FhirServer {
 
 fn next_link(bundle: &Value) -> Option<String> {
     bundle.get("link")?.as_array()?.iter().find_map(|link| {
-        (link.get("relation")?.as_str()? == "next").then(|| link.get("url")?.as_str().map(str::to_string))?
+        (link.get("relation")?.as_str()? == "next")
+            .then(|| link.get("url")?.as_str().map(str::to_string))?
     })
 }
 
 fn percent_encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b':' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b':' => {
+                (b as char).to_string()
+            }
             other => format!("%{other:02X}"),
         })
         .collect()

@@ -35,10 +35,14 @@ impl StoreKey {
 
     /// Reads a key file holding 64 hex digits (surrounding whitespace allowed).
     pub fn from_file(path: &Path) -> Result<Self> {
-        let bad = |reason: &str| Error::BadKeyFile { path: path.to_path_buf(), reason: reason.to_string() };
+        let bad = |reason: &str| Error::BadKeyFile {
+            path: path.to_path_buf(),
+            reason: reason.to_string(),
+        };
         let mut text = std::fs::read_to_string(path).map_err(|error| bad(&error.to_string()))?;
         let mut bytes = [0u8; 32];
-        let decoded = hex::decode_to_slice(text.trim(), &mut bytes).map_err(|_| bad("not 64 hex digits"));
+        let decoded =
+            hex::decode_to_slice(text.trim(), &mut bytes).map_err(|_| bad("not 64 hex digits"));
         text.zeroize();
         decoded?;
         Ok(Self(bytes))
@@ -52,9 +56,13 @@ impl StoreKey {
         options.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(path).context(|| format!("creating key file {}", path.display()))?;
+        let mut file = options
+            .open(path)
+            .context(|| format!("creating key file {}", path.display()))?;
         let mut text = hex::encode(bytes);
-        let written = file.write_all(text.as_bytes()).context(|| format!("writing key file {}", path.display()));
+        let written = file
+            .write_all(text.as_bytes())
+            .context(|| format!("writing key file {}", path.display()));
         text.zeroize();
         written?;
         Ok(Self(bytes))
@@ -62,7 +70,8 @@ impl StoreKey {
 
     /// `BLAKE2b-256` keyed with the store key, over `domain ‖ message`.
     pub(crate) fn keyed_hash(&self, domain: &[u8], message: &[u8]) -> [u8; 32] {
-        let mut mac = <blake2::Blake2bMac<U32> as KeyInit>::new_from_slice(&self.0).expect("32-byte keys are valid for BLAKE2b");
+        let mut mac = <blake2::Blake2bMac<U32> as KeyInit>::new_from_slice(&self.0)
+            .expect("32-byte keys are valid for BLAKE2b");
         mac.update(domain);
         mac.update(message);
         mac.finalize().into_bytes().into()
@@ -95,13 +104,18 @@ impl std::fmt::Debug for RecordId {
 }
 
 impl Serialize for RecordId {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
         serializer.serialize_str(&self.to_hex())
     }
 }
 
 impl<'de> Deserialize<'de> for RecordId {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
         let mut bytes = [0u8; 32];
         hex::decode_to_slice(&text, &mut bytes).map_err(serde::de::Error::custom)?;
@@ -139,10 +153,16 @@ pub struct StoreWriter {
 impl StoreWriter {
     /// Starts a new store generation in `folder` (replacing `records.bin` on [`finish`](Self::finish)).
     pub fn create(folder: &Path, key: &StoreKey) -> Result<Self> {
-        std::fs::create_dir_all(folder).context(|| format!("creating store folder {}", folder.display()))?;
+        std::fs::create_dir_all(folder)
+            .context(|| format!("creating store folder {}", folder.display()))?;
         let path = folder.join(format!("{RECORDS_FILE}.partial"));
         let file = File::create(&path).context(|| format!("creating {}", path.display()))?;
-        Ok(Self { path, out: BufWriter::with_capacity(1 << 16, file), key: key.clone(), written: 0 })
+        Ok(Self {
+            path,
+            out: BufWriter::with_capacity(1 << 16, file),
+            key: key.clone(),
+            written: 0,
+        })
     }
 
     pub fn append(&mut self, record: &StoredRecord) -> Result<()> {
@@ -155,17 +175,25 @@ impl StoreWriter {
         plaintext.extend_from_slice(&header);
         plaintext.extend_from_slice(record.canonical.as_bytes());
         let frame = seal_frame(&self.key, &plaintext);
-        self.out.write_all(&frame).context(|| format!("writing {}", self.path.display()))?;
+        self.out
+            .write_all(&frame)
+            .context(|| format!("writing {}", self.path.display()))?;
         self.written += 1;
         Ok(())
     }
 
     /// Flushes and atomically puts the new generation in place; returns the record count.
     pub fn finish(self) -> Result<u64> {
-        let file = self.out.into_inner().map_err(|e| e.into_error()).context(|| format!("flushing {}", self.path.display()))?;
-        file.sync_all().context(|| format!("syncing {}", self.path.display()))?;
+        let file = self
+            .out
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .context(|| format!("flushing {}", self.path.display()))?;
+        file.sync_all()
+            .context(|| format!("syncing {}", self.path.display()))?;
         let final_path = self.path.with_file_name(RECORDS_FILE);
-        std::fs::rename(&self.path, &final_path).context(|| format!("replacing {}", final_path.display()))?;
+        std::fs::rename(&self.path, &final_path)
+            .context(|| format!("replacing {}", final_path.display()))?;
         Ok(self.written)
     }
 }
@@ -175,7 +203,13 @@ pub(crate) fn seal_frame(key: &StoreKey, plaintext: &[u8]) -> Vec<u8> {
     let mut nonce = [0u8; 12];
     rand::rngs::OsRng.fill_bytes(&mut nonce);
     let ciphertext = cipher
-        .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: STORE_AAD })
+        .encrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: plaintext,
+                aad: STORE_AAD,
+            },
+        )
         .expect("ChaCha20-Poly1305 encryption of an in-memory buffer cannot fail");
     let mut frame = Vec::with_capacity(4 + 12 + ciphertext.len());
     frame.extend_from_slice(&((12 + ciphertext.len()) as u32).to_le_bytes());
@@ -195,15 +229,23 @@ pub(crate) struct FrameReader<R> {
 
 impl<R: Read> FrameReader<R> {
     pub(crate) fn new(path: PathBuf, input: R, key: &StoreKey) -> Self {
-        Self { path, input, cipher: key.cipher(), index: 0, buffer: Vec::new() }
+        Self {
+            path,
+            input,
+            cipher: key.cipher(),
+            index: 0,
+            buffer: Vec::new(),
+        }
     }
 
     /// The next decrypted frame, `None` at a clean end of file.
     pub(crate) fn next_frame(&mut self) -> Result<Option<Vec<u8>>> {
         let mut length = [0u8; 4];
-        match read_full(&mut self.input, &mut length).context(|| format!("reading {}", self.path.display()))? {
+        match read_full(&mut self.input, &mut length)
+            .context(|| format!("reading {}", self.path.display()))?
+        {
             0 => return Ok(None),
-            4 => {},
+            4 => {}
             _ => return Err(self.corrupt("truncated frame header")),
         }
         let length = u32::from_le_bytes(length) as usize;
@@ -211,20 +253,32 @@ impl<R: Read> FrameReader<R> {
             return Err(self.corrupt("implausible frame length"));
         }
         self.buffer.resize(length, 0);
-        if read_full(&mut self.input, &mut self.buffer).context(|| format!("reading {}", self.path.display()))? != length {
+        if read_full(&mut self.input, &mut self.buffer)
+            .context(|| format!("reading {}", self.path.display()))?
+            != length
+        {
             return Err(self.corrupt("truncated frame"));
         }
         let (nonce, ciphertext) = self.buffer.split_at(12);
         let plaintext = self
             .cipher
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: STORE_AAD })
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: STORE_AAD,
+                },
+            )
             .map_err(|_| Error::StoreDecryption { index: self.index })?;
         self.index += 1;
         Ok(Some(plaintext))
     }
 
     fn corrupt(&self, reason: &str) -> Error {
-        Error::CorruptStore { path: self.path.clone(), reason: format!("{reason} at frame {}", self.index) }
+        Error::CorruptStore {
+            path: self.path.clone(),
+            reason: format!("{reason} at frame {}", self.index),
+        }
     }
 }
 
@@ -234,7 +288,7 @@ fn read_full(input: &mut impl Read, buffer: &mut [u8]) -> std::io::Result<usize>
         match input.read(&mut buffer[filled..]) {
             Ok(0) => break,
             Ok(read) => filled += read,
-            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {},
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
             Err(error) => return Err(error),
         }
     }
@@ -252,14 +306,24 @@ pub struct StoreReader {
 impl StoreReader {
     pub fn open(folder: &Path, key: &StoreKey) -> Result<Self> {
         let path = folder.join(RECORDS_FILE);
-        let file = File::open(&path).context(|| format!("opening store {} (run ingest first)", path.display()))?;
+        let file = File::open(&path)
+            .context(|| format!("opening store {} (run ingest first)", path.display()))?;
         let file_size = file.metadata().map(|m| m.len()).unwrap_or(0);
-        Ok(Self { frames: FrameReader::new(path.clone(), BufReader::with_capacity(1 << 16, file), key), path, file_size })
+        Ok(Self {
+            frames: FrameReader::new(path.clone(), BufReader::with_capacity(1 << 16, file), key),
+            path,
+            file_size,
+        })
     }
 
     pub fn next_record(&mut self) -> Result<Option<StoredRecord>> {
-        let Some(mut plaintext) = self.frames.next_frame()? else { return Ok(None) };
-        let corrupt = |reason: String| Error::CorruptStore { path: self.path.clone(), reason };
+        let Some(mut plaintext) = self.frames.next_frame()? else {
+            return Ok(None);
+        };
+        let corrupt = |reason: String| Error::CorruptStore {
+            path: self.path.clone(),
+            reason,
+        };
         let header_len = plaintext
             .get(..4)
             .map(|bytes| u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize)
@@ -268,12 +332,16 @@ impl StoreReader {
         let mut record: StoredRecord = serde_json::from_slice(&plaintext[4..4 + header_len])
             .map_err(|e| corrupt(format!("record header is not valid: {e}")))?;
         let canonical = plaintext.split_off(4 + header_len);
-        record.canonical = String::from_utf8(canonical).map_err(|_| corrupt("record is not UTF-8".into()))?;
+        record.canonical =
+            String::from_utf8(canonical).map_err(|_| corrupt("record is not UTF-8".into()))?;
         Ok(Some(record))
     }
 
     /// The next patient's compartment: its records, Patient first.
-    pub fn next_compartment(&mut self, pending: &mut Option<StoredRecord>) -> Result<Option<Vec<StoredRecord>>> {
+    pub fn next_compartment(
+        &mut self,
+        pending: &mut Option<StoredRecord>,
+    ) -> Result<Option<Vec<StoredRecord>>> {
         let first = match pending.take() {
             Some(record) => record,
             None => match self.next_record()? {
@@ -302,16 +370,28 @@ mod tests {
         let key = StoreKey::from_bytes([7; 32]);
         let mut bytes = seal_frame(&key, b"first");
         bytes.extend(seal_frame(&key, b"second"));
-        assert!(!bytes.windows(5).any(|w| w == b"first"), "plaintext must not be stored");
+        assert!(
+            !bytes.windows(5).any(|w| w == b"first"),
+            "plaintext must not be stored"
+        );
         let mut reader = FrameReader::new("t".into(), &bytes[..], &key);
         assert_eq!(reader.next_frame().unwrap().as_deref(), Some(&b"first"[..]));
-        assert_eq!(reader.next_frame().unwrap().as_deref(), Some(&b"second"[..]));
+        assert_eq!(
+            reader.next_frame().unwrap().as_deref(),
+            Some(&b"second"[..])
+        );
         assert!(reader.next_frame().unwrap().is_none());
         let mut wrong = FrameReader::new("t".into(), &bytes[..], &StoreKey::from_bytes([8; 32]));
-        assert!(matches!(wrong.next_frame(), Err(Error::StoreDecryption { index: 0 })));
+        assert!(matches!(
+            wrong.next_frame(),
+            Err(Error::StoreDecryption { index: 0 })
+        ));
         let mut truncated = FrameReader::new("t".into(), &bytes[..bytes.len() - 3], &key);
         truncated.next_frame().unwrap();
-        assert!(matches!(truncated.next_frame(), Err(Error::CorruptStore { .. })));
+        assert!(matches!(
+            truncated.next_frame(),
+            Err(Error::CorruptStore { .. })
+        ));
     }
 
     #[test]
@@ -321,6 +401,9 @@ mod tests {
         let key = StoreKey::generate_to_file(&path).unwrap();
         assert_eq!(StoreKey::from_file(&path).unwrap().0, key.0);
         std::fs::write(&path, "abcd").unwrap();
-        assert!(matches!(StoreKey::from_file(&path), Err(Error::BadKeyFile { .. })));
+        assert!(matches!(
+            StoreKey::from_file(&path),
+            Err(Error::BadKeyFile { .. })
+        ));
     }
 }

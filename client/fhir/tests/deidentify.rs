@@ -11,8 +11,11 @@ use std::collections::{BTreeMap, HashSet};
 
 fn corpus_identifiers() -> Vec<String> {
     let listed = std::fs::read_to_string(corpus().join("identifiers.txt")).unwrap();
-    let mut identifiers: Vec<String> =
-        listed.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).map(str::to_string).collect();
+    let mut identifiers: Vec<String> = listed
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(str::to_string)
+        .collect();
     // Every original id, and every full date anywhere in the corpus.
     for resource in corpus_resources(&corpus()) {
         identifiers.push(resource["id"].as_str().unwrap().to_string());
@@ -44,21 +47,49 @@ fn no_identifier_of_the_corpus_survives_anywhere_in_the_output() {
     let summary = deliver_all(&ingested, &out, 1);
     let text = delivery_text(&out);
     let identifiers = corpus_identifiers();
-    assert!(identifiers.len() > 150, "the check must cover the corpus ({} values)", identifiers.len());
-    let survivors: Vec<&String> = identifiers.iter().filter(|id| text.contains(id.as_str())).collect();
+    assert!(
+        identifiers.len() > 150,
+        "the check must cover the corpus ({} values)",
+        identifiers.len()
+    );
+    let survivors: Vec<&String> = identifiers
+        .iter()
+        .filter(|id| text.contains(id.as_str()))
+        .collect();
     assert!(survivors.is_empty(), "identifiers survived: {survivors:?}");
     // Free text is gone, not merely some of it.
     for resource in delivery_resources(&out) {
-        for free_text in ["text", "note", "presentedForm", "photo", "conclusion", "identifier", "name", "telecom"] {
-            assert!(resource.get(free_text).is_none(), "{free_text} in {resource}");
+        for free_text in [
+            "text",
+            "note",
+            "presentedForm",
+            "photo",
+            "conclusion",
+            "identifier",
+            "name",
+            "telecom",
+        ] {
+            assert!(
+                resource.get(free_text).is_none(),
+                "{free_text} in {resource}"
+            );
         }
     }
     // And the delivery is not trivially empty: every record of the enrolled patients is there.
-    let enrolled: HashSet<String> = ["pat-1001", "pat-1002", "pat-1003", "pat-1004", "pat-1005"].map(String::from).into();
+    let enrolled: HashSet<String> = ["pat-1001", "pat-1002", "pat-1003", "pat-1004", "pat-1005"]
+        .map(String::from)
+        .into();
     let expected_records = corpus_resources(&corpus())
         .iter()
         .filter(|r| r["resourceType"] != "Patient")
-        .filter(|r| enrolled.contains(r["subject"]["reference"].as_str().unwrap().trim_start_matches("Patient/")))
+        .filter(|r| {
+            enrolled.contains(
+                r["subject"]["reference"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("Patient/"),
+            )
+        })
         .count() as u64;
     assert_eq!(summary.manifest.records_delivered, expected_records);
     assert_eq!(summary.manifest.counts.get("Patient"), Some(&5));
@@ -70,14 +101,28 @@ fn every_reference_in_the_output_resolves_inside_it() {
     let out = ingested.dir.path().join("delivery");
     deliver_all(&ingested, &out, 1);
     let resources = delivery_resources(&out);
-    let keys: HashSet<String> =
-        resources.iter().map(|r| format!("{}/{}", r["resourceType"].as_str().unwrap(), r["id"].as_str().unwrap())).collect();
+    let keys: HashSet<String> = resources
+        .iter()
+        .map(|r| {
+            format!(
+                "{}/{}",
+                r["resourceType"].as_str().unwrap(),
+                r["id"].as_str().unwrap()
+            )
+        })
+        .collect();
     let mut references = Vec::new();
     for resource in &resources {
         collect_references(resource, &mut references);
     }
-    let clinical = resources.iter().filter(|r| r["resourceType"] != "Patient").count();
-    assert!(references.len() >= clinical, "every clinical resource keeps its subject");
+    let clinical = resources
+        .iter()
+        .filter(|r| r["resourceType"] != "Patient")
+        .count();
+    assert!(
+        references.len() >= clinical,
+        "every clinical resource keeps its subject"
+    );
     for reference in references {
         assert!(keys.contains(&reference), "{reference} does not resolve");
     }
@@ -89,10 +134,12 @@ fn collect_references(value: &Value, out: &mut Vec<String>) {
             if let Some(Value::String(reference)) = members.get("reference") {
                 out.push(reference.clone());
             }
-            members.values().for_each(|member| collect_references(member, out));
-        },
+            members
+                .values()
+                .for_each(|member| collect_references(member, out));
+        }
         Value::Array(items) => items.iter().for_each(|item| collect_references(item, out)),
-        _ => {},
+        _ => {}
     }
 }
 
@@ -103,7 +150,12 @@ fn two_deliveries_of_the_same_records_share_no_pseudonym() {
     let manifest_a = deliver_all(&ingested, &first, 1).manifest;
     let manifest_b = deliver_all(&ingested, &second, 1).manifest;
     assert_eq!(manifest_a.counts, manifest_b.counts);
-    let ids = |out| delivery_resources(out).iter().map(|r| r["id"].as_str().unwrap().to_string()).collect::<HashSet<_>>();
+    let ids = |out| {
+        delivery_resources(out)
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_string())
+            .collect::<HashSet<_>>()
+    };
     let (ids_a, ids_b) = (ids(&first), ids(&second));
     assert_eq!(ids_a.len() as u64, manifest_a.counts.values().sum::<u64>());
     assert!(ids_a.is_disjoint(&ids_b));
@@ -120,13 +172,20 @@ fn patients_aged_90_or_over_lose_every_age_revealing_year_and_small_zip3_areas_b
     let resources = delivery_resources(&out);
     let elders: Vec<&Value> = resources
         .iter()
-        .filter(|r| r["extension"].as_array().is_some_and(|e| e.iter().any(|x| x["url"] == AGE_90_OR_OVER_EXTENSION)))
+        .filter(|r| {
+            r["extension"]
+                .as_array()
+                .is_some_and(|e| e.iter().any(|x| x["url"] == AGE_90_OR_OVER_EXTENSION))
+        })
         .collect();
     // The corpus has exactly one patient born before 1936 (1931).
     assert_eq!(elders.len(), 1);
     let elder = elders[0];
     assert!(elder.get("birthDate").is_none());
-    assert_eq!(elder["address"][0]["postalCode"], "000", "ZIP 03601 is in a restricted ZIP3 area");
+    assert_eq!(
+        elder["address"][0]["postalCode"], "000",
+        "ZIP 03601 is in a restricted ZIP3 area"
+    );
     let elder_ref = format!("Patient/{}", elder["id"].as_str().unwrap());
     let ages: Vec<&Value> = resources
         .iter()
@@ -138,9 +197,15 @@ fn patients_aged_90_or_over_lose_every_age_revealing_year_and_small_zip3_areas_b
     assert_eq!(ages[0]["comparator"], ">=");
     assert_eq!(ages[0]["value"].as_f64(), Some(90.0));
     // Everyone else keeps a birth year and a ZIP3.
-    for patient in resources.iter().filter(|r| r["resourceType"] == "Patient" && r["id"] != elder["id"]) {
+    for patient in resources
+        .iter()
+        .filter(|r| r["resourceType"] == "Patient" && r["id"] != elder["id"])
+    {
         assert_eq!(patient["birthDate"].as_str().map(str::len), Some(4));
-        assert_eq!(patient["address"][0]["postalCode"].as_str().map(str::len), Some(3));
+        assert_eq!(
+            patient["address"][0]["postalCode"].as_str().map(str::len),
+            Some(3)
+        );
     }
 }
 
@@ -150,10 +215,20 @@ fn dates_are_reduced_to_years() {
     let out = ingested.dir.path().join("delivery");
     deliver_all(&ingested, &out, 1);
     for resource in delivery_resources(&out) {
-        for element in ["effectiveDateTime", "issued", "authoredOn", "onsetDateTime", "recordedDate", "birthDate"] {
+        for element in [
+            "effectiveDateTime",
+            "issued",
+            "authoredOn",
+            "onsetDateTime",
+            "recordedDate",
+            "birthDate",
+        ] {
             if let Some(date) = resource.get(element) {
                 let date = date.as_str().unwrap();
-                assert!(date.len() == 4 && date.bytes().all(|b| b.is_ascii_digit()), "{element} = {date}");
+                assert!(
+                    date.len() == 4 && date.bytes().all(|b| b.is_ascii_digit()),
+                    "{element} = {date}"
+                );
             }
         }
     }
@@ -165,36 +240,63 @@ fn classes_below_the_k_threshold_are_suppressed_and_the_manifest_reports_k() {
     // The classes, computed from the raw corpus: (birth year or 90+, sex, ZIP3).
     let enrolled = ["pat-1001", "pat-1002", "pat-1003", "pat-1004", "pat-1005"];
     let mut classes: BTreeMap<(String, String, String), usize> = BTreeMap::new();
-    for patient in corpus_resources(&corpus()).iter().filter(|r| r["resourceType"] == "Patient") {
+    for patient in corpus_resources(&corpus())
+        .iter()
+        .filter(|r| r["resourceType"] == "Patient")
+    {
         if !enrolled.contains(&patient["id"].as_str().unwrap()) {
             continue;
         }
         let year: i32 = patient["birthDate"].as_str().unwrap()[..4].parse().unwrap();
-        let year = if 2026 - year >= 90 { "90+".to_string() } else { year.to_string() };
+        let year = if 2026 - year >= 90 {
+            "90+".to_string()
+        } else {
+            year.to_string()
+        };
         let zip = patient["address"][0]["postalCode"].as_str().unwrap()[..3].to_string();
-        *classes.entry((year, patient["gender"].as_str().unwrap().to_string(), zip)).or_default() += 1;
+        *classes
+            .entry((year, patient["gender"].as_str().unwrap().to_string(), zip))
+            .or_default() += 1;
     }
     let k = 2;
     let expected_patients: usize = classes.values().filter(|n| **n >= k).sum();
-    assert!(expected_patients > 0 && expected_patients < enrolled.len(), "the corpus must exercise suppression");
+    assert!(
+        expected_patients > 0 && expected_patients < enrolled.len(),
+        "the corpus must exercise suppression"
+    );
 
     let out = ingested.dir.path().join("delivery");
     let manifest = deliver_all(&ingested, &out, k).manifest;
     assert_eq!(manifest.patients_delivered, expected_patients as u64);
-    assert_eq!(manifest.patients_suppressed, (enrolled.len() - expected_patients) as u64);
-    assert_eq!(manifest.k, classes.values().copied().filter(|n| *n >= k).min());
-    assert_eq!(manifest.records_delivered + manifest.records_suppressed, manifest.records_selected);
+    assert_eq!(
+        manifest.patients_suppressed,
+        (enrolled.len() - expected_patients) as u64
+    );
+    assert_eq!(
+        manifest.k,
+        classes.values().copied().filter(|n| *n >= k).min()
+    );
+    assert_eq!(
+        manifest.records_delivered + manifest.records_suppressed,
+        manifest.records_selected
+    );
     let report = k_anonymity_report(&out).unwrap();
     assert_eq!(report.k, manifest.k);
     assert!(report.classes.values().all(|n| *n >= k));
     // The manifest on disk is the one returned, and lists each file with its digest.
-    let on_disk: DeliveryManifest = serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    let on_disk: DeliveryManifest =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(on_disk, manifest);
     for file in &manifest.files {
         let bytes = std::fs::read(out.join(&file.name)).unwrap();
         assert_eq!(bytes.len() as u64, file.bytes);
         use blake2::Digest;
-        assert_eq!(hex::encode(blake2::Blake2b::<blake2::digest::consts::U32>::digest(&bytes)), file.blake2b_256);
+        assert_eq!(
+            hex::encode(blake2::Blake2b::<blake2::digest::consts::U32>::digest(
+                &bytes
+            )),
+            file.blake2b_256
+        );
     }
 }
 

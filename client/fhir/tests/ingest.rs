@@ -14,7 +14,11 @@ use std::io::Write;
 #[test]
 fn every_kind_of_bad_line_is_reported_and_the_rest_is_processed() {
     let baseline = ingest(&corpus());
-    assert_eq!(baseline.report.issue_count, 0, "the corpus itself is clean: {:?}", baseline.report.issues);
+    assert_eq!(
+        baseline.report.issue_count, 0,
+        "the corpus itself is clean: {:?}",
+        baseline.report.issues
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("export");
@@ -34,23 +38,46 @@ fn every_kind_of_bad_line_is_reported_and_the_rest_is_processed() {
         "".to_string(),                                                                           // 9 blank: ignored
         json!({"resourceType": "Condition", "id": "cond-extra", "subject": {"reference": "Patient/pat-1004"}}).to_string(), // 10
     ];
-    let mut gz = GzEncoder::new(std::fs::File::create(input.join("Extra.ndjson.gz")).unwrap(), Default::default());
+    let mut gz = GzEncoder::new(
+        std::fs::File::create(input.join("Extra.ndjson.gz")).unwrap(),
+        Default::default(),
+    );
     gz.write_all((lines.join("\n") + "\n").as_bytes()).unwrap();
     gz.finish().unwrap();
 
     let dir2 = tempfile::tempdir().unwrap();
     let key = StoreKey::from_bytes([42; 32]);
-    let report = ingest_folder(&input, &dir2.path().join("store"), &key, &owners(), &IngestOptions::default()).unwrap();
+    let report = ingest_folder(
+        &input,
+        &dir2.path().join("store"),
+        &key,
+        &owners(),
+        &IngestOptions::default(),
+    )
+    .unwrap();
     let on_line = |line: u64| -> Vec<&IssueKind> {
-        report.issues.iter().filter(|i| i.file == "Extra.ndjson.gz" && i.line == line).map(|i| &i.kind).collect()
+        report
+            .issues
+            .iter()
+            .filter(|i| i.file == "Extra.ndjson.gz" && i.line == line)
+            .map(|i| &i.kind)
+            .collect()
     };
     assert!(matches!(on_line(2)[..], [IssueKind::MalformedJson { .. }]));
     assert!(matches!(on_line(3)[..], [IssueKind::MalformedJson { .. }]));
-    assert!(matches!(on_line(4)[..], [IssueKind::UnknownResourceType { found }] if found == "Practitioner"));
+    assert!(
+        matches!(on_line(4)[..], [IssueKind::UnknownResourceType { found }] if found == "Practitioner")
+    );
     assert!(matches!(on_line(5)[..], [IssueKind::InvalidId { .. }]));
-    assert!(matches!(on_line(6)[..], [IssueKind::BrokenReference { reference }] if reference == "Patient/ghost"));
-    assert!(matches!(on_line(7)[..], [IssueKind::BrokenReference { reference }] if reference == "Encounter/enc-missing"));
-    assert!(matches!(on_line(8)[..], [IssueKind::DuplicateResource { key }] if key == "Observation/obs-extra"));
+    assert!(
+        matches!(on_line(6)[..], [IssueKind::BrokenReference { reference }] if reference == "Patient/ghost")
+    );
+    assert!(
+        matches!(on_line(7)[..], [IssueKind::BrokenReference { reference }] if reference == "Encounter/enc-missing")
+    );
+    assert!(
+        matches!(on_line(8)[..], [IssueKind::DuplicateResource { key }] if key == "Observation/obs-extra")
+    );
     assert!(on_line(1).is_empty() && on_line(9).is_empty() && on_line(10).is_empty());
     assert_eq!(report.issue_count, 7);
     // Lines 1, 7 and 10 are records of enrolled patients, on top of the corpus.
@@ -73,22 +100,42 @@ fn a_truncated_gzip_file_keeps_its_readable_lines_and_the_other_files() {
         writeln!(gz, "{line}").unwrap();
     }
     let compressed = gz.finish().unwrap();
-    std::fs::write(input.join("Truncated.ndjson.gz"), &compressed[..compressed.len() / 2]).unwrap();
+    std::fs::write(
+        input.join("Truncated.ndjson.gz"),
+        &compressed[..compressed.len() / 2],
+    )
+    .unwrap();
     let baseline = ingest(&corpus());
     let ingested = ingest(&input);
-    let unreadable: Vec<&IngestIssue> =
-        ingested.report.issues.iter().filter(|i| matches!(i.kind, IssueKind::UnreadableFile { .. })).collect();
+    let unreadable: Vec<&IngestIssue> = ingested
+        .report
+        .issues
+        .iter()
+        .filter(|i| matches!(i.kind, IssueKind::UnreadableFile { .. }))
+        .collect();
     assert_eq!(unreadable.len(), 1);
     assert_eq!(unreadable[0].file, "Truncated.ndjson.gz");
     let salvaged = unreadable[0].line - 1;
-    assert!(salvaged > 100 && salvaged < 2000, "{salvaged} lines before the cut");
-    assert_eq!(ingested.report.records_stored, baseline.report.records_stored + salvaged);
+    assert!(
+        salvaged > 100 && salvaged < 2000,
+        "{salvaged} lines before the cut"
+    );
+    assert_eq!(
+        ingested.report.records_stored,
+        baseline.report.records_stored + salvaged
+    );
 }
 
 #[test]
 fn an_empty_folder_is_a_named_error() {
     let dir = tempfile::tempdir().unwrap();
-    let result = ingest_folder(dir.path(), &dir.path().join("store"), &StoreKey::from_bytes([1; 32]), &owners(), &IngestOptions::default());
+    let result = ingest_folder(
+        dir.path(),
+        &dir.path().join("store"),
+        &StoreKey::from_bytes([1; 32]),
+        &owners(),
+        &IngestOptions::default(),
+    );
     assert!(matches!(result, Err(Error::NoExportFiles(_))));
 }
 
@@ -97,7 +144,10 @@ fn patients_without_an_owner_account_are_not_collected() {
     let ingested = ingest(&corpus());
     let records = read_all_records(&ingested.store, &ingested.key).unwrap();
     let patients: BTreeSet<&str> = records.iter().map(|r| r.patient_id.as_str()).collect();
-    assert_eq!(patients, BTreeSet::from(["pat-1001", "pat-1002", "pat-1003", "pat-1004", "pat-1005"]));
+    assert_eq!(
+        patients,
+        BTreeSet::from(["pat-1001", "pat-1002", "pat-1003", "pat-1004", "pat-1005"])
+    );
     let unmapped = corpus_resources(&corpus())
         .iter()
         .filter(|r| r["id"] == "pat-1006" || r["subject"]["reference"] == "Patient/pat-1006")
@@ -113,9 +163,18 @@ fn patients_without_an_owner_account_are_not_collected() {
 fn grouping_with_tiny_sort_chunks_gives_the_same_store() {
     let dir = tempfile::tempdir().unwrap();
     let key = StoreKey::from_bytes([42; 32]);
-    let small = IngestOptions { sort_chunk_bytes: 200 };
+    let small = IngestOptions {
+        sort_chunk_bytes: 200,
+    };
     ingest_folder(&corpus(), &dir.path().join("a"), &key, &owners(), &small).unwrap();
-    ingest_folder(&corpus(), &dir.path().join("b"), &key, &owners(), &IngestOptions::default()).unwrap();
+    ingest_folder(
+        &corpus(),
+        &dir.path().join("b"),
+        &key,
+        &owners(),
+        &IngestOptions::default(),
+    )
+    .unwrap();
     let summary = |name: &str| -> Vec<(String, String, Option<String>)> {
         read_all_records(&dir.path().join(name), &key)
             .unwrap()
@@ -129,10 +188,20 @@ fn grouping_with_tiny_sort_chunks_gives_the_same_store() {
     let records = read_all_records(&dir.path().join("a"), &key).unwrap();
     for (index, record) in records.iter().enumerate() {
         let first_of_patient = index == 0 || records[index - 1].patient_id != record.patient_id;
-        assert_eq!(first_of_patient, record.resource_type == "Patient", "{index}");
+        assert_eq!(
+            first_of_patient,
+            record.resource_type == "Patient",
+            "{index}"
+        );
     }
     let distinct: BTreeSet<&str> = records.iter().map(|r| r.patient_id.as_str()).collect();
-    assert_eq!(distinct.len(), records.iter().filter(|r| r.resource_type == "Patient").count());
+    assert_eq!(
+        distinct.len(),
+        records
+            .iter()
+            .filter(|r| r.resource_type == "Patient")
+            .count()
+    );
 }
 
 /// SCALE compact encoding, written out here independently of `parity-scale-codec`.
@@ -153,11 +222,21 @@ fn commitments_cover_the_canonical_record_and_its_categories_with_a_keyed_salt()
     let registrations = std::fs::read_to_string(ingested.store.join(REGISTRATIONS_FILE)).unwrap();
     let originals: Vec<Value> = corpus_resources(&corpus());
     let records = read_all_records(&ingested.store, &ingested.key).unwrap();
-    assert_eq!(registrations.lines().count() as u64, ingested.report.records_stored);
-    for (line, record) in registrations.lines().zip(records.iter().filter(|r| r.record_id.is_some())) {
+    assert_eq!(
+        registrations.lines().count() as u64,
+        ingested.report.records_stored
+    );
+    for (line, record) in registrations
+        .lines()
+        .zip(records.iter().filter(|r| r.record_id.is_some()))
+    {
         let registration: Value = serde_json::from_str(line).unwrap();
         let body: Value = serde_json::from_str(&record.canonical).unwrap();
-        let resource_key = format!("{}/{}", body["resourceType"].as_str().unwrap(), body["id"].as_str().unwrap());
+        let resource_key = format!(
+            "{}/{}",
+            body["resourceType"].as_str().unwrap(),
+            body["id"].as_str().unwrap()
+        );
         // The canonical form is the original resource, re-serialised.
         assert!(originals.contains(&body));
         let mac = |domain: &[u8], message: &[u8]| -> [u8; 32] {
@@ -181,7 +260,9 @@ fn commitments_cover_the_canonical_record_and_its_categories_with_a_keyed_salt()
         assert_eq!(registration["commitment"], expected);
         assert_eq!(registration["owner"], record.owner.as_ss58());
         assert!(record.categories.windows(2).all(|w| w[0] < w[1]));
-        assert!(record.categories.contains(&body["resourceType"].as_str().unwrap().to_ascii_lowercase()));
+        assert!(record
+            .categories
+            .contains(&body["resourceType"].as_str().unwrap().to_ascii_lowercase()));
     }
 }
 
@@ -189,9 +270,21 @@ fn commitments_cover_the_canonical_record_and_its_categories_with_a_keyed_salt()
 fn the_store_is_encrypted_at_rest_and_needs_its_key() {
     let ingested = ingest(&corpus());
     let raw = std::fs::read(ingested.store.join("records.bin")).unwrap();
-    for needle in ["Whitfield", "pat-1001", "MRN-4821934", "2345-7", "Observation"] {
-        assert!(!raw.windows(needle.len()).any(|w| w == needle.as_bytes()), "{needle} in plaintext");
+    for needle in [
+        "Whitfield",
+        "pat-1001",
+        "MRN-4821934",
+        "2345-7",
+        "Observation",
+    ] {
+        assert!(
+            !raw.windows(needle.len()).any(|w| w == needle.as_bytes()),
+            "{needle} in plaintext"
+        );
     }
     let wrong = StoreKey::from_bytes([43; 32]);
-    assert!(matches!(read_all_records(&ingested.store, &wrong), Err(Error::StoreDecryption { index: 0 })));
+    assert!(matches!(
+        read_all_records(&ingested.store, &wrong),
+        Err(Error::StoreDecryption { index: 0 })
+    ));
 }

@@ -43,12 +43,24 @@ fn serve(
                     }
                 }
             }
-            let target = request_line.split_whitespace().nth(1).unwrap_or_default().to_string();
-            log.lock().unwrap().push((target.clone(), authorization.clone()));
+            let target = request_line
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or_default()
+                .to_string();
+            log.lock()
+                .unwrap()
+                .push((target.clone(), authorization.clone()));
             let (status, body) = if authorization.as_deref() != Some(&format!("Bearer {token}")) {
-                ("401 Unauthorized", json!({"resourceType": "OperationOutcome"}))
+                (
+                    "401 Unauthorized",
+                    json!({"resourceType": "OperationOutcome"}),
+                )
             } else {
-                match pages.iter().find(|(path, _)| target.starts_with(path.as_str())) {
+                match pages
+                    .iter()
+                    .find(|(path, _)| target.starts_with(path.as_str()))
+                {
                     Some((_, page)) => ("200 OK", page.clone()),
                     None => ("404 Not Found", json!({"resourceType": "OperationOutcome"})),
                 }
@@ -69,9 +81,12 @@ fn bundle(resources: &[Value], next: Option<String>) -> Value {
         "resourceType": "Bundle", "type": "searchset",
         "entry": resources.iter().map(|r| json!({"resource": r, "search": {"mode": "match"}})).collect::<Vec<_>>(),
     });
-    bundle["entry"].as_array_mut().unwrap().push(json!({"resource": {"resourceType": "OperationOutcome"}, "search": {"mode": "outcome"}}));
+    bundle["entry"].as_array_mut().unwrap().push(
+        json!({"resource": {"resourceType": "OperationOutcome"}, "search": {"mode": "outcome"}}),
+    );
     if let Some(next) = next {
-        bundle["link"] = json!([{"relation": "self", "url": "ignored"}, {"relation": "next", "url": next}]);
+        bundle["link"] =
+            json!([{"relation": "self", "url": "ignored"}, {"relation": "next", "url": next}]);
     }
     bundle
 }
@@ -79,50 +94,117 @@ fn bundle(resources: &[Value], next: Option<String>) -> Value {
 #[test]
 fn search_follows_next_links_sends_the_token_and_since_and_ingests() {
     let resources = corpus_resources(&corpus());
-    let of_type = |t: &str| resources.iter().filter(|r| r["resourceType"] == t).cloned().collect::<Vec<_>>();
-    let (patients, encounters, observations) = (of_type("Patient"), of_type("Encounter"), of_type("Observation"));
+    let of_type = |t: &str| {
+        resources
+            .iter()
+            .filter(|r| r["resourceType"] == t)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let (patients, encounters, observations) = (
+        of_type("Patient"),
+        of_type("Encounter"),
+        of_type("Observation"),
+    );
     // Patient in three pages (next links absolute, as servers send them), the others in one.
     let (base, seen) = serve("s3cret", |base| {
         vec![
-            ("/fhir/Patient?".to_string(), bundle(&patients[..2], Some(format!("{base}/page/p2")))),
-            ("/fhir/page/p2".to_string(), bundle(&patients[2..4], Some(format!("{base}/page/p3")))),
+            (
+                "/fhir/Patient?".to_string(),
+                bundle(&patients[..2], Some(format!("{base}/page/p2"))),
+            ),
+            (
+                "/fhir/page/p2".to_string(),
+                bundle(&patients[2..4], Some(format!("{base}/page/p3"))),
+            ),
             ("/fhir/page/p3".to_string(), bundle(&patients[4..], None)),
             ("/fhir/Encounter?".to_string(), bundle(&encounters, None)),
-            ("/fhir/Observation?".to_string(), bundle(&observations, None)),
+            (
+                "/fhir/Observation?".to_string(),
+                bundle(&observations, None),
+            ),
         ]
     });
 
     let dir = tempfile::tempdir().unwrap();
     let mut server = FhirServer::new(&base, Some("s3cret".into()));
     server.page_size = 2;
-    let report = server.fetch_to_folder(&["Patient", "Encounter", "Observation"], Some("2024-01-01T00:00:00+01:00"), &dir.path().join("export")).unwrap();
+    let report = server
+        .fetch_to_folder(
+            &["Patient", "Encounter", "Observation"],
+            Some("2024-01-01T00:00:00+01:00"),
+            &dir.path().join("export"),
+        )
+        .unwrap();
     assert_eq!(report.pages, 5);
-    assert_eq!(report.resources.get("Patient"), Some(&(patients.len() as u64)));
-    assert_eq!(report.resources.get("Observation"), Some(&(observations.len() as u64)));
+    assert_eq!(
+        report.resources.get("Patient"),
+        Some(&(patients.len() as u64))
+    );
+    assert_eq!(
+        report.resources.get("Observation"),
+        Some(&(observations.len() as u64))
+    );
     let requests = seen.lock().unwrap().clone();
-    assert!(requests.iter().all(|(_, auth)| auth.as_deref() == Some("Bearer s3cret")));
-    assert!(requests[0].0.contains("_count=2") && requests[0].0.contains("_lastUpdated=ge2024-01-01T00:00:00%2B01:00"), "{requests:?}");
+    assert!(requests
+        .iter()
+        .all(|(_, auth)| auth.as_deref() == Some("Bearer s3cret")));
+    assert!(
+        requests[0].0.contains("_count=2")
+            && requests[0]
+                .0
+                .contains("_lastUpdated=ge2024-01-01T00:00:00%2B01:00"),
+        "{requests:?}"
+    );
     assert_eq!(requests[1].0, "/fhir/page/p2");
 
     // Servers that take Bulk Data's `_since` on search get that parameter instead.
     server.since_parameter = SinceParameter::Since;
-    server.fetch_to_folder(&["Observation"], Some("2024-01-01T00:00:00Z"), &dir.path().join("since")).unwrap();
+    server
+        .fetch_to_folder(
+            &["Observation"],
+            Some("2024-01-01T00:00:00Z"),
+            &dir.path().join("since"),
+        )
+        .unwrap();
     let last = seen.lock().unwrap().last().cloned().unwrap();
-    assert!(last.0.contains("_since=2024-01-01T00:00:00Z") && !last.0.contains("_lastUpdated"), "{last:?}");
+    assert!(
+        last.0.contains("_since=2024-01-01T00:00:00Z") && !last.0.contains("_lastUpdated"),
+        "{last:?}"
+    );
 
     // What was fetched ingests like an export: the patients and their observations.
     let ingested = ingest(&dir.path().join("export"));
     assert_eq!(ingested.report.issue_count, 0);
-    assert_eq!(ingested.report.resources, (patients.len() + encounters.len() + observations.len()) as u64);
+    assert_eq!(
+        ingested.report.resources,
+        (patients.len() + encounters.len() + observations.len()) as u64
+    );
 }
 
 #[test]
 fn a_wrong_token_and_a_non_bundle_are_named_errors() {
-    let (base, _) = serve("right", |_| vec![("/fhir/Patient?".into(), json!({"resourceType": "Patient", "id": "x"}))]);
+    let (base, _) = serve("right", |_| {
+        vec![(
+            "/fhir/Patient?".into(),
+            json!({"resourceType": "Patient", "id": "x"}),
+        )]
+    });
     let dir = tempfile::tempdir().unwrap();
-    let wrong = FhirServer::new(&base, Some("wrong".into())).fetch_to_folder(&["Patient"], None, dir.path());
+    let wrong = FhirServer::new(&base, Some("wrong".into())).fetch_to_folder(
+        &["Patient"],
+        None,
+        dir.path(),
+    );
     assert!(matches!(wrong, Err(Error::Http { reason, .. }) if reason.contains("401")));
-    assert!(medledger_fhir::bulk::export_files(dir.path()).is_err(), "a failed fetch leaves no export file behind");
-    let not_bundle = FhirServer::new(&base, Some("right".into())).fetch_to_folder(&["Patient"], None, dir.path());
+    assert!(
+        medledger_fhir::bulk::export_files(dir.path()).is_err(),
+        "a failed fetch leaves no export file behind"
+    );
+    let not_bundle = FhirServer::new(&base, Some("right".into())).fetch_to_folder(
+        &["Patient"],
+        None,
+        dir.path(),
+    );
     assert!(matches!(not_bundle, Err(Error::NotABundle { found, .. }) if found == "Patient"));
 }

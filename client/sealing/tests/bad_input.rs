@@ -9,9 +9,7 @@ use std::str::FromStr;
 use common::{isolated, leftovers, Sealed, SoftwareToken, TOKEN, USER_PIN};
 use medledger_sealing::container::{ContainerHeader, SegmentEntry};
 use medledger_sealing::token::{generate_delivery_key, Pkcs11Token, SlotSelector};
-use medledger_sealing::{
-    open_file, DeliveryKey, NoProgress, Pin, SealingError, TokenBackend,
-};
+use medledger_sealing::{open_file, DeliveryKey, NoProgress, Pin, SealingError, TokenBackend};
 use sha2::{Digest, Sha256};
 
 /// Opens `sealed` with `token`; checks that it failed without leaving output.

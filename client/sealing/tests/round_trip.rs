@@ -12,37 +12,63 @@ use sha2::{Digest, Sha256};
 
 #[test]
 fn small_payload_round_trips_through_the_token() {
-    isolated("small_payload_round_trips_through_the_token", &[TOKEN], |hsm| {
-        let files = Sealed::new(1000, &hsm.generate_key(TOKEN), 32 << 20);
-        let token = hsm.open_token(TOKEN);
-        let receipt = files.receipt;
-        let opened = open_file(&files.sealed, &files.opened, &token, Some(receipt.digest), &mut NoProgress).unwrap();
+    isolated(
+        "small_payload_round_trips_through_the_token",
+        &[TOKEN],
+        |hsm| {
+            let files = Sealed::new(1000, &hsm.generate_key(TOKEN), 32 << 20);
+            let token = hsm.open_token(TOKEN);
+            let receipt = files.receipt;
+            let opened = open_file(
+                &files.sealed,
+                &files.opened,
+                &token,
+                Some(receipt.digest),
+                &mut NoProgress,
+            )
+            .unwrap();
 
-        assert_eq!(fs::read(&files.opened).unwrap(), files.payload);
-        assert_eq!(receipt.segment_count, 1);
-        assert_eq!(opened.digest, receipt.digest);
-        assert_eq!(receipt.sealed_len, fs::metadata(&files.sealed).unwrap().len());
-        assert!(leftovers(&files.dir).is_empty());
-    });
+            assert_eq!(fs::read(&files.opened).unwrap(), files.payload);
+            assert_eq!(receipt.segment_count, 1);
+            assert_eq!(opened.digest, receipt.digest);
+            assert_eq!(
+                receipt.sealed_len,
+                fs::metadata(&files.sealed).unwrap().len()
+            );
+            assert!(leftovers(&files.dir).is_empty());
+        },
+    );
 }
 
 #[test]
 fn multi_segment_payload_round_trips_with_one_token_ecdh_per_segment() {
-    isolated("multi_segment_payload_round_trips_with_one_token_ecdh_per_segment", &[TOKEN], |hsm| {
-        let segment_size = 64 * 1024;
-        let files = Sealed::new(3 * segment_size + 12_345, &hsm.generate_key(TOKEN), segment_size as u64);
-        assert_eq!(files.receipt.segment_count, 4);
+    isolated(
+        "multi_segment_payload_round_trips_with_one_token_ecdh_per_segment",
+        &[TOKEN],
+        |hsm| {
+            let segment_size = 64 * 1024;
+            let files = Sealed::new(
+                3 * segment_size + 12_345,
+                &hsm.generate_key(TOKEN),
+                segment_size as u64,
+            );
+            assert_eq!(files.receipt.segment_count, 4);
 
-        // Never pulled: the wrapper only counts.
-        let token = FaultyToken::new(hsm.open_token(TOKEN), true);
-        let mut progress = Recorder::<fn(u64)>::default();
-        open_file(&files.sealed, &files.opened, &token, None, &mut progress).unwrap();
+            // Never pulled: the wrapper only counts.
+            let token = FaultyToken::new(hsm.open_token(TOKEN), true);
+            let mut progress = Recorder::<fn(u64)>::default();
+            open_file(&files.sealed, &files.opened, &token, None, &mut progress).unwrap();
 
-        assert_eq!(fs::read(&files.opened).unwrap(), files.payload);
-        assert_eq!(token.ecdh_calls.get(), 4, "exactly one token ECDH per segment");
-        assert_eq!(progress.segments_done, vec![0, 1, 2, 3]);
-        assert_eq!(progress.bytes, files.payload.len() as u64);
-    });
+            assert_eq!(fs::read(&files.opened).unwrap(), files.payload);
+            assert_eq!(
+                token.ecdh_calls.get(),
+                4,
+                "exactly one token ECDH per segment"
+            );
+            assert_eq!(progress.segments_done, vec![0, 1, 2, 3]);
+            assert_eq!(progress.bytes, files.payload.len() as u64);
+        },
+    );
 }
 
 #[test]
@@ -70,7 +96,10 @@ fn container_layout_matches_its_documentation() {
     assert_eq!(be64(20), 3, "segment count");
     assert_eq!(be64(28), 2500, "plaintext length");
     let table_end = 36 + 3 * 40;
-    assert_eq!(files.receipt.digest, <[u8; 32]>::from(Sha256::digest(&bytes[..table_end])));
+    assert_eq!(
+        files.receipt.digest,
+        <[u8; 32]>::from(Sha256::digest(&bytes[..table_end]))
+    );
 
     let mut offset = table_end;
     let mut reassembled = Vec::new();
@@ -78,10 +107,15 @@ fn container_layout_matches_its_documentation() {
         let entry = 36 + index * 40;
         let len = be64(entry) as usize;
         let segment = &bytes[offset..offset + len];
-        assert_eq!(&bytes[entry + 8..entry + 40], Sha256::digest(segment).as_slice());
+        assert_eq!(
+            &bytes[entry + 8..entry + 40],
+            Sha256::digest(segment).as_slice()
+        );
         let identity = TokenIdentity::new(&token);
         let decryptor = age::Decryptor::new_buffered(segment).unwrap();
-        let mut reader = decryptor.decrypt(std::iter::once(&identity as &dyn age::Identity)).unwrap();
+        let mut reader = decryptor
+            .decrypt(std::iter::once(&identity as &dyn age::Identity))
+            .unwrap();
         std::io::Read::read_to_end(&mut reader, &mut reassembled).unwrap();
         offset += len;
     }

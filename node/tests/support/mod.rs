@@ -24,8 +24,14 @@ fn hex(bytes: &[u8]) -> String {
 
 /// The account's next nonce as the node sees it (pool included).
 pub fn next_nonce(node: &Node, who: Sr25519Keyring) -> Result<u32> {
-    let nonce = node.rpc("system_accountNextIndex", json!([who.to_account_id().to_string()]))?;
-    nonce.as_u64().map(|n| n as u32).ok_or_else(|| format!("bad nonce {nonce}"))
+    let nonce = node.rpc(
+        "system_accountNextIndex",
+        json!([who.to_account_id().to_string()]),
+    )?;
+    nonce
+        .as_u64()
+        .map(|n| n as u32)
+        .ok_or_else(|| format!("bad nonce {nonce}"))
 }
 
 /// `call` signed by `signer` with an immortal era, as polkadot.js would send it.
@@ -77,17 +83,30 @@ pub fn submit(node: &Node, signer: Sr25519Keyring, call: RuntimeCall) -> Result<
     let before = next_nonce(node, signer)?;
     let xt = signed(node, signer, call)?;
     node.rpc("author_submitExtrinsic", json!([xt]))?;
-    wait_until("the transaction to be included", Duration::from_secs(60), || {
-        let block_nonce = node
-            .rpc("state_call", json!(["AccountNonceApi_account_nonce", hex(&signer.to_account_id().encode())]))?;
-        let bytes = decode_hex(block_nonce.as_str().ok_or("bad state_call result")?)?;
-        let nonce = u32::from_le_bytes(bytes[..4].try_into().map_err(|_| "short nonce")?);
-        Ok((nonce > before).then_some(()))
-    })
+    wait_until(
+        "the transaction to be included",
+        Duration::from_secs(60),
+        || {
+            let block_nonce = node.rpc(
+                "state_call",
+                json!([
+                    "AccountNonceApi_account_nonce",
+                    hex(&signer.to_account_id().encode())
+                ]),
+            )?;
+            let bytes = decode_hex(block_nonce.as_str().ok_or("bad state_call result")?)?;
+            let nonce = u32::from_le_bytes(bytes[..4].try_into().map_err(|_| "short nonce")?);
+            Ok((nonce > before).then_some(()))
+        },
+    )
 }
 
 /// A runtime API call at the best block, SCALE-decoded.
-pub fn runtime_api<T: sp_runtime::codec::Decode>(node: &Node, method: &str, args: impl Encode) -> Result<T> {
+pub fn runtime_api<T: sp_runtime::codec::Decode>(
+    node: &Node,
+    method: &str,
+    args: impl Encode,
+) -> Result<T> {
     let result = node.rpc("state_call", json!([method, hex(&args.encode())]))?;
     let bytes = decode_hex(result.as_str().ok_or("bad state_call result")?)?;
     T::decode(&mut &bytes[..]).map_err(|e| format!("{method}: undecodable result: {e}"))

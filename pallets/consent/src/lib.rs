@@ -54,553 +54,596 @@ pub mod weights;
 /// What the benchmarks need from the runtime.
 #[cfg(feature = "runtime-benchmarks")]
 pub trait BenchmarkHelper<AccountId> {
-	/// Registers a record owned by `owner`, enrolling them if needed, and returns its id.
-	fn owned_record(owner: &AccountId) -> RecordId;
+    /// Registers a record owned by `owner`, enrolling them if needed, and returns its id.
+    fn owned_record(owner: &AccountId) -> RecordId;
 }
 
 #[frame_support::pallet]
 pub mod pallet {
-	use super::*;
-	use alloc::vec::Vec;
-	use frame_support::pallet_prelude::*;
-	use frame_system::pallet_prelude::*;
-	use pallet_ownership::{RecordId, RecordRegistry};
-	use sp_runtime::traits::{Saturating, Zero};
+    use super::*;
+    use alloc::vec::Vec;
+    use frame_support::pallet_prelude::*;
+    use frame_system::pallet_prelude::*;
+    use pallet_ownership::{RecordId, RecordRegistry};
+    use sp_runtime::traits::{Saturating, Zero};
 
-	#[pallet::pallet]
-	pub struct Pallet<T>(_);
+    #[pallet::pallet]
+    pub struct Pallet<T>(_);
 
-	#[pallet::config]
-	pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
-		/// Who owns which record, and who is enrolled (pallet-ownership).
-		type Registry: RecordRegistry<Self::AccountId>;
+    #[pallet::config]
+    pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
+        /// Who owns which record, and who is enrolled (pallet-ownership).
+        type Registry: RecordRegistry<Self::AccountId>;
 
-		/// May change the buyer-class registry (the consortium's two-thirds vote).
-		type ClassOrigin: EnsureOrigin<Self::RuntimeOrigin>;
+        /// May change the buyer-class registry (the consortium's two-thirds vote).
+        type ClassOrigin: EnsureOrigin<Self::RuntimeOrigin>;
 
-		/// Most consents (in force, or ended but not yet pruned) per owner.
-		#[pallet::constant]
-		type MaxConsentsPerOwner: Get<u32>;
+        /// Most consents (in force, or ended but not yet pruned) per owner.
+        #[pallet::constant]
+        type MaxConsentsPerOwner: Get<u32>;
 
-		/// Most memberships (current, or ended but not yet pruned) per buyer class.
-		#[pallet::constant]
-		type MaxClassMembers: Get<u32>;
+        /// Most memberships (current, or ended but not yet pruned) per buyer class.
+        #[pallet::constant]
+        type MaxClassMembers: Get<u32>;
 
-		/// Longest buyer-class name, in bytes.
-		#[pallet::constant]
-		type MaxClassNameLen: Get<u32>;
+        /// Longest buyer-class name, in bytes.
+        #[pallet::constant]
+        type MaxClassNameLen: Get<u32>;
 
-		/// How long after its end a consent or membership can still be asked about (a sale's
-		/// delivery and disputes must fit in it); after that anyone may prune it.
-		#[pallet::constant]
-		type ClaimPeriod: Get<BlockNumberFor<Self>>;
+        /// How long after its end a consent or membership can still be asked about (a sale's
+        /// delivery and disputes must fit in it); after that anyone may prune it.
+        #[pallet::constant]
+        type ClaimPeriod: Get<BlockNumberFor<Self>>;
 
-		/// Length, in blocks, of the rate-limit window for grants and revocations.
-		#[pallet::constant]
-		type RateLimitWindow: Get<BlockNumberFor<Self>>;
+        /// Length, in blocks, of the rate-limit window for grants and revocations.
+        #[pallet::constant]
+        type RateLimitWindow: Get<BlockNumberFor<Self>>;
 
-		/// Most grants plus revocations per owner in one window.
-		#[pallet::constant]
-		type MaxCallsPerWindow: Get<u32>;
+        /// Most grants plus revocations per owner in one window.
+        #[pallet::constant]
+        type MaxCallsPerWindow: Get<u32>;
 
-		/// Weights of this pallet's calls.
-		type WeightInfo: WeightInfo;
+        /// Weights of this pallet's calls.
+        type WeightInfo: WeightInfo;
 
-		/// Supplies owned records to the benchmarks.
-		#[cfg(feature = "runtime-benchmarks")]
-		type BenchmarkHelper: BenchmarkHelper<Self::AccountId>;
-	}
+        /// Supplies owned records to the benchmarks.
+        #[cfg(feature = "runtime-benchmarks")]
+        type BenchmarkHelper: BenchmarkHelper<Self::AccountId>;
+    }
 
-	/// Each owner's consents, oldest first.
-	#[pallet::storage]
-	pub type Consents<T: Config> = StorageMap<
-		_,
-		Blake2_128Concat,
-		T::AccountId,
-		BoundedVec<Consent<T::AccountId, BlockNumberFor<T>>, T::MaxConsentsPerOwner>,
-		ValueQuery,
-	>;
+    /// Each owner's consents, oldest first.
+    #[pallet::storage]
+    pub type Consents<T: Config> = StorageMap<
+        _,
+        Blake2_128Concat,
+        T::AccountId,
+        BoundedVec<Consent<T::AccountId, BlockNumberFor<T>>, T::MaxConsentsPerOwner>,
+        ValueQuery,
+    >;
 
-	/// The id the next consent gets.
-	#[pallet::storage]
-	pub type NextConsentId<T: Config> = StorageValue<_, ConsentId, ValueQuery>;
+    /// The id the next consent gets.
+    #[pallet::storage]
+    pub type NextConsentId<T: Config> = StorageValue<_, ConsentId, ValueQuery>;
 
-	/// Rate limit: per owner, the start of the current window and the calls made in it.
-	#[pallet::storage]
-	pub type ConsentCalls<T: Config> =
-		StorageMap<_, Blake2_128Concat, T::AccountId, (BlockNumberFor<T>, u32), OptionQuery>;
+    /// Rate limit: per owner, the start of the current window and the calls made in it.
+    #[pallet::storage]
+    pub type ConsentCalls<T: Config> =
+        StorageMap<_, Blake2_128Concat, T::AccountId, (BlockNumberFor<T>, u32), OptionQuery>;
 
-	/// Registered buyer classes and their names.
-	#[pallet::storage]
-	pub type Classes<T: Config> =
-		StorageMap<_, Twox64Concat, ClassId, BoundedVec<u8, T::MaxClassNameLen>, OptionQuery>;
+    /// Registered buyer classes and their names.
+    #[pallet::storage]
+    pub type Classes<T: Config> =
+        StorageMap<_, Twox64Concat, ClassId, BoundedVec<u8, T::MaxClassNameLen>, OptionQuery>;
 
-	/// Class memberships, current and ended-but-not-pruned.
-	#[pallet::storage]
-	pub type ClassMembers<T: Config> = StorageDoubleMap<
-		_,
-		Twox64Concat,
-		ClassId,
-		Blake2_128Concat,
-		T::AccountId,
-		Membership<BlockNumberFor<T>>,
-		OptionQuery,
-	>;
+    /// Class memberships, current and ended-but-not-pruned.
+    #[pallet::storage]
+    pub type ClassMembers<T: Config> = StorageDoubleMap<
+        _,
+        Twox64Concat,
+        ClassId,
+        Blake2_128Concat,
+        T::AccountId,
+        Membership<BlockNumberFor<T>>,
+        OptionQuery,
+    >;
 
-	/// Number of `ClassMembers` entries per class.
-	#[pallet::storage]
-	pub type ClassMemberCount<T: Config> = StorageMap<_, Twox64Concat, ClassId, u32, ValueQuery>;
+    /// Number of `ClassMembers` entries per class.
+    #[pallet::storage]
+    pub type ClassMemberCount<T: Config> = StorageMap<_, Twox64Concat, ClassId, u32, ValueQuery>;
 
-	#[pallet::event]
-	#[pallet::generate_deposit(pub(super) fn deposit_event)]
-	pub enum Event<T: Config> {
-		/// The owner granted a consent.
-		ConsentGranted {
-			owner: T::AccountId,
-			consent: ConsentId,
-			scope: Scope,
-			purpose: Purpose,
-			grantee: Grantee<T::AccountId>,
-			expires_at: Option<BlockNumberFor<T>>,
-		},
-		/// The owner revoked a consent; it covers no block from now on.
-		ConsentRevoked { owner: T::AccountId, consent: ConsentId },
-		/// An ended consent was forgotten after its claim period.
-		ConsentPruned { owner: T::AccountId, consent: ConsentId },
-		/// A buyer class was registered.
-		ClassCreated { class: ClassId, name: BoundedVec<u8, T::MaxClassNameLen> },
-		/// A buyer joined a class.
-		ClassMemberAdded { class: ClassId, buyer: T::AccountId },
-		/// A buyer left a class.
-		ClassMemberRemoved { class: ClassId, buyer: T::AccountId },
-		/// An ended membership was forgotten after its claim period.
-		ClassMembershipPruned { class: ClassId, buyer: T::AccountId },
-	}
+    #[pallet::event]
+    #[pallet::generate_deposit(pub(super) fn deposit_event)]
+    pub enum Event<T: Config> {
+        /// The owner granted a consent.
+        ConsentGranted {
+            owner: T::AccountId,
+            consent: ConsentId,
+            scope: Scope,
+            purpose: Purpose,
+            grantee: Grantee<T::AccountId>,
+            expires_at: Option<BlockNumberFor<T>>,
+        },
+        /// The owner revoked a consent; it covers no block from now on.
+        ConsentRevoked {
+            owner: T::AccountId,
+            consent: ConsentId,
+        },
+        /// An ended consent was forgotten after its claim period.
+        ConsentPruned {
+            owner: T::AccountId,
+            consent: ConsentId,
+        },
+        /// A buyer class was registered.
+        ClassCreated {
+            class: ClassId,
+            name: BoundedVec<u8, T::MaxClassNameLen>,
+        },
+        /// A buyer joined a class.
+        ClassMemberAdded { class: ClassId, buyer: T::AccountId },
+        /// A buyer left a class.
+        ClassMemberRemoved { class: ClassId, buyer: T::AccountId },
+        /// An ended membership was forgotten after its claim period.
+        ClassMembershipPruned { class: ClassId, buyer: T::AccountId },
+    }
 
-	#[pallet::error]
-	pub enum Error<T> {
-		/// No record with this id is registered.
-		UnknownRecord,
-		/// The record belongs to someone else.
-		NotRecordOwner,
-		/// No buyer class with this id.
-		UnknownClass,
-		/// The expiry block is not in the future.
-		ExpiryInPast,
-		/// The owner holds `MaxConsentsPerOwner` consents; prune ended ones first.
-		TooManyConsents,
-		/// The owner made `MaxCallsPerWindow` grants and revocations in this window already.
-		RateLimited,
-		/// The owner has no consent with this id.
-		NoSuchConsent,
-		/// The consent was already revoked or has expired.
-		ConsentEnded,
-		/// The consent or membership has not ended, or its claim period is still running.
-		NotYetPrunable,
-		/// A class with this id exists already.
-		ClassExists,
-		/// The buyer is a current member of the class.
-		AlreadyClassMember,
-		/// The buyer is not a current member of the class (or has no membership to prune).
-		NotClassMember,
-		/// The class has `MaxClassMembers` memberships; prune ended ones first.
-		ClassFull,
-	}
+    #[pallet::error]
+    pub enum Error<T> {
+        /// No record with this id is registered.
+        UnknownRecord,
+        /// The record belongs to someone else.
+        NotRecordOwner,
+        /// No buyer class with this id.
+        UnknownClass,
+        /// The expiry block is not in the future.
+        ExpiryInPast,
+        /// The owner holds `MaxConsentsPerOwner` consents; prune ended ones first.
+        TooManyConsents,
+        /// The owner made `MaxCallsPerWindow` grants and revocations in this window already.
+        RateLimited,
+        /// The owner has no consent with this id.
+        NoSuchConsent,
+        /// The consent was already revoked or has expired.
+        ConsentEnded,
+        /// The consent or membership has not ended, or its claim period is still running.
+        NotYetPrunable,
+        /// A class with this id exists already.
+        ClassExists,
+        /// The buyer is a current member of the class.
+        AlreadyClassMember,
+        /// The buyer is not a current member of the class (or has no membership to prune).
+        NotClassMember,
+        /// The class has `MaxClassMembers` memberships; prune ended ones first.
+        ClassFull,
+    }
 
-	#[pallet::hooks]
-	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
-		#[cfg(feature = "try-runtime")]
-		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
-			Self::do_try_state()
-		}
-	}
+    #[pallet::hooks]
+    impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+        #[cfg(feature = "try-runtime")]
+        fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+            Self::do_try_state()
+        }
+    }
 
-	#[pallet::call]
-	impl<T: Config> Pallet<T> {
-		/// Grant a consent over the signer's own records.
-		#[pallet::call_index(0)]
-		#[pallet::weight(T::WeightInfo::grant_consent())]
-		#[pallet::feeless_if(|origin: &OriginFor<T>, scope: &Scope, _purpose: &Purpose,
+    #[pallet::call]
+    impl<T: Config> Pallet<T> {
+        /// Grant a consent over the signer's own records.
+        #[pallet::call_index(0)]
+        #[pallet::weight(T::WeightInfo::grant_consent())]
+        #[pallet::feeless_if(|origin: &OriginFor<T>, scope: &Scope, _purpose: &Purpose,
 			grantee: &Grantee<T::AccountId>, expires_at: &Option<BlockNumberFor<T>>| -> bool {
 			Pallet::<T>::is_free_for(origin, |owner| {
 				Pallet::<T>::ensure_can_grant(owner, scope, grantee, *expires_at)
 			})
 		})]
-		pub fn grant_consent(
-			origin: OriginFor<T>,
-			scope: Scope,
-			purpose: Purpose,
-			grantee: Grantee<T::AccountId>,
-			expires_at: Option<BlockNumberFor<T>>,
-		) -> DispatchResult {
-			let owner = ensure_signed(origin)?;
-			Self::ensure_can_grant(&owner, &scope, &grantee, expires_at)?;
+        pub fn grant_consent(
+            origin: OriginFor<T>,
+            scope: Scope,
+            purpose: Purpose,
+            grantee: Grantee<T::AccountId>,
+            expires_at: Option<BlockNumberFor<T>>,
+        ) -> DispatchResult {
+            let owner = ensure_signed(origin)?;
+            Self::ensure_can_grant(&owner, &scope, &grantee, expires_at)?;
 
-			let id = NextConsentId::<T>::get();
-			let consent = Consent {
-				id,
-				scope,
-				purpose,
-				grantee: grantee.clone(),
-				granted_at: frame_system::Pallet::<T>::block_number(),
-				expires_at,
-				revoked_at: None,
-			};
-			Consents::<T>::try_mutate(&owner, |consents| consents.try_push(consent))
-				.map_err(|_| Error::<T>::TooManyConsents)?;
-			NextConsentId::<T>::put(id.saturating_add(1));
-			Self::count_call(&owner);
-			Self::deposit_event(Event::ConsentGranted {
-				owner,
-				consent: id,
-				scope,
-				purpose,
-				grantee,
-				expires_at,
-			});
-			Ok(())
-		}
+            let id = NextConsentId::<T>::get();
+            let consent = Consent {
+                id,
+                scope,
+                purpose,
+                grantee: grantee.clone(),
+                granted_at: frame_system::Pallet::<T>::block_number(),
+                expires_at,
+                revoked_at: None,
+            };
+            Consents::<T>::try_mutate(&owner, |consents| consents.try_push(consent))
+                .map_err(|_| Error::<T>::TooManyConsents)?;
+            NextConsentId::<T>::put(id.saturating_add(1));
+            Self::count_call(&owner);
+            Self::deposit_event(Event::ConsentGranted {
+                owner,
+                consent: id,
+                scope,
+                purpose,
+                grantee,
+                expires_at,
+            });
+            Ok(())
+        }
 
-		/// Revoke one of the signer's consents: it covers no block from this one on. Sales
-		/// judged at earlier blocks stand.
-		#[pallet::call_index(1)]
-		#[pallet::weight(T::WeightInfo::revoke_consent())]
-		#[pallet::feeless_if(|origin: &OriginFor<T>, consent: &ConsentId| -> bool {
+        /// Revoke one of the signer's consents: it covers no block from this one on. Sales
+        /// judged at earlier blocks stand.
+        #[pallet::call_index(1)]
+        #[pallet::weight(T::WeightInfo::revoke_consent())]
+        #[pallet::feeless_if(|origin: &OriginFor<T>, consent: &ConsentId| -> bool {
 			Pallet::<T>::is_free_for(origin, |owner| {
 				Pallet::<T>::ensure_can_revoke(owner, *consent).map(|_| ())
 			})
 		})]
-		pub fn revoke_consent(origin: OriginFor<T>, consent: ConsentId) -> DispatchResult {
-			let owner = ensure_signed(origin)?;
-			let index = Self::ensure_can_revoke(&owner, consent)?;
+        pub fn revoke_consent(origin: OriginFor<T>, consent: ConsentId) -> DispatchResult {
+            let owner = ensure_signed(origin)?;
+            let index = Self::ensure_can_revoke(&owner, consent)?;
 
-			let now = frame_system::Pallet::<T>::block_number();
-			Consents::<T>::mutate(&owner, |consents| {
-				if let Some(entry) = consents.get_mut(index) {
-					entry.revoked_at = Some(now);
-				}
-			});
-			Self::count_call(&owner);
-			Self::deposit_event(Event::ConsentRevoked { owner, consent });
-			Ok(())
-		}
+            let now = frame_system::Pallet::<T>::block_number();
+            Consents::<T>::mutate(&owner, |consents| {
+                if let Some(entry) = consents.get_mut(index) {
+                    entry.revoked_at = Some(now);
+                }
+            });
+            Self::count_call(&owner);
+            Self::deposit_event(Event::ConsentRevoked { owner, consent });
+            Ok(())
+        }
 
-		/// Forget a consent that ended at least `ClaimPeriod` blocks ago. Anyone may call it.
-		#[pallet::call_index(2)]
-		#[pallet::weight(T::WeightInfo::prune_consent())]
-		pub fn prune_consent(
-			origin: OriginFor<T>,
-			owner: T::AccountId,
-			consent: ConsentId,
-		) -> DispatchResult {
-			ensure_signed(origin)?;
-			let mut consents = Consents::<T>::get(&owner);
-			let ended_at = consents
-				.iter()
-				.find(|entry| entry.id == consent)
-				.ok_or(Error::<T>::NoSuchConsent)?
-				.ends_at();
-			ensure!(Self::claim_period_over(ended_at), Error::<T>::NotYetPrunable);
+        /// Forget a consent that ended at least `ClaimPeriod` blocks ago. Anyone may call it.
+        #[pallet::call_index(2)]
+        #[pallet::weight(T::WeightInfo::prune_consent())]
+        pub fn prune_consent(
+            origin: OriginFor<T>,
+            owner: T::AccountId,
+            consent: ConsentId,
+        ) -> DispatchResult {
+            ensure_signed(origin)?;
+            let mut consents = Consents::<T>::get(&owner);
+            let ended_at = consents
+                .iter()
+                .find(|entry| entry.id == consent)
+                .ok_or(Error::<T>::NoSuchConsent)?
+                .ends_at();
+            ensure!(
+                Self::claim_period_over(ended_at),
+                Error::<T>::NotYetPrunable
+            );
 
-			consents.retain(|entry| entry.id != consent);
-			if consents.is_empty() {
-				Consents::<T>::remove(&owner);
-			} else {
-				Consents::<T>::insert(&owner, consents);
-			}
-			Self::deposit_event(Event::ConsentPruned { owner, consent });
-			Ok(())
-		}
+            consents.retain(|entry| entry.id != consent);
+            if consents.is_empty() {
+                Consents::<T>::remove(&owner);
+            } else {
+                Consents::<T>::insert(&owner, consents);
+            }
+            Self::deposit_event(Event::ConsentPruned { owner, consent });
+            Ok(())
+        }
 
-		/// Register a buyer class.
-		#[pallet::call_index(3)]
-		#[pallet::weight(T::WeightInfo::create_class())]
-		pub fn create_class(
-			origin: OriginFor<T>,
-			class: ClassId,
-			name: BoundedVec<u8, T::MaxClassNameLen>,
-		) -> DispatchResult {
-			T::ClassOrigin::ensure_origin(origin)?;
-			ensure!(!Classes::<T>::contains_key(class), Error::<T>::ClassExists);
+        /// Register a buyer class.
+        #[pallet::call_index(3)]
+        #[pallet::weight(T::WeightInfo::create_class())]
+        pub fn create_class(
+            origin: OriginFor<T>,
+            class: ClassId,
+            name: BoundedVec<u8, T::MaxClassNameLen>,
+        ) -> DispatchResult {
+            T::ClassOrigin::ensure_origin(origin)?;
+            ensure!(!Classes::<T>::contains_key(class), Error::<T>::ClassExists);
 
-			Classes::<T>::insert(class, name.clone());
-			Self::deposit_event(Event::ClassCreated { class, name });
-			Ok(())
-		}
+            Classes::<T>::insert(class, name.clone());
+            Self::deposit_event(Event::ClassCreated { class, name });
+            Ok(())
+        }
 
-		/// Add a buyer to a class, from this block on.
-		#[pallet::call_index(4)]
-		#[pallet::weight(T::WeightInfo::add_to_class())]
-		pub fn add_to_class(
-			origin: OriginFor<T>,
-			class: ClassId,
-			buyer: T::AccountId,
-		) -> DispatchResult {
-			T::ClassOrigin::ensure_origin(origin)?;
-			ensure!(Classes::<T>::contains_key(class), Error::<T>::UnknownClass);
-			let previous = ClassMembers::<T>::get(class, &buyer);
-			match previous {
-				Some(Membership { until: None, .. }) =>
-					return Err(Error::<T>::AlreadyClassMember.into()),
-				// Re-joining reuses the ended membership's slot (see the module docs).
-				Some(Membership { until: Some(_), .. }) => {}
-				None => ensure!(
-					ClassMemberCount::<T>::get(class) < T::MaxClassMembers::get(),
-					Error::<T>::ClassFull
-				),
-			}
+        /// Add a buyer to a class, from this block on.
+        #[pallet::call_index(4)]
+        #[pallet::weight(T::WeightInfo::add_to_class())]
+        pub fn add_to_class(
+            origin: OriginFor<T>,
+            class: ClassId,
+            buyer: T::AccountId,
+        ) -> DispatchResult {
+            T::ClassOrigin::ensure_origin(origin)?;
+            ensure!(Classes::<T>::contains_key(class), Error::<T>::UnknownClass);
+            let previous = ClassMembers::<T>::get(class, &buyer);
+            match previous {
+                Some(Membership { until: None, .. }) => {
+                    return Err(Error::<T>::AlreadyClassMember.into())
+                }
+                // Re-joining reuses the ended membership's slot (see the module docs).
+                Some(Membership { until: Some(_), .. }) => {}
+                None => ensure!(
+                    ClassMemberCount::<T>::get(class) < T::MaxClassMembers::get(),
+                    Error::<T>::ClassFull
+                ),
+            }
 
-			let since = frame_system::Pallet::<T>::block_number();
-			ClassMembers::<T>::insert(class, &buyer, Membership { since, until: None });
-			if previous.is_none() {
-				ClassMemberCount::<T>::mutate(class, |count| *count = count.saturating_add(1));
-			}
-			Self::deposit_event(Event::ClassMemberAdded { class, buyer });
-			Ok(())
-		}
+            let since = frame_system::Pallet::<T>::block_number();
+            ClassMembers::<T>::insert(class, &buyer, Membership { since, until: None });
+            if previous.is_none() {
+                ClassMemberCount::<T>::mutate(class, |count| *count = count.saturating_add(1));
+            }
+            Self::deposit_event(Event::ClassMemberAdded { class, buyer });
+            Ok(())
+        }
 
-		/// Remove a buyer from a class: not a member from this block on.
-		#[pallet::call_index(5)]
-		#[pallet::weight(T::WeightInfo::remove_from_class())]
-		pub fn remove_from_class(
-			origin: OriginFor<T>,
-			class: ClassId,
-			buyer: T::AccountId,
-		) -> DispatchResult {
-			T::ClassOrigin::ensure_origin(origin)?;
-			let mut membership = ClassMembers::<T>::get(class, &buyer)
-				.filter(|membership| membership.until.is_none())
-				.ok_or(Error::<T>::NotClassMember)?;
+        /// Remove a buyer from a class: not a member from this block on.
+        #[pallet::call_index(5)]
+        #[pallet::weight(T::WeightInfo::remove_from_class())]
+        pub fn remove_from_class(
+            origin: OriginFor<T>,
+            class: ClassId,
+            buyer: T::AccountId,
+        ) -> DispatchResult {
+            T::ClassOrigin::ensure_origin(origin)?;
+            let mut membership = ClassMembers::<T>::get(class, &buyer)
+                .filter(|membership| membership.until.is_none())
+                .ok_or(Error::<T>::NotClassMember)?;
 
-			membership.until = Some(frame_system::Pallet::<T>::block_number());
-			ClassMembers::<T>::insert(class, &buyer, membership);
-			Self::deposit_event(Event::ClassMemberRemoved { class, buyer });
-			Ok(())
-		}
+            membership.until = Some(frame_system::Pallet::<T>::block_number());
+            ClassMembers::<T>::insert(class, &buyer, membership);
+            Self::deposit_event(Event::ClassMemberRemoved { class, buyer });
+            Ok(())
+        }
 
-		/// Forget a class membership that ended at least `ClaimPeriod` blocks ago. Anyone may
-		/// call it.
-		#[pallet::call_index(6)]
-		#[pallet::weight(T::WeightInfo::prune_class_membership())]
-		pub fn prune_class_membership(
-			origin: OriginFor<T>,
-			class: ClassId,
-			buyer: T::AccountId,
-		) -> DispatchResult {
-			ensure_signed(origin)?;
-			let membership =
-				ClassMembers::<T>::get(class, &buyer).ok_or(Error::<T>::NotClassMember)?;
-			ensure!(Self::claim_period_over(membership.until), Error::<T>::NotYetPrunable);
+        /// Forget a class membership that ended at least `ClaimPeriod` blocks ago. Anyone may
+        /// call it.
+        #[pallet::call_index(6)]
+        #[pallet::weight(T::WeightInfo::prune_class_membership())]
+        pub fn prune_class_membership(
+            origin: OriginFor<T>,
+            class: ClassId,
+            buyer: T::AccountId,
+        ) -> DispatchResult {
+            ensure_signed(origin)?;
+            let membership =
+                ClassMembers::<T>::get(class, &buyer).ok_or(Error::<T>::NotClassMember)?;
+            ensure!(
+                Self::claim_period_over(membership.until),
+                Error::<T>::NotYetPrunable
+            );
 
-			ClassMembers::<T>::remove(class, &buyer);
-			ClassMemberCount::<T>::mutate_exists(class, pallet_ownership::decrement_count);
-			Self::deposit_event(Event::ClassMembershipPruned { class, buyer });
-			Ok(())
-		}
-	}
+            ClassMembers::<T>::remove(class, &buyer);
+            ClassMemberCount::<T>::mutate_exists(class, pallet_ownership::decrement_count);
+            Self::deposit_event(Event::ClassMembershipPruned { class, buyer });
+            Ok(())
+        }
+    }
 
-	impl<T: Config> Pallet<T> {
-		/// The checks of [`Pallet::grant_consent`], shared with its `feeless_if` condition.
-		pub fn ensure_can_grant(
-			owner: &T::AccountId,
-			scope: &Scope,
-			grantee: &Grantee<T::AccountId>,
-			expires_at: Option<BlockNumberFor<T>>,
-		) -> Result<(), Error<T>> {
-			Self::ensure_within_rate_limit(owner)?;
-			if let Scope::Record(record) = scope {
-				let view = T::Registry::record(record).ok_or(Error::<T>::UnknownRecord)?;
-				ensure!(&view.owner == owner, Error::<T>::NotRecordOwner);
-			}
-			if let Grantee::Class(class) = grantee {
-				ensure!(Classes::<T>::contains_key(class), Error::<T>::UnknownClass);
-			}
-			if let Some(expiry) = expires_at {
-				ensure!(
-					expiry > frame_system::Pallet::<T>::block_number(),
-					Error::<T>::ExpiryInPast
-				);
-			}
-			ensure!(
-				Consents::<T>::decode_len(owner).unwrap_or(0) <
-					T::MaxConsentsPerOwner::get() as usize,
-				Error::<T>::TooManyConsents
-			);
-			Ok(())
-		}
+    impl<T: Config> Pallet<T> {
+        /// The checks of [`Pallet::grant_consent`], shared with its `feeless_if` condition.
+        pub fn ensure_can_grant(
+            owner: &T::AccountId,
+            scope: &Scope,
+            grantee: &Grantee<T::AccountId>,
+            expires_at: Option<BlockNumberFor<T>>,
+        ) -> Result<(), Error<T>> {
+            Self::ensure_within_rate_limit(owner)?;
+            if let Scope::Record(record) = scope {
+                let view = T::Registry::record(record).ok_or(Error::<T>::UnknownRecord)?;
+                ensure!(&view.owner == owner, Error::<T>::NotRecordOwner);
+            }
+            if let Grantee::Class(class) = grantee {
+                ensure!(Classes::<T>::contains_key(class), Error::<T>::UnknownClass);
+            }
+            if let Some(expiry) = expires_at {
+                ensure!(
+                    expiry > frame_system::Pallet::<T>::block_number(),
+                    Error::<T>::ExpiryInPast
+                );
+            }
+            ensure!(
+                Consents::<T>::decode_len(owner).unwrap_or(0)
+                    < T::MaxConsentsPerOwner::get() as usize,
+                Error::<T>::TooManyConsents
+            );
+            Ok(())
+        }
 
-		/// The checks of [`Pallet::revoke_consent`], shared with its `feeless_if` condition;
-		/// returns the consent's position in the owner's vector.
-		pub fn ensure_can_revoke(
-			owner: &T::AccountId,
-			consent: ConsentId,
-		) -> Result<usize, Error<T>> {
-			Self::ensure_within_rate_limit(owner)?;
-			let consents = Consents::<T>::get(owner);
-			let index = consents
-				.iter()
-				.position(|entry| entry.id == consent)
-				.ok_or(Error::<T>::NoSuchConsent)?;
-			let now = frame_system::Pallet::<T>::block_number();
-			let in_force = consents.get(index).map_or(false, |entry| entry.in_force_at(now));
-			ensure!(in_force, Error::<T>::ConsentEnded);
-			Ok(index)
-		}
+        /// The checks of [`Pallet::revoke_consent`], shared with its `feeless_if` condition;
+        /// returns the consent's position in the owner's vector.
+        pub fn ensure_can_revoke(
+            owner: &T::AccountId,
+            consent: ConsentId,
+        ) -> Result<usize, Error<T>> {
+            Self::ensure_within_rate_limit(owner)?;
+            let consents = Consents::<T>::get(owner);
+            let index = consents
+                .iter()
+                .position(|entry| entry.id == consent)
+                .ok_or(Error::<T>::NoSuchConsent)?;
+            let now = frame_system::Pallet::<T>::block_number();
+            let in_force = consents
+                .get(index)
+                .map_or(false, |entry| entry.in_force_at(now));
+            ensure!(in_force, Error::<T>::ConsentEnded);
+            Ok(index)
+        }
 
-		/// A consent call is free for a signed, enrolled owner when it would succeed (which
-		/// includes being within the rate limit): spam is then paid for, and patients hold
-		/// no tokens, so it is not even included.
-		fn is_free_for(
-			origin: &OriginFor<T>,
-			would_succeed: impl FnOnce(&T::AccountId) -> Result<(), Error<T>>,
-		) -> bool {
-			ensure_signed(origin.clone()).map_or(false, |owner| {
-				T::Registry::is_enrolled_anywhere(&owner) && would_succeed(&owner).is_ok()
-			})
-		}
+        /// A consent call is free for a signed, enrolled owner when it would succeed (which
+        /// includes being within the rate limit): spam is then paid for, and patients hold
+        /// no tokens, so it is not even included.
+        fn is_free_for(
+            origin: &OriginFor<T>,
+            would_succeed: impl FnOnce(&T::AccountId) -> Result<(), Error<T>>,
+        ) -> bool {
+            ensure_signed(origin.clone()).map_or(false, |owner| {
+                T::Registry::is_enrolled_anywhere(&owner) && would_succeed(&owner).is_ok()
+            })
+        }
 
-		/// Start of the rate-limit window containing `now`.
-		fn window_start(now: BlockNumberFor<T>) -> BlockNumberFor<T> {
-			let window = T::RateLimitWindow::get();
-			if window.is_zero() {
-				return now;
-			}
-			now.saturating_sub(now % window)
-		}
+        /// Start of the rate-limit window containing `now`.
+        fn window_start(now: BlockNumberFor<T>) -> BlockNumberFor<T> {
+            let window = T::RateLimitWindow::get();
+            if window.is_zero() {
+                return now;
+            }
+            now.saturating_sub(now % window)
+        }
 
-		/// Calls the owner made in the current window.
-		pub fn calls_in_window(owner: &T::AccountId) -> u32 {
-			let window = Self::window_start(frame_system::Pallet::<T>::block_number());
-			ConsentCalls::<T>::get(owner)
-				.filter(|(start, _)| *start == window)
-				.map_or(0, |(_, calls)| calls)
-		}
+        /// Calls the owner made in the current window.
+        pub fn calls_in_window(owner: &T::AccountId) -> u32 {
+            let window = Self::window_start(frame_system::Pallet::<T>::block_number());
+            ConsentCalls::<T>::get(owner)
+                .filter(|(start, _)| *start == window)
+                .map_or(0, |(_, calls)| calls)
+        }
 
-		fn ensure_within_rate_limit(owner: &T::AccountId) -> Result<(), Error<T>> {
-			ensure!(
-				Self::calls_in_window(owner) < T::MaxCallsPerWindow::get(),
-				Error::<T>::RateLimited
-			);
-			Ok(())
-		}
+        fn ensure_within_rate_limit(owner: &T::AccountId) -> Result<(), Error<T>> {
+            ensure!(
+                Self::calls_in_window(owner) < T::MaxCallsPerWindow::get(),
+                Error::<T>::RateLimited
+            );
+            Ok(())
+        }
 
-		fn count_call(owner: &T::AccountId) {
-			let window = Self::window_start(frame_system::Pallet::<T>::block_number());
-			let calls = Self::calls_in_window(owner).saturating_add(1);
-			ConsentCalls::<T>::insert(owner, (window, calls));
-		}
+        fn count_call(owner: &T::AccountId) {
+            let window = Self::window_start(frame_system::Pallet::<T>::block_number());
+            let calls = Self::calls_in_window(owner).saturating_add(1);
+            ConsentCalls::<T>::insert(owner, (window, calls));
+        }
 
-		/// Whether an interval that ended at `ended_at` is past its claim period now.
-		fn claim_period_over(ended_at: Option<BlockNumberFor<T>>) -> bool {
-			crate::types::prunable(
-				ended_at,
-				T::ClaimPeriod::get(),
-				frame_system::Pallet::<T>::block_number(),
-			)
-		}
+        /// Whether an interval that ended at `ended_at` is past its claim period now.
+        fn claim_period_over(ended_at: Option<BlockNumberFor<T>>) -> bool {
+            crate::types::prunable(
+                ended_at,
+                T::ClaimPeriod::get(),
+                frame_system::Pallet::<T>::block_number(),
+            )
+        }
 
-		/// The owner's consents, for the runtime API.
-		pub fn consents_of(owner: &T::AccountId) -> Vec<Consent<T::AccountId, BlockNumberFor<T>>> {
-			Consents::<T>::get(owner).into_inner()
-		}
+        /// The owner's consents, for the runtime API.
+        pub fn consents_of(owner: &T::AccountId) -> Vec<Consent<T::AccountId, BlockNumberFor<T>>> {
+            Consents::<T>::get(owner).into_inner()
+        }
 
-		/// Whether `buyer` was a member of `class` during block `at`.
-		pub fn was_class_member(
-			class: ClassId,
-			buyer: &T::AccountId,
-			at: BlockNumberFor<T>,
-		) -> bool {
-			ClassMembers::<T>::get(class, buyer)
-				.map_or(false, |membership| membership.member_at(at))
-		}
+        /// Whether `buyer` was a member of `class` during block `at`.
+        pub fn was_class_member(
+            class: ClassId,
+            buyer: &T::AccountId,
+            at: BlockNumberFor<T>,
+        ) -> bool {
+            ClassMembers::<T>::get(class, buyer)
+                .map_or(false, |membership| membership.member_at(at))
+        }
 
-		#[cfg(any(feature = "try-runtime", test))]
-		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
-			use alloc::collections::btree_set::BTreeSet;
-			use pallet_ownership::CountProblem;
+        #[cfg(any(feature = "try-runtime", test))]
+        pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+            use alloc::collections::btree_set::BTreeSet;
+            use pallet_ownership::CountProblem;
 
-			let next_id = NextConsentId::<T>::get();
-			let mut ids = BTreeSet::new();
-			for (_, consents) in Consents::<T>::iter() {
-				ensure!(!consents.is_empty(), "an owner keeps an empty consent vector");
-				for consent in consents {
-					ensure!(consent.id < next_id, "consent id not below NextConsentId");
-					ensure!(ids.insert(consent.id), "consent id used twice");
-					ensure!(
-						consent.expires_at.map_or(true, |expiry| expiry > consent.granted_at),
-						"consent expires before it is granted"
-					);
-					ensure!(
-						consent.revoked_at.map_or(true, |revoked| revoked >= consent.granted_at),
-						"consent revoked before it is granted"
-					);
-				}
-			}
+            let next_id = NextConsentId::<T>::get();
+            let mut ids = BTreeSet::new();
+            for (_, consents) in Consents::<T>::iter() {
+                ensure!(
+                    !consents.is_empty(),
+                    "an owner keeps an empty consent vector"
+                );
+                for consent in consents {
+                    ensure!(consent.id < next_id, "consent id not below NextConsentId");
+                    ensure!(ids.insert(consent.id), "consent id used twice");
+                    ensure!(
+                        consent
+                            .expires_at
+                            .map_or(true, |expiry| expiry > consent.granted_at),
+                        "consent expires before it is granted"
+                    );
+                    ensure!(
+                        consent
+                            .revoked_at
+                            .map_or(true, |revoked| revoked >= consent.granted_at),
+                        "consent revoked before it is granted"
+                    );
+                }
+            }
 
-			pallet_ownership::check_counts(
-				ClassMemberCount::<T>::iter(),
-				T::MaxClassMembers::get(),
-				|class| ClassMembers::<T>::iter_prefix(class).count(),
-			)
-			.map_err(|problem| match problem {
-				CountProblem::Zero => "ClassMemberCount keeps a zero entry",
-				CountProblem::OverLimit => "class over MaxClassMembers",
-				CountProblem::Mismatch => "ClassMemberCount differs from ClassMembers",
-			})?;
-			for (class, _, membership) in ClassMembers::<T>::iter() {
-				ensure!(Classes::<T>::contains_key(class), "member of an unregistered class");
-				ensure!(ClassMemberCount::<T>::contains_key(class), "member without a count");
-				ensure!(
-					membership.until.map_or(true, |until| until >= membership.since),
-					"membership ends before it starts"
-				);
-			}
+            pallet_ownership::check_counts(
+                ClassMemberCount::<T>::iter(),
+                T::MaxClassMembers::get(),
+                |class| ClassMembers::<T>::iter_prefix(class).count(),
+            )
+            .map_err(|problem| match problem {
+                CountProblem::Zero => "ClassMemberCount keeps a zero entry",
+                CountProblem::OverLimit => "class over MaxClassMembers",
+                CountProblem::Mismatch => "ClassMemberCount differs from ClassMembers",
+            })?;
+            for (class, _, membership) in ClassMembers::<T>::iter() {
+                ensure!(
+                    Classes::<T>::contains_key(class),
+                    "member of an unregistered class"
+                );
+                ensure!(
+                    ClassMemberCount::<T>::contains_key(class),
+                    "member without a count"
+                );
+                ensure!(
+                    membership
+                        .until
+                        .map_or(true, |until| until >= membership.since),
+                    "membership ends before it starts"
+                );
+            }
 
-			for (_, (_, calls)) in ConsentCalls::<T>::iter() {
-				ensure!(calls <= T::MaxCallsPerWindow::get(), "owner over the rate limit");
-			}
-			Ok(())
-		}
-	}
+            for (_, (_, calls)) in ConsentCalls::<T>::iter() {
+                ensure!(
+                    calls <= T::MaxCallsPerWindow::get(),
+                    "owner over the rate limit"
+                );
+            }
+            Ok(())
+        }
+    }
 
-	impl<T: Config> ConsentCheck<T::AccountId, BlockNumberFor<T>> for Pallet<T> {
-		fn consent_covers(
-			owner: &T::AccountId,
-			record: &RecordId,
-			purpose: Purpose,
-			buyer: &T::AccountId,
-			at: BlockNumberFor<T>,
-		) -> ConsentAnswer {
-			let mut categories = Vec::new();
-			for consent in Consents::<T>::get(owner) {
-				if consent.purpose != purpose || !consent.in_force_at(at) {
-					continue;
-				}
-				let grantee_matches = match &consent.grantee {
-					Grantee::Anyone => true,
-					Grantee::Account(account) => account == buyer,
-					Grantee::Class(class) => Self::was_class_member(*class, buyer, at),
-				};
-				if !grantee_matches {
-					continue;
-				}
-				match consent.scope {
-					Scope::All => return ConsentAnswer::Covered { consent: consent.id },
-					Scope::Record(id) if id == *record =>
-						return ConsentAnswer::Covered { consent: consent.id },
-					Scope::Record(_) => {}
-					Scope::Category(category) => categories.push((consent.id, category)),
-				}
-			}
-			if categories.is_empty() {
-				ConsentAnswer::NotCovered
-			} else {
-				ConsentAnswer::CoveredIfInCategory { categories }
-			}
-		}
+    impl<T: Config> ConsentCheck<T::AccountId, BlockNumberFor<T>> for Pallet<T> {
+        fn consent_covers(
+            owner: &T::AccountId,
+            record: &RecordId,
+            purpose: Purpose,
+            buyer: &T::AccountId,
+            at: BlockNumberFor<T>,
+        ) -> ConsentAnswer {
+            let mut categories = Vec::new();
+            for consent in Consents::<T>::get(owner) {
+                if consent.purpose != purpose || !consent.in_force_at(at) {
+                    continue;
+                }
+                let grantee_matches = match &consent.grantee {
+                    Grantee::Anyone => true,
+                    Grantee::Account(account) => account == buyer,
+                    Grantee::Class(class) => Self::was_class_member(*class, buyer, at),
+                };
+                if !grantee_matches {
+                    continue;
+                }
+                match consent.scope {
+                    Scope::All => {
+                        return ConsentAnswer::Covered {
+                            consent: consent.id,
+                        }
+                    }
+                    Scope::Record(id) if id == *record => {
+                        return ConsentAnswer::Covered {
+                            consent: consent.id,
+                        }
+                    }
+                    Scope::Record(_) => {}
+                    Scope::Category(category) => categories.push((consent.id, category)),
+                }
+            }
+            if categories.is_empty() {
+                ConsentAnswer::NotCovered
+            } else {
+                ConsentAnswer::CoveredIfInCategory { categories }
+            }
+        }
 
-		fn consent_covers_weight() -> Weight {
-			T::WeightInfo::consent_covers()
-		}
-	}
+        fn consent_covers_weight() -> Weight {
+            T::WeightInfo::consent_covers()
+        }
+    }
 }

@@ -2,8 +2,8 @@
 
 use crate as pallet_consent;
 use frame_support::{
-	assert_ok, derive_impl,
-	traits::{ConstU32, ConstU64, Contains},
+    assert_ok, derive_impl,
+    traits::{ConstU32, ConstU64, Contains},
 };
 use frame_system::EnsureRoot;
 use pallet_ownership::{RecordId, RecordRegistration};
@@ -13,11 +13,11 @@ use sp_runtime::BuildStorage;
 type Block = frame_system::mocking::MockBlock<Test>;
 
 frame_support::construct_runtime!(
-	pub enum Test {
-		System: frame_system,
-		Ownership: pallet_ownership,
-		Consent: pallet_consent,
-	}
+    pub enum Test {
+        System: frame_system,
+        Ownership: pallet_ownership,
+        Consent: pallet_consent,
+    }
 );
 
 pub const HOSPITAL: u64 = 100;
@@ -38,96 +38,105 @@ pub const MAX_CALLS: u32 = 3;
 
 #[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
 impl frame_system::Config for Test {
-	type Block = Block;
-	type DbWeight = frame_support::weights::constants::RocksDbWeight;
+    type Block = Block;
+    type DbWeight = frame_support::weights::constants::RocksDbWeight;
 }
 
 pub struct Hospitals;
 impl Contains<u64> for Hospitals {
-	fn contains(who: &u64) -> bool {
-		*who == HOSPITAL
-	}
+    fn contains(who: &u64) -> bool {
+        *who == HOSPITAL
+    }
 }
 
 impl pallet_ownership::Config for Test {
-	type Custodians = Hospitals;
-	type MaxBatchSize = ConstU32<100>;
-	type MaxRecordsPerOwner = ConstU32<100>;
-	type MaxEnrolmentsPerOwner = ConstU32<2>;
-	type FreeEnrolmentCooldown = ConstU64<0>;
-	type WeightInfo = ();
-	#[cfg(feature = "runtime-benchmarks")]
-	type BenchmarkHelper = Hospitals;
+    type Custodians = Hospitals;
+    type MaxBatchSize = ConstU32<100>;
+    type MaxRecordsPerOwner = ConstU32<100>;
+    type MaxEnrolmentsPerOwner = ConstU32<2>;
+    type FreeEnrolmentCooldown = ConstU64<0>;
+    type WeightInfo = ();
+    #[cfg(feature = "runtime-benchmarks")]
+    type BenchmarkHelper = Hospitals;
 }
 
 #[cfg(feature = "runtime-benchmarks")]
 impl pallet_ownership::BenchmarkHelper<u64> for Hospitals {
-	fn custodian() -> u64 {
-		HOSPITAL
-	}
+    fn custodian() -> u64 {
+        HOSPITAL
+    }
 }
 
 #[cfg(feature = "runtime-benchmarks")]
 impl crate::BenchmarkHelper<u64> for Hospitals {
-	fn owned_record(owner: &u64) -> RecordId {
-		let id = H256::repeat_byte(0xbe);
-		assert_ok!(Ownership::enrol(RuntimeOrigin::signed(*owner), HOSPITAL));
-		let registration = RecordRegistration { id, owner: *owner, commitment: H256::zero() };
-		assert_ok!(Ownership::register_records(
-			RuntimeOrigin::signed(HOSPITAL),
-			vec![registration]
-		));
-		id
-	}
+    fn owned_record(owner: &u64) -> RecordId {
+        let id = H256::repeat_byte(0xbe);
+        assert_ok!(Ownership::enrol(RuntimeOrigin::signed(*owner), HOSPITAL));
+        let registration = RecordRegistration {
+            id,
+            owner: *owner,
+            commitment: H256::zero(),
+        };
+        assert_ok!(Ownership::register_records(
+            RuntimeOrigin::signed(HOSPITAL),
+            vec![registration]
+        ));
+        id
+    }
 }
 
 impl pallet_consent::Config for Test {
-	type Registry = Ownership;
-	type ClassOrigin = EnsureRoot<u64>;
-	type MaxConsentsPerOwner = ConstU32<MAX_CONSENTS>;
-	type MaxClassMembers = ConstU32<MAX_CLASS_MEMBERS>;
-	type MaxClassNameLen = ConstU32<32>;
-	type ClaimPeriod = ConstU64<CLAIM_PERIOD>;
-	type RateLimitWindow = ConstU64<WINDOW>;
-	type MaxCallsPerWindow = ConstU32<MAX_CALLS>;
-	type WeightInfo = crate::weights::SubstrateWeight<Test>;
-	#[cfg(feature = "runtime-benchmarks")]
-	type BenchmarkHelper = Hospitals;
+    type Registry = Ownership;
+    type ClassOrigin = EnsureRoot<u64>;
+    type MaxConsentsPerOwner = ConstU32<MAX_CONSENTS>;
+    type MaxClassMembers = ConstU32<MAX_CLASS_MEMBERS>;
+    type MaxClassNameLen = ConstU32<32>;
+    type ClaimPeriod = ConstU64<CLAIM_PERIOD>;
+    type RateLimitWindow = ConstU64<WINDOW>;
+    type MaxCallsPerWindow = ConstU32<MAX_CALLS>;
+    type WeightInfo = crate::weights::SubstrateWeight<Test>;
+    #[cfg(feature = "runtime-benchmarks")]
+    type BenchmarkHelper = Hospitals;
 }
 
 pub fn record_id(n: u32) -> RecordId {
-	H256(sp_io::hashing::blake2_256(&n.to_le_bytes()))
+    H256(sp_io::hashing::blake2_256(&n.to_le_bytes()))
 }
 
 /// Alice and Bob enrolled with the hospital, which registered records 1 and 2 (Alice's) and
 /// 3 (Bob's).
 fn populate() {
-	for owner in [ALICE, BOB] {
-		assert_ok!(Ownership::enrol(RuntimeOrigin::signed(owner), HOSPITAL));
-	}
-	let records = [(1, ALICE), (2, ALICE), (3, BOB)].map(|(n, owner)| RecordRegistration {
-		id: record_id(n),
-		owner,
-		commitment: H256::repeat_byte(n as u8),
-	});
-	assert_ok!(Ownership::register_records(RuntimeOrigin::signed(HOSPITAL), records.to_vec()));
+    for owner in [ALICE, BOB] {
+        assert_ok!(Ownership::enrol(RuntimeOrigin::signed(owner), HOSPITAL));
+    }
+    let records = [(1, ALICE), (2, ALICE), (3, BOB)].map(|(n, owner)| RecordRegistration {
+        id: record_id(n),
+        owner,
+        commitment: H256::repeat_byte(n as u8),
+    });
+    assert_ok!(Ownership::register_records(
+        RuntimeOrigin::signed(HOSPITAL),
+        records.to_vec()
+    ));
 }
 
 /// Empty state at block 1.
 pub fn new_test_ext() -> sp_io::TestExternalities {
-	let storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
-	let mut ext = sp_io::TestExternalities::new(storage);
-	ext.execute_with(|| System::set_block_number(1));
-	ext
+    let storage = frame_system::GenesisConfig::<Test>::default()
+        .build_storage()
+        .unwrap();
+    let mut ext = sp_io::TestExternalities::new(storage);
+    ext.execute_with(|| System::set_block_number(1));
+    ext
 }
 
 /// Runs `test` from block 1 on the populated state, then checks both pallets' invariants.
 pub fn run_test(test: impl FnOnce()) {
-	new_test_ext().execute_with(|| {
-		populate();
-		test();
-		crate::Pallet::<Test>::do_try_state().expect("consent invariants hold after the test");
-		pallet_ownership::Pallet::<Test>::do_try_state()
-			.expect("ownership invariants hold after the test");
-	});
+    new_test_ext().execute_with(|| {
+        populate();
+        test();
+        crate::Pallet::<Test>::do_try_state().expect("consent invariants hold after the test");
+        pallet_ownership::Pallet::<Test>::do_try_state()
+            .expect("ownership invariants hold after the test");
+    });
 }

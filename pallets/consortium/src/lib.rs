@@ -37,8 +37,6 @@ extern crate alloc;
 mod types;
 pub mod weights;
 
-#[cfg(feature = "runtime-benchmarks")]
-mod benchmarking;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
@@ -126,20 +124,24 @@ pub mod pallet {
 
     /// Member hospitals, sorted.
     #[pallet::storage]
-    pub type Members<T: Config> = StorageValue<_, BoundedVec<T::AccountId, T::MaxMembers>, ValueQuery>;
+    pub type Members<T: Config> =
+        StorageValue<_, BoundedVec<T::AccountId, T::MaxMembers>, ValueQuery>;
 
     #[pallet::storage]
     pub type Hospitals<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, HospitalOf<T>>;
 
     #[pallet::storage]
-    pub type Regulators<T: Config> = CountedStorageMap<_, Blake2_128Concat, T::AccountId, RegulatorOf<T>>;
+    pub type Regulators<T: Config> =
+        CountedStorageMap<_, Blake2_128Concat, T::AccountId, RegulatorOf<T>>;
 
     /// Which account each authorised peer id belongs to.
     #[pallet::storage]
-    pub type PeerOwners<T: Config> = StorageMap<_, Blake2_128Concat, PeerIdOf<T>, (T::AccountId, PeerRole)>;
+    pub type PeerOwners<T: Config> =
+        StorageMap<_, Blake2_128Concat, PeerIdOf<T>, (T::AccountId, PeerRole)>;
 
     #[pallet::storage]
-    pub type Proposals<T: Config> = CountedStorageMap<_, Twox64Concat, ProposalIndex, ProposalOf<T>>;
+    pub type Proposals<T: Config> =
+        CountedStorageMap<_, Twox64Concat, ProposalIndex, ProposalOf<T>>;
 
     /// Index the next proposal gets.
     #[pallet::storage]
@@ -163,11 +165,18 @@ pub mod pallet {
     #[pallet::genesis_build]
     impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
         fn build(&self) {
-            let length = if self.session_length == 0 { 100 } else { self.session_length };
+            let length = if self.session_length == 0 {
+                100
+            } else {
+                self.session_length
+            };
             SessionLength::<T>::put(BlockNumberFor::<T>::from(length));
             for (account, name, url, peers) in &self.hospitals {
                 let info = HospitalInfo {
-                    name: name.clone().try_into().expect("genesis hospital name too long"),
+                    name: name
+                        .clone()
+                        .try_into()
+                        .expect("genesis hospital name too long"),
                     delivery_endpoint: url.clone().try_into().expect("genesis endpoint too long"),
                     peer_ids: peers
                         .iter()
@@ -176,14 +185,19 @@ pub mod pallet {
                         .try_into()
                         .expect("too many genesis peer ids"),
                 };
-                Pallet::<T>::insert_hospital(account.clone(), info).expect("valid genesis hospital");
+                Pallet::<T>::insert_hospital(account.clone(), info)
+                    .expect("valid genesis hospital");
             }
             for (account, name, peer) in &self.regulators {
                 let info = RegulatorInfo {
-                    name: name.clone().try_into().expect("genesis regulator name too long"),
+                    name: name
+                        .clone()
+                        .try_into()
+                        .expect("genesis regulator name too long"),
                     peer_id: peer.clone().try_into().expect("genesis peer id too long"),
                 };
-                Pallet::<T>::insert_regulator(account.clone(), info).expect("valid genesis regulator");
+                Pallet::<T>::insert_regulator(account.clone(), info)
+                    .expect("valid genesis regulator");
             }
             // An empty config (the default) builds nothing; a real consortium starts complete.
             assert!(
@@ -196,21 +210,57 @@ pub mod pallet {
     #[pallet::event]
     #[pallet::generate_deposit(pub(super) fn deposit_event)]
     pub enum Event<T: Config> {
-        Proposed { index: ProposalIndex, proposer: Option<T::AccountId>, action: ActionOf<T>, threshold: u32 },
-        Voted { index: ProposalIndex, voter: T::AccountId, aye: bool, ayes: u32, nays: u32 },
+        Proposed {
+            index: ProposalIndex,
+            proposer: Option<T::AccountId>,
+            action: ActionOf<T>,
+            threshold: u32,
+        },
+        Voted {
+            index: ProposalIndex,
+            voter: T::AccountId,
+            aye: bool,
+            ayes: u32,
+            nays: u32,
+        },
         /// Passed; `result` is the outcome of carrying it out.
-        Executed { index: ProposalIndex, result: DispatchResult },
+        Executed {
+            index: ProposalIndex,
+            result: DispatchResult,
+        },
         /// Can no longer pass.
-        Rejected { index: ProposalIndex, ayes: u32, nays: u32 },
+        Rejected {
+            index: ProposalIndex,
+            ayes: u32,
+            nays: u32,
+        },
         /// Closed after its deadline without a decision; nothing was done.
-        Expired { index: ProposalIndex },
-        HospitalAdded { account: T::AccountId },
-        HospitalRemoved { account: T::AccountId },
-        HospitalUpdated { account: T::AccountId },
-        RegulatorAdded { account: T::AccountId },
-        RegulatorRemoved { account: T::AccountId },
-        RegulatorUpdated { account: T::AccountId },
-        DisputeDecided { index: ProposalIndex, order: u64, outcome: DisputeOutcome },
+        Expired {
+            index: ProposalIndex,
+        },
+        HospitalAdded {
+            account: T::AccountId,
+        },
+        HospitalRemoved {
+            account: T::AccountId,
+        },
+        HospitalUpdated {
+            account: T::AccountId,
+        },
+        RegulatorAdded {
+            account: T::AccountId,
+        },
+        RegulatorRemoved {
+            account: T::AccountId,
+        },
+        RegulatorUpdated {
+            account: T::AccountId,
+        },
+        DisputeDecided {
+            index: ProposalIndex,
+            order: u64,
+            outcome: DisputeOutcome,
+        },
     }
 
     #[pallet::error]
@@ -360,11 +410,16 @@ pub mod pallet {
 
         /// Every peer id allowed to connect, with its role.
         pub fn authorized_peers() -> Vec<(Vec<u8>, PeerRole)> {
-            PeerOwners::<T>::iter().map(|(peer, (_, role))| (peer.into_inner(), role)).collect()
+            PeerOwners::<T>::iter()
+                .map(|(peer, (_, role))| (peer.into_inner(), role))
+                .collect()
         }
 
         /// Opens the vote on a buyer's dispute of `order`; the custodian does not vote.
-        pub fn open_dispute(order: u64, custodian: T::AccountId) -> Result<ProposalIndex, DispatchError> {
+        pub fn open_dispute(
+            order: u64,
+            custodian: T::AccountId,
+        ) -> Result<ProposalIndex, DispatchError> {
             Self::open_proposal(None, Action::DecideDispute { order }, Some(custodian))
         }
 
@@ -404,10 +459,13 @@ pub mod pallet {
                     ensure!(!info.peer_ids.is_empty(), Error::<T>::NoPeerIds);
                     Self::ensure_distinct(&info.peer_ids)?;
                     for peer in info.peer_ids.iter() {
-                        ensure!(!PeerOwners::<T>::contains_key(peer), Error::<T>::PeerIdInUse);
+                        ensure!(
+                            !PeerOwners::<T>::contains_key(peer),
+                            Error::<T>::PeerIdInUse
+                        );
                     }
                     Ok(None)
-                },
+                }
                 Action::RemoveHospital { account } => {
                     ensure!(Self::is_member(account), Error::<T>::NotMember);
                     ensure!(
@@ -415,22 +473,34 @@ pub mod pallet {
                         Error::<T>::TooFewMembers
                     );
                     Ok(Some(account.clone()))
-                },
+                }
                 Action::AddRegulator { account, info } => {
-                    ensure!(!Regulators::<T>::contains_key(account), Error::<T>::AlreadyRegulator);
-                    ensure!(Regulators::<T>::count() < T::MaxRegulators::get(), Error::<T>::TooManyRegulators);
-                    ensure!(!PeerOwners::<T>::contains_key(&info.peer_id), Error::<T>::PeerIdInUse);
+                    ensure!(
+                        !Regulators::<T>::contains_key(account),
+                        Error::<T>::AlreadyRegulator
+                    );
+                    ensure!(
+                        Regulators::<T>::count() < T::MaxRegulators::get(),
+                        Error::<T>::TooManyRegulators
+                    );
+                    ensure!(
+                        !PeerOwners::<T>::contains_key(&info.peer_id),
+                        Error::<T>::PeerIdInUse
+                    );
                     Ok(None)
-                },
+                }
                 Action::RemoveRegulator { account } => {
-                    ensure!(Regulators::<T>::contains_key(account), Error::<T>::NotRegulator);
+                    ensure!(
+                        Regulators::<T>::contains_key(account),
+                        Error::<T>::NotRegulator
+                    );
                     Ok(None)
-                },
+                }
                 Action::DispatchAsRoot { call } => {
                     <T as Config>::RuntimeCall::decode(&mut &call[..])
                         .map_err(|_| Error::<T>::UndecodableCall)?;
                     Ok(None)
-                },
+                }
                 Action::DecideDispute { .. } => Err(Error::<T>::DisputeNotProposable.into()),
             }
         }
@@ -440,10 +510,13 @@ pub mod pallet {
             action: ActionOf<T>,
             excluded: Option<T::AccountId>,
         ) -> Result<ProposalIndex, DispatchError> {
-            ensure!(Proposals::<T>::count() < T::MaxOpenProposals::get(), Error::<T>::TooManyProposals);
+            ensure!(
+                Proposals::<T>::count() < T::MaxOpenProposals::get(),
+                Error::<T>::TooManyProposals
+            );
             let index = ProposalCount::<T>::get();
-            let expires_at =
-                frame_system::Pallet::<T>::block_number().saturating_add(T::ProposalLifetime::get());
+            let expires_at = frame_system::Pallet::<T>::block_number()
+                .saturating_add(T::ProposalLifetime::get());
             let threshold = approval_threshold(Self::eligible_voters(excluded.as_ref()));
             Proposals::<T>::insert(
                 index,
@@ -457,7 +530,12 @@ pub mod pallet {
                 },
             );
             ProposalCount::<T>::put(index.saturating_add(1));
-            Self::deposit_event(Event::Proposed { index, proposer, action, threshold });
+            Self::deposit_event(Event::Proposed {
+                index,
+                proposer,
+                action,
+                threshold,
+            });
             Ok(index)
         }
 
@@ -480,14 +558,22 @@ pub mod pallet {
                 frame_system::Pallet::<T>::block_number() <= proposal.expires_at,
                 Error::<T>::ProposalExpired
             );
-            ensure!(proposal.excluded.as_ref() != Some(&who), Error::<T>::NotEntitledToVote);
+            ensure!(
+                proposal.excluded.as_ref() != Some(&who),
+                Error::<T>::NotEntitledToVote
+            );
             ensure!(
                 !proposal.ayes.contains(&who) && !proposal.nays.contains(&who),
                 Error::<T>::AlreadyVoted
             );
-            let side = if aye { &mut proposal.ayes } else { &mut proposal.nays };
+            let side = if aye {
+                &mut proposal.ayes
+            } else {
+                &mut proposal.nays
+            };
             // Voters are members and each votes once, so the bound (MaxMembers) holds.
-            side.try_push(who.clone()).map_err(|_| Error::<T>::TooManyMembers)?;
+            side.try_push(who.clone())
+                .map_err(|_| Error::<T>::TooManyMembers)?;
 
             let (ayes, nays) = Self::tally(&proposal);
             let eligible = Self::eligible_voters(proposal.excluded.as_ref());
@@ -498,15 +584,23 @@ pub mod pallet {
                     let call = <T as Config>::RuntimeCall::decode(&mut &call[..])
                         .map_err(|_| Error::<T>::UndecodableCall)?;
                     ensure!(
-                        call.get_dispatch_info().call_weight.all_lte(call_weight_bound),
+                        call.get_dispatch_info()
+                            .call_weight
+                            .all_lte(call_weight_bound),
                         Error::<T>::CallWeightAboveBound
                     );
                     Some(call)
-                },
+                }
                 _ => None,
             };
 
-            Self::deposit_event(Event::Voted { index, voter: who, aye, ayes, nays });
+            Self::deposit_event(Event::Voted {
+                index,
+                voter: who,
+                aye,
+                ayes,
+                nays,
+            });
             let mut used = Weight::zero();
             if passes {
                 Proposals::<T>::remove(index);
@@ -527,7 +621,10 @@ pub mod pallet {
         fn tally(proposal: &ProposalOf<T>) -> (u32, u32) {
             let members = Members::<T>::get();
             let count = |voters: &[T::AccountId]| {
-                voters.iter().filter(|v| members.binary_search(v).is_ok()).count() as u32
+                voters
+                    .iter()
+                    .filter(|v| members.binary_search(v).is_ok())
+                    .count() as u32
             };
             (count(&proposal.ayes), count(&proposal.nays))
         }
@@ -542,7 +639,9 @@ pub mod pallet {
             let result = match (action, root_call) {
                 (Action::AddHospital { account, info }, _) => Self::insert_hospital(account, info),
                 (Action::RemoveHospital { account }, _) => Self::remove_hospital(&account),
-                (Action::AddRegulator { account, info }, _) => Self::insert_regulator(account, info),
+                (Action::AddRegulator { account, info }, _) => {
+                    Self::insert_regulator(account, info)
+                }
                 (Action::RemoveRegulator { account }, _) => Self::remove_regulator(&account),
                 (Action::DispatchAsRoot { .. }, Some(call)) => {
                     let declared = call.get_dispatch_info().call_weight;
@@ -550,21 +649,23 @@ pub mod pallet {
                         Ok(post) => {
                             used = post.actual_weight.unwrap_or(declared);
                             Ok(())
-                        },
+                        }
                         Err(e) => {
                             used = e.post_info.actual_weight.unwrap_or(declared);
                             Err(e.error)
-                        },
+                        }
                     }
-                },
+                }
                 (Action::DispatchAsRoot { .. }, None) => {
-                    frame_support::defensive!("a passing Root proposal is decoded before execution");
+                    frame_support::defensive!(
+                        "a passing Root proposal is decoded before execution"
+                    );
                     Err(Error::<T>::UndecodableCall.into())
-                },
+                }
                 (Action::DecideDispute { order }, _) => {
                     Self::finish_dispute(index, order, DisputeOutcome::BuyerWins);
                     Ok(())
-                },
+                }
             };
             Self::deposit_event(Event::Executed { index, result });
             used
@@ -574,12 +675,19 @@ pub mod pallet {
             if let Err(e) = T::Disputes::dispute_decided(order, outcome) {
                 log::warn!(target: "runtime::consortium", "dispute {order}: decision not applied: {e:?}");
             }
-            Self::deposit_event(Event::DisputeDecided { index, order, outcome });
+            Self::deposit_event(Event::DisputeDecided {
+                index,
+                order,
+                outcome,
+            });
         }
 
         /// Adds a hospital and its peer ids (checked again: state may have changed since the
         /// proposal was made).
-        pub(crate) fn insert_hospital(account: T::AccountId, info: HospitalOf<T>) -> DispatchResult {
+        pub(crate) fn insert_hospital(
+            account: T::AccountId,
+            info: HospitalOf<T>,
+        ) -> DispatchResult {
             let mut members = Members::<T>::get();
             let pos = match members.binary_search(&account) {
                 Ok(_) => return Err(Error::<T>::AlreadyMember.into()),
@@ -588,9 +696,14 @@ pub mod pallet {
             ensure!(!info.peer_ids.is_empty(), Error::<T>::NoPeerIds);
             Self::ensure_distinct(&info.peer_ids)?;
             for peer in info.peer_ids.iter() {
-                ensure!(!PeerOwners::<T>::contains_key(peer), Error::<T>::PeerIdInUse);
+                ensure!(
+                    !PeerOwners::<T>::contains_key(peer),
+                    Error::<T>::PeerIdInUse
+                );
             }
-            members.try_insert(pos, account.clone()).map_err(|_| Error::<T>::TooManyMembers)?;
+            members
+                .try_insert(pos, account.clone())
+                .map_err(|_| Error::<T>::TooManyMembers)?;
             for peer in info.peer_ids.iter() {
                 PeerOwners::<T>::insert(peer, (account.clone(), PeerRole::Hospital));
             }
@@ -602,8 +715,13 @@ pub mod pallet {
 
         fn remove_hospital(account: &T::AccountId) -> DispatchResult {
             let mut members = Members::<T>::get();
-            let pos = members.binary_search(account).map_err(|_| Error::<T>::NotMember)?;
-            ensure!(members.len() as u32 > T::MinMembers::get(), Error::<T>::TooFewMembers);
+            let pos = members
+                .binary_search(account)
+                .map_err(|_| Error::<T>::NotMember)?;
+            ensure!(
+                members.len() as u32 > T::MinMembers::get(),
+                Error::<T>::TooFewMembers
+            );
             members.remove(pos);
             Members::<T>::put(members);
             if let Some(info) = Hospitals::<T>::take(account) {
@@ -611,14 +729,28 @@ pub mod pallet {
                     PeerOwners::<T>::remove(peer);
                 }
             }
-            Self::deposit_event(Event::HospitalRemoved { account: account.clone() });
+            Self::deposit_event(Event::HospitalRemoved {
+                account: account.clone(),
+            });
             Ok(())
         }
 
-        pub(crate) fn insert_regulator(account: T::AccountId, info: RegulatorOf<T>) -> DispatchResult {
-            ensure!(!Regulators::<T>::contains_key(&account), Error::<T>::AlreadyRegulator);
-            ensure!(Regulators::<T>::count() < T::MaxRegulators::get(), Error::<T>::TooManyRegulators);
-            ensure!(!PeerOwners::<T>::contains_key(&info.peer_id), Error::<T>::PeerIdInUse);
+        pub(crate) fn insert_regulator(
+            account: T::AccountId,
+            info: RegulatorOf<T>,
+        ) -> DispatchResult {
+            ensure!(
+                !Regulators::<T>::contains_key(&account),
+                Error::<T>::AlreadyRegulator
+            );
+            ensure!(
+                Regulators::<T>::count() < T::MaxRegulators::get(),
+                Error::<T>::TooManyRegulators
+            );
+            ensure!(
+                !PeerOwners::<T>::contains_key(&info.peer_id),
+                Error::<T>::PeerIdInUse
+            );
             PeerOwners::<T>::insert(&info.peer_id, (account.clone(), PeerRole::Regulator));
             Regulators::<T>::insert(&account, info);
             Self::deposit_event(Event::RegulatorAdded { account });
@@ -628,18 +760,26 @@ pub mod pallet {
         fn remove_regulator(account: &T::AccountId) -> DispatchResult {
             let info = Regulators::<T>::take(account).ok_or(Error::<T>::NotRegulator)?;
             PeerOwners::<T>::remove(&info.peer_id);
-            Self::deposit_event(Event::RegulatorRemoved { account: account.clone() });
+            Self::deposit_event(Event::RegulatorRemoved {
+                account: account.clone(),
+            });
             Ok(())
         }
 
         /// The invariants listed in the pallet docs.
         pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
             let members = Members::<T>::get();
-            ensure!(members.windows(2).all(|w| w[0] < w[1]), "members not sorted and unique");
-            ensure!(members.len() as u32 >= T::MinMembers::get(), "fewer than MinMembers members");
             ensure!(
-                Hospitals::<T>::iter_keys().count() == members.len() &&
-                    members.iter().all(Hospitals::<T>::contains_key),
+                members.windows(2).all(|w| w[0] < w[1]),
+                "members not sorted and unique"
+            );
+            ensure!(
+                members.len() as u32 >= T::MinMembers::get(),
+                "fewer than MinMembers members"
+            );
+            ensure!(
+                Hospitals::<T>::iter_keys().count() == members.len()
+                    && members.iter().all(Hospitals::<T>::contains_key),
                 "hospital records differ from members"
             );
             let mut peers = 0usize;
@@ -659,8 +799,14 @@ pub mod pallet {
                     "regulator peer id not indexed"
                 );
             }
-            ensure!(PeerOwners::<T>::iter().count() == peers, "stale or shared peer ids");
-            ensure!(Regulators::<T>::iter().count() as u32 == Regulators::<T>::count(), "regulator count");
+            ensure!(
+                PeerOwners::<T>::iter().count() == peers,
+                "stale or shared peer ids"
+            );
+            ensure!(
+                Regulators::<T>::iter().count() as u32 == Regulators::<T>::count(),
+                "regulator count"
+            );
             let next = ProposalCount::<T>::get();
             let mut open = 0u32;
             for (index, p) in Proposals::<T>::iter() {
@@ -677,7 +823,10 @@ pub mod pallet {
                 );
             }
             ensure!(open == Proposals::<T>::count(), "proposal count");
-            ensure!(open <= T::MaxOpenProposals::get(), "too many open proposals");
+            ensure!(
+                open <= T::MaxOpenProposals::get(),
+                "too many open proposals"
+            );
             Ok(())
         }
     }
@@ -717,12 +866,18 @@ impl<T: Config> EstimateNextSessionRotation<frame_system::pallet_prelude::BlockN
             return (None, T::DbWeight::get().reads(1));
         }
         let into = (now % length).saturating_add(One::one());
-        (Some(Permill::from_rational(into, length)), T::DbWeight::get().reads(1))
+        (
+            Some(Permill::from_rational(into, length)),
+            T::DbWeight::get().reads(1),
+        )
     }
 
     fn estimate_next_session_rotation(
         now: frame_system::pallet_prelude::BlockNumberFor<T>,
-    ) -> (Option<frame_system::pallet_prelude::BlockNumberFor<T>>, frame_support::weights::Weight) {
+    ) -> (
+        Option<frame_system::pallet_prelude::BlockNumberFor<T>>,
+        frame_support::weights::Weight,
+    ) {
         let length = SessionLength::<T>::get();
         if length.is_zero() {
             return (None, T::DbWeight::get().reads(1));

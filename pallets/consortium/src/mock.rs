@@ -27,7 +27,10 @@ thread_local! {
 
 pub struct RecordDisputes;
 impl crate::DisputeDecisions for RecordDisputes {
-    fn dispute_decided(order: u64, outcome: crate::DisputeOutcome) -> frame_support::dispatch::DispatchResult {
+    fn dispute_decided(
+        order: u64,
+        outcome: crate::DisputeOutcome,
+    ) -> frame_support::dispatch::DispatchResult {
         DECISIONS.with(|d| d.borrow_mut().push((order, outcome)));
         Ok(())
     }
@@ -67,7 +70,14 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
         system: Default::default(),
         consortium: pallet_consortium::GenesisConfig {
             hospitals: (1..=4u64)
-                .map(|n| (n, format!("Hospital {n}").into_bytes(), b"https://h.example/".to_vec(), vec![peer(n)]))
+                .map(|n| {
+                    (
+                        n,
+                        format!("Hospital {n}").into_bytes(),
+                        b"https://h.example/".to_vec(),
+                        vec![peer(n)],
+                    )
+                })
                 .collect(),
             regulators: vec![(REGULATOR, b"Health Authority".to_vec(), peer(REGULATOR))],
             session_length: 5,

@@ -12,11 +12,17 @@ fn hospital(n: u64) -> HospitalOf<Test> {
 }
 
 fn regulator(n: u64) -> RegulatorOf<Test> {
-    RegulatorInfo { name: b"Auditor".to_vec().try_into().unwrap(), peer_id: peer(n).try_into().unwrap() }
+    RegulatorInfo {
+        name: b"Auditor".to_vec().try_into().unwrap(),
+        peer_id: peer(n).try_into().unwrap(),
+    }
 }
 
 fn add(n: u64) -> ActionOf<Test> {
-    Action::AddHospital { account: n, info: hospital(n) }
+    Action::AddHospital {
+        account: n,
+        info: hospital(n),
+    }
 }
 
 fn propose(who: u64, action: ActionOf<Test>) -> ProposalIndex {
@@ -25,7 +31,11 @@ fn propose(who: u64, action: ActionOf<Test>) -> ProposalIndex {
     index
 }
 
-fn vote(who: u64, index: ProposalIndex, aye: bool) -> frame_support::dispatch::DispatchResultWithPostInfo {
+fn vote(
+    who: u64,
+    index: ProposalIndex,
+    aye: bool,
+) -> frame_support::dispatch::DispatchResultWithPostInfo {
     Consortium::vote(RuntimeOrigin::signed(who), index, aye, Weight::zero())
 }
 
@@ -53,7 +63,10 @@ fn admit(n: u64) {
 fn genesis_sets_members_regulators_and_session_length() {
     test(|| {
         assert_eq!(members(), vec![1, 2, 3, 4]);
-        assert_eq!(Hospitals::<Test>::get(2).unwrap().name.to_vec(), b"Hospital 2".to_vec());
+        assert_eq!(
+            Hospitals::<Test>::get(2).unwrap().name.to_vec(),
+            b"Hospital 2".to_vec()
+        );
         assert!(Regulators::<Test>::contains_key(REGULATOR));
         assert_eq!(SessionLength::<Test>::get(), 5);
         let mut peers = Consortium::authorized_peers();
@@ -68,8 +81,14 @@ fn genesis_sets_members_regulators_and_session_length() {
 fn two_thirds_threshold_is_rounded_up() {
     for eligible in 1..200u32 {
         let t = approval_threshold(eligible);
-        assert!(3 * t >= 2 * eligible, "{t} of {eligible} is less than two thirds");
-        assert!(3 * (t - 1) < 2 * eligible, "{t} of {eligible} is more than needed");
+        assert!(
+            3 * t >= 2 * eligible,
+            "{t} of {eligible} is less than two thirds"
+        );
+        assert!(
+            3 * (t - 1) < 2 * eligible,
+            "{t} of {eligible} is more than needed"
+        );
     }
     assert_eq!(approval_threshold(4), 3);
     assert_eq!(approval_threshold(3), 2);
@@ -81,17 +100,41 @@ fn hospital_is_admitted_by_three_of_four() {
     test(|| {
         let index = propose(1, add(5));
         System::assert_has_event(
-            Event::Proposed { index, proposer: Some(1), action: add(5), threshold: 3 }.into(),
+            Event::Proposed {
+                index,
+                proposer: Some(1),
+                action: add(5),
+                threshold: 3,
+            }
+            .into(),
         );
-        System::assert_last_event(Event::Voted { index, voter: 1, aye: true, ayes: 1, nays: 0 }.into());
+        System::assert_last_event(
+            Event::Voted {
+                index,
+                voter: 1,
+                aye: true,
+                ayes: 1,
+                nays: 0,
+            }
+            .into(),
+        );
         assert_ok!(vote(2, index, true));
         assert!(!members().contains(&5), "two of four is not enough");
         assert_ok!(vote(3, index, true));
         assert_eq!(members(), vec![1, 2, 3, 4, 5]);
         System::assert_has_event(Event::HospitalAdded { account: 5 }.into());
-        System::assert_last_event(Event::Executed { index, result: Ok(()) }.into());
+        System::assert_last_event(
+            Event::Executed {
+                index,
+                result: Ok(()),
+            }
+            .into(),
+        );
         assert!(Proposals::<Test>::get(index).is_none());
-        assert_eq!(PeerOwners::<Test>::get(BoundedVec::try_from(peer(5)).unwrap()), Some((5, PeerRole::Hospital)));
+        assert_eq!(
+            PeerOwners::<Test>::get(BoundedVec::try_from(peer(5)).unwrap()),
+            Some((5, PeerRole::Hospital))
+        );
         assert!(IsMember::<Test>::contains(&5));
     });
 }
@@ -101,9 +144,19 @@ fn proposal_is_rejected_once_it_cannot_pass() {
     test(|| {
         let index = propose(1, add(5));
         assert_ok!(vote(2, index, false));
-        assert!(Proposals::<Test>::get(index).is_some(), "1 aye, 1 nay: 3 ayes still possible");
+        assert!(
+            Proposals::<Test>::get(index).is_some(),
+            "1 aye, 1 nay: 3 ayes still possible"
+        );
         assert_ok!(vote(3, index, false));
-        System::assert_last_event(Event::Rejected { index, ayes: 1, nays: 2 }.into());
+        System::assert_last_event(
+            Event::Rejected {
+                index,
+                ayes: 1,
+                nays: 2,
+            }
+            .into(),
+        );
         assert!(Proposals::<Test>::get(index).is_none());
         assert_eq!(members(), vec![1, 2, 3, 4]);
     });
@@ -112,8 +165,14 @@ fn proposal_is_rejected_once_it_cannot_pass() {
 #[test]
 fn non_members_cannot_propose_or_vote() {
     test(|| {
-        assert_noop!(Consortium::propose(RuntimeOrigin::signed(9), add(5)), Error::<Test>::NotMember);
-        assert_noop!(Consortium::propose(RuntimeOrigin::signed(REGULATOR), add(5)), Error::<Test>::NotMember);
+        assert_noop!(
+            Consortium::propose(RuntimeOrigin::signed(9), add(5)),
+            Error::<Test>::NotMember
+        );
+        assert_noop!(
+            Consortium::propose(RuntimeOrigin::signed(REGULATOR), add(5)),
+            Error::<Test>::NotMember
+        );
         let index = propose(1, add(5));
         assert_noop!(vote(9, index, true), Error::<Test>::NotMember);
         assert_noop!(vote(REGULATOR, index, true), Error::<Test>::NotMember);
@@ -135,7 +194,10 @@ fn double_vote_is_refused() {
 fn unknown_proposal_is_an_error() {
     test(|| {
         assert_noop!(vote(1, 7, true), Error::<Test>::ProposalNotFound);
-        assert_noop!(Consortium::close(RuntimeOrigin::signed(1), 7), Error::<Test>::ProposalNotFound);
+        assert_noop!(
+            Consortium::close(RuntimeOrigin::signed(1), 7),
+            Error::<Test>::ProposalNotFound
+        );
     });
 }
 
@@ -143,7 +205,10 @@ fn unknown_proposal_is_an_error() {
 fn expired_proposal_takes_no_votes_and_closes_with_nothing_done() {
     test(|| {
         let index = propose(1, add(5));
-        assert_noop!(Consortium::close(RuntimeOrigin::signed(9), index), Error::<Test>::ProposalNotExpired);
+        assert_noop!(
+            Consortium::close(RuntimeOrigin::signed(9), index),
+            Error::<Test>::ProposalNotExpired
+        );
         System::set_block_number(1 + ProposalLifetime::get());
         assert_ok!(vote(2, index, true)); // the last block of the voting period still counts
         System::set_block_number(2 + ProposalLifetime::get());
@@ -159,7 +224,10 @@ fn expired_proposal_takes_no_votes_and_closes_with_nothing_done() {
 fn removal_below_four_members_is_refused() {
     test(|| {
         assert_noop!(
-            Consortium::propose(RuntimeOrigin::signed(1), Action::RemoveHospital { account: 4 }),
+            Consortium::propose(
+                RuntimeOrigin::signed(1),
+                Action::RemoveHospital { account: 4 }
+            ),
             Error::<Test>::TooFewMembers
         );
     });
@@ -172,8 +240,13 @@ fn removed_hospital_does_not_vote_on_its_own_removal() {
         let index = propose(1, Action::RemoveHospital { account: 5 });
         // Four entitled voters (1..=4): threshold 3.
         System::assert_has_event(
-            Event::Proposed { index, proposer: Some(1), action: Action::RemoveHospital { account: 5 }, threshold: 3 }
-                .into(),
+            Event::Proposed {
+                index,
+                proposer: Some(1),
+                action: Action::RemoveHospital { account: 5 },
+                threshold: 3,
+            }
+            .into(),
         );
         assert_noop!(vote(5, index, false), Error::<Test>::NotEntitledToVote);
         assert_ok!(vote(2, index, true));
@@ -208,7 +281,11 @@ fn removal_that_became_invalid_executes_with_an_error() {
         // voters) but is not carried out.
         assert_ok!(vote(2, remove_4, true));
         System::assert_last_event(
-            Event::Executed { index: remove_4, result: Err(Error::<Test>::TooFewMembers.into()) }.into(),
+            Event::Executed {
+                index: remove_4,
+                result: Err(Error::<Test>::TooFewMembers.into()),
+            }
+            .into(),
         );
         assert_eq!(members(), vec![1, 2, 3, 4]);
     });
@@ -217,28 +294,56 @@ fn removal_that_became_invalid_executes_with_an_error() {
 #[test]
 fn add_hospital_checks_membership_capacity_and_peer_ids() {
     test(|| {
-        assert_noop!(Consortium::propose(RuntimeOrigin::signed(1), add(2)), Error::<Test>::AlreadyMember);
-        let mut taken = hospital(7);
-        taken.peer_ids = vec![BoundedVec::try_from(peer(3)).unwrap()].try_into().unwrap();
         assert_noop!(
-            Consortium::propose(RuntimeOrigin::signed(1), Action::AddHospital { account: 7, info: taken }),
+            Consortium::propose(RuntimeOrigin::signed(1), add(2)),
+            Error::<Test>::AlreadyMember
+        );
+        let mut taken = hospital(7);
+        taken.peer_ids = vec![BoundedVec::try_from(peer(3)).unwrap()]
+            .try_into()
+            .unwrap();
+        assert_noop!(
+            Consortium::propose(
+                RuntimeOrigin::signed(1),
+                Action::AddHospital {
+                    account: 7,
+                    info: taken
+                }
+            ),
             Error::<Test>::PeerIdInUse
         );
         let mut twice = hospital(7);
-        twice.peer_ids = vec![peer(7).try_into().unwrap(), peer(7).try_into().unwrap()].try_into().unwrap();
+        twice.peer_ids = vec![peer(7).try_into().unwrap(), peer(7).try_into().unwrap()]
+            .try_into()
+            .unwrap();
         assert_noop!(
-            Consortium::propose(RuntimeOrigin::signed(1), Action::AddHospital { account: 7, info: twice }),
+            Consortium::propose(
+                RuntimeOrigin::signed(1),
+                Action::AddHospital {
+                    account: 7,
+                    info: twice
+                }
+            ),
             Error::<Test>::PeerIdInUse
         );
         let mut none = hospital(7);
         none.peer_ids = Default::default();
         assert_noop!(
-            Consortium::propose(RuntimeOrigin::signed(1), Action::AddHospital { account: 7, info: none }),
+            Consortium::propose(
+                RuntimeOrigin::signed(1),
+                Action::AddHospital {
+                    account: 7,
+                    info: none
+                }
+            ),
             Error::<Test>::NoPeerIds
         );
         admit(5);
         admit(6);
-        assert_noop!(Consortium::propose(RuntimeOrigin::signed(1), add(7)), Error::<Test>::TooManyMembers);
+        assert_noop!(
+            Consortium::propose(RuntimeOrigin::signed(1), add(7)),
+            Error::<Test>::TooManyMembers
+        );
     });
 }
 
@@ -246,10 +351,19 @@ fn add_hospital_checks_membership_capacity_and_peer_ids() {
 fn regulators_are_added_and_removed_by_vote() {
     test(|| {
         assert_noop!(
-            Consortium::propose(RuntimeOrigin::signed(1), Action::AddRegulator { account: 101, info: regulator(1) }),
+            Consortium::propose(
+                RuntimeOrigin::signed(1),
+                Action::AddRegulator {
+                    account: 101,
+                    info: regulator(1)
+                }
+            ),
             Error::<Test>::PeerIdInUse
         );
-        let add_reg = Action::AddRegulator { account: 101, info: regulator(101) };
+        let add_reg = Action::AddRegulator {
+            account: 101,
+            info: regulator(101),
+        };
         let index = propose(1, add_reg);
         assert_ok!(vote(2, index, true));
         assert_ok!(vote(4, index, true));
@@ -258,15 +372,30 @@ fn regulators_are_added_and_removed_by_vote() {
         assert!(!Consortium::is_member(&101), "a regulator holds no vote");
 
         assert_noop!(
-            Consortium::propose(RuntimeOrigin::signed(1), Action::AddRegulator { account: 101, info: regulator(102) }),
+            Consortium::propose(
+                RuntimeOrigin::signed(1),
+                Action::AddRegulator {
+                    account: 101,
+                    info: regulator(102)
+                }
+            ),
             Error::<Test>::AlreadyRegulator
         );
         assert_noop!(
-            Consortium::propose(RuntimeOrigin::signed(1), Action::AddRegulator { account: 102, info: regulator(102) }),
+            Consortium::propose(
+                RuntimeOrigin::signed(1),
+                Action::AddRegulator {
+                    account: 102,
+                    info: regulator(102)
+                }
+            ),
             Error::<Test>::TooManyRegulators
         );
         assert_noop!(
-            Consortium::propose(RuntimeOrigin::signed(1), Action::RemoveRegulator { account: 102 }),
+            Consortium::propose(
+                RuntimeOrigin::signed(1),
+                Action::RemoveRegulator { account: 102 }
+            ),
             Error::<Test>::NotRegulator
         );
 
@@ -280,11 +409,15 @@ fn regulators_are_added_and_removed_by_vote() {
 }
 
 fn set_storage_call() -> RuntimeCall {
-    RuntimeCall::System(frame_system::Call::set_storage { items: vec![(b":medledger:test".to_vec(), b"root".to_vec())] })
+    RuntimeCall::System(frame_system::Call::set_storage {
+        items: vec![(b":medledger:test".to_vec(), b"root".to_vec())],
+    })
 }
 
 fn root_action(call: &RuntimeCall) -> ActionOf<Test> {
-    Action::DispatchAsRoot { call: call.encode().try_into().unwrap() }
+    Action::DispatchAsRoot {
+        call: call.encode().try_into().unwrap(),
+    }
 }
 
 #[test]
@@ -296,9 +429,23 @@ fn root_proposal_dispatches_its_call_as_root() {
         assert_ok!(vote(2, index, true));
         // The deciding vote must bound the call's weight.
         assert_noop!(vote(3, index, true), Error::<Test>::CallWeightAboveBound);
-        assert_ok!(Consortium::vote(RuntimeOrigin::signed(3), index, true, weight));
-        System::assert_last_event(Event::Executed { index, result: Ok(()) }.into());
-        assert_eq!(sp_io::storage::get(b":medledger:test").map(|v| v.to_vec()), Some(b"root".to_vec()));
+        assert_ok!(Consortium::vote(
+            RuntimeOrigin::signed(3),
+            index,
+            true,
+            weight
+        ));
+        System::assert_last_event(
+            Event::Executed {
+                index,
+                result: Ok(()),
+            }
+            .into(),
+        );
+        assert_eq!(
+            sp_io::storage::get(b":medledger:test").map(|v| v.to_vec()),
+            Some(b"root".to_vec())
+        );
     });
 }
 
@@ -306,14 +453,29 @@ fn root_proposal_dispatches_its_call_as_root() {
 fn root_call_that_fails_reports_its_error() {
     test(|| {
         // `remark_with_event` needs a signed origin: as Root it fails with BadOrigin.
-        let call = RuntimeCall::System(frame_system::Call::remark_with_event { remark: b"hi".to_vec() });
+        let call = RuntimeCall::System(frame_system::Call::remark_with_event {
+            remark: b"hi".to_vec(),
+        });
         let weight = frame_support::dispatch::GetDispatchInfo::get_dispatch_info(&call).call_weight;
         let index = propose(1, root_action(&call));
-        assert_ok!(Consortium::vote(RuntimeOrigin::signed(2), index, true, weight));
-        assert_ok!(Consortium::vote(RuntimeOrigin::signed(3), index, true, weight));
+        assert_ok!(Consortium::vote(
+            RuntimeOrigin::signed(2),
+            index,
+            true,
+            weight
+        ));
+        assert_ok!(Consortium::vote(
+            RuntimeOrigin::signed(3),
+            index,
+            true,
+            weight
+        ));
         assert_eq!(
             last_event(),
-            RuntimeEvent::Consortium(Event::Executed { index, result: Err(sp_runtime::DispatchError::BadOrigin) })
+            RuntimeEvent::Consortium(Event::Executed {
+                index,
+                result: Err(sp_runtime::DispatchError::BadOrigin)
+            })
         );
     });
 }
@@ -321,8 +483,13 @@ fn root_call_that_fails_reports_its_error() {
 #[test]
 fn undecodable_root_call_is_refused() {
     test(|| {
-        let action = Action::DispatchAsRoot { call: vec![0xff, 0xff, 0xff].try_into().unwrap() };
-        assert_noop!(Consortium::propose(RuntimeOrigin::signed(1), action), Error::<Test>::UndecodableCall);
+        let action = Action::DispatchAsRoot {
+            call: vec![0xff, 0xff, 0xff].try_into().unwrap(),
+        };
+        assert_noop!(
+            Consortium::propose(RuntimeOrigin::signed(1), action),
+            Error::<Test>::UndecodableCall
+        );
     });
 }
 
@@ -341,13 +508,29 @@ fn dispute_excludes_the_custodian_and_buyer_wins_with_two_thirds() {
     test(|| {
         let index = Consortium::open_dispute(42, 4).unwrap();
         System::assert_last_event(
-            Event::Proposed { index, proposer: None, action: Action::DecideDispute { order: 42 }, threshold: 2 }.into(),
+            Event::Proposed {
+                index,
+                proposer: None,
+                action: Action::DecideDispute { order: 42 },
+                threshold: 2,
+            }
+            .into(),
         );
         assert_noop!(vote(4, index, false), Error::<Test>::NotEntitledToVote);
         assert_ok!(vote(1, index, true));
         assert_ok!(vote(2, index, true));
-        System::assert_has_event(Event::DisputeDecided { index, order: 42, outcome: DisputeOutcome::BuyerWins }.into());
-        assert_eq!(DECISIONS.with(|d| d.borrow().clone()), vec![(42, DisputeOutcome::BuyerWins)]);
+        System::assert_has_event(
+            Event::DisputeDecided {
+                index,
+                order: 42,
+                outcome: DisputeOutcome::BuyerWins,
+            }
+            .into(),
+        );
+        assert_eq!(
+            DECISIONS.with(|d| d.borrow().clone()),
+            vec![(42, DisputeOutcome::BuyerWins)]
+        );
     });
 }
 
@@ -357,8 +540,18 @@ fn dispute_goes_to_the_custodian_when_the_buyer_cannot_win() {
         let index = Consortium::open_dispute(7, 1).unwrap();
         assert_ok!(vote(2, index, false));
         assert_ok!(vote(3, index, false));
-        assert_eq!(DECISIONS.with(|d| d.borrow().clone()), vec![(7, DisputeOutcome::CustodianWins)]);
-        System::assert_has_event(Event::Rejected { index, ayes: 0, nays: 2 }.into());
+        assert_eq!(
+            DECISIONS.with(|d| d.borrow().clone()),
+            vec![(7, DisputeOutcome::CustodianWins)]
+        );
+        System::assert_has_event(
+            Event::Rejected {
+                index,
+                ayes: 0,
+                nays: 2,
+            }
+            .into(),
+        );
     });
 }
 
@@ -368,7 +561,10 @@ fn expired_dispute_reports_expired() {
         let index = Consortium::open_dispute(9, 2).unwrap();
         System::set_block_number(2 + ProposalLifetime::get());
         assert_ok!(Consortium::close(RuntimeOrigin::signed(55), index));
-        assert_eq!(DECISIONS.with(|d| d.borrow().clone()), vec![(9, DisputeOutcome::Expired)]);
+        assert_eq!(
+            DECISIONS.with(|d| d.borrow().clone()),
+            vec![(9, DisputeOutcome::Expired)]
+        );
     });
 }
 
@@ -381,7 +577,10 @@ fn closing_a_dispute_drops_its_vote_only() {
         System::assert_last_event(Event::Expired { index: dispute }.into());
         assert!(Proposals::<Test>::get(dispute).is_none());
         assert!(Proposals::<Test>::get(other).is_some());
-        assert!(DECISIONS.with(|d| d.borrow().is_empty()), "closing decides nothing");
+        assert!(
+            DECISIONS.with(|d| d.borrow().is_empty()),
+            "closing decides nothing"
+        );
     });
 }
 
@@ -389,10 +588,22 @@ fn closing_a_dispute_drops_its_vote_only() {
 fn open_proposals_are_bounded() {
     test(|| {
         for n in 5..9 {
-            propose(1, Action::AddRegulator { account: n, info: regulator(n) });
+            propose(
+                1,
+                Action::AddRegulator {
+                    account: n,
+                    info: regulator(n),
+                },
+            );
         }
-        assert_noop!(Consortium::propose(RuntimeOrigin::signed(1), add(9)), Error::<Test>::TooManyProposals);
-        assert_noop!(Consortium::open_dispute(1, 1), Error::<Test>::TooManyProposals);
+        assert_noop!(
+            Consortium::propose(RuntimeOrigin::signed(1), add(9)),
+            Error::<Test>::TooManyProposals
+        );
+        assert_noop!(
+            Consortium::open_dispute(1, 1),
+            Error::<Test>::TooManyProposals
+        );
     });
 }
 
@@ -402,7 +613,13 @@ fn votes_of_removed_members_no_longer_count() {
         admit(5);
         admit(6);
         // 6 members: threshold 4. Hospital 6 votes aye, then is removed.
-        let index = propose(1, Action::AddRegulator { account: 101, info: regulator(101) });
+        let index = propose(
+            1,
+            Action::AddRegulator {
+                account: 101,
+                info: regulator(101),
+            },
+        );
         assert_ok!(vote(6, index, true));
         let removal = propose(1, Action::RemoveHospital { account: 6 });
         for v in [2, 3, 4] {
@@ -422,19 +639,36 @@ fn votes_of_removed_members_no_longer_count() {
 fn hospital_updates_its_own_record() {
     test(|| {
         let mut info = hospital(3);
-        info.peer_ids = vec![peer(30).try_into().unwrap(), peer(31).try_into().unwrap()].try_into().unwrap();
-        assert_ok!(Consortium::update_hospital(RuntimeOrigin::signed(3), info.clone()));
+        info.peer_ids = vec![peer(30).try_into().unwrap(), peer(31).try_into().unwrap()]
+            .try_into()
+            .unwrap();
+        assert_ok!(Consortium::update_hospital(
+            RuntimeOrigin::signed(3),
+            info.clone()
+        ));
         System::assert_last_event(Event::HospitalUpdated { account: 3 }.into());
         assert_eq!(Hospitals::<Test>::get(3), Some(info));
-        assert!(PeerOwners::<Test>::get(BoundedVec::try_from(peer(3)).unwrap()).is_none(), "old peer id revoked");
+        assert!(
+            PeerOwners::<Test>::get(BoundedVec::try_from(peer(3)).unwrap()).is_none(),
+            "old peer id revoked"
+        );
 
-        assert_noop!(Consortium::update_hospital(RuntimeOrigin::signed(9), hospital(9)), Error::<Test>::NotMember);
+        assert_noop!(
+            Consortium::update_hospital(RuntimeOrigin::signed(9), hospital(9)),
+            Error::<Test>::NotMember
+        );
         let mut stolen = hospital(3);
         stolen.peer_ids = vec![peer(2).try_into().unwrap()].try_into().unwrap();
-        assert_noop!(Consortium::update_hospital(RuntimeOrigin::signed(3), stolen), Error::<Test>::PeerIdInUse);
+        assert_noop!(
+            Consortium::update_hospital(RuntimeOrigin::signed(3), stolen),
+            Error::<Test>::PeerIdInUse
+        );
         let mut empty = hospital(3);
         empty.peer_ids = Default::default();
-        assert_noop!(Consortium::update_hospital(RuntimeOrigin::signed(3), empty), Error::<Test>::NoPeerIds);
+        assert_noop!(
+            Consortium::update_hospital(RuntimeOrigin::signed(3), empty),
+            Error::<Test>::NoPeerIds
+        );
     });
 }
 
@@ -442,9 +676,15 @@ fn hospital_updates_its_own_record() {
 fn regulator_moves_its_node() {
     test(|| {
         let new_peer: PeerIdOf<Test> = peer(200).try_into().unwrap();
-        assert_ok!(Consortium::update_regulator_peer(RuntimeOrigin::signed(REGULATOR), new_peer.clone()));
+        assert_ok!(Consortium::update_regulator_peer(
+            RuntimeOrigin::signed(REGULATOR),
+            new_peer.clone()
+        ));
         System::assert_last_event(Event::RegulatorUpdated { account: REGULATOR }.into());
-        assert_eq!(PeerOwners::<Test>::get(&new_peer), Some((REGULATOR, PeerRole::Regulator)));
+        assert_eq!(
+            PeerOwners::<Test>::get(&new_peer),
+            Some((REGULATOR, PeerRole::Regulator))
+        );
         assert!(PeerOwners::<Test>::get(BoundedVec::try_from(peer(REGULATOR)).unwrap()).is_none());
         assert_noop!(
             Consortium::update_regulator_peer(RuntimeOrigin::signed(1), new_peer.clone()),
@@ -452,9 +692,15 @@ fn regulator_moves_its_node() {
         );
         Regulators::<Test>::insert(
             300,
-            RegulatorInfo { name: Default::default(), peer_id: peer(300).try_into().unwrap() },
+            RegulatorInfo {
+                name: Default::default(),
+                peer_id: peer(300).try_into().unwrap(),
+            },
         );
-        PeerOwners::<Test>::insert(BoundedVec::try_from(peer(300)).unwrap(), (300, PeerRole::Regulator));
+        PeerOwners::<Test>::insert(
+            BoundedVec::try_from(peer(300)).unwrap(),
+            (300, PeerRole::Regulator),
+        );
         assert_noop!(
             Consortium::update_regulator_peer(RuntimeOrigin::signed(300), new_peer),
             Error::<Test>::PeerIdInUse
@@ -466,10 +712,16 @@ fn regulator_moves_its_node() {
 fn sessions_queue_the_members_and_turn_every_session_length_blocks() {
     test(|| {
         admit(5);
-        assert_eq!(<Consortium as SessionManager<u64>>::new_session(1), Some(vec![1, 2, 3, 4, 5]));
-        let turns: Vec<u64> = (1..=20).filter(|n| <Consortium as ShouldEndSession<u64>>::should_end_session(*n)).collect();
+        assert_eq!(
+            <Consortium as SessionManager<u64>>::new_session(1),
+            Some(vec![1, 2, 3, 4, 5])
+        );
+        let turns: Vec<u64> = (1..=20)
+            .filter(|n| <Consortium as ShouldEndSession<u64>>::should_end_session(*n))
+            .collect();
         assert_eq!(turns, vec![5, 10, 15, 20]);
-        let (next, _) = <Consortium as EstimateNextSessionRotation<u64>>::estimate_next_session_rotation(7);
+        let (next, _) =
+            <Consortium as EstimateNextSessionRotation<u64>>::estimate_next_session_rotation(7);
         assert_eq!(next, Some(10));
     });
 }
@@ -478,10 +730,16 @@ fn sessions_queue_the_members_and_turn_every_session_length_blocks() {
 fn try_state_detects_corruption() {
     new_test_ext().execute_with(|| {
         Members::<Test>::put(BoundedVec::try_from(vec![1, 2, 3, 4, 5]).unwrap());
-        assert!(Consortium::do_try_state().is_err(), "member without a hospital record");
+        assert!(
+            Consortium::do_try_state().is_err(),
+            "member without a hospital record"
+        );
     });
     new_test_ext().execute_with(|| {
-        PeerOwners::<Test>::insert(BoundedVec::try_from(peer(77)).unwrap(), (77, PeerRole::Hospital));
+        PeerOwners::<Test>::insert(
+            BoundedVec::try_from(peer(77)).unwrap(),
+            (77, PeerRole::Hospital),
+        );
         assert!(Consortium::do_try_state().is_err(), "stale peer id");
     });
 }

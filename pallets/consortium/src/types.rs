@@ -1,7 +1,9 @@
 //! Domain types of the consortium.
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
-use frame_support::{traits::Get, BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound};
+use frame_support::{
+    traits::Get, BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
+};
 use scale_info::TypeInfo;
 
 /// Index of a proposal.
@@ -11,12 +13,24 @@ pub type PeerIdBytes<S> = BoundedVec<u8, S>;
 
 /// A member hospital's public record.
 #[derive(
-    CloneNoBound, DebugNoBound, PartialEqNoBound, EqNoBound, Encode, Decode,
-    DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+    CloneNoBound,
+    DebugNoBound,
+    PartialEqNoBound,
+    EqNoBound,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    TypeInfo,
+    MaxEncodedLen,
 )]
 #[scale_info(skip_type_params(MaxName, MaxUrl, MaxPeers, MaxPeerLen))]
 #[codec(mel_bound())]
-pub struct HospitalInfo<MaxName: Get<u32>, MaxUrl: Get<u32>, MaxPeers: Get<u32>, MaxPeerLen: Get<u32>> {
+pub struct HospitalInfo<
+    MaxName: Get<u32>,
+    MaxUrl: Get<u32>,
+    MaxPeers: Get<u32>,
+    MaxPeerLen: Get<u32>,
+> {
     /// Display name, e.g. "St Mary's Hospital".
     pub name: BoundedVec<u8, MaxName>,
     /// Public HTTPS endpoint where buyers download sealed deliveries.
@@ -27,8 +41,15 @@ pub struct HospitalInfo<MaxName: Get<u32>, MaxUrl: Get<u32>, MaxPeers: Get<u32>,
 
 /// A registered regulator: watches, holds no vote and no write power.
 #[derive(
-    CloneNoBound, DebugNoBound, PartialEqNoBound, EqNoBound, Encode, Decode,
-    DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+    CloneNoBound,
+    DebugNoBound,
+    PartialEqNoBound,
+    EqNoBound,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    TypeInfo,
+    MaxEncodedLen,
 )]
 #[scale_info(skip_type_params(MaxName, MaxPeerLen))]
 #[codec(mel_bound())]
@@ -40,8 +61,15 @@ pub struct RegulatorInfo<MaxName: Get<u32>, MaxPeerLen: Get<u32>> {
 
 /// What a proposal does when two thirds of the members entitled to vote approve it.
 #[derive(
-    CloneNoBound, DebugNoBound, PartialEqNoBound, EqNoBound, Encode, Decode,
-    DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+    CloneNoBound,
+    DebugNoBound,
+    PartialEqNoBound,
+    EqNoBound,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    TypeInfo,
+    MaxEncodedLen,
 )]
 #[scale_info(skip_type_params(Hospital, Regulator, MaxCall))]
 #[codec(mel_bound(AccountId: MaxEncodedLen, Hospital: MaxEncodedLen, Regulator: MaxEncodedLen))]
@@ -52,22 +80,47 @@ where
     Regulator: Clone + core::fmt::Debug + PartialEq + Eq,
 {
     /// Admit a hospital; it validates from the session after it registers its session keys.
-    AddHospital { account: AccountId, info: Hospital },
+    AddHospital {
+        account: AccountId,
+        info: Hospital,
+    },
     /// Remove a hospital. It does not vote on its own removal.
-    RemoveHospital { account: AccountId },
+    RemoveHospital {
+        account: AccountId,
+    },
     /// Register a regulator's observer node.
-    AddRegulator { account: AccountId, info: Regulator },
-    RemoveRegulator { account: AccountId },
+    AddRegulator {
+        account: AccountId,
+        info: Regulator,
+    },
+    RemoveRegulator {
+        account: AccountId,
+    },
     /// Dispatch a call with Root origin (runtime upgrade, parameters, GRANDPA `note_stalled`).
     /// Stored SCALE-encoded so the proposal stays bounded; decoded when it is executed.
-    DispatchAsRoot { call: BoundedVec<u8, MaxCall> },
+    DispatchAsRoot {
+        call: BoundedVec<u8, MaxCall>,
+    },
     /// Decide a buyer's dispute of an order: aye = the buyer wins. Opened by the escrow, never
     /// by `propose`; the custodian hospital of the order does not vote.
-    DecideDispute { order: u64 },
+    DecideDispute {
+        order: u64,
+    },
 }
 
 /// How a dispute vote ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    TypeInfo,
+    MaxEncodedLen,
+)]
 pub enum DisputeOutcome {
     /// Two thirds of the voters sided with the buyer.
     BuyerWins,
@@ -79,8 +132,15 @@ pub enum DisputeOutcome {
 
 /// An open proposal and its votes.
 #[derive(
-    CloneNoBound, DebugNoBound, PartialEqNoBound, EqNoBound, Encode, Decode,
-    DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+    CloneNoBound,
+    DebugNoBound,
+    PartialEqNoBound,
+    EqNoBound,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    TypeInfo,
+    MaxEncodedLen,
 )]
 #[scale_info(skip_type_params(MaxVoters))]
 #[codec(mel_bound(AccountId: MaxEncodedLen, Act: MaxEncodedLen, BlockNumber: MaxEncodedLen))]
@@ -109,7 +169,10 @@ pub fn approval_threshold(eligible: u32) -> u32 {
 /// Where dispute decisions go (the escrow pallet, wired by the runtime).
 pub trait DisputeDecisions {
     /// Applies the consortium's decision on `order`.
-    fn dispute_decided(order: u64, outcome: DisputeOutcome) -> frame_support::dispatch::DispatchResult;
+    fn dispute_decided(
+        order: u64,
+        outcome: DisputeOutcome,
+    ) -> frame_support::dispatch::DispatchResult;
 }
 
 impl DisputeDecisions for () {
@@ -120,8 +183,18 @@ impl DisputeDecisions for () {
 
 /// Which node identities may connect: members' and regulators' peer ids.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Encode, Decode, DecodeWithMemTracking,
-    TypeInfo, MaxEncodedLen,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    TypeInfo,
+    MaxEncodedLen,
 )]
 pub enum PeerRole {
     Hospital,

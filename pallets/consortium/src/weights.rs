@@ -26,13 +26,16 @@ impl WeightInfo for () {
             .saturating_add(RocksDbWeight::get().reads_writes(6, 6))
     }
     fn close() -> Weight {
-        Weight::from_parts(20_000_000, 2_048).saturating_add(RocksDbWeight::get().reads_writes(2, 2))
+        Weight::from_parts(20_000_000, 2_048)
+            .saturating_add(RocksDbWeight::get().reads_writes(2, 2))
     }
     fn update_hospital(peers: u32) -> Weight {
-        Weight::from_parts(20_000_000 + 2_000_000 * peers as u64, 2_048)
-            .saturating_add(RocksDbWeight::get().reads_writes(1 + 2 * peers as u64, 1 + 2 * peers as u64))
+        Weight::from_parts(20_000_000 + 2_000_000 * peers as u64, 2_048).saturating_add(
+            RocksDbWeight::get().reads_writes(1 + 2 * peers as u64, 1 + 2 * peers as u64),
+        )
     }
     fn update_regulator_peer() -> Weight {
-        Weight::from_parts(20_000_000, 1_024).saturating_add(RocksDbWeight::get().reads_writes(2, 3))
+        Weight::from_parts(20_000_000, 1_024)
+            .saturating_add(RocksDbWeight::get().reads_writes(2, 3))
     }
 }

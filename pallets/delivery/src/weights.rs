@@ -11,10 +11,10 @@ use frame_support::{traits::Get, weights::Weight};
 
 /// Weight functions needed by `pallet-delivery`.
 pub trait WeightInfo {
-	fn register_delivery_key() -> Weight;
-	fn remove_delivery_key() -> Weight;
-	fn set_ocw_delegate() -> Weight;
-	fn revoke_ocw_delegate() -> Weight;
+    fn register_delivery_key() -> Weight;
+    fn remove_delivery_key() -> Weight;
+    fn set_ocw_delegate() -> Weight;
+    fn revoke_ocw_delegate() -> Weight;
 }
 
 /// Hand-estimated weights for a runtime, scaled by its database weights.
@@ -25,37 +25,43 @@ const CALL_BASE_REF_TIME: u64 = 15_000_000;
 const PROOF_SIZE_ACCOUNT_ENTRY: u64 = 3_600;
 
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
-	fn register_delivery_key() -> Weight {
-		Weight::from_parts(CALL_BASE_REF_TIME + POINT_CHECK_REF_TIME, PROOF_SIZE_ACCOUNT_ENTRY)
-			.saturating_add(T::DbWeight::get().reads_writes(1, 1))
-	}
-	fn remove_delivery_key() -> Weight {
-		Weight::from_parts(CALL_BASE_REF_TIME, PROOF_SIZE_ACCOUNT_ENTRY)
-			.saturating_add(T::DbWeight::get().reads_writes(1, 1))
-	}
-	fn set_ocw_delegate() -> Weight {
-		// The membership check reads the consortium's member set.
-		Weight::from_parts(CALL_BASE_REF_TIME, 2 * PROOF_SIZE_ACCOUNT_ENTRY)
-			.saturating_add(T::DbWeight::get().reads_writes(2, 1))
-	}
-	fn revoke_ocw_delegate() -> Weight {
-		Weight::from_parts(CALL_BASE_REF_TIME, PROOF_SIZE_ACCOUNT_ENTRY)
-			.saturating_add(T::DbWeight::get().reads_writes(1, 1))
-	}
+    fn register_delivery_key() -> Weight {
+        Weight::from_parts(
+            CALL_BASE_REF_TIME + POINT_CHECK_REF_TIME,
+            PROOF_SIZE_ACCOUNT_ENTRY,
+        )
+        .saturating_add(T::DbWeight::get().reads_writes(1, 1))
+    }
+    fn remove_delivery_key() -> Weight {
+        Weight::from_parts(CALL_BASE_REF_TIME, PROOF_SIZE_ACCOUNT_ENTRY)
+            .saturating_add(T::DbWeight::get().reads_writes(1, 1))
+    }
+    fn set_ocw_delegate() -> Weight {
+        // The membership check reads the consortium's member set.
+        Weight::from_parts(CALL_BASE_REF_TIME, 2 * PROOF_SIZE_ACCOUNT_ENTRY)
+            .saturating_add(T::DbWeight::get().reads_writes(2, 1))
+    }
+    fn revoke_ocw_delegate() -> Weight {
+        Weight::from_parts(CALL_BASE_REF_TIME, PROOF_SIZE_ACCOUNT_ENTRY)
+            .saturating_add(T::DbWeight::get().reads_writes(1, 1))
+    }
 }
 
 /// For tests: the same estimates without database weights.
 impl WeightInfo for () {
-	fn register_delivery_key() -> Weight {
-		Weight::from_parts(CALL_BASE_REF_TIME + POINT_CHECK_REF_TIME, PROOF_SIZE_ACCOUNT_ENTRY)
-	}
-	fn remove_delivery_key() -> Weight {
-		Weight::from_parts(CALL_BASE_REF_TIME, PROOF_SIZE_ACCOUNT_ENTRY)
-	}
-	fn set_ocw_delegate() -> Weight {
-		Weight::from_parts(CALL_BASE_REF_TIME, 2 * PROOF_SIZE_ACCOUNT_ENTRY)
-	}
-	fn revoke_ocw_delegate() -> Weight {
-		Weight::from_parts(CALL_BASE_REF_TIME, PROOF_SIZE_ACCOUNT_ENTRY)
-	}
+    fn register_delivery_key() -> Weight {
+        Weight::from_parts(
+            CALL_BASE_REF_TIME + POINT_CHECK_REF_TIME,
+            PROOF_SIZE_ACCOUNT_ENTRY,
+        )
+    }
+    fn remove_delivery_key() -> Weight {
+        Weight::from_parts(CALL_BASE_REF_TIME, PROOF_SIZE_ACCOUNT_ENTRY)
+    }
+    fn set_ocw_delegate() -> Weight {
+        Weight::from_parts(CALL_BASE_REF_TIME, 2 * PROOF_SIZE_ACCOUNT_ENTRY)
+    }
+    fn revoke_ocw_delegate() -> Weight {
+        Weight::from_parts(CALL_BASE_REF_TIME, PROOF_SIZE_ACCOUNT_ENTRY)
+    }
 }

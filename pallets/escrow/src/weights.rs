@@ -10,17 +10,17 @@ use frame_support::{traits::Get, weights::Weight};
 
 /// Weight functions needed by `pallet-escrow`.
 pub trait WeightInfo {
-	fn buy() -> Weight;
-	fn submit_receipt() -> Weight;
-	fn confirm() -> Weight;
-	fn finalize() -> Weight;
-	fn refund() -> Weight;
-	fn dispute() -> Weight;
-	fn resolve_dispute() -> Weight;
-	/// `on_idle`'s fixed cost: reading and writing the queue bounds.
-	fn auto_release_base() -> Weight;
-	/// `on_idle`'s cost per queue entry (worst case: the order is released).
-	fn auto_release_entry() -> Weight;
+    fn buy() -> Weight;
+    fn submit_receipt() -> Weight;
+    fn confirm() -> Weight;
+    fn finalize() -> Weight;
+    fn refund() -> Weight;
+    fn dispute() -> Weight;
+    fn resolve_dispute() -> Weight;
+    /// `on_idle`'s fixed cost: reading and writing the queue bounds.
+    fn auto_release_base() -> Weight;
+    /// `on_idle`'s cost per queue entry (worst case: the order is released).
+    fn auto_release_entry() -> Weight;
 }
 
 const CALL_BASE_REF_TIME: u64 = 30_000_000;
@@ -29,87 +29,87 @@ const PROOF_SIZE_ORDER_CALL: u64 = 12_000;
 
 /// (reads, writes) of each call, worst case.
 mod accesses {
-	// listing, members, delivery key, next id, account, holds | next id, order, account, holds
-	pub const BUY: (u64, u64) = (6, 4);
-	// order, delegate, members, account, holds, queue bounds | order, account, holds, queue x2
-	pub const SUBMIT_RECEIPT: (u64, u64) = (6, 5);
-	// order, buyer account + holds, revenue account, revenue pallet (2) | the same
-	pub const RELEASE: (u64, u64) = (6, 6);
-	// release plus bond holds and custodian account
-	pub const SETTLE_DISPUTE: (u64, u64) = (9, 9);
-	// order, members, account, holds | order, account, holds
-	pub const REFUND: (u64, u64) = (4, 3);
-	// order, account, holds, resolver (2) | order, account, holds, resolver
-	pub const DISPUTE: (u64, u64) = (5, 4);
-	// the queue entry, then a release
-	pub const AUTO_RELEASE_ENTRY: (u64, u64) = (7, 7);
+    // listing, members, delivery key, next id, account, holds | next id, order, account, holds
+    pub const BUY: (u64, u64) = (6, 4);
+    // order, delegate, members, account, holds, queue bounds | order, account, holds, queue x2
+    pub const SUBMIT_RECEIPT: (u64, u64) = (6, 5);
+    // order, buyer account + holds, revenue account, revenue pallet (2) | the same
+    pub const RELEASE: (u64, u64) = (6, 6);
+    // release plus bond holds and custodian account
+    pub const SETTLE_DISPUTE: (u64, u64) = (9, 9);
+    // order, members, account, holds | order, account, holds
+    pub const REFUND: (u64, u64) = (4, 3);
+    // order, account, holds, resolver (2) | order, account, holds, resolver
+    pub const DISPUTE: (u64, u64) = (5, 4);
+    // the queue entry, then a release
+    pub const AUTO_RELEASE_ENTRY: (u64, u64) = (7, 7);
 }
 
 fn call_weight<T: frame_system::Config>((reads, writes): (u64, u64)) -> Weight {
-	Weight::from_parts(CALL_BASE_REF_TIME, PROOF_SIZE_ORDER_CALL)
-		.saturating_add(T::DbWeight::get().reads_writes(reads, writes))
+    Weight::from_parts(CALL_BASE_REF_TIME, PROOF_SIZE_ORDER_CALL)
+        .saturating_add(T::DbWeight::get().reads_writes(reads, writes))
 }
 
 /// Hand-estimated weights for a runtime, scaled by its database weights.
 pub struct SubstrateWeight<T>(PhantomData<T>);
 
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
-	fn buy() -> Weight {
-		call_weight::<T>(accesses::BUY)
-	}
-	fn submit_receipt() -> Weight {
-		call_weight::<T>(accesses::SUBMIT_RECEIPT)
-	}
-	fn confirm() -> Weight {
-		call_weight::<T>(accesses::RELEASE)
-	}
-	fn finalize() -> Weight {
-		call_weight::<T>(accesses::SETTLE_DISPUTE)
-	}
-	fn refund() -> Weight {
-		call_weight::<T>(accesses::REFUND)
-	}
-	fn dispute() -> Weight {
-		call_weight::<T>(accesses::DISPUTE)
-	}
-	fn resolve_dispute() -> Weight {
-		call_weight::<T>(accesses::SETTLE_DISPUTE)
-	}
-	fn auto_release_base() -> Weight {
-		Weight::from_parts(5_000_000, 600).saturating_add(T::DbWeight::get().reads_writes(1, 1))
-	}
-	fn auto_release_entry() -> Weight {
-		call_weight::<T>(accesses::AUTO_RELEASE_ENTRY)
-	}
+    fn buy() -> Weight {
+        call_weight::<T>(accesses::BUY)
+    }
+    fn submit_receipt() -> Weight {
+        call_weight::<T>(accesses::SUBMIT_RECEIPT)
+    }
+    fn confirm() -> Weight {
+        call_weight::<T>(accesses::RELEASE)
+    }
+    fn finalize() -> Weight {
+        call_weight::<T>(accesses::SETTLE_DISPUTE)
+    }
+    fn refund() -> Weight {
+        call_weight::<T>(accesses::REFUND)
+    }
+    fn dispute() -> Weight {
+        call_weight::<T>(accesses::DISPUTE)
+    }
+    fn resolve_dispute() -> Weight {
+        call_weight::<T>(accesses::SETTLE_DISPUTE)
+    }
+    fn auto_release_base() -> Weight {
+        Weight::from_parts(5_000_000, 600).saturating_add(T::DbWeight::get().reads_writes(1, 1))
+    }
+    fn auto_release_entry() -> Weight {
+        call_weight::<T>(accesses::AUTO_RELEASE_ENTRY)
+    }
 }
 
 /// For tests: the same estimates without database weights.
 impl WeightInfo for () {
-	fn buy() -> Weight {
-		Weight::from_parts(CALL_BASE_REF_TIME, PROOF_SIZE_ORDER_CALL)
-	}
-	fn submit_receipt() -> Weight {
-		Weight::from_parts(CALL_BASE_REF_TIME, PROOF_SIZE_ORDER_CALL)
-	}
-	fn confirm() -> Weight {
-		Weight::from_parts(CALL_BASE_REF_TIME, PROOF_SIZE_ORDER_CALL)
-	}
-	fn finalize() -> Weight {
-		Weight::from_parts(CALL_BASE_REF_TIME, PROOF_SIZE_ORDER_CALL)
-	}
-	fn refund() -> Weight {
-		Weight::from_parts(CALL_BASE_REF_TIME, PROOF_SIZE_ORDER_CALL)
-	}
-	fn dispute() -> Weight {
-		Weight::from_parts(CALL_BASE_REF_TIME, PROOF_SIZE_ORDER_CALL)
-	}
-	fn resolve_dispute() -> Weight {
-		Weight::from_parts(CALL_BASE_REF_TIME, PROOF_SIZE_ORDER_CALL)
-	}
-	fn auto_release_base() -> Weight {
-		Weight::from_parts(5_000_000, 600)
-	}
-	fn auto_release_entry() -> Weight {
-		Weight::from_parts(CALL_BASE_REF_TIME, PROOF_SIZE_ORDER_CALL)
-	}
+    fn buy() -> Weight {
+        Weight::from_parts(CALL_BASE_REF_TIME, PROOF_SIZE_ORDER_CALL)
+    }
+    fn submit_receipt() -> Weight {
+        Weight::from_parts(CALL_BASE_REF_TIME, PROOF_SIZE_ORDER_CALL)
+    }
+    fn confirm() -> Weight {
+        Weight::from_parts(CALL_BASE_REF_TIME, PROOF_SIZE_ORDER_CALL)
+    }
+    fn finalize() -> Weight {
+        Weight::from_parts(CALL_BASE_REF_TIME, PROOF_SIZE_ORDER_CALL)
+    }
+    fn refund() -> Weight {
+        Weight::from_parts(CALL_BASE_REF_TIME, PROOF_SIZE_ORDER_CALL)
+    }
+    fn dispute() -> Weight {
+        Weight::from_parts(CALL_BASE_REF_TIME, PROOF_SIZE_ORDER_CALL)
+    }
+    fn resolve_dispute() -> Weight {
+        Weight::from_parts(CALL_BASE_REF_TIME, PROOF_SIZE_ORDER_CALL)
+    }
+    fn auto_release_base() -> Weight {
+        Weight::from_parts(5_000_000, 600)
+    }
+    fn auto_release_entry() -> Weight {
+        Weight::from_parts(CALL_BASE_REF_TIME, PROOF_SIZE_ORDER_CALL)
+    }
 }

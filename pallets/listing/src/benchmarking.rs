@@ -7,59 +7,70 @@ use frame_system::RawOrigin;
 
 /// A description whose filter summary is `len` bytes long.
 fn description_of_len<T: Config>(len: u32) -> DescriptionOf<T> {
-	let summary: BoundedVec<u8, T::MaxFilterSummaryLen> =
-		BoundedVec::truncate_from((0..len).map(|i| i as u8).collect::<alloc::vec::Vec<u8>>());
-	ListingDescription {
-		filter_summary: summary,
-		time_range: TimeRange { from: 0, until: u64::MAX },
-		purpose: Purpose::Research,
-		terms_hash: Default::default(),
-	}
+    let summary: BoundedVec<u8, T::MaxFilterSummaryLen> =
+        BoundedVec::truncate_from((0..len).map(|i| i as u8).collect::<alloc::vec::Vec<u8>>());
+    ListingDescription {
+        filter_summary: summary,
+        time_range: TimeRange {
+            from: 0,
+            until: u64::MAX,
+        },
+        purpose: Purpose::Research,
+        terms_hash: Default::default(),
+    }
 }
 
 fn pricing<T: Config>() -> Pricing<T::Balance> {
-	Pricing { model: PriceModel::PerRecord(100u32.into()), max_records: 1_000 }
+    Pricing {
+        model: PriceModel::PerRecord(100u32.into()),
+        max_records: 1_000,
+    }
 }
 
 #[benchmarks]
 mod benchmarks {
-	use super::*;
+    use super::*;
 
-	#[benchmark]
-	fn create_listing(s: Linear<0, { T::MaxFilterSummaryLen::get() }>) {
-		let custodian: T::AccountId = whitelisted_caller();
-		T::BenchmarkHelper::make_custodian(&custodian);
-		let description = description_of_len::<T>(s);
+    #[benchmark]
+    fn create_listing(s: Linear<0, { T::MaxFilterSummaryLen::get() }>) {
+        let custodian: T::AccountId = whitelisted_caller();
+        T::BenchmarkHelper::make_custodian(&custodian);
+        let description = description_of_len::<T>(s);
 
-		#[extrinsic_call]
-		_(RawOrigin::Signed(custodian), description, pricing::<T>());
+        #[extrinsic_call]
+        _(RawOrigin::Signed(custodian), description, pricing::<T>());
 
-		assert_eq!(NextListingId::<T>::get(), 1);
-	}
+        assert_eq!(NextListingId::<T>::get(), 1);
+    }
 
-	#[benchmark]
-	fn update_listing(s: Linear<0, { T::MaxFilterSummaryLen::get() }>) {
-		let custodian: T::AccountId = whitelisted_caller();
-		T::BenchmarkHelper::make_custodian(&custodian);
-		let listing = Pallet::<T>::create_benchmark_listing(custodian.clone(), pricing::<T>());
-		let description = description_of_len::<T>(s);
+    #[benchmark]
+    fn update_listing(s: Linear<0, { T::MaxFilterSummaryLen::get() }>) {
+        let custodian: T::AccountId = whitelisted_caller();
+        T::BenchmarkHelper::make_custodian(&custodian);
+        let listing = Pallet::<T>::create_benchmark_listing(custodian.clone(), pricing::<T>());
+        let description = description_of_len::<T>(s);
 
-		#[extrinsic_call]
-		_(RawOrigin::Signed(custodian), listing, description, pricing::<T>());
+        #[extrinsic_call]
+        _(
+            RawOrigin::Signed(custodian),
+            listing,
+            description,
+            pricing::<T>(),
+        );
 
-		assert_eq!(Listings::<T>::get(listing).map(|l| l.version), Some(2));
-	}
+        assert_eq!(Listings::<T>::get(listing).map(|l| l.version), Some(2));
+    }
 
-	#[benchmark]
-	fn close_listing() {
-		let custodian: T::AccountId = whitelisted_caller();
-		let listing = Pallet::<T>::create_benchmark_listing(custodian.clone(), pricing::<T>());
+    #[benchmark]
+    fn close_listing() {
+        let custodian: T::AccountId = whitelisted_caller();
+        let listing = Pallet::<T>::create_benchmark_listing(custodian.clone(), pricing::<T>());
 
-		#[extrinsic_call]
-		_(RawOrigin::Signed(custodian), listing);
+        #[extrinsic_call]
+        _(RawOrigin::Signed(custodian), listing);
 
-		assert_eq!(Listings::<T>::get(listing).map(|l| l.active), Some(false));
-	}
+        assert_eq!(Listings::<T>::get(listing).map(|l| l.active), Some(false));
+    }
 
-	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);
+    impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);
 }

@@ -42,275 +42,299 @@ pub mod weights;
 
 /// Read access to listings for the escrow pallet.
 pub trait ListingRegistry<AccountId, Balance> {
-	/// The terms of listing `id`, if it exists (closed listings included, `active == false`).
-	fn listing_terms(id: ListingId) -> Option<ListingTerms<AccountId, Balance>>;
+    /// The terms of listing `id`, if it exists (closed listings included, `active == false`).
+    fn listing_terms(id: ListingId) -> Option<ListingTerms<AccountId, Balance>>;
 
-	/// Create an active listing for benchmarks of pallets that sell from listings.
-	#[cfg(feature = "runtime-benchmarks")]
-	fn create_benchmark_listing(custodian: AccountId, pricing: Pricing<Balance>) -> ListingId;
+    /// Create an active listing for benchmarks of pallets that sell from listings.
+    #[cfg(feature = "runtime-benchmarks")]
+    fn create_benchmark_listing(custodian: AccountId, pricing: Pricing<Balance>) -> ListingId;
 }
 
 /// Benchmark setup the runtime provides: this pallet cannot make a custodian by itself.
 #[cfg(feature = "runtime-benchmarks")]
 pub trait BenchmarkHelper<AccountId> {
-	/// Make `who` a member custodian (so that `T::Custodians` contains it).
-	fn make_custodian(who: &AccountId);
+    /// Make `who` a member custodian (so that `T::Custodians` contains it).
+    fn make_custodian(who: &AccountId);
 }
 
 #[frame_support::pallet]
 pub mod pallet {
-	use super::*;
-	use frame_support::{pallet_prelude::*, traits::Contains};
-	use frame_system::pallet_prelude::*;
-	use sp_runtime::traits::AtLeast32BitUnsigned;
+    use super::*;
+    use frame_support::{pallet_prelude::*, traits::Contains};
+    use frame_system::pallet_prelude::*;
+    use sp_runtime::traits::AtLeast32BitUnsigned;
 
-	/// A listing as stored for runtime `T`.
-	pub type ListingOf<T> = Listing<
-		<T as frame_system::Config>::AccountId,
-		<T as Config>::Balance,
-		<T as Config>::MaxFilterSummaryLen,
-	>;
-	/// A listing description as passed to the calls of runtime `T`.
-	pub type DescriptionOf<T> = ListingDescription<<T as Config>::MaxFilterSummaryLen>;
+    /// A listing as stored for runtime `T`.
+    pub type ListingOf<T> = Listing<
+        <T as frame_system::Config>::AccountId,
+        <T as Config>::Balance,
+        <T as Config>::MaxFilterSummaryLen,
+    >;
+    /// A listing description as passed to the calls of runtime `T`.
+    pub type DescriptionOf<T> = ListingDescription<<T as Config>::MaxFilterSummaryLen>;
 
-	#[pallet::pallet]
-	pub struct Pallet<T>(_);
+    #[pallet::pallet]
+    pub struct Pallet<T>(_);
 
-	#[pallet::config]
-	pub trait Config: frame_system::Config {
-		/// The consortium's current member hospitals: only they may list.
-		type Custodians: Contains<Self::AccountId>;
-		/// The currency amount prices are quoted in (the runtime's balance type).
-		type Balance: Parameter + Member + AtLeast32BitUnsigned + MaxEncodedLen + Copy + From<u32>;
-		/// Longest filter summary, in bytes.
-		#[pallet::constant]
-		type MaxFilterSummaryLen: Get<u32>;
-		/// Weights of this pallet's calls.
-		type WeightInfo: WeightInfo;
-		/// Makes custodians for the benchmarks.
-		#[cfg(feature = "runtime-benchmarks")]
-		type BenchmarkHelper: BenchmarkHelper<Self::AccountId>;
-	}
+    #[pallet::config]
+    pub trait Config: frame_system::Config {
+        /// The consortium's current member hospitals: only they may list.
+        type Custodians: Contains<Self::AccountId>;
+        /// The currency amount prices are quoted in (the runtime's balance type).
+        type Balance: Parameter + Member + AtLeast32BitUnsigned + MaxEncodedLen + Copy + From<u32>;
+        /// Longest filter summary, in bytes.
+        #[pallet::constant]
+        type MaxFilterSummaryLen: Get<u32>;
+        /// Weights of this pallet's calls.
+        type WeightInfo: WeightInfo;
+        /// Makes custodians for the benchmarks.
+        #[cfg(feature = "runtime-benchmarks")]
+        type BenchmarkHelper: BenchmarkHelper<Self::AccountId>;
+    }
 
-	/// All listings ever created, closed ones included.
-	#[pallet::storage]
-	pub type Listings<T: Config> = StorageMap<_, Blake2_128Concat, ListingId, ListingOf<T>>;
+    /// All listings ever created, closed ones included.
+    #[pallet::storage]
+    pub type Listings<T: Config> = StorageMap<_, Blake2_128Concat, ListingId, ListingOf<T>>;
 
-	/// The id the next listing gets.
-	#[pallet::storage]
-	pub type NextListingId<T: Config> = StorageValue<_, ListingId, ValueQuery>;
+    /// The id the next listing gets.
+    #[pallet::storage]
+    pub type NextListingId<T: Config> = StorageValue<_, ListingId, ValueQuery>;
 
-	/// How many listings are active (for monitoring, and checked in `try_state`).
-	#[pallet::storage]
-	pub type ActiveListingCount<T: Config> = StorageValue<_, u32, ValueQuery>;
+    /// How many listings are active (for monitoring, and checked in `try_state`).
+    #[pallet::storage]
+    pub type ActiveListingCount<T: Config> = StorageValue<_, u32, ValueQuery>;
 
-	#[pallet::event]
-	#[pallet::generate_deposit(pub(super) fn deposit_event)]
-	pub enum Event<T: Config> {
-		/// A custodian listed a dataset.
-		ListingCreated {
-			listing: ListingId,
-			custodian: T::AccountId,
-			description: DescriptionOf<T>,
-			pricing: Pricing<T::Balance>,
-		},
-		/// A custodian changed a listing; buyers must agree to `version` now.
-		ListingUpdated {
-			listing: ListingId,
-			version: u32,
-			description: DescriptionOf<T>,
-			pricing: Pricing<T::Balance>,
-		},
-		/// A custodian closed a listing.
-		ListingClosed { listing: ListingId },
-	}
+    #[pallet::event]
+    #[pallet::generate_deposit(pub(super) fn deposit_event)]
+    pub enum Event<T: Config> {
+        /// A custodian listed a dataset.
+        ListingCreated {
+            listing: ListingId,
+            custodian: T::AccountId,
+            description: DescriptionOf<T>,
+            pricing: Pricing<T::Balance>,
+        },
+        /// A custodian changed a listing; buyers must agree to `version` now.
+        ListingUpdated {
+            listing: ListingId,
+            version: u32,
+            description: DescriptionOf<T>,
+            pricing: Pricing<T::Balance>,
+        },
+        /// A custodian closed a listing.
+        ListingClosed { listing: ListingId },
+    }
 
-	#[pallet::error]
-	pub enum Error<T> {
-		/// Only a current member hospital may list or update.
-		NotCustodian,
-		/// No listing has this id.
-		UnknownListing,
-		/// Only the listing's custodian may change it.
-		NotListingCustodian,
-		/// The listing is closed.
-		ListingClosed,
-		/// The time range ends before it starts.
-		InvalidTimeRange,
-		/// The price (per record or flat) is zero.
-		ZeroPrice,
-		/// A sale must deliver at least one record.
-		ZeroMaxRecords,
-		/// Price per record times the maximum record count overflows the balance type.
-		PriceOverflow,
-		/// The listing has been updated too many times (version counter exhausted).
-		VersionOverflow,
-		/// Listing ids are exhausted.
-		ListingIdOverflow,
-	}
+    #[pallet::error]
+    pub enum Error<T> {
+        /// Only a current member hospital may list or update.
+        NotCustodian,
+        /// No listing has this id.
+        UnknownListing,
+        /// Only the listing's custodian may change it.
+        NotListingCustodian,
+        /// The listing is closed.
+        ListingClosed,
+        /// The time range ends before it starts.
+        InvalidTimeRange,
+        /// The price (per record or flat) is zero.
+        ZeroPrice,
+        /// A sale must deliver at least one record.
+        ZeroMaxRecords,
+        /// Price per record times the maximum record count overflows the balance type.
+        PriceOverflow,
+        /// The listing has been updated too many times (version counter exhausted).
+        VersionOverflow,
+        /// Listing ids are exhausted.
+        ListingIdOverflow,
+    }
 
-	#[pallet::hooks]
-	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
-		#[cfg(feature = "try-runtime")]
-		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
-			Self::do_try_state()
-		}
-	}
+    #[pallet::hooks]
+    impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+        #[cfg(feature = "try-runtime")]
+        fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+            Self::do_try_state()
+        }
+    }
 
-	#[pallet::call]
-	impl<T: Config> Pallet<T> {
-		/// List a dataset. The caller must be a member hospital; the listing starts active at
-		/// version 1.
-		#[pallet::call_index(0)]
-		#[pallet::weight(T::WeightInfo::create_listing(description.filter_summary.len() as u32))]
-		pub fn create_listing(
-			origin: OriginFor<T>,
-			description: DescriptionOf<T>,
-			pricing: Pricing<T::Balance>,
-		) -> DispatchResult {
-			let custodian = ensure_signed(origin)?;
-			ensure!(T::Custodians::contains(&custodian), Error::<T>::NotCustodian);
-			Self::ensure_valid_offer(&description, &pricing)?;
-			let listing = NextListingId::<T>::get();
-			let next = listing.checked_add(1).ok_or(Error::<T>::ListingIdOverflow)?;
-			let active_count = ActiveListingCount::<T>::get().saturating_add(1);
+    #[pallet::call]
+    impl<T: Config> Pallet<T> {
+        /// List a dataset. The caller must be a member hospital; the listing starts active at
+        /// version 1.
+        #[pallet::call_index(0)]
+        #[pallet::weight(T::WeightInfo::create_listing(description.filter_summary.len() as u32))]
+        pub fn create_listing(
+            origin: OriginFor<T>,
+            description: DescriptionOf<T>,
+            pricing: Pricing<T::Balance>,
+        ) -> DispatchResult {
+            let custodian = ensure_signed(origin)?;
+            ensure!(
+                T::Custodians::contains(&custodian),
+                Error::<T>::NotCustodian
+            );
+            Self::ensure_valid_offer(&description, &pricing)?;
+            let listing = NextListingId::<T>::get();
+            let next = listing
+                .checked_add(1)
+                .ok_or(Error::<T>::ListingIdOverflow)?;
+            let active_count = ActiveListingCount::<T>::get().saturating_add(1);
 
-			NextListingId::<T>::put(next);
-			ActiveListingCount::<T>::put(active_count);
-			Listings::<T>::insert(
-				listing,
-				Listing {
-					custodian: custodian.clone(),
-					description: description.clone(),
-					pricing,
-					active: true,
-					version: 1,
-				},
-			);
-			Self::deposit_event(Event::ListingCreated { listing, custodian, description, pricing });
-			Ok(())
-		}
+            NextListingId::<T>::put(next);
+            ActiveListingCount::<T>::put(active_count);
+            Listings::<T>::insert(
+                listing,
+                Listing {
+                    custodian: custodian.clone(),
+                    description: description.clone(),
+                    pricing,
+                    active: true,
+                    version: 1,
+                },
+            );
+            Self::deposit_event(Event::ListingCreated {
+                listing,
+                custodian,
+                description,
+                pricing,
+            });
+            Ok(())
+        }
 
-		/// Replace a listing's description and price. Bumps the version, so purchases made
-		/// against the old version fail rather than pay the new price.
-		#[pallet::call_index(1)]
-		#[pallet::weight(T::WeightInfo::update_listing(description.filter_summary.len() as u32))]
-		pub fn update_listing(
-			origin: OriginFor<T>,
-			listing: ListingId,
-			description: DescriptionOf<T>,
-			pricing: Pricing<T::Balance>,
-		) -> DispatchResult {
-			let who = ensure_signed(origin)?;
-			let mut stored = Self::own_active_listing(&who, listing)?;
-			ensure!(T::Custodians::contains(&who), Error::<T>::NotCustodian);
-			Self::ensure_valid_offer(&description, &pricing)?;
-			let version = stored.version.checked_add(1).ok_or(Error::<T>::VersionOverflow)?;
+        /// Replace a listing's description and price. Bumps the version, so purchases made
+        /// against the old version fail rather than pay the new price.
+        #[pallet::call_index(1)]
+        #[pallet::weight(T::WeightInfo::update_listing(description.filter_summary.len() as u32))]
+        pub fn update_listing(
+            origin: OriginFor<T>,
+            listing: ListingId,
+            description: DescriptionOf<T>,
+            pricing: Pricing<T::Balance>,
+        ) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            let mut stored = Self::own_active_listing(&who, listing)?;
+            ensure!(T::Custodians::contains(&who), Error::<T>::NotCustodian);
+            Self::ensure_valid_offer(&description, &pricing)?;
+            let version = stored
+                .version
+                .checked_add(1)
+                .ok_or(Error::<T>::VersionOverflow)?;
 
-			stored.description = description.clone();
-			stored.pricing = pricing;
-			stored.version = version;
-			Listings::<T>::insert(listing, stored);
-			Self::deposit_event(Event::ListingUpdated { listing, version, description, pricing });
-			Ok(())
-		}
+            stored.description = description.clone();
+            stored.pricing = pricing;
+            stored.version = version;
+            Listings::<T>::insert(listing, stored);
+            Self::deposit_event(Event::ListingUpdated {
+                listing,
+                version,
+                description,
+                pricing,
+            });
+            Ok(())
+        }
 
-		/// Close a listing for good. Allowed for a hospital that has left the consortium too,
-		/// so it can withdraw its offers.
-		#[pallet::call_index(2)]
-		#[pallet::weight(T::WeightInfo::close_listing())]
-		pub fn close_listing(origin: OriginFor<T>, listing: ListingId) -> DispatchResult {
-			let who = ensure_signed(origin)?;
-			let mut stored = Self::own_active_listing(&who, listing)?;
+        /// Close a listing for good. Allowed for a hospital that has left the consortium too,
+        /// so it can withdraw its offers.
+        #[pallet::call_index(2)]
+        #[pallet::weight(T::WeightInfo::close_listing())]
+        pub fn close_listing(origin: OriginFor<T>, listing: ListingId) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            let mut stored = Self::own_active_listing(&who, listing)?;
 
-			stored.active = false;
-			Listings::<T>::insert(listing, stored);
-			ActiveListingCount::<T>::mutate(|count| *count = count.saturating_sub(1));
-			Self::deposit_event(Event::ListingClosed { listing });
-			Ok(())
-		}
-	}
+            stored.active = false;
+            Listings::<T>::insert(listing, stored);
+            ActiveListingCount::<T>::mutate(|count| *count = count.saturating_sub(1));
+            Self::deposit_event(Event::ListingClosed { listing });
+            Ok(())
+        }
+    }
 
-	impl<T: Config> Pallet<T> {
-		/// The stored listing, if it exists, belongs to `who` and is still active.
-		fn own_active_listing(
-			who: &T::AccountId,
-			listing: ListingId,
-		) -> Result<ListingOf<T>, DispatchError> {
-			let stored = Listings::<T>::get(listing).ok_or(Error::<T>::UnknownListing)?;
-			ensure!(&stored.custodian == who, Error::<T>::NotListingCustodian);
-			ensure!(stored.active, Error::<T>::ListingClosed);
-			Ok(stored)
-		}
+    impl<T: Config> Pallet<T> {
+        /// The stored listing, if it exists, belongs to `who` and is still active.
+        fn own_active_listing(
+            who: &T::AccountId,
+            listing: ListingId,
+        ) -> Result<ListingOf<T>, DispatchError> {
+            let stored = Listings::<T>::get(listing).ok_or(Error::<T>::UnknownListing)?;
+            ensure!(&stored.custodian == who, Error::<T>::NotListingCustodian);
+            ensure!(stored.active, Error::<T>::ListingClosed);
+            Ok(stored)
+        }
 
-		/// Description and price are well formed and the maximum cost is representable.
-		fn ensure_valid_offer(
-			description: &DescriptionOf<T>,
-			pricing: &Pricing<T::Balance>,
-		) -> DispatchResult {
-			ensure!(description.time_range.is_ordered(), Error::<T>::InvalidTimeRange);
-			ensure!(pricing.has_price(), Error::<T>::ZeroPrice);
-			ensure!(pricing.max_records > 0, Error::<T>::ZeroMaxRecords);
-			ensure!(pricing.max_cost().is_some(), Error::<T>::PriceOverflow);
-			Ok(())
-		}
+        /// Description and price are well formed and the maximum cost is representable.
+        fn ensure_valid_offer(
+            description: &DescriptionOf<T>,
+            pricing: &Pricing<T::Balance>,
+        ) -> DispatchResult {
+            ensure!(
+                description.time_range.is_ordered(),
+                Error::<T>::InvalidTimeRange
+            );
+            ensure!(pricing.has_price(), Error::<T>::ZeroPrice);
+            ensure!(pricing.max_records > 0, Error::<T>::ZeroMaxRecords);
+            ensure!(pricing.max_cost().is_some(), Error::<T>::PriceOverflow);
+            Ok(())
+        }
 
-		/// Check the invariants listed in the crate documentation.
-		#[cfg(any(feature = "try-runtime", feature = "std"))]
-		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
-			let next = NextListingId::<T>::get();
-			let mut active = 0u32;
-			for (id, listing) in Listings::<T>::iter() {
-				ensure!(id < next, "a listing id is not below NextListingId");
-				ensure!(listing.version >= 1, "a listing has version 0");
-				ensure!(
-					Self::ensure_valid_offer(&listing.description, &listing.pricing).is_ok(),
-					"a stored listing is not a valid offer"
-				);
-				if listing.active {
-					active = active.saturating_add(1);
-				}
-			}
-			ensure!(active == ActiveListingCount::<T>::get(), "ActiveListingCount is off");
-			Ok(())
-		}
-	}
+        /// Check the invariants listed in the crate documentation.
+        #[cfg(any(feature = "try-runtime", feature = "std"))]
+        pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+            let next = NextListingId::<T>::get();
+            let mut active = 0u32;
+            for (id, listing) in Listings::<T>::iter() {
+                ensure!(id < next, "a listing id is not below NextListingId");
+                ensure!(listing.version >= 1, "a listing has version 0");
+                ensure!(
+                    Self::ensure_valid_offer(&listing.description, &listing.pricing).is_ok(),
+                    "a stored listing is not a valid offer"
+                );
+                if listing.active {
+                    active = active.saturating_add(1);
+                }
+            }
+            ensure!(
+                active == ActiveListingCount::<T>::get(),
+                "ActiveListingCount is off"
+            );
+            Ok(())
+        }
+    }
 
-	impl<T: Config> ListingRegistry<T::AccountId, T::Balance> for Pallet<T> {
-		fn listing_terms(id: ListingId) -> Option<ListingTerms<T::AccountId, T::Balance>> {
-			Listings::<T>::get(id).map(|listing| ListingTerms {
-				custodian: listing.custodian,
-				version: listing.version,
-				active: listing.active,
-				purpose: listing.description.purpose,
-				pricing: listing.pricing,
-			})
-		}
+    impl<T: Config> ListingRegistry<T::AccountId, T::Balance> for Pallet<T> {
+        fn listing_terms(id: ListingId) -> Option<ListingTerms<T::AccountId, T::Balance>> {
+            Listings::<T>::get(id).map(|listing| ListingTerms {
+                custodian: listing.custodian,
+                version: listing.version,
+                active: listing.active,
+                purpose: listing.description.purpose,
+                pricing: listing.pricing,
+            })
+        }
 
-		#[cfg(feature = "runtime-benchmarks")]
-		fn create_benchmark_listing(
-			custodian: T::AccountId,
-			pricing: Pricing<T::Balance>,
-		) -> ListingId {
-			let listing = NextListingId::<T>::get();
-			NextListingId::<T>::put(listing.saturating_add(1));
-			ActiveListingCount::<T>::mutate(|count| *count = count.saturating_add(1));
-			Listings::<T>::insert(
-				listing,
-				Listing {
-					custodian,
-					description: ListingDescription {
-						filter_summary: BoundedVec::new(),
-						time_range: TimeRange { from: 0, until: 0 },
-						purpose: Purpose::Research,
-						terms_hash: Default::default(),
-					},
-					pricing,
-					active: true,
-					version: 1,
-				},
-			);
-			listing
-		}
-	}
+        #[cfg(feature = "runtime-benchmarks")]
+        fn create_benchmark_listing(
+            custodian: T::AccountId,
+            pricing: Pricing<T::Balance>,
+        ) -> ListingId {
+            let listing = NextListingId::<T>::get();
+            NextListingId::<T>::put(listing.saturating_add(1));
+            ActiveListingCount::<T>::mutate(|count| *count = count.saturating_add(1));
+            Listings::<T>::insert(
+                listing,
+                Listing {
+                    custodian,
+                    description: ListingDescription {
+                        filter_summary: BoundedVec::new(),
+                        time_range: TimeRange { from: 0, until: 0 },
+                        purpose: Purpose::Research,
+                        terms_hash: Default::default(),
+                    },
+                    pricing,
+                    active: true,
+                    version: 1,
+                },
+            );
+            listing
+        }
+    }
 }

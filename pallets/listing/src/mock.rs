@@ -3,23 +3,23 @@
 use crate as pallet_listing;
 use crate::{ListingDescription, PriceModel, Pricing, Purpose, TimeRange};
 use frame_support::{
-	derive_impl, parameter_types,
-	traits::{ConstU32, Contains},
+    derive_impl, parameter_types,
+    traits::{ConstU32, Contains},
 };
 use sp_runtime::BuildStorage;
 
 type Block = frame_system::mocking::MockBlock<Test>;
 
 frame_support::construct_runtime!(
-	pub enum Test {
-		System: frame_system,
-		Listing: pallet_listing,
-	}
+    pub enum Test {
+        System: frame_system,
+        Listing: pallet_listing,
+    }
 );
 
 #[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
 impl frame_system::Config for Test {
-	type Block = Block;
+    type Block = Block;
 }
 
 pub const HOSPITAL: u64 = 1;
@@ -28,67 +28,77 @@ pub const STRANGER: u64 = 99;
 pub const MAX_SUMMARY_LEN: u32 = 64;
 
 parameter_types! {
-	pub static Members: Vec<u64> = vec![HOSPITAL, OTHER_HOSPITAL];
+    pub static Members: Vec<u64> = vec![HOSPITAL, OTHER_HOSPITAL];
 }
 
 /// The consortium's member set, changeable per test through `Members::set`.
 pub struct MockCustodians;
 impl Contains<u64> for MockCustodians {
-	fn contains(who: &u64) -> bool {
-		Members::get().contains(who)
-	}
+    fn contains(who: &u64) -> bool {
+        Members::get().contains(who)
+    }
 }
 
 #[cfg(feature = "runtime-benchmarks")]
 pub struct MockBenchmarkHelper;
 #[cfg(feature = "runtime-benchmarks")]
 impl crate::BenchmarkHelper<u64> for MockBenchmarkHelper {
-	fn make_custodian(who: &u64) {
-		Members::mutate(|members| members.push(*who));
-	}
+    fn make_custodian(who: &u64) {
+        Members::mutate(|members| members.push(*who));
+    }
 }
 
 impl pallet_listing::Config for Test {
-	type Custodians = MockCustodians;
-	type Balance = u64;
-	type MaxFilterSummaryLen = ConstU32<MAX_SUMMARY_LEN>;
-	type WeightInfo = ();
-	#[cfg(feature = "runtime-benchmarks")]
-	type BenchmarkHelper = MockBenchmarkHelper;
+    type Custodians = MockCustodians;
+    type Balance = u64;
+    type MaxFilterSummaryLen = ConstU32<MAX_SUMMARY_LEN>;
+    type WeightInfo = ();
+    #[cfg(feature = "runtime-benchmarks")]
+    type BenchmarkHelper = MockBenchmarkHelper;
 }
 
 pub fn description(
-	summary: &[u8],
-	purpose: Purpose,
+    summary: &[u8],
+    purpose: Purpose,
 ) -> ListingDescription<ConstU32<MAX_SUMMARY_LEN>> {
-	ListingDescription {
-		filter_summary: summary.to_vec().try_into().expect("summary fits"),
-		time_range: TimeRange { from: 1_577_836_800, until: 1_735_689_599 },
-		purpose,
-		terms_hash: sp_core::H256::repeat_byte(0x7e),
-	}
+    ListingDescription {
+        filter_summary: summary.to_vec().try_into().expect("summary fits"),
+        time_range: TimeRange {
+            from: 1_577_836_800,
+            until: 1_735_689_599,
+        },
+        purpose,
+        terms_hash: sp_core::H256::repeat_byte(0x7e),
+    }
 }
 
 pub fn per_record(price: u64, max_records: u32) -> Pricing<u64> {
-	Pricing { model: PriceModel::PerRecord(price), max_records }
+    Pricing {
+        model: PriceModel::PerRecord(price),
+        max_records,
+    }
 }
 
 pub fn flat(price: u64, max_records: u32) -> Pricing<u64> {
-	Pricing { model: PriceModel::Flat(price), max_records }
+    Pricing {
+        model: PriceModel::Flat(price),
+        max_records,
+    }
 }
 
 pub fn new_test_ext() -> sp_io::TestExternalities {
-	let storage =
-		frame_system::GenesisConfig::<Test>::default().build_storage().expect("genesis builds");
-	let mut ext = sp_io::TestExternalities::new(storage);
-	ext.execute_with(|| System::set_block_number(1));
-	ext
+    let storage = frame_system::GenesisConfig::<Test>::default()
+        .build_storage()
+        .expect("genesis builds");
+    let mut ext = sp_io::TestExternalities::new(storage);
+    ext.execute_with(|| System::set_block_number(1));
+    ext
 }
 
 /// Run `test` in a fresh externality and check the pallet's invariants after it.
 pub fn run_test(test: impl FnOnce()) {
-	new_test_ext().execute_with(|| {
-		test();
-		Listing::do_try_state().expect("invariants hold after the test");
-	});
+    new_test_ext().execute_with(|| {
+        test();
+        Listing::do_try_state().expect("invariants hold after the test");
+    });
 }

@@ -1,342 +1,365 @@
 //! Unit tests: every call, error and event of the listing pallet.
 
 use crate::{
-	mock::*, ActiveListingCount, Error, Event, ListingRegistry, ListingTerms, Listings,
-	NextListingId, PriceModel, Purpose, TimeRange,
+    mock::*, ActiveListingCount, Error, Event, ListingRegistry, ListingTerms, Listings,
+    NextListingId, PriceModel, Purpose, TimeRange,
 };
 use frame_support::{assert_noop, assert_ok};
 use sp_runtime::DispatchError;
 
 fn last_event() -> Event<Test> {
-	System::events()
-		.into_iter()
-		.filter_map(|record| match record.event {
-			RuntimeEvent::Listing(event) => Some(event),
-			_ => None,
-		})
-		.next_back()
-		.expect("the pallet emitted an event")
+    System::events()
+        .into_iter()
+        .filter_map(|record| match record.event {
+            RuntimeEvent::Listing(event) => Some(event),
+            _ => None,
+        })
+        .next_back()
+        .expect("the pallet emitted an event")
 }
 
 fn create_default_listing(custodian: u64) -> u64 {
-	let id = NextListingId::<Test>::get();
-	assert_ok!(Listing::create_listing(
-		RuntimeOrigin::signed(custodian),
-		description(b"diabetes type 2, adults", Purpose::Research),
-		per_record(10, 1_000),
-	));
-	id
+    let id = NextListingId::<Test>::get();
+    assert_ok!(Listing::create_listing(
+        RuntimeOrigin::signed(custodian),
+        description(b"diabetes type 2, adults", Purpose::Research),
+        per_record(10, 1_000),
+    ));
+    id
 }
 
 #[test]
 fn create_listing_stores_an_active_version_one_listing() {
-	run_test(|| {
-		let id = create_default_listing(HOSPITAL);
-		let stored = Listings::<Test>::get(id).expect("listing stored");
-		assert_eq!(stored.custodian, HOSPITAL);
-		assert!(stored.active);
-		assert_eq!(stored.version, 1);
-		assert_eq!(stored.pricing, per_record(10, 1_000));
-		assert_eq!(stored.description, description(b"diabetes type 2, adults", Purpose::Research));
-		assert_eq!(NextListingId::<Test>::get(), id + 1);
-		assert_eq!(ActiveListingCount::<Test>::get(), 1);
-		assert_eq!(
-			last_event(),
-			Event::ListingCreated {
-				listing: id,
-				custodian: HOSPITAL,
-				description: description(b"diabetes type 2, adults", Purpose::Research),
-				pricing: per_record(10, 1_000),
-			}
-		);
-	});
+    run_test(|| {
+        let id = create_default_listing(HOSPITAL);
+        let stored = Listings::<Test>::get(id).expect("listing stored");
+        assert_eq!(stored.custodian, HOSPITAL);
+        assert!(stored.active);
+        assert_eq!(stored.version, 1);
+        assert_eq!(stored.pricing, per_record(10, 1_000));
+        assert_eq!(
+            stored.description,
+            description(b"diabetes type 2, adults", Purpose::Research)
+        );
+        assert_eq!(NextListingId::<Test>::get(), id + 1);
+        assert_eq!(ActiveListingCount::<Test>::get(), 1);
+        assert_eq!(
+            last_event(),
+            Event::ListingCreated {
+                listing: id,
+                custodian: HOSPITAL,
+                description: description(b"diabetes type 2, adults", Purpose::Research),
+                pricing: per_record(10, 1_000),
+            }
+        );
+    });
 }
 
 #[test]
 fn listing_ids_are_assigned_in_order() {
-	run_test(|| {
-		let first = create_default_listing(HOSPITAL);
-		let second = create_default_listing(OTHER_HOSPITAL);
-		assert_eq!(second, first + 1);
-		assert_eq!(Listings::<Test>::get(second).map(|l| l.custodian), Some(OTHER_HOSPITAL));
-	});
+    run_test(|| {
+        let first = create_default_listing(HOSPITAL);
+        let second = create_default_listing(OTHER_HOSPITAL);
+        assert_eq!(second, first + 1);
+        assert_eq!(
+            Listings::<Test>::get(second).map(|l| l.custodian),
+            Some(OTHER_HOSPITAL)
+        );
+    });
 }
 
 #[test]
 fn create_listing_requires_a_member_custodian() {
-	run_test(|| {
-		assert_noop!(
-			Listing::create_listing(
-				RuntimeOrigin::signed(STRANGER),
-				description(b"x", Purpose::Research),
-				flat(100, 10),
-			),
-			Error::<Test>::NotCustodian
-		);
-		assert_noop!(
-			Listing::create_listing(
-				RuntimeOrigin::none(),
-				description(b"x", Purpose::Research),
-				flat(100, 10)
-			),
-			DispatchError::BadOrigin
-		);
-	});
+    run_test(|| {
+        assert_noop!(
+            Listing::create_listing(
+                RuntimeOrigin::signed(STRANGER),
+                description(b"x", Purpose::Research),
+                flat(100, 10),
+            ),
+            Error::<Test>::NotCustodian
+        );
+        assert_noop!(
+            Listing::create_listing(
+                RuntimeOrigin::none(),
+                description(b"x", Purpose::Research),
+                flat(100, 10)
+            ),
+            DispatchError::BadOrigin
+        );
+    });
 }
 
 #[test]
 fn create_listing_refuses_an_inverted_time_range() {
-	run_test(|| {
-		let mut desc = description(b"x", Purpose::PublicHealth);
-		desc.time_range = TimeRange { from: 10, until: 9 };
-		assert_noop!(
-			Listing::create_listing(RuntimeOrigin::signed(HOSPITAL), desc, flat(100, 10)),
-			Error::<Test>::InvalidTimeRange
-		);
-	});
+    run_test(|| {
+        let mut desc = description(b"x", Purpose::PublicHealth);
+        desc.time_range = TimeRange { from: 10, until: 9 };
+        assert_noop!(
+            Listing::create_listing(RuntimeOrigin::signed(HOSPITAL), desc, flat(100, 10)),
+            Error::<Test>::InvalidTimeRange
+        );
+    });
 }
 
 #[test]
 fn a_single_instant_time_range_is_allowed() {
-	run_test(|| {
-		let mut desc = description(b"x", Purpose::PublicHealth);
-		desc.time_range = TimeRange { from: 10, until: 10 };
-		assert_ok!(Listing::create_listing(RuntimeOrigin::signed(HOSPITAL), desc, flat(100, 10)));
-	});
+    run_test(|| {
+        let mut desc = description(b"x", Purpose::PublicHealth);
+        desc.time_range = TimeRange {
+            from: 10,
+            until: 10,
+        };
+        assert_ok!(Listing::create_listing(
+            RuntimeOrigin::signed(HOSPITAL),
+            desc,
+            flat(100, 10)
+        ));
+    });
 }
 
 #[test]
 fn create_listing_refuses_zero_prices_and_zero_records() {
-	run_test(|| {
-		for pricing in [flat(0, 10), per_record(0, 10)] {
-			assert_noop!(
-				Listing::create_listing(
-					RuntimeOrigin::signed(HOSPITAL),
-					description(b"x", Purpose::Commercial),
-					pricing
-				),
-				Error::<Test>::ZeroPrice
-			);
-		}
-		assert_noop!(
-			Listing::create_listing(
-				RuntimeOrigin::signed(HOSPITAL),
-				description(b"x", Purpose::Commercial),
-				flat(5, 0)
-			),
-			Error::<Test>::ZeroMaxRecords
-		);
-	});
+    run_test(|| {
+        for pricing in [flat(0, 10), per_record(0, 10)] {
+            assert_noop!(
+                Listing::create_listing(
+                    RuntimeOrigin::signed(HOSPITAL),
+                    description(b"x", Purpose::Commercial),
+                    pricing
+                ),
+                Error::<Test>::ZeroPrice
+            );
+        }
+        assert_noop!(
+            Listing::create_listing(
+                RuntimeOrigin::signed(HOSPITAL),
+                description(b"x", Purpose::Commercial),
+                flat(5, 0)
+            ),
+            Error::<Test>::ZeroMaxRecords
+        );
+    });
 }
 
 #[test]
 fn create_listing_refuses_a_maximum_cost_that_overflows() {
-	run_test(|| {
-		assert_noop!(
-			Listing::create_listing(
-				RuntimeOrigin::signed(HOSPITAL),
-				description(b"x", Purpose::Commercial),
-				per_record(u64::MAX / 2, 3)
-			),
-			Error::<Test>::PriceOverflow
-		);
-		// A flat price never multiplies, so the same numbers are fine.
-		assert_ok!(Listing::create_listing(
-			RuntimeOrigin::signed(HOSPITAL),
-			description(b"x", Purpose::Commercial),
-			flat(u64::MAX / 2, 3)
-		));
-	});
+    run_test(|| {
+        assert_noop!(
+            Listing::create_listing(
+                RuntimeOrigin::signed(HOSPITAL),
+                description(b"x", Purpose::Commercial),
+                per_record(u64::MAX / 2, 3)
+            ),
+            Error::<Test>::PriceOverflow
+        );
+        // A flat price never multiplies, so the same numbers are fine.
+        assert_ok!(Listing::create_listing(
+            RuntimeOrigin::signed(HOSPITAL),
+            description(b"x", Purpose::Commercial),
+            flat(u64::MAX / 2, 3)
+        ));
+    });
 }
 
 #[test]
 fn create_listing_fails_when_ids_are_exhausted() {
-	run_test(|| {
-		NextListingId::<Test>::put(u64::MAX);
-		assert_noop!(
-			Listing::create_listing(
-				RuntimeOrigin::signed(HOSPITAL),
-				description(b"x", Purpose::Research),
-				flat(1, 1)
-			),
-			Error::<Test>::ListingIdOverflow
-		);
-	});
+    run_test(|| {
+        NextListingId::<Test>::put(u64::MAX);
+        assert_noop!(
+            Listing::create_listing(
+                RuntimeOrigin::signed(HOSPITAL),
+                description(b"x", Purpose::Research),
+                flat(1, 1)
+            ),
+            Error::<Test>::ListingIdOverflow
+        );
+    });
 }
 
 #[test]
 fn update_listing_replaces_terms_and_bumps_the_version() {
-	run_test(|| {
-		let id = create_default_listing(HOSPITAL);
-		let new_description = description(b"diabetes, all ages", Purpose::PublicHealth);
-		assert_ok!(Listing::update_listing(
-			RuntimeOrigin::signed(HOSPITAL),
-			id,
-			new_description.clone(),
-			flat(5_000, 200),
-		));
-		let stored = Listings::<Test>::get(id).expect("listing stored");
-		assert_eq!(stored.version, 2);
-		assert_eq!(stored.description, new_description);
-		assert_eq!(stored.pricing, flat(5_000, 200));
-		assert_eq!(
-			last_event(),
-			Event::ListingUpdated {
-				listing: id,
-				version: 2,
-				description: new_description,
-				pricing: flat(5_000, 200),
-			}
-		);
-		assert_ok!(Listing::update_listing(
-			RuntimeOrigin::signed(HOSPITAL),
-			id,
-			description(b"v3", Purpose::PublicHealth),
-			flat(5_000, 200),
-		));
-		assert_eq!(Listings::<Test>::get(id).map(|l| l.version), Some(3));
-	});
+    run_test(|| {
+        let id = create_default_listing(HOSPITAL);
+        let new_description = description(b"diabetes, all ages", Purpose::PublicHealth);
+        assert_ok!(Listing::update_listing(
+            RuntimeOrigin::signed(HOSPITAL),
+            id,
+            new_description.clone(),
+            flat(5_000, 200),
+        ));
+        let stored = Listings::<Test>::get(id).expect("listing stored");
+        assert_eq!(stored.version, 2);
+        assert_eq!(stored.description, new_description);
+        assert_eq!(stored.pricing, flat(5_000, 200));
+        assert_eq!(
+            last_event(),
+            Event::ListingUpdated {
+                listing: id,
+                version: 2,
+                description: new_description,
+                pricing: flat(5_000, 200),
+            }
+        );
+        assert_ok!(Listing::update_listing(
+            RuntimeOrigin::signed(HOSPITAL),
+            id,
+            description(b"v3", Purpose::PublicHealth),
+            flat(5_000, 200),
+        ));
+        assert_eq!(Listings::<Test>::get(id).map(|l| l.version), Some(3));
+    });
 }
 
 #[test]
 fn update_listing_errors() {
-	run_test(|| {
-		let id = create_default_listing(HOSPITAL);
-		let desc = description(b"x", Purpose::Research);
-		assert_noop!(
-			Listing::update_listing(
-				RuntimeOrigin::signed(HOSPITAL),
-				id + 1,
-				desc.clone(),
-				flat(1, 1)
-			),
-			Error::<Test>::UnknownListing
-		);
-		assert_noop!(
-			Listing::update_listing(
-				RuntimeOrigin::signed(OTHER_HOSPITAL),
-				id,
-				desc.clone(),
-				flat(1, 1)
-			),
-			Error::<Test>::NotListingCustodian
-		);
-		assert_noop!(
-			Listing::update_listing(RuntimeOrigin::signed(HOSPITAL), id, desc.clone(), flat(0, 1)),
-			Error::<Test>::ZeroPrice
-		);
-		Listings::<Test>::mutate(id, |l| {
-			if let Some(l) = l {
-				l.version = u32::MAX
-			}
-		});
-		assert_noop!(
-			Listing::update_listing(RuntimeOrigin::signed(HOSPITAL), id, desc.clone(), flat(1, 1)),
-			Error::<Test>::VersionOverflow
-		);
-		Listings::<Test>::mutate(id, |l| {
-			if let Some(l) = l {
-				l.version = 1
-			}
-		});
-		Members::set(vec![OTHER_HOSPITAL]);
-		assert_noop!(
-			Listing::update_listing(RuntimeOrigin::signed(HOSPITAL), id, desc, flat(1, 1)),
-			Error::<Test>::NotCustodian
-		);
-	});
+    run_test(|| {
+        let id = create_default_listing(HOSPITAL);
+        let desc = description(b"x", Purpose::Research);
+        assert_noop!(
+            Listing::update_listing(
+                RuntimeOrigin::signed(HOSPITAL),
+                id + 1,
+                desc.clone(),
+                flat(1, 1)
+            ),
+            Error::<Test>::UnknownListing
+        );
+        assert_noop!(
+            Listing::update_listing(
+                RuntimeOrigin::signed(OTHER_HOSPITAL),
+                id,
+                desc.clone(),
+                flat(1, 1)
+            ),
+            Error::<Test>::NotListingCustodian
+        );
+        assert_noop!(
+            Listing::update_listing(
+                RuntimeOrigin::signed(HOSPITAL),
+                id,
+                desc.clone(),
+                flat(0, 1)
+            ),
+            Error::<Test>::ZeroPrice
+        );
+        Listings::<Test>::mutate(id, |l| {
+            if let Some(l) = l {
+                l.version = u32::MAX
+            }
+        });
+        assert_noop!(
+            Listing::update_listing(
+                RuntimeOrigin::signed(HOSPITAL),
+                id,
+                desc.clone(),
+                flat(1, 1)
+            ),
+            Error::<Test>::VersionOverflow
+        );
+        Listings::<Test>::mutate(id, |l| {
+            if let Some(l) = l {
+                l.version = 1
+            }
+        });
+        Members::set(vec![OTHER_HOSPITAL]);
+        assert_noop!(
+            Listing::update_listing(RuntimeOrigin::signed(HOSPITAL), id, desc, flat(1, 1)),
+            Error::<Test>::NotCustodian
+        );
+    });
 }
 
 #[test]
 fn close_listing_deactivates_it_for_good() {
-	run_test(|| {
-		let id = create_default_listing(HOSPITAL);
-		assert_ok!(Listing::close_listing(RuntimeOrigin::signed(HOSPITAL), id));
-		let stored = Listings::<Test>::get(id).expect("closed listings stay stored");
-		assert!(!stored.active);
-		assert_eq!(stored.version, 1, "closing is not an update of the terms");
-		assert_eq!(ActiveListingCount::<Test>::get(), 0);
-		assert_eq!(last_event(), Event::ListingClosed { listing: id });
+    run_test(|| {
+        let id = create_default_listing(HOSPITAL);
+        assert_ok!(Listing::close_listing(RuntimeOrigin::signed(HOSPITAL), id));
+        let stored = Listings::<Test>::get(id).expect("closed listings stay stored");
+        assert!(!stored.active);
+        assert_eq!(stored.version, 1, "closing is not an update of the terms");
+        assert_eq!(ActiveListingCount::<Test>::get(), 0);
+        assert_eq!(last_event(), Event::ListingClosed { listing: id });
 
-		assert_noop!(
-			Listing::close_listing(RuntimeOrigin::signed(HOSPITAL), id),
-			Error::<Test>::ListingClosed
-		);
-		assert_noop!(
-			Listing::update_listing(
-				RuntimeOrigin::signed(HOSPITAL),
-				id,
-				description(b"x", Purpose::Research),
-				flat(1, 1)
-			),
-			Error::<Test>::ListingClosed
-		);
-	});
+        assert_noop!(
+            Listing::close_listing(RuntimeOrigin::signed(HOSPITAL), id),
+            Error::<Test>::ListingClosed
+        );
+        assert_noop!(
+            Listing::update_listing(
+                RuntimeOrigin::signed(HOSPITAL),
+                id,
+                description(b"x", Purpose::Research),
+                flat(1, 1)
+            ),
+            Error::<Test>::ListingClosed
+        );
+    });
 }
 
 #[test]
 fn close_listing_errors() {
-	run_test(|| {
-		let id = create_default_listing(HOSPITAL);
-		assert_noop!(
-			Listing::close_listing(RuntimeOrigin::signed(HOSPITAL), id + 1),
-			Error::<Test>::UnknownListing
-		);
-		assert_noop!(
-			Listing::close_listing(RuntimeOrigin::signed(OTHER_HOSPITAL), id),
-			Error::<Test>::NotListingCustodian
-		);
-	});
+    run_test(|| {
+        let id = create_default_listing(HOSPITAL);
+        assert_noop!(
+            Listing::close_listing(RuntimeOrigin::signed(HOSPITAL), id + 1),
+            Error::<Test>::UnknownListing
+        );
+        assert_noop!(
+            Listing::close_listing(RuntimeOrigin::signed(OTHER_HOSPITAL), id),
+            Error::<Test>::NotListingCustodian
+        );
+    });
 }
 
 #[test]
 fn a_removed_member_can_still_close_its_listing() {
-	run_test(|| {
-		let id = create_default_listing(HOSPITAL);
-		Members::set(vec![OTHER_HOSPITAL]);
-		assert_ok!(Listing::close_listing(RuntimeOrigin::signed(HOSPITAL), id));
-		assert_eq!(Listings::<Test>::get(id).map(|l| l.active), Some(false));
-	});
+    run_test(|| {
+        let id = create_default_listing(HOSPITAL);
+        Members::set(vec![OTHER_HOSPITAL]);
+        assert_ok!(Listing::close_listing(RuntimeOrigin::signed(HOSPITAL), id));
+        assert_eq!(Listings::<Test>::get(id).map(|l| l.active), Some(false));
+    });
 }
 
 #[test]
 fn listing_terms_reports_what_an_order_needs() {
-	run_test(|| {
-		let id = create_default_listing(HOSPITAL);
-		assert_eq!(
-			Listing::listing_terms(id),
-			Some(ListingTerms {
-				custodian: HOSPITAL,
-				version: 1,
-				active: true,
-				purpose: Purpose::Research,
-				pricing: per_record(10, 1_000),
-			})
-		);
-		assert_ok!(Listing::close_listing(RuntimeOrigin::signed(HOSPITAL), id));
-		assert_eq!(Listing::listing_terms(id).map(|t| t.active), Some(false));
-		assert_eq!(Listing::listing_terms(id + 1), None);
-	});
+    run_test(|| {
+        let id = create_default_listing(HOSPITAL);
+        assert_eq!(
+            Listing::listing_terms(id),
+            Some(ListingTerms {
+                custodian: HOSPITAL,
+                version: 1,
+                active: true,
+                purpose: Purpose::Research,
+                pricing: per_record(10, 1_000),
+            })
+        );
+        assert_ok!(Listing::close_listing(RuntimeOrigin::signed(HOSPITAL), id));
+        assert_eq!(Listing::listing_terms(id).map(|t| t.active), Some(false));
+        assert_eq!(Listing::listing_terms(id + 1), None);
+    });
 }
 
 #[test]
 fn pricing_costs_follow_the_price_model() {
-	let per = per_record(7, 100);
-	assert_eq!(per.cost_of(0), Some(0));
-	assert_eq!(per.cost_of(3), Some(21));
-	assert_eq!(per.max_cost(), Some(700));
-	let whole = flat(500, 100);
-	assert_eq!(whole.cost_of(1), Some(500));
-	assert_eq!(whole.max_cost(), Some(500));
-	assert!(matches!(whole.model, PriceModel::Flat(500)));
-	assert_eq!(per_record(u64::MAX, 2).max_cost(), None);
+    let per = per_record(7, 100);
+    assert_eq!(per.cost_of(0), Some(0));
+    assert_eq!(per.cost_of(3), Some(21));
+    assert_eq!(per.max_cost(), Some(700));
+    let whole = flat(500, 100);
+    assert_eq!(whole.cost_of(1), Some(500));
+    assert_eq!(whole.max_cost(), Some(500));
+    assert!(matches!(whole.model, PriceModel::Flat(500)));
+    assert_eq!(per_record(u64::MAX, 2).max_cost(), None);
 }
 
 #[test]
 fn try_state_detects_a_wrong_active_count() {
-	new_test_ext().execute_with(|| {
-		create_default_listing(HOSPITAL);
-		ActiveListingCount::<Test>::put(5);
-		assert!(Listing::do_try_state().is_err());
-	});
+    new_test_ext().execute_with(|| {
+        create_default_listing(HOSPITAL);
+        ActiveListingCount::<Test>::put(5);
+        assert!(Listing::do_try_state().is_err());
+    });
 }

@@ -2,8 +2,8 @@
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use frame_support::{
-	pallet_prelude::{BoundedVec, Get},
-	CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
+    pallet_prelude::{BoundedVec, Get},
+    CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
 };
 use scale_info::TypeInfo;
 use sp_core::H256;
@@ -15,159 +15,159 @@ pub type ListingId = u64;
 /// What the buyer may use the data for. The runtime maps it to the consent pallet's purposes;
 /// the codec index of each variant is part of the chain's format, so only append.
 #[derive(
-	Clone,
-	Copy,
-	PartialEq,
-	Eq,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	MaxEncodedLen,
-	TypeInfo,
-	Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
+    Debug,
 )]
 pub enum Purpose {
-	/// Academic or clinical research.
-	Research,
-	/// Public-health surveillance and planning.
-	PublicHealth,
-	/// Commercial use (e.g. drug development by a company).
-	Commercial,
+    /// Academic or clinical research.
+    Research,
+    /// Public-health surveillance and planning.
+    PublicHealth,
+    /// Commercial use (e.g. drug development by a company).
+    Commercial,
 }
 
 /// The period the listed records cover, in Unix seconds, both ends inclusive.
 #[derive(
-	Clone,
-	Copy,
-	PartialEq,
-	Eq,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	MaxEncodedLen,
-	TypeInfo,
-	Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
+    Debug,
 )]
 pub struct TimeRange {
-	pub from: u64,
-	pub until: u64,
+    pub from: u64,
+    pub until: u64,
 }
 
 impl TimeRange {
-	pub fn is_ordered(&self) -> bool {
-		self.from <= self.until
-	}
+    pub fn is_ordered(&self) -> bool {
+        self.from <= self.until
+    }
 }
 
 /// The public description of a dataset: never record content, only the filter that selects it.
 #[derive(
-	CloneNoBound,
-	PartialEqNoBound,
-	EqNoBound,
-	DebugNoBound,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	MaxEncodedLen,
-	TypeInfo,
+    CloneNoBound,
+    PartialEqNoBound,
+    EqNoBound,
+    DebugNoBound,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
 )]
 #[scale_info(skip_type_params(MaxSummaryLen))]
 pub struct ListingDescription<MaxSummaryLen: Get<u32>> {
-	/// Human-readable summary of the filter (categories, cohort); UTF-8 by convention.
-	pub filter_summary: BoundedVec<u8, MaxSummaryLen>,
-	/// The period the records cover.
-	pub time_range: TimeRange,
-	/// The use the buyer buys the data for; consent is checked against it at delivery.
-	pub purpose: Purpose,
-	/// Hash of the terms-of-use document the buyer agrees to.
-	pub terms_hash: H256,
+    /// Human-readable summary of the filter (categories, cohort); UTF-8 by convention.
+    pub filter_summary: BoundedVec<u8, MaxSummaryLen>,
+    /// The period the records cover.
+    pub time_range: TimeRange,
+    /// The use the buyer buys the data for; consent is checked against it at delivery.
+    pub purpose: Purpose,
+    /// Hash of the terms-of-use document the buyer agrees to.
+    pub terms_hash: H256,
 }
 
 /// How a listing is priced.
 #[derive(
-	Clone,
-	Copy,
-	PartialEq,
-	Eq,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	MaxEncodedLen,
-	TypeInfo,
-	Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
+    Debug,
 )]
 pub enum PriceModel<Balance> {
-	/// This much for each delivered record.
-	PerRecord(Balance),
-	/// This much for the dataset, whatever its size.
-	Flat(Balance),
+    /// This much for each delivered record.
+    PerRecord(Balance),
+    /// This much for the dataset, whatever its size.
+    Flat(Balance),
 }
 
 /// A price model and the most records one sale delivers.
 #[derive(
-	Clone,
-	Copy,
-	PartialEq,
-	Eq,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	MaxEncodedLen,
-	TypeInfo,
-	Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
+    Debug,
 )]
 pub struct Pricing<Balance> {
-	pub model: PriceModel<Balance>,
-	pub max_records: u32,
+    pub model: PriceModel<Balance>,
+    pub max_records: u32,
 }
 
 impl<Balance: Copy + Zero + CheckedMul + From<u32>> Pricing<Balance> {
-	/// What a delivery of `record_count` records costs, or `None` on overflow.
-	pub fn cost_of(&self, record_count: u32) -> Option<Balance> {
-		match self.model {
-			PriceModel::PerRecord(per_record) => per_record.checked_mul(&record_count.into()),
-			PriceModel::Flat(price) => Some(price),
-		}
-	}
+    /// What a delivery of `record_count` records costs, or `None` on overflow.
+    pub fn cost_of(&self, record_count: u32) -> Option<Balance> {
+        match self.model {
+            PriceModel::PerRecord(per_record) => per_record.checked_mul(&record_count.into()),
+            PriceModel::Flat(price) => Some(price),
+        }
+    }
 
-	/// The most a sale can cost: what the buyer's funds are held for.
-	pub fn max_cost(&self) -> Option<Balance> {
-		self.cost_of(self.max_records)
-	}
+    /// The most a sale can cost: what the buyer's funds are held for.
+    pub fn max_cost(&self) -> Option<Balance> {
+        self.cost_of(self.max_records)
+    }
 
-	/// The unit price (per record or per dataset) is not zero.
-	pub fn has_price(&self) -> bool {
-		match self.model {
-			PriceModel::PerRecord(price) | PriceModel::Flat(price) => !price.is_zero(),
-		}
-	}
+    /// The unit price (per record or per dataset) is not zero.
+    pub fn has_price(&self) -> bool {
+        match self.model {
+            PriceModel::PerRecord(price) | PriceModel::Flat(price) => !price.is_zero(),
+        }
+    }
 }
 
 /// A dataset offered for sale by its custodian hospital.
 #[derive(
-	CloneNoBound, PartialEqNoBound, EqNoBound, DebugNoBound, Encode, Decode, MaxEncodedLen, TypeInfo,
+    CloneNoBound, PartialEqNoBound, EqNoBound, DebugNoBound, Encode, Decode, MaxEncodedLen, TypeInfo,
 )]
 #[scale_info(skip_type_params(MaxSummaryLen))]
 pub struct Listing<AccountId, Balance, MaxSummaryLen: Get<u32>>
 where
-	AccountId: Clone + PartialEq + Eq + core::fmt::Debug,
-	Balance: Clone + PartialEq + Eq + core::fmt::Debug,
+    AccountId: Clone + PartialEq + Eq + core::fmt::Debug,
+    Balance: Clone + PartialEq + Eq + core::fmt::Debug,
 {
-	pub custodian: AccountId,
-	pub description: ListingDescription<MaxSummaryLen>,
-	pub pricing: Pricing<Balance>,
-	/// Closed listings stay stored (orders refer to them) but cannot be bought or updated.
-	pub active: bool,
-	/// Starts at 1; every update increments it, so a buyer's agreed version pins the terms.
-	pub version: u32,
+    pub custodian: AccountId,
+    pub description: ListingDescription<MaxSummaryLen>,
+    pub pricing: Pricing<Balance>,
+    /// Closed listings stay stored (orders refer to them) but cannot be bought or updated.
+    pub active: bool,
+    /// Starts at 1; every update increments it, so a buyer's agreed version pins the terms.
+    pub version: u32,
 }
 
 /// What a buyer's order needs to know about a listing.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct ListingTerms<AccountId, Balance> {
-	pub custodian: AccountId,
-	pub version: u32,
-	pub active: bool,
-	pub purpose: Purpose,
-	pub pricing: Pricing<Balance>,
+    pub custodian: AccountId,
+    pub version: u32,
+    pub active: bool,
+    pub purpose: Purpose,
+    pub pricing: Pricing<Balance>,
 }

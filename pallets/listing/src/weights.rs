@@ -10,9 +10,9 @@ use frame_support::{traits::Get, weights::Weight};
 
 /// Weight functions needed by `pallet-listing`.
 pub trait WeightInfo {
-	fn create_listing(s: u32) -> Weight;
-	fn update_listing(s: u32) -> Weight;
-	fn close_listing() -> Weight;
+    fn create_listing(s: u32) -> Weight;
+    fn update_listing(s: u32) -> Weight;
+    fn close_listing() -> Weight;
 }
 
 const CALL_BASE_REF_TIME: u64 = 20_000_000;
@@ -21,37 +21,37 @@ const REF_TIME_PER_SUMMARY_BYTE: u64 = 2_000;
 const PROOF_SIZE_BASE: u64 = 4_000;
 
 fn listing_write(s: u32) -> Weight {
-	Weight::from_parts(
-		CALL_BASE_REF_TIME.saturating_add(REF_TIME_PER_SUMMARY_BYTE.saturating_mul(s.into())),
-		PROOF_SIZE_BASE.saturating_add(s.into()),
-	)
+    Weight::from_parts(
+        CALL_BASE_REF_TIME.saturating_add(REF_TIME_PER_SUMMARY_BYTE.saturating_mul(s.into())),
+        PROOF_SIZE_BASE.saturating_add(s.into()),
+    )
 }
 
 /// Hand-estimated weights for a runtime, scaled by its database weights.
 pub struct SubstrateWeight<T>(PhantomData<T>);
 
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
-	fn create_listing(s: u32) -> Weight {
-		// Reads: members, NextListingId, ActiveListingCount. Writes: those two and the listing.
-		listing_write(s).saturating_add(T::DbWeight::get().reads_writes(3, 3))
-	}
-	fn update_listing(s: u32) -> Weight {
-		listing_write(s).saturating_add(T::DbWeight::get().reads_writes(2, 1))
-	}
-	fn close_listing() -> Weight {
-		listing_write(0).saturating_add(T::DbWeight::get().reads_writes(2, 2))
-	}
+    fn create_listing(s: u32) -> Weight {
+        // Reads: members, NextListingId, ActiveListingCount. Writes: those two and the listing.
+        listing_write(s).saturating_add(T::DbWeight::get().reads_writes(3, 3))
+    }
+    fn update_listing(s: u32) -> Weight {
+        listing_write(s).saturating_add(T::DbWeight::get().reads_writes(2, 1))
+    }
+    fn close_listing() -> Weight {
+        listing_write(0).saturating_add(T::DbWeight::get().reads_writes(2, 2))
+    }
 }
 
 /// For tests: the same estimates without database weights.
 impl WeightInfo for () {
-	fn create_listing(s: u32) -> Weight {
-		listing_write(s)
-	}
-	fn update_listing(s: u32) -> Weight {
-		listing_write(s)
-	}
-	fn close_listing() -> Weight {
-		listing_write(0)
-	}
+    fn create_listing(s: u32) -> Weight {
+        listing_write(s)
+    }
+    fn update_listing(s: u32) -> Weight {
+        listing_write(s)
+    }
+    fn close_listing() -> Weight {
+        listing_write(0)
+    }
 }

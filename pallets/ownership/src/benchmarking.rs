@@ -10,102 +10,121 @@ use sp_core::H256;
 use sp_runtime::traits::{BlakeTwo256, Hash};
 
 fn assert_last_event<T: Config>(event: Event<T>) {
-	frame_system::Pallet::<T>::assert_last_event(event.into());
+    frame_system::Pallet::<T>::assert_last_event(event.into());
 }
 
 fn record_id(n: u32) -> RecordId {
-	BlakeTwo256::hash_of(&(b"bench record", n))
+    BlakeTwo256::hash_of(&(b"bench record", n))
 }
 
 fn enrolled_owner<T: Config>(index: u32, custodian: &T::AccountId) -> T::AccountId {
-	let owner: T::AccountId = account("owner", index, 0);
-	Enrolments::<T>::insert(&owner, custodian, frame_system::Pallet::<T>::block_number());
-	EnrolmentCount::<T>::mutate(&owner, |count| *count = count.saturating_add(1));
-	owner
+    let owner: T::AccountId = account("owner", index, 0);
+    Enrolments::<T>::insert(&owner, custodian, frame_system::Pallet::<T>::block_number());
+    EnrolmentCount::<T>::mutate(&owner, |count| *count = count.saturating_add(1));
+    owner
 }
 
 fn registered_record<T: Config>() -> (T::AccountId, T::AccountId, RecordId) {
-	let custodian = T::BenchmarkHelper::custodian();
-	let owner = enrolled_owner::<T>(0, &custodian);
-	let id = record_id(0);
-	let registration = RecordRegistration { id, owner: owner.clone(), commitment: H256::zero() };
-	Ownership::<T>::register_records(
-		RawOrigin::Signed(custodian.clone()).into(),
-		alloc::vec![registration],
-	)
-	.expect("the benchmark registers a valid record");
-	(owner, custodian, id)
+    let custodian = T::BenchmarkHelper::custodian();
+    let owner = enrolled_owner::<T>(0, &custodian);
+    let id = record_id(0);
+    let registration = RecordRegistration {
+        id,
+        owner: owner.clone(),
+        commitment: H256::zero(),
+    };
+    Ownership::<T>::register_records(
+        RawOrigin::Signed(custodian.clone()).into(),
+        alloc::vec![registration],
+    )
+    .expect("the benchmark registers a valid record");
+    (owner, custodian, id)
 }
 
 #[benchmarks]
 mod benchmarks {
-	use super::*;
+    use super::*;
 
-	#[benchmark]
-	fn enrol() {
-		let owner: T::AccountId = whitelisted_caller();
-		let custodian = T::BenchmarkHelper::custodian();
+    #[benchmark]
+    fn enrol() {
+        let owner: T::AccountId = whitelisted_caller();
+        let custodian = T::BenchmarkHelper::custodian();
 
-		#[extrinsic_call]
-		_(RawOrigin::Signed(owner.clone()), custodian.clone());
+        #[extrinsic_call]
+        _(RawOrigin::Signed(owner.clone()), custodian.clone());
 
-		assert_last_event::<T>(Event::Enrolled { owner, custodian });
-	}
+        assert_last_event::<T>(Event::Enrolled { owner, custodian });
+    }
 
-	#[benchmark]
-	fn end_enrolment() {
-		let custodian = T::BenchmarkHelper::custodian();
-		let owner = enrolled_owner::<T>(0, &custodian);
+    #[benchmark]
+    fn end_enrolment() {
+        let custodian = T::BenchmarkHelper::custodian();
+        let owner = enrolled_owner::<T>(0, &custodian);
 
-		#[extrinsic_call]
-		_(RawOrigin::Signed(owner.clone()), owner.clone(), custodian.clone());
+        #[extrinsic_call]
+        _(
+            RawOrigin::Signed(owner.clone()),
+            owner.clone(),
+            custodian.clone(),
+        );
 
-		assert_last_event::<T>(Event::EnrolmentEnded {
-			owner: owner.clone(),
-			custodian,
-			ended_by: owner,
-		});
-	}
+        assert_last_event::<T>(Event::EnrolmentEnded {
+            owner: owner.clone(),
+            custodian,
+            ended_by: owner,
+        });
+    }
 
-	/// Worst case: every record has a different owner (one count write per record).
-	#[benchmark]
-	fn register_records(n: Linear<1, { T::MaxBatchSize::get() }>) {
-		let custodian = T::BenchmarkHelper::custodian();
-		let records: Vec<_> = (0..n)
-			.map(|index| RecordRegistration {
-				id: record_id(index),
-				owner: enrolled_owner::<T>(index, &custodian),
-				commitment: H256::repeat_byte(7),
-			})
-			.collect();
+    /// Worst case: every record has a different owner (one count write per record).
+    #[benchmark]
+    fn register_records(n: Linear<1, { T::MaxBatchSize::get() }>) {
+        let custodian = T::BenchmarkHelper::custodian();
+        let records: Vec<_> = (0..n)
+            .map(|index| RecordRegistration {
+                id: record_id(index),
+                owner: enrolled_owner::<T>(index, &custodian),
+                commitment: H256::repeat_byte(7),
+            })
+            .collect();
 
-		#[extrinsic_call]
-		_(RawOrigin::Signed(custodian.clone()), records);
+        #[extrinsic_call]
+        _(RawOrigin::Signed(custodian.clone()), records);
 
-		assert_last_event::<T>(Event::RecordsRegistered { custodian, count: n });
-	}
+        assert_last_event::<T>(Event::RecordsRegistered {
+            custodian,
+            count: n,
+        });
+    }
 
-	#[benchmark]
-	fn request_erasure() {
-		let (owner, custodian, record) = registered_record::<T>();
+    #[benchmark]
+    fn request_erasure() {
+        let (owner, custodian, record) = registered_record::<T>();
 
-		#[extrinsic_call]
-		_(RawOrigin::Signed(owner.clone()), record);
+        #[extrinsic_call]
+        _(RawOrigin::Signed(owner.clone()), record);
 
-		assert_last_event::<T>(Event::ErasureRequested { record, owner, custodian });
-	}
+        assert_last_event::<T>(Event::ErasureRequested {
+            record,
+            owner,
+            custodian,
+        });
+    }
 
-	#[benchmark]
-	fn confirm_erasure() {
-		let (owner, custodian, record) = registered_record::<T>();
-		Ownership::<T>::request_erasure(RawOrigin::Signed(owner.clone()).into(), record)
-			.expect("the owner may request erasure");
+    #[benchmark]
+    fn confirm_erasure() {
+        let (owner, custodian, record) = registered_record::<T>();
+        Ownership::<T>::request_erasure(RawOrigin::Signed(owner.clone()).into(), record)
+            .expect("the owner may request erasure");
 
-		#[extrinsic_call]
-		_(RawOrigin::Signed(custodian.clone()), record);
+        #[extrinsic_call]
+        _(RawOrigin::Signed(custodian.clone()), record);
 
-		assert_last_event::<T>(Event::RecordErased { record, owner, custodian });
-	}
+        assert_last_event::<T>(Event::RecordErased {
+            record,
+            owner,
+            custodian,
+        });
+    }
 
-	impl_benchmark_test_suite!(Ownership, crate::mock::new_test_ext(), crate::mock::Test);
+    impl_benchmark_test_suite!(Ownership, crate::mock::new_test_ext(), crate::mock::Test);
 }

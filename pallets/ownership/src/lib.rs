@@ -47,189 +47,204 @@ pub mod weights;
 
 #[frame_support::pallet]
 pub mod pallet {
-	use super::*;
-	use alloc::{collections::btree_map::BTreeMap, vec::Vec};
-	use frame_support::{pallet_prelude::*, traits::Contains};
-	use frame_system::pallet_prelude::*;
-	use sp_runtime::traits::Saturating;
+    use super::*;
+    use alloc::{collections::btree_map::BTreeMap, vec::Vec};
+    use frame_support::{pallet_prelude::*, traits::Contains};
+    use frame_system::pallet_prelude::*;
+    use sp_runtime::traits::Saturating;
 
-	#[pallet::pallet]
-	pub struct Pallet<T>(_);
+    #[pallet::pallet]
+    pub struct Pallet<T>(_);
 
-	#[pallet::config]
-	pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
-		/// The consortium's member hospitals: only they take enrolments and register records.
-		type Custodians: Contains<Self::AccountId>;
+    #[pallet::config]
+    pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
+        /// The consortium's member hospitals: only they take enrolments and register records.
+        type Custodians: Contains<Self::AccountId>;
 
-		/// Most records in one [`Pallet::register_records`] batch.
-		#[pallet::constant]
-		type MaxBatchSize: Get<u32>;
+        /// Most records in one [`Pallet::register_records`] batch.
+        #[pallet::constant]
+        type MaxBatchSize: Get<u32>;
 
-		/// Most registered, not erased records one owner may have.
-		#[pallet::constant]
-		type MaxRecordsPerOwner: Get<u32>;
+        /// Most registered, not erased records one owner may have.
+        #[pallet::constant]
+        type MaxRecordsPerOwner: Get<u32>;
 
-		/// Most hospitals one owner may be enrolled with at the same time.
-		#[pallet::constant]
-		type MaxEnrolmentsPerOwner: Get<u32>;
+        /// Most hospitals one owner may be enrolled with at the same time.
+        #[pallet::constant]
+        type MaxEnrolmentsPerOwner: Get<u32>;
 
-		/// Blocks an owner waits between free enrolment changes (enrolling, or ending their
-		/// own enrolment); a paid call does not wait.
-		#[pallet::constant]
-		type FreeEnrolmentCooldown: Get<BlockNumberFor<Self>>;
+        /// Blocks an owner waits between free enrolment changes (enrolling, or ending their
+        /// own enrolment); a paid call does not wait.
+        #[pallet::constant]
+        type FreeEnrolmentCooldown: Get<BlockNumberFor<Self>>;
 
-		/// Weights of this pallet's calls.
-		type WeightInfo: WeightInfo;
+        /// Weights of this pallet's calls.
+        type WeightInfo: WeightInfo;
 
-		/// Supplies a member hospital to the benchmarks.
-		#[cfg(feature = "runtime-benchmarks")]
-		type BenchmarkHelper: BenchmarkHelper<Self::AccountId>;
-	}
+        /// Supplies a member hospital to the benchmarks.
+        #[cfg(feature = "runtime-benchmarks")]
+        type BenchmarkHelper: BenchmarkHelper<Self::AccountId>;
+    }
 
-	/// Current enrolments: owner, custodian → block of enrolment.
-	#[pallet::storage]
-	pub type Enrolments<T: Config> = StorageDoubleMap<
-		_,
-		Blake2_128Concat,
-		T::AccountId,
-		Blake2_128Concat,
-		T::AccountId,
-		BlockNumberFor<T>,
-		OptionQuery,
-	>;
+    /// Current enrolments: owner, custodian → block of enrolment.
+    #[pallet::storage]
+    pub type Enrolments<T: Config> = StorageDoubleMap<
+        _,
+        Blake2_128Concat,
+        T::AccountId,
+        Blake2_128Concat,
+        T::AccountId,
+        BlockNumberFor<T>,
+        OptionQuery,
+    >;
 
-	/// Number of custodians each owner is enrolled with.
-	#[pallet::storage]
-	pub type EnrolmentCount<T: Config> =
-		StorageMap<_, Blake2_128Concat, T::AccountId, u32, ValueQuery>;
+    /// Number of custodians each owner is enrolled with.
+    #[pallet::storage]
+    pub type EnrolmentCount<T: Config> =
+        StorageMap<_, Blake2_128Concat, T::AccountId, u32, ValueQuery>;
 
-	/// Block of each owner's latest enrolment change made by the owner (for the free-call
-	/// cooldown).
-	#[pallet::storage]
-	pub type LastEnrolmentChange<T: Config> =
-		StorageMap<_, Blake2_128Concat, T::AccountId, BlockNumberFor<T>, OptionQuery>;
+    /// Block of each owner's latest enrolment change made by the owner (for the free-call
+    /// cooldown).
+    #[pallet::storage]
+    pub type LastEnrolmentChange<T: Config> =
+        StorageMap<_, Blake2_128Concat, T::AccountId, BlockNumberFor<T>, OptionQuery>;
 
-	/// Every record ever registered, erased ones included (as tombstones).
-	#[pallet::storage]
-	pub type Records<T: Config> = StorageMap<
-		_,
-		Blake2_128Concat,
-		RecordId,
-		RecordInfo<T::AccountId, BlockNumberFor<T>>,
-		OptionQuery,
-	>;
+    /// Every record ever registered, erased ones included (as tombstones).
+    #[pallet::storage]
+    pub type Records<T: Config> = StorageMap<
+        _,
+        Blake2_128Concat,
+        RecordId,
+        RecordInfo<T::AccountId, BlockNumberFor<T>>,
+        OptionQuery,
+    >;
 
-	/// Index owner → record ids (not erased), so an owner's records are listed by prefix.
-	#[pallet::storage]
-	pub type OwnerRecords<T: Config> = StorageDoubleMap<
-		_,
-		Blake2_128Concat,
-		T::AccountId,
-		Blake2_128Concat,
-		RecordId,
-		(),
-		OptionQuery,
-	>;
+    /// Index owner → record ids (not erased), so an owner's records are listed by prefix.
+    #[pallet::storage]
+    pub type OwnerRecords<T: Config> = StorageDoubleMap<
+        _,
+        Blake2_128Concat,
+        T::AccountId,
+        Blake2_128Concat,
+        RecordId,
+        (),
+        OptionQuery,
+    >;
 
-	/// Number of `OwnerRecords` entries per owner.
-	#[pallet::storage]
-	pub type OwnerRecordCount<T: Config> =
-		StorageMap<_, Blake2_128Concat, T::AccountId, u32, ValueQuery>;
+    /// Number of `OwnerRecords` entries per owner.
+    #[pallet::storage]
+    pub type OwnerRecordCount<T: Config> =
+        StorageMap<_, Blake2_128Concat, T::AccountId, u32, ValueQuery>;
 
-	#[pallet::event]
-	#[pallet::generate_deposit(pub(super) fn deposit_event)]
-	pub enum Event<T: Config> {
-		/// A patient enrolled with a hospital.
-		Enrolled { owner: T::AccountId, custodian: T::AccountId },
-		/// An enrolment ended, at the request of `ended_by` (owner or custodian).
-		EnrolmentEnded { owner: T::AccountId, custodian: T::AccountId, ended_by: T::AccountId },
-		/// A custodian registered `count` records; the ids are in the extrinsic.
-		RecordsRegistered { custodian: T::AccountId, count: u32 },
-		/// The owner asked for erasure; the record is no longer sellable.
-		ErasureRequested { record: RecordId, owner: T::AccountId, custodian: T::AccountId },
-		/// The custodian confirmed deletion of its off-chain copy.
-		RecordErased { record: RecordId, owner: T::AccountId, custodian: T::AccountId },
-	}
+    #[pallet::event]
+    #[pallet::generate_deposit(pub(super) fn deposit_event)]
+    pub enum Event<T: Config> {
+        /// A patient enrolled with a hospital.
+        Enrolled {
+            owner: T::AccountId,
+            custodian: T::AccountId,
+        },
+        /// An enrolment ended, at the request of `ended_by` (owner or custodian).
+        EnrolmentEnded {
+            owner: T::AccountId,
+            custodian: T::AccountId,
+            ended_by: T::AccountId,
+        },
+        /// A custodian registered `count` records; the ids are in the extrinsic.
+        RecordsRegistered { custodian: T::AccountId, count: u32 },
+        /// The owner asked for erasure; the record is no longer sellable.
+        ErasureRequested {
+            record: RecordId,
+            owner: T::AccountId,
+            custodian: T::AccountId,
+        },
+        /// The custodian confirmed deletion of its off-chain copy.
+        RecordErased {
+            record: RecordId,
+            owner: T::AccountId,
+            custodian: T::AccountId,
+        },
+    }
 
-	#[pallet::error]
-	pub enum Error<T> {
-		/// The account is not a member hospital of the consortium.
-		NotCustodian,
-		/// The owner is already enrolled with this custodian.
-		AlreadyEnrolled,
-		/// The owner is enrolled with `MaxEnrolmentsPerOwner` custodians already.
-		TooManyEnrolments,
-		/// There is no such enrolment.
-		NotEnrolled,
-		/// Only the owner or the custodian of an enrolment may end it.
-		NotEnrolmentParty,
-		/// A batch must hold at least one record.
-		EmptyBatch,
-		/// A batch holds more than `MaxBatchSize` records.
-		BatchTooLarge,
-		/// The same record id appears twice in the batch.
-		DuplicateInBatch,
-		/// A record with this id is already registered (or was, and was erased).
-		AlreadyRegistered,
-		/// The record's owner is not enrolled with the registering custodian.
-		OwnerNotEnrolled,
-		/// The owner would exceed `MaxRecordsPerOwner` records.
-		TooManyRecords,
-		/// No record with this id.
-		UnknownRecord,
-		/// Only the record's owner may do this.
-		NotRecordOwner,
-		/// Only the record's custodian may do this.
-		NotRecordCustodian,
-		/// Erasure was already requested for this record.
-		ErasureAlreadyRequested,
-		/// The owner has not requested erasure of this record.
-		ErasureNotRequested,
-		/// The record is already erased.
-		AlreadyErased,
-	}
+    #[pallet::error]
+    pub enum Error<T> {
+        /// The account is not a member hospital of the consortium.
+        NotCustodian,
+        /// The owner is already enrolled with this custodian.
+        AlreadyEnrolled,
+        /// The owner is enrolled with `MaxEnrolmentsPerOwner` custodians already.
+        TooManyEnrolments,
+        /// There is no such enrolment.
+        NotEnrolled,
+        /// Only the owner or the custodian of an enrolment may end it.
+        NotEnrolmentParty,
+        /// A batch must hold at least one record.
+        EmptyBatch,
+        /// A batch holds more than `MaxBatchSize` records.
+        BatchTooLarge,
+        /// The same record id appears twice in the batch.
+        DuplicateInBatch,
+        /// A record with this id is already registered (or was, and was erased).
+        AlreadyRegistered,
+        /// The record's owner is not enrolled with the registering custodian.
+        OwnerNotEnrolled,
+        /// The owner would exceed `MaxRecordsPerOwner` records.
+        TooManyRecords,
+        /// No record with this id.
+        UnknownRecord,
+        /// Only the record's owner may do this.
+        NotRecordOwner,
+        /// Only the record's custodian may do this.
+        NotRecordCustodian,
+        /// Erasure was already requested for this record.
+        ErasureAlreadyRequested,
+        /// The owner has not requested erasure of this record.
+        ErasureNotRequested,
+        /// The record is already erased.
+        AlreadyErased,
+    }
 
-	#[pallet::hooks]
-	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
-		#[cfg(feature = "try-runtime")]
-		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
-			Self::do_try_state()
-		}
-	}
+    #[pallet::hooks]
+    impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+        #[cfg(feature = "try-runtime")]
+        fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+            Self::do_try_state()
+        }
+    }
 
-	#[pallet::call]
-	impl<T: Config> Pallet<T> {
-		/// Enrol the signing patient with `custodian`, a member hospital.
-		///
-		/// Free when it would succeed and the owner's last enrolment change is
-		/// `FreeEnrolmentCooldown` blocks old: patients hold no tokens, and cannot flood blocks.
-		#[pallet::call_index(0)]
-		#[pallet::weight(T::WeightInfo::enrol())]
-		#[pallet::feeless_if(|origin: &OriginFor<T>, custodian: &T::AccountId| -> bool {
+    #[pallet::call]
+    impl<T: Config> Pallet<T> {
+        /// Enrol the signing patient with `custodian`, a member hospital.
+        ///
+        /// Free when it would succeed and the owner's last enrolment change is
+        /// `FreeEnrolmentCooldown` blocks old: patients hold no tokens, and cannot flood blocks.
+        #[pallet::call_index(0)]
+        #[pallet::weight(T::WeightInfo::enrol())]
+        #[pallet::feeless_if(|origin: &OriginFor<T>, custodian: &T::AccountId| -> bool {
 			ensure_signed(origin.clone()).map_or(false, |owner| {
 				Pallet::<T>::ensure_can_enrol(&owner, custodian).is_ok() &&
 					Pallet::<T>::free_change_allowed(&owner)
 			})
 		})]
-		pub fn enrol(origin: OriginFor<T>, custodian: T::AccountId) -> DispatchResult {
-			let owner = ensure_signed(origin)?;
-			Self::ensure_can_enrol(&owner, &custodian)?;
+        pub fn enrol(origin: OriginFor<T>, custodian: T::AccountId) -> DispatchResult {
+            let owner = ensure_signed(origin)?;
+            Self::ensure_can_enrol(&owner, &custodian)?;
 
-			let now = frame_system::Pallet::<T>::block_number();
-			Enrolments::<T>::insert(&owner, &custodian, now);
-			EnrolmentCount::<T>::mutate(&owner, |count| *count = count.saturating_add(1));
-			LastEnrolmentChange::<T>::insert(&owner, now);
-			Self::deposit_event(Event::Enrolled { owner, custodian });
-			Ok(())
-		}
+            let now = frame_system::Pallet::<T>::block_number();
+            Enrolments::<T>::insert(&owner, &custodian, now);
+            EnrolmentCount::<T>::mutate(&owner, |count| *count = count.saturating_add(1));
+            LastEnrolmentChange::<T>::insert(&owner, now);
+            Self::deposit_event(Event::Enrolled { owner, custodian });
+            Ok(())
+        }
 
-		/// End the enrolment of `owner` with `custodian`; signed by either of them. Records
-		/// already registered stay owned by `owner`.
-		///
-		/// Free for the owner on the same terms as [`Pallet::enrol`]; the custodian pays.
-		#[pallet::call_index(1)]
-		#[pallet::weight(T::WeightInfo::end_enrolment())]
-		#[pallet::feeless_if(|origin: &OriginFor<T>, owner: &T::AccountId,
+        /// End the enrolment of `owner` with `custodian`; signed by either of them. Records
+        /// already registered stay owned by `owner`.
+        ///
+        /// Free for the owner on the same terms as [`Pallet::enrol`]; the custodian pays.
+        #[pallet::call_index(1)]
+        #[pallet::weight(T::WeightInfo::end_enrolment())]
+        #[pallet::feeless_if(|origin: &OriginFor<T>, owner: &T::AccountId,
 			custodian: &T::AccountId| -> bool {
 			ensure_signed(origin.clone()).map_or(false, |who| {
 				&who == owner &&
@@ -237,278 +252,327 @@ pub mod pallet {
 					Pallet::<T>::free_change_allowed(owner)
 			})
 		})]
-		pub fn end_enrolment(
-			origin: OriginFor<T>,
-			owner: T::AccountId,
-			custodian: T::AccountId,
-		) -> DispatchResult {
-			let who = ensure_signed(origin)?;
-			ensure!(who == owner || who == custodian, Error::<T>::NotEnrolmentParty);
-			ensure!(Enrolments::<T>::contains_key(&owner, &custodian), Error::<T>::NotEnrolled);
+        pub fn end_enrolment(
+            origin: OriginFor<T>,
+            owner: T::AccountId,
+            custodian: T::AccountId,
+        ) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            ensure!(
+                who == owner || who == custodian,
+                Error::<T>::NotEnrolmentParty
+            );
+            ensure!(
+                Enrolments::<T>::contains_key(&owner, &custodian),
+                Error::<T>::NotEnrolled
+            );
 
-			Enrolments::<T>::remove(&owner, &custodian);
-			EnrolmentCount::<T>::mutate_exists(&owner, decrement_count);
-			if who == owner {
-				LastEnrolmentChange::<T>::insert(&owner, frame_system::Pallet::<T>::block_number());
-			}
-			Self::deposit_event(Event::EnrolmentEnded { owner, custodian, ended_by: who });
-			Ok(())
-		}
+            Enrolments::<T>::remove(&owner, &custodian);
+            EnrolmentCount::<T>::mutate_exists(&owner, decrement_count);
+            if who == owner {
+                LastEnrolmentChange::<T>::insert(&owner, frame_system::Pallet::<T>::block_number());
+            }
+            Self::deposit_event(Event::EnrolmentEnded {
+                owner,
+                custodian,
+                ended_by: who,
+            });
+            Ok(())
+        }
 
-		/// Register a batch of records held by the signing member hospital.
-		///
-		/// All-or-nothing: every record is checked (unique id, owner enrolled with this
-		/// custodian, owner below `MaxRecordsPerOwner`) before anything is written.
-		///
-		/// Takes a plain `Vec` so that an oversized batch gets the named `BatchTooLarge` error
-		/// rather than a decoding failure; it is refused before any per-record work, so the
-		/// weight is charged for at most `MaxBatchSize` records.
-		#[pallet::call_index(2)]
-		#[pallet::weight(T::WeightInfo::register_records(
+        /// Register a batch of records held by the signing member hospital.
+        ///
+        /// All-or-nothing: every record is checked (unique id, owner enrolled with this
+        /// custodian, owner below `MaxRecordsPerOwner`) before anything is written.
+        ///
+        /// Takes a plain `Vec` so that an oversized batch gets the named `BatchTooLarge` error
+        /// rather than a decoding failure; it is refused before any per-record work, so the
+        /// weight is charged for at most `MaxBatchSize` records.
+        #[pallet::call_index(2)]
+        #[pallet::weight(T::WeightInfo::register_records(
 			(records.len() as u32).min(T::MaxBatchSize::get())
 		))]
-		pub fn register_records(
-			origin: OriginFor<T>,
-			records: Vec<RecordRegistration<T::AccountId>>,
-		) -> DispatchResult {
-			let custodian = ensure_signed(origin)?;
-			ensure!(T::Custodians::contains(&custodian), Error::<T>::NotCustodian);
-			ensure!(!records.is_empty(), Error::<T>::EmptyBatch);
-			ensure!(records.len() <= T::MaxBatchSize::get() as usize, Error::<T>::BatchTooLarge);
+        pub fn register_records(
+            origin: OriginFor<T>,
+            records: Vec<RecordRegistration<T::AccountId>>,
+        ) -> DispatchResult {
+            let custodian = ensure_signed(origin)?;
+            ensure!(
+                T::Custodians::contains(&custodian),
+                Error::<T>::NotCustodian
+            );
+            ensure!(!records.is_empty(), Error::<T>::EmptyBatch);
+            ensure!(
+                records.len() <= T::MaxBatchSize::get() as usize,
+                Error::<T>::BatchTooLarge
+            );
 
-			let mut ids: Vec<RecordId> = records.iter().map(|record| record.id).collect();
-			ids.sort_unstable();
-			ensure!(ids.windows(2).all(|pair| pair[0] != pair[1]), Error::<T>::DuplicateInBatch);
+            let mut ids: Vec<RecordId> = records.iter().map(|record| record.id).collect();
+            ids.sort_unstable();
+            ensure!(
+                ids.windows(2).all(|pair| pair[0] != pair[1]),
+                Error::<T>::DuplicateInBatch
+            );
 
-			let mut added_per_owner: BTreeMap<T::AccountId, u32> = BTreeMap::new();
-			for record in &records {
-				ensure!(!Records::<T>::contains_key(record.id), Error::<T>::AlreadyRegistered);
-				ensure!(
-					Enrolments::<T>::contains_key(&record.owner, &custodian),
-					Error::<T>::OwnerNotEnrolled
-				);
-				let added = added_per_owner.entry(record.owner.clone()).or_insert(0);
-				*added = added.saturating_add(1);
-			}
-			let mut new_counts = Vec::with_capacity(added_per_owner.len());
-			for (owner, added) in added_per_owner {
-				let total = OwnerRecordCount::<T>::get(&owner)
-					.checked_add(added)
-					.filter(|total| *total <= T::MaxRecordsPerOwner::get())
-					.ok_or(Error::<T>::TooManyRecords)?;
-				new_counts.push((owner, total));
-			}
+            let mut added_per_owner: BTreeMap<T::AccountId, u32> = BTreeMap::new();
+            for record in &records {
+                ensure!(
+                    !Records::<T>::contains_key(record.id),
+                    Error::<T>::AlreadyRegistered
+                );
+                ensure!(
+                    Enrolments::<T>::contains_key(&record.owner, &custodian),
+                    Error::<T>::OwnerNotEnrolled
+                );
+                let added = added_per_owner.entry(record.owner.clone()).or_insert(0);
+                *added = added.saturating_add(1);
+            }
+            let mut new_counts = Vec::with_capacity(added_per_owner.len());
+            for (owner, added) in added_per_owner {
+                let total = OwnerRecordCount::<T>::get(&owner)
+                    .checked_add(added)
+                    .filter(|total| *total <= T::MaxRecordsPerOwner::get())
+                    .ok_or(Error::<T>::TooManyRecords)?;
+                new_counts.push((owner, total));
+            }
 
-			let now = frame_system::Pallet::<T>::block_number();
-			let count = records.len() as u32;
-			for RecordRegistration { id, owner, commitment } in records {
-				OwnerRecords::<T>::insert(&owner, id, ());
-				Records::<T>::insert(
-					id,
-					RecordInfo {
-						owner,
-						custodian: custodian.clone(),
-						commitment,
-						registered_at: now,
-						status: RecordStatus::Active,
-					},
-				);
-			}
-			for (owner, total) in new_counts {
-				OwnerRecordCount::<T>::insert(owner, total);
-			}
-			Self::deposit_event(Event::RecordsRegistered { custodian, count });
-			Ok(())
-		}
+            let now = frame_system::Pallet::<T>::block_number();
+            let count = records.len() as u32;
+            for RecordRegistration {
+                id,
+                owner,
+                commitment,
+            } in records
+            {
+                OwnerRecords::<T>::insert(&owner, id, ());
+                Records::<T>::insert(
+                    id,
+                    RecordInfo {
+                        owner,
+                        custodian: custodian.clone(),
+                        commitment,
+                        registered_at: now,
+                        status: RecordStatus::Active,
+                    },
+                );
+            }
+            for (owner, total) in new_counts {
+                OwnerRecordCount::<T>::insert(owner, total);
+            }
+            Self::deposit_event(Event::RecordsRegistered { custodian, count });
+            Ok(())
+        }
 
-		/// The owner asks for erasure of one record. From now on it is not sellable.
-		#[pallet::call_index(3)]
-		#[pallet::weight(T::WeightInfo::request_erasure())]
-		pub fn request_erasure(origin: OriginFor<T>, record: RecordId) -> DispatchResult {
-			let who = ensure_signed(origin)?;
-			let mut info = Records::<T>::get(record).ok_or(Error::<T>::UnknownRecord)?;
-			ensure!(info.owner == who, Error::<T>::NotRecordOwner);
-			match info.status {
-				RecordStatus::Active => {}
-				RecordStatus::ErasureRequested { .. } =>
-					return Err(Error::<T>::ErasureAlreadyRequested.into()),
-				RecordStatus::Erased { .. } => return Err(Error::<T>::AlreadyErased.into()),
-			}
+        /// The owner asks for erasure of one record. From now on it is not sellable.
+        #[pallet::call_index(3)]
+        #[pallet::weight(T::WeightInfo::request_erasure())]
+        pub fn request_erasure(origin: OriginFor<T>, record: RecordId) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            let mut info = Records::<T>::get(record).ok_or(Error::<T>::UnknownRecord)?;
+            ensure!(info.owner == who, Error::<T>::NotRecordOwner);
+            match info.status {
+                RecordStatus::Active => {}
+                RecordStatus::ErasureRequested { .. } => {
+                    return Err(Error::<T>::ErasureAlreadyRequested.into())
+                }
+                RecordStatus::Erased { .. } => return Err(Error::<T>::AlreadyErased.into()),
+            }
 
-			info.status = RecordStatus::ErasureRequested {
-				requested_at: frame_system::Pallet::<T>::block_number(),
-			};
-			let custodian = info.custodian.clone();
-			Records::<T>::insert(record, info);
-			Self::deposit_event(Event::ErasureRequested { record, owner: who, custodian });
-			Ok(())
-		}
+            info.status = RecordStatus::ErasureRequested {
+                requested_at: frame_system::Pallet::<T>::block_number(),
+            };
+            let custodian = info.custodian.clone();
+            Records::<T>::insert(record, info);
+            Self::deposit_event(Event::ErasureRequested {
+                record,
+                owner: who,
+                custodian,
+            });
+            Ok(())
+        }
 
-		/// The custodian confirms it deleted its off-chain copy of a record whose erasure the
-		/// owner requested. The id stays registered as a tombstone.
-		#[pallet::call_index(4)]
-		#[pallet::weight(T::WeightInfo::confirm_erasure())]
-		pub fn confirm_erasure(origin: OriginFor<T>, record: RecordId) -> DispatchResult {
-			let who = ensure_signed(origin)?;
-			let mut info = Records::<T>::get(record).ok_or(Error::<T>::UnknownRecord)?;
-			ensure!(info.custodian == who, Error::<T>::NotRecordCustodian);
-			let requested_at = match info.status {
-				RecordStatus::ErasureRequested { requested_at } => requested_at,
-				RecordStatus::Active => return Err(Error::<T>::ErasureNotRequested.into()),
-				RecordStatus::Erased { .. } => return Err(Error::<T>::AlreadyErased.into()),
-			};
+        /// The custodian confirms it deleted its off-chain copy of a record whose erasure the
+        /// owner requested. The id stays registered as a tombstone.
+        #[pallet::call_index(4)]
+        #[pallet::weight(T::WeightInfo::confirm_erasure())]
+        pub fn confirm_erasure(origin: OriginFor<T>, record: RecordId) -> DispatchResult {
+            let who = ensure_signed(origin)?;
+            let mut info = Records::<T>::get(record).ok_or(Error::<T>::UnknownRecord)?;
+            ensure!(info.custodian == who, Error::<T>::NotRecordCustodian);
+            let requested_at = match info.status {
+                RecordStatus::ErasureRequested { requested_at } => requested_at,
+                RecordStatus::Active => return Err(Error::<T>::ErasureNotRequested.into()),
+                RecordStatus::Erased { .. } => return Err(Error::<T>::AlreadyErased.into()),
+            };
 
-			info.status = RecordStatus::Erased {
-				requested_at,
-				erased_at: frame_system::Pallet::<T>::block_number(),
-			};
-			let owner = info.owner.clone();
-			Records::<T>::insert(record, info);
-			OwnerRecords::<T>::remove(&owner, record);
-			OwnerRecordCount::<T>::mutate_exists(&owner, decrement_count);
-			Self::deposit_event(Event::RecordErased { record, owner, custodian: who });
-			Ok(())
-		}
-	}
+            info.status = RecordStatus::Erased {
+                requested_at,
+                erased_at: frame_system::Pallet::<T>::block_number(),
+            };
+            let owner = info.owner.clone();
+            Records::<T>::insert(record, info);
+            OwnerRecords::<T>::remove(&owner, record);
+            OwnerRecordCount::<T>::mutate_exists(&owner, decrement_count);
+            Self::deposit_event(Event::RecordErased {
+                record,
+                owner,
+                custodian: who,
+            });
+            Ok(())
+        }
+    }
 
-	impl<T: Config> Pallet<T> {
-		/// The checks of [`Pallet::enrol`], shared with its `feeless_if` condition.
-		pub fn ensure_can_enrol(
-			owner: &T::AccountId,
-			custodian: &T::AccountId,
-		) -> Result<(), Error<T>> {
-			ensure!(T::Custodians::contains(custodian), Error::<T>::NotCustodian);
-			ensure!(!Enrolments::<T>::contains_key(owner, custodian), Error::<T>::AlreadyEnrolled);
-			ensure!(
-				EnrolmentCount::<T>::get(owner) < T::MaxEnrolmentsPerOwner::get(),
-				Error::<T>::TooManyEnrolments
-			);
-			Ok(())
-		}
+    impl<T: Config> Pallet<T> {
+        /// The checks of [`Pallet::enrol`], shared with its `feeless_if` condition.
+        pub fn ensure_can_enrol(
+            owner: &T::AccountId,
+            custodian: &T::AccountId,
+        ) -> Result<(), Error<T>> {
+            ensure!(T::Custodians::contains(custodian), Error::<T>::NotCustodian);
+            ensure!(
+                !Enrolments::<T>::contains_key(owner, custodian),
+                Error::<T>::AlreadyEnrolled
+            );
+            ensure!(
+                EnrolmentCount::<T>::get(owner) < T::MaxEnrolmentsPerOwner::get(),
+                Error::<T>::TooManyEnrolments
+            );
+            Ok(())
+        }
 
-		/// Whether the owner's last enrolment change is old enough for a free one.
-		pub fn free_change_allowed(owner: &T::AccountId) -> bool {
-			LastEnrolmentChange::<T>::get(owner).map_or(true, |last| {
-				frame_system::Pallet::<T>::block_number() >=
-					last.saturating_add(T::FreeEnrolmentCooldown::get())
-			})
-		}
+        /// Whether the owner's last enrolment change is old enough for a free one.
+        pub fn free_change_allowed(owner: &T::AccountId) -> bool {
+            LastEnrolmentChange::<T>::get(owner).map_or(true, |last| {
+                frame_system::Pallet::<T>::block_number()
+                    >= last.saturating_add(T::FreeEnrolmentCooldown::get())
+            })
+        }
 
-		/// The owner's records that are not erased, for the runtime API.
-		pub fn records_of(
-			owner: &T::AccountId,
-		) -> Vec<(RecordId, RecordInfo<T::AccountId, BlockNumberFor<T>>)> {
-			OwnerRecords::<T>::iter_key_prefix(owner)
-				.filter_map(|id| Records::<T>::get(id).map(|info| (id, info)))
-				.collect()
-		}
+        /// The owner's records that are not erased, for the runtime API.
+        pub fn records_of(
+            owner: &T::AccountId,
+        ) -> Vec<(RecordId, RecordInfo<T::AccountId, BlockNumberFor<T>>)> {
+            OwnerRecords::<T>::iter_key_prefix(owner)
+                .filter_map(|id| Records::<T>::get(id).map(|info| (id, info)))
+                .collect()
+        }
 
-		/// The custodians the owner is enrolled with and since when, for the runtime API.
-		pub fn enrolments_of(owner: &T::AccountId) -> Vec<(T::AccountId, BlockNumberFor<T>)> {
-			Enrolments::<T>::iter_prefix(owner).collect()
-		}
+        /// The custodians the owner is enrolled with and since when, for the runtime API.
+        pub fn enrolments_of(owner: &T::AccountId) -> Vec<(T::AccountId, BlockNumberFor<T>)> {
+            Enrolments::<T>::iter_prefix(owner).collect()
+        }
 
-		#[cfg(any(feature = "try-runtime", test))]
-		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
-			check_counts(EnrolmentCount::<T>::iter(), T::MaxEnrolmentsPerOwner::get(), |owner| {
-				Enrolments::<T>::iter_prefix(owner).count()
-			})
-			.map_err(|problem| match problem {
-				CountProblem::Zero => "EnrolmentCount keeps a zero entry",
-				CountProblem::OverLimit => "too many enrolments",
-				CountProblem::Mismatch => "EnrolmentCount differs from Enrolments",
-			})?;
-			for (owner, _, _) in Enrolments::<T>::iter() {
-				ensure!(EnrolmentCount::<T>::contains_key(&owner), "enrolment without count");
-			}
+        #[cfg(any(feature = "try-runtime", test))]
+        pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+            check_counts(
+                EnrolmentCount::<T>::iter(),
+                T::MaxEnrolmentsPerOwner::get(),
+                |owner| Enrolments::<T>::iter_prefix(owner).count(),
+            )
+            .map_err(|problem| match problem {
+                CountProblem::Zero => "EnrolmentCount keeps a zero entry",
+                CountProblem::OverLimit => "too many enrolments",
+                CountProblem::Mismatch => "EnrolmentCount differs from Enrolments",
+            })?;
+            for (owner, _, _) in Enrolments::<T>::iter() {
+                ensure!(
+                    EnrolmentCount::<T>::contains_key(&owner),
+                    "enrolment without count"
+                );
+            }
 
-			check_counts(OwnerRecordCount::<T>::iter(), T::MaxRecordsPerOwner::get(), |owner| {
-				OwnerRecords::<T>::iter_prefix(owner).count()
-			})
-			.map_err(|problem| match problem {
-				CountProblem::Zero => "OwnerRecordCount keeps a zero entry",
-				CountProblem::OverLimit => "too many records",
-				CountProblem::Mismatch => "OwnerRecordCount differs from OwnerRecords",
-			})?;
-			for (owner, id, ()) in OwnerRecords::<T>::iter() {
-				let info = Records::<T>::get(id).ok_or("owner index names an unknown record")?;
-				ensure!(info.owner == owner, "owner index names another owner's record");
-				ensure!(
-					!matches!(info.status, RecordStatus::Erased { .. }),
-					"owner index keeps an erased record"
-				);
-			}
-			for (id, info) in Records::<T>::iter() {
-				let erased = matches!(info.status, RecordStatus::Erased { .. });
-				ensure!(
-					OwnerRecords::<T>::contains_key(&info.owner, id) != erased,
-					"record missing from (or erased but still in) the owner index"
-				);
-			}
-			Ok(())
-		}
-	}
+            check_counts(
+                OwnerRecordCount::<T>::iter(),
+                T::MaxRecordsPerOwner::get(),
+                |owner| OwnerRecords::<T>::iter_prefix(owner).count(),
+            )
+            .map_err(|problem| match problem {
+                CountProblem::Zero => "OwnerRecordCount keeps a zero entry",
+                CountProblem::OverLimit => "too many records",
+                CountProblem::Mismatch => "OwnerRecordCount differs from OwnerRecords",
+            })?;
+            for (owner, id, ()) in OwnerRecords::<T>::iter() {
+                let info = Records::<T>::get(id).ok_or("owner index names an unknown record")?;
+                ensure!(
+                    info.owner == owner,
+                    "owner index names another owner's record"
+                );
+                ensure!(
+                    !matches!(info.status, RecordStatus::Erased { .. }),
+                    "owner index keeps an erased record"
+                );
+            }
+            for (id, info) in Records::<T>::iter() {
+                let erased = matches!(info.status, RecordStatus::Erased { .. });
+                ensure!(
+                    OwnerRecords::<T>::contains_key(&info.owner, id) != erased,
+                    "record missing from (or erased but still in) the owner index"
+                );
+            }
+            Ok(())
+        }
+    }
 }
 
 /// Takes one from a stored counter, removing it at zero (for `mutate_exists`).
 pub fn decrement_count(count: &mut Option<u32>) {
-	*count = count.map(|c| c.saturating_sub(1)).filter(|c| *c > 0);
+    *count = count.map(|c| c.saturating_sub(1)).filter(|c| *c > 0);
 }
 
 /// How a stored counter disagrees with the entries it counts.
 #[cfg(any(feature = "try-runtime", test))]
 pub enum CountProblem {
-	/// A zero counter is stored instead of removed.
-	Zero,
-	/// The counter exceeds its limit.
-	OverLimit,
-	/// The counter differs from the number of entries.
-	Mismatch,
+    /// A zero counter is stored instead of removed.
+    Zero,
+    /// The counter exceeds its limit.
+    OverLimit,
+    /// The counter differs from the number of entries.
+    Mismatch,
 }
 
 /// Checks `(key, counter)` pairs against a limit and against `entries(key)`, the number of
 /// entries the counter counts. Shared by the `try_state` checks of MedLedger pallets.
 #[cfg(any(feature = "try-runtime", test))]
 pub fn check_counts<K>(
-	counters: impl Iterator<Item = (K, u32)>,
-	limit: u32,
-	entries: impl Fn(&K) -> usize,
+    counters: impl Iterator<Item = (K, u32)>,
+    limit: u32,
+    entries: impl Fn(&K) -> usize,
 ) -> Result<(), CountProblem> {
-	for (key, count) in counters {
-		if count == 0 {
-			return Err(CountProblem::Zero);
-		}
-		if count > limit {
-			return Err(CountProblem::OverLimit);
-		}
-		if entries(&key) != count as usize {
-			return Err(CountProblem::Mismatch);
-		}
-	}
-	Ok(())
+    for (key, count) in counters {
+        if count == 0 {
+            return Err(CountProblem::Zero);
+        }
+        if count > limit {
+            return Err(CountProblem::OverLimit);
+        }
+        if entries(&key) != count as usize {
+            return Err(CountProblem::Mismatch);
+        }
+    }
+    Ok(())
 }
 
 /// What the benchmarks need from the runtime.
 #[cfg(feature = "runtime-benchmarks")]
 pub trait BenchmarkHelper<AccountId> {
-	/// An account that `Config::Custodians` contains.
-	fn custodian() -> AccountId;
+    /// An account that `Config::Custodians` contains.
+    fn custodian() -> AccountId;
 }
 
 impl<T: Config> RecordRegistry<T::AccountId> for Pallet<T> {
-	fn record(id: &RecordId) -> Option<RecordView<T::AccountId>> {
-		Records::<T>::get(id).map(|info| RecordView {
-			sellable: info.is_sellable(),
-			owner: info.owner,
-			custodian: info.custodian,
-		})
-	}
+    fn record(id: &RecordId) -> Option<RecordView<T::AccountId>> {
+        Records::<T>::get(id).map(|info| RecordView {
+            sellable: info.is_sellable(),
+            owner: info.owner,
+            custodian: info.custodian,
+        })
+    }
 
-	fn is_enrolled(owner: &T::AccountId, custodian: &T::AccountId) -> bool {
-		Enrolments::<T>::contains_key(owner, custodian)
-	}
+    fn is_enrolled(owner: &T::AccountId, custodian: &T::AccountId) -> bool {
+        Enrolments::<T>::contains_key(owner, custodian)
+    }
 
-	fn is_enrolled_anywhere(owner: &T::AccountId) -> bool {
-		EnrolmentCount::<T>::get(owner) > 0
-	}
+    fn is_enrolled_anywhere(owner: &T::AccountId) -> bool {
+        EnrolmentCount::<T>::get(owner) > 0
+    }
 }

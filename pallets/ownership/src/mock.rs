@@ -3,11 +3,11 @@
 
 use crate as pallet_ownership;
 use frame_support::{
-	derive_impl,
-	dispatch::DispatchClass,
-	parameter_types,
-	traits::{ConstU32, ConstU64, Contains},
-	weights::{constants::WEIGHT_REF_TIME_PER_SECOND, Weight},
+    derive_impl,
+    dispatch::DispatchClass,
+    parameter_types,
+    traits::{ConstU32, ConstU64, Contains},
+    weights::{constants::WEIGHT_REF_TIME_PER_SECOND, Weight},
 };
 use frame_system::limits::{BlockLength, BlockWeights};
 use sp_runtime::{BuildStorage, Perbill};
@@ -15,10 +15,10 @@ use sp_runtime::{BuildStorage, Perbill};
 type Block = frame_system::mocking::MockBlock<Test>;
 
 frame_support::construct_runtime!(
-	pub enum Test {
-		System: frame_system,
-		Ownership: pallet_ownership,
-	}
+    pub enum Test {
+        System: frame_system,
+        Ownership: pallet_ownership,
+    }
 );
 
 pub const HOSPITAL_A: u64 = 100;
@@ -33,30 +33,30 @@ pub const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
 pub const MAX_BLOCK_LENGTH: u32 = 5 * 1024 * 1024;
 
 parameter_types! {
-	pub MockBlockWeights: BlockWeights = BlockWeights::with_sensible_defaults(
-		Weight::from_parts(2 * WEIGHT_REF_TIME_PER_SECOND, u64::MAX),
-		NORMAL_DISPATCH_RATIO,
-	);
-	pub MockBlockLength: BlockLength = BlockLength::builder()
-		.max_length(MAX_BLOCK_LENGTH)
-		.modify_max_length_for_class(DispatchClass::Normal, |max| *max = NORMAL_DISPATCH_RATIO * *max)
-		.build();
+    pub MockBlockWeights: BlockWeights = BlockWeights::with_sensible_defaults(
+        Weight::from_parts(2 * WEIGHT_REF_TIME_PER_SECOND, u64::MAX),
+        NORMAL_DISPATCH_RATIO,
+    );
+    pub MockBlockLength: BlockLength = BlockLength::builder()
+        .max_length(MAX_BLOCK_LENGTH)
+        .modify_max_length_for_class(DispatchClass::Normal, |max| *max = NORMAL_DISPATCH_RATIO * *max)
+        .build();
 }
 
 #[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
 impl frame_system::Config for Test {
-	type Block = Block;
-	type BlockWeights = MockBlockWeights;
-	type BlockLength = MockBlockLength;
-	type DbWeight = frame_support::weights::constants::RocksDbWeight;
+    type Block = Block;
+    type BlockWeights = MockBlockWeights;
+    type BlockLength = MockBlockLength;
+    type DbWeight = frame_support::weights::constants::RocksDbWeight;
 }
 
 /// The consortium: hospitals A, B and C.
 pub struct Members;
 impl Contains<u64> for Members {
-	fn contains(who: &u64) -> bool {
-		[HOSPITAL_A, HOSPITAL_B, HOSPITAL_C].contains(who)
-	}
+    fn contains(who: &u64) -> bool {
+        [HOSPITAL_A, HOSPITAL_B, HOSPITAL_C].contains(who)
+    }
 }
 
 pub const MAX_BATCH: u32 = 1000;
@@ -65,35 +65,37 @@ pub const MAX_ENROLMENTS: u32 = 2;
 pub const COOLDOWN: u64 = 10;
 
 impl pallet_ownership::Config for Test {
-	type Custodians = Members;
-	type MaxBatchSize = ConstU32<MAX_BATCH>;
-	type MaxRecordsPerOwner = ConstU32<MAX_RECORDS_PER_OWNER>;
-	type MaxEnrolmentsPerOwner = ConstU32<MAX_ENROLMENTS>;
-	type FreeEnrolmentCooldown = ConstU64<COOLDOWN>;
-	type WeightInfo = crate::weights::SubstrateWeight<Test>;
-	#[cfg(feature = "runtime-benchmarks")]
-	type BenchmarkHelper = Members;
+    type Custodians = Members;
+    type MaxBatchSize = ConstU32<MAX_BATCH>;
+    type MaxRecordsPerOwner = ConstU32<MAX_RECORDS_PER_OWNER>;
+    type MaxEnrolmentsPerOwner = ConstU32<MAX_ENROLMENTS>;
+    type FreeEnrolmentCooldown = ConstU64<COOLDOWN>;
+    type WeightInfo = crate::weights::SubstrateWeight<Test>;
+    #[cfg(feature = "runtime-benchmarks")]
+    type BenchmarkHelper = Members;
 }
 
 #[cfg(feature = "runtime-benchmarks")]
 impl crate::BenchmarkHelper<u64> for Members {
-	fn custodian() -> u64 {
-		HOSPITAL_A
-	}
+    fn custodian() -> u64 {
+        HOSPITAL_A
+    }
 }
 
 /// Empty state at block 1.
 pub fn new_test_ext() -> sp_io::TestExternalities {
-	let storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
-	let mut ext = sp_io::TestExternalities::new(storage);
-	ext.execute_with(|| System::set_block_number(1));
-	ext
+    let storage = frame_system::GenesisConfig::<Test>::default()
+        .build_storage()
+        .unwrap();
+    let mut ext = sp_io::TestExternalities::new(storage);
+    ext.execute_with(|| System::set_block_number(1));
+    ext
 }
 
 /// Runs `test` at block 1 and then checks the pallet's invariants.
 pub fn run_test(test: impl FnOnce()) {
-	new_test_ext().execute_with(|| {
-		test();
-		crate::Pallet::<Test>::do_try_state().expect("invariants hold after the test");
-	});
+    new_test_ext().execute_with(|| {
+        test();
+        crate::Pallet::<Test>::do_try_state().expect("invariants hold after the test");
+    });
 }

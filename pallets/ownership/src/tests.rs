@@ -4,555 +4,721 @@
 use crate::{mock::*, Error, Event, *};
 use codec::Encode;
 use frame_support::{
-	assert_noop, assert_ok,
-	dispatch::{CheckIfFeeless, DispatchClass, DispatchResult},
+    assert_noop, assert_ok,
+    dispatch::{CheckIfFeeless, DispatchClass, DispatchResult},
 };
 use sp_core::H256;
 
 fn record_id(n: u32) -> RecordId {
-	H256(sp_io::hashing::blake2_256(&(b"record", n).encode()))
+    H256(sp_io::hashing::blake2_256(&(b"record", n).encode()))
 }
 
 fn commitment(n: u32) -> Commitment {
-	H256(sp_io::hashing::blake2_256(&(b"salted commitment", n).encode()))
+    H256(sp_io::hashing::blake2_256(
+        &(b"salted commitment", n).encode(),
+    ))
 }
 
 fn registration(n: u32, owner: u64) -> RecordRegistration<u64> {
-	RecordRegistration { id: record_id(n), owner, commitment: commitment(n) }
+    RecordRegistration {
+        id: record_id(n),
+        owner,
+        commitment: commitment(n),
+    }
 }
 
 fn enrol(owner: u64, custodian: u64) {
-	assert_ok!(Ownership::enrol(RuntimeOrigin::signed(owner), custodian));
+    assert_ok!(Ownership::enrol(RuntimeOrigin::signed(owner), custodian));
 }
 
 fn register(custodian: u64, records: Vec<RecordRegistration<u64>>) -> DispatchResult {
-	Ownership::register_records(RuntimeOrigin::signed(custodian), records)
+    Ownership::register_records(RuntimeOrigin::signed(custodian), records)
 }
 
 fn last_event() -> Event<Test> {
-	System::events()
-		.into_iter()
-		.filter_map(|record| match record.event {
-			RuntimeEvent::Ownership(event) => Some(event),
-			_ => None,
-		})
-		.last()
-		.expect("the pallet emitted an event")
+    System::events()
+        .into_iter()
+        .filter_map(|record| match record.event {
+            RuntimeEvent::Ownership(event) => Some(event),
+            _ => None,
+        })
+        .last()
+        .expect("the pallet emitted an event")
 }
 
 // ---- enrolment ----
 
 #[test]
 fn enrol_binds_owner_to_member_hospital() {
-	run_test(|| {
-		System::set_block_number(7);
-		enrol(ALICE, HOSPITAL_A);
+    run_test(|| {
+        System::set_block_number(7);
+        enrol(ALICE, HOSPITAL_A);
 
-		assert_eq!(Enrolments::<Test>::get(ALICE, HOSPITAL_A), Some(7));
-		assert!(Ownership::is_enrolled(&ALICE, &HOSPITAL_A));
-		assert!(!Ownership::is_enrolled(&ALICE, &HOSPITAL_B));
-		assert!(Ownership::is_enrolled_anywhere(&ALICE));
-		assert!(!Ownership::is_enrolled_anywhere(&BOB));
-		assert_eq!(Ownership::enrolments_of(&ALICE), vec![(HOSPITAL_A, 7)]);
-		assert_eq!(last_event(), Event::Enrolled { owner: ALICE, custodian: HOSPITAL_A });
-	});
+        assert_eq!(Enrolments::<Test>::get(ALICE, HOSPITAL_A), Some(7));
+        assert!(Ownership::is_enrolled(&ALICE, &HOSPITAL_A));
+        assert!(!Ownership::is_enrolled(&ALICE, &HOSPITAL_B));
+        assert!(Ownership::is_enrolled_anywhere(&ALICE));
+        assert!(!Ownership::is_enrolled_anywhere(&BOB));
+        assert_eq!(Ownership::enrolments_of(&ALICE), vec![(HOSPITAL_A, 7)]);
+        assert_eq!(
+            last_event(),
+            Event::Enrolled {
+                owner: ALICE,
+                custodian: HOSPITAL_A
+            }
+        );
+    });
 }
 
 #[test]
 fn enrol_with_non_member_is_refused() {
-	run_test(|| {
-		assert_noop!(
-			Ownership::enrol(RuntimeOrigin::signed(ALICE), OUTSIDER),
-			Error::<Test>::NotCustodian
-		);
-	});
+    run_test(|| {
+        assert_noop!(
+            Ownership::enrol(RuntimeOrigin::signed(ALICE), OUTSIDER),
+            Error::<Test>::NotCustodian
+        );
+    });
 }
 
 #[test]
 fn enrol_twice_with_same_hospital_is_refused() {
-	run_test(|| {
-		enrol(ALICE, HOSPITAL_A);
-		assert_noop!(
-			Ownership::enrol(RuntimeOrigin::signed(ALICE), HOSPITAL_A),
-			Error::<Test>::AlreadyEnrolled
-		);
-	});
+    run_test(|| {
+        enrol(ALICE, HOSPITAL_A);
+        assert_noop!(
+            Ownership::enrol(RuntimeOrigin::signed(ALICE), HOSPITAL_A),
+            Error::<Test>::AlreadyEnrolled
+        );
+    });
 }
 
 #[test]
 fn enrolments_per_owner_are_bounded() {
-	run_test(|| {
-		let hospitals = [HOSPITAL_A, HOSPITAL_B, HOSPITAL_C];
-		let limit = MAX_ENROLMENTS as usize;
-		assert!(limit < hospitals.len(), "the mock must allow reaching the limit");
-		for hospital in &hospitals[..limit] {
-			enrol(ALICE, *hospital);
-		}
-		assert_noop!(
-			Ownership::enrol(RuntimeOrigin::signed(ALICE), hospitals[limit]),
-			Error::<Test>::TooManyEnrolments
-		);
-		assert_eq!(EnrolmentCount::<Test>::get(ALICE), MAX_ENROLMENTS);
-	});
+    run_test(|| {
+        let hospitals = [HOSPITAL_A, HOSPITAL_B, HOSPITAL_C];
+        let limit = MAX_ENROLMENTS as usize;
+        assert!(
+            limit < hospitals.len(),
+            "the mock must allow reaching the limit"
+        );
+        for hospital in &hospitals[..limit] {
+            enrol(ALICE, *hospital);
+        }
+        assert_noop!(
+            Ownership::enrol(RuntimeOrigin::signed(ALICE), hospitals[limit]),
+            Error::<Test>::TooManyEnrolments
+        );
+        assert_eq!(EnrolmentCount::<Test>::get(ALICE), MAX_ENROLMENTS);
+    });
 }
 
 #[test]
 fn enrol_is_free_exactly_when_it_would_succeed() {
-	run_test(|| {
-		let call = |custodian| RuntimeCall::Ownership(crate::Call::enrol { custodian });
-		let alice = RuntimeOrigin::signed(ALICE);
+    run_test(|| {
+        let call = |custodian| RuntimeCall::Ownership(crate::Call::enrol { custodian });
+        let alice = RuntimeOrigin::signed(ALICE);
 
-		assert!(call(HOSPITAL_A).is_feeless(&alice));
-		assert!(!call(OUTSIDER).is_feeless(&alice), "non-member hospital");
-		assert!(!call(HOSPITAL_A).is_feeless(&RuntimeOrigin::root()), "not a signed origin");
+        assert!(call(HOSPITAL_A).is_feeless(&alice));
+        assert!(!call(OUTSIDER).is_feeless(&alice), "non-member hospital");
+        assert!(
+            !call(HOSPITAL_A).is_feeless(&RuntimeOrigin::root()),
+            "not a signed origin"
+        );
 
-		enrol(ALICE, HOSPITAL_A);
-		System::set_block_number(1 + COOLDOWN);
-		assert!(!call(HOSPITAL_A).is_feeless(&alice), "already enrolled");
-		assert!(call(HOSPITAL_B).is_feeless(&alice));
-		enrol(ALICE, HOSPITAL_B);
-		System::set_block_number(1 + 2 * COOLDOWN);
-		assert!(!call(HOSPITAL_C).is_feeless(&alice), "enrolment limit reached");
-	});
+        enrol(ALICE, HOSPITAL_A);
+        System::set_block_number(1 + COOLDOWN);
+        assert!(!call(HOSPITAL_A).is_feeless(&alice), "already enrolled");
+        assert!(call(HOSPITAL_B).is_feeless(&alice));
+        enrol(ALICE, HOSPITAL_B);
+        System::set_block_number(1 + 2 * COOLDOWN);
+        assert!(
+            !call(HOSPITAL_C).is_feeless(&alice),
+            "enrolment limit reached"
+        );
+    });
 }
 
 #[test]
 fn ending_an_enrolment_is_free_for_the_owner_only() {
-	run_test(|| {
-		enrol(ALICE, HOSPITAL_A);
-		System::set_block_number(1 + COOLDOWN);
-		let end = |owner, custodian| {
-			RuntimeCall::Ownership(crate::Call::end_enrolment { owner, custodian })
-		};
-		assert!(end(ALICE, HOSPITAL_A).is_feeless(&RuntimeOrigin::signed(ALICE)));
-		assert!(
-			!end(ALICE, HOSPITAL_A).is_feeless(&RuntimeOrigin::signed(HOSPITAL_A)),
-			"custodian pays"
-		);
-		assert!(!end(ALICE, HOSPITAL_A).is_feeless(&RuntimeOrigin::signed(BOB)), "third party");
-		assert!(
-			!end(ALICE, HOSPITAL_B).is_feeless(&RuntimeOrigin::signed(ALICE)),
-			"not enrolled there"
-		);
-	});
+    run_test(|| {
+        enrol(ALICE, HOSPITAL_A);
+        System::set_block_number(1 + COOLDOWN);
+        let end = |owner, custodian| {
+            RuntimeCall::Ownership(crate::Call::end_enrolment { owner, custodian })
+        };
+        assert!(end(ALICE, HOSPITAL_A).is_feeless(&RuntimeOrigin::signed(ALICE)));
+        assert!(
+            !end(ALICE, HOSPITAL_A).is_feeless(&RuntimeOrigin::signed(HOSPITAL_A)),
+            "custodian pays"
+        );
+        assert!(
+            !end(ALICE, HOSPITAL_A).is_feeless(&RuntimeOrigin::signed(BOB)),
+            "third party"
+        );
+        assert!(
+            !end(ALICE, HOSPITAL_B).is_feeless(&RuntimeOrigin::signed(ALICE)),
+            "not enrolled there"
+        );
+    });
 }
 
 #[test]
 fn free_enrolment_changes_wait_for_the_cooldown() {
-	run_test(|| {
-		let alice = RuntimeOrigin::signed(ALICE);
-		let enrol_call = |custodian| RuntimeCall::Ownership(crate::Call::enrol { custodian });
-		let end_call = |custodian| {
-			RuntimeCall::Ownership(crate::Call::end_enrolment { owner: ALICE, custodian })
-		};
-		enrol(ALICE, HOSPITAL_A);
-		assert_eq!(LastEnrolmentChange::<Test>::get(ALICE), Some(1));
+    run_test(|| {
+        let alice = RuntimeOrigin::signed(ALICE);
+        let enrol_call = |custodian| RuntimeCall::Ownership(crate::Call::enrol { custodian });
+        let end_call = |custodian| {
+            RuntimeCall::Ownership(crate::Call::end_enrolment {
+                owner: ALICE,
+                custodian,
+            })
+        };
+        enrol(ALICE, HOSPITAL_A);
+        assert_eq!(LastEnrolmentChange::<Test>::get(ALICE), Some(1));
 
-		System::set_block_number(COOLDOWN);
-		assert!(!enrol_call(HOSPITAL_B).is_feeless(&alice));
-		assert!(!end_call(HOSPITAL_A).is_feeless(&alice));
-		// Paying, the owner need not wait.
-		enrol(ALICE, HOSPITAL_B);
-		assert_eq!(LastEnrolmentChange::<Test>::get(ALICE), Some(COOLDOWN));
+        System::set_block_number(COOLDOWN);
+        assert!(!enrol_call(HOSPITAL_B).is_feeless(&alice));
+        assert!(!end_call(HOSPITAL_A).is_feeless(&alice));
+        // Paying, the owner need not wait.
+        enrol(ALICE, HOSPITAL_B);
+        assert_eq!(LastEnrolmentChange::<Test>::get(ALICE), Some(COOLDOWN));
 
-		System::set_block_number(2 * COOLDOWN);
-		assert!(end_call(HOSPITAL_A).is_feeless(&alice));
-		assert_ok!(Ownership::end_enrolment(alice.clone(), ALICE, HOSPITAL_A));
-		assert_eq!(LastEnrolmentChange::<Test>::get(ALICE), Some(2 * COOLDOWN));
-		assert!(!end_call(HOSPITAL_B).is_feeless(&alice));
+        System::set_block_number(2 * COOLDOWN);
+        assert!(end_call(HOSPITAL_A).is_feeless(&alice));
+        assert_ok!(Ownership::end_enrolment(alice.clone(), ALICE, HOSPITAL_A));
+        assert_eq!(LastEnrolmentChange::<Test>::get(ALICE), Some(2 * COOLDOWN));
+        assert!(!end_call(HOSPITAL_B).is_feeless(&alice));
 
-		// A custodian ending the enrolment does not restart the owner's cooldown.
-		System::set_block_number(3 * COOLDOWN);
-		assert_ok!(Ownership::end_enrolment(RuntimeOrigin::signed(HOSPITAL_B), ALICE, HOSPITAL_B));
-		assert_eq!(LastEnrolmentChange::<Test>::get(ALICE), Some(2 * COOLDOWN));
-		assert!(enrol_call(HOSPITAL_A).is_feeless(&alice));
-	});
+        // A custodian ending the enrolment does not restart the owner's cooldown.
+        System::set_block_number(3 * COOLDOWN);
+        assert_ok!(Ownership::end_enrolment(
+            RuntimeOrigin::signed(HOSPITAL_B),
+            ALICE,
+            HOSPITAL_B
+        ));
+        assert_eq!(LastEnrolmentChange::<Test>::get(ALICE), Some(2 * COOLDOWN));
+        assert!(enrol_call(HOSPITAL_A).is_feeless(&alice));
+    });
 }
 
 #[test]
 fn record_calls_are_never_free() {
-	run_test(|| {
-		enrol(ALICE, HOSPITAL_A);
-		let alice = RuntimeOrigin::signed(ALICE);
-		let paid_calls = [
-			crate::Call::register_records { records: vec![registration(1, ALICE)] },
-			crate::Call::request_erasure { record: record_id(1) },
-			crate::Call::confirm_erasure { record: record_id(1) },
-		];
-		for call in paid_calls {
-			assert!(!RuntimeCall::Ownership(call.clone()).is_feeless(&alice), "{call:?}");
-		}
-	});
+    run_test(|| {
+        enrol(ALICE, HOSPITAL_A);
+        let alice = RuntimeOrigin::signed(ALICE);
+        let paid_calls = [
+            crate::Call::register_records {
+                records: vec![registration(1, ALICE)],
+            },
+            crate::Call::request_erasure {
+                record: record_id(1),
+            },
+            crate::Call::confirm_erasure {
+                record: record_id(1),
+            },
+        ];
+        for call in paid_calls {
+            assert!(
+                !RuntimeCall::Ownership(call.clone()).is_feeless(&alice),
+                "{call:?}"
+            );
+        }
+    });
 }
 
 #[test]
 fn owner_or_custodian_can_end_an_enrolment() {
-	run_test(|| {
-		enrol(ALICE, HOSPITAL_A);
-		enrol(BOB, HOSPITAL_A);
+    run_test(|| {
+        enrol(ALICE, HOSPITAL_A);
+        enrol(BOB, HOSPITAL_A);
 
-		assert_ok!(Ownership::end_enrolment(RuntimeOrigin::signed(ALICE), ALICE, HOSPITAL_A));
-		assert_eq!(
-			last_event(),
-			Event::EnrolmentEnded { owner: ALICE, custodian: HOSPITAL_A, ended_by: ALICE }
-		);
-		assert!(!Ownership::is_enrolled_anywhere(&ALICE));
-		assert!(!EnrolmentCount::<Test>::contains_key(ALICE));
+        assert_ok!(Ownership::end_enrolment(
+            RuntimeOrigin::signed(ALICE),
+            ALICE,
+            HOSPITAL_A
+        ));
+        assert_eq!(
+            last_event(),
+            Event::EnrolmentEnded {
+                owner: ALICE,
+                custodian: HOSPITAL_A,
+                ended_by: ALICE
+            }
+        );
+        assert!(!Ownership::is_enrolled_anywhere(&ALICE));
+        assert!(!EnrolmentCount::<Test>::contains_key(ALICE));
 
-		assert_ok!(Ownership::end_enrolment(RuntimeOrigin::signed(HOSPITAL_A), BOB, HOSPITAL_A));
-		assert_eq!(
-			last_event(),
-			Event::EnrolmentEnded { owner: BOB, custodian: HOSPITAL_A, ended_by: HOSPITAL_A }
-		);
-		assert!(!Ownership::is_enrolled(&BOB, &HOSPITAL_A));
-	});
+        assert_ok!(Ownership::end_enrolment(
+            RuntimeOrigin::signed(HOSPITAL_A),
+            BOB,
+            HOSPITAL_A
+        ));
+        assert_eq!(
+            last_event(),
+            Event::EnrolmentEnded {
+                owner: BOB,
+                custodian: HOSPITAL_A,
+                ended_by: HOSPITAL_A
+            }
+        );
+        assert!(!Ownership::is_enrolled(&BOB, &HOSPITAL_A));
+    });
 }
 
 #[test]
 fn a_third_party_cannot_end_an_enrolment() {
-	run_test(|| {
-		enrol(ALICE, HOSPITAL_A);
-		assert_noop!(
-			Ownership::end_enrolment(RuntimeOrigin::signed(HOSPITAL_B), ALICE, HOSPITAL_A),
-			Error::<Test>::NotEnrolmentParty
-		);
-	});
+    run_test(|| {
+        enrol(ALICE, HOSPITAL_A);
+        assert_noop!(
+            Ownership::end_enrolment(RuntimeOrigin::signed(HOSPITAL_B), ALICE, HOSPITAL_A),
+            Error::<Test>::NotEnrolmentParty
+        );
+    });
 }
 
 #[test]
 fn ending_a_missing_enrolment_is_refused() {
-	run_test(|| {
-		assert_noop!(
-			Ownership::end_enrolment(RuntimeOrigin::signed(ALICE), ALICE, HOSPITAL_A),
-			Error::<Test>::NotEnrolled
-		);
-	});
+    run_test(|| {
+        assert_noop!(
+            Ownership::end_enrolment(RuntimeOrigin::signed(ALICE), ALICE, HOSPITAL_A),
+            Error::<Test>::NotEnrolled
+        );
+    });
 }
 
 // ---- registration ----
 
 #[test]
 fn register_records_stores_owner_custodian_commitment_and_block() {
-	run_test(|| {
-		enrol(ALICE, HOSPITAL_A);
-		enrol(BOB, HOSPITAL_A);
-		System::set_block_number(5);
-		assert_ok!(register(
-			HOSPITAL_A,
-			vec![registration(1, ALICE), registration(2, BOB), registration(3, ALICE)]
-		));
+    run_test(|| {
+        enrol(ALICE, HOSPITAL_A);
+        enrol(BOB, HOSPITAL_A);
+        System::set_block_number(5);
+        assert_ok!(register(
+            HOSPITAL_A,
+            vec![
+                registration(1, ALICE),
+                registration(2, BOB),
+                registration(3, ALICE)
+            ]
+        ));
 
-		assert_eq!(last_event(), Event::RecordsRegistered { custodian: HOSPITAL_A, count: 3 });
-		let expected = |n, owner| RecordInfo {
-			owner,
-			custodian: HOSPITAL_A,
-			commitment: commitment(n),
-			registered_at: 5,
-			status: RecordStatus::Active,
-		};
-		assert_eq!(Records::<Test>::get(record_id(1)), Some(expected(1, ALICE)));
-		assert_eq!(Records::<Test>::get(record_id(2)), Some(expected(2, BOB)));
+        assert_eq!(
+            last_event(),
+            Event::RecordsRegistered {
+                custodian: HOSPITAL_A,
+                count: 3
+            }
+        );
+        let expected = |n, owner| RecordInfo {
+            owner,
+            custodian: HOSPITAL_A,
+            commitment: commitment(n),
+            registered_at: 5,
+            status: RecordStatus::Active,
+        };
+        assert_eq!(Records::<Test>::get(record_id(1)), Some(expected(1, ALICE)));
+        assert_eq!(Records::<Test>::get(record_id(2)), Some(expected(2, BOB)));
 
-		let mut alices = Ownership::records_of(&ALICE);
-		alices.sort_by_key(|(id, _)| *id);
-		let mut wanted =
-			vec![(record_id(1), expected(1, ALICE)), (record_id(3), expected(3, ALICE))];
-		wanted.sort_by_key(|(id, _)| *id);
-		assert_eq!(alices, wanted);
-		assert_eq!(OwnerRecordCount::<Test>::get(ALICE), 2);
-		assert_eq!(OwnerRecordCount::<Test>::get(BOB), 1);
+        let mut alices = Ownership::records_of(&ALICE);
+        alices.sort_by_key(|(id, _)| *id);
+        let mut wanted = vec![
+            (record_id(1), expected(1, ALICE)),
+            (record_id(3), expected(3, ALICE)),
+        ];
+        wanted.sort_by_key(|(id, _)| *id);
+        assert_eq!(alices, wanted);
+        assert_eq!(OwnerRecordCount::<Test>::get(ALICE), 2);
+        assert_eq!(OwnerRecordCount::<Test>::get(BOB), 1);
 
-		assert_eq!(
-			Ownership::record(&record_id(2)),
-			Some(RecordView { owner: BOB, custodian: HOSPITAL_A, sellable: true })
-		);
-		assert_eq!(Ownership::is_sellable(&record_id(2)), Some((BOB, HOSPITAL_A)));
-		assert_eq!(Ownership::is_sellable(&record_id(99)), None);
-	});
+        assert_eq!(
+            Ownership::record(&record_id(2)),
+            Some(RecordView {
+                owner: BOB,
+                custodian: HOSPITAL_A,
+                sellable: true
+            })
+        );
+        assert_eq!(
+            Ownership::is_sellable(&record_id(2)),
+            Some((BOB, HOSPITAL_A))
+        );
+        assert_eq!(Ownership::is_sellable(&record_id(99)), None);
+    });
 }
 
 #[test]
 fn non_member_cannot_register() {
-	run_test(|| {
-		assert_noop!(register(OUTSIDER, vec![registration(1, ALICE)]), Error::<Test>::NotCustodian);
-	});
+    run_test(|| {
+        assert_noop!(
+            register(OUTSIDER, vec![registration(1, ALICE)]),
+            Error::<Test>::NotCustodian
+        );
+    });
 }
 
 #[test]
 fn empty_batch_is_refused() {
-	run_test(|| {
-		assert_noop!(register(HOSPITAL_A, vec![]), Error::<Test>::EmptyBatch);
-	});
+    run_test(|| {
+        assert_noop!(register(HOSPITAL_A, vec![]), Error::<Test>::EmptyBatch);
+    });
 }
 
 #[test]
 fn oversized_batch_is_refused() {
-	run_test(|| {
-		enrol(ALICE, HOSPITAL_A);
-		let batch: Vec<_> = (0..MAX_BATCH + 1).map(|n| registration(n, ALICE)).collect();
-		assert_noop!(register(HOSPITAL_A, batch), Error::<Test>::BatchTooLarge);
-	});
+    run_test(|| {
+        enrol(ALICE, HOSPITAL_A);
+        let batch: Vec<_> = (0..MAX_BATCH + 1).map(|n| registration(n, ALICE)).collect();
+        assert_noop!(register(HOSPITAL_A, batch), Error::<Test>::BatchTooLarge);
+    });
 }
 
 #[test]
 fn oversized_batch_is_charged_as_a_full_one() {
-	run_test(|| {
-		let batch: Vec<_> = (0..MAX_BATCH * 3).map(|n| registration(n, ALICE)).collect();
-		let call = crate::Call::<Test>::register_records { records: batch };
-		let charged =
-			frame_support::dispatch::GetDispatchInfo::get_dispatch_info(&call).call_weight;
-		assert_eq!(charged, <Test as Config>::WeightInfo::register_records(MAX_BATCH));
-	});
+    run_test(|| {
+        let batch: Vec<_> = (0..MAX_BATCH * 3).map(|n| registration(n, ALICE)).collect();
+        let call = crate::Call::<Test>::register_records { records: batch };
+        let charged =
+            frame_support::dispatch::GetDispatchInfo::get_dispatch_info(&call).call_weight;
+        assert_eq!(
+            charged,
+            <Test as Config>::WeightInfo::register_records(MAX_BATCH)
+        );
+    });
 }
 
 #[test]
 fn duplicate_ids_within_a_batch_are_refused() {
-	run_test(|| {
-		enrol(ALICE, HOSPITAL_A);
-		let batch = vec![registration(1, ALICE), registration(2, ALICE), registration(1, ALICE)];
-		assert_noop!(register(HOSPITAL_A, batch), Error::<Test>::DuplicateInBatch);
-	});
+    run_test(|| {
+        enrol(ALICE, HOSPITAL_A);
+        let batch = vec![
+            registration(1, ALICE),
+            registration(2, ALICE),
+            registration(1, ALICE),
+        ];
+        assert_noop!(register(HOSPITAL_A, batch), Error::<Test>::DuplicateInBatch);
+    });
 }
 
 #[test]
 fn ids_already_registered_are_refused_and_nothing_is_written() {
-	run_test(|| {
-		enrol(ALICE, HOSPITAL_A);
-		enrol(ALICE, HOSPITAL_B);
-		assert_ok!(register(HOSPITAL_A, vec![registration(1, ALICE)]));
-		// Another hospital cannot take over the id; the valid record 2 is not written either.
-		assert_noop!(
-			register(HOSPITAL_B, vec![registration(2, ALICE), registration(1, ALICE)]),
-			Error::<Test>::AlreadyRegistered
-		);
-	});
+    run_test(|| {
+        enrol(ALICE, HOSPITAL_A);
+        enrol(ALICE, HOSPITAL_B);
+        assert_ok!(register(HOSPITAL_A, vec![registration(1, ALICE)]));
+        // Another hospital cannot take over the id; the valid record 2 is not written either.
+        assert_noop!(
+            register(
+                HOSPITAL_B,
+                vec![registration(2, ALICE), registration(1, ALICE)]
+            ),
+            Error::<Test>::AlreadyRegistered
+        );
+    });
 }
 
 #[test]
 fn records_of_owners_not_enrolled_with_this_custodian_are_refused() {
-	run_test(|| {
-		enrol(ALICE, HOSPITAL_A);
-		enrol(BOB, HOSPITAL_B);
-		assert_noop!(
-			register(HOSPITAL_A, vec![registration(1, ALICE), registration(2, BOB)]),
-			Error::<Test>::OwnerNotEnrolled
-		);
-		// After the enrolment ends the hospital cannot register for that owner any more.
-		assert_ok!(Ownership::end_enrolment(RuntimeOrigin::signed(ALICE), ALICE, HOSPITAL_A));
-		assert_noop!(
-			register(HOSPITAL_A, vec![registration(1, ALICE)]),
-			Error::<Test>::OwnerNotEnrolled
-		);
-	});
+    run_test(|| {
+        enrol(ALICE, HOSPITAL_A);
+        enrol(BOB, HOSPITAL_B);
+        assert_noop!(
+            register(
+                HOSPITAL_A,
+                vec![registration(1, ALICE), registration(2, BOB)]
+            ),
+            Error::<Test>::OwnerNotEnrolled
+        );
+        // After the enrolment ends the hospital cannot register for that owner any more.
+        assert_ok!(Ownership::end_enrolment(
+            RuntimeOrigin::signed(ALICE),
+            ALICE,
+            HOSPITAL_A
+        ));
+        assert_noop!(
+            register(HOSPITAL_A, vec![registration(1, ALICE)]),
+            Error::<Test>::OwnerNotEnrolled
+        );
+    });
 }
 
 #[test]
 fn records_per_owner_are_bounded_across_batches() {
-	run_test(|| {
-		enrol(ALICE, HOSPITAL_A);
-		enrol(BOB, HOSPITAL_A);
-		let first: Vec<_> =
-			(0..MAX_RECORDS_PER_OWNER - 1).map(|n| registration(n, ALICE)).collect();
-		assert_ok!(register(HOSPITAL_A, first));
-		let over = vec![
-			registration(MAX_RECORDS_PER_OWNER, BOB),
-			registration(MAX_RECORDS_PER_OWNER + 1, ALICE),
-			registration(MAX_RECORDS_PER_OWNER + 2, ALICE),
-		];
-		assert_noop!(register(HOSPITAL_A, over), Error::<Test>::TooManyRecords);
-		assert_ok!(register(HOSPITAL_A, vec![registration(MAX_RECORDS_PER_OWNER + 1, ALICE)]));
-		assert_eq!(OwnerRecordCount::<Test>::get(ALICE), MAX_RECORDS_PER_OWNER);
-	});
+    run_test(|| {
+        enrol(ALICE, HOSPITAL_A);
+        enrol(BOB, HOSPITAL_A);
+        let first: Vec<_> = (0..MAX_RECORDS_PER_OWNER - 1)
+            .map(|n| registration(n, ALICE))
+            .collect();
+        assert_ok!(register(HOSPITAL_A, first));
+        let over = vec![
+            registration(MAX_RECORDS_PER_OWNER, BOB),
+            registration(MAX_RECORDS_PER_OWNER + 1, ALICE),
+            registration(MAX_RECORDS_PER_OWNER + 2, ALICE),
+        ];
+        assert_noop!(register(HOSPITAL_A, over), Error::<Test>::TooManyRecords);
+        assert_ok!(register(
+            HOSPITAL_A,
+            vec![registration(MAX_RECORDS_PER_OWNER + 1, ALICE)]
+        ));
+        assert_eq!(OwnerRecordCount::<Test>::get(ALICE), MAX_RECORDS_PER_OWNER);
+    });
 }
 
 #[test]
 fn records_stay_owned_after_the_enrolment_ends() {
-	run_test(|| {
-		enrol(ALICE, HOSPITAL_A);
-		assert_ok!(register(HOSPITAL_A, vec![registration(1, ALICE)]));
-		assert_ok!(Ownership::end_enrolment(RuntimeOrigin::signed(HOSPITAL_A), ALICE, HOSPITAL_A));
-		assert_eq!(Ownership::records_of(&ALICE).len(), 1);
-		assert_eq!(Ownership::is_sellable(&record_id(1)), Some((ALICE, HOSPITAL_A)));
-	});
+    run_test(|| {
+        enrol(ALICE, HOSPITAL_A);
+        assert_ok!(register(HOSPITAL_A, vec![registration(1, ALICE)]));
+        assert_ok!(Ownership::end_enrolment(
+            RuntimeOrigin::signed(HOSPITAL_A),
+            ALICE,
+            HOSPITAL_A
+        ));
+        assert_eq!(Ownership::records_of(&ALICE).len(), 1);
+        assert_eq!(
+            Ownership::is_sellable(&record_id(1)),
+            Some((ALICE, HOSPITAL_A))
+        );
+    });
 }
 
 // ---- batch limits (real constraint, not timing) ----
 
 #[test]
 fn batch_of_1000_fits_in_half_the_normal_block_weight() {
-	run_test(|| {
-		let weights = <Test as frame_system::Config>::BlockWeights::get();
-		let normal = weights.get(DispatchClass::Normal);
-		let normal_total = normal.max_total.expect("normal class has a total limit");
-		let batch = <Test as Config>::WeightInfo::register_records(1000);
-		assert!(
-			batch.all_lte(normal_total / 2),
-			"1000 records weigh {batch:?}, half the normal class is {:?}",
-			normal_total / 2
-		);
-		let max_extrinsic = normal.max_extrinsic.expect("normal class has an extrinsic limit");
-		assert!(batch.saturating_add(normal.base_extrinsic).all_lte(max_extrinsic));
-	});
+    run_test(|| {
+        let weights = <Test as frame_system::Config>::BlockWeights::get();
+        let normal = weights.get(DispatchClass::Normal);
+        let normal_total = normal.max_total.expect("normal class has a total limit");
+        let batch = <Test as Config>::WeightInfo::register_records(1000);
+        assert!(
+            batch.all_lte(normal_total / 2),
+            "1000 records weigh {batch:?}, half the normal class is {:?}",
+            normal_total / 2
+        );
+        let max_extrinsic = normal
+            .max_extrinsic
+            .expect("normal class has an extrinsic limit");
+        assert!(batch
+            .saturating_add(normal.base_extrinsic)
+            .all_lte(max_extrinsic));
+    });
 }
 
 #[test]
 fn batch_of_1000_fits_in_half_the_normal_block_length() {
-	run_test(|| {
-		// Priced with the real runtime's 32-byte account ids, plus a generous allowance for the
-		// signed extrinsic's envelope (address, signature, extensions, call index).
-		const ENVELOPE: usize = 512;
-		let account =
-			|n: u32| sp_runtime::AccountId32::new(sp_io::hashing::blake2_256(&n.encode()));
-		let batch: Vec<RecordRegistration<sp_runtime::AccountId32>> = (0..1000)
-			.map(|n| RecordRegistration {
-				id: record_id(n),
-				owner: account(n % 50),
-				commitment: commitment(n),
-			})
-			.collect();
-		let length = batch.encoded_size() + ENVELOPE;
-		let normal_max =
-			*<Test as frame_system::Config>::BlockLength::get().max.get(DispatchClass::Normal);
-		assert!(length <= normal_max as usize / 2, "{length} bytes > half of {normal_max}");
-	});
+    run_test(|| {
+        // Priced with the real runtime's 32-byte account ids, plus a generous allowance for the
+        // signed extrinsic's envelope (address, signature, extensions, call index).
+        const ENVELOPE: usize = 512;
+        let account =
+            |n: u32| sp_runtime::AccountId32::new(sp_io::hashing::blake2_256(&n.encode()));
+        let batch: Vec<RecordRegistration<sp_runtime::AccountId32>> = (0..1000)
+            .map(|n| RecordRegistration {
+                id: record_id(n),
+                owner: account(n % 50),
+                commitment: commitment(n),
+            })
+            .collect();
+        let length = batch.encoded_size() + ENVELOPE;
+        let normal_max = *<Test as frame_system::Config>::BlockLength::get()
+            .max
+            .get(DispatchClass::Normal);
+        assert!(
+            length <= normal_max as usize / 2,
+            "{length} bytes > half of {normal_max}"
+        );
+    });
 }
 
 #[test]
 fn batch_of_1000_registers_for_many_owners() {
-	run_test(|| {
-		let owners: Vec<u64> = (10..60).collect();
-		for owner in &owners {
-			enrol(*owner, HOSPITAL_A);
-		}
-		let batch: Vec<_> =
-			(0..1000).map(|n| registration(n, owners[n as usize % owners.len()])).collect();
-		assert_ok!(register(HOSPITAL_A, batch));
-		assert_eq!(Records::<Test>::iter().count(), 1000);
-		for owner in &owners {
-			assert_eq!(OwnerRecordCount::<Test>::get(owner), 1000 / owners.len() as u32);
-		}
-	});
+    run_test(|| {
+        let owners: Vec<u64> = (10..60).collect();
+        for owner in &owners {
+            enrol(*owner, HOSPITAL_A);
+        }
+        let batch: Vec<_> = (0..1000)
+            .map(|n| registration(n, owners[n as usize % owners.len()]))
+            .collect();
+        assert_ok!(register(HOSPITAL_A, batch));
+        assert_eq!(Records::<Test>::iter().count(), 1000);
+        for owner in &owners {
+            assert_eq!(
+                OwnerRecordCount::<Test>::get(owner),
+                1000 / owners.len() as u32
+            );
+        }
+    });
 }
 
 // ---- erasure ----
 
 fn alice_with_record_one() {
-	enrol(ALICE, HOSPITAL_A);
-	assert_ok!(register(HOSPITAL_A, vec![registration(1, ALICE), registration(2, ALICE)]));
+    enrol(ALICE, HOSPITAL_A);
+    assert_ok!(register(
+        HOSPITAL_A,
+        vec![registration(1, ALICE), registration(2, ALICE)]
+    ));
 }
 
 #[test]
 fn erasure_request_stops_sales_and_confirmation_leaves_a_tombstone() {
-	run_test(|| {
-		alice_with_record_one();
-		System::set_block_number(10);
-		assert_ok!(Ownership::request_erasure(RuntimeOrigin::signed(ALICE), record_id(1)));
-		assert_eq!(
-			last_event(),
-			Event::ErasureRequested { record: record_id(1), owner: ALICE, custodian: HOSPITAL_A }
-		);
-		assert_eq!(Ownership::is_sellable(&record_id(1)), None);
-		assert_eq!(Ownership::record(&record_id(1)).map(|view| view.sellable), Some(false));
-		assert_eq!(Ownership::records_of(&ALICE).len(), 2, "still listed until erased");
+    run_test(|| {
+        alice_with_record_one();
+        System::set_block_number(10);
+        assert_ok!(Ownership::request_erasure(
+            RuntimeOrigin::signed(ALICE),
+            record_id(1)
+        ));
+        assert_eq!(
+            last_event(),
+            Event::ErasureRequested {
+                record: record_id(1),
+                owner: ALICE,
+                custodian: HOSPITAL_A
+            }
+        );
+        assert_eq!(Ownership::is_sellable(&record_id(1)), None);
+        assert_eq!(
+            Ownership::record(&record_id(1)).map(|view| view.sellable),
+            Some(false)
+        );
+        assert_eq!(
+            Ownership::records_of(&ALICE).len(),
+            2,
+            "still listed until erased"
+        );
 
-		System::set_block_number(12);
-		assert_ok!(Ownership::confirm_erasure(RuntimeOrigin::signed(HOSPITAL_A), record_id(1)));
-		assert_eq!(
-			last_event(),
-			Event::RecordErased { record: record_id(1), owner: ALICE, custodian: HOSPITAL_A }
-		);
-		assert_eq!(
-			Records::<Test>::get(record_id(1)).map(|info| info.status),
-			Some(RecordStatus::Erased { requested_at: 10, erased_at: 12 })
-		);
-		assert_eq!(Ownership::is_sellable(&record_id(1)), None);
-		let listed: Vec<_> = Ownership::records_of(&ALICE).into_iter().map(|(id, _)| id).collect();
-		assert_eq!(listed, vec![record_id(2)]);
-		assert_eq!(OwnerRecordCount::<Test>::get(ALICE), 1);
+        System::set_block_number(12);
+        assert_ok!(Ownership::confirm_erasure(
+            RuntimeOrigin::signed(HOSPITAL_A),
+            record_id(1)
+        ));
+        assert_eq!(
+            last_event(),
+            Event::RecordErased {
+                record: record_id(1),
+                owner: ALICE,
+                custodian: HOSPITAL_A
+            }
+        );
+        assert_eq!(
+            Records::<Test>::get(record_id(1)).map(|info| info.status),
+            Some(RecordStatus::Erased {
+                requested_at: 10,
+                erased_at: 12
+            })
+        );
+        assert_eq!(Ownership::is_sellable(&record_id(1)), None);
+        let listed: Vec<_> = Ownership::records_of(&ALICE)
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(listed, vec![record_id(2)]);
+        assert_eq!(OwnerRecordCount::<Test>::get(ALICE), 1);
 
-		// The id can never come back.
-		assert_noop!(
-			register(HOSPITAL_A, vec![registration(1, ALICE)]),
-			Error::<Test>::AlreadyRegistered
-		);
-	});
+        // The id can never come back.
+        assert_noop!(
+            register(HOSPITAL_A, vec![registration(1, ALICE)]),
+            Error::<Test>::AlreadyRegistered
+        );
+    });
 }
 
 #[test]
 fn erasing_the_last_record_clears_the_owner_count() {
-	run_test(|| {
-		enrol(ALICE, HOSPITAL_A);
-		assert_ok!(register(HOSPITAL_A, vec![registration(1, ALICE)]));
-		assert_ok!(Ownership::request_erasure(RuntimeOrigin::signed(ALICE), record_id(1)));
-		assert_ok!(Ownership::confirm_erasure(RuntimeOrigin::signed(HOSPITAL_A), record_id(1)));
-		assert!(!OwnerRecordCount::<Test>::contains_key(ALICE));
-		assert!(Ownership::records_of(&ALICE).is_empty());
-	});
+    run_test(|| {
+        enrol(ALICE, HOSPITAL_A);
+        assert_ok!(register(HOSPITAL_A, vec![registration(1, ALICE)]));
+        assert_ok!(Ownership::request_erasure(
+            RuntimeOrigin::signed(ALICE),
+            record_id(1)
+        ));
+        assert_ok!(Ownership::confirm_erasure(
+            RuntimeOrigin::signed(HOSPITAL_A),
+            record_id(1)
+        ));
+        assert!(!OwnerRecordCount::<Test>::contains_key(ALICE));
+        assert!(Ownership::records_of(&ALICE).is_empty());
+    });
 }
 
 #[test]
 fn erasure_of_unknown_record_is_refused() {
-	run_test(|| {
-		assert_noop!(
-			Ownership::request_erasure(RuntimeOrigin::signed(ALICE), record_id(1)),
-			Error::<Test>::UnknownRecord
-		);
-		assert_noop!(
-			Ownership::confirm_erasure(RuntimeOrigin::signed(HOSPITAL_A), record_id(1)),
-			Error::<Test>::UnknownRecord
-		);
-	});
+    run_test(|| {
+        assert_noop!(
+            Ownership::request_erasure(RuntimeOrigin::signed(ALICE), record_id(1)),
+            Error::<Test>::UnknownRecord
+        );
+        assert_noop!(
+            Ownership::confirm_erasure(RuntimeOrigin::signed(HOSPITAL_A), record_id(1)),
+            Error::<Test>::UnknownRecord
+        );
+    });
 }
 
 #[test]
 fn only_the_owner_requests_erasure() {
-	run_test(|| {
-		alice_with_record_one();
-		for stranger in [BOB, HOSPITAL_A] {
-			assert_noop!(
-				Ownership::request_erasure(RuntimeOrigin::signed(stranger), record_id(1)),
-				Error::<Test>::NotRecordOwner
-			);
-		}
-	});
+    run_test(|| {
+        alice_with_record_one();
+        for stranger in [BOB, HOSPITAL_A] {
+            assert_noop!(
+                Ownership::request_erasure(RuntimeOrigin::signed(stranger), record_id(1)),
+                Error::<Test>::NotRecordOwner
+            );
+        }
+    });
 }
 
 #[test]
 fn erasure_is_requested_once() {
-	run_test(|| {
-		alice_with_record_one();
-		assert_ok!(Ownership::request_erasure(RuntimeOrigin::signed(ALICE), record_id(1)));
-		assert_noop!(
-			Ownership::request_erasure(RuntimeOrigin::signed(ALICE), record_id(1)),
-			Error::<Test>::ErasureAlreadyRequested
-		);
-		assert_ok!(Ownership::confirm_erasure(RuntimeOrigin::signed(HOSPITAL_A), record_id(1)));
-		assert_noop!(
-			Ownership::request_erasure(RuntimeOrigin::signed(ALICE), record_id(1)),
-			Error::<Test>::AlreadyErased
-		);
-	});
+    run_test(|| {
+        alice_with_record_one();
+        assert_ok!(Ownership::request_erasure(
+            RuntimeOrigin::signed(ALICE),
+            record_id(1)
+        ));
+        assert_noop!(
+            Ownership::request_erasure(RuntimeOrigin::signed(ALICE), record_id(1)),
+            Error::<Test>::ErasureAlreadyRequested
+        );
+        assert_ok!(Ownership::confirm_erasure(
+            RuntimeOrigin::signed(HOSPITAL_A),
+            record_id(1)
+        ));
+        assert_noop!(
+            Ownership::request_erasure(RuntimeOrigin::signed(ALICE), record_id(1)),
+            Error::<Test>::AlreadyErased
+        );
+    });
 }
 
 #[test]
 fn only_the_custodian_confirms_a_requested_erasure_once() {
-	run_test(|| {
-		alice_with_record_one();
-		assert_noop!(
-			Ownership::confirm_erasure(RuntimeOrigin::signed(HOSPITAL_A), record_id(1)),
-			Error::<Test>::ErasureNotRequested
-		);
-		assert_ok!(Ownership::request_erasure(RuntimeOrigin::signed(ALICE), record_id(1)));
-		for stranger in [ALICE, HOSPITAL_B] {
-			assert_noop!(
-				Ownership::confirm_erasure(RuntimeOrigin::signed(stranger), record_id(1)),
-				Error::<Test>::NotRecordCustodian
-			);
-		}
-		assert_ok!(Ownership::confirm_erasure(RuntimeOrigin::signed(HOSPITAL_A), record_id(1)));
-		assert_noop!(
-			Ownership::confirm_erasure(RuntimeOrigin::signed(HOSPITAL_A), record_id(1)),
-			Error::<Test>::AlreadyErased
-		);
-	});
+    run_test(|| {
+        alice_with_record_one();
+        assert_noop!(
+            Ownership::confirm_erasure(RuntimeOrigin::signed(HOSPITAL_A), record_id(1)),
+            Error::<Test>::ErasureNotRequested
+        );
+        assert_ok!(Ownership::request_erasure(
+            RuntimeOrigin::signed(ALICE),
+            record_id(1)
+        ));
+        for stranger in [ALICE, HOSPITAL_B] {
+            assert_noop!(
+                Ownership::confirm_erasure(RuntimeOrigin::signed(stranger), record_id(1)),
+                Error::<Test>::NotRecordCustodian
+            );
+        }
+        assert_ok!(Ownership::confirm_erasure(
+            RuntimeOrigin::signed(HOSPITAL_A),
+            record_id(1)
+        ));
+        assert_noop!(
+            Ownership::confirm_erasure(RuntimeOrigin::signed(HOSPITAL_A), record_id(1)),
+            Error::<Test>::AlreadyErased
+        );
+    });
 }

@@ -18,17 +18,17 @@
 
 use core::marker::PhantomData;
 use frame_support::{
-	traits::Get,
-	weights::{constants::RocksDbWeight, RuntimeDbWeight, Weight},
+    traits::Get,
+    weights::{constants::RocksDbWeight, RuntimeDbWeight, Weight},
 };
 
 /// Weight functions needed by `pallet-ownership`.
 pub trait WeightInfo {
-	fn enrol() -> Weight;
-	fn end_enrolment() -> Weight;
-	fn register_records(n: u32) -> Weight;
-	fn request_erasure() -> Weight;
-	fn confirm_erasure() -> Weight;
+    fn enrol() -> Weight;
+    fn end_enrolment() -> Weight;
+    fn register_records(n: u32) -> Weight;
+    fn request_erasure() -> Weight;
+    fn confirm_erasure() -> Weight;
 }
 
 /// Picoseconds in a microsecond.
@@ -38,70 +38,73 @@ const PROOF_PER_READ: u64 = 3_600;
 
 /// Weight of `compute_us` microseconds of execution plus `reads` reads and `writes` writes.
 fn estimate(db: RuntimeDbWeight, compute_us: u64, reads: u64, writes: u64) -> Weight {
-	Weight::from_parts(compute_us.saturating_mul(MICROS), reads.saturating_mul(PROOF_PER_READ))
-		.saturating_add(db.reads_writes(reads, writes))
+    Weight::from_parts(
+        compute_us.saturating_mul(MICROS),
+        reads.saturating_mul(PROOF_PER_READ),
+    )
+    .saturating_add(db.reads_writes(reads, writes))
 }
 
 fn enrol(db: RuntimeDbWeight) -> Weight {
-	// reads: Enrolments, EnrolmentCount; writes: the same and LastEnrolmentChange.
-	estimate(db, 20, 2, 3)
+    // reads: Enrolments, EnrolmentCount; writes: the same and LastEnrolmentChange.
+    estimate(db, 20, 2, 3)
 }
 
 fn end_enrolment(db: RuntimeDbWeight) -> Weight {
-	// reads: Enrolments, EnrolmentCount; writes: the same and LastEnrolmentChange.
-	estimate(db, 20, 2, 3)
+    // reads: Enrolments, EnrolmentCount; writes: the same and LastEnrolmentChange.
+    estimate(db, 20, 2, 3)
 }
 
 fn register_records(db: RuntimeDbWeight, n: u32) -> Weight {
-	let per_record = estimate(db, 25, 3, 3);
-	estimate(db, 20, 0, 0).saturating_add(per_record.saturating_mul(n.into()))
+    let per_record = estimate(db, 25, 3, 3);
+    estimate(db, 20, 0, 0).saturating_add(per_record.saturating_mul(n.into()))
 }
 
 fn request_erasure(db: RuntimeDbWeight) -> Weight {
-	// reads and writes: Records.
-	estimate(db, 20, 1, 1)
+    // reads and writes: Records.
+    estimate(db, 20, 1, 1)
 }
 
 fn confirm_erasure(db: RuntimeDbWeight) -> Weight {
-	// reads: Records, OwnerRecordCount; writes: Records, OwnerRecords, OwnerRecordCount.
-	estimate(db, 20, 2, 3)
+    // reads: Records, OwnerRecordCount; writes: Records, OwnerRecords, OwnerRecordCount.
+    estimate(db, 20, 2, 3)
 }
 
 /// Weights for a runtime, priced with its own `DbWeight`.
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
-	fn enrol() -> Weight {
-		enrol(T::DbWeight::get())
-	}
-	fn end_enrolment() -> Weight {
-		end_enrolment(T::DbWeight::get())
-	}
-	fn register_records(n: u32) -> Weight {
-		register_records(T::DbWeight::get(), n)
-	}
-	fn request_erasure() -> Weight {
-		request_erasure(T::DbWeight::get())
-	}
-	fn confirm_erasure() -> Weight {
-		confirm_erasure(T::DbWeight::get())
-	}
+    fn enrol() -> Weight {
+        enrol(T::DbWeight::get())
+    }
+    fn end_enrolment() -> Weight {
+        end_enrolment(T::DbWeight::get())
+    }
+    fn register_records(n: u32) -> Weight {
+        register_records(T::DbWeight::get(), n)
+    }
+    fn request_erasure() -> Weight {
+        request_erasure(T::DbWeight::get())
+    }
+    fn confirm_erasure() -> Weight {
+        confirm_erasure(T::DbWeight::get())
+    }
 }
 
 /// Weights priced with RocksDB costs, for tests and runtimes without their own.
 impl WeightInfo for () {
-	fn enrol() -> Weight {
-		enrol(RocksDbWeight::get())
-	}
-	fn end_enrolment() -> Weight {
-		end_enrolment(RocksDbWeight::get())
-	}
-	fn register_records(n: u32) -> Weight {
-		register_records(RocksDbWeight::get(), n)
-	}
-	fn request_erasure() -> Weight {
-		request_erasure(RocksDbWeight::get())
-	}
-	fn confirm_erasure() -> Weight {
-		confirm_erasure(RocksDbWeight::get())
-	}
+    fn enrol() -> Weight {
+        enrol(RocksDbWeight::get())
+    }
+    fn end_enrolment() -> Weight {
+        end_enrolment(RocksDbWeight::get())
+    }
+    fn register_records(n: u32) -> Weight {
+        register_records(RocksDbWeight::get(), n)
+    }
+    fn request_erasure() -> Weight {
+        request_erasure(RocksDbWeight::get())
+    }
+    fn confirm_erasure() -> Weight {
+        confirm_erasure(RocksDbWeight::get())
+    }
 }

@@ -6,178 +6,212 @@ use super::*;
 use crate::{merkle, Pallet as Revenue};
 use frame_benchmarking::v2::*;
 use frame_support::{
-	traits::{
-		fungible::{Inspect, Mutate},
-		EnsureOrigin, Get,
-	},
-	BoundedVec,
+    traits::{
+        fungible::{Inspect, Mutate},
+        EnsureOrigin, Get,
+    },
+    BoundedVec,
 };
 use frame_system::RawOrigin;
 use sp_core::H256;
 use sp_runtime::{traits::Saturating, Perbill};
 
 fn assert_last_event<T: Config>(event: Event<T>) {
-	frame_system::Pallet::<T>::assert_last_event(event.into());
+    frame_system::Pallet::<T>::assert_last_event(event.into());
 }
 
 /// A large amount in the runtime's currency.
 fn plenty<T: Config>() -> BalanceOf<T> {
-	T::Currency::minimum_balance().saturating_mul(1_000_000u32.into())
+    T::Currency::minimum_balance().saturating_mul(1_000_000u32.into())
 }
 
 /// Releases `amount` for `custodian` in the current epoch as the escrow would; returns the
 /// owners' pool.
 fn released<T: Config>(
-	order: OrderId,
-	custodian: &T::AccountId,
-	amount: BalanceOf<T>,
+    order: OrderId,
+    custodian: &T::AccountId,
+    amount: BalanceOf<T>,
 ) -> BalanceOf<T> {
-	T::Currency::mint_into(&Revenue::<T>::account_id(), amount).expect("minting works");
-	Revenue::<T>::escrow_released(order, custodian, amount, 1).expect("the release is funded");
-	EpochPools::<T>::get(custodian, Revenue::<T>::current_epoch()).unwrap_or_default()
+    T::Currency::mint_into(&Revenue::<T>::account_id(), amount).expect("minting works");
+    Revenue::<T>::escrow_released(order, custodian, amount, 1).expect("the release is funded");
+    EpochPools::<T>::get(custodian, Revenue::<T>::current_epoch()).unwrap_or_default()
 }
 
 /// Moves to the first block of the next epoch.
 fn next_epoch<T: Config>() {
-	let length = T::EpochLength::get();
-	let now = frame_system::Pallet::<T>::block_number();
-	frame_system::Pallet::<T>::set_block_number(now.saturating_add(length));
+    let length = T::EpochLength::get();
+    let now = frame_system::Pallet::<T>::block_number();
+    frame_system::Pallet::<T>::set_block_number(now.saturating_add(length));
 }
 
 /// A root of `leaf_count` leaves in which leaf 0 pays `amount` to `owner`, with its proof.
 fn path_to_leaf_zero<T: Config>(
-	owner: &T::AccountId,
-	amount: BalanceOf<T>,
-	leaf_count: u32,
+    owner: &T::AccountId,
+    amount: BalanceOf<T>,
+    leaf_count: u32,
 ) -> (H256, BoundedVec<H256, T::MaxProofLength>) {
-	let length = merkle::proof_length(0, leaf_count).unwrap_or(0);
-	let siblings: alloc::vec::Vec<H256> =
-		(0..length).map(|level| H256(sp_io::hashing::blake2_256(&level.to_le_bytes()))).collect();
-	let root = siblings.iter().fold(merkle::leaf_hash(0, owner, &amount), |node, sibling| {
-		merkle::node_hash(&node, sibling)
-	});
-	(root, BoundedVec::truncate_from(siblings))
+    let length = merkle::proof_length(0, leaf_count).unwrap_or(0);
+    let siblings: alloc::vec::Vec<H256> = (0..length)
+        .map(|level| H256(sp_io::hashing::blake2_256(&level.to_le_bytes())))
+        .collect();
+    let root = siblings
+        .iter()
+        .fold(merkle::leaf_hash(0, owner, &amount), |node, sibling| {
+            merkle::node_hash(&node, sibling)
+        });
+    (root, BoundedVec::truncate_from(siblings))
 }
 
 /// A committed root for `custodian` in the last epoch, leaf 0 paying the whole pool to `owner`;
 /// returns the epoch, amount and proof.
 fn committed_root<T: Config>(
-	custodian: &T::AccountId,
-	owner: &T::AccountId,
-	leaf_count: u32,
-) -> (EpochIndex, BalanceOf<T>, BoundedVec<H256, T::MaxProofLength>) {
-	let epoch = Revenue::<T>::current_epoch();
-	let pool = released::<T>(0, custodian, plenty::<T>());
-	next_epoch::<T>();
-	let (root, proof) = path_to_leaf_zero::<T>(owner, pool, leaf_count);
-	Revenue::<T>::commit_root(
-		RawOrigin::Signed(custodian.clone()).into(),
-		epoch,
-		root,
-		pool,
-		leaf_count,
-	)
-	.expect("the root matches the pool");
-	(epoch, pool, proof)
+    custodian: &T::AccountId,
+    owner: &T::AccountId,
+    leaf_count: u32,
+) -> (
+    EpochIndex,
+    BalanceOf<T>,
+    BoundedVec<H256, T::MaxProofLength>,
+) {
+    let epoch = Revenue::<T>::current_epoch();
+    let pool = released::<T>(0, custodian, plenty::<T>());
+    next_epoch::<T>();
+    let (root, proof) = path_to_leaf_zero::<T>(owner, pool, leaf_count);
+    Revenue::<T>::commit_root(
+        RawOrigin::Signed(custodian.clone()).into(),
+        epoch,
+        root,
+        pool,
+        leaf_count,
+    )
+    .expect("the root matches the pool");
+    (epoch, pool, proof)
 }
 
 #[benchmarks]
 mod benchmarks {
-	use super::*;
+    use super::*;
 
-	#[benchmark]
-	fn set_shares() -> Result<(), BenchmarkError> {
-		let origin =
-			T::SharesOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
-		let shares = RevenueShares {
-			owners: Perbill::from_percent(60),
-			custodian: Perbill::from_percent(30),
-			treasury: Perbill::from_percent(10),
-		};
+    #[benchmark]
+    fn set_shares() -> Result<(), BenchmarkError> {
+        let origin =
+            T::SharesOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+        let shares = RevenueShares {
+            owners: Perbill::from_percent(60),
+            custodian: Perbill::from_percent(30),
+            treasury: Perbill::from_percent(10),
+        };
 
-		#[extrinsic_call]
-		_(origin as T::RuntimeOrigin, shares);
+        #[extrinsic_call]
+        _(origin as T::RuntimeOrigin, shares);
 
-		assert_eq!(Shares::<T>::get(), shares);
-		Ok(())
-	}
+        assert_eq!(Shares::<T>::get(), shares);
+        Ok(())
+    }
 
-	#[benchmark]
-	fn commit_root() {
-		let custodian: T::AccountId = account("custodian", 0, 0);
-		let epoch = Revenue::<T>::current_epoch();
-		let pool = released::<T>(0, &custodian, plenty::<T>());
-		next_epoch::<T>();
-		let leaf_count = u32::try_from(Revenue::<T>::max_leaves()).unwrap_or(u32::MAX);
+    #[benchmark]
+    fn commit_root() {
+        let custodian: T::AccountId = account("custodian", 0, 0);
+        let epoch = Revenue::<T>::current_epoch();
+        let pool = released::<T>(0, &custodian, plenty::<T>());
+        next_epoch::<T>();
+        let leaf_count = u32::try_from(Revenue::<T>::max_leaves()).unwrap_or(u32::MAX);
 
-		#[extrinsic_call]
-		_(RawOrigin::Signed(custodian.clone()), epoch, H256::repeat_byte(7), pool, leaf_count);
+        #[extrinsic_call]
+        _(
+            RawOrigin::Signed(custodian.clone()),
+            epoch,
+            H256::repeat_byte(7),
+            pool,
+            leaf_count,
+        );
 
-		assert!(PayoutRoots::<T>::contains_key(&custodian, epoch));
-	}
+        assert!(PayoutRoots::<T>::contains_key(&custodian, epoch));
+    }
 
-	/// A third party's claim with a proof of `p` siblings, paying a new account.
-	#[benchmark]
-	fn claim(p: Linear<1, { T::MaxProofLength::get() }>) {
-		let custodian: T::AccountId = account("custodian", 0, 0);
-		let owner: T::AccountId = account("owner", 0, 0);
-		let caller: T::AccountId = whitelisted_caller();
-		let (epoch, amount, proof) = committed_root::<T>(&custodian, &owner, 1u32 << p.min(31));
-		assert_eq!(proof.len() as u32, p);
+    /// A third party's claim with a proof of `p` siblings, paying a new account.
+    #[benchmark]
+    fn claim(p: Linear<1, { T::MaxProofLength::get() }>) {
+        let custodian: T::AccountId = account("custodian", 0, 0);
+        let owner: T::AccountId = account("owner", 0, 0);
+        let caller: T::AccountId = whitelisted_caller();
+        let (epoch, amount, proof) = committed_root::<T>(&custodian, &owner, 1u32 << p.min(31));
+        assert_eq!(proof.len() as u32, p);
 
-		#[extrinsic_call]
-		_(RawOrigin::Signed(caller), custodian, epoch, 0, owner.clone(), amount, proof);
+        #[extrinsic_call]
+        _(
+            RawOrigin::Signed(caller),
+            custodian,
+            epoch,
+            0,
+            owner.clone(),
+            amount,
+            proof,
+        );
 
-		assert_eq!(T::Currency::balance(&owner), amount);
-	}
+        assert_eq!(T::Currency::balance(&owner), amount);
+    }
 
-	/// The owner's own claim against a root of 100 000 leaves (a 17-sibling proof).
-	#[benchmark]
-	fn claim_in_100_000_leaf_root() {
-		let custodian: T::AccountId = account("custodian", 0, 0);
-		let owner: T::AccountId = account("owner", 0, 0);
-		let (epoch, amount, proof) = committed_root::<T>(&custodian, &owner, 100_000);
-		assert_eq!(proof.len(), 17);
+    /// The owner's own claim against a root of 100 000 leaves (a 17-sibling proof).
+    #[benchmark]
+    fn claim_in_100_000_leaf_root() {
+        let custodian: T::AccountId = account("custodian", 0, 0);
+        let owner: T::AccountId = account("owner", 0, 0);
+        let (epoch, amount, proof) = committed_root::<T>(&custodian, &owner, 100_000);
+        assert_eq!(proof.len(), 17);
 
-		#[extrinsic_call]
-		claim(RawOrigin::Signed(owner.clone()), custodian, epoch, 0, owner.clone(), amount, proof);
+        #[extrinsic_call]
+        claim(
+            RawOrigin::Signed(owner.clone()),
+            custodian,
+            epoch,
+            0,
+            owner.clone(),
+            amount,
+            proof,
+        );
 
-		assert_eq!(T::Currency::balance(&owner), amount);
-	}
+        assert_eq!(T::Currency::balance(&owner), amount);
+    }
 
-	#[benchmark]
-	fn pay_owed() {
-		let owner: T::AccountId = account("owner", 0, 0);
-		let owed = T::Currency::minimum_balance().saturating_sub(1u32.into()).max(1u32.into());
-		T::Currency::mint_into(&Revenue::<T>::account_id(), owed).expect("minting works");
-		Owed::<T>::insert(&owner, owed);
-		RevenueTotals::<T>::mutate(|totals| {
-			totals.released = totals.released.saturating_add(owed);
-			totals.claimed = totals.claimed.saturating_add(owed);
-		});
-		ClaimedBy::<T>::insert(&owner, owed);
-		T::Currency::mint_into(&owner, T::Currency::minimum_balance()).expect("minting works");
+    #[benchmark]
+    fn pay_owed() {
+        let owner: T::AccountId = account("owner", 0, 0);
+        let owed = T::Currency::minimum_balance()
+            .saturating_sub(1u32.into())
+            .max(1u32.into());
+        T::Currency::mint_into(&Revenue::<T>::account_id(), owed).expect("minting works");
+        Owed::<T>::insert(&owner, owed);
+        RevenueTotals::<T>::mutate(|totals| {
+            totals.released = totals.released.saturating_add(owed);
+            totals.claimed = totals.claimed.saturating_add(owed);
+        });
+        ClaimedBy::<T>::insert(&owner, owed);
+        T::Currency::mint_into(&owner, T::Currency::minimum_balance()).expect("minting works");
 
-		#[extrinsic_call]
-		_(RawOrigin::Signed(owner.clone()), owner.clone());
+        #[extrinsic_call]
+        _(RawOrigin::Signed(owner.clone()), owner.clone());
 
-		assert_last_event::<T>(Event::Paid { who: owner, amount: owed });
-	}
+        assert_last_event::<T>(Event::Paid {
+            who: owner,
+            amount: owed,
+        });
+    }
 
-	/// A release paying a new custodian and a new treasury account.
-	#[benchmark]
-	fn escrow_released() {
-		let custodian: T::AccountId = account("custodian", 0, 0);
-		let amount = plenty::<T>();
-		T::Currency::mint_into(&Revenue::<T>::account_id(), amount).expect("minting works");
+    /// A release paying a new custodian and a new treasury account.
+    #[benchmark]
+    fn escrow_released() {
+        let custodian: T::AccountId = account("custodian", 0, 0);
+        let amount = plenty::<T>();
+        T::Currency::mint_into(&Revenue::<T>::account_id(), amount).expect("minting works");
 
-		#[block]
-		{
-			Revenue::<T>::escrow_released(1, &custodian, amount, 100).expect("funded release");
-		}
+        #[block]
+        {
+            Revenue::<T>::escrow_released(1, &custodian, amount, 100).expect("funded release");
+        }
 
-		assert!(ReleasedOrders::<T>::contains_key(1));
-	}
+        assert!(ReleasedOrders::<T>::contains_key(1));
+    }
 
-	impl_benchmark_test_suite!(Revenue, crate::mock::new_test_ext(), crate::mock::Test);
+    impl_benchmark_test_suite!(Revenue, crate::mock::new_test_ext(), crate::mock::Test);
 }

@@ -93,305 +93,329 @@ pub const LEAVES_PER_WORD: u32 = 64;
 
 #[frame_support::pallet]
 pub mod pallet {
-	use super::*;
-	use frame_support::{
-		pallet_prelude::*,
-		traits::{
-			fungible::{Inspect, Mutate},
-			tokens::{DepositConsequence, Preservation, Provenance},
-		},
-		PalletId,
-	};
-	use frame_system::pallet_prelude::*;
-	use sp_core::H256;
-	use sp_runtime::{
-		traits::{AccountIdConversion, CheckedAdd, Saturating, UniqueSaturatedInto, Zero},
-		ArithmeticError, Perbill,
-	};
+    use super::*;
+    use frame_support::{
+        pallet_prelude::*,
+        traits::{
+            fungible::{Inspect, Mutate},
+            tokens::{DepositConsequence, Preservation, Provenance},
+        },
+        PalletId,
+    };
+    use frame_system::pallet_prelude::*;
+    use sp_core::H256;
+    use sp_runtime::{
+        traits::{AccountIdConversion, CheckedAdd, Saturating, UniqueSaturatedInto, Zero},
+        ArithmeticError, Perbill,
+    };
 
-	pub type BalanceOf<T> =
-		<<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
+    pub type BalanceOf<T> =
+        <<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
 
-	#[pallet::pallet]
-	pub struct Pallet<T>(_);
+    #[pallet::pallet]
+    pub struct Pallet<T>(_);
 
-	#[pallet::config]
-	pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
-		/// The currency revenue is paid in.
-		type Currency: Mutate<Self::AccountId>;
+    #[pallet::config]
+    pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
+        /// The currency revenue is paid in.
+        type Currency: Mutate<Self::AccountId>;
 
-		/// Derives the pallet account that receives released escrow.
-		#[pallet::constant]
-		type PalletId: Get<PalletId>;
+        /// Derives the pallet account that receives released escrow.
+        #[pallet::constant]
+        type PalletId: Get<PalletId>;
 
-		/// The platform treasury.
-		type TreasuryAccount: Get<Self::AccountId>;
+        /// The platform treasury.
+        type TreasuryAccount: Get<Self::AccountId>;
 
-		/// May change the split (the consortium's two-thirds vote).
-		type SharesOrigin: EnsureOrigin<Self::RuntimeOrigin>;
+        /// May change the split (the consortium's two-thirds vote).
+        type SharesOrigin: EnsureOrigin<Self::RuntimeOrigin>;
 
-		/// Consent answers for payout entries (the runtime adapts pallet-consent).
-		type Consent: EntryConsentCheck<Self::AccountId, BlockNumberFor<Self>>;
+        /// Consent answers for payout entries (the runtime adapts pallet-consent).
+        type Consent: EntryConsentCheck<Self::AccountId, BlockNumberFor<Self>>;
 
-		/// Length of an epoch in blocks (must not be zero).
-		#[pallet::constant]
-		type EpochLength: Get<BlockNumberFor<Self>>;
+        /// Length of an epoch in blocks (must not be zero).
+        #[pallet::constant]
+        type EpochLength: Get<BlockNumberFor<Self>>;
 
-		/// Longest Merkle proof; a root has at most `2^MaxProofLength` leaves (at most 31).
-		#[pallet::constant]
-		type MaxProofLength: Get<u32>;
+        /// Longest Merkle proof; a root has at most `2^MaxProofLength` leaves (at most 31).
+        #[pallet::constant]
+        type MaxProofLength: Get<u32>;
 
-		/// Length, in blocks, of the rate-limit window for owners' free calls.
-		#[pallet::constant]
-		type RateLimitWindow: Get<BlockNumberFor<Self>>;
+        /// Length, in blocks, of the rate-limit window for owners' free calls.
+        #[pallet::constant]
+        type RateLimitWindow: Get<BlockNumberFor<Self>>;
 
-		/// Free claims and `pay_owed` calls per owner in one window; beyond it they pay fees.
-		#[pallet::constant]
-		type MaxFreeCallsPerWindow: Get<u32>;
+        /// Free claims and `pay_owed` calls per owner in one window; beyond it they pay fees.
+        #[pallet::constant]
+        type MaxFreeCallsPerWindow: Get<u32>;
 
-		/// Weights of this pallet's calls.
-		type WeightInfo: WeightInfo;
-	}
+        /// Weights of this pallet's calls.
+        type WeightInfo: WeightInfo;
+    }
 
-	/// The current split.
-	#[pallet::storage]
-	pub type Shares<T: Config> = StorageValue<_, RevenueShares, ValueQuery, DefaultShares>;
+    /// The current split.
+    #[pallet::storage]
+    pub type Shares<T: Config> = StorageValue<_, RevenueShares, ValueQuery, DefaultShares>;
 
-	#[pallet::type_value]
-	pub fn DefaultShares() -> RevenueShares {
-		RevenueShares {
-			owners: Perbill::from_percent(70),
-			custodian: Perbill::from_percent(20),
-			treasury: Perbill::from_percent(10),
-		}
-	}
+    #[pallet::type_value]
+    pub fn DefaultShares() -> RevenueShares {
+        RevenueShares {
+            owners: Perbill::from_percent(70),
+            custodian: Perbill::from_percent(20),
+            treasury: Perbill::from_percent(10),
+        }
+    }
 
-	/// Owners' money released in an epoch, per custodian, until the custodian commits a root.
-	#[pallet::storage]
-	pub type EpochPools<T: Config> = StorageDoubleMap<
-		_,
-		Blake2_128Concat,
-		T::AccountId,
-		Twox64Concat,
-		EpochIndex,
-		BalanceOf<T>,
-		OptionQuery,
-	>;
+    /// Owners' money released in an epoch, per custodian, until the custodian commits a root.
+    #[pallet::storage]
+    pub type EpochPools<T: Config> = StorageDoubleMap<
+        _,
+        Blake2_128Concat,
+        T::AccountId,
+        Twox64Concat,
+        EpochIndex,
+        BalanceOf<T>,
+        OptionQuery,
+    >;
 
-	/// The committed payout root of each (custodian, epoch).
-	#[pallet::storage]
-	pub type PayoutRoots<T: Config> = StorageDoubleMap<
-		_,
-		Blake2_128Concat,
-		T::AccountId,
-		Twox64Concat,
-		EpochIndex,
-		PayoutRoot<BalanceOf<T>>,
-		OptionQuery,
-	>;
+    /// The committed payout root of each (custodian, epoch).
+    #[pallet::storage]
+    pub type PayoutRoots<T: Config> = StorageDoubleMap<
+        _,
+        Blake2_128Concat,
+        T::AccountId,
+        Twox64Concat,
+        EpochIndex,
+        PayoutRoot<BalanceOf<T>>,
+        OptionQuery,
+    >;
 
-	/// Claimed leaves of each root: bit `i % 64` of word `i / 64` is set once leaf `i` paid.
-	#[pallet::storage]
-	pub type ClaimedLeaves<T: Config> = StorageDoubleMap<
-		_,
-		Blake2_128Concat,
-		(T::AccountId, EpochIndex),
-		Twox64Concat,
-		u32,
-		u64,
-		ValueQuery,
-	>;
+    /// Claimed leaves of each root: bit `i % 64` of word `i / 64` is set once leaf `i` paid.
+    #[pallet::storage]
+    pub type ClaimedLeaves<T: Config> = StorageDoubleMap<
+        _,
+        Blake2_128Concat,
+        (T::AccountId, EpochIndex),
+        Twox64Concat,
+        u32,
+        u64,
+        ValueQuery,
+    >;
 
-	/// Allocated to an account but not yet payable to it (below the existential deposit).
-	#[pallet::storage]
-	pub type Owed<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, BalanceOf<T>>;
+    /// Allocated to an account but not yet payable to it (below the existential deposit).
+    #[pallet::storage]
+    pub type Owed<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, BalanceOf<T>>;
 
-	/// Sum of each owner's proven claims.
-	#[pallet::storage]
-	pub type ClaimedBy<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, BalanceOf<T>>;
+    /// Sum of each owner's proven claims.
+    #[pallet::storage]
+    pub type ClaimedBy<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, BalanceOf<T>>;
 
-	/// Every released order: custodian, epoch and owners' pool.
-	#[pallet::storage]
-	pub type ReleasedOrders<T: Config> =
-		StorageMap<_, Twox64Concat, OrderId, ReleasedOrder<T::AccountId, BalanceOf<T>>>;
+    /// Every released order: custodian, epoch and owners' pool.
+    #[pallet::storage]
+    pub type ReleasedOrders<T: Config> =
+        StorageMap<_, Twox64Concat, OrderId, ReleasedOrder<T::AccountId, BalanceOf<T>>>;
 
-	/// Running totals (see [`Totals`]).
-	#[pallet::storage]
-	pub type RevenueTotals<T: Config> = StorageValue<_, Totals<BalanceOf<T>>, ValueQuery>;
+    /// Running totals (see [`Totals`]).
+    #[pallet::storage]
+    pub type RevenueTotals<T: Config> = StorageValue<_, Totals<BalanceOf<T>>, ValueQuery>;
 
-	/// Rate limit: per owner, the start of the current window and the free calls made in it.
-	#[pallet::storage]
-	pub type FreeCalls<T: Config> =
-		StorageMap<_, Blake2_128Concat, T::AccountId, (BlockNumberFor<T>, u32), OptionQuery>;
+    /// Rate limit: per owner, the start of the current window and the free calls made in it.
+    #[pallet::storage]
+    pub type FreeCalls<T: Config> =
+        StorageMap<_, Blake2_128Concat, T::AccountId, (BlockNumberFor<T>, u32), OptionQuery>;
 
-	#[pallet::genesis_config]
-	#[derive(frame_support::DefaultNoBound)]
-	pub struct GenesisConfig<T: Config> {
-		pub shares: Option<RevenueShares>,
-		#[serde(skip)]
-		pub _config: core::marker::PhantomData<T>,
-	}
+    #[pallet::genesis_config]
+    #[derive(frame_support::DefaultNoBound)]
+    pub struct GenesisConfig<T: Config> {
+        pub shares: Option<RevenueShares>,
+        #[serde(skip)]
+        pub _config: core::marker::PhantomData<T>,
+    }
 
-	#[pallet::genesis_build]
-	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
-		fn build(&self) {
-			if let Some(shares) = self.shares {
-				assert!(shares.is_whole(), "revenue shares must sum to 100 %");
-				Shares::<T>::put(shares);
-			}
-			// The escrow pays into this account, so it must exist from the start.
-			let account = Pallet::<T>::account_id();
-			let minimum = T::Currency::minimum_balance();
-			let missing = minimum.saturating_sub(T::Currency::balance(&account));
-			if !missing.is_zero() {
-				assert!(
-					T::Currency::mint_into(&account, missing).is_ok(),
-					"the revenue account can be endowed"
-				);
-			}
-		}
-	}
+    #[pallet::genesis_build]
+    impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+        fn build(&self) {
+            if let Some(shares) = self.shares {
+                assert!(shares.is_whole(), "revenue shares must sum to 100 %");
+                Shares::<T>::put(shares);
+            }
+            // The escrow pays into this account, so it must exist from the start.
+            let account = Pallet::<T>::account_id();
+            let minimum = T::Currency::minimum_balance();
+            let missing = minimum.saturating_sub(T::Currency::balance(&account));
+            if !missing.is_zero() {
+                assert!(
+                    T::Currency::mint_into(&account, missing).is_ok(),
+                    "the revenue account can be endowed"
+                );
+            }
+        }
+    }
 
-	#[pallet::event]
-	#[pallet::generate_deposit(pub(super) fn deposit_event)]
-	pub enum Event<T: Config> {
-		/// An order's price was released and split.
-		Released {
-			order: OrderId,
-			custodian: T::AccountId,
-			epoch: EpochIndex,
-			amount: BalanceOf<T>,
-			record_count: u32,
-			owners_pool: BalanceOf<T>,
-			custodian_share: BalanceOf<T>,
-			treasury_share: BalanceOf<T>,
-		},
-		/// A custodian committed the payout root of an ended epoch.
-		RootCommitted {
-			custodian: T::AccountId,
-			epoch: EpochIndex,
-			root: H256,
-			total: BalanceOf<T>,
-			leaf_count: u32,
-		},
-		/// A leaf of a payout root was claimed for its owner.
-		Claimed {
-			custodian: T::AccountId,
-			epoch: EpochIndex,
-			index: u32,
-			owner: T::AccountId,
-			amount: BalanceOf<T>,
-		},
-		/// Money left the pallet account: everything owed to `who`.
-		Paid { who: T::AccountId, amount: BalanceOf<T> },
-		/// `amount` could not be paid yet (below the existential deposit); `who` is now owed
-		/// `owed` in all.
-		Accrued { who: T::AccountId, amount: BalanceOf<T>, owed: BalanceOf<T> },
-		/// The split changed, for releases from now on.
-		SharesChanged { shares: RevenueShares },
-	}
+    #[pallet::event]
+    #[pallet::generate_deposit(pub(super) fn deposit_event)]
+    pub enum Event<T: Config> {
+        /// An order's price was released and split.
+        Released {
+            order: OrderId,
+            custodian: T::AccountId,
+            epoch: EpochIndex,
+            amount: BalanceOf<T>,
+            record_count: u32,
+            owners_pool: BalanceOf<T>,
+            custodian_share: BalanceOf<T>,
+            treasury_share: BalanceOf<T>,
+        },
+        /// A custodian committed the payout root of an ended epoch.
+        RootCommitted {
+            custodian: T::AccountId,
+            epoch: EpochIndex,
+            root: H256,
+            total: BalanceOf<T>,
+            leaf_count: u32,
+        },
+        /// A leaf of a payout root was claimed for its owner.
+        Claimed {
+            custodian: T::AccountId,
+            epoch: EpochIndex,
+            index: u32,
+            owner: T::AccountId,
+            amount: BalanceOf<T>,
+        },
+        /// Money left the pallet account: everything owed to `who`.
+        Paid {
+            who: T::AccountId,
+            amount: BalanceOf<T>,
+        },
+        /// `amount` could not be paid yet (below the existential deposit); `who` is now owed
+        /// `owed` in all.
+        Accrued {
+            who: T::AccountId,
+            amount: BalanceOf<T>,
+            owed: BalanceOf<T>,
+        },
+        /// The split changed, for releases from now on.
+        SharesChanged { shares: RevenueShares },
+    }
 
-	#[pallet::error]
-	pub enum Error<T> {
-		/// The shares do not add up to 100 %.
-		SharesNotWhole,
-		/// This order was released already.
-		OrderAlreadyReleased,
-		/// The pallet account does not hold the released amount: transfer it before calling.
-		ReleaseNotFunded,
-		/// The epoch has not ended yet; roots are committed after it.
-		EpochNotEnded,
-		/// The signer released nothing for owners in this epoch (or its root is committed).
-		NoPool,
-		/// A root for this custodian and epoch was committed already.
-		RootAlreadyCommitted,
-		/// The declared total differs from the epoch's owners' pool.
-		TotalMismatch,
-		/// A root needs at least one and at most `2^MaxProofLength` leaves.
-		BadLeafCount,
-		/// No root is committed for this custodian and epoch.
-		NoSuchRoot,
-		/// The leaf index is not below the root's leaf count.
-		LeafIndexOutOfRange,
-		/// The proof does not show this leaf under the root.
-		InvalidProof,
-		/// This leaf has been claimed already.
-		AlreadyClaimed,
-		/// The claim would take the root's claims beyond its total.
-		ExceedsRootTotal,
-		/// A leaf paying nothing cannot be claimed.
-		ZeroAmount,
-		/// Nothing is owed to this account.
-		NothingOwed,
-		/// What is owed is still below what the account can receive.
-		BelowMinimum,
-	}
+    #[pallet::error]
+    pub enum Error<T> {
+        /// The shares do not add up to 100 %.
+        SharesNotWhole,
+        /// This order was released already.
+        OrderAlreadyReleased,
+        /// The pallet account does not hold the released amount: transfer it before calling.
+        ReleaseNotFunded,
+        /// The epoch has not ended yet; roots are committed after it.
+        EpochNotEnded,
+        /// The signer released nothing for owners in this epoch (or its root is committed).
+        NoPool,
+        /// A root for this custodian and epoch was committed already.
+        RootAlreadyCommitted,
+        /// The declared total differs from the epoch's owners' pool.
+        TotalMismatch,
+        /// A root needs at least one and at most `2^MaxProofLength` leaves.
+        BadLeafCount,
+        /// No root is committed for this custodian and epoch.
+        NoSuchRoot,
+        /// The leaf index is not below the root's leaf count.
+        LeafIndexOutOfRange,
+        /// The proof does not show this leaf under the root.
+        InvalidProof,
+        /// This leaf has been claimed already.
+        AlreadyClaimed,
+        /// The claim would take the root's claims beyond its total.
+        ExceedsRootTotal,
+        /// A leaf paying nothing cannot be claimed.
+        ZeroAmount,
+        /// Nothing is owed to this account.
+        NothingOwed,
+        /// What is owed is still below what the account can receive.
+        BelowMinimum,
+    }
 
-	#[pallet::hooks]
-	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
-		fn integrity_test() {
-			assert!(!T::EpochLength::get().is_zero(), "EpochLength must not be zero");
-			assert!(T::MaxProofLength::get() <= 31, "MaxProofLength must be at most 31");
-		}
+    #[pallet::hooks]
+    impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+        fn integrity_test() {
+            assert!(
+                !T::EpochLength::get().is_zero(),
+                "EpochLength must not be zero"
+            );
+            assert!(
+                T::MaxProofLength::get() <= 31,
+                "MaxProofLength must be at most 31"
+            );
+        }
 
-		#[cfg(feature = "try-runtime")]
-		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
-			Self::do_try_state()
-		}
-	}
+        #[cfg(feature = "try-runtime")]
+        fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+            Self::do_try_state()
+        }
+    }
 
-	#[pallet::call]
-	impl<T: Config> Pallet<T> {
-		/// Change the split for future releases.
-		#[pallet::call_index(0)]
-		#[pallet::weight(T::WeightInfo::set_shares())]
-		pub fn set_shares(origin: OriginFor<T>, shares: RevenueShares) -> DispatchResult {
-			T::SharesOrigin::ensure_origin(origin)?;
-			ensure!(shares.is_whole(), Error::<T>::SharesNotWhole);
-			Shares::<T>::put(shares);
-			Self::deposit_event(Event::SharesChanged { shares });
-			Ok(())
-		}
+    #[pallet::call]
+    impl<T: Config> Pallet<T> {
+        /// Change the split for future releases.
+        #[pallet::call_index(0)]
+        #[pallet::weight(T::WeightInfo::set_shares())]
+        pub fn set_shares(origin: OriginFor<T>, shares: RevenueShares) -> DispatchResult {
+            T::SharesOrigin::ensure_origin(origin)?;
+            ensure!(shares.is_whole(), Error::<T>::SharesNotWhole);
+            Shares::<T>::put(shares);
+            Self::deposit_event(Event::SharesChanged { shares });
+            Ok(())
+        }
 
-		/// Commit the payout root of an ended epoch; `total` must equal the signer's owners'
-		/// pool for it.
-		#[pallet::call_index(1)]
-		#[pallet::weight(T::WeightInfo::commit_root())]
-		pub fn commit_root(
-			origin: OriginFor<T>,
-			epoch: EpochIndex,
-			root: H256,
-			total: BalanceOf<T>,
-			leaf_count: u32,
-		) -> DispatchResult {
-			let custodian = ensure_signed(origin)?;
-			ensure!(epoch < Self::current_epoch(), Error::<T>::EpochNotEnded);
-			ensure!(
-				!PayoutRoots::<T>::contains_key(&custodian, epoch),
-				Error::<T>::RootAlreadyCommitted
-			);
-			let pool = EpochPools::<T>::get(&custodian, epoch).ok_or(Error::<T>::NoPool)?;
-			ensure!(total == pool, Error::<T>::TotalMismatch);
-			ensure!(
-				leaf_count > 0 && u64::from(leaf_count) <= Self::max_leaves(),
-				Error::<T>::BadLeafCount
-			);
+        /// Commit the payout root of an ended epoch; `total` must equal the signer's owners'
+        /// pool for it.
+        #[pallet::call_index(1)]
+        #[pallet::weight(T::WeightInfo::commit_root())]
+        pub fn commit_root(
+            origin: OriginFor<T>,
+            epoch: EpochIndex,
+            root: H256,
+            total: BalanceOf<T>,
+            leaf_count: u32,
+        ) -> DispatchResult {
+            let custodian = ensure_signed(origin)?;
+            ensure!(epoch < Self::current_epoch(), Error::<T>::EpochNotEnded);
+            ensure!(
+                !PayoutRoots::<T>::contains_key(&custodian, epoch),
+                Error::<T>::RootAlreadyCommitted
+            );
+            let pool = EpochPools::<T>::get(&custodian, epoch).ok_or(Error::<T>::NoPool)?;
+            ensure!(total == pool, Error::<T>::TotalMismatch);
+            ensure!(
+                leaf_count > 0 && u64::from(leaf_count) <= Self::max_leaves(),
+                Error::<T>::BadLeafCount
+            );
 
-			EpochPools::<T>::remove(&custodian, epoch);
-			PayoutRoots::<T>::insert(
-				&custodian,
-				epoch,
-				PayoutRoot { root, total, claimed: Zero::zero(), leaf_count },
-			);
-			Self::deposit_event(Event::RootCommitted { custodian, epoch, root, total, leaf_count });
-			Ok(())
-		}
+            EpochPools::<T>::remove(&custodian, epoch);
+            PayoutRoots::<T>::insert(
+                &custodian,
+                epoch,
+                PayoutRoot {
+                    root,
+                    total,
+                    claimed: Zero::zero(),
+                    leaf_count,
+                },
+            );
+            Self::deposit_event(Event::RootCommitted {
+                custodian,
+                epoch,
+                root,
+                total,
+                leaf_count,
+            });
+            Ok(())
+        }
 
-		/// Claim leaf `index` of the custodian's root for `epoch`, paying `amount` to `owner`.
-		/// Anyone may submit it; free for the owner within the rate limit.
-		#[pallet::call_index(2)]
-		#[pallet::weight(T::WeightInfo::claim(proof.len() as u32))]
-		#[pallet::feeless_if(|origin: &OriginFor<T>, custodian: &T::AccountId,
+        /// Claim leaf `index` of the custodian's root for `epoch`, paying `amount` to `owner`.
+        /// Anyone may submit it; free for the owner within the rate limit.
+        #[pallet::call_index(2)]
+        #[pallet::weight(T::WeightInfo::claim(proof.len() as u32))]
+        #[pallet::feeless_if(|origin: &OriginFor<T>, custodian: &T::AccountId,
 			epoch: &EpochIndex, index: &u32, owner: &T::AccountId, amount: &BalanceOf<T>,
 			proof: &BoundedVec<H256, T::MaxProofLength>| -> bool {
 			Pallet::<T>::is_free_for(origin, owner, || {
@@ -399,326 +423,373 @@ pub mod pallet {
 					.map(|_| ())
 			})
 		})]
-		pub fn claim(
-			origin: OriginFor<T>,
-			custodian: T::AccountId,
-			epoch: EpochIndex,
-			index: u32,
-			owner: T::AccountId,
-			amount: BalanceOf<T>,
-			proof: BoundedVec<H256, T::MaxProofLength>,
-		) -> DispatchResult {
-			let signer = ensure_signed(origin)?;
-			let mut root =
-				Self::ensure_can_claim(&custodian, epoch, index, &owner, amount, &proof)?;
-			let mut totals = RevenueTotals::<T>::get();
-			totals.claimed =
-				totals.claimed.checked_add(&amount).ok_or(ArithmeticError::Overflow)?;
-			root.claimed = root.claimed.saturating_add(amount);
+        pub fn claim(
+            origin: OriginFor<T>,
+            custodian: T::AccountId,
+            epoch: EpochIndex,
+            index: u32,
+            owner: T::AccountId,
+            amount: BalanceOf<T>,
+            proof: BoundedVec<H256, T::MaxProofLength>,
+        ) -> DispatchResult {
+            let signer = ensure_signed(origin)?;
+            let mut root =
+                Self::ensure_can_claim(&custodian, epoch, index, &owner, amount, &proof)?;
+            let mut totals = RevenueTotals::<T>::get();
+            totals.claimed = totals
+                .claimed
+                .checked_add(&amount)
+                .ok_or(ArithmeticError::Overflow)?;
+            root.claimed = root.claimed.saturating_add(amount);
 
-			ClaimedLeaves::<T>::mutate((&custodian, epoch), index / LEAVES_PER_WORD, |word| {
-				*word |= Self::leaf_bit(index)
-			});
-			PayoutRoots::<T>::insert(&custodian, epoch, root);
-			ClaimedBy::<T>::mutate(&owner, |claimed| {
-				*claimed = Some(claimed.unwrap_or_default().saturating_add(amount))
-			});
-			RevenueTotals::<T>::put(totals);
-			if signer == owner {
-				Self::count_free_call(&owner);
-			}
-			Self::deposit_event(Event::Claimed {
-				custodian,
-				epoch,
-				index,
-				owner: owner.clone(),
-				amount,
-			});
-			Self::pay_or_accrue(&owner, amount)
-		}
+            ClaimedLeaves::<T>::mutate((&custodian, epoch), index / LEAVES_PER_WORD, |word| {
+                *word |= Self::leaf_bit(index)
+            });
+            PayoutRoots::<T>::insert(&custodian, epoch, root);
+            ClaimedBy::<T>::mutate(&owner, |claimed| {
+                *claimed = Some(claimed.unwrap_or_default().saturating_add(amount))
+            });
+            RevenueTotals::<T>::put(totals);
+            if signer == owner {
+                Self::count_free_call(&owner);
+            }
+            Self::deposit_event(Event::Claimed {
+                custodian,
+                epoch,
+                index,
+                owner: owner.clone(),
+                amount,
+            });
+            Self::pay_or_accrue(&owner, amount)
+        }
 
-		/// Pay `who` what it is owed, now that its account can take it. Anyone may call it;
-		/// free for `who` within the rate limit.
-		#[pallet::call_index(3)]
-		#[pallet::weight(T::WeightInfo::pay_owed())]
-		#[pallet::feeless_if(|origin: &OriginFor<T>, who: &T::AccountId| -> bool {
+        /// Pay `who` what it is owed, now that its account can take it. Anyone may call it;
+        /// free for `who` within the rate limit.
+        #[pallet::call_index(3)]
+        #[pallet::weight(T::WeightInfo::pay_owed())]
+        #[pallet::feeless_if(|origin: &OriginFor<T>, who: &T::AccountId| -> bool {
 			Pallet::<T>::is_free_for(origin, who, || Pallet::<T>::ensure_payable(who).map(|_| ()))
 		})]
-		pub fn pay_owed(origin: OriginFor<T>, who: T::AccountId) -> DispatchResult {
-			let signer = ensure_signed(origin)?;
-			let owed = Self::ensure_payable(&who)?;
-			if signer == who {
-				Self::count_free_call(&who);
-			}
-			Self::transfer_out(&who, owed)
-		}
-	}
+        pub fn pay_owed(origin: OriginFor<T>, who: T::AccountId) -> DispatchResult {
+            let signer = ensure_signed(origin)?;
+            let owed = Self::ensure_payable(&who)?;
+            if signer == who {
+                Self::count_free_call(&who);
+            }
+            Self::transfer_out(&who, owed)
+        }
+    }
 
-	impl<T: Config> Pallet<T> {
-		/// The account released escrow is paid into.
-		pub fn account_id() -> T::AccountId {
-			T::PalletId::get().into_account_truncating()
-		}
+    impl<T: Config> Pallet<T> {
+        /// The account released escrow is paid into.
+        pub fn account_id() -> T::AccountId {
+            T::PalletId::get().into_account_truncating()
+        }
 
-		/// The epoch of the current block.
-		pub fn current_epoch() -> EpochIndex {
-			let now = frame_system::Pallet::<T>::block_number();
-			let length = T::EpochLength::get();
-			let epoch = if length.is_zero() { now } else { now / length };
-			epoch.unique_saturated_into()
-		}
+        /// The epoch of the current block.
+        pub fn current_epoch() -> EpochIndex {
+            let now = frame_system::Pallet::<T>::block_number();
+            let length = T::EpochLength::get();
+            let epoch = if length.is_zero() { now } else { now / length };
+            epoch.unique_saturated_into()
+        }
 
-		/// Most leaves a root may have.
-		pub fn max_leaves() -> u64 {
-			1u64 << T::MaxProofLength::get().min(31)
-		}
+        /// Most leaves a root may have.
+        pub fn max_leaves() -> u64 {
+            1u64 << T::MaxProofLength::get().min(31)
+        }
 
-		/// Called by the escrow pallet after it transferred `amount` for `order` to
-		/// [`Self::account_id`]: checks the money is there and splits it. An error makes the
-		/// escrow undo the whole release.
-		pub fn escrow_released(
-			order: OrderId,
-			custodian: &T::AccountId,
-			amount: BalanceOf<T>,
-			record_count: u32,
-		) -> DispatchResult {
-			ensure!(!ReleasedOrders::<T>::contains_key(order), Error::<T>::OrderAlreadyReleased);
-			let mut totals = RevenueTotals::<T>::get();
-			totals.released =
-				totals.released.checked_add(&amount).ok_or(ArithmeticError::Overflow)?;
-			let required = totals
-				.liabilities()
-				.and_then(|owed| owed.checked_add(&T::Currency::minimum_balance()))
-				.ok_or(ArithmeticError::Overflow)?;
-			ensure!(
-				T::Currency::balance(&Self::account_id()) >= required,
-				Error::<T>::ReleaseNotFunded
-			);
-			let split = Shares::<T>::get().split(amount).ok_or(Error::<T>::SharesNotWhole)?;
-			let epoch = Self::current_epoch();
-			let pool = EpochPools::<T>::get(custodian, epoch)
-				.unwrap_or_default()
-				.checked_add(&split.owners)
-				.ok_or(ArithmeticError::Overflow)?;
-			totals.custodians =
-				totals.custodians.checked_add(&split.custodian).ok_or(ArithmeticError::Overflow)?;
-			totals.treasury =
-				totals.treasury.checked_add(&split.treasury).ok_or(ArithmeticError::Overflow)?;
+        /// Called by the escrow pallet after it transferred `amount` for `order` to
+        /// [`Self::account_id`]: checks the money is there and splits it. An error makes the
+        /// escrow undo the whole release.
+        pub fn escrow_released(
+            order: OrderId,
+            custodian: &T::AccountId,
+            amount: BalanceOf<T>,
+            record_count: u32,
+        ) -> DispatchResult {
+            ensure!(
+                !ReleasedOrders::<T>::contains_key(order),
+                Error::<T>::OrderAlreadyReleased
+            );
+            let mut totals = RevenueTotals::<T>::get();
+            totals.released = totals
+                .released
+                .checked_add(&amount)
+                .ok_or(ArithmeticError::Overflow)?;
+            let required = totals
+                .liabilities()
+                .and_then(|owed| owed.checked_add(&T::Currency::minimum_balance()))
+                .ok_or(ArithmeticError::Overflow)?;
+            ensure!(
+                T::Currency::balance(&Self::account_id()) >= required,
+                Error::<T>::ReleaseNotFunded
+            );
+            let split = Shares::<T>::get()
+                .split(amount)
+                .ok_or(Error::<T>::SharesNotWhole)?;
+            let epoch = Self::current_epoch();
+            let pool = EpochPools::<T>::get(custodian, epoch)
+                .unwrap_or_default()
+                .checked_add(&split.owners)
+                .ok_or(ArithmeticError::Overflow)?;
+            totals.custodians = totals
+                .custodians
+                .checked_add(&split.custodian)
+                .ok_or(ArithmeticError::Overflow)?;
+            totals.treasury = totals
+                .treasury
+                .checked_add(&split.treasury)
+                .ok_or(ArithmeticError::Overflow)?;
 
-			if !pool.is_zero() {
-				EpochPools::<T>::insert(custodian, epoch, pool);
-			}
-			ReleasedOrders::<T>::insert(
-				order,
-				ReleasedOrder { custodian: custodian.clone(), epoch, owners_pool: split.owners },
-			);
-			RevenueTotals::<T>::put(totals);
-			Self::deposit_event(Event::Released {
-				order,
-				custodian: custodian.clone(),
-				epoch,
-				amount,
-				record_count,
-				owners_pool: split.owners,
-				custodian_share: split.custodian,
-				treasury_share: split.treasury,
-			});
-			Self::pay_or_accrue(custodian, split.custodian)?;
-			Self::pay_or_accrue(&T::TreasuryAccount::get(), split.treasury)
-		}
+            if !pool.is_zero() {
+                EpochPools::<T>::insert(custodian, epoch, pool);
+            }
+            ReleasedOrders::<T>::insert(
+                order,
+                ReleasedOrder {
+                    custodian: custodian.clone(),
+                    epoch,
+                    owners_pool: split.owners,
+                },
+            );
+            RevenueTotals::<T>::put(totals);
+            Self::deposit_event(Event::Released {
+                order,
+                custodian: custodian.clone(),
+                epoch,
+                amount,
+                record_count,
+                owners_pool: split.owners,
+                custodian_share: split.custodian,
+                treasury_share: split.treasury,
+            });
+            Self::pay_or_accrue(custodian, split.custodian)?;
+            Self::pay_or_accrue(&T::TreasuryAccount::get(), split.treasury)
+        }
 
-		/// The checks of [`Pallet::claim`], shared with its `feeless_if` condition and the
-		/// runtime API's `verify_claim`; returns the root.
-		pub fn ensure_can_claim(
-			custodian: &T::AccountId,
-			epoch: EpochIndex,
-			index: u32,
-			owner: &T::AccountId,
-			amount: BalanceOf<T>,
-			proof: &[H256],
-		) -> Result<PayoutRoot<BalanceOf<T>>, Error<T>> {
-			ensure!(!amount.is_zero(), Error::<T>::ZeroAmount);
-			let root = PayoutRoots::<T>::get(custodian, epoch).ok_or(Error::<T>::NoSuchRoot)?;
-			ensure!(index < root.leaf_count, Error::<T>::LeafIndexOutOfRange);
-			ensure!(!Self::is_claimed(custodian, epoch, index), Error::<T>::AlreadyClaimed);
-			let leaf = merkle::leaf_hash(index, owner, &amount);
-			ensure!(
-				merkle::verify_proof(&root.root, leaf, index, root.leaf_count, proof),
-				Error::<T>::InvalidProof
-			);
-			ensure!(
-				root.claimed.checked_add(&amount).is_some_and(|claimed| claimed <= root.total),
-				Error::<T>::ExceedsRootTotal
-			);
-			Ok(root)
-		}
+        /// The checks of [`Pallet::claim`], shared with its `feeless_if` condition and the
+        /// runtime API's `verify_claim`; returns the root.
+        pub fn ensure_can_claim(
+            custodian: &T::AccountId,
+            epoch: EpochIndex,
+            index: u32,
+            owner: &T::AccountId,
+            amount: BalanceOf<T>,
+            proof: &[H256],
+        ) -> Result<PayoutRoot<BalanceOf<T>>, Error<T>> {
+            ensure!(!amount.is_zero(), Error::<T>::ZeroAmount);
+            let root = PayoutRoots::<T>::get(custodian, epoch).ok_or(Error::<T>::NoSuchRoot)?;
+            ensure!(index < root.leaf_count, Error::<T>::LeafIndexOutOfRange);
+            ensure!(
+                !Self::is_claimed(custodian, epoch, index),
+                Error::<T>::AlreadyClaimed
+            );
+            let leaf = merkle::leaf_hash(index, owner, &amount);
+            ensure!(
+                merkle::verify_proof(&root.root, leaf, index, root.leaf_count, proof),
+                Error::<T>::InvalidProof
+            );
+            ensure!(
+                root.claimed
+                    .checked_add(&amount)
+                    .is_some_and(|claimed| claimed <= root.total),
+                Error::<T>::ExceedsRootTotal
+            );
+            Ok(root)
+        }
 
-		/// Whether leaf `index` of the (custodian, epoch) root has been claimed.
-		pub fn is_claimed(custodian: &T::AccountId, epoch: EpochIndex, index: u32) -> bool {
-			ClaimedLeaves::<T>::get((custodian, epoch), index / LEAVES_PER_WORD) &
-				Self::leaf_bit(index) !=
-				0
-		}
+        /// Whether leaf `index` of the (custodian, epoch) root has been claimed.
+        pub fn is_claimed(custodian: &T::AccountId, epoch: EpochIndex, index: u32) -> bool {
+            ClaimedLeaves::<T>::get((custodian, epoch), index / LEAVES_PER_WORD)
+                & Self::leaf_bit(index)
+                != 0
+        }
 
-		fn leaf_bit(index: u32) -> u64 {
-			1u64 << (index % LEAVES_PER_WORD)
-		}
+        fn leaf_bit(index: u32) -> u64 {
+            1u64 << (index % LEAVES_PER_WORD)
+        }
 
-		/// The checks of [`Pallet::pay_owed`]; returns what is owed.
-		pub fn ensure_payable(who: &T::AccountId) -> Result<BalanceOf<T>, Error<T>> {
-			let owed = Owed::<T>::get(who).ok_or(Error::<T>::NothingOwed)?;
-			ensure!(Self::can_receive(who, owed), Error::<T>::BelowMinimum);
-			Ok(owed)
-		}
+        /// The checks of [`Pallet::pay_owed`]; returns what is owed.
+        pub fn ensure_payable(who: &T::AccountId) -> Result<BalanceOf<T>, Error<T>> {
+            let owed = Owed::<T>::get(who).ok_or(Error::<T>::NothingOwed)?;
+            ensure!(Self::can_receive(who, owed), Error::<T>::BelowMinimum);
+            Ok(owed)
+        }
 
-		fn can_receive(who: &T::AccountId, amount: BalanceOf<T>) -> bool {
-			T::Currency::can_deposit(who, amount, Provenance::Extant) == DepositConsequence::Success
-		}
+        fn can_receive(who: &T::AccountId, amount: BalanceOf<T>) -> bool {
+            T::Currency::can_deposit(who, amount, Provenance::Extant) == DepositConsequence::Success
+        }
 
-		/// Pays `who` `amount` plus anything owed to it, or adds `amount` to what is owed if
-		/// the account cannot take the sum yet.
-		fn pay_or_accrue(who: &T::AccountId, amount: BalanceOf<T>) -> DispatchResult {
-			if amount.is_zero() {
-				return Ok(());
-			}
-			let due = Owed::<T>::get(who)
-				.unwrap_or_default()
-				.checked_add(&amount)
-				.ok_or(ArithmeticError::Overflow)?;
-			if Self::can_receive(who, due) {
-				Self::transfer_out(who, due)
-			} else {
-				Owed::<T>::insert(who, due);
-				Self::deposit_event(Event::Accrued { who: who.clone(), amount, owed: due });
-				Ok(())
-			}
-		}
+        /// Pays `who` `amount` plus anything owed to it, or adds `amount` to what is owed if
+        /// the account cannot take the sum yet.
+        fn pay_or_accrue(who: &T::AccountId, amount: BalanceOf<T>) -> DispatchResult {
+            if amount.is_zero() {
+                return Ok(());
+            }
+            let due = Owed::<T>::get(who)
+                .unwrap_or_default()
+                .checked_add(&amount)
+                .ok_or(ArithmeticError::Overflow)?;
+            if Self::can_receive(who, due) {
+                Self::transfer_out(who, due)
+            } else {
+                Owed::<T>::insert(who, due);
+                Self::deposit_event(Event::Accrued {
+                    who: who.clone(),
+                    amount,
+                    owed: due,
+                });
+                Ok(())
+            }
+        }
 
-		/// Transfers `amount`, all that is owed to `who` (ledger included), and clears its
-		/// ledger.
-		fn transfer_out(who: &T::AccountId, amount: BalanceOf<T>) -> DispatchResult {
-			let mut totals = RevenueTotals::<T>::get();
-			totals.paid = totals.paid.checked_add(&amount).ok_or(ArithmeticError::Overflow)?;
-			T::Currency::transfer(&Self::account_id(), who, amount, Preservation::Preserve)?;
-			Owed::<T>::remove(who);
-			RevenueTotals::<T>::put(totals);
-			Self::deposit_event(Event::Paid { who: who.clone(), amount });
-			Ok(())
-		}
+        /// Transfers `amount`, all that is owed to `who` (ledger included), and clears its
+        /// ledger.
+        fn transfer_out(who: &T::AccountId, amount: BalanceOf<T>) -> DispatchResult {
+            let mut totals = RevenueTotals::<T>::get();
+            totals.paid = totals
+                .paid
+                .checked_add(&amount)
+                .ok_or(ArithmeticError::Overflow)?;
+            T::Currency::transfer(&Self::account_id(), who, amount, Preservation::Preserve)?;
+            Owed::<T>::remove(who);
+            RevenueTotals::<T>::put(totals);
+            Self::deposit_event(Event::Paid {
+                who: who.clone(),
+                amount,
+            });
+            Ok(())
+        }
 
-		/// An owner's call is free when signed by the owner, within the rate limit, and it
-		/// would succeed: failures and floods are paid for.
-		fn is_free_for(
-			origin: &OriginFor<T>,
-			owner: &T::AccountId,
-			would_succeed: impl FnOnce() -> Result<(), Error<T>>,
-		) -> bool {
-			ensure_signed(origin.clone()).is_ok_and(|signer| {
-				&signer == owner &&
-					Self::free_calls_in_window(owner) < T::MaxFreeCallsPerWindow::get() &&
-					would_succeed().is_ok()
-			})
-		}
+        /// An owner's call is free when signed by the owner, within the rate limit, and it
+        /// would succeed: failures and floods are paid for.
+        fn is_free_for(
+            origin: &OriginFor<T>,
+            owner: &T::AccountId,
+            would_succeed: impl FnOnce() -> Result<(), Error<T>>,
+        ) -> bool {
+            ensure_signed(origin.clone()).is_ok_and(|signer| {
+                &signer == owner
+                    && Self::free_calls_in_window(owner) < T::MaxFreeCallsPerWindow::get()
+                    && would_succeed().is_ok()
+            })
+        }
 
-		fn window_start() -> BlockNumberFor<T> {
-			let now = frame_system::Pallet::<T>::block_number();
-			let window = T::RateLimitWindow::get();
-			if window.is_zero() {
-				return now;
-			}
-			now.saturating_sub(now % window)
-		}
+        fn window_start() -> BlockNumberFor<T> {
+            let now = frame_system::Pallet::<T>::block_number();
+            let window = T::RateLimitWindow::get();
+            if window.is_zero() {
+                return now;
+            }
+            now.saturating_sub(now % window)
+        }
 
-		/// Calls the owner made for itself in the current rate-limit window.
-		pub fn free_calls_in_window(owner: &T::AccountId) -> u32 {
-			FreeCalls::<T>::get(owner)
-				.filter(|(start, _)| *start == Self::window_start())
-				.map_or(0, |(_, calls)| calls)
-		}
+        /// Calls the owner made for itself in the current rate-limit window.
+        pub fn free_calls_in_window(owner: &T::AccountId) -> u32 {
+            FreeCalls::<T>::get(owner)
+                .filter(|(start, _)| *start == Self::window_start())
+                .map_or(0, |(_, calls)| calls)
+        }
 
-		fn count_free_call(owner: &T::AccountId) {
-			let calls = Self::free_calls_in_window(owner).saturating_add(1);
-			FreeCalls::<T>::insert(owner, (Self::window_start(), calls));
-		}
+        fn count_free_call(owner: &T::AccountId) {
+            let calls = Self::free_calls_in_window(owner).saturating_add(1);
+            FreeCalls::<T>::insert(owner, (Self::window_start(), calls));
+        }
 
-		/// Proven but not yet paid to `owner` (runtime API). What unproven leaves hold is
-		/// known only to the owner and the custodian.
-		pub fn claimable(owner: &T::AccountId) -> BalanceOf<T> {
-			Owed::<T>::get(owner).unwrap_or_default()
-		}
+        /// Proven but not yet paid to `owner` (runtime API). What unproven leaves hold is
+        /// known only to the owner and the custodian.
+        pub fn claimable(owner: &T::AccountId) -> BalanceOf<T> {
+            Owed::<T>::get(owner).unwrap_or_default()
+        }
 
-		/// Everything `owner` has claimed (runtime API).
-		pub fn claimed(owner: &T::AccountId) -> BalanceOf<T> {
-			ClaimedBy::<T>::get(owner).unwrap_or_default()
-		}
+        /// Everything `owner` has claimed (runtime API).
+        pub fn claimed(owner: &T::AccountId) -> BalanceOf<T> {
+            ClaimedBy::<T>::get(owner).unwrap_or_default()
+        }
 
-		/// Audits one payout entry of `custodian`'s book for `epoch` (runtime API).
-		pub fn audit_entry(
-			custodian: &T::AccountId,
-			epoch: EpochIndex,
-			entry: &PayoutEntry<T::AccountId, BalanceOf<T>>,
-			at: BlockNumberFor<T>,
-		) -> EntryAudit {
-			let order_in_epoch = ReleasedOrders::<T>::get(entry.order)
-				.is_some_and(|order| &order.custodian == custodian && order.epoch == epoch);
-			let consent = T::Consent::entry_consent(entry.order, &entry.owner, &entry.record, at);
-			EntryAudit { order_in_epoch, consent }
-		}
+        /// Audits one payout entry of `custodian`'s book for `epoch` (runtime API).
+        pub fn audit_entry(
+            custodian: &T::AccountId,
+            epoch: EpochIndex,
+            entry: &PayoutEntry<T::AccountId, BalanceOf<T>>,
+            at: BlockNumberFor<T>,
+        ) -> EntryAudit {
+            let order_in_epoch = ReleasedOrders::<T>::get(entry.order)
+                .is_some_and(|order| &order.custodian == custodian && order.epoch == epoch);
+            let consent = T::Consent::entry_consent(entry.order, &entry.owner, &entry.record, at);
+            EntryAudit {
+                order_in_epoch,
+                consent,
+            }
+        }
 
-		#[cfg(any(feature = "try-runtime", test))]
-		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
-			use sp_runtime::traits::CheckedSub;
-			let totals = RevenueTotals::<T>::get();
-			let add = |sum: BalanceOf<T>, item: BalanceOf<T>| sum.checked_add(&item);
+        #[cfg(any(feature = "try-runtime", test))]
+        pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+            use sp_runtime::traits::CheckedSub;
+            let totals = RevenueTotals::<T>::get();
+            let add = |sum: BalanceOf<T>, item: BalanceOf<T>| sum.checked_add(&item);
 
-			let pools = EpochPools::<T>::iter_values().try_fold(Zero::zero(), add);
-			let mut roots_left: Option<BalanceOf<T>> = Some(Zero::zero());
-			for (custodian, epoch, root) in PayoutRoots::<T>::iter() {
-				ensure!(root.claimed <= root.total, "a root's claims exceed its total");
-				ensure!(
-					root.leaf_count > 0 && u64::from(root.leaf_count) <= Self::max_leaves(),
-					"a root's leaf count is out of range"
-				);
-				for (word, bits) in ClaimedLeaves::<T>::iter_prefix((&custodian, epoch)) {
-					let first = u64::from(word).saturating_mul(LEAVES_PER_WORD.into());
-					let highest = first.saturating_add(63 - u64::from(bits.leading_zeros()));
-					ensure!(bits != 0, "an empty ClaimedLeaves word is stored");
-					ensure!(highest < u64::from(root.leaf_count), "a claimed bit past the leaves");
-				}
-				let left = root.total.checked_sub(&root.claimed);
-				roots_left = roots_left.and_then(|sum| left.and_then(|left| add(sum, left)));
-			}
-			for ((custodian, epoch), _, _) in ClaimedLeaves::<T>::iter() {
-				ensure!(
-					PayoutRoots::<T>::contains_key(&custodian, epoch),
-					"claimed leaves without a root"
-				);
-			}
-			let unclaimed = pools.and_then(|pools| roots_left.and_then(|left| add(pools, left)));
-			ensure!(
-				unclaimed.is_some() && unclaimed == totals.unclaimed(),
-				"released != custodians + treasury + claimed + unclaimed owners' pools"
-			);
+            let pools = EpochPools::<T>::iter_values().try_fold(Zero::zero(), add);
+            let mut roots_left: Option<BalanceOf<T>> = Some(Zero::zero());
+            for (custodian, epoch, root) in PayoutRoots::<T>::iter() {
+                ensure!(
+                    root.claimed <= root.total,
+                    "a root's claims exceed its total"
+                );
+                ensure!(
+                    root.leaf_count > 0 && u64::from(root.leaf_count) <= Self::max_leaves(),
+                    "a root's leaf count is out of range"
+                );
+                for (word, bits) in ClaimedLeaves::<T>::iter_prefix((&custodian, epoch)) {
+                    let first = u64::from(word).saturating_mul(LEAVES_PER_WORD.into());
+                    let highest = first.saturating_add(63 - u64::from(bits.leading_zeros()));
+                    ensure!(bits != 0, "an empty ClaimedLeaves word is stored");
+                    ensure!(
+                        highest < u64::from(root.leaf_count),
+                        "a claimed bit past the leaves"
+                    );
+                }
+                let left = root.total.checked_sub(&root.claimed);
+                roots_left = roots_left.and_then(|sum| left.and_then(|left| add(sum, left)));
+            }
+            for ((custodian, epoch), _, _) in ClaimedLeaves::<T>::iter() {
+                ensure!(
+                    PayoutRoots::<T>::contains_key(&custodian, epoch),
+                    "claimed leaves without a root"
+                );
+            }
+            let unclaimed = pools.and_then(|pools| roots_left.and_then(|left| add(pools, left)));
+            ensure!(
+                unclaimed.is_some() && unclaimed == totals.unclaimed(),
+                "released != custodians + treasury + claimed + unclaimed owners' pools"
+            );
 
-			ensure!(
-				Owed::<T>::iter_values().all(|owed| !owed.is_zero()),
-				"a zero Owed entry is stored"
-			);
-			let owed = Owed::<T>::iter_values().try_fold(Zero::zero(), add);
-			ensure!(owed.is_some() && owed == totals.owed(), "Owed does not sum to what is unpaid");
-			let claimed = ClaimedBy::<T>::iter_values().try_fold(Zero::zero(), add);
-			ensure!(claimed == Some(totals.claimed), "ClaimedBy does not sum to the claims");
+            ensure!(
+                Owed::<T>::iter_values().all(|owed| !owed.is_zero()),
+                "a zero Owed entry is stored"
+            );
+            let owed = Owed::<T>::iter_values().try_fold(Zero::zero(), add);
+            ensure!(
+                owed.is_some() && owed == totals.owed(),
+                "Owed does not sum to what is unpaid"
+            );
+            let claimed = ClaimedBy::<T>::iter_values().try_fold(Zero::zero(), add);
+            ensure!(
+                claimed == Some(totals.claimed),
+                "ClaimedBy does not sum to the claims"
+            );
 
-			let required = totals
-				.liabilities()
-				.and_then(|liabilities| liabilities.checked_add(&T::Currency::minimum_balance()));
-			ensure!(
-				required.is_some_and(|required| {
-					T::Currency::balance(&Self::account_id()) >= required
-				}),
-				"the pallet account does not cover its liabilities"
-			);
-			Ok(())
-		}
-	}
+            let required = totals
+                .liabilities()
+                .and_then(|liabilities| liabilities.checked_add(&T::Currency::minimum_balance()));
+            ensure!(
+                required.is_some_and(|required| {
+                    T::Currency::balance(&Self::account_id()) >= required
+                }),
+                "the pallet account does not cover its liabilities"
+            );
+            Ok(())
+        }
+    }
 }

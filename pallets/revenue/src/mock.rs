@@ -4,14 +4,14 @@
 
 use crate::{self as pallet_revenue, merkle::PayoutTree, EntryConsentCheck, OrderId};
 use frame_support::{
-	derive_impl, parameter_types,
-	storage::with_storage_layer,
-	traits::{
-		fungible::{Inspect, Mutate},
-		tokens::Preservation,
-		ConstU32, ConstU64,
-	},
-	PalletId,
+    derive_impl, parameter_types,
+    storage::with_storage_layer,
+    traits::{
+        fungible::{Inspect, Mutate},
+        tokens::Preservation,
+        ConstU32, ConstU64,
+    },
+    PalletId,
 };
 use pallet_consent::{ConsentAnswer, RecordId};
 use sp_core::H256;
@@ -20,11 +20,11 @@ use sp_runtime::{BuildStorage, DispatchResult, Perbill};
 type Block = frame_system::mocking::MockBlock<Test>;
 
 frame_support::construct_runtime!(
-	pub enum Test {
-		System: frame_system,
-		Balances: pallet_balances,
-		Revenue: pallet_revenue,
-	}
+    pub enum Test {
+        System: frame_system,
+        Balances: pallet_balances,
+        Revenue: pallet_revenue,
+    }
 );
 
 pub const HOSPITAL: u64 = 1;
@@ -48,146 +48,159 @@ pub const INITIAL_BALANCE: u64 = 1_000_000_000_000;
 
 #[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
 impl frame_system::Config for Test {
-	type Block = Block;
-	type AccountData = pallet_balances::AccountData<u64>;
+    type Block = Block;
+    type AccountData = pallet_balances::AccountData<u64>;
 }
 
 #[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
 impl pallet_balances::Config for Test {
-	type AccountStore = System;
-	type ExistentialDeposit = ConstU64<EXISTENTIAL_DEPOSIT>;
+    type AccountStore = System;
+    type ExistentialDeposit = ConstU64<EXISTENTIAL_DEPOSIT>;
 }
 
 parameter_types! {
-	pub const RevenuePalletId: PalletId = PalletId(*b"ml/revnu");
-	pub const Treasury: u64 = TREASURY;
-	/// Orders the stand-in order book knows.
-	pub static KnownOrders: Vec<OrderId> = vec![];
-	/// (order, owner, record, from block): consent covers the entry from that block on.
-	pub static Consented: Vec<(OrderId, u64, RecordId, u64)> = vec![];
+    pub const RevenuePalletId: PalletId = PalletId(*b"ml/revnu");
+    pub const Treasury: u64 = TREASURY;
+    /// Orders the stand-in order book knows.
+    pub static KnownOrders: Vec<OrderId> = vec![];
+    /// (order, owner, record, from block): consent covers the entry from that block on.
+    pub static Consented: Vec<(OrderId, u64, RecordId, u64)> = vec![];
 }
 
 pub struct MockConsent;
 impl EntryConsentCheck<u64, u64> for MockConsent {
-	fn entry_consent(
-		order: OrderId,
-		owner: &u64,
-		record: &RecordId,
-		at: u64,
-	) -> Option<ConsentAnswer> {
-		if !KnownOrders::get().contains(&order) {
-			return None;
-		}
-		let covered = Consented::get()
-			.iter()
-			.any(|(o, w, r, from)| *o == order && w == owner && r == record && at >= *from);
-		Some(if covered {
-			ConsentAnswer::Covered { consent: 1 }
-		} else {
-			ConsentAnswer::NotCovered
-		})
-	}
+    fn entry_consent(
+        order: OrderId,
+        owner: &u64,
+        record: &RecordId,
+        at: u64,
+    ) -> Option<ConsentAnswer> {
+        if !KnownOrders::get().contains(&order) {
+            return None;
+        }
+        let covered = Consented::get()
+            .iter()
+            .any(|(o, w, r, from)| *o == order && w == owner && r == record && at >= *from);
+        Some(if covered {
+            ConsentAnswer::Covered { consent: 1 }
+        } else {
+            ConsentAnswer::NotCovered
+        })
+    }
 }
 
 impl pallet_revenue::Config for Test {
-	type Currency = Balances;
-	type PalletId = RevenuePalletId;
-	type TreasuryAccount = Treasury;
-	type SharesOrigin = frame_system::EnsureRoot<u64>;
-	type Consent = MockConsent;
-	type EpochLength = ConstU64<EPOCH_LENGTH>;
-	type MaxProofLength = ConstU32<MAX_PROOF>;
-	type RateLimitWindow = ConstU64<WINDOW>;
-	type MaxFreeCallsPerWindow = ConstU32<MAX_FREE_CALLS>;
-	type WeightInfo = crate::weights::SubstrateWeight<Test>;
+    type Currency = Balances;
+    type PalletId = RevenuePalletId;
+    type TreasuryAccount = Treasury;
+    type SharesOrigin = frame_system::EnsureRoot<u64>;
+    type Consent = MockConsent;
+    type EpochLength = ConstU64<EPOCH_LENGTH>;
+    type MaxProofLength = ConstU32<MAX_PROOF>;
+    type RateLimitWindow = ConstU64<WINDOW>;
+    type MaxFreeCallsPerWindow = ConstU32<MAX_FREE_CALLS>;
+    type WeightInfo = crate::weights::SubstrateWeight<Test>;
 }
 
 /// 70 % owners, 20 % custodian, 10 % treasury (the genesis split of the tests).
 pub fn genesis_shares() -> crate::RevenueShares {
-	crate::RevenueShares {
-		owners: Perbill::from_percent(70),
-		custodian: Perbill::from_percent(20),
-		treasury: Perbill::from_percent(10),
-	}
+    crate::RevenueShares {
+        owners: Perbill::from_percent(70),
+        custodian: Perbill::from_percent(20),
+        treasury: Perbill::from_percent(10),
+    }
 }
 
 /// Hospitals, buyer and helper funded; owners and treasury without accounts; block 1.
 pub fn new_test_ext() -> sp_io::TestExternalities {
-	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
-	pallet_balances::GenesisConfig::<Test> {
-		balances: vec![
-			(HOSPITAL, INITIAL_BALANCE),
-			(OTHER_HOSPITAL, INITIAL_BALANCE),
-			(BUYER, INITIAL_BALANCE),
-			(HELPER, INITIAL_BALANCE),
-		],
-		..Default::default()
-	}
-	.assimilate_storage(&mut storage)
-	.unwrap();
-	pallet_revenue::GenesisConfig::<Test> { shares: Some(genesis_shares()), ..Default::default() }
-		.assimilate_storage(&mut storage)
-		.unwrap();
-	let mut ext = sp_io::TestExternalities::new(storage);
-	ext.execute_with(|| System::set_block_number(1));
-	ext
+    let mut storage = frame_system::GenesisConfig::<Test>::default()
+        .build_storage()
+        .unwrap();
+    pallet_balances::GenesisConfig::<Test> {
+        balances: vec![
+            (HOSPITAL, INITIAL_BALANCE),
+            (OTHER_HOSPITAL, INITIAL_BALANCE),
+            (BUYER, INITIAL_BALANCE),
+            (HELPER, INITIAL_BALANCE),
+        ],
+        ..Default::default()
+    }
+    .assimilate_storage(&mut storage)
+    .unwrap();
+    pallet_revenue::GenesisConfig::<Test> {
+        shares: Some(genesis_shares()),
+        ..Default::default()
+    }
+    .assimilate_storage(&mut storage)
+    .unwrap();
+    let mut ext = sp_io::TestExternalities::new(storage);
+    ext.execute_with(|| System::set_block_number(1));
+    ext
 }
 
 /// What the escrow does on release: transfer the price from the buyer to the revenue account,
 /// then tell the pallet, all or nothing.
 pub fn release(order: OrderId, custodian: u64, amount: u64, record_count: u32) -> DispatchResult {
-	with_storage_layer(|| {
-		Balances::transfer(&BUYER, &Revenue::account_id(), amount, Preservation::Preserve)?;
-		Revenue::escrow_released(order, &custodian, amount, record_count)
-	})
+    with_storage_layer(|| {
+        Balances::transfer(
+            &BUYER,
+            &Revenue::account_id(),
+            amount,
+            Preservation::Preserve,
+        )?;
+        Revenue::escrow_released(order, &custodian, amount, record_count)
+    })
 }
 
 /// Moves to the first block of the next epoch.
 pub fn next_epoch() {
-	let now = System::block_number();
-	System::set_block_number(now - now % EPOCH_LENGTH + EPOCH_LENGTH);
+    let now = System::block_number();
+    System::set_block_number(now - now % EPOCH_LENGTH + EPOCH_LENGTH);
 }
 
 /// Builds the tree over `payouts` and commits it for `custodian`'s `epoch` with `total`.
 pub fn commit(custodian: u64, epoch: u32, payouts: &[(u64, u64)], total: u64) -> PayoutTree {
-	let tree = PayoutTree::from_payouts(payouts);
-	frame_support::assert_ok!(Revenue::commit_root(
-		RuntimeOrigin::signed(custodian),
-		epoch,
-		tree.root(),
-		total,
-		tree.leaf_count(),
-	));
-	tree
+    let tree = PayoutTree::from_payouts(payouts);
+    frame_support::assert_ok!(Revenue::commit_root(
+        RuntimeOrigin::signed(custodian),
+        epoch,
+        tree.root(),
+        total,
+        tree.leaf_count(),
+    ));
+    tree
 }
 
 pub fn proof_of(
-	tree: &PayoutTree,
-	index: u32,
+    tree: &PayoutTree,
+    index: u32,
 ) -> frame_support::BoundedVec<H256, ConstU32<MAX_PROOF>> {
-	tree.proof(index).expect("leaf exists").try_into().expect("proof within MaxProofLength")
+    tree.proof(index)
+        .expect("leaf exists")
+        .try_into()
+        .expect("proof within MaxProofLength")
 }
 
 pub fn balance(who: u64) -> u64 {
-	Balances::balance(&who)
+    Balances::balance(&who)
 }
 
 /// The pallet's invariants, plus what only holds without stray transfers: the account holds
 /// exactly its existential deposit and its liabilities.
 pub fn check_invariants() {
-	Revenue::do_try_state().expect("revenue invariants hold");
-	let totals = crate::RevenueTotals::<Test>::get();
-	assert_eq!(
-		balance(Revenue::account_id()),
-		EXISTENTIAL_DEPOSIT + totals.released - totals.paid,
-		"the revenue account holds exactly its deposit and liabilities"
-	);
+    Revenue::do_try_state().expect("revenue invariants hold");
+    let totals = crate::RevenueTotals::<Test>::get();
+    assert_eq!(
+        balance(Revenue::account_id()),
+        EXISTENTIAL_DEPOSIT + totals.released - totals.paid,
+        "the revenue account holds exactly its deposit and liabilities"
+    );
 }
 
 /// Runs `test` from block 1 and checks every invariant after it.
 pub fn run_test(test: impl FnOnce()) {
-	new_test_ext().execute_with(|| {
-		test();
-		check_invariants();
-	});
+    new_test_ext().execute_with(|| {
+        test();
+        check_invariants();
+    });
 }

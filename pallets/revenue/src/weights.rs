@@ -13,19 +13,19 @@
 
 use core::marker::PhantomData;
 use frame_support::{
-	traits::Get,
-	weights::{constants::RocksDbWeight, RuntimeDbWeight, Weight},
+    traits::Get,
+    weights::{constants::RocksDbWeight, RuntimeDbWeight, Weight},
 };
 
 /// Weight functions needed by `pallet-revenue`.
 pub trait WeightInfo {
-	fn set_shares() -> Weight;
-	fn commit_root() -> Weight;
-	/// A claim with a proof of `p` siblings.
-	fn claim(p: u32) -> Weight;
-	fn pay_owed() -> Weight;
-	/// One [`crate::Pallet::escrow_released`] (not a call: the escrow charges it).
-	fn escrow_released() -> Weight;
+    fn set_shares() -> Weight;
+    fn commit_root() -> Weight;
+    /// A claim with a proof of `p` siblings.
+    fn claim(p: u32) -> Weight;
+    fn pay_owed() -> Weight;
+    /// One [`crate::Pallet::escrow_released`] (not a call: the escrow charges it).
+    fn escrow_released() -> Weight;
 }
 
 /// Picoseconds in a microsecond.
@@ -38,66 +38,69 @@ const BASE_US: u64 = 25;
 const PER_SIBLING_US: u64 = 3;
 
 fn estimate(db: RuntimeDbWeight, compute_us: u64, reads: u64, writes: u64) -> Weight {
-	Weight::from_parts(compute_us.saturating_mul(MICROS), reads.saturating_mul(PROOF_PER_READ))
-		.saturating_add(db.reads_writes(reads, writes))
+    Weight::from_parts(
+        compute_us.saturating_mul(MICROS),
+        reads.saturating_mul(PROOF_PER_READ),
+    )
+    .saturating_add(db.reads_writes(reads, writes))
 }
 
 fn set_shares(db: RuntimeDbWeight) -> Weight {
-	// writes: Shares.
-	estimate(db, BASE_US, 0, 1)
+    // writes: Shares.
+    estimate(db, BASE_US, 0, 1)
 }
 
 fn commit_root(db: RuntimeDbWeight) -> Weight {
-	// reads: PayoutRoots, EpochPools; writes: EpochPools, PayoutRoots.
-	estimate(db, BASE_US, 2, 2)
+    // reads: PayoutRoots, EpochPools; writes: EpochPools, PayoutRoots.
+    estimate(db, BASE_US, 2, 2)
 }
 
 fn claim(db: RuntimeDbWeight, p: u32) -> Weight {
-	// reads: PayoutRoots, ClaimedLeaves, RevenueTotals, ClaimedBy, FreeCalls, Owed, two
-	// accounts; writes: the same.
-	let compute = BASE_US.saturating_add(PER_SIBLING_US.saturating_mul(p.into()));
-	estimate(db, compute, 8, 8)
+    // reads: PayoutRoots, ClaimedLeaves, RevenueTotals, ClaimedBy, FreeCalls, Owed, two
+    // accounts; writes: the same.
+    let compute = BASE_US.saturating_add(PER_SIBLING_US.saturating_mul(p.into()));
+    estimate(db, compute, 8, 8)
 }
 
 fn pay_owed(db: RuntimeDbWeight) -> Weight {
-	// reads and writes: Owed, FreeCalls, RevenueTotals, two accounts.
-	estimate(db, BASE_US, 5, 5)
+    // reads and writes: Owed, FreeCalls, RevenueTotals, two accounts.
+    estimate(db, BASE_US, 5, 5)
 }
 
 fn escrow_released(db: RuntimeDbWeight) -> Weight {
-	// reads: ReleasedOrders, RevenueTotals, Shares, EpochPools, two Owed entries, three
-	// accounts; writes: all but Shares.
-	estimate(db, BASE_US, 10, 9)
+    // reads: ReleasedOrders, RevenueTotals, Shares, EpochPools, two Owed entries, three
+    // accounts; writes: all but Shares.
+    estimate(db, BASE_US, 10, 9)
 }
 
 macro_rules! delegate_to_estimates {
-	($db:expr) => {
-		fn set_shares() -> Weight {
-			set_shares($db)
-		}
-		fn commit_root() -> Weight {
-			commit_root($db)
-		}
-		fn claim(p: u32) -> Weight {
-			claim($db, p)
-		}
-		fn pay_owed() -> Weight {
-			pay_owed($db)
-		}
-		fn escrow_released() -> Weight {
-			escrow_released($db)
-		}
-	};
+    ($db:expr) => {
+        fn set_shares() -> Weight {
+            set_shares($db)
+        }
+        fn commit_root() -> Weight {
+            commit_root($db)
+        }
+        fn claim(p: u32) -> Weight {
+            claim($db, p)
+        }
+        fn pay_owed() -> Weight {
+            pay_owed($db)
+        }
+        fn escrow_released() -> Weight {
+            escrow_released($db)
+        }
+    };
 }
 
 /// Weights for a runtime, priced with its own `DbWeight`.
 pub struct SubstrateWeight<T>(PhantomData<T>);
 
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
-	delegate_to_estimates!(T::DbWeight::get());
+    delegate_to_estimates!(T::DbWeight::get());
 }
 
 /// RocksDB costs, for tests and runtimes without their own figures.
 impl WeightInfo for () {
-	delegate_to_estimates!(RocksDbWeight::get());
+    delegate_to_estimates!(RocksDbWeight::get());
 }

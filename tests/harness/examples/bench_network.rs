@@ -22,7 +22,9 @@ fn run() -> Result<(), String> {
     let [_, binary, seconds, output] = args.as_slice() else {
         return Err("usage: bench_network NODE_BINARY SECONDS OUTPUT_FILE".into());
     };
-    let seconds: u64 = seconds.parse().map_err(|_| format!("not a number of seconds: {seconds}"))?;
+    let seconds: u64 = seconds
+        .parse()
+        .map_err(|_| format!("not a number of seconds: {seconds}"))?;
 
     let mut net = Network::new(binary);
     let names = ["alice", "bob", "charlie", "dave"];
@@ -51,14 +53,27 @@ fn run() -> Result<(), String> {
     let mean_lag = lags.iter().sum::<u64>() as f64 / lags.len().max(1) as f64;
 
     let mut report = String::new();
-    writeln!(report, "# MedLedger 4-validator network, {} s on 127.0.0.1", seconds).ok();
+    writeln!(
+        report,
+        "# MedLedger 4-validator network, {} s on 127.0.0.1",
+        seconds
+    )
+    .ok();
     writeln!(report, "node_binary: {binary}").ok();
     writeln!(report, "blocks_authored: {blocks}").ok();
     writeln!(report, "mean_block_time_s: {mean_block_time:.3}").ok();
     writeln!(report, "mean_finality_lag_blocks: {mean_lag:.2}").ok();
     for node in net.nodes() {
-        let rss = node.peak_rss_kib().map(|k| format!("{:.1}", k as f64 / 1024.0));
-        writeln!(report, "peak_rss_mib.{}: {}", node.name, rss.unwrap_or_else(|| "n/a".into())).ok();
+        let rss = node
+            .peak_rss_kib()
+            .map(|k| format!("{:.1}", k as f64 / 1024.0));
+        writeln!(
+            report,
+            "peak_rss_mib.{}: {}",
+            node.name,
+            rss.unwrap_or_else(|| "n/a".into())
+        )
+        .ok();
     }
     std::fs::write(output, &report).map_err(|e| format!("cannot write {output}: {e}"))?;
     print!("{report}");

@@ -46,11 +46,13 @@ pub fn wait_until<T>(
     loop {
         match probe() {
             Ok(Some(value)) => return Ok(value),
-            Ok(None) => {},
+            Ok(None) => {}
             Err(e) => last = e,
         }
         if Instant::now() >= deadline {
-            return Err(format!("timed out after {timeout:?} waiting for {what}: {last}"));
+            return Err(format!(
+                "timed out after {timeout:?} waiting for {what}: {last}"
+            ));
         }
         std::thread::sleep(Duration::from_millis(250));
     }
@@ -72,7 +74,11 @@ pub struct Node {
 impl Node {
     fn spawn(&mut self) -> Result<()> {
         let log_name = format!("{}.{}.log", self.name, self.restarts);
-        self.log_path = self.base_path.parent().unwrap_or(&self.base_path).join(log_name);
+        self.log_path = self
+            .base_path
+            .parent()
+            .unwrap_or(&self.base_path)
+            .join(log_name);
         let log = File::create(&self.log_path).map_err(|e| format!("create log: {e}"))?;
         let child = Command::new(&self.binary)
             .args(&self.args)
@@ -146,7 +152,11 @@ impl Node {
 
     /// `/ip4/127.0.0.1/tcp/PORT/p2p/PEER_ID`, for `--bootnodes`.
     pub fn multiaddr(&self) -> Result<String> {
-        Ok(format!("/ip4/127.0.0.1/tcp/{}/p2p/{}", self.p2p_port, self.peer_id()?))
+        Ok(format!(
+            "/ip4/127.0.0.1/tcp/{}/p2p/{}",
+            self.p2p_port,
+            self.peer_id()?
+        ))
     }
 
     pub fn header(&self, hash: Option<&str>) -> Result<Value> {
@@ -175,7 +185,10 @@ impl Node {
 
     /// The hash of the block at `number` on this node's best chain, if it has it.
     pub fn block_hash(&self, number: u64) -> Result<Option<String>> {
-        Ok(self.rpc("chain_getBlockHash", json!([number]))?.as_str().map(str::to_owned))
+        Ok(self
+            .rpc("chain_getBlockHash", json!([number]))?
+            .as_str()
+            .map(str::to_owned))
     }
 
     /// The node's log so far.
@@ -202,7 +215,9 @@ pub fn header_number(header: &Value) -> Result<u64> {
 
 /// The Aura slot a block was authored in, from its pre-runtime digest.
 pub fn aura_slot(header: &Value) -> Result<u64> {
-    let logs = header["digest"]["logs"].as_array().ok_or("header has no digest")?;
+    let logs = header["digest"]["logs"]
+        .as_array()
+        .ok_or("header has no digest")?;
     for log in logs {
         let bytes = decode_hex(log.as_str().ok_or("digest item is not a string")?)?;
         // PreRuntime digest: 0x06, engine id b"aura", compact length (8 → 0x20), slot as u64 LE.
@@ -240,11 +255,18 @@ impl Network {
             .prefix("medledger-net-")
             .tempdir()
             .expect("a temporary folder for the test network");
-        Self { binary: binary.as_ref().to_owned(), dir: Some(dir), nodes: Vec::new() }
+        Self {
+            binary: binary.as_ref().to_owned(),
+            dir: Some(dir),
+            nodes: Vec::new(),
+        }
     }
 
     pub fn dir(&self) -> &Path {
-        self.dir.as_ref().map(|d| d.path()).expect("the folder lives as long as the network")
+        self.dir
+            .as_ref()
+            .map(|d| d.path())
+            .expect("the folder lives as long as the network")
     }
 
     pub fn nodes(&self) -> &[Node] {
@@ -252,11 +274,17 @@ impl Network {
     }
 
     pub fn node(&self, name: &str) -> &Node {
-        self.nodes.iter().find(|n| n.name == name).expect("a node of that name was started")
+        self.nodes
+            .iter()
+            .find(|n| n.name == name)
+            .expect("a node of that name was started")
     }
 
     pub fn node_mut(&mut self, name: &str) -> &mut Node {
-        self.nodes.iter_mut().find(|n| n.name == name).expect("a node of that name was started")
+        self.nodes
+            .iter_mut()
+            .find(|n| n.name == name)
+            .expect("a node of that name was started")
     }
 
     /// Starts a node named `name` with `args` plus loopback-only networking, free ports and
@@ -317,7 +345,13 @@ impl Network {
             let node_key = format!("{:064x}", i + 1);
             self.start_node(
                 name,
-                &["--chain", "local", &format!("--{name}"), "--node-key", &node_key],
+                &[
+                    "--chain",
+                    "local",
+                    &format!("--{name}"),
+                    "--node-key",
+                    &node_key,
+                ],
             )?;
         }
         Ok(())

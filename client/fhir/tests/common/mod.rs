@@ -46,7 +46,12 @@ pub fn ingest(input: &Path) -> Ingested {
     let store = dir.path().join("store");
     let key = StoreKey::from_bytes([42; 32]);
     let report = ingest_folder(input, &store, &key, &owners(), &IngestOptions::default()).unwrap();
-    Ingested { dir, store, key, report }
+    Ingested {
+        dir,
+        store,
+        key,
+        report,
+    }
 }
 
 pub struct ConsentToEverything;
@@ -63,7 +68,12 @@ pub fn buyer() -> AccountId {
 }
 
 pub fn research_sale() -> Sale {
-    Sale { buyer: buyer(), purpose: Purpose::Research, sale_block: 100, delivery_block: None }
+    Sale {
+        buyer: buyer(),
+        purpose: Purpose::Research,
+        sale_block: 100,
+        delivery_block: None,
+    }
 }
 
 /// De-identifies everything the store holds, with k-anonymity threshold `k`.
@@ -76,7 +86,10 @@ pub fn try_deliver_all(ingested: &Ingested, out: &Path, k: usize) -> Result<Deli
         &research_sale(),
         &ConsentToEverything,
         out,
-        &DeliveryOptions { k_threshold: k, as_of_year: 2026 },
+        &DeliveryOptions {
+            k_threshold: k,
+            as_of_year: 2026,
+        },
     )
 }
 
@@ -86,9 +99,16 @@ pub fn deliver_all(ingested: &Ingested, out: &Path, k: usize) -> DeliverySummary
 
 /// Every file of a delivery, concatenated.
 pub fn delivery_text(out: &Path) -> String {
-    let mut names: Vec<PathBuf> = std::fs::read_dir(out).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut names: Vec<PathBuf> = std::fs::read_dir(out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     names.sort();
-    names.iter().map(|path| std::fs::read_to_string(path).unwrap()).collect::<Vec<_>>().join("\n")
+    names
+        .iter()
+        .map(|path| std::fs::read_to_string(path).unwrap())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Every resource of a delivery.
@@ -111,6 +131,6 @@ pub fn strings(value: &Value, out: &mut Vec<String>) {
         Value::String(text) => out.push(text.clone()),
         Value::Array(items) => items.iter().for_each(|item| strings(item, out)),
         Value::Object(members) => members.values().for_each(|member| strings(member, out)),
-        _ => {},
+        _ => {}
     }
 }

@@ -13,7 +13,9 @@ use cryptoki::error::{Error as CryptokiError, RvError};
 use medledger_sealing::token::{
     generate_delivery_key, pkcs11_failure, Pkcs11Token, SlotSelector, TokenConfig,
 };
-use medledger_sealing::{seal_file, DeliveryKey, NoProgress, Pin, Progress, SealReceipt, SealingError, TokenBackend};
+use medledger_sealing::{
+    seal_file, DeliveryKey, NoProgress, Pin, Progress, SealReceipt, SealingError, TokenBackend,
+};
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 use zeroize::Zeroizing;
 
@@ -241,7 +243,14 @@ impl Sealed {
             Ok(receipt) => receipt,
             Err(e) => panic!("sealing failed: {e}"),
         };
-        Sealed { _work: work, opened: dir.join("opened"), dir, sealed, payload, receipt }
+        Sealed {
+            _work: work,
+            opened: dir.join("opened"),
+            dir,
+            sealed,
+            payload,
+            receipt,
+        }
     }
 
     pub fn bytes(&self) -> Vec<u8> {

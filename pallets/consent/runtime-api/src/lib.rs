@@ -10,23 +10,23 @@ use codec::Codec;
 pub use pallet_consent::{Consent, ConsentAnswer, Purpose, RecordId};
 
 sp_api::decl_runtime_apis! {
-	/// Read access to the consent registry.
-	pub trait ConsentApi<AccountId, BlockNumber>
-	where
-		AccountId: Codec,
-		BlockNumber: Codec,
-	{
-		/// The owner's consents: in force, and ended but not yet pruned.
-		fn consents_of(owner: AccountId) -> Vec<Consent<AccountId, BlockNumber>>;
+    /// Read access to the consent registry.
+    pub trait ConsentApi<AccountId, BlockNumber>
+    where
+        AccountId: Codec,
+        BlockNumber: Codec,
+    {
+        /// The owner's consents: in force, and ended but not yet pruned.
+        fn consents_of(owner: AccountId) -> Vec<Consent<AccountId, BlockNumber>>;
 
-		/// Did `owner`'s consent cover `record` for `purpose` and `buyer` during block `at`?
-		/// Past blocks are answered from the pallet's own storage.
-		fn consent_covers(
-			owner: AccountId,
-			record: RecordId,
-			purpose: Purpose,
-			buyer: AccountId,
-			at: BlockNumber,
-		) -> ConsentAnswer;
-	}
+        /// Did `owner`'s consent cover `record` for `purpose` and `buyer` during block `at`?
+        /// Past blocks are answered from the pallet's own storage.
+        fn consent_covers(
+            owner: AccountId,
+            record: RecordId,
+            purpose: Purpose,
+            buyer: AccountId,
+            at: BlockNumber,
+        ) -> ConsentAnswer;
+    }
 }

@@ -10,19 +10,19 @@ use codec::Codec;
 pub use pallet_ownership::{RecordId, RecordInfo, RecordStatus};
 
 sp_api::decl_runtime_apis! {
-	/// Read access to the ownership registry.
-	pub trait OwnershipApi<AccountId, BlockNumber>
-	where
-		AccountId: Codec,
-		BlockNumber: Codec,
-	{
-		/// The owner's records that are not erased (erasure-requested ones included).
-		fn records_of(owner: AccountId) -> Vec<(RecordId, RecordInfo<AccountId, BlockNumber>)>;
+    /// Read access to the ownership registry.
+    pub trait OwnershipApi<AccountId, BlockNumber>
+    where
+        AccountId: Codec,
+        BlockNumber: Codec,
+    {
+        /// The owner's records that are not erased (erasure-requested ones included).
+        fn records_of(owner: AccountId) -> Vec<(RecordId, RecordInfo<AccountId, BlockNumber>)>;
 
-		/// One record, erased ones included (as tombstones).
-		fn record(id: RecordId) -> Option<RecordInfo<AccountId, BlockNumber>>;
+        /// One record, erased ones included (as tombstones).
+        fn record(id: RecordId) -> Option<RecordInfo<AccountId, BlockNumber>>;
 
-		/// The custodians the owner is enrolled with, and the block of each enrolment.
-		fn enrolments_of(owner: AccountId) -> Vec<(AccountId, BlockNumber)>;
-	}
+        /// The custodians the owner is enrolled with, and the block of each enrolment.
+        fn enrolments_of(owner: AccountId) -> Vec<(AccountId, BlockNumber)>;
+    }
 }

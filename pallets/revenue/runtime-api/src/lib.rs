@@ -12,38 +12,38 @@ use sp_core::H256;
 use sp_runtime::DispatchError;
 
 sp_api::decl_runtime_apis! {
-	/// Read access to revenue distribution.
-	pub trait RevenueApi<AccountId, Balance, BlockNumber>
-	where
-		AccountId: Codec,
-		Balance: Codec,
-		BlockNumber: Codec,
-	{
-		/// Proven for `owner` but not yet paid (below the existential deposit). Unproven leaves
-		/// are known only to the owner and the custodian.
-		fn claimable(owner: AccountId) -> Balance;
+    /// Read access to revenue distribution.
+    pub trait RevenueApi<AccountId, Balance, BlockNumber>
+    where
+        AccountId: Codec,
+        Balance: Codec,
+        BlockNumber: Codec,
+    {
+        /// Proven for `owner` but not yet paid (below the existential deposit). Unproven leaves
+        /// are known only to the owner and the custodian.
+        fn claimable(owner: AccountId) -> Balance;
 
-		/// Everything `owner` has claimed so far.
-		fn claimed(owner: AccountId) -> Balance;
+        /// Everything `owner` has claimed so far.
+        fn claimed(owner: AccountId) -> Balance;
 
-		/// Whether claiming leaf `index` of `custodian`'s root for `epoch`, paying `amount` to
-		/// `owner` with `proof`, would succeed now; the error is the pallet's.
-		fn verify_claim(
-			custodian: AccountId,
-			epoch: EpochIndex,
-			index: u32,
-			owner: AccountId,
-			amount: Balance,
-			proof: Vec<H256>,
-		) -> Result<(), DispatchError>;
+        /// Whether claiming leaf `index` of `custodian`'s root for `epoch`, paying `amount` to
+        /// `owner` with `proof`, would succeed now; the error is the pallet's.
+        fn verify_claim(
+            custodian: AccountId,
+            epoch: EpochIndex,
+            index: u32,
+            owner: AccountId,
+            amount: Balance,
+            proof: Vec<H256>,
+        ) -> Result<(), DispatchError>;
 
-		/// Whether `entry` of `custodian`'s payout book for `epoch` belongs to an order released
-		/// in that epoch, and what consent said about it during block `at`.
-		fn audit_entry(
-			custodian: AccountId,
-			epoch: EpochIndex,
-			entry: PayoutEntry<AccountId, Balance>,
-			at: BlockNumber,
-		) -> EntryAudit;
-	}
+        /// Whether `entry` of `custodian`'s payout book for `epoch` belongs to an order released
+        /// in that epoch, and what consent said about it during block `at`.
+        fn audit_entry(
+            custodian: AccountId,
+            epoch: EpochIndex,
+            entry: PayoutEntry<AccountId, Balance>,
+            at: BlockNumber,
+        ) -> EntryAudit;
+    }
 }
