@@ -58,7 +58,7 @@ impl PeerAllowlist {
             Ok(mut set) if *set != peers => {
                 *set = peers;
                 true
-            },
+            }
             _ => false,
         }
     }
@@ -69,7 +69,10 @@ impl PeerAllowlist {
 }
 
 /// The authorised peers according to the runtime at block `at`.
-pub fn authorized_peers<C>(client: &C, at: <Block as BlockT>::Hash) -> Result<HashSet<PeerId>, String>
+pub fn authorized_peers<C>(
+    client: &C,
+    at: <Block as BlockT>::Hash,
+) -> Result<HashSet<PeerId>, String>
 where
     C: ProvideRuntimeApi<Block>,
     C::Api: ConsortiumApi<Block, AccountId>,
@@ -85,7 +88,7 @@ where
             Err(e) => {
                 log::warn!(target: LOG_TARGET, "ignoring an undecodable authorised peer id: {e}");
                 None
-            },
+            }
         })
         .collect())
 }
@@ -172,9 +175,7 @@ pub async fn run<C>(
 
 /// Network backends whose request-response configuration lets the guard put itself between the
 /// network and a protocol's server.
-pub trait GuardedBackend:
-    sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>
-{
+pub trait GuardedBackend: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash> {
     /// Installs `queue` as the protocol's inbound queue; returns the server's queue it replaced.
     fn swap_inbound_queue(
         config: &mut Self::RequestResponseProtocolConfig,
@@ -210,5 +211,65 @@ impl PeerAllowlist {
         let list = Self::default();
         list.replace(authorized_peers(client, at)?);
         Ok(list)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(peer: PeerId) -> (IncomingRequest, oneshot::Receiver<OutgoingResponse>) {
+        let (pending_response, response) = oneshot::channel();
+        (
+            IncomingRequest {
+                peer: peer.into(),
+                payload: vec![1, 2, 3],
+                pending_response,
+            },
+            response,
+        )
+    }
+
+    #[test]
+    fn requests_from_unauthorised_peers_are_refused_with_a_ban_and_never_reach_the_server() {
+        let member = PeerId::random();
+        let stranger = PeerId::random();
+        let allowlist = PeerAllowlist::default();
+        allowlist.replace(HashSet::from([member]));
+
+        let (network_tx, network_rx) = async_channel::bounded(4);
+        let (server_tx, server_rx) = async_channel::bounded(4);
+        let (from_stranger, stranger_response) = request(stranger);
+        let (from_member, _member_response) = request(member);
+        network_tx.try_send(from_stranger).unwrap();
+        network_tx.try_send(from_member).unwrap();
+        drop(network_tx);
+        futures::executor::block_on(filter_requests("block", network_rx, server_tx, allowlist));
+
+        let refused =
+            futures::executor::block_on(stranger_response).expect("the stranger is answered");
+        assert_eq!(refused.result, Err(()));
+        assert_eq!(refused.reputation_changes, vec![NOT_AUTHORISED]);
+        let forwarded = server_rx
+            .try_recv()
+            .expect("the member's request reaches the server");
+        assert_eq!(PeerId::from(forwarded.peer), member);
+        assert!(
+            server_rx.try_recv().is_err(),
+            "only the member's request was forwarded"
+        );
+    }
+
+    #[test]
+    fn allowlist_replacement_reports_whether_it_changed() {
+        let list = PeerAllowlist::default();
+        let peers = HashSet::from([PeerId::random()]);
+        assert!(list.replace(peers.clone()));
+        assert!(
+            !list.replace(peers.clone()),
+            "same set: no change, no re-check of peers"
+        );
+        assert!(list.contains(peers.iter().next().unwrap()));
+        assert!(!list.contains(&PeerId::random()));
     }
 }
