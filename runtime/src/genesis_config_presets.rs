@@ -88,6 +88,8 @@ pub fn genesis(
                 .map(|r| (r.account, r.name, r.peer_id))
                 .collect::<Vec<_>>(),
             session_length,
+            // The runtime's default (two days); a test chain may shorten it.
+            proposal_lifetime: 0,
         },
         revenue: RevenueConfig {
             // Patients first: 70 % to the owners of the records sold, 20 % to the custodian

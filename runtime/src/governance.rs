@@ -11,8 +11,9 @@ use crate::{
 };
 
 parameter_types! {
-    /// A vote stays open two days; undecided, it changes nothing.
-    pub const ProposalLifetime: BlockNumber = 2 * DAYS;
+    /// A vote stays open two days unless the chain spec or a Root proposal says otherwise;
+    /// undecided, it changes nothing.
+    pub const DefaultProposalLifetime: BlockNumber = 2 * DAYS;
     pub const SessionKeyDeposit: Balance = 0;
 }
 
@@ -31,7 +32,7 @@ impl pallet_consortium::Config for Runtime {
     /// 3.75 MiB).
     type MaxCallLen = ConstU32<{ 3 * 1024 * 1024 }>;
     type MaxOpenProposals = ConstU32<64>;
-    type ProposalLifetime = ProposalLifetime;
+    type DefaultProposalLifetime = DefaultProposalLifetime;
     type WeightInfo = ();
 }
 

@@ -100,17 +100,27 @@ pub mod opaque {
     }
 }
 
-#[sp_version::runtime_version]
-pub const VERSION: RuntimeVersion = RuntimeVersion {
-    spec_name: Cow::Borrowed("medledger"),
-    impl_name: Cow::Borrowed("medledger-node"),
-    authoring_version: 1,
-    spec_version: 100,
-    impl_version: 1,
-    apis: apis::RUNTIME_API_VERSIONS,
-    transaction_version: 1,
-    system_version: 1,
-};
+/// The runtime's version. The `next-spec-version` feature builds this same code as the next
+/// spec version: the wasm that the runtime-upgrade test enacts by a consortium vote.
+macro_rules! runtime_version {
+    ($spec_version:tt) => {
+        #[sp_version::runtime_version]
+        pub const VERSION: RuntimeVersion = RuntimeVersion {
+            spec_name: Cow::Borrowed("medledger"),
+            impl_name: Cow::Borrowed("medledger-node"),
+            authoring_version: 1,
+            spec_version: $spec_version,
+            impl_version: 1,
+            apis: apis::RUNTIME_API_VERSIONS,
+            transaction_version: 1,
+            system_version: 1,
+        };
+    };
+}
+#[cfg(not(feature = "next-spec-version"))]
+runtime_version!(100);
+#[cfg(feature = "next-spec-version")]
+runtime_version!(101);
 
 /// Share of a block that ordinary (non-operational) transactions may fill.
 const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);

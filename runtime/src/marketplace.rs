@@ -49,7 +49,7 @@ parameter_types! {
     /// The buyer has three days after delivery to confirm or dispute; silence confirms.
     pub const DisputeWindow: BlockNumber = 3 * DAYS;
     /// A dispute vote runs as long as any consortium proposal.
-    pub const DisputeVotingPeriod: BlockNumber = crate::governance::ProposalLifetime::get();
+    pub DisputeVotingPeriod: BlockNumber = pallet_consortium::ProposalLifetime::<Runtime>::get();
     /// Disputing costs a bond, returned if the buyer wins.
     pub const DisputeBond: Balance = 10 * UNIT;
     pub const RevenuePalletId: PalletId = PalletId(*b"ml/revnu");

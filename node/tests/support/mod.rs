@@ -7,15 +7,19 @@
 use std::time::Duration;
 
 use medledger_runtime::{
-    Address, Runtime, RuntimeCall, Signature, SignedPayload, TxExtension, UncheckedExtrinsic,
-    VERSION,
+    Address, Runtime, RuntimeCall, RuntimeEvent, Signature, SignedPayload, TxExtension,
+    UncheckedExtrinsic,
 };
 use medledger_test_harness::{decode_hex, wait_until, Node, Result};
-use serde_json::json;
+use serde_json::{json, Value};
 use sp_keyring::Sr25519Keyring;
-use sp_runtime::{codec::Encode, generic::Era};
+use sp_runtime::{
+    codec::{Decode, Encode},
+    generic::Era,
+    DispatchError,
+};
 
-fn hex(bytes: &[u8]) -> String {
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().fold(String::from("0x"), |mut s, b| {
         s.push_str(&format!("{b:02x}"));
         s
@@ -34,13 +38,27 @@ pub fn next_nonce(node: &Node, who: Sr25519Keyring) -> Result<u32> {
         .ok_or_else(|| format!("bad nonce {nonce}"))
 }
 
-/// `call` signed by `signer` with an immortal era, as polkadot.js would send it.
+/// The node's current runtime version: `(spec_version, transaction_version)`.
+pub fn runtime_version(node: &Node) -> Result<(u32, u32)> {
+    let version = node.rpc("state_getRuntimeVersion", json!([]))?;
+    let field = |name: &str| {
+        version[name]
+            .as_u64()
+            .map(|v| v as u32)
+            .ok_or_else(|| format!("no {name} in {version}"))
+    };
+    Ok((field("specVersion")?, field("transactionVersion")?))
+}
+
+/// `call` signed by `signer` with an immortal era, as polkadot.js would send it: the spec and
+/// transaction versions come from the node, so this still works after a runtime upgrade.
 pub fn signed(node: &Node, signer: Sr25519Keyring, call: RuntimeCall) -> Result<String> {
     let genesis: sp_core::H256 = {
         let hash = node.block_hash(0)?.ok_or("no genesis hash")?;
         sp_core::H256::from_slice(&decode_hex(&hash)?)
     };
     let nonce = next_nonce(node, signer)?;
+    let (spec_version, transaction_version) = runtime_version(node)?;
     let tx_ext: TxExtension = (
         frame_system::AuthorizeCall::<Runtime>::new(),
         frame_system::CheckNonZeroSender::<Runtime>::new(),
@@ -57,8 +75,8 @@ pub fn signed(node: &Node, signer: Sr25519Keyring, call: RuntimeCall) -> Result<
     let implicit = (
         (),
         (),
-        VERSION.spec_version,
-        VERSION.transaction_version,
+        spec_version,
+        transaction_version,
         genesis,
         genesis,
         (),
@@ -80,8 +98,101 @@ pub fn signed(node: &Node, signer: Sr25519Keyring, call: RuntimeCall) -> Result<
 
 /// Signs and submits `call`, then waits until the signer's nonce moved past it (included).
 pub fn submit(node: &Node, signer: Sr25519Keyring, call: RuntimeCall) -> Result<()> {
-    let before = next_nonce(node, signer)?;
     let xt = signed(node, signer, call)?;
+    submit_signed(node, signer, &xt)
+}
+
+/// Submits `call` and returns how its dispatch ended, read from the events of the block that
+/// included it: `Err` carries the pallet's named error.
+pub fn dispatch(
+    node: &Node,
+    signer: Sr25519Keyring,
+    call: RuntimeCall,
+) -> Result<std::result::Result<(), DispatchError>> {
+    Ok(dispatch_in_block(node, signer, call)?.1)
+}
+
+/// Like [`dispatch`], also returning the hash of the block that included the transaction.
+pub fn dispatch_in_block(
+    node: &Node,
+    signer: Sr25519Keyring,
+    call: RuntimeCall,
+) -> Result<(String, std::result::Result<(), DispatchError>)> {
+    let from = node.best_number()?;
+    let xt = signed(node, signer, call)?;
+    submit_signed(node, signer, &xt)?;
+    let to = node.best_number()?;
+    for number in from..=to {
+        let hash = node
+            .block_hash(number)?
+            .ok_or("no block at a past height")?;
+        let block = node.rpc("chain_getBlock", json!([hash]))?;
+        let extrinsics = block["block"]["extrinsics"]
+            .as_array()
+            .ok_or("block without extrinsics")?;
+        let Some(index) = extrinsics.iter().position(|x| x.as_str() == Some(&xt)) else {
+            continue;
+        };
+        for record in events(node, &hash)? {
+            if record.phase != frame_system::Phase::ApplyExtrinsic(index as u32) {
+                continue;
+            }
+            match record.event {
+                RuntimeEvent::System(frame_system::Event::ExtrinsicSuccess { .. }) => {
+                    return Ok((hash, Ok(())))
+                }
+                RuntimeEvent::System(frame_system::Event::ExtrinsicFailed {
+                    dispatch_error,
+                    ..
+                }) => return Ok((hash, Err(dispatch_error))),
+                _ => {}
+            }
+        }
+        return Err(format!(
+            "no outcome event for extrinsic {index} of block {hash}"
+        ));
+    }
+    Err(format!(
+        "the transaction is in none of blocks {from}..={to}"
+    ))
+}
+
+/// Like [`dispatch`], for a call that must succeed.
+pub fn dispatch_ok(node: &Node, signer: Sr25519Keyring, call: RuntimeCall) -> Result<()> {
+    dispatch(node, signer, call)?.map_err(|e| format!("dispatch failed: {e:?}"))
+}
+
+/// The events of block `hash`.
+pub fn events(
+    node: &Node,
+    hash: &str,
+) -> Result<Vec<frame_system::EventRecord<RuntimeEvent, sp_core::H256>>> {
+    storage(node, "System", "Events", &[], Some(hash))?.ok_or_else(|| "no events".into())
+}
+
+/// A storage item at `at` (best block if `None`), SCALE-decoded; `key` is the hashed map key.
+pub fn storage<T: Decode>(
+    node: &Node,
+    pallet: &str,
+    item: &str,
+    key: &[u8],
+    at: Option<&str>,
+) -> Result<Option<T>> {
+    let mut full_key = sp_io::hashing::twox_128(pallet.as_bytes()).to_vec();
+    full_key.extend(sp_io::hashing::twox_128(item.as_bytes()));
+    full_key.extend(key);
+    let value = node.rpc("state_getStorage", json!([hex(&full_key), at]))?;
+    match value {
+        Value::Null => Ok(None),
+        Value::String(s) => T::decode(&mut &decode_hex(&s)?[..])
+            .map(Some)
+            .map_err(|e| format!("{pallet}.{item}: undecodable: {e}")),
+        other => Err(format!("{pallet}.{item}: unexpected {other}")),
+    }
+}
+
+fn submit_signed(node: &Node, signer: Sr25519Keyring, xt: &str) -> Result<()> {
+    let before = next_nonce(node, signer)?;
     node.rpc("author_submitExtrinsic", json!([xt]))?;
     wait_until(
         "the transaction to be included",
@@ -114,14 +225,9 @@ pub fn runtime_api<T: sp_runtime::codec::Decode>(
 
 /// Free balance of an account (System.Account storage).
 pub fn free_balance(node: &Node, who: Sr25519Keyring) -> Result<u128> {
-    let account = who.to_account_id();
-    let mut key = sp_io::hashing::twox_128(b"System").to_vec();
-    key.extend(sp_io::hashing::twox_128(b"Account"));
-    key.extend(sp_io::hashing::blake2_128(&account.encode()));
-    key.extend(account.encode());
-    let value = node.rpc("state_getStorage", json!([hex(&key)]))?;
-    let bytes = decode_hex(value.as_str().ok_or("no account")?)?;
-    let info: frame_system::AccountInfo<u32, pallet_balances::AccountData<u128>> =
-        sp_runtime::codec::Decode::decode(&mut &bytes[..]).map_err(|e| e.to_string())?;
-    Ok(info.data.free)
+    let account = who.to_account_id().encode();
+    let key = [sp_io::hashing::blake2_128(&account).as_slice(), &account].concat();
+    let info: Option<frame_system::AccountInfo<u32, pallet_balances::AccountData<u128>>> =
+        storage(node, "System", "Account", &key, None)?;
+    Ok(info.map_or(0, |info| info.data.free))
 }

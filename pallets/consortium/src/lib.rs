@@ -14,6 +14,8 @@
 //!   dispute is reported as [`DisputeOutcome::Expired`] and the escrow applies its default.
 //! - [`Pallet::update_hospital`]: a member changes its own name, delivery endpoint and node
 //!   peer ids; [`Pallet::update_regulator_peer`]: a regulator its node's peer id.
+//! - [`Pallet::set_proposal_lifetime`]: Root (a passed Root proposal) sets how many blocks new
+//!   proposals stay open; the initial value is a genesis parameter.
 //! - [`Pallet::open_dispute`] (not a call): the escrow opens a dispute vote that excludes the
 //!   order's custodian.
 //!
@@ -21,6 +23,7 @@
 //! - Members are sorted, unique, at least [`Config::MinMembers`], and exactly the keys of
 //!   [`Hospitals`].
 //! - No peer id belongs to two nodes (hospitals or regulators).
+//! - [`ProposalLifetime`] is at least one block.
 //! - [`ProposalCount`] is above every open proposal's index; open proposals are at most
 //!   [`Config::MaxOpenProposals`]; no voter voted twice or is excluded; every voter is a member.
 //!
@@ -34,6 +37,8 @@
 
 extern crate alloc;
 
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
 mod types;
 pub mod weights;
 
@@ -92,9 +97,9 @@ pub mod pallet {
         type MaxCallLen: Get<u32>;
         #[pallet::constant]
         type MaxOpenProposals: Get<u32>;
-        /// Blocks a proposal stays open.
+        /// Blocks a proposal stays open unless genesis or a Root call set [`ProposalLifetime`].
         #[pallet::constant]
-        type ProposalLifetime: Get<BlockNumberFor<Self>>;
+        type DefaultProposalLifetime: Get<BlockNumberFor<Self>>;
         type WeightInfo: WeightInfo;
     }
 
@@ -147,6 +152,11 @@ pub mod pallet {
     #[pallet::storage]
     pub type ProposalCount<T: Config> = StorageValue<_, ProposalIndex, ValueQuery>;
 
+    /// Blocks a new proposal stays open (genesis parameter; changed by a Root proposal).
+    #[pallet::storage]
+    pub type ProposalLifetime<T: Config> =
+        StorageValue<_, BlockNumberFor<T>, ValueQuery, T::DefaultProposalLifetime>;
+
     /// Blocks per session (validator set changes take effect at session boundaries).
     #[pallet::storage]
     pub type SessionLength<T: Config> = StorageValue<_, BlockNumberFor<T>, ValueQuery>;
@@ -160,6 +170,8 @@ pub mod pallet {
         pub regulators: Vec<(T::AccountId, Vec<u8>, Vec<u8>)>,
         /// Blocks per session; 0 means the default of 100.
         pub session_length: u32,
+        /// Blocks a proposal stays open; 0 means [`Config::DefaultProposalLifetime`].
+        pub proposal_lifetime: u32,
     }
 
     #[pallet::genesis_build]
@@ -171,6 +183,9 @@ pub mod pallet {
                 self.session_length
             };
             SessionLength::<T>::put(BlockNumberFor::<T>::from(length));
+            if self.proposal_lifetime != 0 {
+                ProposalLifetime::<T>::put(BlockNumberFor::<T>::from(self.proposal_lifetime));
+            }
             for (account, name, url, peers) in &self.hospitals {
                 let info = HospitalInfo {
                     name: name
@@ -261,6 +276,10 @@ pub mod pallet {
             order: u64,
             outcome: DisputeOutcome,
         },
+        /// Proposals made from now on stay open `blocks` blocks; open ones keep their deadline.
+        ProposalLifetimeSet {
+            blocks: BlockNumberFor<T>,
+        },
     }
 
     #[pallet::error]
@@ -301,6 +320,8 @@ pub mod pallet {
         /// This vote would pass a Root call heavier than `call_weight_bound`; vote again with
         /// a bound at least the call's weight.
         CallWeightAboveBound,
+        /// A proposal must stay open at least one block.
+        ZeroProposalLifetime,
     }
 
     #[pallet::hooks]
@@ -399,6 +420,20 @@ pub mod pallet {
             info.peer_id = peer_id;
             Regulators::<T>::insert(&who, info);
             Self::deposit_event(Event::RegulatorUpdated { account: who });
+            Ok(())
+        }
+
+        /// Sets how long new proposals stay open. Root only: a passed Root proposal.
+        #[pallet::call_index(5)]
+        #[pallet::weight(T::WeightInfo::set_proposal_lifetime())]
+        pub fn set_proposal_lifetime(
+            origin: OriginFor<T>,
+            blocks: BlockNumberFor<T>,
+        ) -> DispatchResult {
+            ensure_root(origin)?;
+            ensure!(!blocks.is_zero(), Error::<T>::ZeroProposalLifetime);
+            ProposalLifetime::<T>::put(blocks);
+            Self::deposit_event(Event::ProposalLifetimeSet { blocks });
             Ok(())
         }
     }
@@ -516,7 +551,7 @@ pub mod pallet {
             );
             let index = ProposalCount::<T>::get();
             let expires_at = frame_system::Pallet::<T>::block_number()
-                .saturating_add(T::ProposalLifetime::get());
+                .saturating_add(ProposalLifetime::<T>::get());
             let threshold = approval_threshold(Self::eligible_voters(excluded.as_ref()));
             Proposals::<T>::insert(
                 index,
@@ -768,6 +803,10 @@ pub mod pallet {
 
         /// The invariants listed in the pallet docs.
         pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+            ensure!(
+                !ProposalLifetime::<T>::get().is_zero(),
+                "proposals would expire at once"
+            );
             let members = Members::<T>::get();
             ensure!(
                 members.windows(2).all(|w| w[0] < w[1]),

@@ -37,7 +37,7 @@ impl crate::DisputeDecisions for RecordDisputes {
 }
 
 parameter_types! {
-    pub const ProposalLifetime: u64 = 10;
+    pub const DefaultProposalLifetime: u64 = 100;
 }
 
 impl pallet_consortium::Config for Test {
@@ -52,7 +52,7 @@ impl pallet_consortium::Config for Test {
     type MaxUrlLen = ConstU32<64>;
     type MaxCallLen = ConstU32<1024>;
     type MaxOpenProposals = ConstU32<4>;
-    type ProposalLifetime = ProposalLifetime;
+    type DefaultProposalLifetime = DefaultProposalLifetime;
     type WeightInfo = ();
 }
 
@@ -64,6 +64,8 @@ pub fn peer(n: u64) -> Vec<u8> {
 }
 
 pub const REGULATOR: u64 = 100;
+/// The genesis proposal lifetime of the test chain (the default is longer).
+pub const LIFETIME: u64 = 10;
 
 pub fn new_test_ext() -> sp_io::TestExternalities {
     let storage = RuntimeGenesisConfig {
@@ -81,6 +83,7 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
                 .collect(),
             regulators: vec![(REGULATOR, b"Health Authority".to_vec(), peer(REGULATOR))],
             session_length: 5,
+            proposal_lifetime: LIFETIME as u32,
         },
     }
     .build_storage()

@@ -2,6 +2,7 @@ use crate::{mock::*, *};
 use codec::Encode;
 use frame_support::{assert_noop, assert_ok, traits::Contains, weights::Weight, BoundedVec};
 use pallet_session::{SessionManager, ShouldEndSession};
+use sp_runtime::BuildStorage;
 
 fn hospital(n: u64) -> HospitalOf<Test> {
     HospitalInfo {
@@ -60,9 +61,10 @@ fn admit(n: u64) {
 }
 
 #[test]
-fn genesis_sets_members_regulators_and_session_length() {
+fn genesis_sets_members_regulators_session_length_and_proposal_lifetime() {
     test(|| {
         assert_eq!(members(), vec![1, 2, 3, 4]);
+        assert_eq!(ProposalLifetime::<Test>::get(), LIFETIME);
         assert_eq!(
             Hospitals::<Test>::get(2).unwrap().name.to_vec(),
             b"Hospital 2".to_vec()
@@ -209,14 +211,63 @@ fn expired_proposal_takes_no_votes_and_closes_with_nothing_done() {
             Consortium::close(RuntimeOrigin::signed(9), index),
             Error::<Test>::ProposalNotExpired
         );
-        System::set_block_number(1 + ProposalLifetime::get());
+        System::set_block_number(1 + LIFETIME);
         assert_ok!(vote(2, index, true)); // the last block of the voting period still counts
-        System::set_block_number(2 + ProposalLifetime::get());
+        System::set_block_number(2 + LIFETIME);
         assert_noop!(vote(3, index, true), Error::<Test>::ProposalExpired);
         assert_ok!(Consortium::close(RuntimeOrigin::signed(9), index));
         System::assert_last_event(Event::Expired { index }.into());
         assert_eq!(members(), vec![1, 2, 3, 4]);
         assert!(Proposals::<Test>::get(index).is_none());
+    });
+}
+
+#[test]
+fn proposal_lifetime_defaults_when_genesis_leaves_it_out() {
+    let storage = RuntimeGenesisConfig {
+        system: Default::default(),
+        consortium: crate::GenesisConfig::default(),
+    }
+    .build_storage()
+    .expect("an empty genesis builds");
+    sp_io::TestExternalities::new(storage).execute_with(|| {
+        assert_eq!(
+            ProposalLifetime::<Test>::get(),
+            DefaultProposalLifetime::get()
+        );
+    });
+}
+
+#[test]
+fn root_sets_the_lifetime_of_new_proposals_only() {
+    test(|| {
+        let old = propose(1, add(5));
+        assert_ok!(Consortium::set_proposal_lifetime(RuntimeOrigin::root(), 3));
+        System::assert_last_event(Event::ProposalLifetimeSet { blocks: 3 }.into());
+        let new = propose(1, add(6));
+        assert_eq!(Proposals::<Test>::get(new).unwrap().expires_at, 1 + 3);
+        assert_eq!(
+            Proposals::<Test>::get(old).unwrap().expires_at,
+            1 + LIFETIME
+        );
+        System::set_block_number(5);
+        assert_noop!(vote(2, new, true), Error::<Test>::ProposalExpired);
+        assert_ok!(vote(2, old, true));
+    });
+}
+
+#[test]
+fn proposal_lifetime_is_set_only_by_root_and_never_to_zero() {
+    test(|| {
+        assert_noop!(
+            Consortium::set_proposal_lifetime(RuntimeOrigin::signed(1), 3),
+            sp_runtime::DispatchError::BadOrigin
+        );
+        assert_noop!(
+            Consortium::set_proposal_lifetime(RuntimeOrigin::root(), 0),
+            Error::<Test>::ZeroProposalLifetime
+        );
+        assert_eq!(ProposalLifetime::<Test>::get(), LIFETIME);
     });
 }
 
@@ -559,7 +610,7 @@ fn dispute_goes_to_the_custodian_when_the_buyer_cannot_win() {
 fn expired_dispute_reports_expired() {
     test(|| {
         let index = Consortium::open_dispute(9, 2).unwrap();
-        System::set_block_number(2 + ProposalLifetime::get());
+        System::set_block_number(2 + LIFETIME);
         assert_ok!(Consortium::close(RuntimeOrigin::signed(55), index));
         assert_eq!(
             DECISIONS.with(|d| d.borrow().clone()),
@@ -741,5 +792,12 @@ fn try_state_detects_corruption() {
             (77, PeerRole::Hospital),
         );
         assert!(Consortium::do_try_state().is_err(), "stale peer id");
+    });
+    new_test_ext().execute_with(|| {
+        ProposalLifetime::<Test>::put(0);
+        assert!(
+            Consortium::do_try_state().is_err(),
+            "zero proposal lifetime"
+        );
     });
 }

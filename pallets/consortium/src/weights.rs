@@ -11,6 +11,7 @@ pub trait WeightInfo {
     fn close() -> Weight;
     fn update_hospital(peers: u32) -> Weight;
     fn update_regulator_peer() -> Weight;
+    fn set_proposal_lifetime() -> Weight;
 }
 
 /// Conservative estimates: 25 µs base compute, 1 µs per member scanned, plus DB access.
@@ -37,5 +38,8 @@ impl WeightInfo for () {
     fn update_regulator_peer() -> Weight {
         Weight::from_parts(20_000_000, 1_024)
             .saturating_add(RocksDbWeight::get().reads_writes(2, 3))
+    }
+    fn set_proposal_lifetime() -> Weight {
+        Weight::from_parts(10_000_000, 0).saturating_add(RocksDbWeight::get().writes(1))
     }
 }

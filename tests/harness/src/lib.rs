@@ -340,6 +340,12 @@ impl Network {
 
     /// Starts the `local` chain's validators with their development keys (`--alice`, …).
     pub fn start_local_validators(&mut self, names: &[&str]) -> Result<()> {
+        self.start_validators(names, "local")
+    }
+
+    /// Starts validators of `chain` (a preset name or a spec file) with the development keys
+    /// named like the nodes (`--alice`, …) and node keys 1, 2, … in the order given.
+    pub fn start_validators(&mut self, names: &[&str], chain: &str) -> Result<()> {
         for (i, name) in names.iter().enumerate() {
             // A fixed node key per validator: a validator refuses to generate one on a live chain.
             let node_key = format!("{:064x}", i + 1);
@@ -347,7 +353,7 @@ impl Network {
                 name,
                 &[
                     "--chain",
-                    "local",
+                    chain,
                     &format!("--{name}"),
                     "--node-key",
                     &node_key,
