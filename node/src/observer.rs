@@ -26,7 +26,6 @@
 //!   `KnownGood`: the hospital peers that gossip to the observer are not penalised. Any pool-error
 //!   variant but `AlreadyImported` would be `Bad` (-4096 reputation per transaction) and the
 //!   observer would end up banning the very nodes it syncs from.
-// Unused until the service and CLI wire `--observer` (issue 3); remove this line then.
 
 use std::{collections::HashMap, fmt, pin::Pin, sync::Arc, time::Duration};
 
