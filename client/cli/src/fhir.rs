@@ -22,6 +22,8 @@ pub enum FhirCommand {
     Deidentify(DeidentifyArgs),
     /// k-anonymity report of a delivery folder.
     Report(ReportArgs),
+    /// Every problem the last ingest found (kept encrypted in the store), one per line.
+    Issues(StoreArgs),
 }
 
 #[derive(Args)]
@@ -158,14 +160,21 @@ pub fn run(command: FhirCommand) -> CommandResult {
             }
             if report.issue_count > 0 {
                 println!(
-                    "{} issue(s), all listed in {}",
+                    "{} issue(s); `medledger fhir issues --store {} --key {}` lists them all",
                     report.issue_count,
-                    args.store
-                        .store
-                        .join(medledger_fhir::collect::ISSUES_FILE)
-                        .display()
+                    args.store.store.display(),
+                    args.store.key.display()
                 );
             }
+        }
+        FhirCommand::Issues(args) => {
+            let key = StoreKey::from_file(&args.key)?;
+            let mut count = 0u64;
+            medledger_fhir::collect::read_issues(&args.store, &key, |issue| {
+                count += 1;
+                println!("{}:{}: {}", issue.file, issue.line, issue.kind);
+            })?;
+            eprintln!("{count} issue(s)");
         }
         FhirCommand::Deidentify(args) => {
             let key = StoreKey::from_file(&args.store.key)?;

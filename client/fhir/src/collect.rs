@@ -27,8 +27,12 @@ use std::path::Path;
 /// File of a store folder listing what to register on chain, one JSON object per line:
 /// `{"record_id": hex, "owner": SS58, "commitment": hex}`.
 pub const REGISTRATIONS_FILE: &str = "registrations.ndjson";
-/// File of a store folder with every per-line issue of the last ingest.
-pub const ISSUES_FILE: &str = "ingest-issues.ndjson";
+/// File of a store folder with every per-line issue of the last ingest, encrypted like
+/// the records (issues quote file names and references, which can identify patients):
+/// sealed frames as in `records.bin`, each one issue as JSON. Read it with [`read_issues`].
+pub const ISSUES_FILE: &str = "ingest-issues.bin";
+/// The plaintext issues file of earlier versions, removed by every ingest.
+const LEGACY_ISSUES_FILE: &str = "ingest-issues.ndjson";
 /// At most this many issues are also kept in [`IngestReport::issues`]; all are in the file.
 pub const MAX_REPORTED_ISSUES: usize = 10_000;
 
@@ -75,15 +79,66 @@ pub struct IngestReport {
 }
 
 impl IngestReport {
-    fn record_issue(&mut self, log: &mut impl Write, issue: IngestIssue) -> Result<()> {
-        let line = serde_json::to_string(&issue).unwrap_or_default();
-        writeln!(log, "{line}").context(|| "writing ingest issues".into())?;
+    fn record_issue(&mut self, log: &mut IssueLog, issue: IngestIssue) -> Result<()> {
+        log.append(&issue)?;
         self.issue_count += 1;
         if self.issues.len() < MAX_REPORTED_ISSUES {
             self.issues.push(issue);
         }
         Ok(())
     }
+}
+
+/// The store's encrypted issues file, being written.
+struct IssueLog {
+    out: BufWriter<File>,
+    key: StoreKey,
+}
+
+impl IssueLog {
+    fn create(store: &Path, key: &StoreKey) -> Result<Self> {
+        let legacy = store.join(LEGACY_ISSUES_FILE);
+        if legacy.exists() {
+            std::fs::remove_file(&legacy)
+                .context(|| format!("removing the plaintext {}", legacy.display()))?;
+        }
+        let path = store.join(ISSUES_FILE);
+        let file = File::create(&path).context(|| format!("creating {}", path.display()))?;
+        Ok(Self {
+            out: BufWriter::new(file),
+            key: key.clone(),
+        })
+    }
+
+    fn append(&mut self, issue: &IngestIssue) -> Result<()> {
+        let json = serde_json::to_vec(issue).unwrap_or_default();
+        self.out
+            .write_all(&seal_frame(&self.key, &json))
+            .context(|| "writing ingest issues".into())
+    }
+
+    fn finish(mut self) -> Result<()> {
+        self.out.flush().context(|| "writing ingest issues".into())
+    }
+}
+
+/// Every issue of a store's last ingest, decrypted from its [`ISSUES_FILE`], in order.
+pub fn read_issues(
+    store: &Path,
+    key: &StoreKey,
+    mut on_issue: impl FnMut(IngestIssue),
+) -> Result<()> {
+    let path = store.join(ISSUES_FILE);
+    let file = File::open(&path).context(|| format!("opening {}", path.display()))?;
+    let mut frames = FrameReader::new(path.clone(), std::io::BufReader::new(file), key);
+    while let Some(json) = frames.next_frame()? {
+        let issue = serde_json::from_slice(json).map_err(|e| Error::CorruptStore {
+            path: path.clone(),
+            reason: format!("issue record is not valid: {e}"),
+        })?;
+        on_issue(issue);
+    }
+    Ok(())
 }
 
 /// Where a spooled resource came from (kept for issue reports after the sort).
@@ -129,10 +184,7 @@ pub fn ingest_folder(
         .context(|| format!("creating store folder {}", store.display()))?;
     let work = tempfile::tempdir_in(store)
         .context(|| format!("creating a work folder in {}", store.display()))?;
-    let issues_path = store.join(ISSUES_FILE);
-    let mut issues = BufWriter::new(
-        File::create(&issues_path).context(|| format!("creating {}", issues_path.display()))?,
-    );
+    let mut issues = IssueLog::create(store, key)?;
     let mut report = IngestReport {
         files: files.len(),
         ..Default::default()
@@ -153,7 +205,14 @@ pub fn ingest_folder(
         File::create(&spool_path).context(|| format!("creating {}", spool_path.display()))?,
     );
     let mut spool_offset = 0u64;
-    let mut sorter = ExternalSorter::new(work.path(), options.sort_chunk_bytes);
+    // Two indexes, each with half the sort memory: by patient (to group compartments)
+    // and by `Type/id` (to find duplicates across the whole export, not only within
+    // one patient's compartment).
+    let mut sorter = ExternalSorter::new(work.path(), options.sort_chunk_bytes / 2);
+    let by_key_folder = work.path().join("by-key");
+    std::fs::create_dir_all(&by_key_folder)
+        .context(|| format!("creating {}", by_key_folder.display()))?;
+    let mut by_key = ExternalSorter::new(&by_key_folder, options.sort_chunk_bytes / 2);
     let bar = progress::bytes_bar(
         "reading export",
         files
@@ -205,6 +264,10 @@ pub fn ingest_folder(
                 .write_all(&frame)
                 .context(|| format!("writing {}", spool_path.display()))?;
             sorter.push(format!("{patient}\t{order}\t{key_text}\t{spool_offset}"))?;
+            // Zero-padded so that text order is spool (= input) order.
+            by_key.push(format!(
+                "{key_text}\t{spool_offset:020}\t{file_index}\t{line_number}"
+            ))?;
             spool_offset += frame.len() as u64;
             report.resources += 1;
             bar.inc(line.len() as u64 + 1);
@@ -228,6 +291,42 @@ pub fn ingest_folder(
         .context(|| format!("writing {}", spool_path.display()))?;
     drop(spool);
 
+    // Every occurrence of a `Type/id` after its first is a duplicate, wherever it is.
+    // Memory grows with the number of duplicates only.
+    let mut duplicates = HashSet::new();
+    let mut previous_key = String::new();
+    for entry in by_key.into_sorted()? {
+        let entry = entry?;
+        let mut fields = entry.split('\t');
+        let (Some(key_text), Some(offset), Some(file), Some(line)) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            return Err(Error::CorruptStore {
+                path: work.path().to_path_buf(),
+                reason: "bad duplicate index line".into(),
+            });
+        };
+        if key_text != previous_key {
+            previous_key = key_text.to_string();
+            continue;
+        }
+        let bad_index = || Error::CorruptStore {
+            path: work.path().to_path_buf(),
+            reason: "bad duplicate index line".into(),
+        };
+        let offset: u64 = offset.parse().map_err(|_| bad_index())?;
+        let file: usize = file.parse().map_err(|_| bad_index())?;
+        let issue = IngestIssue {
+            file: names.get(file).cloned().ok_or_else(bad_index)?,
+            line: line.parse().map_err(|_| bad_index())?,
+            kind: IssueKind::DuplicateResource {
+                key: key_text.to_string(),
+            },
+        };
+        report.record_issue(&mut issues, issue)?;
+        duplicates.insert(offset);
+    }
+
     // Pass 2: walk the index in patient order, one compartment at a time.
     let mut spool =
         File::open(&spool_path).context(|| format!("opening {}", spool_path.display()))?;
@@ -240,11 +339,10 @@ pub fn ingest_folder(
     let bar = progress::count_bar("grouping by patient", report.resources);
     let mut compartment: Vec<SpooledResource> = Vec::new();
     let mut current_patient = String::new();
-    let mut seen_keys = HashSet::new();
     for entry in sorter.into_sorted()? {
         let entry = entry?;
         let mut fields = entry.split('\t');
-        let (Some(patient), Some(_), Some(key_text), Some(offset)) =
+        let (Some(patient), Some(_), Some(_), Some(offset)) =
             (fields.next(), fields.next(), fields.next(), fields.next())
         else {
             return Err(Error::CorruptStore {
@@ -266,25 +364,16 @@ pub fn ingest_folder(
                 &mut report,
             )?;
             current_patient = patient.to_string();
-            seen_keys.clear();
         }
         let offset: u64 = offset.parse().map_err(|_| Error::CorruptStore {
             path: spool_path.clone(),
             reason: "bad spool offset".into(),
         })?;
-        let resource = read_spooled(&mut spool, &spool_path, offset, key)?;
         bar.inc(1);
-        if !seen_keys.insert(key_text.to_string()) {
-            let issue = IngestIssue {
-                file: names[resource.file].clone(),
-                line: resource.line,
-                kind: IssueKind::DuplicateResource {
-                    key: key_text.to_string(),
-                },
-            };
-            report.record_issue(&mut issues, issue)?;
+        if duplicates.contains(&offset) {
             continue;
         }
+        let resource = read_spooled(&mut spool, &spool_path, offset, key)?;
         compartment.push(resource);
     }
     store_compartment(
@@ -302,9 +391,7 @@ pub fn ingest_folder(
     registrations
         .flush()
         .context(|| format!("writing {}", registrations_path.display()))?;
-    issues
-        .flush()
-        .context(|| format!("writing {}", issues_path.display()))?;
+    issues.finish()?;
     writer.finish()?;
     Ok(report)
 }
@@ -326,7 +413,7 @@ fn read_spooled(
     let plaintext = frames
         .next_frame()?
         .ok_or_else(|| corrupt("spool ends early"))?;
-    serde_json::from_slice(&plaintext).map_err(|_| corrupt("spooled resource is not valid"))
+    serde_json::from_slice(plaintext).map_err(|_| corrupt("spooled resource is not valid"))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -338,7 +425,7 @@ fn store_compartment(
     names: &[String],
     writer: &mut StoreWriter,
     registrations: &mut impl Write,
-    issues: &mut impl Write,
+    issues: &mut IssueLog,
     report: &mut IngestReport,
 ) -> Result<()> {
     if compartment.is_empty() {

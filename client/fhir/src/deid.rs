@@ -27,18 +27,19 @@
 //! | Q | full-face photographs | `photo`, `presentedForm`, every `Attachment` never copied |
 //! | R | any other unique code | codes only from allowlisted terminologies, syntax-checked; references → pseudonyms |
 
+use crate::json::{number_as_f64, write_number, write_string, Element};
 use crate::profile::{Kind, ObjectRules, Profile, Rule, Shape};
 use crate::resource::{parse_reference, resource_key, year_of};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
-use serde_json::{json, Map, Value};
 use sha2::Sha256;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use zeroize::Zeroizing;
 
 /// Marks a Patient whose age (90 or more) was folded: birth year removed.
 pub const AGE_90_OR_OVER_EXTENSION: &str = "urn:medledger:fhir:extension:age-90-or-over";
 const SECURITY_SYSTEM: &str = "http://terminology.hl7.org/CodeSystem/v3-ObservationValue";
+const UCUM_SYSTEM: &str = "http://unitsofmeasure.org";
 
 /// Keyed pseudonyms: HMAC-SHA256 under a secret that exists for one delivery only, so
 /// pseudonyms link resources within a delivery and never across deliveries.
@@ -63,254 +64,587 @@ impl Pseudonymizer {
 
     /// The pseudonym of `Type/id`: 128 bits of HMAC-SHA256, hex (a valid FHIR id).
     pub fn pseudonym(&self, resource_key: &str) -> String {
-        let mut mac =
-            <Hmac<Sha256>>::new_from_slice(self.key.as_ref()).expect("HMAC takes any key length");
+        Pseudonym::of(self, resource_key).as_str().to_string()
+    }
+}
+
+/// A pseudonym held inline (32 hex digits), so a compartment's table of them does not
+/// allocate one string each.
+#[derive(Clone, Copy)]
+pub struct Pseudonym([u8; 32]);
+
+impl Pseudonym {
+    pub fn of(pseudonyms: &Pseudonymizer, resource_key: &str) -> Self {
+        let mut mac = <Hmac<Sha256>>::new_from_slice(pseudonyms.key.as_ref())
+            .expect("HMAC takes any key length");
         mac.update(resource_key.as_bytes());
-        hex::encode(&mac.finalize().into_bytes()[..16])
+        let mut text = [0u8; 32];
+        hex::encode_to_slice(&mac.finalize().into_bytes()[..16], &mut text)
+            .expect("16 bytes are 32 hex digits");
+        Self(text)
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
 }
 
 /// What the engine needs to know about the compartment a resource is in.
 pub struct CompartmentView<'a> {
-    /// `Type/id` (original ids) of every resource in this delivery's part of the
-    /// compartment: references to anything else are dropped, so all references resolve.
-    pub delivered: &'a HashSet<String>,
+    /// The pseudonym of every resource (`Type/id`, original ids) in this delivery's part
+    /// of the compartment: references to anything else are dropped, so all references
+    /// resolve. Each pseudonym is computed once per compartment.
+    pub delivered: &'a HashMap<String, Pseudonym>,
     /// The patient is 90 or older (at delivery or at death).
     pub age_90_or_over: bool,
 }
 
+impl CompartmentView<'_> {
+    fn pseudonym_of(&self, resource_type: &str, id: &str) -> Option<&str> {
+        // `Type/id` assembled on the stack: references are looked up for every record.
+        let mut buffer = [0u8; 128];
+        let length = resource_type.len() + 1 + id.len();
+        if length > buffer.len() {
+            return self
+                .delivered
+                .get(&resource_key(resource_type, id))
+                .map(Pseudonym::as_str);
+        }
+        buffer[..resource_type.len()].copy_from_slice(resource_type.as_bytes());
+        buffer[resource_type.len()] = b'/';
+        buffer[resource_type.len() + 1..length].copy_from_slice(id.as_bytes());
+        let key = std::str::from_utf8(&buffer[..length]).ok()?;
+        self.delivered.get(key).map(Pseudonym::as_str)
+    }
+}
+
 /// Whether a patient with this birth date is (or died) aged 90 or over. Years only, so
 /// it errs on the safe side: anyone who may be 90 in `as_of_year` counts.
-pub fn is_age_90_or_over(patient: &Value, as_of_year: i32) -> bool {
-    let Some(birth_year) = patient
-        .get("birthDate")
-        .and_then(Value::as_str)
-        .and_then(year_of)
-    else {
+pub fn is_age_90_or_over(patient: Element<'_>, as_of_year: i32) -> bool {
+    let year_of_member = |name| {
+        patient
+            .get(name)
+            .and_then(|value| value.as_str())
+            .and_then(|text| year_of(&text))
+    };
+    let Some(birth_year) = year_of_member("birthDate") else {
         return false;
     };
-    let end_year = patient
-        .get("deceasedDateTime")
-        .and_then(Value::as_str)
-        .and_then(year_of)
-        .unwrap_or(as_of_year);
+    let end_year = year_of_member("deceasedDateTime").unwrap_or(as_of_year);
     end_year.saturating_sub(birth_year) >= 90
 }
 
+/// Writes one object member (`,"name":value`) if `value` writes something; otherwise
+/// leaves `out` as it was. `first` tracks whether a comma is needed.
+fn write_member(
+    out: &mut Vec<u8>,
+    first: &mut bool,
+    name: &str,
+    value: impl FnOnce(&mut Vec<u8>) -> bool,
+) -> bool {
+    let mark = out.len();
+    if !*first {
+        out.push(b',');
+    }
+    write_string(out, name);
+    out.push(b':');
+    if value(out) {
+        *first = false;
+        true
+    } else {
+        out.truncate(mark);
+        false
+    }
+}
+
+/// Writes `[item,…]` of the items `write_item` writes; nothing (and `false`) if none.
+fn write_list<'a>(
+    out: &mut Vec<u8>,
+    items: impl Iterator<Item = Element<'a>>,
+    mut write_item: impl FnMut(Element<'a>, &mut Vec<u8>) -> bool,
+) -> bool {
+    let mark = out.len();
+    out.push(b'[');
+    let mut empty = true;
+    for item in items {
+        let item_mark = out.len();
+        if !empty {
+            out.push(b',');
+        }
+        if write_item(item, out) {
+            empty = false;
+        } else {
+            out.truncate(item_mark);
+        }
+    }
+    if empty {
+        out.truncate(mark);
+        return false;
+    }
+    out.push(b']');
+    true
+}
+
+/// Writes the year of a FHIR date as a string.
+fn write_year(out: &mut Vec<u8>, value: Element<'_>) -> bool {
+    match value.as_str() {
+        // `year_of` accepts only four ASCII digits, which are the year as written.
+        Some(text) if year_of(&text).is_some() => {
+            write_string(out, &text[..4]);
+            true
+        }
+        _ => false,
+    }
+}
+
+fn write_security_label(out: &mut Vec<u8>, code: &str) {
+    out.extend_from_slice(b"{\"code\":");
+    write_string(out, code);
+    out.extend_from_slice(b",\"system\":");
+    write_string(out, SECURITY_SYSTEM);
+    out.push(b'}');
+}
+
+fn write_age_marker(out: &mut Vec<u8>) {
+    out.extend_from_slice(b"{\"url\":");
+    write_string(out, AGE_90_OR_OVER_EXTENSION);
+    out.extend_from_slice(b",\"valueBoolean\":true}");
+}
+
+/// Members the engine writes into every resource, whatever the profile says.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum EngineMember {
+    /// The 90+ marker, when the profile has no `extension` rule of its own.
+    AgeMarker,
+    Id,
+    Meta,
+    ResourceType,
+}
+
+impl EngineMember {
+    fn name(self) -> &'static str {
+        match self {
+            EngineMember::AgeMarker => "extension",
+            EngineMember::Id => "id",
+            EngineMember::Meta => "meta",
+            EngineMember::ResourceType => "resourceType",
+        }
+    }
+}
+
 /// Applies a profile to resources.
+///
+/// Output is written as compact JSON straight into a byte buffer, members in key order,
+/// exactly as serialising the equivalent `serde_json::Value` would write it; nothing the
+/// profile does not allow is ever read into the output.
 pub struct Deidentifier<'a> {
     pub profile: &'a Profile,
     pub pseudonyms: &'a Pseudonymizer,
 }
 
 impl Deidentifier<'_> {
-    /// The de-identified form of `resource`, or `None` if the profile has no rules for
-    /// its type.
+    /// Writes the de-identified form of `resource` (one JSON object) to `out`, or returns
+    /// `false` and writes nothing if the profile has no rules for its type.
     pub fn deidentify(
         &self,
         resource_type: &str,
         id: &str,
-        resource: &Value,
+        resource: Element<'_>,
         view: &CompartmentView<'_>,
-    ) -> Option<Value> {
-        let rules = self.profile.resources.get(resource_type)?;
-        let mut out = match resource {
-            Value::Object(members) => self.apply_object(rules, members, view),
-            _ => return None,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        let Some(rules) = self.profile.resources.get(resource_type) else {
+            return false;
         };
-        out.insert(
-            "resourceType".into(),
-            Value::String(resource_type.to_string()),
-        );
-        out.insert(
-            "id".into(),
-            Value::String(self.pseudonyms.pseudonym(&resource_key(resource_type, id))),
-        );
-        if resource_type == "Patient" && view.age_90_or_over {
-            let marker = json!({"url": AGE_90_OR_OVER_EXTENSION, "valueBoolean": true});
-            match out.get_mut("extension") {
-                Some(Value::Array(extensions)) => extensions.push(marker),
-                _ => {
-                    out.insert("extension".into(), Value::Array(vec![marker]));
+        if !resource.is_object() {
+            return false;
+        }
+        let age_marker = resource_type == "Patient" && view.age_90_or_over;
+        let mut engine_members = [
+            EngineMember::AgeMarker,
+            EngineMember::Id,
+            EngineMember::Meta,
+            EngineMember::ResourceType,
+        ]
+        .into_iter()
+        .filter(|member| {
+            *member != EngineMember::AgeMarker || (age_marker && !rules.contains_key("extension"))
+        })
+        .peekable();
+        let write_engine_member = |member: EngineMember, out: &mut Vec<u8>, first: &mut bool| {
+            write_member(out, first, member.name(), |out| {
+                match member {
+                    EngineMember::AgeMarker => {
+                        out.push(b'[');
+                        write_age_marker(out);
+                        out.push(b']');
+                    }
+                    EngineMember::Id => match view.pseudonym_of(resource_type, id) {
+                        Some(pseudonym) => write_string(out, pseudonym),
+                        None => write_string(
+                            out,
+                            &self.pseudonyms.pseudonym(&resource_key(resource_type, id)),
+                        ),
+                    },
+                    EngineMember::Meta => {
+                        out.extend_from_slice(b"{\"security\":[");
+                        write_security_label(out, "PSEUDED");
+                        if resource.has_member_named(&self.profile.free_text_elements) {
+                            out.push(b',');
+                            write_security_label(out, "REDACTED");
+                        }
+                        out.extend_from_slice(b"]}");
+                    }
+                    EngineMember::ResourceType => write_string(out, resource_type),
                 }
+                true
+            });
+        };
+
+        out.push(b'{');
+        let mut first = true;
+        let mut members = resource.members_by_name();
+        for (name, rule) in rules {
+            while let Some(member) = engine_members.next_if(|m| m.name() < name.as_str()) {
+                write_engine_member(member, out, &mut first);
+            }
+            if age_marker && name == "extension" {
+                // The marker joins the allowed extensions (or replaces a non-list rule's
+                // output), so a 90+ patient always carries it.
+                let value = members.find(name);
+                write_member(out, &mut first, name, |out| {
+                    out.push(b'[');
+                    if let Some(items) = value.filter(|_| rule.list).and_then(|v| v.items()) {
+                        for item in items {
+                            let item_mark = out.len();
+                            if self.write_shape(&rule.shape, item, view, out) {
+                                out.push(b',');
+                            } else {
+                                out.truncate(item_mark);
+                            }
+                        }
+                    }
+                    write_age_marker(out);
+                    out.push(b']');
+                    true
+                });
+                continue;
+            }
+            if let Some(value) = members.find(name) {
+                write_member(out, &mut first, name, |out| {
+                    self.write_rule(rule, value, view, out)
+                });
             }
         }
-        let mut labels = vec![json!({"system": SECURITY_SYSTEM, "code": "PSEUDED"})];
-        if has_member_named(resource, &self.profile.free_text_elements) {
-            labels.push(json!({"system": SECURITY_SYSTEM, "code": "REDACTED"}));
+        for member in engine_members {
+            write_engine_member(member, out, &mut first);
         }
-        out.insert("meta".into(), json!({ "security": labels }));
-        Some(Value::Object(out))
+        out.push(b'}');
+        true
     }
 
-    fn apply_object(
+    /// Writes the members `rules` allow from `object`; returns whether it wrote any.
+    fn write_rule_members(
         &self,
         rules: &ObjectRules,
-        members: &Map<String, Value>,
+        object: Element<'_>,
         view: &CompartmentView<'_>,
-    ) -> Map<String, Value> {
-        let mut out = Map::new();
+        out: &mut Vec<u8>,
+        first: &mut bool,
+    ) -> bool {
+        let mut wrote = false;
+        let mut members = object.members_by_name();
         for (name, rule) in rules {
-            if let Some(value) = members
-                .get(name)
-                .and_then(|value| self.apply_rule(rule, value, view))
-            {
-                out.insert(name.clone(), value);
+            if let Some(value) = members.find(name) {
+                wrote |= write_member(out, first, name, |out| {
+                    self.write_rule(rule, value, view, out)
+                });
             }
         }
-        out
+        wrote
     }
 
-    fn apply_rule(&self, rule: &Rule, value: &Value, view: &CompartmentView<'_>) -> Option<Value> {
+    fn write_rule(
+        &self,
+        rule: &Rule,
+        value: Element<'_>,
+        view: &CompartmentView<'_>,
+        out: &mut Vec<u8>,
+    ) -> bool {
         if rule.list {
-            let items: Vec<Value> = value
-                .as_array()?
-                .iter()
-                .filter_map(|item| self.apply_shape(&rule.shape, item, view))
-                .collect();
-            (!items.is_empty()).then_some(Value::Array(items))
+            let Some(items) = value.items() else {
+                return false;
+            };
+            write_list(out, items, |item, out| {
+                self.write_shape(&rule.shape, item, view, out)
+            })
         } else {
-            self.apply_shape(&rule.shape, value, view)
+            self.write_shape(&rule.shape, value, view, out)
         }
     }
 
-    fn apply_shape(
+    fn write_shape(
         &self,
         shape: &Shape,
-        value: &Value,
+        value: Element<'_>,
         view: &CompartmentView<'_>,
-    ) -> Option<Value> {
+        out: &mut Vec<u8>,
+    ) -> bool {
         match shape {
-            Shape::Enum(allowed) => value
-                .as_str()
-                .filter(|text| allowed.contains(*text))
-                .map(|text| Value::String(text.to_string())),
+            Shape::Enum(allowed) => match value.as_str() {
+                Some(text) if allowed.contains(text.as_ref()) => {
+                    write_string(out, &text);
+                    true
+                }
+                _ => false,
+            },
             Shape::Object(rules) => {
-                let out = self.apply_object(rules, value.as_object()?, view);
-                (!out.is_empty()).then_some(Value::Object(out))
+                if !value.is_object() {
+                    return false;
+                }
+                let mark = out.len();
+                out.push(b'{');
+                if self.write_rule_members(rules, value, view, out, &mut true) {
+                    out.push(b'}');
+                    true
+                } else {
+                    out.truncate(mark);
+                    false
+                }
             }
-            Shape::Kind(kind) => self.apply_kind(*kind, value, view),
+            Shape::Kind(kind) => self.write_kind(*kind, value, view, out),
         }
     }
 
-    fn apply_kind(&self, kind: Kind, value: &Value, view: &CompartmentView<'_>) -> Option<Value> {
+    fn write_kind(
+        &self,
+        kind: Kind,
+        value: Element<'_>,
+        view: &CompartmentView<'_>,
+        out: &mut Vec<u8>,
+    ) -> bool {
         match kind {
             Kind::Reference => {
-                let (resource_type, id) = parse_reference(value.get("reference")?.as_str()?)?;
-                let key = resource_key(resource_type, id);
-                view.delivered
-                    .contains(&key)
-                    .then(|| json!({ "reference": format!("{resource_type}/{}", self.pseudonyms.pseudonym(&key)) }))
+                let Some(reference) = value.get("reference").and_then(|r| r.as_str()) else {
+                    return false;
+                };
+                let Some((resource_type, id)) = parse_reference(&reference) else {
+                    return false;
+                };
+                let Some(pseudonym) = view.pseudonym_of(resource_type, id) else {
+                    return false;
+                };
+                // Both parts need no escaping: the type is ASCII letters, the pseudonym hex.
+                out.extend_from_slice(b"{\"reference\":\"");
+                out.extend_from_slice(resource_type.as_bytes());
+                out.push(b'/');
+                out.extend_from_slice(pseudonym.as_bytes());
+                out.extend_from_slice(b"\"}");
+                true
             }
-            Kind::Date => year(value),
-            Kind::BirthDate => {
-                if view.age_90_or_over {
-                    None
-                } else {
-                    year(value)
-                }
-            }
+            Kind::Date => write_year(out, value),
+            Kind::BirthDate => !view.age_90_or_over && write_year(out, value),
             Kind::Period => {
-                let mut out = Map::new();
-                for bound in ["start", "end"] {
-                    if let Some(year) = value.get(bound).and_then(year) {
-                        out.insert(bound.into(), year);
+                let mark = out.len();
+                out.push(b'{');
+                let mut first = true;
+                let mut wrote = false;
+                for bound in ["end", "start"] {
+                    if let Some(date) = value.get(bound) {
+                        wrote |= write_member(out, &mut first, bound, |out| write_year(out, date));
                     }
                 }
-                (!out.is_empty()).then_some(Value::Object(out))
-            }
-            Kind::Boolean => value.as_bool().map(Value::Bool),
-            Kind::Number => value.is_number().then(|| value.clone()),
-            Kind::Coding => self.coding(value),
-            Kind::Codeable => {
-                let codings: Vec<Value> = value
-                    .get("coding")?
-                    .as_array()?
-                    .iter()
-                    .filter_map(|c| self.coding(c))
-                    .collect();
-                (!codings.is_empty()).then(|| json!({ "coding": codings }))
-            }
-            Kind::Quantity => self.quantity(value),
-            Kind::Address => self.address(value),
-            Kind::Extensions => {
-                let url = value.get("url")?.as_str()?;
-                let rules = self.profile.extensions.get(url)?;
-                let mut out = self.apply_object(rules, value.as_object()?, view);
-                if out.is_empty() {
-                    return None;
+                if !wrote {
+                    out.truncate(mark);
+                    return false;
                 }
-                out.insert("url".into(), Value::String(url.to_string()));
-                Some(Value::Object(out))
+                out.push(b'}');
+                true
             }
+            Kind::Boolean => match value.as_bool() {
+                Some(flag) => {
+                    out.extend_from_slice(if flag { b"true" } else { b"false" });
+                    true
+                }
+                None => false,
+            },
+            Kind::Number => match value.number_text() {
+                Some(token) => {
+                    write_number(out, token);
+                    true
+                }
+                None => false,
+            },
+            Kind::Coding => self.write_coding(value, out),
+            Kind::Codeable => {
+                let Some(codings) = value.get("coding").and_then(|c| c.items()) else {
+                    return false;
+                };
+                let mark = out.len();
+                out.extend_from_slice(b"{\"coding\":");
+                if write_list(out, codings, |coding, out| self.write_coding(coding, out)) {
+                    out.push(b'}');
+                    true
+                } else {
+                    out.truncate(mark);
+                    false
+                }
+            }
+            Kind::Quantity => self.write_quantity(value, out),
+            Kind::Address => self.write_address(value, out),
+            Kind::Extensions => self.write_extension(value, view, out),
         }
     }
 
-    fn coding(&self, coding: &Value) -> Option<Value> {
-        let system = coding.get("system")?.as_str()?;
-        let code = coding.get("code")?.as_str()?;
-        self.profile
-            .code_allowed(system, code)
-            .then(|| json!({"system": system, "code": code}))
+    fn write_coding(&self, coding: Element<'_>, out: &mut Vec<u8>) -> bool {
+        let text_of = |name| coding.get(name).and_then(|value| value.as_str());
+        let (Some(system), Some(code)) = (text_of("system"), text_of("code")) else {
+            return false;
+        };
+        if !self.profile.code_allowed(&system, &code) {
+            return false;
+        }
+        out.extend_from_slice(b"{\"code\":");
+        write_string(out, &code);
+        out.extend_from_slice(b",\"system\":");
+        write_string(out, &system);
+        out.push(b'}');
+        true
     }
 
-    fn quantity(&self, quantity: &Value) -> Option<Value> {
-        let original = quantity.get("value").filter(|v| v.is_number())?;
-        let mut value = original.clone();
-        let mut out = Map::new();
-        let unit = match (
-            quantity.get("system").and_then(Value::as_str),
-            quantity.get("code").and_then(Value::as_str),
-        ) {
-            (Some(system @ "http://unitsofmeasure.org"), Some(code))
-                if self.profile.ucum_units.contains(code) =>
+    fn write_quantity(&self, quantity: Element<'_>, out: &mut Vec<u8>) -> bool {
+        let Some(token) = quantity.get("value").and_then(|v| v.number_text()) else {
+            return false;
+        };
+        let text_of = |name| quantity.get(name).and_then(|value| value.as_str());
+        let code = text_of("code");
+        let unit = match (text_of("system"), code.as_deref()) {
+            (Some(system), Some(code))
+                if system == UCUM_SYSTEM && self.profile.ucum_units.contains(code) =>
             {
-                out.insert("system".into(), Value::String(system.into()));
-                out.insert("code".into(), Value::String(code.into()));
                 Some(code)
             }
             _ => None,
         };
-        let mut comparator = quantity
-            .get("comparator")
-            .and_then(Value::as_str)
-            .filter(|c| ["<", "<=", ">=", ">"].contains(c));
+        let mut comparator = text_of("comparator")
+            .filter(|c| ["<", "<=", ">=", ">"].contains(&c.as_ref()))
+            .map(|c| c.into_owned());
         // An age of 90 or more is itself an identifier under Safe Harbor: fold it.
-        if unit == Some("a") && original.as_f64().is_some_and(|years| years >= 90.0) {
-            value = json!(90);
-            comparator = Some(">=");
+        let folded = unit == Some("a") && number_as_f64(token).is_some_and(|years| years >= 90.0);
+        if folded {
+            comparator = Some(">=".into());
         }
-        out.insert("value".into(), value);
+        out.push(b'{');
+        if let Some(code) = unit {
+            out.extend_from_slice(b"\"code\":");
+            write_string(out, code);
+            out.push(b',');
+        }
         if let Some(comparator) = comparator {
-            out.insert("comparator".into(), Value::String(comparator.into()));
+            out.extend_from_slice(b"\"comparator\":");
+            write_string(out, &comparator);
+            out.push(b',');
         }
-        Some(Value::Object(out))
+        if unit.is_some() {
+            out.extend_from_slice(b"\"system\":");
+            write_string(out, UCUM_SYSTEM);
+            out.push(b',');
+        }
+        out.extend_from_slice(b"\"value\":");
+        if folded {
+            out.extend_from_slice(b"90");
+        } else {
+            write_number(out, token);
+        }
+        out.push(b'}');
+        true
     }
 
-    fn address(&self, address: &Value) -> Option<Value> {
-        let mut out = Map::new();
-        if let Some(state) = address
-            .get("state")
-            .and_then(Value::as_str)
-            .filter(|s| self.profile.us_states.contains(*s))
-        {
-            out.insert("state".into(), Value::String(state.into()));
+    fn write_address(&self, address: Element<'_>, out: &mut Vec<u8>) -> bool {
+        let text_of = |name| address.get(name).and_then(|value| value.as_str());
+        let state = text_of("state").filter(|s| self.profile.us_states.contains(s.as_ref()));
+        let zip3 = text_of("postalCode").and_then(|zip| self.zip3(&zip));
+        let country = text_of("country").filter(|c| self.profile.countries.contains(c.as_ref()));
+        if state.is_none() && zip3.is_none() && country.is_none() {
+            return false;
         }
-        if let Some(zip3) = address
-            .get("postalCode")
-            .and_then(Value::as_str)
-            .and_then(|zip| self.zip3(zip))
-        {
-            out.insert("postalCode".into(), Value::String(zip3));
+        out.push(b'{');
+        let mut first = true;
+        for (name, text) in [
+            ("country", country.as_deref()),
+            ("postalCode", zip3.as_deref()),
+            ("state", state.as_deref()),
+        ] {
+            if let Some(text) = text {
+                write_member(out, &mut first, name, |out| {
+                    write_string(out, text);
+                    true
+                });
+            }
         }
-        if let Some(country) = address
-            .get("country")
-            .and_then(Value::as_str)
-            .filter(|c| self.profile.countries.contains(*c))
-        {
-            out.insert("country".into(), Value::String(country.into()));
+        out.push(b'}');
+        true
+    }
+
+    /// An extension on the allowlist, with the members its own rules allow and its `url`.
+    fn write_extension(
+        &self,
+        extension: Element<'_>,
+        view: &CompartmentView<'_>,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        let Some(url) = extension.get("url").and_then(|u| u.as_str()) else {
+            return false;
+        };
+        let Some(rules) = self.profile.extensions.get(url.as_ref()) else {
+            return false;
+        };
+        if !extension.is_object() {
+            return false;
         }
-        (!out.is_empty()).then_some(Value::Object(out))
+        let mark = out.len();
+        out.push(b'{');
+        let mut first = true;
+        let mut wrote = false;
+        let mut url_written = false;
+        let mut members = extension.members_by_name();
+        let write_url = |out: &mut Vec<u8>, first: &mut bool| {
+            write_member(out, first, "url", |out| {
+                write_string(out, &url);
+                true
+            });
+        };
+        for (name, rule) in rules {
+            if !url_written && name.as_str() >= "url" {
+                if name == "url" {
+                    // A rule for `url` counts as output, but the engine's url replaces it.
+                    if let Some(value) = members.find(name) {
+                        let rule_mark = out.len();
+                        wrote |= self.write_rule(rule, value, view, out);
+                        out.truncate(rule_mark);
+                    }
+                }
+                write_url(out, &mut first);
+                url_written = true;
+                if name == "url" {
+                    continue;
+                }
+            }
+            if let Some(value) = members.find(name) {
+                wrote |= write_member(out, &mut first, name, |out| {
+                    self.write_rule(rule, value, view, out)
+                });
+            }
+        }
+        if !url_written {
+            write_url(out, &mut first);
+        }
+        if !wrote {
+            out.truncate(mark);
+            return false;
+        }
+        out.push(b'}');
+        true
     }
 
     /// The first three digits of a US ZIP (`12345` or `12345-6789`), `000` for restricted
@@ -332,64 +666,65 @@ impl Deidentifier<'_> {
     }
 }
 
-/// Whether any object inside `value` has a member with one of `names`.
-fn has_member_named(value: &Value, names: &[String]) -> bool {
-    match value {
-        Value::Object(members) => {
-            names.iter().any(|name| members.contains_key(name))
-                || members.values().any(|m| has_member_named(m, names))
-        }
-        Value::Array(items) => items.iter().any(|item| has_member_named(item, names)),
-        _ => false,
-    }
-}
-
-fn year(value: &Value) -> Option<Value> {
-    value
-        .as_str()
-        .and_then(year_of)
-        .map(|year| Value::String(format!("{year:04}")))
-}
-
 /// The quasi-identifier class of a de-identified Patient: birth year (or `90+`), sex, ZIP3.
-pub fn quasi_identifier_class(patient: &Value) -> String {
+pub fn quasi_identifier_class(patient: Element<'_>) -> String {
+    let text_of =
+        |value: Option<Element<'_>>| value.and_then(|v| v.as_str().map(|t| t.into_owned()));
     let over_90 = patient
         .get("extension")
-        .and_then(Value::as_array)
-        .is_some_and(|extensions| {
-            extensions
-                .iter()
-                .any(|e| e.get("url").and_then(Value::as_str) == Some(AGE_90_OR_OVER_EXTENSION))
+        .and_then(|extensions| extensions.items())
+        .is_some_and(|mut extensions| {
+            extensions.any(|e| {
+                e.get("url").and_then(|url| url.as_str()).as_deref()
+                    == Some(AGE_90_OR_OVER_EXTENSION)
+            })
         });
     let birth_year = if over_90 {
         "90+".to_string()
     } else {
-        patient
-            .get("birthDate")
-            .and_then(Value::as_str)
-            .unwrap_or("unknown")
-            .to_string()
+        text_of(patient.get("birthDate")).unwrap_or_else(|| "unknown".into())
     };
-    let sex = patient
-        .get("gender")
-        .and_then(Value::as_str)
-        .unwrap_or("unknown");
-    let zip3 = patient
-        .pointer("/address/0/postalCode")
-        .and_then(Value::as_str)
-        .unwrap_or("unknown");
+    let sex = text_of(patient.get("gender")).unwrap_or_else(|| "unknown".into());
+    // `/address/0/postalCode`, as a JSON pointer reads it.
+    let first_address = patient
+        .get("address")
+        .and_then(|address| match address.items() {
+            Some(mut items) => items.next(),
+            None => address.get("0"),
+        });
+    let zip3 = text_of(first_address.and_then(|address| address.get("postalCode")))
+        .unwrap_or_else(|| "unknown".into());
     format!("{birth_year}|{sex}|{zip3}")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json::JsonTree;
+    use serde_json::{json, Value};
 
     fn engine_parts() -> (Profile, Pseudonymizer) {
         (
             Profile::safe_harbor().unwrap(),
             Pseudonymizer::with_key([3; 32]),
         )
+    }
+
+    /// Runs `write` on the tree of `input` and reads what it wrote back as a `Value`.
+    fn written(
+        input: &Value,
+        write: impl FnOnce(Element<'_>, &mut Vec<u8>) -> bool,
+    ) -> Option<Value> {
+        let text = input.to_string();
+        let mut tree = JsonTree::default();
+        let mut out = Vec::new();
+        write(tree.parse(&text).unwrap(), &mut out).then(|| serde_json::from_slice(&out).unwrap())
+    }
+
+    fn is_90_plus(patient: Value, as_of_year: i32) -> bool {
+        let text = patient.to_string();
+        let mut tree = JsonTree::default();
+        is_age_90_or_over(tree.parse(&text).unwrap(), as_of_year)
     }
 
     #[test]
@@ -416,23 +751,20 @@ mod tests {
         };
         let age = json!({"value": 94, "system": "http://unitsofmeasure.org", "code": "a", "unit": "years"});
         assert_eq!(
-            engine.quantity(&age),
+            written(&age, |q, out| engine.write_quantity(q, out)),
             Some(
                 json!({"value": 90, "comparator": ">=", "system": "http://unitsofmeasure.org", "code": "a"})
             )
         );
         let young = json!({"value": 89, "system": "http://unitsofmeasure.org", "code": "a"});
         assert_eq!(
-            engine.quantity(&young).map(|q| q["value"].clone()),
+            written(&young, |q, out| engine.write_quantity(q, out)).map(|q| q["value"].clone()),
             Some(json!(89))
         );
-        assert!(is_age_90_or_over(&json!({"birthDate": "1934-05-02"}), 2026));
-        assert!(!is_age_90_or_over(
-            &json!({"birthDate": "1937-05-02"}),
-            2026
-        ));
-        assert!(!is_age_90_or_over(
-            &json!({"birthDate": "1920-05-02", "deceasedDateTime": "1999-01-01"}),
+        assert!(is_90_plus(json!({"birthDate": "1934-05-02"}), 2026));
+        assert!(!is_90_plus(json!({"birthDate": "1937-05-02"}), 2026));
+        assert!(!is_90_plus(
+            json!({"birthDate": "1920-05-02", "deceasedDateTime": "1999-01-01"}),
             2026
         ));
     }
@@ -445,5 +777,59 @@ mod tests {
         assert_ne!(a.pseudonym("Patient/p1"), a.pseudonym("Patient/p2"));
         assert_ne!(a.pseudonym("Patient/p1"), b.pseudonym("Patient/p1"));
         assert!(crate::resource::is_valid_id(&a.pseudonym("Patient/p1")));
+    }
+
+    /// Output for an input the profile was not written for: escapes, members out of
+    /// order, a 90+ patient whose extensions are all unknown, numbers as floats.
+    #[test]
+    fn unusual_inputs_give_the_allowlisted_output_in_key_order() {
+        let (profile, pseudonyms) = engine_parts();
+        let engine = Deidentifier {
+            profile: &profile,
+            pseudonyms: &pseudonyms,
+        };
+        let patient_key = "Patient/p\u{2e}1".to_string();
+        let delivered: HashMap<String, Pseudonym> = [
+            (
+                patient_key.clone(),
+                Pseudonym::of(&pseudonyms, &patient_key),
+            ),
+            (
+                "Observation/o1".to_string(),
+                Pseudonym::of(&pseudonyms, "Observation/o1"),
+            ),
+        ]
+        .into_iter()
+        .collect();
+        let view = CompartmentView {
+            delivered: &delivered,
+            age_90_or_over: true,
+        };
+        let text = r#"{"resourceType":"Patient","id":"p.1","gender":"fe\u006dale","zz":1,
+            "extension":[{"url":"http://example.org/secret","valueString":"MRN 1"}],
+            "birthDate":"1920","address":[{"state":"MA","postalCode":"03601","line":["1 Main"]}],
+            "text":{"div":"<p>x</p>"}}"#;
+        let mut tree = JsonTree::default();
+        let mut out = Vec::new();
+        assert!(engine.deidentify("Patient", "p.1", tree.parse(text).unwrap(), &view, &mut out));
+        let pseudonym = pseudonyms.pseudonym(&patient_key);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            format!(
+                "{{\"address\":[{{\"postalCode\":\"000\",\"state\":\"MA\"}}],\
+                 \"extension\":[{{\"url\":\"{AGE_90_OR_OVER_EXTENSION}\",\"valueBoolean\":true}}],\
+                 \"gender\":\"female\",\"id\":\"{pseudonym}\",\"meta\":{{\"security\":[\
+                 {{\"code\":\"PSEUDED\",\"system\":\"{SECURITY_SYSTEM}\"}},\
+                 {{\"code\":\"REDACTED\",\"system\":\"{SECURITY_SYSTEM}\"}}]}},\
+                 \"resourceType\":\"Patient\"}}"
+            )
+        );
+        let quantity = json!({"value": 1.50e0, "comparator": "<", "system": "http://unitsofmeasure.org", "code": "mg"});
+        assert_eq!(
+            written(&quantity, |q, out| engine.write_quantity(q, out)),
+            Some(
+                json!({"value": 1.5, "comparator": "<", "system": "http://unitsofmeasure.org", "code": "mg"})
+            )
+        );
     }
 }

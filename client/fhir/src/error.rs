@@ -66,7 +66,7 @@ impl<T> IoContext<T> for std::io::Result<T> {
 }
 
 /// What was wrong with one line (one resource) of an export.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum IssueKind {
     /// The line is not a JSON object.
@@ -78,7 +78,7 @@ pub enum IssueKind {
     /// A reference to a collected resource type that does not resolve inside the
     /// patient's compartment (or a clinical resource without a `subject` patient).
     BrokenReference { reference: String },
-    /// The same `Type/id` appeared before; the first one is kept.
+    /// The same `Type/id` appeared before, anywhere in the export; the first one is kept.
     DuplicateResource { key: String },
     /// The file cannot be read from this line on (truncated or corrupt gzip, I/O error);
     /// the lines before it are processed.
@@ -86,7 +86,7 @@ pub enum IssueKind {
 }
 
 /// One per-line report of an ingest: where, and what.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct IngestIssue {
     pub file: String,
     /// 1-based line number in the (decompressed) file.

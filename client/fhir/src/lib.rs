@@ -18,7 +18,8 @@
 //! number). Each line is one resource. A line that is not a JSON object
 //! ([`IssueKind::MalformedJson`]), of a type other than Patient, Encounter, Observation,
 //! Condition, MedicationRequest or DiagnosticReport ([`IssueKind::UnknownResourceType`]),
-//! without a valid id, repeated, or with a reference to a collected type that does not
+//! without a valid id, repeated anywhere in the export (the first occurrence is kept),
+//! or with a reference to a collected type that does not
 //! resolve inside the patient's compartment ([`IssueKind::BrokenReference`]) is reported
 //! with its file and line; every other line is processed.
 //!
@@ -45,7 +46,8 @@
 //!
 //! The store ([`store`]) is encrypted at rest with ChaCha20-Poly1305 under a 32-byte key
 //! read from a file; `registrations.ndjson` beside it lists `record_id, owner,
-//! commitment` for on-chain registration, and `ingest-issues.ndjson` every issue.
+//! commitment` for on-chain registration, and `ingest-issues.bin` every issue (encrypted
+//! like the records; [`collect::read_issues`] reads it).
 //!
 //! ## Selection
 //! A record is sellable in a [`Sale`] when the listing's [`ListingFilter`] (categories,
@@ -57,7 +59,9 @@
 //! [`deid`]. Ids and references become HMAC-SHA256 pseudonyms under a key drawn fresh for
 //! every delivery and then forgotten, so one delivery links internally but two cannot be
 //! joined. References to resources not in the delivery are dropped, so every reference
-//! in the output resolves. Patients in (birth year, sex, ZIP3) classes smaller than the
+//! in the output resolves. The engine reads each stored resource into a borrowed tree
+//! ([`json`]) and writes the allowlisted members straight to the output, so nothing is
+//! rebuilt as a `serde_json::Value`. Patients in (birth year, sex, ZIP3) classes smaller than the
 //! k threshold are suppressed with all their records; the manifest reports k.
 
 pub mod account;
@@ -69,6 +73,7 @@ pub mod deid;
 pub mod delivery;
 pub mod error;
 mod extsort;
+pub mod json;
 pub mod profile;
 mod progress;
 pub mod resource;

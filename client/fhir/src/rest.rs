@@ -2,10 +2,12 @@
 //! folder (one NDJSON file per type), which then ingests like a Bulk Data export.
 
 use crate::error::{Error, IoContext, Result};
+use crate::json::JsonTree;
+use crate::resource::resource_key;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
 use std::time::Duration;
 use zeroize::Zeroizing;
@@ -58,7 +60,10 @@ impl FhirServer {
     /// Searches each type (`GET [base]/[type]?_count=n[&_lastUpdated=ge<since>]`),
     /// following `link[relation=next]` until the last page, and writes every `match`
     /// entry's resource as a line of `out/<type>.ndjson`. `since` (a FHIR instant) limits
-    /// the search to resources changed since then, as [`SinceParameter`] says.
+    /// the search to resources changed since then, as [`SinceParameter`] says; such an
+    /// incremental fetch merges into the folder's earlier `<type>.ndjson` (changed
+    /// resources replace their old version, the rest is kept), so ingesting the folder
+    /// afterwards still gives the whole store, not only what changed.
     pub fn fetch_to_folder(
         &self,
         resource_types: &[&str],
@@ -88,6 +93,9 @@ impl FhirServer {
             }
             let mut next = Some(url);
             let mut count = 0u64;
+            // `Type/id` of what this fetch wrote, so an incremental fetch can keep the
+            // rest of the folder's earlier copy.
+            let mut fetched = HashSet::new();
             while let Some(url) = next.take() {
                 if report.pages >= self.max_pages {
                     return Err(Error::Http {
@@ -114,9 +122,17 @@ impl FhirServer {
                         writeln!(file, "{resource}")
                             .context(|| format!("writing {}", path.display()))?;
                         count += 1;
+                        if since.is_some() {
+                            if let Some(id) = resource.get("id").and_then(Value::as_str) {
+                                fetched.insert(resource_key(resource_type, id));
+                            }
+                        }
                     }
                 }
                 next = next_link(&bundle).filter(|link| *link != url);
+            }
+            if since.is_some() && final_path.exists() {
+                keep_unchanged(&final_path, resource_type, &fetched, &mut file)?;
             }
             file.flush()
                 .context(|| format!("writing {}", path.display()))?;
@@ -162,6 +178,34 @@ impl FhirServer {
         }
         Ok(bundle)
     }
+}
+
+/// Copies the lines of an earlier fetch (`old`) that this fetch did not replace.
+/// Lines that are not a resource with an id are kept too: ingest reports them.
+fn keep_unchanged(
+    old: &Path,
+    resource_type: &str,
+    fetched: &HashSet<String>,
+    out: &mut impl Write,
+) -> Result<()> {
+    let file = File::open(old).context(|| format!("opening {}", old.display()))?;
+    let mut tree = JsonTree::default();
+    for line in BufReader::new(file).lines() {
+        let line = line.context(|| format!("reading {}", old.display()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let replaced = tree.parse(&line).ok().is_some_and(|resource| {
+            resource
+                .get("id")
+                .and_then(|id| id.as_str())
+                .is_some_and(|id| fetched.contains(&resource_key(resource_type, &id)))
+        });
+        if !replaced {
+            writeln!(out, "{line}").context(|| format!("merging {}", old.display()))?;
+        }
+    }
+    Ok(())
 }
 
 fn next_link(bundle: &Value) -> Option<String> {

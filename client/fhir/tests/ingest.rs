@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use flate2::write::GzEncoder;
-use medledger_fhir::collect::{read_all_records, REGISTRATIONS_FILE};
+use medledger_fhir::collect::{read_all_records, read_issues, ISSUES_FILE, REGISTRATIONS_FILE};
 use medledger_fhir::*;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -83,8 +83,80 @@ fn every_kind_of_bad_line_is_reported_and_the_rest_is_processed() {
     // Lines 1, 7 and 10 are records of enrolled patients, on top of the corpus.
     assert_eq!(report.records_stored, baseline.report.records_stored + 3);
     // The issues file has them all.
-    let file = std::fs::read_to_string(dir2.path().join("store/ingest-issues.ndjson")).unwrap();
-    assert_eq!(file.lines().count(), 7);
+    let mut from_file = Vec::new();
+    read_issues(&dir2.path().join("store"), &key, |issue| {
+        from_file.push(issue)
+    })
+    .unwrap();
+    assert_eq!(from_file, report.issues);
+}
+
+#[test]
+fn the_issues_file_is_encrypted_at_rest_and_needs_the_store_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("export");
+    copy_corpus(&input);
+    let leaky = json!({"resourceType": "Observation", "id": "obs-leak",
+        "subject": {"reference": "Patient/pat-1001"}, "encounter": {"reference": "Encounter/MRN-0072215"}});
+    std::fs::write(input.join("Leaky.ndjson"), format!("{leaky}\n")).unwrap();
+    let store = dir.path().join("store");
+    // A plaintext issues file from an earlier version does not survive the next ingest.
+    std::fs::create_dir_all(&store).unwrap();
+    std::fs::write(store.join("ingest-issues.ndjson"), "Patient/pat-1001").unwrap();
+    let key = StoreKey::from_bytes([42; 32]);
+    let report = ingest_folder(&input, &store, &key, &owners(), &IngestOptions::default()).unwrap();
+    assert_eq!(report.issue_count, 1);
+
+    let raw = std::fs::read(store.join(ISSUES_FILE)).unwrap();
+    for needle in ["MRN-0072215", "Leaky.ndjson", "broken-reference"] {
+        assert!(
+            !raw.windows(needle.len()).any(|w| w == needle.as_bytes()),
+            "{needle} in plaintext"
+        );
+    }
+    assert!(!store.join("ingest-issues.ndjson").exists());
+    let mut issues = Vec::new();
+    read_issues(&store, &key, |issue| issues.push(issue)).unwrap();
+    assert_eq!(issues, report.issues);
+    assert!(matches!(
+        read_issues(&store, &StoreKey::from_bytes([43; 32]), |_| {}),
+        Err(Error::StoreDecryption { index: 0 })
+    ));
+}
+
+#[test]
+fn a_resource_id_repeated_under_another_patient_is_a_duplicate_and_only_the_first_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("export");
+    copy_corpus(&input);
+    let first = json!({"resourceType": "Observation", "id": "obs-twice", "status": "final",
+        "subject": {"reference": "Patient/pat-1003"}, "effectiveDateTime": "2024-02-02"});
+    let again = json!({"resourceType": "Observation", "id": "obs-twice", "status": "final",
+        "subject": {"reference": "Patient/pat-1001"}, "effectiveDateTime": "2024-02-03"});
+    std::fs::write(input.join("Twice.ndjson"), format!("{first}\n{again}\n")).unwrap();
+    let baseline = ingest(&corpus());
+    let ingested = ingest(&input);
+    assert_eq!(
+        ingested.report.issues,
+        vec![IngestIssue {
+            file: "Twice.ndjson".into(),
+            line: 2,
+            kind: IssueKind::DuplicateResource {
+                key: "Observation/obs-twice".into()
+            },
+        }]
+    );
+    assert_eq!(
+        ingested.report.records_stored,
+        baseline.report.records_stored + 1
+    );
+    let records = read_all_records(&ingested.store, &ingested.key).unwrap();
+    let twice: Vec<&StoredRecord> = records
+        .iter()
+        .filter(|r| r.canonical.contains("obs-twice"))
+        .collect();
+    assert_eq!(twice.len(), 1);
+    assert_eq!(twice[0].patient_id, "pat-1003");
 }
 
 #[test]

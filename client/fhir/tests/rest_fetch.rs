@@ -208,3 +208,51 @@ fn a_wrong_token_and_a_non_bundle_are_named_errors() {
     );
     assert!(matches!(not_bundle, Err(Error::NotABundle { found, .. }) if found == "Patient"));
 }
+
+#[test]
+fn an_incremental_fetch_merges_into_the_earlier_one_instead_of_replacing_it() {
+    let resources = corpus_resources(&corpus());
+    let patients: Vec<Value> = resources
+        .iter()
+        .filter(|r| r["resourceType"] == "Patient")
+        .cloned()
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("export");
+    let (base, _) = serve("t", |_| {
+        vec![("/fhir/Patient?".to_string(), bundle(&patients, None))]
+    });
+    FhirServer::new(&base, Some("t".into()))
+        .fetch_to_folder(&["Patient"], None, &export)
+        .unwrap();
+
+    // Since then: one patient changed (gender), one is new.
+    let mut changed = patients[1].clone();
+    changed["gender"] = json!("other");
+    let mut added = patients[0].clone();
+    added["id"] = json!("pat-2001");
+    let delta = vec![changed.clone(), added.clone()];
+    let (base, _) = serve("t", |_| {
+        vec![("/fhir/Patient?".to_string(), bundle(&delta, None))]
+    });
+    let report = FhirServer::new(&base, Some("t".into()))
+        .fetch_to_folder(&["Patient"], Some("2025-01-01T00:00:00Z"), &export)
+        .unwrap();
+    assert_eq!(report.resources.get("Patient"), Some(&2));
+
+    let merged = corpus_resources(&export);
+    assert_eq!(merged.len(), patients.len() + 1);
+    let by_id = |id: &Value| merged.iter().filter(|r| r["id"] == *id).collect::<Vec<_>>();
+    assert_eq!(
+        by_id(&changed["id"]),
+        vec![&changed],
+        "the new version replaces the old"
+    );
+    assert_eq!(by_id(&added["id"]), vec![&added]);
+    for unchanged in patients.iter().filter(|p| p["id"] != changed["id"]) {
+        assert_eq!(by_id(&unchanged["id"]), vec![unchanged]);
+    }
+    let ingested = ingest(&export);
+    assert_eq!(ingested.report.issue_count, 0);
+    assert_eq!(ingested.report.resources, patients.len() as u64 + 1);
+}
