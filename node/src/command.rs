@@ -66,6 +66,30 @@ fn make_observer(config: &mut sc_service::Configuration) -> sc_cli::Result<()> {
     Ok(())
 }
 
+/// A hospital's validator serves RPC beyond loopback only if its operator also names the unsafe
+/// methods explicitly (`--rpc-methods unsafe`) and so takes on the risk knowingly. sc-cli demands this for `--validator --rpc-external` but not when the
+/// validator role comes from a development key (`--alice`, …); this closes that gap.
+/// Development chains are exempt (a `--dev` node in a container is meant to be reached).
+fn check_rpc_exposure(
+    is_authority: bool,
+    is_development_chain: bool,
+    endpoints: impl IntoIterator<Item = (std::net::SocketAddr, sc_service::config::RpcMethods)>,
+) -> sc_cli::Result<()> {
+    if !is_authority || is_development_chain {
+        return Ok(());
+    }
+    for (addr, methods) in endpoints {
+        if !addr.ip().is_loopback() && !matches!(methods, sc_service::config::RpcMethods::Unsafe) {
+            return Err(sc_cli::Error::Input(format!(
+                "a validator's RPC would listen on {addr}, beyond loopback: drop --rpc-external, \
+                 or pass --rpc-methods unsafe if you mean to expose it (put a filtering proxy \
+                 in front)"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Parses the command line and runs the node or the chosen subcommand.
 pub fn run() -> sc_cli::Result<()> {
     let mut cli = Cli::from_args();
@@ -157,6 +181,16 @@ pub fn run() -> sc_cli::Result<()> {
             let runner = cli.create_runner(&cli.run)?;
             let observer = cli.observer;
             runner.run_node_until_exit(|mut config| async move {
+                check_rpc_exposure(
+                    config.role.is_authority(),
+                    config.chain_spec.chain_type() == sc_service::ChainType::Development,
+                    config
+                        .rpc
+                        .addr
+                        .iter()
+                        .flatten()
+                        .map(|e| (e.listen_addr, e.rpc_methods)),
+                )?;
                 if observer {
                     make_observer(&mut config)?;
                 }
@@ -175,5 +209,33 @@ pub fn run() -> sc_cli::Result<()> {
                 }
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_rpc_exposure;
+    use sc_service::config::RpcMethods::{Auto, Safe, Unsafe};
+
+    #[test]
+    fn a_validator_serves_rpc_beyond_loopback_only_with_unsafe_methods_named() {
+        let loopback = "127.0.0.1:9944".parse().unwrap();
+        let loopback6 = "[::1]:9944".parse().unwrap();
+        let public = "0.0.0.0:9944".parse().unwrap();
+        assert!(check_rpc_exposure(true, false, [(loopback, Auto), (loopback6, Auto)]).is_ok());
+        for methods in [Auto, Safe] {
+            let refused = check_rpc_exposure(true, false, [(loopback, Auto), (public, methods)]);
+            let message = refused.expect_err("public RPC on a validator").to_string();
+            assert!(message.contains("0.0.0.0:9944"), "{message}");
+        }
+        assert!(check_rpc_exposure(true, false, [(public, Unsafe)]).is_ok());
+        assert!(
+            check_rpc_exposure(false, false, [(public, Auto)]).is_ok(),
+            "not a validator"
+        );
+        assert!(
+            check_rpc_exposure(true, true, [(public, Auto)]).is_ok(),
+            "development chain"
+        );
     }
 }

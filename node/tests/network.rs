@@ -103,15 +103,27 @@ fn four_validators_finalize_survive_a_crash_and_resync() {
     );
 }
 
+/// Runs the node with `args`, expecting it to exit on its own: killed after 60 s (then it
+/// reports failure with what it printed).
 fn run_node(args: &[&str]) -> (bool, String) {
-    let out = Command::new(NODE)
+    let dir = tempfile::tempdir().unwrap();
+    let stderr_path = dir.path().join("stderr");
+    let mut child = Command::new(NODE)
         .args(args)
-        .output()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&stderr_path).unwrap())
+        .spawn()
         .expect("the node binary runs");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let status = wait_until("the node to exit", Duration::from_secs(60), || {
+        Ok(child.try_wait().map_err(|e| e.to_string())?)
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+    match status {
+        Ok(status) => (status.success(), stderr),
+        Err(timeout) => (false, format!("{timeout}\n{stderr}")),
+    }
 }
 
 #[test]
@@ -216,4 +228,31 @@ fn checked_in_local_spec_matches_the_built_in_local_chain() {
     for field in ["name", "id", "chainType", "protocolId", "properties"] {
         assert_eq!(checked_in[field], built[field], "{field} differs");
     }
+}
+
+/// A validator's JSON-RPC listens on loopback only unless told otherwise. (Asking it to listen
+/// publicly is refused before anything binds: `command::check_rpc_exposure`'s unit test; this
+/// suite never binds beyond loopback.)
+#[test]
+fn validator_rpc_is_loopback_only_by_default() {
+    let mut net = Network::new(NODE);
+    net.start_local_validators(&["alice"]).unwrap();
+    let log = net.node("alice").log();
+    let addresses = log
+        .lines()
+        .find_map(|line| line.split("Running JSON-RPC server: addr=").nth(1))
+        .expect("the node logs where its RPC listens");
+    let addresses: Vec<std::net::SocketAddr> = addresses
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_end_matches(',')
+        .split(',')
+        .map(|a| a.parse().expect("a socket address"))
+        .collect();
+    assert!(!addresses.is_empty());
+    assert!(
+        addresses.iter().all(|a| a.ip().is_loopback()),
+        "RPC reachable beyond loopback: {addresses:?}"
+    );
 }
