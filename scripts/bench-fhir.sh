@@ -41,4 +41,8 @@ for size in "$BASE" "$((BASE * 4))"; do
   echo "| ${size} MB | deidentify | $(sed 's/^deidentify: //' "$dir/deid.out") | $(cpu_s "$dir/deid.time") | $(per_cpu "$dir/deid.out" "$dir/deid.time") | $(peak_mb "$dir/deid.time") |" >> "$RESULTS"
   rm -rf "$dir"
 done
+{
+  echo
+  echo "Load average at the end: $(cut -d" " -f1-3 /proc/loadavg)."
+} >> "$RESULTS"
 cat "$RESULTS"

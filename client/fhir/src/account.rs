@@ -48,6 +48,14 @@ impl AccountId {
         })
     }
 
+    /// An empty id (no SS58 text) standing in until a record is read over it.
+    pub(crate) fn placeholder() -> Self {
+        Self {
+            public: [0; 32],
+            ss58: String::new(),
+        }
+    }
+
     pub fn public_key(&self) -> &[u8; 32] {
         &self.public
     }

@@ -130,7 +130,7 @@ pub fn read_issues(
 ) -> Result<()> {
     let path = store.join(ISSUES_FILE);
     let file = File::open(&path).context(|| format!("opening {}", path.display()))?;
-    let mut frames = FrameReader::new(path.clone(), std::io::BufReader::new(file), key);
+    let mut frames = FrameReader::new(path.clone(), file, key);
     while let Some(json) = frames.next_frame()? {
         let issue = serde_json::from_slice(json).map_err(|e| Error::CorruptStore {
             path: path.clone(),
@@ -405,7 +405,7 @@ fn read_spooled(
     spool
         .seek(SeekFrom::Start(offset))
         .context(|| format!("seeking {}", path.display()))?;
-    let mut frames = FrameReader::new(path.to_path_buf(), &mut *spool, key);
+    let mut frames = FrameReader::exact(path.to_path_buf(), &mut *spool, key);
     let corrupt = |reason: &str| Error::CorruptStore {
         path: path.to_path_buf(),
         reason: reason.to_string(),

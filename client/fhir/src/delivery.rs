@@ -1,6 +1,13 @@
 //! Preprocessing for a sale: select the sellable records from the store, de-identify them
 //! with a fresh pseudonym key, enforce k-anonymity over (birth year, sex, ZIP3), and write
 //! NDJSON per resource type plus `manifest.json`.
+//!
+//! The store is read once. A patient's compartment whose class already has k patients
+//! when it is reached is written straight to the output; the others (at most k - 1 per
+//! class) wait in a spool and follow, at the end, if their class reached k. So each file
+//! lists resources in store order, except that those held-back compartments come last.
+//! Every file is hashed as it is written: the manifest's `blake2b_256` is BLAKE2b-256
+//! (32-byte digest, unkeyed) of the whole file, and nothing is read back.
 
 use crate::consent::{record_is_sellable, ConsentOracle, ListingFilter, Sale};
 use crate::deid::{
@@ -12,7 +19,7 @@ use crate::json::JsonTree;
 use crate::profile::Profile;
 use crate::progress;
 use crate::resource::resource_key;
-use crate::store::{StoreKey, StoreReader, StoredRecord};
+use crate::store::{CompartmentReader, StoreKey, StoreReader};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
@@ -97,39 +104,50 @@ pub fn deidentify_delivery(
         profile,
         pseudonyms: &pseudonyms,
     };
-    let mut reader = StoreReader::open(store, key)?;
+    let mut reader = CompartmentReader::new(StoreReader::open(store, key)?);
     let corrupt = |reason: String| Error::CorruptStore {
         path: store.to_path_buf(),
         reason,
     };
 
-    // Pass 1: de-identify every compartment with sellable records into a spool, counting
-    // patients per quasi-identifier class. A compartment is spooled as a header line
-    // `class \t line count` and then one `Type \t JSON` line per delivered resource.
+    // One pass over the store. Each compartment with sellable records is de-identified
+    // into `lines` (one `Type \t JSON` line per delivered resource) and its patient
+    // counted in its quasi-identifier class. Counts only grow, so a compartment whose
+    // class already reaches the threshold is certain to be kept and goes straight to
+    // the output; the others are held back in a spool (header line `class \t line
+    // count`, then the lines) until the end, when their classes' final sizes decide.
+    // Only patients of classes still under the threshold when they are reached (at
+    // most k - 1 per class) pass through the spool, not the whole delivery; they are
+    // written after the others.
     let spool_file = tempfile::tempfile_in(out_dir)
         .context(|| format!("creating a spool in {}", out_dir.display()))?;
     let mut spool = BufWriter::with_capacity(IO_BUFFER, spool_file);
+    let mut output = DeliveryOutput::new(out_dir);
     let mut patients_per_class: HashMap<String, u64> = HashMap::new();
     let mut records_selected = 0u64;
     let mut scanned_bytes = 0u64;
-    let bar = progress::bytes_bar("de-identifying", reader.file_size);
-    let mut pending = None;
+    let bar = progress::bytes_bar("de-identifying", reader.file_size());
     // Reused across compartments so the steady state allocates little.
     let mut trees: Vec<JsonTree> = Vec::new();
     let mut delivered: HashMap<String, Pseudonym> = HashMap::new();
     let mut lines: Vec<u8> = Vec::new();
+    // (start, tab, end) of each line in `lines`, so they are not scanned for again.
+    let mut line_spans: Vec<(usize, usize, usize)> = Vec::new();
     let mut class_tree = JsonTree::default();
-    while let Some(compartment) = reader.next_compartment(&mut pending)? {
+    // Indices of the current compartment's sellable records.
+    let mut selected: Vec<usize> = Vec::new();
+    while let Some(compartment) = reader.next_compartment()? {
         let compartment_bytes: u64 = compartment
             .iter()
             .map(|r| r.canonical.len() as u64 + 1)
             .sum();
         scanned_bytes += compartment_bytes;
         bar.inc(compartment_bytes);
-        let selected: Vec<&StoredRecord> = compartment
-            .iter()
-            .filter(|record| record_is_sellable(record, filter, sale, oracle))
-            .collect();
+        selected.clear();
+        selected.extend(
+            (0..compartment.len())
+                .filter(|at| record_is_sellable(&compartment[*at], filter, sale, oracle)),
+        );
         let Some(patient) = compartment
             .first()
             .filter(|r| r.resource_type == "Patient" && !selected.is_empty())
@@ -137,14 +155,12 @@ pub fn deidentify_delivery(
             continue;
         };
         records_selected += selected.len() as u64;
-        let records: Vec<&StoredRecord> = std::iter::once(patient)
-            .chain(selected.iter().copied())
-            .collect();
-        if trees.len() < records.len() {
-            trees.resize_with(records.len(), JsonTree::default);
+        let records = std::iter::once(patient).chain(selected.iter().map(|at| &compartment[*at]));
+        if trees.len() < selected.len() + 1 {
+            trees.resize_with(selected.len() + 1, JsonTree::default);
         }
-        let mut resources = Vec::with_capacity(records.len());
-        for (record, tree) in records.iter().zip(trees.iter_mut()) {
+        let mut resources = Vec::with_capacity(selected.len() + 1);
+        for (record, tree) in records.zip(trees.iter_mut()) {
             let body = tree
                 .parse(&record.canonical)
                 .map_err(|e| corrupt(format!("stored resource is not JSON: {e}")))?;
@@ -165,8 +181,8 @@ pub fn deidentify_delivery(
             age_90_or_over: is_age_90_or_over(resources[0].2, options.as_of_year),
         };
         let mut class = None;
-        let mut line_count = 0u64;
         lines.clear();
+        line_spans.clear();
         for (resource_type, id, body) in &resources {
             let start = lines.len();
             lines.extend_from_slice(resource_type.as_bytes());
@@ -185,18 +201,33 @@ pub fn deidentify_delivery(
                 class = Some(quasi_identifier_class(out));
             }
             lines.push(b'\n');
-            line_count += 1;
+            line_spans.push((start, json_start - 1, lines.len()));
         }
-        if let Some(class) = class {
-            writeln!(spool, "{class}\t{line_count}")
+        let Some(class) = class else {
+            continue;
+        };
+        let patients = match patients_per_class.get_mut(&class) {
+            Some(patients) => {
+                *patients += 1;
+                *patients
+            }
+            None => {
+                patients_per_class.insert(class.clone(), 1);
+                1
+            }
+        };
+        if patients >= options.k_threshold as u64 {
+            for &(start, tab, end) in &line_spans {
+                output.write_line(&lines[start..end], tab - start)?;
+            }
+        } else {
+            writeln!(spool, "{class}\t{}", line_spans.len())
                 .and_then(|()| spool.write_all(&lines))
                 .context(|| "writing the delivery spool".into())?;
-            *patients_per_class.entry(class).or_insert(0) += 1;
         }
     }
     bar.finish_and_clear();
-
-    // Pass 2: copy out the compartments whose class reaches the threshold.
+    // The held-back compartments whose class reached the threshold after all.
     let mut spool = spool
         .into_inner()
         .map_err(|e| e.into_error())
@@ -205,9 +236,6 @@ pub fn deidentify_delivery(
         .seek(SeekFrom::Start(0))
         .context(|| "rewinding the delivery spool".into())?;
     let mut spool = BufReader::with_capacity(IO_BUFFER, spool);
-    let mut writers: BTreeMap<String, HashingWriter> = BTreeMap::new();
-    let mut counts = BTreeMap::new();
-    let (mut records_delivered, mut records_suppressed) = (0u64, 0u64);
     let mut line = Vec::new();
     let spool_corrupt = || Error::CorruptStore {
         path: out_dir.to_path_buf(),
@@ -235,39 +263,21 @@ pub fn deidentify_delivery(
             spool
                 .read_until(b'\n', &mut line)
                 .context(|| "reading the delivery spool".into())?;
-            let tab = line
-                .iter()
-                .position(|b| *b == b'\t')
-                .ok_or_else(spool_corrupt)?;
-            let resource_type = std::str::from_utf8(&line[..tab]).map_err(|_| spool_corrupt())?;
-            let is_record = resource_type != "Patient";
-            match (kept, is_record) {
-                (true, true) => records_delivered += 1,
-                (false, true) => records_suppressed += 1,
-                _ => {}
+            let tab = memchr::memchr(b'\t', &line).ok_or_else(spool_corrupt)?;
+            if kept {
+                output.write_line(&line, tab)?;
+            } else if &line[..tab] != b"Patient" {
+                output.records_suppressed += 1;
             }
-            if !kept {
-                continue;
-            }
-            match counts.get_mut(resource_type) {
-                Some(count) => *count += 1,
-                None => {
-                    counts.insert(resource_type.to_string(), 1u64);
-                }
-            }
-            let writer = match writers.get_mut(resource_type) {
-                Some(writer) => writer,
-                None => {
-                    let path = out_dir.join(format!("{resource_type}.ndjson"));
-                    let writer = HashingWriter::create(&path)?;
-                    writers.entry(resource_type.to_string()).or_insert(writer)
-                }
-            };
-            writer
-                .write_all(&line[tab + 1..])
-                .context(|| format!("writing {resource_type}.ndjson"))?;
         }
     }
+    let DeliveryOutput {
+        writers,
+        counts,
+        records_delivered,
+        records_suppressed,
+        ..
+    } = output;
     let mut files = Vec::new();
     for (resource_type, writer) in writers {
         let name = format!("{resource_type}.ndjson");
@@ -309,9 +319,65 @@ pub fn deidentify_delivery(
     })
 }
 
+/// The output files of a delivery and what has been written to them.
+struct DeliveryOutput<'a> {
+    out_dir: &'a Path,
+    writers: BTreeMap<String, HashingWriter>,
+    /// Resources written per type.
+    counts: BTreeMap<String, u64>,
+    records_delivered: u64,
+    records_suppressed: u64,
+}
+
+impl<'a> DeliveryOutput<'a> {
+    fn new(out_dir: &'a Path) -> Self {
+        Self {
+            out_dir,
+            writers: BTreeMap::new(),
+            counts: BTreeMap::new(),
+            records_delivered: 0,
+            records_suppressed: 0,
+        }
+    }
+
+    /// Appends the JSON of one `Type <tab> JSON <newline>` line (its tab at `tab`) to
+    /// `Type.ndjson`.
+    fn write_line(&mut self, line: &[u8], tab: usize) -> Result<()> {
+        let resource_type = std::str::from_utf8(&line[..tab]).map_err(|_| Error::CorruptStore {
+            path: self.out_dir.to_path_buf(),
+            reason: "the delivery spool is damaged".into(),
+        })?;
+        if resource_type != "Patient" {
+            self.records_delivered += 1;
+        }
+        match self.counts.get_mut(resource_type) {
+            Some(count) => *count += 1,
+            None => {
+                self.counts.insert(resource_type.to_string(), 1u64);
+            }
+        }
+        let writer = match self.writers.get_mut(resource_type) {
+            Some(writer) => writer,
+            None => {
+                let path = self.out_dir.join(format!("{resource_type}.ndjson"));
+                let writer = HashingWriter::create(&path)?;
+                self.writers
+                    .entry(resource_type.to_string())
+                    .or_insert(writer)
+            }
+        };
+        writer
+            .write_all(&line[tab + 1..])
+            .context(|| format!("writing {resource_type}.ndjson"))
+    }
+}
+
 /// An output file that hashes what is written to it, so it is never read back.
 struct HashingWriter {
-    out: BufWriter<File>,
+    file: File,
+    /// Bytes not yet written; hashed and written together once [`IO_BUFFER`] fill up, as
+    /// BLAKE2b has a per-call cost that showed when it was fed one line at a time.
+    buffer: Vec<u8>,
     /// BLAKE2b-256; blake2b_simd's AVX2 code hashes the output about twice as fast as
     /// the portable `blake2` crate, with the same digest.
     hasher: blake2b_simd::State,
@@ -322,20 +388,31 @@ impl HashingWriter {
     fn create(path: &Path) -> Result<Self> {
         let file = File::create(path).context(|| format!("creating {}", path.display()))?;
         Ok(Self {
-            out: BufWriter::with_capacity(IO_BUFFER, file),
+            file,
+            buffer: Vec::with_capacity(IO_BUFFER),
             hasher: blake2b_simd::Params::new().hash_length(32).to_state(),
             bytes: 0,
         })
     }
 
     fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.hasher.update(bytes);
+        self.buffer.extend_from_slice(bytes);
         self.bytes += bytes.len() as u64;
-        self.out.write_all(bytes)
+        if self.buffer.len() >= IO_BUFFER {
+            self.flush_buffer()?;
+        }
+        Ok(())
     }
 
-    fn finish(self, name: String) -> std::io::Result<DeliveredFile> {
-        self.out.into_inner().map_err(|e| e.into_error())?;
+    fn flush_buffer(&mut self) -> std::io::Result<()> {
+        self.hasher.update(&self.buffer);
+        self.file.write_all(&self.buffer)?;
+        self.buffer.clear();
+        Ok(())
+    }
+
+    fn finish(mut self, name: String) -> std::io::Result<DeliveredFile> {
+        self.flush_buffer()?;
         Ok(DeliveredFile {
             name,
             bytes: self.bytes,

@@ -62,7 +62,9 @@
 //! in the output resolves. The engine reads each stored resource into a borrowed tree
 //! ([`json`]) and writes the allowlisted members straight to the output, so nothing is
 //! rebuilt as a `serde_json::Value`. Patients in (birth year, sex, ZIP3) classes smaller than the
-//! k threshold are suppressed with all their records; the manifest reports k.
+//! k threshold are suppressed with all their records; the manifest reports k and the
+//! BLAKE2b-256 of each file. The store is read once, and only compartments whose class is
+//! still under k when they are reached wait in a spool (see [`delivery`]).
 
 pub mod account;
 pub mod bulk;

@@ -16,7 +16,7 @@ use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
@@ -24,6 +24,8 @@ const STORE_AAD: &[u8] = b"medledger-fhir-store-v1";
 const RECORDS_FILE: &str = "records.bin";
 /// Frames larger than this are taken as corruption rather than allocated.
 const MAX_FRAME: usize = 64 << 20;
+/// Owners a [`StoreReader`] keeps decoded.
+const RECENT_OWNERS: usize = 16;
 /// Bytes of the Poly1305 tag that ends every frame.
 const TAG_LEN: usize = 16;
 
@@ -150,22 +152,34 @@ impl<'de> Deserialize<'de> for RecordId {
 /// 64 hex digits (either case) as 32 bytes. A direct decoder: it runs for every stored
 /// record read, and the `hex` crate's general one showed in delivery profiles.
 fn decode_hex_32(text: &[u8]) -> Option<[u8; 32]> {
-    fn nibble(digit: u8) -> Option<u8> {
-        match digit {
-            b'0'..=b'9' => Some(digit - b'0'),
-            b'a'..=b'f' => Some(digit - b'a' + 10),
-            b'A'..=b'F' => Some(digit - b'A' + 10),
-            _ => None,
+    /// Value of each hex digit (either case); 0xff for every other byte.
+    const NIBBLES: [u8; 256] = {
+        let mut table = [0xff; 256];
+        let mut digit = 0;
+        while digit < 10 {
+            table[b'0' as usize + digit] = digit as u8;
+            digit += 1;
         }
-    }
+        let mut letter = 0;
+        while letter < 6 {
+            table[b'a' as usize + letter] = 10 + letter as u8;
+            table[b'A' as usize + letter] = 10 + letter as u8;
+            letter += 1;
+        }
+        table
+    };
     if text.len() != 64 {
         return None;
     }
     let mut bytes = [0u8; 32];
+    // Invalid digits are collected and checked once, so the loop has no branches.
+    let mut invalid = 0u8;
     for (byte, pair) in bytes.iter_mut().zip(text.chunks_exact(2)) {
-        *byte = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+        let (high, low) = (NIBBLES[pair[0] as usize], NIBBLES[pair[1] as usize]);
+        invalid |= (high | low) & 0xf0;
+        *byte = (high << 4) | low;
     }
-    Some(bytes)
+    (invalid == 0).then_some(bytes)
 }
 
 /// One resource as kept in the store.
@@ -268,43 +282,63 @@ pub(crate) struct FrameReader<R> {
     input: R,
     cipher: LessSafeKey,
     index: u64,
+    /// Read-ahead from `input`, with `buffer[start..end]` not yet consumed. Frames are
+    /// decrypted where they were read, so the bytes are copied once, by the kernel.
     buffer: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// Bytes asked of `input` at a time (more if a frame is larger).
+    read_ahead: usize,
 }
 
+/// A sequential [`FrameReader`]'s read-ahead.
+const READ_AHEAD: usize = 256 << 10;
+
 impl<R: Read> FrameReader<R> {
+    /// Reads frames one after another, reading ahead.
     pub(crate) fn new(path: PathBuf, input: R, key: &StoreKey) -> Self {
+        Self::with_read_ahead(path, input, key, READ_AHEAD)
+    }
+
+    /// Reads no byte past the frame asked for: for a single frame at a seek position.
+    pub(crate) fn exact(path: PathBuf, input: R, key: &StoreKey) -> Self {
+        Self::with_read_ahead(path, input, key, 0)
+    }
+
+    fn with_read_ahead(path: PathBuf, input: R, key: &StoreKey, read_ahead: usize) -> Self {
         Self {
             path,
             input,
             cipher: key.cipher(),
             index: 0,
             buffer: Vec::new(),
+            start: 0,
+            end: 0,
+            read_ahead,
         }
     }
 
     /// The next decrypted frame (decrypted in place, valid until the next call), `None`
     /// at a clean end of file.
     pub(crate) fn next_frame(&mut self) -> Result<Option<&[u8]>> {
-        let mut length = [0u8; 4];
-        match read_full(&mut self.input, &mut length)
-            .context(|| format!("reading {}", self.path.display()))?
-        {
-            0 => return Ok(None),
-            4 => {}
-            _ => return Err(self.corrupt("truncated frame header")),
+        if !self.fill(4)? {
+            if self.start == self.end {
+                return Ok(None);
+            }
+            return Err(self.corrupt("truncated frame header"));
         }
+        let mut length = [0u8; 4];
+        length.copy_from_slice(&self.buffer[self.start..self.start + 4]);
         let length = u32::from_le_bytes(length) as usize;
         if !(12 + 16..=MAX_FRAME).contains(&length) {
             return Err(self.corrupt("implausible frame length"));
         }
-        self.buffer.resize(length, 0);
-        if read_full(&mut self.input, &mut self.buffer)
-            .context(|| format!("reading {}", self.path.display()))?
-            != length
-        {
+        if !self.fill(4 + length)? {
             return Err(self.corrupt("truncated frame"));
         }
-        let (nonce, sealed) = self.buffer.split_at_mut(12);
+        let frame = &mut self.buffer[self.start + 4..self.start + 4 + length];
+        self.start += 4 + length;
+        let (nonce, sealed) = frame.split_at_mut(12);
         let nonce = Nonce::try_assume_unique_for_key(nonce)
             .map_err(|_| Error::StoreDecryption { index: self.index })?;
         let plaintext = self
@@ -315,25 +349,38 @@ impl<R: Read> FrameReader<R> {
         Ok(Some(plaintext))
     }
 
+    /// Makes at least `wanted` unconsumed bytes available; `false` if the input ends
+    /// first.
+    fn fill(&mut self, wanted: usize) -> Result<bool> {
+        if self.end - self.start >= wanted {
+            return Ok(true);
+        }
+        self.buffer.copy_within(self.start..self.end, 0);
+        self.end -= self.start;
+        self.start = 0;
+        let capacity = wanted.max(self.read_ahead);
+        if self.buffer.len() < capacity {
+            self.buffer.resize(capacity, 0);
+        }
+        while self.end < wanted {
+            match self.input.read(&mut self.buffer[self.end..capacity]) {
+                Ok(0) => return Ok(false),
+                Ok(read) => self.end += read,
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(error) => {
+                    return Err(error).context(|| format!("reading {}", self.path.display()))
+                }
+            }
+        }
+        Ok(true)
+    }
+
     fn corrupt(&self, reason: &str) -> Error {
         Error::CorruptStore {
             path: self.path.clone(),
             reason: format!("{reason} at frame {}", self.index),
         }
     }
-}
-
-fn read_full(input: &mut impl Read, buffer: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buffer.len() {
-        match input.read(&mut buffer[filled..]) {
-            Ok(0) => break,
-            Ok(read) => filled += read,
-            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(error) => return Err(error),
-        }
-    }
-    Ok(filled)
 }
 
 /// A [`StoredRecord`]'s header as stored, borrowing from the decrypted frame.
@@ -346,16 +393,20 @@ struct StoredHeader<'a> {
     owner: Cow<'a, str>,
     #[serde(borrow)]
     resource_type: Cow<'a, str>,
-    categories: Vec<String>,
-    date: Option<String>,
-    commitment: Option<String>,
+    #[serde(borrow)]
+    categories: Vec<Cow<'a, str>>,
+    #[serde(borrow)]
+    date: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    commitment: Option<Cow<'a, str>>,
 }
 
 /// Reads a store's records in order.
 pub struct StoreReader {
-    frames: FrameReader<BufReader<File>>,
+    frames: FrameReader<File>,
     path: PathBuf,
-    last_owner: Option<AccountId>,
+    /// Owners decoded lately, oldest first (at most [`RECENT_OWNERS`]).
+    recent_owners: Vec<AccountId>,
     /// Bytes of the store file, for progress reporting.
     pub file_size: u64,
 }
@@ -367,53 +418,77 @@ impl StoreReader {
             .context(|| format!("opening store {} (run ingest first)", path.display()))?;
         let file_size = file.metadata().map(|m| m.len()).unwrap_or(0);
         Ok(Self {
-            frames: FrameReader::new(path.clone(), BufReader::with_capacity(1 << 18, file), key),
+            frames: FrameReader::new(path.clone(), file, key),
             path,
-            last_owner: None,
+            recent_owners: Vec::new(),
             file_size,
         })
     }
 
     pub fn next_record(&mut self) -> Result<Option<StoredRecord>> {
+        let mut record = StoredRecord::empty();
+        Ok(self.read_record_into(&mut record)?.then_some(record))
+    }
+
+    /// Reads the next record into `record`, reusing its buffers; `false` at the end of the
+    /// store (and `record` is then unchanged).
+    pub fn read_record_into(&mut self, record: &mut StoredRecord) -> Result<bool> {
         let path = &self.path;
         let corrupt = |reason: String| Error::CorruptStore {
             path: path.clone(),
             reason,
         };
         let Some(plaintext) = self.frames.next_frame()? else {
-            return Ok(None);
+            return Ok(false);
         };
         let header_len = plaintext
             .get(..4)
             .map(|bytes| u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize)
             .filter(|len| 4 + len <= plaintext.len())
             .ok_or_else(|| corrupt("record header length out of range".into()))?;
-        let header: StoredHeader<'_> = serde_json::from_slice(&plaintext[4..4 + header_len])
-            .map_err(|e| corrupt(format!("record header is not valid: {e}")))?;
-        // Consecutive records mostly share an owner: decode (and checksum) each SS58
-        // address once per run rather than once per record.
-        let owner = match &self.last_owner {
-            Some(owner) if owner.as_ss58() == header.owner => owner.clone(),
-            _ => {
-                let owner = AccountId::from_ss58(&header.owner)
-                    .map_err(|e| corrupt(format!("record header is not valid: {e}")))?;
-                self.last_owner = Some(owner.clone());
-                owner
-            }
+        let header_bytes = &plaintext[4..4 + header_len];
+        let header = match StoredHeader::parse_as_written(header_bytes) {
+            Some(header) => header,
+            None => serde_json::from_slice(header_bytes)
+                .map_err(|e| corrupt(format!("record header is not valid: {e}")))?,
         };
         let canonical = std::str::from_utf8(&plaintext[4 + header_len..])
-            .map_err(|_| corrupt("record is not UTF-8".into()))?
-            .to_string();
-        Ok(Some(StoredRecord {
-            record_id: header.record_id,
-            patient_id: header.patient_id.into_owned(),
-            owner,
-            resource_type: header.resource_type.into_owned(),
-            categories: header.categories,
-            date: header.date,
-            commitment: header.commitment,
-            canonical,
-        }))
+            .map_err(|_| corrupt("record is not UTF-8".into()))?;
+        // A hospital has few owners per run of records: decode (and checksum) each SS58
+        // address once while it stays among the recent ones, not once per record. (A
+        // placeholder owner has no text, and an empty owner must still be refused.)
+        if record.owner.as_ss58().is_empty() || record.owner.as_ss58() != header.owner {
+            let recent = self
+                .recent_owners
+                .iter()
+                .position(|owner| owner.as_ss58() == header.owner);
+            record.owner = match recent {
+                Some(at) => self.recent_owners[at].clone(),
+                None => {
+                    let owner = AccountId::from_ss58(&header.owner)
+                        .map_err(|e| corrupt(format!("record header is not valid: {e}")))?;
+                    if self.recent_owners.len() == RECENT_OWNERS {
+                        self.recent_owners.remove(0);
+                    }
+                    self.recent_owners.push(owner.clone());
+                    owner
+                }
+            };
+        }
+        record.record_id = header.record_id;
+        replace_text(&mut record.patient_id, &header.patient_id);
+        replace_text(&mut record.resource_type, &header.resource_type);
+        record.categories.truncate(header.categories.len());
+        for (index, category) in header.categories.iter().enumerate() {
+            match record.categories.get_mut(index) {
+                Some(kept) => replace_text(kept, category),
+                None => record.categories.push(category.to_string()),
+            }
+        }
+        replace_optional_text(&mut record.date, header.date.as_deref());
+        replace_optional_text(&mut record.commitment, header.commitment.as_deref());
+        replace_text(&mut record.canonical, canonical);
+        Ok(true)
     }
 
     /// The next patient's compartment: its records, Patient first.
@@ -437,6 +512,176 @@ impl StoreReader {
             compartment.push(record);
         }
         Ok(Some(compartment))
+    }
+}
+
+/// Reads a store compartment by compartment into buffers reused from one compartment to
+/// the next, so a delivery's steady state allocates almost nothing per record.
+pub struct CompartmentReader {
+    store: StoreReader,
+    /// `records[..len]` is the current compartment; `records[len]`, when `lookahead` is
+    /// set, is the first record of the next one.
+    records: Vec<StoredRecord>,
+    len: usize,
+    lookahead: bool,
+}
+
+impl CompartmentReader {
+    pub fn new(store: StoreReader) -> Self {
+        Self {
+            store,
+            records: Vec::new(),
+            len: 0,
+            lookahead: false,
+        }
+    }
+
+    /// Bytes of the store file, for progress reporting.
+    pub fn file_size(&self) -> u64 {
+        self.store.file_size
+    }
+
+    /// The next patient's compartment (Patient first), valid until the next call.
+    pub fn next_compartment(&mut self) -> Result<Option<&[StoredRecord]>> {
+        if self.lookahead {
+            self.records.swap(0, self.len);
+        } else if !self.read_into_slot(0)? {
+            self.len = 0;
+            return Ok(None);
+        }
+        self.len = 1;
+        self.lookahead = false;
+        while self.read_into_slot(self.len)? {
+            if self.records[self.len].patient_id != self.records[0].patient_id {
+                self.lookahead = true;
+                break;
+            }
+            self.len += 1;
+        }
+        Ok(Some(&self.records[..self.len]))
+    }
+
+    fn read_into_slot(&mut self, slot: usize) -> Result<bool> {
+        if self.records.len() <= slot {
+            self.records.resize_with(slot + 1, StoredRecord::empty);
+        }
+        self.store.read_record_into(&mut self.records[slot])
+    }
+}
+
+fn replace_text(kept: &mut String, text: &str) {
+    kept.clear();
+    kept.push_str(text);
+}
+
+fn replace_optional_text(kept: &mut Option<String>, text: Option<&str>) {
+    match (kept.as_mut(), text) {
+        (Some(kept), Some(text)) => replace_text(kept, text),
+        (_, text) => *kept = text.map(str::to_string),
+    }
+}
+
+impl StoredRecord {
+    /// A placeholder to read into (see [`StoreReader::read_record_into`]).
+    fn empty() -> Self {
+        Self {
+            record_id: None,
+            patient_id: String::new(),
+            owner: AccountId::placeholder(),
+            resource_type: String::new(),
+            categories: Vec::new(),
+            date: None,
+            commitment: None,
+            canonical: String::new(),
+        }
+    }
+}
+
+impl<'a> StoredHeader<'a> {
+    /// Reads a header in exactly the layout [`StoreWriter`] writes (serde_json, fields in
+    /// declaration order, no escapes). Anything else returns `None`, and the caller falls
+    /// back to serde_json, which decides what is valid: this is only a fast path, as the
+    /// general parser showed at about 7 % of a delivery's profile.
+    fn parse_as_written(bytes: &'a [u8]) -> Option<Self> {
+        let mut cursor = HeaderCursor { bytes, at: 0 };
+        cursor.expect(b"{\"record_id\":")?;
+        let record_id = if cursor.accept(b"null") {
+            None
+        } else {
+            Some(RecordId(decode_hex_32(cursor.string()?.as_bytes())?))
+        };
+        cursor.expect(b",\"patient_id\":")?;
+        let patient_id = cursor.string()?;
+        cursor.expect(b",\"owner\":")?;
+        let owner = cursor.string()?;
+        cursor.expect(b",\"resource_type\":")?;
+        let resource_type = cursor.string()?;
+        cursor.expect(b",\"categories\":[")?;
+        let mut categories = Vec::new();
+        if !cursor.accept(b"]") {
+            loop {
+                categories.push(Cow::Borrowed(cursor.string()?));
+                if cursor.accept(b"]") {
+                    break;
+                }
+                cursor.expect(b",")?;
+            }
+        }
+        cursor.expect(b",\"date\":")?;
+        let date = cursor.optional_string()?;
+        cursor.expect(b",\"commitment\":")?;
+        let commitment = cursor.optional_string()?;
+        cursor.expect(b"}")?;
+        (cursor.at == bytes.len()).then_some(Self {
+            record_id,
+            patient_id: Cow::Borrowed(patient_id),
+            owner: Cow::Borrowed(owner),
+            resource_type: Cow::Borrowed(resource_type),
+            categories,
+            date: date.map(Cow::Borrowed),
+            commitment: commitment.map(Cow::Borrowed),
+        })
+    }
+}
+
+/// A position in a record header, for [`StoredHeader::parse_as_written`].
+struct HeaderCursor<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> HeaderCursor<'a> {
+    fn accept(&mut self, token: &[u8]) -> bool {
+        let found = self.bytes[self.at..].starts_with(token);
+        if found {
+            self.at += token.len();
+        }
+        found
+    }
+
+    fn expect(&mut self, token: &[u8]) -> Option<()> {
+        self.accept(token).then_some(())
+    }
+
+    /// A string without escapes or control characters (those go to the general parser).
+    fn string(&mut self) -> Option<&'a str> {
+        self.expect(b"\"")?;
+        let rest = &self.bytes[self.at..];
+        let length = memchr::memchr(b'"', rest)?;
+        let text = &rest[..length];
+        if crate::json::needs_escape(text) {
+            return None;
+        }
+        self.at += length + 1;
+        std::str::from_utf8(text).ok()
+    }
+
+    fn optional_string(&mut self) -> Option<Option<&'a str>> {
+        if self.accept(b"null") {
+            Some(None)
+        } else {
+            self.string().map(Some)
+        }
     }
 }
 
@@ -525,6 +770,94 @@ mod tests {
             &json.replace("a7\"", "\""),
         ] {
             assert!(serde_json::from_str::<RecordId>(bad).is_err(), "{bad}");
+        }
+    }
+
+    fn record(patient: &str, resource_type: &str, id: u8) -> StoredRecord {
+        StoredRecord {
+            record_id: (resource_type != "Patient").then_some(RecordId([id; 32])),
+            patient_id: patient.to_string(),
+            owner: AccountId::from_ss58("5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY")
+                .unwrap(),
+            resource_type: resource_type.to_string(),
+            categories: vec![resource_type.to_lowercase()],
+            date: id.is_multiple_of(2).then(|| "2020-01-02".to_string()),
+            commitment: (resource_type != "Patient").then(|| "ab".repeat(32)),
+            canonical: format!("{{\"id\":\"{id}\"}}"),
+        }
+    }
+
+    /// What a record reads back as, for comparisons (`StoredRecord` has no `PartialEq`).
+    fn fields(record: &StoredRecord) -> String {
+        format!(
+            "{:?} {} {} {} {:?} {:?} {:?} {}",
+            record.record_id,
+            record.patient_id,
+            record.owner.as_ss58(),
+            record.resource_type,
+            record.categories,
+            record.date,
+            record.commitment,
+            record.canonical
+        )
+    }
+
+    #[test]
+    fn compartments_read_into_reused_buffers_match_the_records_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = StoreKey::from_bytes([4; 32]);
+        // Patient ids with escapes take the general header parser; the rest the fast path.
+        let patients = ["p1", "p\"2\\", "p3\u{e9}"];
+        let mut written = Vec::new();
+        for (n, patient) in patients.iter().enumerate() {
+            let mut compartment = vec![record(patient, "Patient", 0)];
+            for id in 1..=(3 - n as u8) {
+                compartment.push(record(patient, "Observation", id));
+            }
+            written.push(compartment);
+        }
+        let mut writer = StoreWriter::create(dir.path(), &key).unwrap();
+        for record in written.iter().flatten() {
+            writer.append(record).unwrap();
+        }
+        writer.finish().unwrap();
+
+        let mut reader = CompartmentReader::new(StoreReader::open(dir.path(), &key).unwrap());
+        let mut read = Vec::new();
+        while let Some(compartment) = reader.next_compartment().unwrap() {
+            read.push(compartment.iter().map(fields).collect::<Vec<_>>());
+        }
+        let expected: Vec<Vec<String>> = written
+            .iter()
+            .map(|compartment| compartment.iter().map(fields).collect())
+            .collect();
+        assert_eq!(read, expected);
+    }
+
+    #[test]
+    fn the_header_fast_path_reads_what_serde_reads_and_leaves_the_rest_to_it() {
+        let mut record = record("p1", "Observation", 2);
+        record.categories.push("observation:laboratory".into());
+        let header = serde_json::to_vec(&record).unwrap();
+        let fast = StoredHeader::parse_as_written(&header).expect("the layout written");
+        let general: StoredHeader<'_> = serde_json::from_slice(&header).unwrap();
+        assert_eq!(fast.record_id, general.record_id);
+        assert_eq!(
+            (&fast.patient_id, &fast.owner, &fast.resource_type),
+            (&general.patient_id, &general.owner, &general.resource_type)
+        );
+        assert_eq!(fast.categories, general.categories);
+        assert_eq!(
+            (&fast.date, &fast.commitment),
+            (&general.date, &general.commitment)
+        );
+        for other in [
+            br#"{"record_id":null,"patient_id":"p\u0031","owner":"x","resource_type":"Patient","categories":[],"date":null,"commitment":null}"#.as_slice(),
+            br#"{"patient_id":"p1","record_id":null,"owner":"x","resource_type":"Patient","categories":[],"date":null,"commitment":null}"#,
+            br#"{"record_id":null,"patient_id":"p1","owner":"x","resource_type":"Patient","categories":[],"date":null,"commitment":null} "#,
+            br#"{"record_id":"zz","patient_id":"p1","owner":"x","resource_type":"Patient","categories":[],"date":null,"commitment":null}"#,
+        ] {
+            assert!(StoredHeader::parse_as_written(other).is_none());
         }
     }
 
