@@ -2,8 +2,9 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::str::FromStr;
+use std::time::{Duration, Instant};
 
 use medledger_sealing::testing::{prepare_softhsm, USER_PIN};
 use medledger_sealing::DeliveryKey;
@@ -26,8 +27,13 @@ impl Fixture {
         self.dir.path().join(name)
     }
 
-    /// Runs `medledger args…` with `pin` in `MEDLEDGER_PIN` (none when `None`).
-    fn run(&self, pin: Option<&str>, args: &[&str]) -> Output {
+    /// SoftHSM's token storage: moving it away is how a test pulls the token.
+    fn token_dir(&self) -> PathBuf {
+        self.dir.path().join("tokens")
+    }
+
+    /// `medledger args…` with `pin` in `MEDLEDGER_PIN` (none when `None`).
+    fn command(&self, pin: Option<&str>, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_medledger"));
         command
             .args(args)
@@ -37,7 +43,11 @@ impl Fixture {
         if let Some(pin) = pin {
             command.env("MEDLEDGER_PIN", pin);
         }
-        command.output().expect("run medledger")
+        command
+    }
+
+    fn run(&self, pin: Option<&str>, args: &[&str]) -> Output {
+        self.command(pin, args).output().expect("run medledger")
     }
 
     fn run_ok(&self, args: &[&str]) -> String {
@@ -207,6 +217,242 @@ fn bad_public_key_and_missing_token_are_human_errors() {
     assert_human_failure(&output, "holds no delivery key");
 }
 
+/// A running `medledger`, killed if the test fails before it ends.
+struct Running(Option<Child>);
+
+impl Running {
+    fn pid(&self) -> String {
+        self.0
+            .as_ref()
+            .map(Child::id)
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    fn has_exited(&mut self) -> bool {
+        self.0
+            .as_mut()
+            .is_some_and(|child| !matches!(child.try_wait(), Ok(None)))
+    }
+
+    /// Sends `signal` (a `kill` name such as `STOP`) and waits until the process is
+    /// `stopped` or not (state `T` in `/proc/PID/stat`).
+    fn signal(&self, signal: &str, stopped: bool) {
+        let pid = self.pid();
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{signal} {pid}");
+        let is_stopped = || {
+            fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    stat.rsplit_once(") ")
+                        .map(|(_, rest)| rest.starts_with('T'))
+                })
+        };
+        wait_until(Duration::from_secs(10), || {
+            (is_stopped() == Some(stopped)).then_some(())
+        })
+        .unwrap_or_else(|| panic!("medledger did not {signal}"));
+    }
+
+    fn finish(mut self) -> Output {
+        self.0
+            .take()
+            .expect("running")
+            .wait_with_output()
+            .expect("wait for medledger")
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Polls `found` every millisecond until it gives a value or `limit` passes.
+fn wait_until<T>(limit: Duration, mut found: impl FnMut() -> Option<T>) -> Option<T> {
+    let start = Instant::now();
+    loop {
+        if let Some(value) = found() {
+            return Some(value);
+        }
+        if start.elapsed() > limit {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// The hidden partial plaintext in `dir` and its length, while there is one.
+fn partial_output(dir: &Path) -> Option<u64> {
+    fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .find(|entry| {
+            entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(".medledger-partial-")
+        })
+        .and_then(|entry| entry.metadata().ok())
+        .map(|metadata| metadata.len())
+}
+
+/// Pulling the token halfway through: `medledger open` is frozen once the first
+/// segment is done and its plaintext on disk, SoftHSM's token directory is moved
+/// away, and the command resumes. It must fail with the token-removed message and
+/// keep nothing. No hook in the binary: SIGSTOP / SIGCONT from outside.
+#[test]
+fn open_fails_cleanly_when_the_token_is_pulled_mid_file() {
+    // Many small segments: every one costs a token ECDH and two presence checks,
+    // which keeps the command running long after the first segment is out.
+    const SEGMENT: u64 = 16 << 10;
+    const SEGMENTS: u64 = 512;
+    let fx = Fixture::new();
+    let key = fx.init_key();
+    let (plain, sealed) = (fx.path("plain"), fx.path("sealed"));
+    random_file(&plain, (SEGMENT * SEGMENTS) as usize);
+    let sealing = fx.run_ok(&[
+        "seal",
+        "--to",
+        &key.to_chain_hex(),
+        "--segment-size",
+        "16K",
+        s(&plain),
+        s(&sealed),
+    ]);
+    assert!(
+        sealing.contains(&format!("in {SEGMENTS} segment(s)")),
+        "{sealing}"
+    );
+    let out_dir = fx.path("out");
+    fs::create_dir(&out_dir).unwrap();
+    let opened = out_dir.join("opened");
+
+    let mut running = Running(Some(
+        fx.command(Some(USER_PIN), &["open", s(&sealed), s(&opened)])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start medledger open"),
+    ));
+    // More than one segment written: the first one passed its closing token check.
+    let first_segment_out = wait_until(Duration::from_secs(120), || {
+        partial_output(&out_dir)
+            .filter(|len| *len > SEGMENT)
+            .or_else(|| running.has_exited().then_some(0))
+    });
+    running.signal("STOP", true);
+    let written = partial_output(&out_dir);
+    assert!(
+        first_segment_out.is_some_and(|len| len > SEGMENT)
+            && written.is_some_and(|len| len < SEGMENT * SEGMENTS),
+        "medledger must be stopped mid-file (first segment out: {first_segment_out:?}, \
+         partial output now: {written:?}); ended early: {:?}",
+        running.has_exited().then(|| running.finish())
+    );
+    fs::rename(fx.token_dir(), fx.token_dir().with_extension("pulled")).unwrap();
+    running.signal("CONT", false);
+
+    let output = running.finish();
+    assert_human_failure(&output, "the token was removed during segment ");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no output was kept"), "{stderr}");
+    let segment: u64 = stderr
+        .split("during segment ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|number| number.parse().ok())
+        .unwrap_or_else(|| panic!("no segment number in: {stderr}"));
+    assert!(
+        (2..=SEGMENTS).contains(&segment),
+        "stopped in segment {segment}: {stderr}"
+    );
+    assert!(output.stdout.is_empty(), "no success report");
+    assert!(!opened.exists(), "no output");
+    assert_eq!(
+        fs::read_dir(&out_dir).unwrap().count(),
+        0,
+        "the partial plaintext was removed"
+    );
+}
+
 fn s(path: &Path) -> &str {
     path.to_str().unwrap()
+}
+
+/// `medledger fhir ingest` keeps its issue list encrypted in the store; `fhir issues` reads it
+/// back with the store key, and refuses a wrong key with an error instead of printing garbage.
+#[test]
+fn fhir_issues_lists_the_ingest_problems_with_the_store_key_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fhir/tests/corpus");
+    let export = dir.path().join("export");
+    fs::create_dir(&export).unwrap();
+    let mut patients = fs::read_to_string(corpus.join("Patient.ndjson")).unwrap();
+    let bad_line = patients.lines().count() + 1;
+    patients.push_str("{\"resourceType\": \"Patient\", \"id\": \n");
+    fs::write(export.join("Patient.ndjson"), patients).unwrap();
+    let (store, key) = (dir.path().join("store"), dir.path().join("store.key"));
+    let medledger = |args: &[&std::ffi::OsStr]| {
+        Command::new(env!("CARGO_BIN_EXE_medledger"))
+            .args(args)
+            .output()
+            .expect("run medledger")
+    };
+
+    let ingest = medledger(&[
+        "fhir".as_ref(),
+        "ingest".as_ref(),
+        "--store".as_ref(),
+        store.as_os_str(),
+        "--key".as_ref(),
+        key.as_os_str(),
+        "--create-key".as_ref(),
+        "--owners".as_ref(),
+        corpus.join("owners.csv").as_os_str(),
+        export.as_os_str(),
+    ]);
+    assert!(ingest.status.success(), "{ingest:?}");
+    assert!(String::from_utf8_lossy(&ingest.stdout).contains("1 issue(s)"));
+
+    let issues = medledger(&[
+        "fhir".as_ref(),
+        "issues".as_ref(),
+        "--store".as_ref(),
+        store.as_os_str(),
+        "--key".as_ref(),
+        key.as_os_str(),
+    ]);
+    assert!(issues.status.success(), "{issues:?}");
+    let listed = String::from_utf8_lossy(&issues.stdout);
+    assert_eq!(listed.lines().count(), 1, "{listed}");
+    assert!(
+        listed.starts_with(&format!("Patient.ndjson:{bad_line}: ")),
+        "{listed}"
+    );
+
+    let wrong_key = dir.path().join("wrong.key");
+    fs::write(&wrong_key, "11".repeat(32)).unwrap();
+    let refused = medledger(&[
+        "fhir".as_ref(),
+        "issues".as_ref(),
+        "--store".as_ref(),
+        store.as_os_str(),
+        "--key".as_ref(),
+        wrong_key.as_os_str(),
+    ]);
+    assert!(!refused.status.success());
+    assert!(
+        refused.stdout.is_empty(),
+        "nothing printed with a wrong key"
+    );
+    assert!(String::from_utf8_lossy(&refused.stderr).starts_with("error: "));
 }

@@ -1,10 +1,14 @@
 //! Opening: container → plaintext with the token. Every segment costs one on-token
 //! ECDH; the token must be present before, during and after each segment, and any
 //! failure removes the partial output.
+//!
+//! A second thread reads the sealed segments and hashes them while this one decrypts;
+//! plaintext goes only to the pending output, which is kept only once every segment's
+//! digest has matched.
 
 use std::cell::RefCell;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, BufRead, Read};
 use std::path::Path;
 
 use age::DecryptError;
@@ -16,6 +20,7 @@ use crate::container::{ContainerHeader, SegmentEntry};
 use crate::error::SealingError;
 use crate::identity::{p256tag_args, token_failure_of, TokenIdentity, P256TAG_STANZA};
 use crate::output::PendingOutput;
+use crate::pipeline::{pipeline, Consumer, Disconnected, Piece, Producer, PIECE_SIZE};
 use crate::progress::Progress;
 use crate::seal::COPY_BUFFER;
 use crate::token::TokenBackend;
@@ -93,23 +98,46 @@ pub fn open_file(
 
     let mut pending = PendingOutput::create(output)?;
     let count = header.segments.len() as u64;
-    let mut reader = SegmentReader {
-        sealed,
-        segment: Vec::new(),
-        buffer: Zeroizing::new(vec![0u8; COPY_BUFFER]),
-    };
+    let mut plaintext_buffer = Zeroizing::new(vec![0u8; COPY_BUFFER]);
     progress.start(header.plaintext_len, count);
-    let mut result = Ok(());
-    for (index, entry) in (0..count).zip(&header.segments) {
-        let expected = header.plaintext_len_of(index);
-        result = reader
-            .open_into(index, entry, expected, token, &mut pending, progress)
-            .map_err(|error| in_segment(error, index, count));
-        if result.is_err() {
-            break;
+    let (producer, consumer) = pipeline::<[u8; 32]>();
+    let result = std::thread::scope(|scope| {
+        let segments = &header.segments;
+        let reader = scope.spawn(move || read_and_hash(sealed, input, segments, producer));
+        let mut opened = Ok(());
+        for (index, entry) in (0..count).zip(&header.segments) {
+            let segment = SegmentOpening {
+                index,
+                entry,
+                expected_len: header.plaintext_len_of(index),
+                token,
+            };
+            opened = segment
+                .open_into(&consumer, &mut plaintext_buffer, &mut pending, progress)
+                .map_err(|error| in_segment(error, index, count));
+            if opened.is_err() {
+                break;
+            }
+            progress.segment_done(index);
         }
-        progress.segment_done(index);
-    }
+        // Lets a reader that is ahead of a failed opening stop.
+        drop(consumer);
+        let read = reader.join().unwrap_or_else(|_| {
+            Err(SealingError::io(
+                input,
+                io::Error::other("the reading thread failed"),
+            ))
+        });
+        match (opened, read) {
+            // The token's state decides at once; a failed read explains any other
+            // failure (a file cut short also fails decryption).
+            (Err(token @ (SealingError::TokenRemoved { .. } | SealingError::Token { .. })), _) => {
+                Err(token)
+            }
+            (_, Err(read)) => Err(read),
+            (opened, Ok(())) => opened,
+        }
+    });
     progress.finish();
     // On failure `pending` is dropped here, which deletes the partial plaintext.
     result?;
@@ -131,115 +159,221 @@ fn in_segment(error: SealingError, index: u64, count: u64) -> SealingError {
     }
 }
 
-/// Reads sealed segments in order and writes their plaintext.
-struct SegmentReader {
-    sealed: File,
-    segment: Vec<u8>,
-    buffer: Zeroizing<Vec<u8>>,
+/// The reading thread: sends every sealed segment in pieces, each segment followed
+/// by its SHA-256. Stops quietly when the opener stops listening.
+fn read_and_hash(
+    mut sealed: File,
+    input: &Path,
+    segments: &[SegmentEntry],
+    producer: Producer<[u8; 32]>,
+) -> Result<(), SealingError> {
+    for (number, entry) in (1u64..).zip(segments) {
+        let mut hasher = Sha256::new();
+        let mut remaining = entry.sealed_len;
+        while remaining > 0 {
+            let mut buffer = producer.buffer();
+            let take = usize::try_from(remaining).map_or(PIECE_SIZE, |r| r.min(PIECE_SIZE));
+            buffer.resize(take, 0);
+            sealed.read_exact(&mut buffer).map_err(|e| match e.kind() {
+                io::ErrorKind::UnexpectedEof => {
+                    SealingError::Truncated(format!("segment {number} is cut short"))
+                }
+                _ => SealingError::io(input, e),
+            })?;
+            hasher.update(&buffer);
+            remaining -= take as u64;
+            if producer.send(Piece::Bytes(buffer)).is_err() {
+                return Ok(());
+            }
+        }
+        if producer
+            .send(Piece::SegmentEnd(hasher.finalize().into()))
+            .is_err()
+        {
+            return Ok(());
+        }
+    }
+    Ok(())
 }
 
-impl SegmentReader {
-    /// Opens segment `index` (`expected` plaintext bytes) into `pending`, checking the
-    /// token before, every [`PRESENCE_CHECK_INTERVAL`] bytes, and after.
+/// One segment to open: where it is in the container and what it must hold.
+struct SegmentOpening<'a> {
+    index: u64,
+    entry: &'a SegmentEntry,
+    expected_len: u64,
+    token: &'a dyn TokenBackend,
+}
+
+impl SegmentOpening<'_> {
+    /// Decrypts the segment arriving through `pieces` into `pending`, checking the
+    /// token before, every [`PRESENCE_CHECK_INTERVAL`] bytes, and after. Its
+    /// plaintext goes only to the pending file, which is deleted unless every
+    /// segment's digest matches.
     fn open_into(
-        &mut self,
-        index: u64,
-        entry: &SegmentEntry,
-        expected: u64,
-        token: &dyn TokenBackend,
+        &self,
+        pieces: &Consumer<[u8; 32]>,
+        buffer: &mut [u8],
         pending: &mut PendingOutput,
         progress: &mut dyn Progress,
     ) -> Result<(), SealingError> {
-        token.ensure_present()?;
-        read_segment(&mut self.sealed, entry.sealed_len, &mut self.segment, index)?;
-        let (segment, buffer) = (&self.segment, &mut self.buffer);
-        // The digest is computed beside decryption (a second core): the plaintext goes
-        // only to the pending file, which is deleted unless every digest matches.
-        let (digest, written) = std::thread::scope(|scope| {
-            let hasher = scope.spawn(|| <[u8; 32]>::from(Sha256::digest(segment)));
-            let written =
-                write_plaintext(segment, index, expected, buffer, token, pending, progress);
-            (hasher.join(), written)
-        });
-        if digest.ok() != Some(entry.digest) {
-            return Err(SealingError::Tampered(format!(
-                "segment {} does not match its digest",
-                index + 1
-            )));
+        self.token.ensure_present()?;
+        let mut sealed = SegmentInput::new(pieces);
+        let written = self.write_plaintext(&mut sealed, buffer, pending, progress);
+        if let Err(SealingError::TokenRemoved { .. } | SealingError::Token { .. }) = written {
+            return written;
+        }
+        // A digest mismatch is the better explanation of any other failure.
+        match sealed.digest() {
+            Some(digest) if digest == self.entry.digest => {}
+            Some(_) => {
+                return Err(SealingError::Tampered(format!(
+                    "segment {} does not match its digest",
+                    self.index + 1
+                )))
+            }
+            // The reading thread stopped; its own error says why.
+            None => return written.and(Err(self.read_stopped())),
         }
         written?;
-        token.ensure_present()
+        self.token.ensure_present()
     }
-}
 
-/// Decrypts one sealed segment into `pending`; it must hold exactly `expected` bytes.
-fn write_plaintext(
-    segment: &[u8],
-    index: u64,
-    expected: u64,
-    buffer: &mut [u8],
-    token: &dyn TokenBackend,
-    pending: &mut PendingOutput,
-    progress: &mut dyn Progress,
-) -> Result<(), SealingError> {
-    let number = index + 1;
-    let mut plaintext = decrypt_segment(segment, token, index)?;
-    let mut written: u64 = 0;
-    let mut since_check: u64 = 0;
-    loop {
-        let read = plaintext.read(buffer).map_err(|e| stream_error(e, index))?;
-        if read == 0 {
-            break;
+    /// Decrypts the segment; it must hold exactly `expected_len` bytes.
+    fn write_plaintext(
+        &self,
+        sealed: &mut SegmentInput<'_>,
+        buffer: &mut [u8],
+        pending: &mut PendingOutput,
+        progress: &mut dyn Progress,
+    ) -> Result<(), SealingError> {
+        let number = self.index + 1;
+        let mut plaintext = decrypt_segment(sealed, self.token, self.index)?;
+        let mut written: u64 = 0;
+        let mut since_check: u64 = 0;
+        // One write per 64 KiB age chunk: batching them into 1 MiB writes was far
+        // slower on ext4 (BENCHMARKS.md).
+        loop {
+            let read = plaintext
+                .read(buffer)
+                .map_err(|e| stream_error(e, self.index))?;
+            if read == 0 {
+                break;
+            }
+            written = written.saturating_add(read as u64);
+            if written > self.expected_len {
+                return Err(SealingError::Tampered(format!(
+                    "segment {number} holds more than declared"
+                )));
+            }
+            since_check = since_check.saturating_add(read as u64);
+            if since_check >= PRESENCE_CHECK_INTERVAL {
+                self.token.ensure_present()?;
+                since_check = 0;
+            }
+            pending.write_all(&buffer[..read])?;
+            progress.advance(read as u64);
         }
-        written = written.saturating_add(read as u64);
-        if written > expected {
-            return Err(SealingError::Tampered(format!(
-                "segment {number} holds more than declared"
+        if written != self.expected_len {
+            return Err(SealingError::Truncated(format!(
+                "segment {number} holds {written} of {} bytes",
+                self.expected_len
             )));
         }
-        since_check = since_check.saturating_add(read as u64);
-        if since_check >= PRESENCE_CHECK_INTERVAL {
-            token.ensure_present()?;
-            since_check = 0;
+        Ok(())
+    }
+
+    fn read_stopped(&self) -> SealingError {
+        SealingError::Truncated(format!("segment {} could not be read", self.index + 1))
+    }
+}
+
+/// One sealed segment as age reads it: the pieces the reading thread sends, up to
+/// the segment's end, where the reading thread's digest of it arrives.
+struct SegmentInput<'a> {
+    pieces: &'a Consumer<[u8; 32]>,
+    current: Vec<u8>,
+    position: usize,
+    end: SegmentEnd,
+}
+
+enum SegmentEnd {
+    NotYet,
+    Reached([u8; 32]),
+    ReaderStopped,
+}
+
+impl<'a> SegmentInput<'a> {
+    fn new(pieces: &'a Consumer<[u8; 32]>) -> Self {
+        SegmentInput {
+            pieces,
+            current: Vec::new(),
+            position: 0,
+            end: SegmentEnd::NotYet,
         }
-        pending.write_all(&buffer[..read])?;
-        progress.advance(read as u64);
     }
-    if written != expected {
-        return Err(SealingError::Truncated(format!(
-            "segment {number} holds {written} of {expected} bytes"
-        )));
+
+    /// The SHA-256 of the whole segment, reading past whatever age left unread;
+    /// `None` if the reading thread stopped first.
+    fn digest(&mut self) -> Option<[u8; 32]> {
+        while matches!(self.end, SegmentEnd::NotYet) {
+            self.position = self.current.len();
+            // Only end-of-input is left to report, and `end` records it.
+            let _ = self.fill_buf();
+        }
+        match self.end {
+            SegmentEnd::Reached(digest) => Some(digest),
+            SegmentEnd::NotYet | SegmentEnd::ReaderStopped => None,
+        }
     }
-    Ok(())
 }
 
-fn read_segment(
-    sealed: &mut File,
-    len: u64,
-    segment: &mut Vec<u8>,
-    index: u64,
-) -> Result<(), SealingError> {
-    segment.clear();
-    let read = Read::take(&mut *sealed, len)
-        .read_to_end(segment)
-        .map_err(|e| SealingError::Io {
-            path: format!("segment {}", index + 1).into(),
-            source: e,
-        })?;
-    if (read as u64) < len {
-        return Err(SealingError::Truncated(format!(
-            "segment {} is cut short",
-            index + 1
-        )));
+impl Drop for SegmentInput<'_> {
+    fn drop(&mut self) {
+        self.pieces.give_back(std::mem::take(&mut self.current));
     }
-    Ok(())
 }
 
-fn decrypt_segment<'s>(
-    segment: &'s [u8],
+impl BufRead for SegmentInput<'_> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        while self.position == self.current.len() && matches!(self.end, SegmentEnd::NotYet) {
+            match self.pieces.receive() {
+                Ok(Piece::Bytes(bytes)) => {
+                    let spent = std::mem::replace(&mut self.current, bytes);
+                    self.pieces.give_back(spent);
+                    self.position = 0;
+                }
+                Ok(Piece::SegmentEnd(digest)) => self.end = SegmentEnd::Reached(digest),
+                Err(Disconnected) => self.end = SegmentEnd::ReaderStopped,
+            }
+        }
+        match self.end {
+            SegmentEnd::ReaderStopped if self.position == self.current.len() => Err(
+                io::Error::new(io::ErrorKind::UnexpectedEof, "the sealed file stopped"),
+            ),
+            _ => Ok(&self.current[self.position..]),
+        }
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.position = self.position.saturating_add(amount).min(self.current.len());
+    }
+}
+
+impl Read for SegmentInput<'_> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let count = available.len().min(out.len());
+        out[..count].copy_from_slice(&available[..count]);
+        self.consume(count);
+        Ok(count)
+    }
+}
+
+fn decrypt_segment<R: BufRead>(
+    segment: R,
     token: &dyn TokenBackend,
     index: u64,
-) -> Result<age::stream::StreamReader<&'s [u8]>, SealingError> {
+) -> Result<age::stream::StreamReader<R>, SealingError> {
     let number = index + 1;
     let decryptor = age::Decryptor::new_buffered(segment).map_err(|e| header_error(e, number))?;
     let witness = Witness {

@@ -1,5 +1,6 @@
 //! Sealing: plaintext → segmented container, each segment an age file with one
 //! `p256tag` stanza for the buyer's delivery key (age's own recipient does the HPKE).
+//! A second thread hashes and writes the sealed bytes while this one encrypts.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -12,6 +13,7 @@ use crate::container::{segment_count, ContainerHeader, SegmentEntry, MAX_SEGMENT
 use crate::delivery_key::DeliveryKey;
 use crate::error::SealingError;
 use crate::output::PendingOutput;
+use crate::pipeline::{pipeline, Consumer, Disconnected, Piece, Producer, PIECE_SIZE};
 use crate::progress::Progress;
 
 /// Plaintext is moved in pieces of this size (a multiple of age's 64 KiB chunk).
@@ -28,24 +30,91 @@ pub struct SealReceipt {
     pub segment_count: u64,
 }
 
-/// Counts and hashes what age writes for one segment.
-struct HashingWriter<'a> {
-    inner: &'a mut File,
-    hasher: Sha256,
-    written: u64,
+/// Collects what age writes for one segment into pipeline buffers for the writing
+/// thread.
+struct SegmentSink<'a> {
+    pieces: &'a Producer<()>,
+    buffer: Vec<u8>,
 }
 
-impl Write for HashingWriter<'_> {
+impl<'a> SegmentSink<'a> {
+    fn new(pieces: &'a Producer<()>) -> Self {
+        let mut buffer = pieces.buffer();
+        buffer.clear();
+        SegmentSink { pieces, buffer }
+    }
+
+    fn send(&self, piece: Piece<()>) -> io::Result<()> {
+        self.pieces
+            .send(piece)
+            .map_err(|Disconnected| io::Error::other(WriterStopped))
+    }
+
+    fn send_buffer(&mut self) -> io::Result<()> {
+        let full = std::mem::take(&mut self.buffer);
+        self.send(Piece::Bytes(full))?;
+        self.buffer = self.pieces.buffer();
+        self.buffer.clear();
+        Ok(())
+    }
+
+    /// Sends the rest of the segment and marks its end.
+    fn end_segment(mut self) -> io::Result<()> {
+        if !self.buffer.is_empty() {
+            let rest = std::mem::take(&mut self.buffer);
+            self.send(Piece::Bytes(rest))?;
+        }
+        self.send(Piece::SegmentEnd(()))
+    }
+}
+
+impl Write for SegmentSink<'_> {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        let written = self.inner.write(bytes)?;
-        self.hasher.update(&bytes[..written]);
-        self.written = self.written.saturating_add(written as u64);
-        Ok(written)
+        let room = PIECE_SIZE.saturating_sub(self.buffer.len());
+        let taken = bytes.len().min(room);
+        self.buffer.extend_from_slice(&bytes[..taken]);
+        if self.buffer.len() >= PIECE_SIZE {
+            self.send_buffer()?;
+        }
+        Ok(taken)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
+        Ok(())
     }
+}
+
+/// The writing thread stopped; its own error says why.
+#[derive(Debug, thiserror::Error)]
+#[error("the writing thread stopped")]
+struct WriterStopped;
+
+/// The writing thread: hashes and writes every piece, and closes a table entry at
+/// each segment end. Returns the table once the sealing side hangs up.
+fn hash_and_write(
+    file: &mut File,
+    output: &Path,
+    pieces: Consumer<()>,
+) -> Result<Vec<SegmentEntry>, SealingError> {
+    let mut segments = Vec::new();
+    let mut hasher = Sha256::new();
+    let mut sealed_len: u64 = 0;
+    while let Ok(piece) = pieces.receive() {
+        match piece {
+            Piece::Bytes(bytes) => {
+                hasher.update(&bytes);
+                file.write_all(&bytes)
+                    .map_err(|e| SealingError::io(output, e))?;
+                sealed_len = sealed_len.saturating_add(bytes.len() as u64);
+                pieces.give_back(bytes);
+            }
+            Piece::SegmentEnd(()) => segments.push(SegmentEntry {
+                sealed_len: std::mem::take(&mut sealed_len),
+                digest: std::mem::take(&mut hasher).finalize().into(),
+            }),
+        }
+    }
+    Ok(segments)
 }
 
 /// Seals `input` to `to` into the container `output` with `segment_size` plaintext
@@ -86,37 +155,37 @@ pub fn seal_file(
         segments: Vec::new(),
     };
     progress.start(plaintext_len, count);
-    for index in 0..count {
-        let encryptor =
-            age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
-                .map_err(|e| SealingError::Token {
-                    operation: "sealing",
-                    reason: e.to_string(),
-                })?;
-        let sink = HashingWriter {
-            inner: pending.file(),
-            hasher: Sha256::new(),
-            written: 0,
-        };
-        let mut writer = encryptor.wrap_output(sink).map_err(io_error)?;
-        let mut remaining = header.plaintext_len_of(index);
-        while remaining > 0 {
-            let take = usize::try_from(remaining).map_or(COPY_BUFFER, |r| r.min(COPY_BUFFER));
-            plaintext
-                .read_exact(&mut buffer[..take])
-                .map_err(|e| SealingError::io(input, e))?;
-            writer.write_all(&buffer[..take]).map_err(io_error)?;
-            remaining -= take as u64;
-            progress.advance(take as u64);
+    let (producer, consumer) = pipeline::<()>();
+    let (sealed, written) = std::thread::scope(|scope| {
+        let file = pending.file();
+        let writer = scope.spawn(move || hash_and_write(file, output, consumer));
+        let mut sealed = Ok(());
+        for index in 0..count {
+            let source = Source {
+                file: &mut plaintext,
+                path: input,
+                len: header.plaintext_len_of(index),
+            };
+            sealed = seal_segment(source, &recipient, &producer, &mut buffer, progress);
+            if sealed.is_err() {
+                break;
+            }
+            progress.segment_done(index);
         }
-        let sink = writer.finish().map_err(io_error)?;
-        header.segments.push(SegmentEntry {
-            sealed_len: sink.written,
-            digest: sink.hasher.finalize().into(),
+        // Hanging up tells the writing thread the last segment is done.
+        drop(producer);
+        let written = writer.join().unwrap_or_else(|_| {
+            Err(SealingError::io(
+                output,
+                io::Error::other("the writing thread failed"),
+            ))
         });
-        progress.segment_done(index);
-    }
+        (sealed, written)
+    });
     progress.finish();
+    // A failed write explains a failed hand-off to the writing thread.
+    header.segments = written?;
+    sealed?;
 
     pending.file().seek(SeekFrom::Start(0)).map_err(io_error)?;
     pending.write_all(&header.encode())?;
@@ -127,4 +196,47 @@ pub fn seal_file(
         plaintext_len,
         segment_count: count,
     })
+}
+
+/// The plaintext of one segment: the next `len` bytes of `file`.
+struct Source<'a> {
+    file: &'a mut File,
+    path: &'a Path,
+    len: u64,
+}
+
+/// Seals one segment as a complete age file into `pieces`.
+fn seal_segment(
+    source: Source<'_>,
+    recipient: &age::tag::Recipient,
+    pieces: &Producer<()>,
+    buffer: &mut [u8],
+    progress: &mut dyn Progress,
+) -> Result<(), SealingError> {
+    // Output failures are the writing thread's to report (see `WriterStopped`).
+    let handed_off = |e: io::Error| SealingError::io("the sealed output", e);
+    let encryptor =
+        age::Encryptor::with_recipients(std::iter::once(recipient as &dyn age::Recipient))
+            .map_err(|e| SealingError::Token {
+                operation: "sealing",
+                reason: e.to_string(),
+            })?;
+    let mut writer = encryptor
+        .wrap_output(SegmentSink::new(pieces))
+        .map_err(handed_off)?;
+    let mut remaining = source.len;
+    while remaining > 0 {
+        let take = usize::try_from(remaining).map_or(buffer.len(), |r| r.min(buffer.len()));
+        source
+            .file
+            .read_exact(&mut buffer[..take])
+            .map_err(|e| SealingError::io(source.path, e))?;
+        writer.write_all(&buffer[..take]).map_err(handed_off)?;
+        remaining -= take as u64;
+        progress.advance(take as u64);
+    }
+    writer
+        .finish()
+        .and_then(SegmentSink::end_segment)
+        .map_err(handed_off)
 }

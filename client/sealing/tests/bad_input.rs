@@ -173,6 +173,28 @@ fn tampered_segment_is_caught_by_its_digest() {
     );
 }
 
+/// A flipped byte near the start of a large segment fails age's first chunk long
+/// before the segment's last byte is read: the rest is still read, and the digest
+/// names the segment.
+#[test]
+fn early_tampering_in_a_large_segment_is_caught_by_its_digest() {
+    let token = SoftwareToken::generate();
+    let files = Sealed::new(3_000_000, &token.delivery_key(), 1_000_000);
+    let mut sealed = files.bytes();
+    let second_segment = header_len(3) + sealed_len_of(&sealed, 0);
+    sealed[second_segment + 1000] ^= 0x01;
+    let error = open_fails(&sealed, &token, None);
+    assert!(
+        matches!(error, SealingError::Tampered(ref why) if why == "segment 2 does not match its digest"),
+        "{error:?}"
+    );
+}
+
+fn sealed_len_of(sealed: &[u8], index: usize) -> usize {
+    let header = ContainerHeader::read(&mut &sealed[..], sealed.len() as u64).unwrap();
+    header.segments[index].sealed_len as usize
+}
+
 #[test]
 fn tampered_segment_with_forged_table_is_caught_by_age_and_by_the_chain_digest() {
     let token = SoftwareToken::generate();

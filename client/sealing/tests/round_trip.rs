@@ -125,3 +125,33 @@ fn container_layout_matches_its_documentation() {
     let header = ContainerHeader::read(&mut &bytes[..], bytes.len() as u64).unwrap();
     assert_eq!(header.digest(), files.receipt.digest);
 }
+
+/// Segments far larger than the pieces sealing and opening hand between threads
+/// (and not a multiple of them, nor of age's 64 KiB chunk): the table still holds
+/// each whole segment's length and SHA-256, and the payload comes back intact.
+#[test]
+fn segments_larger_than_the_hand_off_pieces_round_trip() {
+    let token = SoftwareToken::generate();
+    let segment_size = 700_001;
+    let files = Sealed::new(
+        2 * segment_size + 123_457,
+        &token.delivery_key(),
+        segment_size as u64,
+    );
+    let bytes = files.bytes();
+    let header = ContainerHeader::read(&mut &bytes[..], bytes.len() as u64).unwrap();
+    assert_eq!(header.segments.len(), 3);
+    let mut offset = ContainerHeader::encoded_len(3) as usize;
+    for entry in &header.segments {
+        let segment = &bytes[offset..offset + entry.sealed_len as usize];
+        assert_eq!(entry.digest, <[u8; 32]>::from(Sha256::digest(segment)));
+        offset += segment.len();
+    }
+    assert_eq!(offset, bytes.len());
+
+    let receipt = open_file(&files.sealed, &files.opened, &token, None, &mut NoProgress).unwrap();
+    assert_eq!(receipt.digest, files.receipt.digest);
+    assert_eq!(token.ecdh_calls.get(), 3);
+    assert_eq!(fs::read(&files.opened).unwrap(), files.payload);
+    assert!(leftovers(&files.dir).is_empty());
+}

@@ -352,7 +352,7 @@ impl Pkcs11Token {
         .ok_or_else(key_missing)?;
         let public_key = read_public_key(&session, &config.key_label)?.ok_or_else(key_missing)?;
         Ok(Pkcs11Token {
-            module: module,
+            module,
             session,
             slot,
             key_label: config.key_label.clone(),
