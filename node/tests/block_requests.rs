@@ -1,6 +1,7 @@
 //! A stranger skips sync altogether and sends a block request straight to a consortium node
-//! over libp2p, as a scraper would. The node must refuse it; the same request from a member's
-//! node identity is answered, which shows the request itself is well formed.
+//! (validator or regulator observer) over libp2p, as a scraper would. The node must refuse it;
+//! the same request from a member's node identity is answered, which shows the request itself
+//! is well formed.
 
 use std::time::Duration;
 
@@ -227,37 +228,63 @@ fn peer_id_of(secret: u8) -> PeerId {
         .to_peer_id()
 }
 
-#[test]
-fn direct_block_request_from_a_stranger_is_refused_and_a_members_is_answered() {
-    let mut net = Network::new(NODE);
-    // The development chain: Alice authors alone; node keys 1–4 are the members' nodes.
-    net.start_node("alice", &["--dev", "--node-key", &format!("{:064x}", 1)])
-        .unwrap();
-    let alice = net.node("alice");
-    wait_until("block #2", Duration::from_secs(60), || {
-        Ok((alice.best_number()? >= 2).then_some(()))
-    })
-    .unwrap();
-    let block_1 = decode_hex(&alice.block_hash(1).unwrap().unwrap()).unwrap();
+/// Sends the same block request from a stranger's and from a member's node identity.
+fn assert_refuses_strangers_and_answers_members(node: &Node) {
+    let block_1 = decode_hex(&node.block_hash(1).unwrap().unwrap()).unwrap();
 
     // A stranger's node identity (node key 5): no blocks, whatever it asks.
     let stranger = peer_id_of(5);
-    let refused = request_block(alice, 5, header_request(1));
+    let refused = request_block(node, 5, header_request(1));
     assert!(refused.is_err(), "the stranger got an answer: {refused:?}");
-    wait_until("alice to log the refusal", Duration::from_secs(10), || {
-        Ok(alice
-            .log()
-            .contains(&format!("request from unauthorised peer {stranger}"))
-            .then_some(()))
-    })
+    wait_until(
+        &format!("{} to log the refusal", node.name),
+        Duration::from_secs(10),
+        || {
+            Ok(node
+                .log()
+                .contains(&format!("request from unauthorised peer {stranger}"))
+                .then_some(()))
+        },
+    )
     .unwrap();
 
     // Bob's node identity (node key 2, a member): the same request gets block #1.
-    let response = request_block(alice, 2, header_request(1)).expect("a member is answered");
+    let response = request_block(node, 2, header_request(1)).expect("a member is answered");
     let block = first_bytes_field(&response, 1).expect("the response holds a block");
     assert_eq!(
         first_bytes_field(block, 1),
         Some(&block_1[..]),
         "it is block #1"
     );
+}
+
+#[test]
+fn direct_block_requests_from_a_stranger_are_refused_by_validators_and_observers() {
+    let mut net = Network::new(NODE);
+    // The development chain: Alice authors alone; node keys 1–4 are the members' nodes and
+    // node key 6 is the regulator's observer.
+    net.start_node("alice", &["--dev", "--node-key", &format!("{:064x}", 1)])
+        .unwrap();
+    net.start_node(
+        "regulator",
+        &[
+            "--chain",
+            "dev",
+            "--observer",
+            "--node-key",
+            &format!("{:064x}", 6),
+        ],
+    )
+    .unwrap();
+    for name in ["alice", "regulator"] {
+        let node = net.node(name);
+        wait_until(
+            &format!("{name} at block #2"),
+            Duration::from_secs(60),
+            || Ok((node.best_number()? >= 2).then_some(())),
+        )
+        .unwrap();
+    }
+    assert_refuses_strangers_and_answers_members(net.node("alice"));
+    assert_refuses_strangers_and_answers_members(net.node("regulator"));
 }
