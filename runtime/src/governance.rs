@@ -20,6 +20,7 @@ parameter_types! {
 impl pallet_consortium::Config for Runtime {
     type RuntimeCall = RuntimeCall;
     type Disputes = crate::marketplace::ConsortiumDisputes;
+    type Session = SessionState;
     type MinMembers = ConstU32<4>;
     type MaxMembers = ConstU32<32>;
     type MaxRegulators = ConstU32<16>;
@@ -34,6 +35,22 @@ impl pallet_consortium::Config for Runtime {
     type MaxOpenProposals = ConstU32<64>;
     type DefaultProposalLifetime = DefaultProposalLifetime;
     type WeightInfo = ();
+}
+
+/// pallet-session's keys and queue, as the consortium sees them.
+pub struct SessionState;
+impl pallet_consortium::SessionView<AccountId> for SessionState {
+    fn has_keys(who: &AccountId) -> bool {
+        pallet_session::NextKeys::<Runtime>::contains_key(who)
+    }
+    fn queued_validators() -> Option<alloc::vec::Vec<AccountId>> {
+        Some(
+            pallet_session::QueuedKeys::<Runtime>::get()
+                .into_iter()
+                .map(|(validator, _)| validator)
+                .collect(),
+        )
+    }
 }
 
 /// Validators are the member hospitals with registered session keys: the consortium pallet is

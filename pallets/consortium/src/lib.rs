@@ -24,12 +24,14 @@
 //!   [`Hospitals`].
 //! - No peer id belongs to two nodes (hospitals or regulators).
 //! - [`ProposalLifetime`] is at least one block.
+//! - The session pallet's queued validators are exactly [`QueuedValidators`]: the members with
+//!   registered session keys at the last session change.
 //! - [`ProposalCount`] is above every open proposal's index; open proposals are at most
 //!   [`Config::MaxOpenProposals`]; no voter voted twice or is excluded; every voter is a member.
 //!
 //! ## Validator set
 //! The pallet is the runtime's `pallet_session::SessionManager`: every new session queues the
-//! current members (pallet-session keeps only those with registered keys), so an admitted
+//! current members that have registered session keys ([`QueuedValidators`]), so an admitted
 //! hospital authors from the session after it registers keys, and a removed one stops at the
 //! next session change. Session length is a genesis parameter ([`SessionLength`]).
 
@@ -76,6 +78,8 @@ pub mod pallet {
             + GetDispatchInfo;
         /// Where dispute decisions go.
         type Disputes: DisputeDecisions;
+        /// The session pallet's keys and queue (validators are members with session keys).
+        type Session: SessionView<Self::AccountId>;
         /// Fewest members the consortium may have (4: survives one failed validator).
         #[pallet::constant]
         type MinMembers: Get<u32>;
@@ -156,6 +160,12 @@ pub mod pallet {
     #[pallet::storage]
     pub type ProposalLifetime<T: Config> =
         StorageValue<_, BlockNumberFor<T>, ValueQuery, T::DefaultProposalLifetime>;
+
+    /// The validators this pallet queued at the last session change: the members that had
+    /// registered session keys then. They author from the next session change on.
+    #[pallet::storage]
+    pub type QueuedValidators<T: Config> =
+        StorageValue<_, BoundedVec<T::AccountId, T::MaxMembers>, ValueQuery>;
 
     /// Blocks per session (validator set changes take effect at session boundaries).
     #[pallet::storage]
@@ -866,6 +876,12 @@ pub mod pallet {
                 open <= T::MaxOpenProposals::get(),
                 "too many open proposals"
             );
+            if let Some(queued) = T::Session::queued_validators() {
+                ensure!(
+                    queued == QueuedValidators::<T>::get().into_inner(),
+                    "the session pallet queued other validators than the consortium did"
+                );
+            }
             Ok(())
         }
     }
@@ -873,8 +889,13 @@ pub mod pallet {
 
 /// Members are the validator set: each session queues the current members.
 impl<T: Config> pallet_session::SessionManager<T::AccountId> for Pallet<T> {
+    /// Queues the members with registered session keys (pallet-session would drop the others
+    /// anyway; filtering here lets `try_state` compare both sides exactly).
     fn new_session(_index: u32) -> Option<Vec<T::AccountId>> {
-        Some(Members::<T>::get().into_inner())
+        let mut keyed = Members::<T>::get();
+        keyed.retain(|member| T::Session::has_keys(member));
+        QueuedValidators::<T>::put(&keyed);
+        Some(keyed.into_inner())
     }
     fn end_session(_index: u32) {}
     fn start_session(_index: u32) {}

@@ -25,6 +25,23 @@ thread_local! {
     pub static DECISIONS: RefCell<Vec<(u64, crate::DisputeOutcome)>> = const { RefCell::new(Vec::new()) };
 }
 
+thread_local! {
+    /// Accounts without session keys (every other account has them).
+    pub static UNKEYED: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
+    /// What the (mock) session pallet queued, for tests that check the invariant.
+    pub static SESSION_QUEUE: RefCell<Option<Vec<u64>>> = const { RefCell::new(None) };
+}
+
+pub struct MockSession;
+impl crate::SessionView<u64> for MockSession {
+    fn has_keys(who: &u64) -> bool {
+        UNKEYED.with(|u| !u.borrow().contains(who))
+    }
+    fn queued_validators() -> Option<Vec<u64>> {
+        SESSION_QUEUE.with(|q| q.borrow().clone())
+    }
+}
+
 pub struct RecordDisputes;
 impl crate::DisputeDecisions for RecordDisputes {
     fn dispute_decided(
@@ -43,6 +60,7 @@ parameter_types! {
 impl pallet_consortium::Config for Test {
     type RuntimeCall = RuntimeCall;
     type Disputes = RecordDisputes;
+    type Session = MockSession;
     type MinMembers = ConstU32<4>;
     type MaxMembers = ConstU32<6>;
     type MaxRegulators = ConstU32<2>;
@@ -91,6 +109,8 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
     let mut ext = sp_io::TestExternalities::new(storage);
     ext.execute_with(|| System::set_block_number(1));
     DECISIONS.with(|d| d.borrow_mut().clear());
+    UNKEYED.with(|u| u.borrow_mut().clear());
+    SESSION_QUEUE.with(|q| *q.borrow_mut() = None);
     ext
 }
 

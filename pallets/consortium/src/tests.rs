@@ -760,12 +760,17 @@ fn regulator_moves_its_node() {
 }
 
 #[test]
-fn sessions_queue_the_members_and_turn_every_session_length_blocks() {
+fn sessions_queue_the_members_with_keys_and_turn_every_session_length_blocks() {
     test(|| {
         admit(5);
+        UNKEYED.with(|u| u.borrow_mut().push(3));
         assert_eq!(
             <Consortium as SessionManager<u64>>::new_session(1),
-            Some(vec![1, 2, 3, 4, 5])
+            Some(vec![1, 2, 4, 5])
+        );
+        assert_eq!(
+            QueuedValidators::<Test>::get().into_inner(),
+            vec![1, 2, 4, 5]
         );
         let turns: Vec<u64> = (1..=20)
             .filter(|n| <Consortium as ShouldEndSession<u64>>::should_end_session(*n))

@@ -181,6 +181,25 @@ impl DisputeDecisions for () {
     }
 }
 
+/// What the session pallet knows about validators: the consortium queues only members with
+/// registered keys, and `try_state` checks the session pallet queued exactly that.
+pub trait SessionView<AccountId> {
+    /// Whether `who` has registered session keys.
+    fn has_keys(who: &AccountId) -> bool;
+    /// The validators queued for the next session (`None`: not tracked, e.g. in tests).
+    fn queued_validators() -> Option<alloc::vec::Vec<AccountId>>;
+}
+
+/// No session pallet: every member counts as keyed and nothing is checked.
+impl<AccountId> SessionView<AccountId> for () {
+    fn has_keys(_: &AccountId) -> bool {
+        true
+    }
+    fn queued_validators() -> Option<alloc::vec::Vec<AccountId>> {
+        None
+    }
+}
+
 /// Which node identities may connect: members' and regulators' peer ids.
 #[derive(
     Clone,

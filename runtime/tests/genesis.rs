@@ -1,0 +1,77 @@
+//! The genesis presets build a state in which the consortium's invariants hold (the session
+//! pallet queued exactly the members with session keys), and they keep holding as sessions
+//! turn.
+
+use medledger_runtime::{genesis_config_presets, Runtime, RuntimeGenesisConfig, Session, System};
+use serde_json::Value;
+use sp_genesis_builder::PresetId;
+use sp_runtime::BuildStorage;
+
+/// `patch` merged over `base`, as the node merges a preset over the default config.
+fn merge(base: &mut Value, patch: Value) {
+    match (base, patch) {
+        (Value::Object(base), Value::Object(patch)) => {
+            for (key, value) in patch {
+                merge(base.entry(key).or_insert(Value::Null), value);
+            }
+        }
+        (base, patch) => *base = patch,
+    }
+}
+
+fn genesis_state(preset: &str) -> sp_io::TestExternalities {
+    let patch = genesis_config_presets::get_preset(&PresetId::from(preset))
+        .unwrap_or_else(|| panic!("preset {preset} exists"));
+    let mut config = serde_json::to_value(RuntimeGenesisConfig::default()).unwrap();
+    merge(&mut config, serde_json::from_slice(&patch).unwrap());
+    let config: RuntimeGenesisConfig = serde_json::from_value(config).unwrap();
+    sp_io::TestExternalities::new(config.build_storage().expect("the preset builds"))
+}
+
+fn assert_invariants() {
+    pallet_consortium::Pallet::<Runtime>::do_try_state().expect("consortium invariants");
+}
+
+fn queued_validators() -> Vec<medledger_runtime::AccountId> {
+    pallet_session::QueuedKeys::<Runtime>::get()
+        .into_iter()
+        .map(|(validator, _)| validator)
+        .collect()
+}
+
+#[test]
+fn every_preset_starts_with_the_consortium_invariants_holding() {
+    for preset in [
+        sp_genesis_builder::DEV_RUNTIME_PRESET,
+        sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET,
+    ] {
+        genesis_state(preset).execute_with(|| {
+            System::set_block_number(1);
+            assert_invariants();
+        });
+    }
+}
+
+/// The development chain has four members but only Alice has session keys: only she is
+/// queued, at genesis and after sessions turn; the four local hospitals are all queued.
+#[test]
+fn sessions_queue_exactly_the_members_with_session_keys() {
+    let alice = sp_keyring::Sr25519Keyring::Alice.to_account_id();
+    genesis_state(sp_genesis_builder::DEV_RUNTIME_PRESET).execute_with(|| {
+        assert_eq!(queued_validators(), vec![alice.clone()]);
+        for block in 1..=3u32 {
+            System::set_block_number(block);
+            Session::rotate_session();
+            assert_eq!(queued_validators(), vec![alice.clone()]);
+            assert_invariants();
+        }
+    });
+    genesis_state(sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET).execute_with(|| {
+        let members = pallet_consortium::Members::<Runtime>::get().into_inner();
+        assert_eq!(members.len(), 4);
+        assert_eq!(queued_validators(), members);
+        System::set_block_number(1);
+        Session::rotate_session();
+        assert_invariants();
+    });
+}
