@@ -295,25 +295,22 @@ pub fn ingest_folder(
     // Memory grows with the number of duplicates only.
     let mut duplicates = HashSet::new();
     let mut previous_key = String::new();
+    let bad_index = || Error::CorruptStore {
+        path: work.path().to_path_buf(),
+        reason: "bad duplicate index line".into(),
+    };
     for entry in by_key.into_sorted()? {
         let entry = entry?;
         let mut fields = entry.split('\t');
         let (Some(key_text), Some(offset), Some(file), Some(line)) =
             (fields.next(), fields.next(), fields.next(), fields.next())
         else {
-            return Err(Error::CorruptStore {
-                path: work.path().to_path_buf(),
-                reason: "bad duplicate index line".into(),
-            });
+            return Err(bad_index());
         };
         if key_text != previous_key {
             previous_key = key_text.to_string();
             continue;
         }
-        let bad_index = || Error::CorruptStore {
-            path: work.path().to_path_buf(),
-            reason: "bad duplicate index line".into(),
-        };
         let offset: u64 = offset.parse().map_err(|_| bad_index())?;
         let file: usize = file.parse().map_err(|_| bad_index())?;
         let issue = IngestIssue {

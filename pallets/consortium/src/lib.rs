@@ -492,46 +492,66 @@ pub mod pallet {
             Ok(())
         }
 
+        /// The checks of an admission, made when it is proposed and again when it executes
+        /// (state may have changed in between).
+        fn ensure_can_add_hospital(account: &T::AccountId, info: &HospitalOf<T>) -> DispatchResult {
+            ensure!(!Self::is_member(account), Error::<T>::AlreadyMember);
+            ensure!(
+                (Members::<T>::decode_len().unwrap_or(0) as u32) < T::MaxMembers::get(),
+                Error::<T>::TooManyMembers
+            );
+            ensure!(!info.peer_ids.is_empty(), Error::<T>::NoPeerIds);
+            Self::ensure_distinct(&info.peer_ids)?;
+            for peer in info.peer_ids.iter() {
+                ensure!(
+                    !PeerOwners::<T>::contains_key(peer),
+                    Error::<T>::PeerIdInUse
+                );
+            }
+            Ok(())
+        }
+
+        fn ensure_can_remove_hospital(account: &T::AccountId) -> DispatchResult {
+            ensure!(Self::is_member(account), Error::<T>::NotMember);
+            ensure!(
+                Members::<T>::decode_len().unwrap_or(0) as u32 > T::MinMembers::get(),
+                Error::<T>::TooFewMembers
+            );
+            Ok(())
+        }
+
+        fn ensure_can_add_regulator(
+            account: &T::AccountId,
+            info: &RegulatorOf<T>,
+        ) -> DispatchResult {
+            ensure!(
+                !Regulators::<T>::contains_key(account),
+                Error::<T>::AlreadyRegulator
+            );
+            ensure!(
+                Regulators::<T>::count() < T::MaxRegulators::get(),
+                Error::<T>::TooManyRegulators
+            );
+            ensure!(
+                !PeerOwners::<T>::contains_key(&info.peer_id),
+                Error::<T>::PeerIdInUse
+            );
+            Ok(())
+        }
+
         /// Checks an action can be carried out now; returns who may not vote on it.
         fn check_proposable(action: &ActionOf<T>) -> Result<Option<T::AccountId>, DispatchError> {
             match action {
                 Action::AddHospital { account, info } => {
-                    ensure!(!Self::is_member(account), Error::<T>::AlreadyMember);
-                    ensure!(
-                        (Members::<T>::decode_len().unwrap_or(0) as u32) < T::MaxMembers::get(),
-                        Error::<T>::TooManyMembers
-                    );
-                    ensure!(!info.peer_ids.is_empty(), Error::<T>::NoPeerIds);
-                    Self::ensure_distinct(&info.peer_ids)?;
-                    for peer in info.peer_ids.iter() {
-                        ensure!(
-                            !PeerOwners::<T>::contains_key(peer),
-                            Error::<T>::PeerIdInUse
-                        );
-                    }
+                    Self::ensure_can_add_hospital(account, info)?;
                     Ok(None)
                 }
                 Action::RemoveHospital { account } => {
-                    ensure!(Self::is_member(account), Error::<T>::NotMember);
-                    ensure!(
-                        Members::<T>::decode_len().unwrap_or(0) as u32 > T::MinMembers::get(),
-                        Error::<T>::TooFewMembers
-                    );
+                    Self::ensure_can_remove_hospital(account)?;
                     Ok(Some(account.clone()))
                 }
                 Action::AddRegulator { account, info } => {
-                    ensure!(
-                        !Regulators::<T>::contains_key(account),
-                        Error::<T>::AlreadyRegulator
-                    );
-                    ensure!(
-                        Regulators::<T>::count() < T::MaxRegulators::get(),
-                        Error::<T>::TooManyRegulators
-                    );
-                    ensure!(
-                        !PeerOwners::<T>::contains_key(&info.peer_id),
-                        Error::<T>::PeerIdInUse
-                    );
+                    Self::ensure_can_add_regulator(account, info)?;
                     Ok(None)
                 }
                 Action::RemoveRegulator { account } => {
@@ -733,19 +753,9 @@ pub mod pallet {
             account: T::AccountId,
             info: HospitalOf<T>,
         ) -> DispatchResult {
+            Self::ensure_can_add_hospital(&account, &info)?;
             let mut members = Members::<T>::get();
-            let pos = match members.binary_search(&account) {
-                Ok(_) => return Err(Error::<T>::AlreadyMember.into()),
-                Err(pos) => pos,
-            };
-            ensure!(!info.peer_ids.is_empty(), Error::<T>::NoPeerIds);
-            Self::ensure_distinct(&info.peer_ids)?;
-            for peer in info.peer_ids.iter() {
-                ensure!(
-                    !PeerOwners::<T>::contains_key(peer),
-                    Error::<T>::PeerIdInUse
-                );
-            }
+            let pos = members.binary_search(&account).unwrap_or_else(|pos| pos);
             members
                 .try_insert(pos, account.clone())
                 .map_err(|_| Error::<T>::TooManyMembers)?;
@@ -759,15 +769,9 @@ pub mod pallet {
         }
 
         fn remove_hospital(account: &T::AccountId) -> DispatchResult {
+            Self::ensure_can_remove_hospital(account)?;
             let mut members = Members::<T>::get();
-            let pos = members
-                .binary_search(account)
-                .map_err(|_| Error::<T>::NotMember)?;
-            ensure!(
-                members.len() as u32 > T::MinMembers::get(),
-                Error::<T>::TooFewMembers
-            );
-            members.remove(pos);
+            members.retain(|member| member != account);
             Members::<T>::put(members);
             if let Some(info) = Hospitals::<T>::take(account) {
                 for peer in info.peer_ids.iter() {
@@ -784,18 +788,7 @@ pub mod pallet {
             account: T::AccountId,
             info: RegulatorOf<T>,
         ) -> DispatchResult {
-            ensure!(
-                !Regulators::<T>::contains_key(&account),
-                Error::<T>::AlreadyRegulator
-            );
-            ensure!(
-                Regulators::<T>::count() < T::MaxRegulators::get(),
-                Error::<T>::TooManyRegulators
-            );
-            ensure!(
-                !PeerOwners::<T>::contains_key(&info.peer_id),
-                Error::<T>::PeerIdInUse
-            );
+            Self::ensure_can_add_regulator(&account, &info)?;
             PeerOwners::<T>::insert(&info.peer_id, (account.clone(), PeerRole::Regulator));
             Regulators::<T>::insert(&account, info);
             Self::deposit_event(Event::RegulatorAdded { account });
