@@ -15,6 +15,8 @@ NODE="${MEDLEDGER_NODE:-}"
 VALIDATORS=(alice bob charlie dave)
 P2P_BASE=30333
 RPC_BASE=9944
+# The hospitals' delivery endpoints, as the local chain's genesis publishes them.
+DELIVERY_BASE=8800
 
 if [[ "${1:-}" == "--purge" ]]; then
     rm -rf "$NET_DIR"
@@ -46,6 +48,7 @@ for i in "${!VALIDATORS[@]}"; do
     rpc=$((RPC_BASE + i))
     args=(--chain local "--$name" --base-path "$NET_DIR/$name" --node-key-file "$key_file"
           --listen-addr "/ip4/127.0.0.1/tcp/$p2p" --rpc-port "$rpc"
+          --delivery-listen "127.0.0.1:$((DELIVERY_BASE + i))"
           --prometheus-port $((9615 + i)) --no-mdns --no-telemetry)
     [[ -n "$bootnode" ]] && args+=(--bootnodes "$bootnode")
     "$NODE" "${args[@]}" >"$NET_DIR/$name.log" 2>&1 &
@@ -54,7 +57,8 @@ for i in "${!VALIDATORS[@]}"; do
         peer_id=$("$NODE" key inspect-node-key --file "$key_file")
         bootnode="/ip4/127.0.0.1/tcp/$p2p/p2p/$peer_id"
     fi
-    printf '%-8s rpc ws://127.0.0.1:%d  (http://127.0.0.1:%d)  log %s\n' "$name" "$rpc" "$rpc" "$NET_DIR/$name.log"
+    printf '%-8s rpc ws://127.0.0.1:%d  deliveries http://127.0.0.1:%d  store %s  log %s\n' \
+        "$name" "$rpc" $((DELIVERY_BASE + i)) "$NET_DIR/$name/fhir-store" "$NET_DIR/$name.log"
 done
 
 echo

@@ -6,14 +6,14 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-# One warm target directory for every build, local and CI (DEVELOPERS.md).
+# One warm target directory for every build, local and CI (see ARCHITECTURE.md, Build).
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/medledger/target}"
 status=0
 # --no-fail-fast: report every failing test binary, not just the first.
 cargo test --workspace --locked --no-fail-fast "$@" || status=1
 # Benchmarks need the `runtime-benchmarks` feature, which is per pallet: each runs once on the
 # pallet's mock runtime (`impl_benchmark_test_suite!`).
-for pallet in pallet-consortium; do
+for pallet in pallet-consortium pallet-listing pallet-escrow; do
     SKIP_WASM_BUILD=1 cargo test --locked --no-fail-fast -p "$pallet" \
         --features runtime-benchmarks --lib -- benchmarking || status=1
 done

@@ -19,6 +19,37 @@ pub struct Cli {
     /// methods. The node's peer id must be registered as a regulator by the consortium.
     #[arg(long)]
     pub observer: bool,
+
+    #[clap(flatten)]
+    pub delivery: DeliveryArgs,
+}
+
+/// Delivery of sold data by a hospital's node (see the README, "Hospital").
+#[derive(Debug, Clone, clap::Args)]
+pub struct DeliveryArgs {
+    /// The hospital's encrypted FHIR store, as `medledger fhir ingest --store` wrote it; sold
+    /// data is delivered from it. Default: `<base-path>/fhir-store`.
+    #[arg(long, value_name = "DIR")]
+    pub fhir_store: Option<std::path::PathBuf>,
+    /// The store's key file (64 hex digits). Default: `<fhir-store>/store.key`.
+    #[arg(long, value_name = "FILE")]
+    pub fhir_store_key: Option<std::path::PathBuf>,
+    /// Where sealed deliveries and their openings are kept. Default: `<base-path>/deliveries`.
+    #[arg(long, value_name = "DIR")]
+    pub delivery_dir: Option<std::path::PathBuf>,
+    /// Address of the HTTP delivery endpoint buyers download from.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8800")]
+    pub delivery_listen: std::net::SocketAddr,
+    /// Allow `--delivery-listen` on an address other than loopback.
+    #[arg(long)]
+    pub delivery_external: bool,
+    /// The endpoint's public URL, as the hospital's `delivery_endpoint` on chain says; buyers
+    /// sign their requests for it. Default: `http://<delivery-listen>`.
+    #[arg(long, value_name = "URL")]
+    pub delivery_endpoint: Option<String>,
+    /// k-anonymity threshold of deliveries (default: the de-identification profile's, 5).
+    #[arg(long, value_name = "K")]
+    pub delivery_k: Option<usize>,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -37,6 +68,9 @@ pub enum Subcommand {
 
     /// Write a consortium's own chain specification from a list of hospitals (JSON).
     ConsortiumSpec(crate::chain_spec::ConsortiumSpecCmd),
+    /// Register on chain the records `medledger fhir ingest` collected (the hospital's account
+    /// signs; its secret in MEDLEDGER_ACCOUNT_SECRET). Skips records already registered.
+    RegisterRecords(crate::hospital::RegisterRecordsCmd),
 
     /// Validate blocks.
     CheckBlock(sc_cli::CheckBlockCmd),

@@ -38,7 +38,7 @@ impl SubstrateCli for Cli {
     }
 }
 
-/// libp2p is this chain's default network backend (see DESIGN.md); `--network-backend litep2p`
+/// libp2p is this chain's default network backend (ARCHITECTURE.md); `--network-backend litep2p`
 /// still selects litep2p. sc-cli's own default is litep2p, so apply ours unless the flag is given.
 fn apply_default_network_backend(cli: &mut Cli) {
     let given = std::env::args().any(|arg| arg.starts_with("--network-backend"));
@@ -107,6 +107,7 @@ pub fn run() -> sc_cli::Result<()> {
             cmd.run(spec)
         }
         Some(Subcommand::ConsortiumSpec(cmd)) => cmd.run().map_err(sc_cli::Error::Input),
+        Some(Subcommand::RegisterRecords(cmd)) => cmd.run().map_err(sc_cli::Error::Input),
         Some(Subcommand::CheckBlock(cmd)) => {
             let runner = cli.create_runner(cmd)?;
             runner.async_run(|config| {
@@ -180,6 +181,7 @@ pub fn run() -> sc_cli::Result<()> {
         None => {
             let runner = cli.create_runner(&cli.run)?;
             let observer = cli.observer;
+            let delivery_args = cli.delivery.clone();
             runner.run_node_until_exit(|mut config| async move {
                 check_rpc_exposure(
                     config.role.is_authority(),
@@ -194,18 +196,28 @@ pub fn run() -> sc_cli::Result<()> {
                 if observer {
                     make_observer(&mut config)?;
                 }
+                // Hospitals' validators deliver what their hospital sold; observers never.
+                let delivery = (config.role.is_authority() && !observer)
+                    .then(|| {
+                        crate::delivery::DeliverySettings::from_args(
+                            &delivery_args,
+                            config.base_path.path(),
+                        )
+                    })
+                    .transpose()
+                    .map_err(sc_cli::Error::Input)?;
                 match config.network.network_backend {
                     NetworkBackendType::Libp2p => service::new_full::<
                         sc_network::NetworkWorker<
                             medledger_runtime::opaque::Block,
                             <medledger_runtime::opaque::Block as sp_runtime::traits::Block>::Hash,
                         >,
-                    >(config, observer)
+                    >(config, observer, delivery)
                     .map_err(sc_cli::Error::Service),
-                    NetworkBackendType::Litep2p => {
-                        service::new_full::<sc_network::Litep2pNetworkBackend>(config, observer)
-                            .map_err(sc_cli::Error::Service)
-                    }
+                    NetworkBackendType::Litep2p => service::new_full::<
+                        sc_network::Litep2pNetworkBackend,
+                    >(config, observer, delivery)
+                    .map_err(sc_cli::Error::Service),
                 }
             })
         }

@@ -3,6 +3,8 @@
 mod chain_spec;
 mod cli;
 mod command;
+mod delivery;
+mod hospital;
 mod observer;
 mod peer_guard;
 mod rpc;

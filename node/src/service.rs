@@ -7,6 +7,7 @@ use futures::FutureExt;
 use medledger_runtime::{opaque::Block, RuntimeApi};
 
 use crate::{
+    delivery::{finalized::FinalizedBlocks, DeliverySettings},
     observer::ReadOnlyPool,
     peer_guard::{self, PeerAllowlist},
 };
@@ -154,17 +155,19 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 /// Builds and starts a full node: a validator with `--validator`, a regulator's read-only
 /// observer with `observer` (its transaction pool refuses every submission), otherwise a
 /// syncing full node.
+/// With `delivery`, the node also delivers its hospital's sales (`crate::delivery`).
 pub fn new_full<N: crate::peer_guard::GuardedBackend>(
     config: Configuration,
     observer: bool,
+    delivery: Option<DeliverySettings>,
 ) -> Result<TaskManager, ServiceError> {
     let partial = new_partial(&config)?;
     if observer {
         let pool = Arc::new(ReadOnlyPool::new(partial.transaction_pool.clone()));
-        start_full::<N, _>(config, partial, pool)
+        start_full::<N, _>(config, partial, pool, None)
     } else {
         let pool = partial.transaction_pool.clone();
-        start_full::<N, _>(config, partial, pool)
+        start_full::<N, _>(config, partial, pool, delivery)
     }
 }
 
@@ -173,6 +176,7 @@ fn start_full<N, P>(
     config: Configuration,
     partial: Service,
     transaction_pool: Arc<P>,
+    delivery: Option<DeliverySettings>,
 ) -> Result<TaskManager, ServiceError>
 where
     N: crate::peer_guard::GuardedBackend,
@@ -287,13 +291,26 @@ where
                 enable_http_requests: true,
                 custom_extensions: |_| vec![],
             })?;
+        // On finalized blocks only: a delivery acts on what cannot be reverted.
+        let finalized = Arc::new(FinalizedBlocks::new(
+            client.clone(),
+            task_manager.spawn_handle(),
+        ));
         task_manager.spawn_handle().spawn(
             "offchain-workers-runner",
             "offchain-worker",
             offchain_workers
-                .run(client.clone(), task_manager.spawn_handle())
+                .run(finalized, task_manager.spawn_handle())
                 .boxed(),
         );
+    }
+    if let Some(settings) = delivery {
+        if let Some(seed) = config.dev_key_seed.as_deref() {
+            crate::delivery::insert_dev_delivery_key(&keystore_container.keystore(), seed)
+                .map_err(ServiceError::Other)?;
+        }
+        crate::delivery::start(&task_manager, client.clone(), backend.clone(), settings)
+            .map_err(ServiceError::Other)?;
     }
 
     let role = config.role;

@@ -18,6 +18,7 @@ mod apis;
 pub mod genesis_config_presets;
 mod governance;
 mod marketplace;
+pub use marketplace::consent_purpose;
 
 use alloc::{borrow::Cow, vec::Vec};
 use frame_support::{
@@ -311,6 +312,105 @@ pub type TxExtension = (
 pub type UncheckedExtrinsic =
     generic::UncheckedExtrinsic<Address, RuntimeCall, Signature, TxExtension>;
 pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
+
+/// The transaction extensions of a signed transaction from `nonce`, valid in `era`, paying no
+/// tip: what wallets, the off-chain worker and the node's own tools send.
+pub fn tx_extension(nonce: Nonce, era: generic::Era) -> TxExtension {
+    (
+        frame_system::AuthorizeCall::<Runtime>::new(),
+        frame_system::CheckNonZeroSender::<Runtime>::new(),
+        frame_system::CheckSpecVersion::<Runtime>::new(),
+        frame_system::CheckTxVersion::<Runtime>::new(),
+        frame_system::CheckGenesis::<Runtime>::new(),
+        frame_system::CheckEra::<Runtime>::from(era),
+        frame_system::CheckNonce::<Runtime>::from(nonce),
+        frame_system::CheckWeight::<Runtime>::new(),
+        pallet_transaction_payment::ChargeTransactionPayment::<Runtime>::from(0).into(),
+        frame_metadata_hash_extension::CheckMetadataHash::<Runtime>::new(false),
+        frame_system::WeightReclaim::<Runtime>::new(),
+    )
+}
+
+/// `call` signed off chain by `signer` as an immortal transaction with `nonce`, for the chain
+/// with `genesis` at runtime versions `spec_version` and `transaction_version` (what a wallet
+/// reads from the node first).
+#[cfg(feature = "std")]
+pub fn sign_immortal(
+    signer: &sp_core::sr25519::Pair,
+    call: RuntimeCall,
+    nonce: Nonce,
+    genesis: Hash,
+    spec_version: u32,
+    transaction_version: u32,
+) -> UncheckedExtrinsic {
+    use codec::Encode;
+    use sp_core::Pair;
+    let tx_ext = tx_extension(nonce, generic::Era::Immortal);
+    let implicit = (
+        (),
+        (),
+        spec_version,
+        transaction_version,
+        genesis,
+        genesis,
+        (),
+        (),
+        (),
+        None,
+        (),
+    );
+    let payload = SignedPayload::from_raw(call.clone(), tx_ext.clone(), implicit);
+    let signature = payload.using_encoded(|bytes| signer.sign(bytes));
+    UncheckedExtrinsic::new_signed(
+        call,
+        Address::Id(AccountId::from(signer.public())),
+        Signature::Sr25519(signature),
+        tx_ext,
+    )
+}
+
+/// The escrow's off-chain worker signs delivery receipts with the custodian's delivery key
+/// (`pallet_escrow::offchain`): these make a signed transaction of a call, as a wallet would.
+impl frame_system::offchain::SigningTypes for Runtime {
+    type Public = <Signature as Verify>::Signer;
+    type Signature = Signature;
+}
+
+impl<LocalCall> frame_system::offchain::CreateTransactionBase<LocalCall> for Runtime
+where
+    RuntimeCall: From<LocalCall>,
+{
+    type Extrinsic = UncheckedExtrinsic;
+    type RuntimeCall = RuntimeCall;
+}
+
+impl<LocalCall> frame_system::offchain::CreateSignedTransaction<LocalCall> for Runtime
+where
+    RuntimeCall: From<LocalCall>,
+{
+    fn create_signed_transaction<
+        C: frame_system::offchain::AppCrypto<Self::Public, Self::Signature>,
+    >(
+        call: RuntimeCall,
+        public: <Signature as Verify>::Signer,
+        account: AccountId,
+        nonce: Nonce,
+    ) -> Option<UncheckedExtrinsic> {
+        use codec::Encode;
+        use sp_runtime::traits::StaticLookup;
+        // Valid for 256 blocks from the block the worker runs on (a finalized one).
+        let period = 256;
+        let current_block = u64::from(System::block_number()).saturating_sub(1);
+        let tx_ext = tx_extension(nonce, generic::Era::mortal(period, current_block));
+        let payload = SignedPayload::new(call, tx_ext).ok()?;
+        let signature = payload.using_encoded(|bytes| C::sign(bytes, public))?;
+        let (call, tx_ext, _) = payload.deconstruct();
+        let address = <Runtime as frame_system::Config>::Lookup::unlookup(account);
+        Some(UncheckedExtrinsic::new_signed(
+            call, address, signature, tx_ext,
+        ))
+    }
+}
 
 /// Migrations beyond those the pallets declare themselves.
 type Migrations = ();

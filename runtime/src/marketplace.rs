@@ -73,6 +73,7 @@ impl pallet_delivery::Config for Runtime {
 }
 
 impl pallet_escrow::Config for Runtime {
+    type AuthorityId = pallet_escrow::offchain::crypto::DeliveryAuthority;
     type RuntimeHoldReason = RuntimeHoldReason;
     type Currency = Balances;
     type Custodians = pallet_consortium::IsMember<Runtime>;

@@ -97,7 +97,7 @@ fn parse_size(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("'{text}' is out of range"))
 }
 
-fn parse_digest(text: &str) -> Result<[u8; 32], String> {
+pub fn parse_digest(text: &str) -> Result<[u8; 32], String> {
     let digits = text.strip_prefix("0x").unwrap_or(text);
     hex::decode(digits)
         .ok()

@@ -2,6 +2,7 @@
 //! only parses and dispatches.
 
 mod envelope;
+mod fetch;
 mod fhir;
 mod progress;
 mod token;
@@ -34,6 +35,8 @@ enum Command {
     Seal(envelope::SealArgs),
     /// Open a sealed file with the token holding the delivery key.
     Open(envelope::OpenArgs),
+    /// Download an order's sealed delivery from the custodian (buyer's account signs).
+    Fetch(fetch::FetchArgs),
     /// Hospital side: FHIR docking, collection and de-identification.
     #[command(subcommand)]
     Fhir(fhir::FhirCommand),
@@ -45,6 +48,7 @@ fn main() -> ExitCode {
         Command::Token(command) => token::run(command),
         Command::Seal(args) => envelope::seal(args),
         Command::Open(args) => envelope::open(args),
+        Command::Fetch(args) => fetch::fetch(args),
         Command::Fhir(command) => fhir::run(command),
     };
     match result {

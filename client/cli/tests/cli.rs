@@ -456,3 +456,108 @@ fn fhir_issues_lists_the_ingest_problems_with_the_store_key_only() {
     );
     assert!(String::from_utf8_lossy(&refused.stderr).starts_with("error: "));
 }
+
+/// A delivery endpoint on loopback serving `sealed` as order 7 to `buyer` only.
+fn serve_order_7(sealed: PathBuf, buyer: [u8; 32]) -> (String, std::thread::JoinHandle<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let config = medledger_delivery_http::ServerConfig::new(endpoint.clone());
+    let lookup: std::sync::Arc<dyn medledger_delivery_http::DeliveryLookup> =
+        std::sync::Arc::new(move |order: u64| {
+            (order == 7).then(|| medledger_delivery_http::Delivery {
+                buyer,
+                path: Some(sealed.clone()),
+            })
+        });
+    let server = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            // Serves until the test process ends.
+            let _ = medledger_delivery_http::serve(listener, config, lookup).await;
+        });
+    });
+    (endpoint, server)
+}
+
+#[test]
+fn fetch_downloads_for_the_buyer_only_and_checks_the_digest() {
+    use sp_core::Pair;
+    let fx = Fixture::new();
+    let key = fx.init_key();
+    random_file(&fx.path("plain"), 300_000);
+    let sealing = fx.run_ok(&[
+        "seal",
+        "--to",
+        &key.to_chain_hex(),
+        s(&fx.path("plain")),
+        s(&fx.path("served.sealed")),
+    ]);
+    let digest = value_after(&sealing, "container digest:");
+    let buyer = sp_core::sr25519::Pair::from_string("//One", None).unwrap();
+    let (endpoint, _server) = serve_order_7(fx.path("served.sealed"), buyer.public().0);
+
+    let fetch = |secret: &str, expect: &str, out: &Path| {
+        fx.command(
+            None,
+            &[
+                "fetch",
+                "--endpoint",
+                &endpoint,
+                "--order",
+                "7",
+                "--expect-digest",
+                expect,
+                s(out),
+            ],
+        )
+        .env("MEDLEDGER_ACCOUNT_SECRET", secret)
+        .output()
+        .unwrap()
+    };
+    let downloaded = fetch("//One", &digest, &fx.path("got.sealed"));
+    assert!(
+        downloaded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&downloaded.stderr)
+    );
+    assert_eq!(
+        fs::read(fx.path("got.sealed")).unwrap(),
+        fs::read(fx.path("served.sealed")).unwrap()
+    );
+
+    let stranger = fetch("//Two", &digest, &fx.path("stranger.sealed"));
+    assert_human_failure(&stranger, "did not buy order 7");
+    assert!(!fx.path("stranger.sealed").exists());
+
+    let other_digest = format!("0x{}", "11".repeat(32));
+    let mismatch = fetch("//One", &other_digest, &fx.path("wrong.sealed"));
+    assert_human_failure(&mismatch, "not the chain's");
+    assert!(
+        !fx.path("wrong.sealed").exists(),
+        "a mismatching download is removed"
+    );
+
+    let no_secret = fx
+        .command(
+            None,
+            &[
+                "fetch",
+                "--endpoint",
+                &endpoint,
+                "--order",
+                "7",
+                "--expect-digest",
+                &digest,
+                s(&fx.path("x")),
+            ],
+        )
+        .env_remove("MEDLEDGER_ACCOUNT_SECRET")
+        .output()
+        .unwrap();
+    assert_human_failure(&no_secret, "MEDLEDGER_ACCOUNT_SECRET");
+}

@@ -28,6 +28,18 @@ impl FromStr for Purpose {
     }
 }
 
+/// The chain's id of a category code (`consent.grantConsent(Category(id), …)`): the first four
+/// bytes, little endian, of BLAKE2b-256 over `"medledger:category:v1" ‖ code`. Wallets derive
+/// it from the same code the custodian's collector assigns, e.g. `observation:laboratory`.
+pub fn category_id(code: &str) -> u32 {
+    use blake2::digest::{consts::U32, Digest};
+    let mut hasher = blake2::Blake2b::<U32>::new();
+    hasher.update(b"medledger:category:v1");
+    hasher.update(code.as_bytes());
+    let digest = hasher.finalize();
+    u32::from_le_bytes([digest[0], digest[1], digest[2], digest[3]])
+}
+
 /// One question to the consent oracle.
 #[derive(Debug, Clone, Copy)]
 pub struct ConsentQuery<'a> {

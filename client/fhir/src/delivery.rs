@@ -9,6 +9,7 @@
 //! Every file is hashed as it is written: the manifest's `blake2b_256` is BLAKE2b-256
 //! (32-byte digest, unkeyed) of the whole file, and nothing is read back.
 
+use crate::account::AccountId;
 use crate::consent::{record_is_sellable, ConsentOracle, ListingFilter, Sale};
 use crate::deid::{
     is_age_90_or_over, quasi_identifier_class, CompartmentView, Deidentifier, Pseudonym,
@@ -19,7 +20,7 @@ use crate::json::JsonTree;
 use crate::profile::Profile;
 use crate::progress;
 use crate::resource::resource_key;
-use crate::store::{CompartmentReader, StoreKey, StoreReader};
+use crate::store::{CompartmentReader, RecordId, StoreKey, StoreReader};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
@@ -69,10 +70,22 @@ pub struct DeliveryManifest {
     pub files: Vec<DeliveredFile>,
 }
 
-/// A delivery's manifest, and how much it read (for throughput figures).
+/// One record that went into a delivery: what the custodian opens to a regulator. Never part
+/// of the delivery itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveredRecord {
+    pub record_id: RecordId,
+    /// The commitment registered on chain, hex.
+    pub commitment: String,
+    pub owner: AccountId,
+}
+
+/// A delivery's manifest, the records it holds, and how much it read (for throughput figures).
 #[derive(Debug, Clone)]
 pub struct DeliverySummary {
     pub manifest: DeliveryManifest,
+    /// The delivered records (after suppression), in no particular order.
+    pub delivered_records: Vec<DeliveredRecord>,
     /// Canonical NDJSON bytes of every stored resource scanned.
     pub scanned_bytes: u64,
 }
@@ -136,6 +149,9 @@ pub fn deidentify_delivery(
     let mut class_tree = JsonTree::default();
     // Indices of the current compartment's sellable records.
     let mut selected: Vec<usize> = Vec::new();
+    let mut delivered_records: Vec<DeliveredRecord> = Vec::new();
+    // The records of each compartment in the spool, in spool order.
+    let mut held_back_records: Vec<Vec<DeliveredRecord>> = Vec::new();
     while let Some(compartment) = reader.next_compartment()? {
         let compartment_bytes: u64 = compartment
             .iter()
@@ -160,7 +176,9 @@ pub fn deidentify_delivery(
             trees.resize_with(selected.len() + 1, JsonTree::default);
         }
         let mut resources = Vec::with_capacity(selected.len() + 1);
+        let mut sources = Vec::with_capacity(selected.len() + 1);
         for (record, tree) in records.zip(trees.iter_mut()) {
+            sources.push(record);
             let body = tree
                 .parse(&record.canonical)
                 .map_err(|e| corrupt(format!("stored resource is not JSON: {e}")))?;
@@ -183,7 +201,8 @@ pub fn deidentify_delivery(
         let mut class = None;
         lines.clear();
         line_spans.clear();
-        for (resource_type, id, body) in &resources {
+        let mut compartment_records = Vec::new();
+        for ((resource_type, id, body), source) in resources.iter().zip(&sources) {
             let start = lines.len();
             lines.extend_from_slice(resource_type.as_bytes());
             lines.push(b'\t');
@@ -191,6 +210,13 @@ pub fn deidentify_delivery(
             if !engine.deidentify(resource_type, id, *body, &view, &mut lines) {
                 lines.truncate(start);
                 continue;
+            }
+            if let (Some(record_id), Some(commitment)) = (&source.record_id, &source.commitment) {
+                compartment_records.push(DeliveredRecord {
+                    record_id: record_id.clone(),
+                    commitment: commitment.clone(),
+                    owner: source.owner.clone(),
+                });
             }
             if class.is_none() {
                 let json = std::str::from_utf8(&lines[json_start..])
@@ -220,7 +246,9 @@ pub fn deidentify_delivery(
             for &(start, tab, end) in &line_spans {
                 output.write_line(&lines[start..end], tab - start)?;
             }
+            delivered_records.append(&mut compartment_records);
         } else {
+            held_back_records.push(compartment_records);
             writeln!(spool, "{class}\t{}", line_spans.len())
                 .and_then(|()| spool.write_all(&lines))
                 .context(|| "writing the delivery spool".into())?;
@@ -237,6 +265,7 @@ pub fn deidentify_delivery(
         .context(|| "rewinding the delivery spool".into())?;
     let mut spool = BufReader::with_capacity(IO_BUFFER, spool);
     let mut line = Vec::new();
+    let mut held_back_records = held_back_records.into_iter();
     let spool_corrupt = || Error::CorruptStore {
         path: out_dir.to_path_buf(),
         reason: "the delivery spool is damaged".into(),
@@ -258,6 +287,10 @@ pub fn deidentify_delivery(
         let line_count: u64 = line_count.parse().map_err(|_| spool_corrupt())?;
         let kept =
             patients_per_class.get(class).copied().unwrap_or(0) >= options.k_threshold as u64;
+        let records = held_back_records.next().ok_or_else(spool_corrupt)?;
+        if kept {
+            delivered_records.extend(records);
+        }
         for _ in 0..line_count {
             line.clear();
             spool
@@ -315,6 +348,7 @@ pub fn deidentify_delivery(
         .context(|| format!("writing {}", manifest_path.display()))?;
     Ok(DeliverySummary {
         manifest,
+        delivered_records,
         scanned_bytes,
     })
 }

@@ -81,17 +81,18 @@ mod progress;
 pub mod resource;
 pub mod rest;
 pub mod store;
+pub mod synthetic;
 
 pub use account::{AccountId, OwnerMapping};
 pub use canonical::canonical_json;
 pub use collect::{commitment, commitment_salt, ingest_folder, IngestOptions, IngestReport};
 pub use consent::{
-    select_records, ConsentGrants, ConsentOracle, ConsentQuery, Grant, Grantee, ListingFilter,
-    Purpose, Sale, Scope, SelectedRecord,
+    category_id, select_records, ConsentGrants, ConsentOracle, ConsentQuery, Grant, Grantee,
+    ListingFilter, Purpose, Sale, Scope, SelectedRecord,
 };
 pub use delivery::{
-    deidentify_delivery, k_anonymity_report, DeliveryManifest, DeliveryOptions, DeliverySummary,
-    KAnonymityReport,
+    deidentify_delivery, k_anonymity_report, DeliveredRecord, DeliveryManifest, DeliveryOptions,
+    DeliverySummary, KAnonymityReport,
 };
 pub use error::{Error, IngestIssue, IssueKind, Result};
 pub use profile::Profile;
@@ -104,7 +105,12 @@ pub fn current_year() -> i32 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|elapsed| elapsed.as_secs() / 86_400)
         .unwrap_or(0) as i64;
-    // Civil-from-days (H. Hinnant), year part only.
+    civil_date(days).0
+}
+
+/// `(year, month, day)` of day `days` since 1970-01-01 in the proleptic Gregorian calendar
+/// (H. Hinnant's civil-from-days).
+pub fn civil_date(days: i64) -> (i32, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z - era * 146_097;
@@ -112,6 +118,12 @@ pub fn current_year() -> i32 {
         (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_index = (5 * day_of_year + 2) / 153;
-    let year = year_of_era + era * 400 + if month_index >= 10 { 1 } else { 0 };
-    year as i32
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year as i32, month as u32, day as u32)
 }

@@ -6,16 +6,12 @@
 
 use std::time::Duration;
 
-use medledger_runtime::{
-    Address, Runtime, RuntimeCall, RuntimeEvent, Signature, SignedPayload, TxExtension,
-    UncheckedExtrinsic,
-};
+use medledger_runtime::{Runtime, RuntimeCall, RuntimeEvent};
 use medledger_test_harness::{decode_hex, wait_until, Node, Result};
 use serde_json::{json, Value};
 use sp_keyring::Sr25519Keyring;
 use sp_runtime::{
     codec::{Decode, Encode},
-    generic::Era,
     DispatchError,
 };
 
@@ -28,10 +24,12 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// The account's next nonce as the node sees it (pool included).
 pub fn next_nonce(node: &Node, who: Sr25519Keyring) -> Result<u32> {
-    let nonce = node.rpc(
-        "system_accountNextIndex",
-        json!([who.to_account_id().to_string()]),
-    )?;
+    next_nonce_of(node, &who.to_account_id())
+}
+
+/// Like [`next_nonce`], for any account.
+pub fn next_nonce_of(node: &Node, who: &medledger_runtime::AccountId) -> Result<u32> {
+    let nonce = node.rpc("system_accountNextIndex", json!([who.to_string()]))?;
     nonce
         .as_u64()
         .map(|n| n as u32)
@@ -53,45 +51,29 @@ pub fn runtime_version(node: &Node) -> Result<(u32, u32)> {
 /// `call` signed by `signer` with an immortal era, as polkadot.js would send it: the spec and
 /// transaction versions come from the node, so this still works after a runtime upgrade.
 pub fn signed(node: &Node, signer: Sr25519Keyring, call: RuntimeCall) -> Result<String> {
+    let nonce = next_nonce(node, signer)?;
+    signed_by(node, &signer.pair(), nonce, call)
+}
+
+/// `call` signed by any sr25519 `signer` with a given `nonce` (to send several at once).
+pub fn signed_by(
+    node: &Node,
+    signer: &sp_core::sr25519::Pair,
+    nonce: u32,
+    call: RuntimeCall,
+) -> Result<String> {
     let genesis: sp_core::H256 = {
         let hash = node.block_hash(0)?.ok_or("no genesis hash")?;
         sp_core::H256::from_slice(&decode_hex(&hash)?)
     };
-    let nonce = next_nonce(node, signer)?;
     let (spec_version, transaction_version) = runtime_version(node)?;
-    let tx_ext: TxExtension = (
-        frame_system::AuthorizeCall::<Runtime>::new(),
-        frame_system::CheckNonZeroSender::<Runtime>::new(),
-        frame_system::CheckSpecVersion::<Runtime>::new(),
-        frame_system::CheckTxVersion::<Runtime>::new(),
-        frame_system::CheckGenesis::<Runtime>::new(),
-        frame_system::CheckEra::<Runtime>::from(Era::Immortal),
-        frame_system::CheckNonce::<Runtime>::from(nonce),
-        frame_system::CheckWeight::<Runtime>::new(),
-        pallet_transaction_payment::ChargeTransactionPayment::<Runtime>::from(0).into(),
-        frame_metadata_hash_extension::CheckMetadataHash::<Runtime>::new(false),
-        frame_system::WeightReclaim::<Runtime>::new(),
-    );
-    let implicit = (
-        (),
-        (),
+    let xt = medledger_runtime::sign_immortal(
+        signer,
+        call,
+        nonce,
+        genesis,
         spec_version,
         transaction_version,
-        genesis,
-        genesis,
-        (),
-        (),
-        (),
-        None,
-        (),
-    );
-    let payload = SignedPayload::from_raw(call.clone(), tx_ext.clone(), implicit);
-    let signature = payload.using_encoded(|bytes| signer.sign(bytes));
-    let xt = UncheckedExtrinsic::new_signed(
-        call,
-        Address::Id(signer.to_account_id()),
-        Signature::Sr25519(signature),
-        tx_ext,
     );
     Ok(hex(&xt.encode()))
 }
@@ -230,4 +212,129 @@ pub fn free_balance(node: &Node, who: Sr25519Keyring) -> Result<u128> {
     let info: Option<frame_system::AccountInfo<u32, pallet_balances::AccountData<u128>>> =
         storage(node, "System", "Account", &key, None)?;
     Ok(info.map_or(0, |info| info.data.free))
+}
+
+/// An order as `node` has it at `at` (best block if `None`).
+pub fn order_at(
+    node: &Node,
+    order: u64,
+    at: Option<&str>,
+) -> Result<pallet_escrow::OrderOf<Runtime>> {
+    let key = [
+        sp_io::hashing::blake2_128(&order.encode()).as_slice(),
+        &order.encode(),
+    ]
+    .concat();
+    storage(node, "Escrow", "Orders", &key, at)?.ok_or_else(|| format!("no order {order}"))
+}
+
+/// Registers what an ingest into `store` collected, as Alice General's operator would:
+/// `medledger-node register-records` (the binary at `node_binary`) against `node`.
+pub fn register_records(node_binary: &str, node: &Node, store: &std::path::Path) -> Result<String> {
+    let output = std::process::Command::new(node_binary)
+        .args(["register-records", "--store"])
+        .arg(store)
+        .args(["--rpc-url", &node.rpc_url(), "--timeout", "120"])
+        .env("MEDLEDGER_ACCOUNT_SECRET", "//Alice")
+        .output()
+        .map_err(|e| format!("running register-records: {e}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    if !output.status.success() {
+        return Err(format!(
+            "register-records failed: {}{stdout}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(stdout)
+}
+
+/// A synthetic export of `patients` patients owned round robin by `owners`, ingested into a
+/// new store `work/<store>` under a new key file `work/store.key`.
+pub fn ingest_synthetic(
+    work: &std::path::Path,
+    store: &str,
+    patients: u64,
+    seed: u64,
+    owners: &[medledger_runtime::AccountId],
+) -> Result<(std::path::PathBuf, std::path::PathBuf)> {
+    use medledger_fhir::{ingest_folder, synthetic, IngestOptions, OwnerMapping, StoreKey};
+    use sp_core::crypto::Ss58Codec;
+    let export = work.join("export");
+    let owners: Vec<String> = owners.iter().map(|owner| owner.to_ss58check()).collect();
+    synthetic::generate_corpus(
+        &export,
+        synthetic::CorpusSize::Patients(patients),
+        seed,
+        &owners,
+    )
+    .map_err(|e| format!("export: {e}"))?;
+    let key_file = work.join("store.key");
+    let key = StoreKey::generate_to_file(&key_file).map_err(|e| e.to_string())?;
+    let mapping = OwnerMapping::from_file(&export.join("owners.csv")).map_err(|e| e.to_string())?;
+    let store = work.join(store);
+    ingest_folder(&export, &store, &key, &mapping, &IngestOptions::default())
+        .map_err(|e| e.to_string())?;
+    Ok((store, key_file))
+}
+
+/// Starts the local chain's four hospitals; Alice General's node also gets `alice_args` and
+/// the environment `alice_env`.
+pub fn start_hospitals(
+    net: &mut medledger_test_harness::Network,
+    alice_args: &[&str],
+    alice_env: &[(&str, &str)],
+) -> Result<()> {
+    for (i, name) in ["alice", "bob", "charlie", "dave"].iter().enumerate() {
+        let node_key = format!("{:064x}", i + 1);
+        let flag = format!("--{name}");
+        let mut args = vec![
+            "--chain",
+            "local",
+            flag.as_str(),
+            "--node-key",
+            node_key.as_str(),
+        ];
+        let mut env: &[(&str, &str)] = &[];
+        if *name == "alice" {
+            args.extend_from_slice(alice_args);
+            env = alice_env;
+        }
+        net.start_node_with_env(name, &args, env)?;
+    }
+    Ok(())
+}
+
+/// A listing of Alice General for research over `categories` (none: everything), any time.
+pub fn research_listing(
+    categories: &[&str],
+    model: pallet_listing::PriceModel<medledger_runtime::Balance>,
+    max_records: u32,
+) -> RuntimeCall {
+    let categories: Vec<pallet_listing::CategoryCode> = categories
+        .iter()
+        .map(|code| code.as_bytes().to_vec().try_into().expect("a short code"))
+        .collect();
+    RuntimeCall::Listing(pallet_listing::Call::create_listing {
+        description: pallet_listing::ListingDescription {
+            filter_summary: b"research dataset".to_vec().try_into().expect("fits"),
+            categories: categories.try_into().expect("few categories"),
+            time_range: pallet_listing::TimeRange {
+                from: 0,
+                until: u64::MAX,
+            },
+            purpose: pallet_listing::Purpose::Research,
+            terms_hash: sp_core::H256::repeat_byte(0x7e),
+        },
+        pricing: pallet_listing::Pricing { model, max_records },
+    })
+}
+
+/// Research consent for all of the owner's records, to anyone, without expiry.
+pub fn research_by_anyone() -> RuntimeCall {
+    RuntimeCall::Consent(pallet_consent::Call::grant_consent {
+        scope: pallet_consent::Scope::All,
+        purpose: pallet_consent::Purpose::Research,
+        grantee: pallet_consent::Grantee::Anyone,
+        expires_at: None,
+    })
 }

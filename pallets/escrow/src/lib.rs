@@ -52,6 +52,13 @@
 //!   orders, held under `DisputeBond` == sum of the bonds of its disputed orders.
 //! - Order ids are below `NextOrderId`; a receipt exists exactly for orders past `Paid` (and
 //!   not `Refunded`); the release queue's index range is dense.
+//! - `PendingDeliveries` lists exactly the `Paid` orders, under their custodian.
+//!
+//! ## Delivery by the custodian's node
+//! The custodian's off-chain worker (on finalized blocks) hands its pending orders to the
+//! node's native side, which selects, de-identifies and seals the data, and then signs the
+//! receipt with the delivery key in the node's keystore. The protocol between the two sides
+//! is in [`offchain`].
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -67,6 +74,9 @@ mod benchmarking;
 mod mock;
 #[cfg(test)]
 mod model_tests;
+pub mod offchain;
+#[cfg(test)]
+mod offchain_tests;
 #[cfg(test)]
 mod tests;
 mod types;
@@ -114,7 +124,10 @@ pub mod pallet {
             Contains,
         },
     };
-    use frame_system::pallet_prelude::*;
+    use frame_system::{
+        offchain::{AppCrypto, CreateSignedTransaction},
+        pallet_prelude::*,
+    };
     use pallet_delivery::{DeliveryKey, DeliveryKeyRegistry};
     use pallet_listing::{ListingId, ListingRegistry};
     use sp_core::H256;
@@ -140,7 +153,10 @@ pub mod pallet {
     }
 
     #[pallet::config]
-    pub trait Config: frame_system::Config {
+    pub trait Config: frame_system::Config + CreateSignedTransaction<Call<Self>> {
+        /// The custodian's delivery key in its node's keystore ([`crate::offchain`]): the
+        /// off-chain worker signs receipts with it.
+        type AuthorityId: AppCrypto<Self::Public, Self::Signature>;
         /// The runtime's hold reasons, which include this pallet's.
         type RuntimeHoldReason: From<HoldReason>;
         /// The currency prices are paid and held in.
@@ -188,6 +204,12 @@ pub mod pallet {
     #[pallet::storage]
     pub type NextOrderId<T: Config> = StorageValue<_, OrderId, ValueQuery>;
 
+    /// Orders waiting for delivery (state `Paid`), by custodian: what a custodian's off-chain
+    /// worker reads instead of every order ever placed.
+    #[pallet::storage]
+    pub type PendingDeliveries<T: Config> =
+        StorageDoubleMap<_, Blake2_128Concat, T::AccountId, Twox64Concat, OrderId, ()>;
+
     /// Delivered orders in receipt order, for `on_idle`. Release times grow with receipt times
     /// (the dispute window is a constant), so the head is always the first to fall due.
     /// Entries whose order was confirmed or disputed meanwhile are skipped when reached.
@@ -218,6 +240,7 @@ pub mod pallet {
             ciphertext_digest: H256,
             size: u64,
             record_count: u32,
+            records_root: H256,
             price: BalanceOf<T>,
             unused_returned: BalanceOf<T>,
             release_at: BlockNumberFor<T>,
@@ -325,6 +348,13 @@ pub mod pallet {
             Self::release_due_orders(now, remaining_weight)
         }
 
+        /// The custodian's node: publish its pending deliveries to the node's native side and
+        /// submit the receipts of those it has sealed ([`crate::offchain`]). The node runs this
+        /// on finalized blocks only.
+        fn offchain_worker(now: BlockNumberFor<T>) {
+            Self::run_delivery_worker(now)
+        }
+
         #[cfg(feature = "try-runtime")]
         fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
             Self::do_try_state()
@@ -371,6 +401,7 @@ pub mod pallet {
 
             T::Currency::hold(&payment, &buyer, price)?;
             NextOrderId::<T>::put(next);
+            PendingDeliveries::<T>::insert(&terms.custodian, order, ());
             Orders::<T>::insert(
                 order,
                 Order {
@@ -404,7 +435,10 @@ pub mod pallet {
         /// Report a delivery: by the custodian or its off-chain-worker delegate, once, for a
         /// paid order, no later than its deadline. `delivery_key` must be the order's key and
         /// `sale_block_consent` the order's block; `receipt_block` (where consent was checked
-        /// again) lies between the sale and now.
+        /// again) lies between the sale and now. `records_root` commits to the delivered
+        /// (record commitment, owner) pairs (see [`crate::offchain::records_root`]), so the
+        /// custodian can later open one delivery to a regulator without the chain showing who
+        /// was in it.
         #[pallet::call_index(1)]
         #[pallet::weight(T::WeightInfo::submit_receipt())]
         // Flat arguments keep the call easy to build from the off-chain worker and the CLI.
@@ -415,6 +449,7 @@ pub mod pallet {
             ciphertext_digest: H256,
             size: u64,
             record_count: u32,
+            records_root: H256,
             delivery_key: DeliveryKey,
             sale_block_consent: BlockNumberFor<T>,
             receipt_block: BlockNumberFor<T>,
@@ -470,10 +505,12 @@ pub mod pallet {
             }
             stored.price = stored.price.saturating_sub(unused);
             stored.state = OrderState::Delivered { release_at };
+            PendingDeliveries::<T>::remove(&stored.custodian, order);
             stored.receipt = Some(Receipt {
                 ciphertext_digest,
                 size,
                 record_count,
+                records_root,
                 delivery_key,
                 sale_block_consent,
                 receipt_block,
@@ -487,6 +524,7 @@ pub mod pallet {
                 ciphertext_digest,
                 size,
                 record_count,
+                records_root,
                 price: stored.price,
                 unused_returned: unused,
                 release_at,
@@ -542,6 +580,7 @@ pub mod pallet {
                 return Err(Error::<T>::DeadlineNotPassed.into());
             };
             Self::refund_price(order, &mut stored, cause)?;
+            PendingDeliveries::<T>::remove(&stored.custodian, order);
             stored.state = OrderState::Refunded;
             Orders::<T>::insert(order, stored);
             Ok(())
@@ -781,6 +820,11 @@ pub mod pallet {
                     order.receipt.is_some() == delivered,
                     "receipt presence does not match state"
                 );
+                ensure!(
+                    PendingDeliveries::<T>::contains_key(&order.custodian, id)
+                        == (order.state == OrderState::Paid),
+                    "PendingDeliveries does not list exactly the paid orders"
+                );
                 let entry = held.entry(order.buyer.clone()).or_default();
                 if order.state.is_open() {
                     entry.0 = entry.0.saturating_add(order.price);
@@ -798,6 +842,12 @@ pub mod pallet {
                 ensure!(
                     T::Currency::balance_on_hold(&HoldReason::DisputeBond.into(), &buyer) == bonds,
                     "a buyer's bond hold differs from its disputed orders' bonds"
+                );
+            }
+            for (custodian, id, ()) in PendingDeliveries::<T>::iter() {
+                ensure!(
+                    Orders::<T>::get(id).is_some_and(|order| order.custodian == custodian),
+                    "PendingDeliveries names an order of another custodian or none"
                 );
             }
             let (head, tail) = ReleaseQueueBounds::<T>::get();

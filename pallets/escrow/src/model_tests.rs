@@ -376,6 +376,7 @@ fn apply_to_chain(op: &Op) -> bool {
                 sp_core::H256::repeat_byte(order as u8),
                 1_000,
                 records,
+                sp_core::H256::repeat_byte(0x5e),
                 stored.delivery_key,
                 stored.placed_at,
                 System::block_number(),

@@ -15,6 +15,7 @@ use sp_runtime::DispatchError;
 
 const DIGEST: H256 = H256::repeat_byte(0xd1);
 const SIZE: u64 = 4_096;
+const RECORDS_ROOT: H256 = H256::repeat_byte(0x5e);
 
 fn escrow_events() -> Vec<Event<Test>> {
     System::events()
@@ -50,12 +51,12 @@ fn now() -> u64 {
     System::block_number()
 }
 
-fn go_to(block: u64) {
+pub(crate) fn go_to(block: u64) {
     System::set_block_number(block);
 }
 
 /// `buyer` buys `listing` at its current version, agreeing to any price.
-fn buy(buyer: u64, listing: ListingId) -> OrderId {
+pub(crate) fn buy(buyer: u64, listing: ListingId) -> OrderId {
     let order = NextOrderId::<Test>::get();
     let version = pallet_listing::Listings::<Test>::get(listing)
         .expect("listed")
@@ -78,6 +79,7 @@ fn receipt_from(who: u64, order: OrderId, records: u32) -> sp_runtime::DispatchR
         DIGEST,
         SIZE,
         records,
+        RECORDS_ROOT,
         buyer_key(),
         placed_at,
         now(),
@@ -333,6 +335,7 @@ fn rotating_the_delivery_key_does_not_change_an_open_order() {
                 DIGEST,
                 SIZE,
                 1,
+                RECORDS_ROOT,
                 rotated_key(),
                 1,
                 1
@@ -363,6 +366,7 @@ fn receipt_delivers_the_order_and_returns_the_unused_part() {
             DIGEST,
             SIZE,
             60,
+            RECORDS_ROOT,
             buyer_key(),
             1,
             3
@@ -394,6 +398,7 @@ fn receipt_delivers_the_order_and_returns_the_unused_part() {
                 ciphertext_digest: DIGEST,
                 size: SIZE,
                 record_count: 60,
+                records_root: RECORDS_ROOT,
                 price: 600,
                 unused_returned: 400,
                 release_at: 4 + DISPUTE_WINDOW,
@@ -545,6 +550,7 @@ fn receipt_consent_blocks_are_checked() {
                 DIGEST,
                 SIZE,
                 1,
+                RECORDS_ROOT,
                 buyer_key(),
                 sale_block,
                 receipt_block,

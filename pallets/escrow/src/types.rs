@@ -98,6 +98,9 @@ pub struct Receipt<AccountId, BlockNumber> {
     pub size: u64,
     /// Records included; the price of a per-record listing follows it.
     pub record_count: u32,
+    /// Merkle root over the delivered (record commitment, owner) pairs
+    /// ([`crate::offchain::records_root`]).
+    pub records_root: H256,
     /// The key the dataset was sealed to (always the order's key).
     pub delivery_key: DeliveryKey,
     /// Block at which consent was evaluated for the sale (the order's block).

@@ -11,6 +11,7 @@ fn description_of_len<T: Config>(len: u32) -> DescriptionOf<T> {
         BoundedVec::truncate_from((0..len).map(|i| i as u8).collect::<alloc::vec::Vec<u8>>());
     ListingDescription {
         filter_summary: summary,
+        categories: BoundedVec::new(),
         time_range: TimeRange {
             from: 0,
             until: u64::MAX,

@@ -1,8 +1,8 @@
 //! # Listing pallet
 //!
 //! The catalogue of datasets hospitals sell. A member hospital (the *custodian*) lists a
-//! dataset with a public description (filter summary, time range, purpose, terms document
-//! hash) and a price (per record or flat, with a maximum record count); it may update the
+//! dataset with a public description (machine-readable filter: category codes and time range;
+//! a summary in words; purpose; terms document hash) and a price (per record or flat, with a maximum record count); it may update the
 //! listing, which bumps its version, and close it.
 //!
 //! Why listing and escrow are two pallets: a listing is the custodian's public offer and
@@ -137,6 +137,10 @@ pub mod pallet {
         ListingClosed,
         /// The time range ends before it starts.
         InvalidTimeRange,
+        /// A category code is empty or has characters other than `a-z 0-9 : . _ -`.
+        InvalidCategory,
+        /// Category codes must be sorted and unique.
+        CategoriesNotSorted,
         /// The price (per record or flat) is zero.
         ZeroPrice,
         /// A sale must deliver at least one record.
@@ -270,6 +274,20 @@ pub mod pallet {
                 description.time_range.is_ordered(),
                 Error::<T>::InvalidTimeRange
             );
+            ensure!(
+                description
+                    .categories
+                    .iter()
+                    .all(|code| is_valid_category_code(code)),
+                Error::<T>::InvalidCategory
+            );
+            ensure!(
+                description
+                    .categories
+                    .windows(2)
+                    .all(|pair| pair[0] < pair[1]),
+                Error::<T>::CategoriesNotSorted
+            );
             ensure!(pricing.has_price(), Error::<T>::ZeroPrice);
             ensure!(pricing.max_records > 0, Error::<T>::ZeroMaxRecords);
             ensure!(pricing.max_cost().is_some(), Error::<T>::PriceOverflow);
@@ -325,6 +343,7 @@ pub mod pallet {
                     custodian,
                     description: ListingDescription {
                         filter_summary: BoundedVec::new(),
+                        categories: BoundedVec::new(),
                         time_range: TimeRange { from: 0, until: 0 },
                         purpose: Purpose::Research,
                         terms_hash: Default::default(),

@@ -63,6 +63,7 @@ pub fn description(
 ) -> ListingDescription<ConstU32<MAX_SUMMARY_LEN>> {
     ListingDescription {
         filter_summary: summary.to_vec().try_into().expect("summary fits"),
+        categories: categories(&["condition", "observation:laboratory"]),
         time_range: TimeRange {
             from: 1_577_836_800,
             until: 1_735_689_599,
@@ -70,6 +71,18 @@ pub fn description(
         purpose,
         terms_hash: sp_core::H256::repeat_byte(0x7e),
     }
+}
+
+/// A listing filter's category list from text codes.
+pub fn categories(
+    codes: &[&str],
+) -> frame_support::BoundedVec<crate::CategoryCode, ConstU32<{ crate::MAX_LISTING_CATEGORIES }>> {
+    codes
+        .iter()
+        .map(|code| code.as_bytes().to_vec().try_into().expect("code fits"))
+        .collect::<Vec<_>>()
+        .try_into()
+        .expect("few enough codes")
 }
 
 pub fn per_record(price: u64, max_records: u32) -> Pricing<u64> {

@@ -91,6 +91,54 @@ fn create_listing_requires_a_member_custodian() {
 }
 
 #[test]
+fn create_listing_refuses_malformed_category_codes() {
+    run_test(|| {
+        for bad in [
+            &["Observation"][..],
+            &[""],
+            &["observation laboratory"],
+            &["obs\n"],
+        ] {
+            let mut desc = description(b"x", Purpose::Research);
+            desc.categories = categories(bad);
+            assert_noop!(
+                Listing::create_listing(RuntimeOrigin::signed(HOSPITAL), desc, flat(100, 10)),
+                Error::<Test>::InvalidCategory
+            );
+        }
+    });
+}
+
+#[test]
+fn create_listing_refuses_unsorted_or_repeated_categories() {
+    run_test(|| {
+        for bad in [
+            &["observation", "condition"][..],
+            &["condition", "condition"],
+        ] {
+            let mut desc = description(b"x", Purpose::Research);
+            desc.categories = categories(bad);
+            assert_noop!(
+                Listing::create_listing(RuntimeOrigin::signed(HOSPITAL), desc, flat(100, 10)),
+                Error::<Test>::CategoriesNotSorted
+            );
+        }
+    });
+}
+
+#[test]
+fn the_machine_readable_filter_is_stored_as_given() {
+    run_test(|| {
+        let id = create_default_listing(HOSPITAL);
+        let stored = Listings::<Test>::get(id).expect("stored");
+        assert_eq!(
+            stored.description.categories,
+            categories(&["condition", "observation:laboratory"])
+        );
+    });
+}
+
+#[test]
 fn create_listing_refuses_an_inverted_time_range() {
     run_test(|| {
         let mut desc = description(b"x", Purpose::PublicHealth);

@@ -2,7 +2,7 @@
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use frame_support::{
-    pallet_prelude::{BoundedVec, Get},
+    pallet_prelude::{BoundedVec, ConstU32, Get},
     CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
 };
 use scale_info::TypeInfo;
@@ -59,7 +59,30 @@ impl TimeRange {
     }
 }
 
+/// Longest category code in a listing's filter, in bytes.
+pub const MAX_CATEGORY_CODE_LEN: u32 = 64;
+/// Most category codes in one listing's filter.
+pub const MAX_LISTING_CATEGORIES: u32 = 16;
+
+/// One category code of the custodian's record catalogue, as the FHIR collector derives it:
+/// the resource type in lower case (`observation`), or `type:code` for one of its category
+/// codings (`observation:laboratory`). ASCII, no spaces.
+pub type CategoryCode = BoundedVec<u8, ConstU32<MAX_CATEGORY_CODE_LEN>>;
+
+/// Is `code` a well-formed category code: non-empty lower-case ASCII letters, digits and
+/// `: . _ -`, so that it reads the same everywhere and cannot hide a second code?
+pub fn is_valid_category_code(code: &[u8]) -> bool {
+    !code.is_empty()
+        && code.iter().all(|byte| {
+            byte.is_ascii_lowercase()
+                || byte.is_ascii_digit()
+                || matches!(byte, b':' | b'.' | b'_' | b'-')
+        })
+}
+
 /// The public description of a dataset: never record content, only the filter that selects it.
+/// `categories` and `time_range` are the machine-readable filter the custodian's node applies
+/// when it delivers; `filter_summary` says the same in words for people.
 #[derive(
     CloneNoBound,
     PartialEqNoBound,
@@ -75,7 +98,10 @@ impl TimeRange {
 pub struct ListingDescription<MaxSummaryLen: Get<u32>> {
     /// Human-readable summary of the filter (categories, cohort); UTF-8 by convention.
     pub filter_summary: BoundedVec<u8, MaxSummaryLen>,
-    /// The period the records cover.
+    /// A record belongs to the dataset if any of its category codes is listed here; an empty
+    /// list means every category. Sorted, without duplicates. Dataset-level, never per record.
+    pub categories: BoundedVec<CategoryCode, ConstU32<MAX_LISTING_CATEGORIES>>,
+    /// The period the records cover (by their clinical date).
     pub time_range: TimeRange,
     /// The use the buyer buys the data for; consent is checked against it at delivery.
     pub purpose: Purpose,

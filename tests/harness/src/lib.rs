@@ -63,9 +63,13 @@ pub struct Node {
     pub name: String,
     pub rpc_port: u16,
     pub p2p_port: u16,
+    /// The HTTP delivery endpoint's port (a hospital's validator serves sealed deliveries).
+    pub delivery_port: u16,
     pub base_path: PathBuf,
     pub log_path: PathBuf,
     args: Vec<String>,
+    /// Extra environment of the process (e.g. a fault to inject); applies at the next start.
+    pub env: Vec<(String, String)>,
     binary: PathBuf,
     child: Option<Child>,
     restarts: u32,
@@ -82,6 +86,7 @@ impl Node {
         let log = File::create(&self.log_path).map_err(|e| format!("create log: {e}"))?;
         let child = Command::new(&self.binary)
             .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(|e| e.to_string())?)
             .stderr(log)
@@ -121,6 +126,11 @@ impl Node {
         self.kill();
         self.restarts += 1;
         self.spawn()
+    }
+
+    /// The delivery endpoint's URL (what the hospital publishes as its `delivery_endpoint`).
+    pub fn delivery_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.delivery_port)
     }
 
     pub fn rpc_url(&self) -> String {
@@ -290,9 +300,20 @@ impl Network {
     /// Starts a node named `name` with `args` plus loopback-only networking, free ports and
     /// its own base path. Every node already running is its bootnode.
     pub fn start_node(&mut self, name: &str, args: &[&str]) -> Result<&Node> {
+        self.start_node_with_env(name, args, &[])
+    }
+
+    /// Like [`Self::start_node`], with extra environment variables for the process.
+    pub fn start_node_with_env(
+        &mut self,
+        name: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<&Node> {
         let base_path = self.dir().join(name);
         let rpc_port = free_port();
         let p2p_port = free_port();
+        let delivery_port = free_port();
         let mut full_args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         full_args.extend(
             [
@@ -304,6 +325,8 @@ impl Network {
                 &format!("/ip4/127.0.0.1/tcp/{p2p_port}"),
                 "--rpc-port",
                 &rpc_port.to_string(),
+                "--delivery-listen",
+                &format!("127.0.0.1:{delivery_port}"),
                 "--no-prometheus",
                 "--no-telemetry",
                 "--no-mdns",
@@ -319,9 +342,14 @@ impl Network {
             name: name.to_string(),
             rpc_port,
             p2p_port,
+            delivery_port,
             base_path,
             log_path: PathBuf::new(),
             args: full_args,
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             binary: self.binary.clone(),
             child: None,
             restarts: 0,

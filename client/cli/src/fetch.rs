@@ -1,0 +1,104 @@
+//! `medledger fetch`: the buyer downloads a delivery from the custodian's endpoint.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use medledger_sealing::container::ContainerHeader;
+use sp_core::{sr25519, Pair};
+
+use crate::CommandResult;
+
+/// The environment variable holding the buyer's account secret (a mnemonic or a secret URI
+/// such as `//One`): never a command-line argument, where `ps` would show it.
+pub const SECRET_VAR: &str = "MEDLEDGER_ACCOUNT_SECRET";
+
+#[derive(Args)]
+pub struct FetchArgs {
+    /// The custodian's delivery endpoint (its `delivery_endpoint` on chain).
+    #[arg(long, value_name = "URL")]
+    endpoint: String,
+    /// The order to download.
+    #[arg(long)]
+    order: u64,
+    /// Refuse the download unless its container digest is this one (the receipt's
+    /// `ciphertextDigest` on chain).
+    #[arg(long, value_name = "0xDIGEST", value_parser = crate::envelope::parse_digest)]
+    expect_digest: [u8; 32],
+    /// Where to write the sealed container; an unfinished download resumes from
+    /// `<OUT>.partial`.
+    out: PathBuf,
+}
+
+pub fn fetch(args: FetchArgs) -> CommandResult {
+    let secret = match std::env::var(SECRET_VAR) {
+        Ok(secret) => secret,
+        Err(_) if std::io::stdin().is_terminal() => {
+            rpassword::prompt_password("buyer account secret (mnemonic or //URI): ")?
+        }
+        Err(_) => {
+            return Err(format!(
+                "no account secret: set {SECRET_VAR} or run on a terminal to be asked"
+            )
+            .into())
+        }
+    };
+    let signer = sr25519::Pair::from_string(secret.trim(), None)
+        .map_err(|e| format!("the account secret is not a valid sr25519 secret: {e:?}"))?;
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = ProgressBar::new(0);
+        if let Ok(style) = ProgressStyle::with_template(
+            "downloading [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar
+    });
+    let report = medledger_delivery_http::fetch(
+        &args.endpoint,
+        args.order,
+        &signer,
+        &args.out,
+        &mut |done, total| {
+            if let Some(bar) = &bar {
+                if let Some(total) = total {
+                    bar.set_length(total);
+                }
+                bar.set_position(done);
+            }
+        },
+    )?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let mut file = std::fs::File::open(&report.path)?;
+    let digest = ContainerHeader::read(&mut file, report.size)?.digest();
+    if digest != args.expect_digest {
+        std::fs::remove_file(&report.path)?;
+        return Err(format!(
+            "the download's digest 0x{} is not the chain's 0x{}: removed it; ask the \
+             custodian, or dispute the order",
+            hex::encode(digest),
+            hex::encode(args.expect_digest)
+        )
+        .into());
+    }
+    println!(
+        "downloaded order {} ({} bytes{}) to {}; digest matches the chain",
+        args.order,
+        report.size,
+        if report.resumed_from > 0 {
+            format!(", resumed at {}", report.resumed_from)
+        } else {
+            String::new()
+        },
+        report.path.display()
+    );
+    println!(
+        "open it with: medledger open --expect-digest 0x{} {} <OUT.tar>",
+        hex::encode(digest),
+        report.path.display()
+    );
+    Ok(())
+}

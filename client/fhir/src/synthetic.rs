@@ -1,0 +1,217 @@
+//! Synthetic FHIR R4 Bulk Data exports for tests and benchmarks: patients with encounters,
+//! laboratory observations, a condition, a medication request and a diagnostic report each,
+//! full of the identifiers Safe Harbor removes (names, phone numbers, MRNs, addresses, dates).
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::json;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+/// When generation stops.
+#[derive(Debug, Clone, Copy)]
+pub enum CorpusSize {
+    /// After this many patients.
+    Patients(u64),
+    /// Once the NDJSON written reaches this many bytes.
+    Bytes(u64),
+}
+
+impl CorpusSize {
+    fn reached(self, patients: u64, bytes: u64) -> bool {
+        match self {
+            Self::Patients(limit) => patients >= limit,
+            Self::Bytes(limit) => bytes >= limit,
+        }
+    }
+}
+
+/// What [`generate_corpus`] wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CorpusSummary {
+    pub patients: u64,
+    /// NDJSON bytes written, newlines included.
+    pub bytes: u64,
+}
+
+/// Development accounts (Alice, Bob, Charlie, Dave) that own the generated patients by default.
+pub const DEFAULT_OWNERS: [&str; 4] = [
+    "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY",
+    "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty",
+    "5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y",
+    "5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy",
+];
+const ZIPS: [&str; 12] = [
+    "02139", "10027", "60614", "94110", "30307", "98103", "73301", "19104", "48104", "80202",
+    "03601", "85004",
+];
+const LAST: [&str; 10] = [
+    "Whitfield",
+    "Okafor",
+    "Nguyen",
+    "Garcia",
+    "Kowalski",
+    "Haddad",
+    "Lindqvist",
+    "Mbeki",
+    "Romano",
+    "Tanaka",
+];
+const FIRST: [&str; 10] = [
+    "Ana", "Ben", "Chloe", "Dmitri", "Esi", "Farid", "Greta", "Hiro", "Ines", "Jonas",
+];
+
+fn div(text: &str) -> serde_json::Value {
+    json!({"status": "generated", "div": format!("<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>{text}</p></div>")})
+}
+
+/// Writes a synthetic Bulk Data export into `out` (created if missing): one NDJSON file per
+/// type and `owners.csv`, patient `p<n>` owned by `owners[(n - 1) % owners.len()]` (the
+/// default development accounts if `owners` is empty). Stops after `size` is reached.
+pub fn generate_corpus(
+    out: &Path,
+    size: CorpusSize,
+    seed: u64,
+    owners: &[String],
+) -> std::io::Result<CorpusSummary> {
+    let default_owners: Vec<String> = DEFAULT_OWNERS.iter().map(|s| s.to_string()).collect();
+    let owner_list = if owners.is_empty() {
+        &default_owners[..]
+    } else {
+        owners
+    };
+    std::fs::create_dir_all(out)?;
+    let mut rng = StdRng::seed_from_u64(seed);
+    let open = |name: &str| {
+        std::fs::File::create(out.join(name)).map(|f| BufWriter::with_capacity(1 << 20, f))
+    };
+    let (mut patients, mut encounters, mut observations) = (
+        open("Patient.ndjson")?,
+        open("Encounter.ndjson")?,
+        open("Observation.ndjson")?,
+    );
+    let (mut conditions, mut medications, mut reports) = (
+        open("Condition.ndjson")?,
+        open("MedicationRequest.ndjson")?,
+        open("DiagnosticReport.ndjson")?,
+    );
+    let mut owners = BufWriter::new(std::fs::File::create(out.join("owners.csv"))?);
+    let written = std::cell::Cell::new(0u64);
+    let write =
+        |file: &mut BufWriter<std::fs::File>, value: serde_json::Value| -> std::io::Result<()> {
+            let line = value.to_string();
+            written.set(written.get() + line.len() as u64 + 1);
+            writeln!(file, "{line}")
+        };
+    let mut n = 0u64;
+    while !size.reached(n, written.get()) {
+        n += 1;
+        let pid = format!("p{n}");
+        let name = format!(
+            "{} {}",
+            FIRST[rng.gen_range(0..10)],
+            LAST[rng.gen_range(0..10)]
+        );
+        let birth = format!(
+            "{}-{:02}-{:02}",
+            rng.gen_range(1930..2006),
+            rng.gen_range(1..13),
+            rng.gen_range(1..29)
+        );
+        let zip = ZIPS[rng.gen_range(0..ZIPS.len())];
+        let phone = format!(
+            "({}) 555-{:04}",
+            rng.gen_range(200..999),
+            rng.gen_range(0..10000)
+        );
+        writeln!(
+            owners,
+            "{pid},{}",
+            owner_list[((n - 1) as usize) % owner_list.len()]
+        )?;
+        write(
+            &mut patients,
+            json!({"resourceType": "Patient", "id": pid, "text": div(&format!("{name}, born {birth}, phone {phone}")),
+            "extension": [{"url": "http://hl7.org/fhir/us/core/StructureDefinition/us-core-birthsex", "valueCode": if n.is_multiple_of(2) { "F" } else { "M" }}],
+            "identifier": [{"system": "https://example-hospital.org/mrn", "value": format!("MRN{:08}", n)}],
+            "name": [{"family": name.split(' ').nth(1), "given": [name.split(' ').next()]}],
+            "telecom": [{"system": "phone", "value": phone}],
+            "gender": if n.is_multiple_of(2) { "female" } else { "male" }, "birthDate": birth,
+            "address": [{"line": [format!("{} Main Street", rng.gen_range(1..999))], "city": "Springfield", "state": "MA", "postalCode": zip, "country": "US"}]}),
+        )?;
+        for e in 0..3 {
+            let eid = format!("e{n}-{e}");
+            let day = format!(
+                "20{:02}-{:02}-{:02}",
+                rng.gen_range(15..26),
+                rng.gen_range(1..13),
+                rng.gen_range(1..29)
+            );
+            write(
+                &mut encounters,
+                json!({"resourceType": "Encounter", "id": eid, "status": "finished",
+                "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+                "type": [{"coding": [{"system": "http://snomed.info/sct", "code": "185349003", "display": "Encounter for check up"}]}],
+                "subject": {"reference": format!("Patient/{pid}"), "display": name}, "period": {"start": format!("{day}T09:00:00Z"), "end": format!("{day}T10:00:00Z")},
+                "identifier": [{"value": format!("V-{n}-{e}")}]}),
+            )?;
+            for (o, (code, unit, ucum)) in [
+                ("2345-7", "mg/dL", "mg/dL"),
+                ("718-7", "g/dL", "g/dL"),
+                ("8480-6", "mmHg", "mm[Hg]"),
+            ]
+            .iter()
+            .enumerate()
+            {
+                write(
+                    &mut observations,
+                    json!({"resourceType": "Observation", "id": format!("o{n}-{e}-{o}"), "status": "final",
+                    "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory"}]}],
+                    "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+                    "subject": {"reference": format!("Patient/{pid}")}, "encounter": {"reference": format!("Encounter/{eid}")},
+                    "effectiveDateTime": format!("{day}T09:30:00Z"), "issued": format!("{day}T11:00:00.000Z"),
+                    "valueQuantity": {"value": rng.gen_range(50..200), "unit": unit, "system": "http://unitsofmeasure.org", "code": ucum},
+                    "note": [{"text": format!("Reviewed with {name}")}]}),
+                )?;
+            }
+        }
+        write(
+            &mut conditions,
+            json!({"resourceType": "Condition", "id": format!("c{n}"),
+            "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]},
+            "code": {"coding": [{"system": "http://snomed.info/sct", "code": "44054006"}, {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "E11.9"}]},
+            "subject": {"reference": format!("Patient/{pid}")}, "encounter": {"reference": format!("Encounter/e{n}-0")}, "recordedDate": "2020-03-04"}),
+        )?;
+        write(
+            &mut medications,
+            json!({"resourceType": "MedicationRequest", "id": format!("m{n}"), "status": "active", "intent": "order",
+            "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "860975"}]},
+            "subject": {"reference": format!("Patient/{pid}")}, "authoredOn": "2021-06-07",
+            "dosageInstruction": [{"text": "one tablet twice daily", "timing": {"repeat": {"frequency": 2, "period": 1, "periodUnit": "d"}},
+                "doseAndRate": [{"doseQuantity": {"value": 1, "system": "http://unitsofmeasure.org", "code": "{tbl}"}}]}]}),
+        )?;
+        write(
+            &mut reports,
+            json!({"resourceType": "DiagnosticReport", "id": format!("d{n}"), "status": "final", "text": div(&format!("Panel for {name}")),
+            "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0074", "code": "LAB"}]}],
+            "code": {"coding": [{"system": "http://loinc.org", "code": "24323-8"}]}, "subject": {"reference": format!("Patient/{pid}")},
+            "result": [{"reference": format!("Observation/o{n}-0-0")}], "conclusion": format!("Discussed with {name}"),
+            "presentedForm": [{"contentType": "application/pdf", "data": "JVBERi0xLjQKJcfsj6IK"}]}),
+        )?;
+    }
+    for file in [
+        &mut patients,
+        &mut encounters,
+        &mut observations,
+        &mut conditions,
+        &mut medications,
+        &mut reports,
+    ] {
+        file.flush()?;
+    }
+    owners.flush()?;
+    Ok(CorpusSummary {
+        patients: n,
+        bytes: written.get(),
+    })
+}

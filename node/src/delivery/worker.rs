@@ -1,0 +1,604 @@
+//! The native side of delivery: for each order the runtime's off-chain worker published, select
+//! the consented records from the hospital's FHIR store, de-identify them, seal them to the
+//! order's delivery key and keep the sealed file for download; then tell the worker the
+//! receipt's values (protocol: `pallet_escrow::offchain`).
+//!
+//! Files, under the delivery folder:
+//! - `order-<id>.sealed`: the sealed container the buyer downloads;
+//! - `order-<id>.opening.json`: the [`Opening`] — which records went in — kept by the hospital
+//!   and shown to a regulator on request, never to the buyer;
+//! - `order-<id>.work/`: the work folder of a delivery in progress (de-identified plaintext,
+//!   the tar, the container being written). It is removed when the delivery ends, and at start
+//!   if the node stopped mid-delivery: such a delivery starts again from scratch.
+//!
+//! The sealed file and the opening appear (by rename) before the outcome is recorded, and the
+//! endpoint serves a file only once the chain holds the order's receipt, so a delivery redone
+//! after a crash replaces a file nobody could have downloaded.
+
+use std::{
+    cell::RefCell,
+    collections::HashMap,
+    fs,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+use codec::{Decode, Encode};
+use futures::StreamExt;
+use medledger_fhir::{
+    category_id, deidentify_delivery, ConsentOracle, ConsentQuery, DeliveryOptions, ListingFilter,
+    Profile, Sale, StoreKey,
+};
+use medledger_runtime::{opaque::Block, AccountId, BlockNumber, Runtime};
+use pallet_consent_runtime_api::{ConsentAnswer, ConsentApi};
+use pallet_escrow::{
+    offchain::{
+        outcome_key, records_root, DeliveryJobs, DeliveryOutcome, SealedDelivery, JOBS_KEY,
+    },
+    OrderOf, OrderState,
+};
+use sc_client_api::{BlockchainEvents, StorageProvider};
+use serde::{Deserialize, Serialize};
+use sp_api::ProvideRuntimeApi;
+use sp_blockchain::HeaderBackend;
+use sp_core::{
+    crypto::Ss58Codec,
+    offchain::{OffchainStorage, STORAGE_PREFIX},
+    H256,
+};
+
+use super::DeliverySettings;
+use crate::service::FullClient;
+
+type Hash = <Block as sp_runtime::traits::Block>::Hash;
+type RecordInfo = pallet_ownership::RecordInfo<AccountId, BlockNumber>;
+
+/// Fault injection for the restart tests: the node aborts at this point of a delivery
+/// (`sealed`: the container is written, nothing is kept yet; `kept`: the files are in place,
+/// the outcome is not recorded). Never set in production.
+const CRASH_POINT_VAR: &str = "MEDLEDGER_DELIVERY_CRASH_AT";
+
+fn crash_point(point: &str) {
+    if std::env::var(CRASH_POINT_VAR).is_ok_and(|wanted| wanted == point) {
+        log::error!(target: "medledger::delivery", "{CRASH_POINT_VAR}={point}: aborting");
+        std::process::abort();
+    }
+}
+
+/// Format tag of an [`Opening`] file.
+pub const OPENING_FORMAT: &str = "medledger-delivery-opening/1";
+
+/// What went into one delivery: the hospital opens it to a regulator, who checks it against
+/// the chain (the receipt's `records_root`, each record's registration and consent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Opening {
+    pub format: String,
+    pub order: u64,
+    pub custodian: String,
+    pub buyer: String,
+    pub sale_block: BlockNumber,
+    pub receipt_block: BlockNumber,
+    /// `0x`-hex container digest (the receipt's `ciphertext_digest`).
+    pub ciphertext_digest: String,
+    pub size: u64,
+    pub record_count: u32,
+    /// `0x`-hex `records_root` over `records`.
+    pub records_root: String,
+    /// Sorted by commitment, as in the tree.
+    pub records: Vec<OpenedRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenedRecord {
+    /// `0x`-hex record id on chain.
+    pub record: String,
+    /// `0x`-hex commitment registered on chain.
+    pub commitment: String,
+    /// The owner's SS58 address.
+    pub owner: String,
+}
+
+pub fn sealed_path(dir: &Path, order: u64) -> PathBuf {
+    dir.join(format!("order-{order}.sealed"))
+}
+
+pub fn opening_path(dir: &Path, order: u64) -> PathBuf {
+    dir.join(format!("order-{order}.opening.json"))
+}
+
+fn work_path(dir: &Path, order: u64) -> PathBuf {
+    dir.join(format!("order-{order}.work"))
+}
+
+/// Reads and decodes a storage value of the runtime at `at`.
+pub fn read_storage<T: Decode>(
+    client: &FullClient,
+    at: Hash,
+    key: Vec<u8>,
+) -> Result<Option<T>, String> {
+    let data = client
+        .storage(at, &sc_client_api::StorageKey(key))
+        .map_err(|e| format!("reading chain state: {e}"))?;
+    data.map(|data| T::decode(&mut &data.0[..]).map_err(|e| format!("decoding chain state: {e}")))
+        .transpose()
+}
+
+/// An order as the finalized chain has it.
+pub fn order_at(
+    client: &FullClient,
+    at: Hash,
+    order: u64,
+) -> Result<Option<OrderOf<Runtime>>, String> {
+    read_storage(
+        client,
+        at,
+        pallet_escrow::Orders::<Runtime>::hashed_key_for(order),
+    )
+}
+
+/// The native delivery worker of one node.
+pub struct DeliveryWorker<S> {
+    client: Arc<FullClient>,
+    offchain_db: S,
+    settings: Arc<DeliverySettings>,
+    /// The last error of each order, so a failure retried every block is logged once.
+    last_errors: HashMap<u64, String>,
+}
+
+impl<S: OffchainStorage> DeliveryWorker<S> {
+    pub fn new(client: Arc<FullClient>, offchain_db: S, settings: Arc<DeliverySettings>) -> Self {
+        Self {
+            client,
+            offchain_db,
+            settings,
+            last_errors: HashMap::new(),
+        }
+    }
+
+    /// Runs until the node stops: once at start, then at every finality notification.
+    pub async fn run(mut self) {
+        if let Err(error) = self.remove_unfinished_work() {
+            log::error!(target: "medledger::delivery", "{error}");
+        }
+        let mut finality = self.client.finality_notification_stream();
+        self.deliver_published_jobs(self.client.info().finalized_hash);
+        while let Some(finalized) = finality.next().await {
+            self.deliver_published_jobs(finalized.hash);
+        }
+    }
+
+    /// Work folders left by a node that stopped mid-delivery.
+    fn remove_unfinished_work(&self) -> Result<(), String> {
+        let dir = &self.settings.delivery_dir;
+        fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        let entries = fs::read_dir(dir).map_err(|e| format!("reading {}: {e}", dir.display()))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|ext| ext == "work") {
+                log::warn!(
+                    target: "medledger::delivery",
+                    "removing {} left by an interrupted delivery; it starts again",
+                    path.display()
+                );
+                fs::remove_dir_all(&path)
+                    .map_err(|e| format!("removing {}: {e}", path.display()))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn deliver_published_jobs(&mut self, finalized: Hash) {
+        let Some(jobs) = self
+            .offchain_db
+            .get(STORAGE_PREFIX, JOBS_KEY)
+            .and_then(|bytes| DeliveryJobs::<BlockNumber>::decode(&mut &bytes[..]).ok())
+        else {
+            return;
+        };
+        for order in jobs.orders {
+            let key = outcome_key(order);
+            if self.offchain_db.get(STORAGE_PREFIX, &key).is_some() {
+                continue;
+            }
+            match self.deliver(order, finalized) {
+                Ok(Some(outcome)) => {
+                    self.last_errors.remove(&order);
+                    self.offchain_db
+                        .set(STORAGE_PREFIX, &key, &outcome.encode());
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    if self.last_errors.get(&order) != Some(&error) {
+                        log::error!(
+                            target: "medledger::delivery",
+                            "order {order} not delivered yet: {error} (retrying at every finalized block)"
+                        );
+                        self.last_errors.insert(order, error);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Delivers `order` as of finalized block `at`; `None` if it is no longer waiting.
+    fn deliver(
+        &self,
+        order: u64,
+        at: Hash,
+    ) -> Result<Option<DeliveryOutcome<BlockNumber>>, String> {
+        let Some(stored) = order_at(&self.client, at, order)? else {
+            return Ok(None);
+        };
+        if stored.state != OrderState::Paid {
+            return Ok(None);
+        }
+        let dir = &self.settings.delivery_dir;
+        // Sealed before a crash that came before the outcome was recorded: reuse it.
+        if let Some(opening) = read_opening(dir, order)? {
+            if sealed_path(dir, order).exists() {
+                return Ok(Some(outcome_of(&opening)?));
+            }
+        }
+        let receipt_block = self
+            .client
+            .number(at)
+            .map_err(|e| format!("reading the finalized block number: {e}"))?
+            .ok_or("the finalized block has no number")?;
+        let listing: pallet_listing::ListingOf<Runtime> = read_storage(
+            &self.client,
+            at,
+            pallet_listing::Listings::<Runtime>::hashed_key_for(stored.listing),
+        )?
+        .ok_or_else(|| format!("listing {} of the order is not on chain", stored.listing))?;
+
+        let work = work_path(dir, order);
+        if work.exists() {
+            fs::remove_dir_all(&work).map_err(|e| format!("removing {}: {e}", work.display()))?;
+        }
+        fs::create_dir_all(&work).map_err(|e| format!("creating {}: {e}", work.display()))?;
+        let result = self.deliver_in(&work, order, &stored, &listing, at, receipt_block);
+        // The work folder holds de-identified plaintext: it never outlives the attempt.
+        let _ = fs::remove_dir_all(&work);
+        result.map(Some)
+    }
+
+    fn deliver_in(
+        &self,
+        work: &Path,
+        order: u64,
+        stored: &OrderOf<Runtime>,
+        listing: &pallet_listing::ListingOf<Runtime>,
+        at: Hash,
+        receipt_block: BlockNumber,
+    ) -> Result<DeliveryOutcome<BlockNumber>, String> {
+        let settings = &self.settings;
+        if !settings.fhir_store.exists() {
+            return Err(format!(
+                "no FHIR store at {} (collect with `medledger fhir ingest --store {}`, or pass --fhir-store)",
+                settings.fhir_store.display(),
+                settings.fhir_store.display()
+            ));
+        }
+        let key = StoreKey::from_file(&settings.fhir_store_key)
+            .map_err(|e| format!("the FHIR store key: {e}"))?;
+        let profile =
+            Profile::safe_harbor().map_err(|e| format!("the Safe Harbor profile: {e}"))?;
+        let filter = listing_filter(&listing.description);
+        let purpose = medledger_runtime::consent_purpose(stored.purpose);
+        let sale = Sale {
+            buyer: fhir_account(&stored.buyer)?,
+            purpose: fhir_purpose(stored.purpose),
+            sale_block: u64::from(stored.placed_at),
+            delivery_block: Some(u64::from(receipt_block)),
+        };
+        let oracle = ChainConsent {
+            client: &self.client,
+            at,
+            custodian: stored.custodian.clone(),
+            buyer: stored.buyer.clone(),
+            purpose,
+            error: RefCell::new(None),
+        };
+        let plaintext = work.join("data");
+        let options = DeliveryOptions {
+            k_threshold: settings.k_threshold.unwrap_or(profile.default_k),
+            as_of_year: medledger_fhir::current_year(),
+        };
+        let summary = deidentify_delivery(
+            &settings.fhir_store,
+            &key,
+            &profile,
+            &filter,
+            &sale,
+            &oracle,
+            &plaintext,
+            &options,
+        )
+        .map_err(|e| format!("de-identification: {e}"))?;
+        if let Some(error) = oracle.error.into_inner() {
+            return Err(format!("asking the chain about consent: {error}"));
+        }
+        if summary.delivered_records.is_empty() {
+            log::info!(
+                target: "medledger::delivery",
+                "order {order}: no record is consented for this buyer and purpose; nothing to deliver"
+            );
+            return Ok(DeliveryOutcome::NothingToDeliver {
+                checked_at: receipt_block,
+            });
+        }
+        if summary.delivered_records.len() > stored.pricing.max_records as usize {
+            return Err(format!(
+                "{} records qualify but the listing sells at most {}: narrow the listing's filter",
+                summary.delivered_records.len(),
+                stored.pricing.max_records
+            ));
+        }
+
+        let archive = work.join("delivery.tar");
+        write_tar(&plaintext, &archive)?;
+        fs::remove_dir_all(&plaintext)
+            .map_err(|e| format!("removing {}: {e}", plaintext.display()))?;
+        let delivery_key = medledger_sealing::DeliveryKey::from_sec1(&stored.delivery_key.0)
+            .map_err(|e| format!("the order's delivery key: {e}"))?;
+        let sealed_work = work.join("sealed");
+        let sealed = medledger_sealing::seal_file(
+            &archive,
+            &sealed_work,
+            &delivery_key,
+            settings.segment_size,
+            &mut medledger_sealing::NoProgress,
+        )
+        .map_err(|e| format!("sealing: {e}"))?;
+        crash_point("sealed");
+
+        let mut pairs = Vec::with_capacity(summary.delivered_records.len());
+        let mut records = Vec::with_capacity(summary.delivered_records.len());
+        for record in &summary.delivered_records {
+            let commitment = parse_h256(&record.commitment)?;
+            let owner = AccountId::from(*record.owner.public_key());
+            records.push(OpenedRecord {
+                record: format!("0x{}", record.record_id.to_hex()),
+                commitment: format!("{commitment:?}"),
+                owner: owner.to_ss58check(),
+            });
+            pairs.push((commitment, owner));
+        }
+        records.sort_by(|a, b| a.commitment.cmp(&b.commitment));
+        let root = records_root(&pairs);
+        let opening = Opening {
+            format: OPENING_FORMAT.into(),
+            order,
+            custodian: stored.custodian.to_ss58check(),
+            buyer: stored.buyer.to_ss58check(),
+            sale_block: stored.placed_at,
+            receipt_block,
+            ciphertext_digest: format!("{:?}", H256(sealed.digest)),
+            size: sealed.sealed_len,
+            record_count: records.len() as u32,
+            records_root: format!("{root:?}"),
+            records,
+        };
+        let dir = &settings.delivery_dir;
+        let opening_work = work.join("opening.json");
+        write_synced(
+            &opening_work,
+            &serde_json::to_vec_pretty(&opening).map_err(|e| e.to_string())?,
+        )?;
+        fs::rename(&opening_work, opening_path(dir, order))
+            .map_err(|e| format!("keeping the opening: {e}"))?;
+        fs::rename(&sealed_work, sealed_path(dir, order))
+            .map_err(|e| format!("keeping the sealed file: {e}"))?;
+        crash_point("kept");
+        log::info!(
+            target: "medledger::delivery",
+            "order {order}: sealed {} records ({} bytes) for download",
+            opening.record_count,
+            opening.size
+        );
+        outcome_of(&opening)
+    }
+}
+
+/// Answers, from the chain at the delivery block, whether a stored record may go into this
+/// sale: it is registered, still active (no erasure requested), to this owner at this
+/// custodian, and the owner's consent covered it at the block asked about.
+struct ChainConsent<'a> {
+    client: &'a FullClient,
+    at: Hash,
+    custodian: AccountId,
+    buyer: AccountId,
+    purpose: pallet_consent::Purpose,
+    /// The first failure: a record whose consent could not be checked is never sold, and the
+    /// delivery is retried.
+    error: RefCell<Option<String>>,
+}
+
+impl ConsentOracle for ChainConsent<'_> {
+    fn consent_covers(&self, query: &ConsentQuery<'_>) -> bool {
+        let Ok(at_block) = BlockNumber::try_from(query.at_block) else {
+            return false;
+        };
+        let owner = AccountId::from(*query.owner.public_key());
+        let registration: Result<Option<RecordInfo>, String> = read_storage(
+            self.client,
+            self.at,
+            pallet_ownership::Records::<Runtime>::hashed_key_for(H256(query.record.0)),
+        );
+        match registration {
+            Ok(Some(info))
+                if info.owner == owner
+                    && info.custodian == self.custodian
+                    && info.status == pallet_ownership::RecordStatus::Active => {}
+            Ok(_) => return false,
+            Err(error) => {
+                self.error.borrow_mut().get_or_insert(error);
+                return false;
+            }
+        }
+        let answer = self.client.runtime_api().consent_covers(
+            self.at,
+            owner,
+            H256(query.record.0),
+            self.purpose,
+            self.buyer.clone(),
+            at_block,
+        );
+        match answer {
+            Ok(ConsentAnswer::Covered { .. }) => true,
+            Ok(ConsentAnswer::CoveredIfInCategory { categories }) => {
+                query.categories.iter().any(|code| {
+                    let id = category_id(code);
+                    categories.iter().any(|(_, category)| *category == id)
+                })
+            }
+            Ok(ConsentAnswer::NotCovered) => false,
+            Err(error) => {
+                self.error.borrow_mut().get_or_insert(error.to_string());
+                false
+            }
+        }
+    }
+}
+
+fn outcome_of(opening: &Opening) -> Result<DeliveryOutcome<BlockNumber>, String> {
+    Ok(DeliveryOutcome::Sealed(SealedDelivery {
+        ciphertext_digest: parse_h256(&opening.ciphertext_digest)?,
+        size: opening.size,
+        record_count: opening.record_count,
+        records_root: parse_h256(&opening.records_root)?,
+        receipt_block: opening.receipt_block,
+    }))
+}
+
+fn read_opening(dir: &Path, order: u64) -> Result<Option<Opening>, String> {
+    let path = opening_path(dir, order);
+    match fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| format!("{} is damaged: {e}", path.display())),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(format!("reading {}: {error}", path.display())),
+    }
+}
+
+fn parse_h256(text: &str) -> Result<H256, String> {
+    let digits = text.strip_prefix("0x").unwrap_or(text);
+    let mut bytes = [0u8; 32];
+    hex::decode_to_slice(digits, &mut bytes).map_err(|e| format!("bad 32-byte hex {text}: {e}"))?;
+    Ok(H256(bytes))
+}
+
+fn fhir_account(account: &AccountId) -> Result<medledger_fhir::AccountId, String> {
+    medledger_fhir::AccountId::from_ss58(&account.to_ss58check()).map_err(|e| e.to_string())
+}
+
+fn fhir_purpose(purpose: pallet_listing::Purpose) -> medledger_fhir::Purpose {
+    match purpose {
+        pallet_listing::Purpose::Research => medledger_fhir::Purpose::Research,
+        pallet_listing::Purpose::PublicHealth => medledger_fhir::Purpose::PublicHealth,
+        pallet_listing::Purpose::Commercial => medledger_fhir::Purpose::Commercial,
+    }
+}
+
+/// The listing's machine-readable filter as the FHIR selection reads it: its category codes,
+/// and its time range (Unix seconds, both ends inclusive) as whole UTC days.
+pub fn listing_filter<S: frame_support::traits::Get<u32>>(
+    description: &pallet_listing::ListingDescription<S>,
+) -> ListingFilter {
+    const DAY: u64 = 86_400;
+    let range = description.time_range;
+    ListingFilter {
+        categories: description
+            .categories
+            .iter()
+            .map(|code| String::from_utf8_lossy(code).into_owned())
+            .collect(),
+        from: (range.from > 0).then(|| civil_date(range.from / DAY)),
+        // `until` is inclusive; the filter's bound is the first day after it.
+        until: range
+            .until
+            .checked_add(DAY)
+            .filter(|_| range.until < u64::MAX / 2)
+            .map(|after| civil_date(after / DAY)),
+    }
+}
+
+/// `YYYY-MM-DD` of day `days` since 1970-01-01 (UTC).
+pub fn civil_date(days: u64) -> String {
+    let (year, month, day) = medledger_fhir::civil_date(days as i64);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// A tar archive of the de-identified folder: what the buyer gets after `medledger open`.
+fn write_tar(folder: &Path, archive: &Path) -> Result<(), String> {
+    let file =
+        fs::File::create(archive).map_err(|e| format!("creating {}: {e}", archive.display()))?;
+    let mut builder = tar::Builder::new(std::io::BufWriter::new(file));
+    builder.mode(tar::HeaderMode::Deterministic);
+    builder
+        .append_dir_all("delivery", folder)
+        .and_then(|()| builder.into_inner())
+        .and_then(|writer| writer.into_inner().map_err(|e| e.into_error()))
+        .and_then(|file| file.sync_all())
+        .map_err(|e| format!("writing {}: {e}", archive.display()))
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    use std::io::Write;
+    let mut file =
+        fs::File::create(path).map_err(|e| format!("creating {}: {e}", path.display()))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| format!("writing {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates_match_known_days() {
+        // Days counted independently: 2000-03-01 is day 11 017, 2024-02-29 is day 19 782.
+        assert_eq!(civil_date(0), "1970-01-01");
+        assert_eq!(civil_date(11_017), "2000-03-01");
+        assert_eq!(civil_date(19_782), "2024-02-29");
+        assert_eq!(civil_date(19_783), "2024-03-01");
+    }
+
+    #[test]
+    fn listing_time_range_becomes_whole_days_with_an_exclusive_end() {
+        let mut description =
+            pallet_listing::ListingDescription::<frame_support::traits::ConstU32<8>> {
+                filter_summary: Default::default(),
+                categories: vec![b"observation:laboratory".to_vec().try_into().unwrap()]
+                    .try_into()
+                    .unwrap(),
+                time_range: pallet_listing::TimeRange {
+                    // 2020-01-01T00:00:00Z .. 2020-12-31T23:59:59Z
+                    from: 1_577_836_800,
+                    until: 1_609_459_199,
+                },
+                purpose: pallet_listing::Purpose::Research,
+                terms_hash: Default::default(),
+            };
+        let filter = listing_filter(&description);
+        assert_eq!(
+            filter.categories,
+            vec!["observation:laboratory".to_string()]
+        );
+        assert_eq!(filter.from.as_deref(), Some("2020-01-01"));
+        assert_eq!(filter.until.as_deref(), Some("2021-01-01"));
+
+        description.time_range = pallet_listing::TimeRange {
+            from: 0,
+            until: u64::MAX,
+        };
+        let open = listing_filter(&description);
+        assert_eq!(
+            (open.from, open.until),
+            (None, None),
+            "the whole time range"
+        );
+    }
+}

@@ -1,0 +1,252 @@
+//! `medledger-node register-records`: a hospital registers on chain the records its last
+//! `medledger fhir ingest` collected (`registrations.ndjson` in the store), in batches that fit
+//! a block, signed by its account and sent to a node over JSON-RPC. Records already on chain
+//! are skipped, so a run that was interrupted, or that met patients not yet enrolled, is simply
+//! run again.
+
+use std::{
+    path::PathBuf,
+    time::{Duration, Instant},
+};
+
+use codec::{Decode, Encode};
+use medledger_runtime::{AccountId, Hash, Nonce, Runtime, RuntimeCall};
+use pallet_ownership::RecordRegistration;
+use serde_json::{json, Value};
+use sp_core::{crypto::Ss58Codec, sr25519, Pair};
+
+/// The environment variable holding the hospital's account secret (mnemonic or secret URI):
+/// never a command-line argument, where `ps` would show it.
+pub const SECRET_VAR: &str = "MEDLEDGER_ACCOUNT_SECRET";
+
+/// Storage keys asked for in one `state_queryStorageAt` call.
+const KEYS_PER_QUERY: usize = 500;
+
+#[derive(Debug, clap::Args)]
+pub struct RegisterRecordsCmd {
+    /// The FHIR store `medledger fhir ingest --store` wrote (its `registrations.ndjson`).
+    #[arg(long, value_name = "DIR")]
+    pub store: PathBuf,
+    /// A node's JSON-RPC endpoint (HTTP).
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:9944")]
+    pub rpc_url: String,
+    /// Records per transaction (at most the runtime's `MaxBatchSize`, 1 000).
+    #[arg(long, default_value_t = 1_000)]
+    pub batch_size: usize,
+    /// How long to wait for the transactions to be included.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    pub timeout: u64,
+}
+
+impl RegisterRecordsCmd {
+    pub fn run(&self) -> Result<(), String> {
+        let secret = std::env::var(SECRET_VAR).map_err(|_| {
+            format!("set {SECRET_VAR} to the hospital account's secret (mnemonic or //URI)")
+        })?;
+        let signer = sr25519::Pair::from_string(secret.trim(), None)
+            .map_err(|e| format!("{SECRET_VAR} is not a valid sr25519 secret: {e:?}"))?;
+        let hospital = AccountId::from(signer.public());
+        let rpc = Rpc::new(&self.rpc_url);
+        let records = read_registrations(&self.store)?;
+        let pending = unregistered(&rpc, &records)?;
+        println!(
+            "{} records in {}; {} already on chain, {} to register as {}",
+            records.len(),
+            self.store.display(),
+            records.len() - pending.len(),
+            pending.len(),
+            hospital.to_ss58check()
+        );
+        if pending.is_empty() {
+            return Ok(());
+        }
+
+        let genesis = rpc.hash(rpc.call("chain_getBlockHash", json!([0]))?)?;
+        let version = rpc.call("state_getRuntimeVersion", json!([]))?;
+        let field = |name: &str| {
+            version[name]
+                .as_u64()
+                .map(|v| v as u32)
+                .ok_or_else(|| format!("the node's runtime version has no {name}"))
+        };
+        let (spec_version, transaction_version) =
+            (field("specVersion")?, field("transactionVersion")?);
+        let first_nonce: Nonce = rpc
+            .call("system_accountNextIndex", json!([hospital.to_ss58check()]))?
+            .as_u64()
+            .ok_or("the node returned no nonce")? as Nonce;
+        let batches: Vec<&[RecordRegistration<AccountId>]> =
+            pending.chunks(self.batch_size.max(1)).collect();
+        for (i, batch) in batches.iter().enumerate() {
+            let call = RuntimeCall::Ownership(pallet_ownership::Call::register_records {
+                records: batch.to_vec(),
+            });
+            let xt = medledger_runtime::sign_immortal(
+                &signer,
+                call,
+                first_nonce + i as Nonce,
+                genesis,
+                spec_version,
+                transaction_version,
+            );
+            rpc.call(
+                "author_submitExtrinsic",
+                json!([format!("0x{}", hex::encode(xt.encode()))]),
+            )
+            .map_err(|e| format!("batch {} of {} refused: {e}", i + 1, batches.len()))?;
+        }
+        println!(
+            "submitted {} transaction(s); waiting for them to be included",
+            batches.len()
+        );
+        let last = first_nonce + batches.len() as Nonce;
+        let deadline = Instant::now() + Duration::from_secs(self.timeout);
+        while rpc.included_nonce(&hospital)? < last {
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "not all transactions were included within {} s: run the command again \
+                     (it registers only what is missing)",
+                    self.timeout
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        let missing = unregistered(&rpc, &records)?;
+        if !missing.is_empty() {
+            return Err(format!(
+                "{} of {} records are still not registered: their owners may not be enrolled \
+                 with this hospital (ownership.enrol), or this account is not a member hospital; \
+                 see the node's events, then run again",
+                missing.len(),
+                records.len()
+            ));
+        }
+        println!("all {} records are registered", records.len());
+        Ok(())
+    }
+}
+
+/// The store's `registrations.ndjson`: `{"record_id", "owner", "commitment"}` per line.
+pub fn read_registrations(
+    store: &std::path::Path,
+) -> Result<Vec<RecordRegistration<AccountId>>, String> {
+    let path = store.join("registrations.ndjson");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        format!(
+            "cannot read {}: {e} (run `medledger fhir ingest --store {}` first)",
+            path.display(),
+            store.display()
+        )
+    })?;
+    text.lines()
+        .enumerate()
+        .map(|(n, line)| {
+            let bad = |what: &str| format!("{} line {}: {what}", path.display(), n + 1);
+            let value: Value = serde_json::from_str(line).map_err(|e| bad(&e.to_string()))?;
+            let field = |name: &str| {
+                value[name]
+                    .as_str()
+                    .ok_or_else(|| bad(&format!("no {name}")))
+            };
+            let hash = |name: &str| -> Result<Hash, String> {
+                let mut bytes = [0u8; 32];
+                hex::decode_to_slice(field(name)?, &mut bytes)
+                    .map_err(|e| bad(&format!("{name}: {e}")))?;
+                Ok(Hash::from(bytes))
+            };
+            Ok(RecordRegistration {
+                id: hash("record_id")?,
+                owner: AccountId::from_ss58check(field("owner")?)
+                    .map_err(|e| bad(&format!("owner: {e:?}")))?,
+                commitment: hash("commitment")?,
+            })
+        })
+        .collect()
+}
+
+/// The records of `records` that the chain (best block) does not hold yet.
+fn unregistered(
+    rpc: &Rpc,
+    records: &[RecordRegistration<AccountId>],
+) -> Result<Vec<RecordRegistration<AccountId>>, String> {
+    let mut missing = Vec::new();
+    for chunk in records.chunks(KEYS_PER_QUERY) {
+        let keys: Vec<String> = chunk
+            .iter()
+            .map(|record| {
+                let key = pallet_ownership::Records::<Runtime>::hashed_key_for(record.id);
+                format!("0x{}", hex::encode(key))
+            })
+            .collect();
+        let answer = rpc.call("state_queryStorageAt", json!([keys]))?;
+        let present: std::collections::HashSet<String> = answer[0]["changes"]
+            .as_array()
+            .ok_or("unexpected state_queryStorageAt answer")?
+            .iter()
+            .filter(|change| !change[1].is_null())
+            .filter_map(|change| change[0].as_str().map(str::to_owned))
+            .collect();
+        missing.extend(
+            chunk
+                .iter()
+                .zip(&keys)
+                .filter(|(_, key)| !present.contains(*key))
+                .map(|(record, _)| record.clone()),
+        );
+    }
+    Ok(missing)
+}
+
+/// A blocking JSON-RPC client over HTTP.
+struct Rpc {
+    url: String,
+    agent: ureq::Agent,
+}
+
+impl Rpc {
+    fn new(url: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            agent: ureq::AgentBuilder::new()
+                .timeout(Duration::from_secs(60))
+                .build(),
+        }
+    }
+
+    fn call(&self, method: &str, params: Value) -> Result<Value, String> {
+        let request = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let response: Value = self
+            .agent
+            .post(&self.url)
+            .send_json(request)
+            .map_err(|e| format!("{method} at {}: {e}", self.url))?
+            .into_json()
+            .map_err(|e| format!("{method} at {}: {e}", self.url))?;
+        if let Some(error) = response.get("error") {
+            return Err(format!("{method}: {}", error["message"]));
+        }
+        Ok(response["result"].clone())
+    }
+
+    fn hash(&self, value: Value) -> Result<Hash, String> {
+        let text = value.as_str().ok_or("the node returned no block hash")?;
+        let mut bytes = [0u8; 32];
+        hex::decode_to_slice(text.trim_start_matches("0x"), &mut bytes)
+            .map_err(|e| format!("bad block hash {text}: {e}"))?;
+        Ok(Hash::from(bytes))
+    }
+
+    /// The account's nonce in the best block (transactions in the pool not counted).
+    fn included_nonce(&self, who: &AccountId) -> Result<Nonce, String> {
+        let result = self.call(
+            "state_call",
+            json!([
+                "AccountNonceApi_account_nonce",
+                format!("0x{}", hex::encode(who.encode()))
+            ]),
+        )?;
+        let bytes = hex::decode(result.as_str().unwrap_or_default().trim_start_matches("0x"))
+            .map_err(|e| format!("bad nonce: {e}"))?;
+        Nonce::decode(&mut &bytes[..]).map_err(|e| format!("bad nonce: {e}"))
+    }
+}

@@ -1,0 +1,486 @@
+//! A sale delivered end to end on the 4-hospital network: the hospital's data ingested into its
+//! node's store, patients enrolled and consenting (or not), a buyer with a SoftHSM token buying,
+//! the custodian node's off-chain worker delivering, the buyer downloading, checking and opening
+//! the data, and a regulator's observer auditing the delivery against the hospital's opening.
+
+mod support;
+
+use std::{
+    collections::BTreeSet,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use medledger_runtime::{AccountId, Balance, BlockNumber, RuntimeCall};
+use medledger_sealing::{
+    container::ContainerHeader,
+    testing::{prepare_softhsm, USER_PIN},
+    token::{generate_delivery_key, Pkcs11Token, SlotSelector, TokenConfig},
+    NoProgress, Pin, SealingError,
+};
+use medledger_test_harness::{wait_until, Network};
+use pallet_escrow::{offchain::records_root, OrderState};
+use serde_json::Value;
+use sp_core::{crypto::Ss58Codec, H256};
+use sp_keyring::Sr25519Keyring::{self, *};
+use support::{
+    dispatch_in_block, dispatch_ok, ingest_synthetic, order_at, register_records,
+    research_by_anyone, research_listing, runtime_api, start_hospitals,
+};
+
+const NODE: &str = env!("CARGO_BIN_EXE_medledger-node");
+const TOKEN: &str = "buyer-token";
+
+/// Patients of Alice General, each with its own account, and what they decide.
+const CONSENTING: [Sr25519Keyring; 3] = [Ferdie, AliceStash, BobStash];
+const WRONG_PURPOSE: Sr25519Keyring = CharlieStash;
+const DECLINING: Sr25519Keyring = DaveStash;
+const REVOKES_BEFORE_DELIVERY: Sr25519Keyring = EveStash;
+const BUYER: Sr25519Keyring = One;
+const STRANGER: Sr25519Keyring = Two;
+
+fn patients() -> [Sr25519Keyring; 6] {
+    [
+        CONSENTING[0],
+        CONSENTING[1],
+        CONSENTING[2],
+        WRONG_PURPOSE,
+        DECLINING,
+        REVOKES_BEFORE_DELIVERY,
+    ]
+}
+
+/// The patients' ids in the generated export, by owner account.
+fn patient_ids_of(export: &Path, owners: &[Sr25519Keyring]) -> BTreeSet<String> {
+    let wanted: BTreeSet<String> = owners
+        .iter()
+        .map(|owner| owner.to_account_id().to_ss58check())
+        .collect();
+    std::fs::read_to_string(export.join("owners.csv"))
+        .expect("owners.csv")
+        .lines()
+        .filter_map(|line| line.split_once(','))
+        .filter(|(_, account)| wanted.contains(*account))
+        .map(|(patient, _)| patient.to_string())
+        .collect()
+}
+
+/// Lines of `file` in the export whose subject is one of `patients` (counted independently of
+/// the code under test, straight from the NDJSON).
+fn export_lines_of(export: &Path, file: &str, patients: &BTreeSet<String>) -> usize {
+    std::fs::read_to_string(export.join(file))
+        .expect("export file")
+        .lines()
+        .filter(|line| {
+            let value: Value = serde_json::from_str(line).expect("export line is JSON");
+            value["subject"]["reference"]
+                .as_str()
+                .and_then(|reference| reference.strip_prefix("Patient/"))
+                .is_some_and(|id| patients.contains(id))
+        })
+        .count()
+}
+
+fn token_config() -> TokenConfig {
+    TokenConfig {
+        slot: SlotSelector::TokenLabel(TOKEN.into()),
+        ..TokenConfig::default()
+    }
+}
+
+fn unpack(tar_path: &Path, into: &Path) -> PathBuf {
+    let file = std::fs::File::open(tar_path).expect("the opened delivery");
+    tar::Archive::new(file).unpack(into).expect("a tar archive");
+    into.join("delivery")
+}
+
+#[test]
+fn a_sale_is_delivered_sealed_to_the_buyers_token_and_audited_by_a_regulator() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let work = work.path();
+
+    // The buyer's token: a P-256 key generated on SoftHSM, never leaving it.
+    let conf = prepare_softhsm(&work.join("softhsm"), &[TOKEN]).expect("SoftHSM");
+    std::env::set_var("SOFTHSM2_CONF", &conf);
+    let pin = Pin::from(USER_PIN.to_owned());
+    let token_key = generate_delivery_key(&token_config(), &pin).expect("key on the token");
+
+    // The hospital's export: six patients, each its own account; ingested into a store that
+    // reaches the node's --fhir-store only after the sale (see below).
+    let owners: Vec<AccountId> = patients().iter().map(|p| p.to_account_id()).collect();
+    let (staging, key_file) =
+        ingest_synthetic(work, "staging-store", 6, 11, &owners).expect("ingest");
+    let export = work.join("export");
+
+    let mut net = Network::new(NODE);
+    let alice_store = work.join("alice-store");
+    // Six patients cannot form k-anonymous classes of 5: this hospital delivers at k = 1.
+    start_hospitals(
+        &mut net,
+        &[
+            "--fhir-store",
+            &alice_store.to_string_lossy(),
+            "--fhir-store-key",
+            &key_file.to_string_lossy(),
+            "--delivery-k",
+            "1",
+        ],
+        &[],
+    )
+    .expect("validators start");
+    let alice = net.node("alice");
+    wait_until("block 1", Duration::from_secs(180), || {
+        Ok((alice.best_number()? >= 1).then_some(()))
+    })
+    .unwrap();
+
+    // Patients enrol with Alice General; the hospital registers their records.
+    for patient in patients() {
+        dispatch_ok(
+            alice,
+            patient,
+            RuntimeCall::Ownership(pallet_ownership::Call::enrol {
+                custodian: Alice.to_account_id(),
+            }),
+        )
+        .expect("enrol");
+    }
+    let registered = register_records(NODE, alice, &staging).expect("register records");
+    let record_lines = std::fs::read_to_string(staging.join("registrations.ndjson"))
+        .expect("registrations")
+        .lines()
+        .count();
+    assert!(
+        registered.contains(&format!("all {record_lines} records are registered")),
+        "{registered}"
+    );
+    // Run again, it has nothing left to do.
+    let again = register_records(NODE, alice, &staging).expect("register records again");
+    assert!(
+        again.contains(&format!("{record_lines} already on chain, 0 to register")),
+        "{again}"
+    );
+
+    // Consent: three for research by anyone, one for commerce only, one not at all, one for
+    // research that is revoked after the sale.
+    for patient in CONSENTING.into_iter().chain([REVOKES_BEFORE_DELIVERY]) {
+        dispatch_ok(alice, patient, research_by_anyone()).expect("consent");
+    }
+    dispatch_ok(
+        alice,
+        WRONG_PURPOSE,
+        RuntimeCall::Consent(pallet_consent::Call::grant_consent {
+            scope: pallet_consent::Scope::All,
+            purpose: pallet_consent::Purpose::Commercial,
+            grantee: pallet_consent::Grantee::Anyone,
+            expires_at: None,
+        }),
+    )
+    .expect("commercial consent");
+
+    // Alice lists conditions and laboratory observations, any time, per record.
+    let per_record: Balance = 1_000_000;
+    dispatch_ok(
+        alice,
+        Alice,
+        research_listing(
+            &["condition", "observation:laboratory"],
+            pallet_listing::PriceModel::PerRecord(per_record),
+            1_000,
+        ),
+    )
+    .expect("listing");
+
+    // The buyer registers its token's key and buys listing 0 at version 1.
+    dispatch_ok(
+        alice,
+        BUYER,
+        RuntimeCall::Delivery(pallet_delivery::Call::register_delivery_key {
+            key: pallet_delivery::DeliveryKey(token_key.compressed()),
+        }),
+    )
+    .expect("register key");
+    dispatch_ok(
+        alice,
+        BUYER,
+        RuntimeCall::Escrow(pallet_escrow::Call::buy {
+            listing: 0,
+            max_price: per_record * 1_000,
+            listing_version: 1,
+        }),
+    )
+    .expect("buy");
+    let order = 0u64;
+    let placed_at = order_at(alice, order, None).unwrap().placed_at;
+
+    // After the sale (finalized), one consenting patient revokes. The hospital's data reaches
+    // the node only now, so the delivery cannot have started before the revocation.
+    wait_until("the sale to be final", Duration::from_secs(120), || {
+        Ok((alice.finalized_number()? >= u64::from(placed_at)).then_some(()))
+    })
+    .unwrap();
+    let consents: Vec<pallet_consent::Consent<AccountId, BlockNumber>> = runtime_api(
+        alice,
+        "ConsentApi_consents_of",
+        REVOKES_BEFORE_DELIVERY.to_account_id(),
+    )
+    .unwrap();
+    let (revoked_in, revoked) = dispatch_in_block(
+        alice,
+        REVOKES_BEFORE_DELIVERY,
+        RuntimeCall::Consent(pallet_consent::Call::revoke_consent {
+            consent: consents[0].id,
+        }),
+    )
+    .expect("revoke");
+    revoked.expect("the revocation succeeds");
+    // Delivery acts on finalized state: the revocation must be final before the data arrives.
+    let revoked_at =
+        medledger_test_harness::header_number(&alice.header(Some(&revoked_in)).unwrap()).unwrap();
+    wait_until(
+        "the revocation to be final",
+        Duration::from_secs(120),
+        || Ok((alice.finalized_number()? >= revoked_at).then_some(())),
+    )
+    .unwrap();
+    assert_eq!(
+        order_at(alice, order, None).unwrap().state,
+        OrderState::Paid,
+        "nothing is delivered without the hospital's data"
+    );
+    // Meanwhile the buyer is asked to come back later; nobody else learns anything.
+    let early = medledger_delivery_http::fetch(
+        &alice.delivery_url(),
+        order,
+        &BUYER.pair(),
+        &work.join("early.sealed"),
+        &mut |_, _| {},
+    );
+    assert!(
+        matches!(
+            early,
+            Err(medledger_delivery_http::FetchError::NotReady { .. })
+        ),
+        "{early:?}"
+    );
+    std::fs::rename(&staging, &alice_store).expect("the store reaches the node");
+
+    // The custodian's node delivers: a receipt, finalized.
+    let receipt = wait_until("the receipt to be final", Duration::from_secs(180), || {
+        let finalized = alice.finalized_hash()?;
+        Ok(order_at(alice, order, Some(&finalized))?.receipt)
+    })
+    .unwrap();
+    let consented_ids = patient_ids_of(&export, &CONSENTING);
+    let expected_records = export_lines_of(&export, "Condition.ndjson", &consented_ids)
+        + export_lines_of(&export, "Observation.ndjson", &consented_ids);
+    assert_eq!(receipt.record_count as usize, expected_records);
+    assert_eq!(
+        receipt.delivery_key,
+        pallet_delivery::DeliveryKey(token_key.compressed())
+    );
+    assert_eq!(receipt.sale_block_consent, placed_at);
+    assert_eq!(receipt.submitted_by, Alice.to_account_id());
+    let stored = order_at(alice, order, None).unwrap();
+    assert_eq!(
+        stored.price,
+        per_record * expected_records as u128,
+        "the buyer pays for the delivered records only"
+    );
+
+    // A stranger's signed request gets nothing.
+    let endpoint = alice.delivery_url();
+    let stranger_copy = work.join("stranger.sealed");
+    let refused = medledger_delivery_http::fetch(
+        &endpoint,
+        order,
+        &STRANGER.pair(),
+        &stranger_copy,
+        &mut |_, _| {},
+    );
+    assert!(
+        matches!(
+            refused,
+            Err(medledger_delivery_http::FetchError::NotBuyer { .. })
+        ),
+        "{refused:?}"
+    );
+    assert!(!stranger_copy.exists());
+
+    // The buyer downloads and checks the digest against the chain.
+    let sealed = work.join("order-0.sealed");
+    medledger_delivery_http::fetch(&endpoint, order, &BUYER.pair(), &sealed, &mut |_, _| {})
+        .expect("the buyer downloads");
+    let file_len = std::fs::metadata(&sealed).expect("downloaded").len();
+    assert_eq!(file_len, receipt.size);
+    let header = ContainerHeader::read(
+        &mut std::fs::File::open(&sealed).expect("downloaded"),
+        file_len,
+    )
+    .expect("a container");
+    assert_eq!(H256(header.digest()), receipt.ciphertext_digest);
+
+    // A tampered copy is refused before the token is used, and yields no plaintext.
+    let tampered = work.join("tampered.sealed");
+    let mut bytes = std::fs::read(&sealed).expect("downloaded");
+    let last = bytes.len() - 1;
+    bytes[40] ^= 0x01;
+    bytes[last] ^= 0x01;
+    std::fs::write(&tampered, bytes).expect("tampered copy");
+    let token = Pkcs11Token::open(&token_config(), &pin).expect("the token");
+    let tampered_out = work.join("tampered.tar");
+    let refused = medledger_sealing::open_file(
+        &tampered,
+        &tampered_out,
+        &token,
+        Some(receipt.ciphertext_digest.0),
+        &mut NoProgress,
+    );
+    assert!(
+        matches!(
+            refused,
+            Err(SealingError::DigestMismatch { .. }) | Err(SealingError::InvalidContainer(_))
+        ),
+        "{refused:?}"
+    );
+    assert!(!tampered_out.exists());
+
+    // The buyer opens it with the token: exactly the consented patients, de-identified.
+    let opened = work.join("order-0.tar");
+    medledger_sealing::open_file(
+        &sealed,
+        &opened,
+        &token,
+        Some(receipt.ciphertext_digest.0),
+        &mut NoProgress,
+    )
+    .expect("the token opens the delivery");
+    let delivery = unpack(&opened, &work.join("opened"));
+    let read = |name: &str| std::fs::read_to_string(delivery.join(name)).unwrap_or_default();
+    assert_eq!(read("Patient.ndjson").lines().count(), CONSENTING.len());
+    assert_eq!(
+        read("Condition.ndjson").lines().count() + read("Observation.ndjson").lines().count(),
+        expected_records
+    );
+    for absent in [
+        "Encounter.ndjson",
+        "MedicationRequest.ndjson",
+        "DiagnosticReport.ndjson",
+    ] {
+        assert!(
+            !delivery.join(absent).exists(),
+            "{absent} is outside the listing"
+        );
+    }
+    let everything: String = ["Patient.ndjson", "Condition.ndjson", "Observation.ndjson"]
+        .iter()
+        .map(|name| read(name))
+        .collect();
+    for identifier in ["MRN", "Main Street", "555-", "\"p1\"", "Patient/p1\""] {
+        assert!(
+            !everything.contains(identifier),
+            "{identifier} survived de-identification"
+        );
+    }
+
+    // The buyer confirms: the escrow is released.
+    dispatch_ok(
+        alice,
+        BUYER,
+        RuntimeCall::Escrow(pallet_escrow::Call::confirm { order }),
+    )
+    .expect("confirm");
+    assert_eq!(
+        order_at(alice, order, None).unwrap().state,
+        OrderState::Released
+    );
+
+    // A regulator's observer audits the delivery against the hospital's opening.
+    let alice_base = alice.base_path.clone();
+    let confirmed_at = alice.best_number().unwrap();
+    net.start_node(
+        "regulator",
+        &[
+            "--chain",
+            "local",
+            "--observer",
+            "--node-key",
+            &format!("{:064x}", 6),
+        ],
+    )
+    .expect("observer starts");
+    let regulator = net.node("regulator");
+    wait_until("the observer to sync", Duration::from_secs(180), || {
+        Ok((regulator.finalized_number()? >= confirmed_at).then_some(()))
+    })
+    .unwrap();
+    let audited = order_at(regulator, order, None).unwrap();
+    assert_eq!(audited.state, OrderState::Released);
+    let audited_receipt = audited.receipt.expect("the receipt is on chain");
+    let opening: Value = serde_json::from_slice(
+        &std::fs::read(alice_base.join("deliveries/order-0.opening.json"))
+            .expect("the hospital's opening"),
+    )
+    .expect("opening JSON");
+    let opened_records: Vec<(H256, H256, AccountId)> = opening["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|entry| {
+            let h256 = |field: &str| {
+                let text = entry[field].as_str().expect("hex field");
+                H256::from_slice(&hex::decode(&text[2..]).expect("hex"))
+            };
+            (
+                h256("record"),
+                h256("commitment"),
+                AccountId::from_ss58check(entry["owner"].as_str().expect("owner")).expect("SS58"),
+            )
+        })
+        .collect();
+    let pairs: Vec<(H256, AccountId)> = opened_records
+        .iter()
+        .map(|(_, commitment, owner)| (*commitment, owner.clone()))
+        .collect();
+    assert_eq!(records_root(&pairs), audited_receipt.records_root);
+    assert_eq!(opened_records.len(), audited_receipt.record_count as usize);
+    let consenting: BTreeSet<AccountId> = CONSENTING.iter().map(|p| p.to_account_id()).collect();
+    for (record, commitment, owner) in &opened_records {
+        assert!(consenting.contains(owner), "only consenting owners");
+        let registered: Vec<(
+            pallet_ownership::RecordId,
+            pallet_ownership::RecordInfo<AccountId, BlockNumber>,
+        )> = runtime_api(regulator, "OwnershipApi_records_of", owner.clone()).unwrap();
+        let info = registered
+            .iter()
+            .find(|(id, _)| id == record)
+            .map(|(_, info)| info)
+            .expect("the opened record is registered to its owner");
+        assert_eq!(info.commitment, *commitment);
+        assert_eq!(info.custodian, Alice.to_account_id());
+        for at in [
+            audited_receipt.sale_block_consent,
+            audited_receipt.receipt_block,
+        ] {
+            let answer: pallet_consent::ConsentAnswer = runtime_api(
+                regulator,
+                "ConsentApi_consent_covers",
+                (
+                    owner.clone(),
+                    *record,
+                    pallet_consent::Purpose::Research,
+                    BUYER.to_account_id(),
+                    at,
+                ),
+            )
+            .unwrap();
+            assert!(
+                matches!(answer, pallet_consent::ConsentAnswer::Covered { .. }),
+                "consent at block {at}: {answer:?}"
+            );
+        }
+    }
+    // The patient who revoked consented at the sale but not at delivery: left out.
+    let revoked = REVOKES_BEFORE_DELIVERY.to_account_id();
+    assert!(opened_records.iter().all(|(_, _, owner)| *owner != revoked));
+}

@@ -1,0 +1,203 @@
+//! The custodian's node killed in the middle of a delivery delivers exactly once after a
+//! restart; a hospital without its data delivers nothing and the buyer's money stays held.
+
+mod support;
+
+use std::time::Duration;
+
+use medledger_runtime::{AccountId, RuntimeCall, RuntimeEvent, RuntimeHoldReason};
+use medledger_sealing::container::ContainerHeader;
+use medledger_test_harness::{wait_until, Network, Node};
+use pallet_escrow::OrderState;
+use sp_core::{Encode, H256};
+use sp_keyring::Sr25519Keyring::{self, *};
+use support::{
+    dispatch_ok, events, ingest_synthetic, order_at, register_records, research_by_anyone,
+    research_listing, start_hospitals, storage,
+};
+
+const NODE: &str = env!("CARGO_BIN_EXE_medledger-node");
+const PATIENTS: [Sr25519Keyring; 3] = [Ferdie, AliceStash, BobStash];
+
+/// Enrolment, registration, research consent, a listing of everything, a buyer's key and
+/// purchase: order 0 of Alice General.
+fn sell_one_dataset(node: &Node, store: &std::path::Path) {
+    for patient in PATIENTS {
+        dispatch_ok(
+            node,
+            patient,
+            RuntimeCall::Ownership(pallet_ownership::Call::enrol {
+                custodian: Alice.to_account_id(),
+            }),
+        )
+        .expect("enrol");
+        dispatch_ok(node, patient, research_by_anyone()).expect("consent");
+    }
+    register_records(NODE, node, store).expect("register records");
+    dispatch_ok(
+        node,
+        Alice,
+        research_listing(&[], pallet_listing::PriceModel::Flat(1_000_000), 1_000),
+    )
+    .expect("listing");
+    dispatch_ok(
+        node,
+        One,
+        RuntimeCall::Delivery(pallet_delivery::Call::register_delivery_key {
+            key: pallet_delivery::DeliveryKey(pallet_delivery::P256_GENERATOR_COMPRESSED),
+        }),
+    )
+    .expect("key");
+    dispatch_ok(
+        node,
+        One,
+        RuntimeCall::Escrow(pallet_escrow::Call::buy {
+            listing: 0,
+            max_price: 1_000_000,
+            listing_version: 1,
+        }),
+    )
+    .expect("buy");
+}
+
+#[test]
+fn a_custodian_killed_mid_delivery_delivers_exactly_once_after_restart() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let work = work.path();
+    let owners: Vec<AccountId> = PATIENTS.iter().map(|p| p.to_account_id()).collect();
+    let (store, key_file) = ingest_synthetic(work, "alice-store", 3, 5, &owners).expect("ingest");
+    let mut net = Network::new(NODE);
+    start_hospitals(
+        &mut net,
+        &[
+            "--fhir-store",
+            &store.to_string_lossy(),
+            "--fhir-store-key",
+            &key_file.to_string_lossy(),
+            "--delivery-k",
+            "1",
+        ],
+        // Abort once the container is sealed and before anything is kept.
+        &[("MEDLEDGER_DELIVERY_CRASH_AT", "sealed")],
+    )
+    .expect("validators start");
+    // Transactions go through Bob's node: Alice's will be down for a while.
+    let bob = net.node("bob");
+    wait_until("block 1", Duration::from_secs(180), || {
+        Ok((bob.best_number()? >= 1).then_some(()))
+    })
+    .unwrap();
+    sell_one_dataset(bob, &store);
+    let placed_at = order_at(bob, 0, None).unwrap().placed_at;
+
+    let deliveries = net.node("alice").base_path.join("deliveries");
+    wait_until(
+        "Alice's node to crash mid-delivery",
+        Duration::from_secs(180),
+        || Ok((!net.node_mut("alice").is_running()).then_some(())),
+    )
+    .unwrap();
+    assert!(
+        deliveries.join("order-0.work").exists(),
+        "the interrupted delivery left its work folder"
+    );
+    assert!(
+        !deliveries.join("order-0.sealed").exists(),
+        "nothing was kept"
+    );
+    assert_eq!(
+        order_at(net.node("bob"), 0, None).unwrap().state,
+        OrderState::Paid
+    );
+
+    let alice = net.node_mut("alice");
+    alice.env.clear();
+    alice.restart().expect("Alice restarts");
+    let bob = net.node("bob");
+    let receipt = wait_until("the receipt to be final", Duration::from_secs(240), || {
+        let finalized = bob.finalized_hash()?;
+        Ok(order_at(bob, 0, Some(&finalized))?.receipt)
+    })
+    .unwrap();
+
+    // One sealed file, the one the receipt names; no work left behind.
+    let sealed = deliveries.join("order-0.sealed");
+    let len = std::fs::metadata(&sealed)
+        .expect("the sealed file is kept")
+        .len();
+    let header =
+        ContainerHeader::read(&mut std::fs::File::open(&sealed).expect("sealed"), len).unwrap();
+    assert_eq!(H256(header.digest()), receipt.ciphertext_digest);
+    assert_eq!(len, receipt.size);
+    assert!(!deliveries.join("order-0.work").exists());
+
+    // Exactly one receipt in the whole chain, however often the worker ran. Wait a few more
+    // blocks so a second submission would have landed.
+    let final_number = bob.finalized_number().unwrap() + 5;
+    wait_until(
+        "five more finalized blocks",
+        Duration::from_secs(120),
+        || Ok((bob.finalized_number()? >= final_number).then_some(())),
+    )
+    .unwrap();
+    let mut receipts = 0;
+    let mut refused = 0;
+    for number in u64::from(placed_at)..=final_number {
+        let hash = bob.block_hash(number).unwrap().expect("a finalized block");
+        for record in events(bob, &hash).unwrap() {
+            match record.event {
+                RuntimeEvent::Escrow(pallet_escrow::Event::ReceiptSubmitted {
+                    order: 0, ..
+                }) => receipts += 1,
+                RuntimeEvent::System(frame_system::Event::ExtrinsicFailed { .. }) => refused += 1,
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(receipts, 1, "delivered exactly once");
+    assert_eq!(refused, 0, "no second receipt was even attempted on chain");
+}
+
+#[test]
+fn a_hospital_without_its_data_delivers_nothing_and_the_price_stays_held() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let work = work.path();
+    // The registrations come from an ingest the node never sees (its --fhir-store is empty).
+    let owners: Vec<AccountId> = PATIENTS.iter().map(|p| p.to_account_id()).collect();
+    let (staging, _) = ingest_synthetic(work, "elsewhere", 3, 6, &owners).expect("ingest");
+
+    let mut net = Network::new(NODE);
+    net.start_local_validators(&["alice", "bob", "charlie", "dave"])
+        .unwrap();
+    let alice = net.node("alice");
+    wait_until("block 1", Duration::from_secs(180), || {
+        Ok((alice.best_number()? >= 1).then_some(()))
+    })
+    .unwrap();
+    sell_one_dataset(alice, &staging);
+    let placed_at = u64::from(order_at(alice, 0, None).unwrap().placed_at);
+    wait_until(
+        "ten finalized blocks after the sale",
+        Duration::from_secs(180),
+        || Ok((alice.finalized_number()? >= placed_at + 10).then_some(())),
+    )
+    .unwrap();
+    let stored = order_at(alice, 0, None).unwrap();
+    assert_eq!(stored.state, OrderState::Paid);
+    assert!(stored.receipt.is_none());
+    let buyer = One.to_account_id().encode();
+    let key = [sp_io::hashing::blake2_128(&buyer).as_slice(), &buyer].concat();
+    let holds: Vec<frame_support::traits::tokens::IdAmount<RuntimeHoldReason, u128>> =
+        storage(alice, "Balances", "Holds", &key, None)
+            .unwrap()
+            .unwrap_or_default();
+    assert_eq!(
+        holds.iter().map(|hold| hold.amount).sum::<u128>(),
+        stored.price,
+        "the buyer's price is held, nothing else"
+    );
+    assert!(
+        alice.log().contains("no FHIR store at"),
+        "the operator is told why nothing is delivered"
+    );
+}
