@@ -71,6 +71,8 @@ pub enum Subcommand {
     /// Register on chain the records `medledger fhir ingest` collected (the hospital's account
     /// signs; its secret in MEDLEDGER_ACCOUNT_SECRET). Skips records already registered.
     RegisterRecords(crate::hospital::RegisterRecordsCmd),
+    /// Check a hospital's opening of a delivery against the chain (for regulators).
+    AuditDelivery(crate::audit::AuditDeliveryCmd),
 
     /// Validate blocks.
     CheckBlock(sc_cli::CheckBlockCmd),

@@ -108,6 +108,7 @@ pub fn run() -> sc_cli::Result<()> {
         }
         Some(Subcommand::ConsortiumSpec(cmd)) => cmd.run().map_err(sc_cli::Error::Input),
         Some(Subcommand::RegisterRecords(cmd)) => cmd.run().map_err(sc_cli::Error::Input),
+        Some(Subcommand::AuditDelivery(cmd)) => cmd.run().map_err(sc_cli::Error::Input),
         Some(Subcommand::CheckBlock(cmd)) => {
             let runner = cli.create_runner(cmd)?;
             runner.async_run(|config| {

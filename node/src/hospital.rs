@@ -9,11 +9,13 @@ use std::{
     time::{Duration, Instant},
 };
 
-use codec::{Decode, Encode};
+use codec::Encode;
 use medledger_runtime::{AccountId, Hash, Nonce, Runtime, RuntimeCall};
 use pallet_ownership::RecordRegistration;
 use serde_json::{json, Value};
 use sp_core::{crypto::Ss58Codec, sr25519, Pair};
+
+use crate::rpc_client::Rpc;
 
 /// The environment variable holding the hospital's account secret (mnemonic or secret URI):
 /// never a command-line argument, where `ps` would show it.
@@ -195,58 +197,4 @@ fn unregistered(
         );
     }
     Ok(missing)
-}
-
-/// A blocking JSON-RPC client over HTTP.
-struct Rpc {
-    url: String,
-    agent: ureq::Agent,
-}
-
-impl Rpc {
-    fn new(url: &str) -> Self {
-        Self {
-            url: url.to_owned(),
-            agent: ureq::AgentBuilder::new()
-                .timeout(Duration::from_secs(60))
-                .build(),
-        }
-    }
-
-    fn call(&self, method: &str, params: Value) -> Result<Value, String> {
-        let request = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-        let response: Value = self
-            .agent
-            .post(&self.url)
-            .send_json(request)
-            .map_err(|e| format!("{method} at {}: {e}", self.url))?
-            .into_json()
-            .map_err(|e| format!("{method} at {}: {e}", self.url))?;
-        if let Some(error) = response.get("error") {
-            return Err(format!("{method}: {}", error["message"]));
-        }
-        Ok(response["result"].clone())
-    }
-
-    fn hash(&self, value: Value) -> Result<Hash, String> {
-        let text = value.as_str().ok_or("the node returned no block hash")?;
-        let mut bytes = [0u8; 32];
-        hex::decode_to_slice(text.trim_start_matches("0x"), &mut bytes)
-            .map_err(|e| format!("bad block hash {text}: {e}"))?;
-        Ok(Hash::from(bytes))
-    }
-
-    /// The account's nonce in the best block (transactions in the pool not counted).
-    fn included_nonce(&self, who: &AccountId) -> Result<Nonce, String> {
-        let result = self.call(
-            "state_call",
-            json!([
-                "AccountNonceApi_account_nonce",
-                format!("0x{}", hex::encode(who.encode()))
-            ]),
-        )?;
-        let bytes = hex::decode(result.as_str().unwrap_or_default().trim_start_matches("0x"))
-            .map_err(|e| format!("bad nonce: {e}"))?;
-        Nonce::decode(&mut &bytes[..]).map_err(|e| format!("bad nonce: {e}"))
-    }
 }

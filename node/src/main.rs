@@ -1,5 +1,6 @@
 //! `medledger-node`: a hospital's validator, or a regulator's observer, on the MedLedger chain.
 
+mod audit;
 mod chain_spec;
 mod cli;
 mod command;
@@ -8,6 +9,7 @@ mod hospital;
 mod observer;
 mod peer_guard;
 mod rpc;
+mod rpc_client;
 mod service;
 
 fn main() {

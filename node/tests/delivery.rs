@@ -355,6 +355,25 @@ fn a_sale_is_delivered_sealed_to_the_buyers_token_and_audited_by_a_regulator() {
         &mut NoProgress,
     )
     .expect("the token opens the delivery");
+
+    // Pulled out (SoftHSM's storage moved away), the token decrypts nothing more, even in the
+    // session the buyer already has open.
+    let tokens = work.join("softhsm/tokens");
+    std::fs::rename(&tokens, tokens.with_extension("pulled")).expect("pull the token");
+    let after_pull = work.join("after-pull.tar");
+    let refused = medledger_sealing::open_file(
+        &sealed,
+        &after_pull,
+        &token,
+        Some(receipt.ciphertext_digest.0),
+        &mut NoProgress,
+    );
+    assert!(
+        matches!(refused, Err(SealingError::TokenRemoved { .. })),
+        "{refused:?}"
+    );
+    assert!(!after_pull.exists(), "no plaintext without the token");
+
     let delivery = unpack(&opened, &work.join("opened"));
     let read = |name: &str| std::fs::read_to_string(delivery.join(name)).unwrap_or_default();
     assert_eq!(read("Patient.ndjson").lines().count(), CONSENTING.len());
@@ -480,6 +499,33 @@ fn a_sale_is_delivered_sealed_to_the_buyers_token_and_audited_by_a_regulator() {
             );
         }
     }
+    // The same audit as a regulator runs it, and a doctored opening caught by it.
+    let opening_path = alice_base.join("deliveries/order-0.opening.json");
+    let audit = |path: &Path| {
+        std::process::Command::new(NODE)
+            .args(["audit-delivery", "--opening"])
+            .arg(path)
+            .args(["--rpc-url", &regulator.rpc_url()])
+            .output()
+            .expect("audit-delivery runs")
+    };
+    let audited_ok = audit(&opening_path);
+    let report = String::from_utf8_lossy(&audited_ok.stdout);
+    assert!(
+        audited_ok.status.success() && report.contains("the opening matches the chain"),
+        "{report}{}",
+        String::from_utf8_lossy(&audited_ok.stderr)
+    );
+    let mut doctored = opening.clone();
+    doctored["records"][0]["owner"] = Value::String(DECLINING.to_account_id().to_ss58check());
+    let doctored_path = work.join("doctored.opening.json");
+    std::fs::write(&doctored_path, doctored.to_string()).expect("doctored opening");
+    let caught = audit(&doctored_path);
+    let report = String::from_utf8_lossy(&caught.stdout);
+    assert!(!caught.status.success(), "{report}");
+    assert!(report.contains("records root"), "{report}");
+    assert!(report.contains("not consented"), "{report}");
+
     // The patient who revoked consented at the sale but not at delivery: left out.
     let revoked = REVOKES_BEFORE_DELIVERY.to_account_id();
     assert!(opened_records.iter().all(|(_, _, owner)| *owner != revoked));
