@@ -45,7 +45,9 @@ impl pallet_consent::Config for Runtime {
 
 parameter_types! {
     /// A custodian has a week to deliver a paid order; then the buyer may take a full refund.
-    pub const DeliveryPeriod: BlockNumber = 7 * DAYS;
+    /// Kept in storage under `twox_128(":DeliveryPeriod:")` (a `u32`), so the consortium can
+    /// change it by a Root vote of `system.setStorage`; it applies to orders placed afterwards.
+    pub storage DeliveryPeriod: BlockNumber = 7 * DAYS;
     /// The buyer has three days after delivery to confirm or dispute; silence confirms.
     pub const DisputeWindow: BlockNumber = 3 * DAYS;
     /// A dispute vote runs as long as any consortium proposal.
