@@ -298,6 +298,7 @@ impl<S: OffchainStorage> DeliveryWorker<S> {
             buyer: stored.buyer.clone(),
             purpose,
             error: RefCell::new(None),
+            last_registration: RefCell::new(None),
         };
         let plaintext = work.join("data");
         let options = DeliveryOptions {
@@ -412,6 +413,39 @@ struct ChainConsent<'a> {
     /// The first failure: a record whose consent could not be checked is never sold, and the
     /// delivery is retried.
     error: RefCell<Option<String>>,
+    /// The last record whose registration was read, and whether it may be sold: selection asks
+    /// about one record twice in a row (sale block, then delivery block).
+    last_registration: RefCell<Option<([u8; 32], bool)>>,
+}
+
+impl ChainConsent<'_> {
+    /// Is `record` registered to `owner` at this custodian and still active (at `self.at`)?
+    fn registered(&self, record: [u8; 32], owner: &AccountId) -> bool {
+        if let Some((last, sellable)) = *self.last_registration.borrow() {
+            if last == record {
+                return sellable;
+            }
+        }
+        let registration: Result<Option<RecordInfo>, String> = read_storage(
+            self.client,
+            self.at,
+            pallet_ownership::Records::<Runtime>::hashed_key_for(H256(record)),
+        );
+        let sellable = match registration {
+            Ok(Some(info)) => {
+                info.owner == *owner
+                    && info.custodian == self.custodian
+                    && info.status == pallet_ownership::RecordStatus::Active
+            }
+            Ok(None) => false,
+            Err(error) => {
+                self.error.borrow_mut().get_or_insert(error);
+                return false;
+            }
+        };
+        *self.last_registration.borrow_mut() = Some((record, sellable));
+        sellable
+    }
 }
 
 impl ConsentOracle for ChainConsent<'_> {
@@ -420,21 +454,8 @@ impl ConsentOracle for ChainConsent<'_> {
             return false;
         };
         let owner = AccountId::from(*query.owner.public_key());
-        let registration: Result<Option<RecordInfo>, String> = read_storage(
-            self.client,
-            self.at,
-            pallet_ownership::Records::<Runtime>::hashed_key_for(H256(query.record.0)),
-        );
-        match registration {
-            Ok(Some(info))
-                if info.owner == owner
-                    && info.custodian == self.custodian
-                    && info.status == pallet_ownership::RecordStatus::Active => {}
-            Ok(_) => return false,
-            Err(error) => {
-                self.error.borrow_mut().get_or_insert(error);
-                return false;
-            }
+        if !self.registered(query.record.0, &owner) {
+            return false;
         }
         let answer = self.client.runtime_api().consent_covers(
             self.at,
