@@ -102,6 +102,13 @@ pub struct ConsortiumFile {
     /// Blocks per session: validator-set changes take effect at session boundaries.
     #[serde(default = "default_session_length")]
     pub session_length: u32,
+    /// Blocks per revenue epoch: owners' payout roots are built per hospital per epoch.
+    #[serde(default = "default_revenue_epoch")]
+    pub revenue_epoch: u32,
+}
+
+fn default_revenue_epoch() -> u32 {
+    medledger_runtime::DAYS
 }
 
 fn default_session_length() -> u32 {
@@ -183,6 +190,7 @@ impl ConsortiumFile {
             None,
             endowment,
             self.session_length,
+            self.revenue_epoch,
         );
         Ok(ChainSpec::builder(wasm_binary()?, None)
             .with_name(&self.name)

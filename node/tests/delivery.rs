@@ -1,7 +1,8 @@
 //! A sale delivered end to end on the 4-hospital network: the hospital's data ingested into its
 //! node's store, patients enrolled and consenting (or not), a buyer with a SoftHSM token buying,
 //! the custodian node's off-chain worker delivering, the buyer downloading, checking and opening
-//! the data, and a regulator's observer auditing the delivery against the hospital's opening.
+//! the data, a regulator's observer auditing the delivery against the hospital's opening, and
+//! the owners of the delivered records claiming their payouts, free of fees.
 
 mod support;
 
@@ -24,8 +25,8 @@ use serde_json::Value;
 use sp_core::{crypto::Ss58Codec, H256};
 use sp_keyring::Sr25519Keyring::{self, *};
 use support::{
-    dispatch_in_block, dispatch_ok, ingest_synthetic, order_at, register_records,
-    research_by_anyone, research_listing, runtime_api, start_hospitals,
+    dispatch, dispatch_in_block, dispatch_ok, free_balance, ingest_synthetic, order_at,
+    register_records, research_by_anyone, research_listing, runtime_api, start_hospitals, storage,
 };
 
 const NODE: &str = env!("CARGO_BIN_EXE_medledger-node");
@@ -529,4 +530,84 @@ fn a_sale_is_delivered_sealed_to_the_buyers_token_and_audited_by_a_regulator() {
     // The patient who revoked consented at the sale but not at delivery: left out.
     let revoked = REVOKES_BEFORE_DELIVERY.to_account_id();
     assert!(opened_records.iter().all(|(_, _, owner)| *owner != revoked));
+
+    let alice = net.node("alice");
+    // Owners are paid without a hand step: once the release's epoch has ended, Alice General's
+    // node builds the payout book from its delivery openings and commits the root. Each owner
+    // of a delivered record fetches its claim from the endpoint (signing the request) and
+    // claims it itself, free of fees; the claims add up to the sale's owners' pool.
+    let released: pallet_revenue::ReleasedOrder<AccountId, Balance> = storage(
+        alice,
+        "Revenue",
+        "ReleasedOrders",
+        &twox64_concat(&order),
+        None,
+    )
+    .unwrap()
+    .expect("the order was released");
+    let root_key = [
+        blake2_128_concat(&Alice.to_account_id()),
+        twox64_concat(&released.epoch),
+    ]
+    .concat();
+    let root: pallet_revenue::PayoutRoot<Balance> =
+        wait_until("the payout root", Duration::from_secs(240), || {
+            storage(alice, "Revenue", "PayoutRoots", &root_key, None)
+        })
+        .unwrap();
+    assert_eq!(root.total, released.owners_pool);
+    let mut paid = 0;
+    for owner in CONSENTING {
+        let claims = medledger_delivery_http::fetch_payouts(&alice.delivery_url(), &owner.pair())
+            .expect("the owner's claims");
+        assert_eq!(claims.len(), 1, "one leaf per owner per epoch");
+        let claim = &claims[0];
+        assert_eq!(claim.epoch, released.epoch);
+        let amount: Balance = claim.amount.parse().expect("a decimal amount");
+        let proof: Vec<H256> = claim
+            .proof
+            .iter()
+            .map(|node| H256::from_slice(&hex::decode(&node[2..]).expect("hex")))
+            .collect();
+        let call = RuntimeCall::Revenue(pallet_revenue::Call::claim {
+            custodian: Alice.to_account_id(),
+            epoch: claim.epoch,
+            index: claim.index,
+            owner: owner.to_account_id(),
+            amount,
+            proof: proof.try_into().expect("a short proof"),
+        });
+        let before = free_balance(alice, owner).unwrap();
+        dispatch_ok(alice, owner, call.clone()).expect("the owner claims");
+        assert_eq!(
+            free_balance(alice, owner).unwrap(),
+            before + amount,
+            "the owner gets the whole amount and pays no fee"
+        );
+        assert_eq!(
+            dispatch(alice, owner, call).unwrap(),
+            Err(sp_runtime::DispatchError::from(
+                pallet_revenue::Error::<medledger_runtime::Runtime>::AlreadyClaimed
+            )),
+            "a leaf pays once"
+        );
+        paid += amount;
+    }
+    assert_eq!(paid, released.owners_pool);
+    for outsider in [DECLINING, REVOKES_BEFORE_DELIVERY, STRANGER] {
+        let claims =
+            medledger_delivery_http::fetch_payouts(&alice.delivery_url(), &outsider.pair())
+                .expect("an answer");
+        assert!(claims.is_empty(), "{outsider:?} was not in the sale");
+    }
+}
+
+fn twox64_concat(key: &impl codec::Encode) -> Vec<u8> {
+    let encoded = key.encode();
+    [sp_io::hashing::twox_64(&encoded).as_slice(), &encoded].concat()
+}
+
+fn blake2_128_concat(key: &impl codec::Encode) -> Vec<u8> {
+    let encoded = key.encode();
+    [sp_io::hashing::blake2_128(&encoded).as_slice(), &encoded].concat()
 }

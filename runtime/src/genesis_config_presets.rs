@@ -23,6 +23,9 @@ use sp_runtime::Perbill;
 const ENDOWMENT: u128 = 1_000_000 * UNIT;
 /// Blocks per session on development chains: validator changes take effect within a minute.
 pub const DEV_SESSION_LENGTH: u32 = 10;
+/// Blocks per revenue epoch on development chains: owners can claim about a minute after a
+/// sale is paid out.
+pub const DEV_REVENUE_EPOCH: u32 = 20;
 
 /// A founding hospital: its account (also its validator id), its validator's session keys (a
 /// member without keys does not author until it registers them), name, delivery endpoint and
@@ -51,6 +54,7 @@ pub fn genesis(
     sudo_key: Option<AccountId>,
     endowment: u128,
     session_length: u32,
+    revenue_epoch: u32,
 ) -> Value {
     build_struct_json_patch!(RuntimeGenesisConfig {
         balances: BalancesConfig {
@@ -99,6 +103,7 @@ pub fn genesis(
                 custodian: Perbill::from_percent(20),
                 treasury: Perbill::from_percent(10),
             }),
+            epoch_length: Some(revenue_epoch),
         },
         sudo: SudoConfig { key: sudo_key },
     })
@@ -179,6 +184,7 @@ pub fn development_config_genesis() -> Value {
         Some(Sr25519Keyring::Alice.to_account_id()),
         ENDOWMENT,
         DEV_SESSION_LENGTH,
+        DEV_REVENUE_EPOCH,
     )
 }
 
@@ -191,6 +197,7 @@ pub fn local_testnet_genesis() -> Value {
         None,
         ENDOWMENT,
         DEV_SESSION_LENGTH,
+        DEV_REVENUE_EPOCH,
     )
 }
 

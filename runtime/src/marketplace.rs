@@ -100,7 +100,9 @@ impl pallet_revenue::Config for Runtime {
     /// Shares change only by the consortium's two-thirds (Root) vote.
     type SharesOrigin = EnsureRoot<AccountId>;
     type Consent = OrderConsent;
-    type EpochLength = RevenueEpochLength;
+    type DefaultEpochLength = RevenueEpochLength;
+    type Delegates = Delivery;
+    type AuthorityId = pallet_escrow::offchain::crypto::DeliveryAuthority;
     /// 2^20 leaves: room above the 100 000 owners a root must cover.
     type MaxProofLength = ConstU32<20>;
     type RateLimitWindow = ConsentRateLimitWindow;

@@ -31,11 +31,12 @@ pub struct FetchArgs {
     out: PathBuf,
 }
 
-pub fn fetch(args: FetchArgs) -> CommandResult {
+/// The account key from [`SECRET_VAR`], or asked for on the terminal as `whose` secret.
+pub fn account_signer(whose: &str) -> Result<sr25519::Pair, Box<dyn std::error::Error>> {
     let secret = match std::env::var(SECRET_VAR) {
         Ok(secret) => secret,
         Err(_) if std::io::stdin().is_terminal() => {
-            rpassword::prompt_password("buyer account secret (mnemonic or //URI): ")?
+            rpassword::prompt_password(format!("{whose} account secret (mnemonic or //URI): "))?
         }
         Err(_) => {
             return Err(format!(
@@ -44,8 +45,12 @@ pub fn fetch(args: FetchArgs) -> CommandResult {
             .into())
         }
     };
-    let signer = sr25519::Pair::from_string(secret.trim(), None)
-        .map_err(|e| format!("the account secret is not a valid sr25519 secret: {e:?}"))?;
+    Ok(sr25519::Pair::from_string(secret.trim(), None)
+        .map_err(|e| format!("the account secret is not a valid sr25519 secret: {e:?}"))?)
+}
+
+pub fn fetch(args: FetchArgs) -> CommandResult {
+    let signer = account_signer("buyer")?;
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = ProgressBar::new(0);
         if let Ok(style) = ProgressStyle::with_template(
@@ -100,5 +105,44 @@ pub fn fetch(args: FetchArgs) -> CommandResult {
         hex::encode(digest),
         report.path.display()
     );
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct PayoutsArgs {
+    /// The custodian's delivery endpoint (its `delivery_endpoint` on chain).
+    #[arg(long, value_name = "URL")]
+    endpoint: String,
+    /// Print the claims as a JSON array (the arguments of `revenue.claim`).
+    #[arg(long)]
+    json: bool,
+}
+
+/// `medledger payouts`: the owner's payout claims at one custodian, each ready to submit.
+pub fn payouts(args: PayoutsArgs) -> CommandResult {
+    let signer = account_signer("owner")?;
+    let claims = medledger_delivery_http::fetch_payouts(&args.endpoint, &signer)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&claims)?);
+        return Ok(());
+    }
+    if claims.is_empty() {
+        println!("{} holds no payout for this account", args.endpoint);
+    }
+    for claim in &claims {
+        println!(
+            "epoch {}: {} (leaf {}) from custodian {}",
+            claim.epoch, claim.amount, claim.index, claim.custodian
+        );
+        println!(
+            "  claim with revenue.claim({}, {}, {}, {}, {}, [{}])",
+            claim.custodian,
+            claim.epoch,
+            claim.index,
+            claim.owner,
+            claim.amount,
+            claim.proof.join(", ")
+        );
+    }
     Ok(())
 }

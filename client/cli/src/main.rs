@@ -37,6 +37,8 @@ enum Command {
     Open(envelope::OpenArgs),
     /// Download an order's sealed delivery from the custodian (buyer's account signs).
     Fetch(fetch::FetchArgs),
+    /// A data owner's payout claims at a custodian (owner's account signs the request).
+    Payouts(fetch::PayoutsArgs),
     /// Hospital side: FHIR docking, collection and de-identification.
     #[command(subcommand)]
     Fhir(fhir::FhirCommand),
@@ -49,6 +51,7 @@ fn main() -> ExitCode {
         Command::Seal(args) => envelope::seal(args),
         Command::Open(args) => envelope::open(args),
         Command::Fetch(args) => fetch::fetch(args),
+        Command::Payouts(args) => fetch::payouts(args),
         Command::Fhir(command) => fhir::run(command),
     };
     match result {

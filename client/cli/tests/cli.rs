@@ -459,17 +459,22 @@ fn fhir_issues_lists_the_ingest_problems_with_the_store_key_only() {
 
 /// A delivery endpoint on loopback serving `sealed` as order 7 to `buyer` only.
 fn serve_order_7(sealed: PathBuf, buyer: [u8; 32]) -> (String, std::thread::JoinHandle<()>) {
+    serve_lookup(std::sync::Arc::new(move |order: u64| {
+        (order == 7).then(|| medledger_delivery_http::Delivery {
+            buyer,
+            path: Some(sealed.clone()),
+        })
+    }))
+}
+
+/// A delivery endpoint on loopback answering from `lookup`, until the test process ends.
+fn serve_lookup(
+    lookup: std::sync::Arc<dyn medledger_delivery_http::DeliveryLookup>,
+) -> (String, std::thread::JoinHandle<()>) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let endpoint = format!("http://{}", listener.local_addr().unwrap());
     let config = medledger_delivery_http::ServerConfig::new(endpoint.clone());
-    let lookup: std::sync::Arc<dyn medledger_delivery_http::DeliveryLookup> =
-        std::sync::Arc::new(move |order: u64| {
-            (order == 7).then(|| medledger_delivery_http::Delivery {
-                buyer,
-                path: Some(sealed.clone()),
-            })
-        });
     let server = std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -477,11 +482,67 @@ fn serve_order_7(sealed: PathBuf, buyer: [u8; 32]) -> (String, std::thread::Join
             .unwrap();
         runtime.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            // Serves until the test process ends.
             let _ = medledger_delivery_http::serve(listener, config, lookup).await;
         });
     });
     (endpoint, server)
+}
+
+/// A custodian whose books pay `//One` one leaf.
+struct OnePaid;
+impl medledger_delivery_http::DeliveryLookup for OnePaid {
+    fn delivery(&self, _order: u64) -> Option<medledger_delivery_http::Delivery> {
+        None
+    }
+    fn payouts(&self, owner: [u8; 32]) -> Vec<medledger_delivery_http::PayoutClaim> {
+        use sp_core::Pair;
+        let one = sp_core::sr25519::Pair::from_string("//One", None).unwrap();
+        if owner != one.public().0 {
+            return Vec::new();
+        }
+        vec![medledger_delivery_http::PayoutClaim {
+            custodian: format!("0x{}", "aa".repeat(32)),
+            epoch: 12,
+            index: 3,
+            owner: format!("0x{}", hex::encode(owner)),
+            amount: "1234567".into(),
+            proof: vec![format!("0x{}", "bb".repeat(32))],
+        }]
+    }
+}
+
+#[test]
+fn payouts_show_the_owners_own_claims_ready_to_submit() {
+    let fx = Fixture::new();
+    let (endpoint, _server) = serve_lookup(std::sync::Arc::new(OnePaid));
+    let payouts = |secret: &str, json: bool| {
+        let mut args = vec!["payouts", "--endpoint", endpoint.as_str()];
+        if json {
+            args.push("--json");
+        }
+        fx.command(None, &args)
+            .env("MEDLEDGER_ACCOUNT_SECRET", secret)
+            .output()
+            .unwrap()
+    };
+    let shown = payouts("//One", false);
+    assert!(
+        shown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(text.contains("epoch 12: 1234567 (leaf 3)"), "{text}");
+    assert!(text.contains("revenue.claim("), "{text}");
+
+    let json = payouts("//One", true);
+    let claims: Vec<medledger_delivery_http::PayoutClaim> =
+        serde_json::from_slice(&json.stdout).expect("a JSON array");
+    assert_eq!(claims.len(), 1);
+    assert_eq!(claims[0].amount, "1234567");
+
+    let nobody = payouts("//Two", false);
+    assert!(String::from_utf8_lossy(&nobody.stdout).contains("holds no payout"));
 }
 
 #[test]

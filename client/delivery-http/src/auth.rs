@@ -13,6 +13,9 @@ use sp_core::Pair as _;
 /// format.
 pub const MESSAGE_PREFIX: &[u8] = b"medledger:delivery-request:v1";
 
+/// Domain-separation tag of a signed request for the signer's payout claims.
+pub const PAYOUT_MESSAGE_PREFIX: &[u8] = b"medledger:payout-request:v1";
+
 /// The `Authorization` scheme name (also sent in `WWW-Authenticate`).
 pub const AUTH_SCHEME: &str = "MedLedger-Sr25519";
 
@@ -33,6 +36,14 @@ pub fn normalize_endpoint(endpoint: &str) -> &str {
 pub fn request_message(order: u64, endpoint: &str, timestamp: u64) -> Vec<u8> {
     let mut message = MESSAGE_PREFIX.to_vec();
     order.encode_to(&mut message);
+    endpoint.as_bytes().to_vec().encode_to(&mut message);
+    timestamp.encode_to(&mut message);
+    message
+}
+
+/// The bytes a data owner signs to ask `endpoint` for its payout claims at `timestamp`.
+pub fn payout_request_message(endpoint: &str, timestamp: u64) -> Vec<u8> {
+    let mut message = PAYOUT_MESSAGE_PREFIX.to_vec();
     endpoint.as_bytes().to_vec().encode_to(&mut message);
     timestamp.encode_to(&mut message);
     message
@@ -103,22 +114,47 @@ impl Authorization {
     /// with the bare-message form.
     pub fn sign(signer: &Pair, order: u64, endpoint: &str, timestamp: u64) -> Self {
         let message = request_message(order, normalize_endpoint(endpoint), timestamp);
+        Self::signed(signer, &message, timestamp)
+    }
+
+    /// Signs a request for the signer's payout claims from `endpoint` at `timestamp`.
+    pub fn sign_payouts(signer: &Pair, endpoint: &str, timestamp: u64) -> Self {
+        let message = payout_request_message(normalize_endpoint(endpoint), timestamp);
+        Self::signed(signer, &message, timestamp)
+    }
+
+    fn signed(signer: &Pair, message: &[u8], timestamp: u64) -> Self {
         Self {
             account: signer.public().0,
             timestamp,
-            signature: signer.sign(&message).0,
+            signature: signer.sign(message).0,
         }
+    }
+
+    /// [`Self::verify`] for a payout-claims request.
+    pub fn verify_payouts(&self, endpoint: &str) -> bool {
+        self.verifies(&payout_request_message(
+            normalize_endpoint(endpoint),
+            self.timestamp,
+        ))
     }
 
     /// True if the signature is `account`'s over the request message for `order` and
     /// `endpoint` (normalised here), bare or `<Bytes>`-wrapped. The timestamp is only
     /// checked for being signed; its freshness is the caller's business.
     pub fn verify(&self, order: u64, endpoint: &str) -> bool {
-        let message = request_message(order, normalize_endpoint(endpoint), self.timestamp);
+        self.verifies(&request_message(
+            order,
+            normalize_endpoint(endpoint),
+            self.timestamp,
+        ))
+    }
+
+    fn verifies(&self, message: &[u8]) -> bool {
         let public = Public::from_raw(self.account);
         let signature = Signature::from_raw(self.signature);
-        Pair::verify(&signature, &message, &public)
-            || Pair::verify(&signature, wrap_bytes(&message), &public)
+        Pair::verify(&signature, message, &public)
+            || Pair::verify(&signature, wrap_bytes(message), &public)
     }
 
     /// Reads a header value such as

@@ -52,6 +52,20 @@
 //! separated by commas with optional spaces; values may be double-quoted; the `0x` prefix
 //! is optional when parsing and always written; unknown parameters are ignored.
 //!
+//! # Payout claims (format version 1)
+//!
+//! `GET /payouts` returns, as a JSON array of [`PayoutClaim`], every payout leaf the
+//! custodian's books hold for the account that signed the request (an empty array if none).
+//! The request is signed like a delivery request, over
+//!
+//! ```text
+//! message = b"medledger:payout-request:v1"            (27 ASCII bytes, no length prefix)
+//!        ++ SCALE(endpoint: Vec<u8>)                 (compact length prefix, then the bytes)
+//!        ++ SCALE(timestamp_unix_secs: u64)          (8 bytes, little-endian)
+//! ```
+//!
+//! so that only the owner learns what it is owed before it claims.
+//!
 //! # Server answers
 //!
 //! | case | status |
@@ -70,13 +84,16 @@
 
 mod auth;
 mod client;
+mod payouts;
 mod range;
 mod server;
 
 pub use auth::{
-    normalize_endpoint, request_message, unix_now, wrap_bytes, AuthParseError, Authorization,
-    AUTH_SCHEME, BYTES_PREFIX, BYTES_SUFFIX, MESSAGE_PREFIX,
+    normalize_endpoint, payout_request_message, request_message, unix_now, wrap_bytes,
+    AuthParseError, Authorization, AUTH_SCHEME, BYTES_PREFIX, BYTES_SUFFIX, MESSAGE_PREFIX,
+    PAYOUT_MESSAGE_PREFIX,
 };
-pub use client::{fetch, partial_path, FetchError, FetchReport};
+pub use client::{fetch, fetch_payouts, partial_path, FetchError, FetchReport};
+pub use payouts::PayoutClaim;
 pub use range::ContentRange;
 pub use server::{serve, Delivery, DeliveryLookup, ServerConfig, DEFAULT_MAX_CLOCK_SKEW};

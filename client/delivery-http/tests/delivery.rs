@@ -13,8 +13,9 @@ use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use medledger_delivery_http::{
-    fetch, partial_path, request_message, serve, unix_now, wrap_bytes, Authorization, Delivery,
-    DeliveryLookup, FetchError, FetchReport, ServerConfig,
+    fetch, fetch_payouts, partial_path, payout_request_message, request_message, serve, unix_now,
+    wrap_bytes, Authorization, Delivery, DeliveryLookup, FetchError, FetchReport, PayoutClaim,
+    ServerConfig,
 };
 use rand::RngCore;
 use sp_core::sr25519::Pair;
@@ -66,6 +67,27 @@ impl DeliveryLookup for TestLookup {
     fn delivery(&self, order: u64) -> Option<Delivery> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         self.deliveries.get(&order).cloned()
+    }
+
+    fn payouts(&self, owner: [u8; 32]) -> Vec<PayoutClaim> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if owner == alice().public().0 {
+            vec![alice_claim()]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+/// The one payout leaf the test server's books hold: Alice's.
+fn alice_claim() -> PayoutClaim {
+    PayoutClaim {
+        custodian: format!("0x{}", hex::encode(bob().public().0)),
+        epoch: 3,
+        index: 1,
+        owner: format!("0x{}", hex::encode(alice().public().0)),
+        amount: "340282366920938463463374607431768211455".into(),
+        proof: vec![format!("0x{}", "ab".repeat(32))],
     }
 }
 
@@ -887,5 +909,58 @@ fn connection_refused_names_the_endpoint() {
         assert!(matches!(error, FetchError::Connect { .. }), "{error:?}");
         assert!(error.to_string().contains(&endpoint), "{error}");
         assert_no_output(&out);
+    });
+}
+
+#[test]
+fn an_owner_gets_its_own_payout_claims_and_nobody_elses() {
+    bounded(|| {
+        let fx = Fixture::start();
+        assert_eq!(
+            fetch_payouts(&fx.endpoint, &alice()).expect("alice's claims"),
+            vec![alice_claim()],
+            "a u128 amount survives the JSON as a string"
+        );
+        assert_eq!(
+            fetch_payouts(&fx.endpoint, &bob()).expect("bob's claims"),
+            vec![]
+        );
+        assert_eq!(fx.lookups(), 2);
+    });
+}
+
+#[test]
+fn a_payout_request_needs_a_payout_signature_for_this_endpoint() {
+    bounded(|| {
+        let fx = Fixture::start();
+        let now = unix_now();
+        let order_signature = fx.auth(&alice(), ORDER, now);
+        let other_endpoint =
+            Authorization::sign_payouts(&alice(), "http://127.0.0.1:1", now).to_string();
+        for auth in [order_signature, other_endpoint] {
+            let response = fx.raw("GET", "/payouts", &[("Authorization", auth)]);
+            assert_eq!(response.status, 401);
+        }
+        assert_eq!(fx.raw("GET", "/payouts", &[]).status, 401);
+        assert_eq!(fx.lookups(), 0, "no lookup before authentication");
+
+        let wrapped = wrap_bytes(&payout_request_message(&fx.endpoint, now));
+        let wallet_signed = Authorization {
+            account: alice().public().0,
+            timestamp: now,
+            signature: alice().sign(&wrapped).0,
+        };
+        let response = fx.raw(
+            "GET",
+            "/payouts",
+            &[("Authorization", wallet_signed.to_string())],
+        );
+        assert_eq!(
+            response.status, 200,
+            "a polkadot.js signRaw signature is accepted"
+        );
+        let claims: Vec<PayoutClaim> =
+            serde_json::from_slice(&response.body).expect("a JSON array of claims");
+        assert_eq!(claims, vec![alice_claim()]);
     });
 }

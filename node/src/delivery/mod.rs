@@ -5,10 +5,15 @@
 //!   (`pallet_escrow::offchain`).
 //! - [`worker`]: the node's native side selects, de-identifies and seals each published order
 //!   with the same libraries the `medledger` CLI uses, and keeps the sealed file.
+//! - [`payout`]: once an epoch ends, the node builds the payout book of each of its pools
+//!   from the openings of the pool's deliveries; the revenue pallet's worker commits its root
+//!   (`pallet_revenue::offchain`).
 //! - The delivery endpoint (HTTP, `medledger-delivery-http`) serves a sealed file to the
-//!   order's buyer only, once the chain holds the order's receipt.
+//!   order's buyer only, once the chain holds the order's receipt, and each owner its payout
+//!   claims.
 
 pub mod finalized;
+pub mod payout;
 pub mod worker;
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
@@ -172,6 +177,10 @@ impl<S: OffchainStorage> ChainDeliveries<S> {
 }
 
 impl<S: OffchainStorage> DeliveryLookup for ChainDeliveries<S> {
+    fn payouts(&self, owner: [u8; 32]) -> Vec<medledger_delivery_http::PayoutClaim> {
+        payout::claims_of(&self.dir, &owner.into())
+    }
+
     fn delivery(&self, order: u64) -> Option<Delivery> {
         let at = self.client.info().finalized_hash;
         let stored = worker::order_at(&self.client, at, order).ok()??;

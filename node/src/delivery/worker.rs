@@ -1,4 +1,4 @@
-//! The native side of delivery: for each order the runtime's off-chain worker published, select
+//! The native side of delivery (and, through [`super::payout`], of payouts): for each order the runtime's off-chain worker published, select
 //! the consented records from the hospital's FHIR store, de-identify them, seal them to the
 //! order's delivery key and keep the sealed file for download; then tell the worker the
 //! receipt's values (protocol: `pallet_escrow::offchain`).
@@ -143,12 +143,18 @@ pub struct DeliveryWorker<S> {
     settings: Arc<DeliverySettings>,
     /// The last error of each order, so a failure retried every block is logged once.
     last_errors: HashMap<u64, String>,
+    /// Builds the payout books of the hospital's ended epochs.
+    payouts: super::payout::PayoutWorker<S>,
 }
 
 impl<S: OffchainStorage> DeliveryWorker<S> {
     pub fn new(client: Arc<FullClient>, offchain_db: S, settings: Arc<DeliverySettings>) -> Self {
         Self {
             client,
+            payouts: super::payout::PayoutWorker::new(
+                offchain_db.clone(),
+                settings.delivery_dir.clone(),
+            ),
             offchain_db,
             settings,
             last_errors: HashMap::new(),
@@ -162,8 +168,10 @@ impl<S: OffchainStorage> DeliveryWorker<S> {
         }
         let mut finality = self.client.finality_notification_stream();
         self.deliver_published_jobs(self.client.info().finalized_hash);
+        self.payouts.build_published_books();
         while let Some(finalized) = finality.next().await {
             self.deliver_published_jobs(finalized.hash);
+            self.payouts.build_published_books();
         }
     }
 
@@ -492,7 +500,7 @@ fn outcome_of(opening: &Opening) -> Result<DeliveryOutcome<BlockNumber>, String>
     }))
 }
 
-fn read_opening(dir: &Path, order: u64) -> Result<Option<Opening>, String> {
+pub fn read_opening(dir: &Path, order: u64) -> Result<Option<Opening>, String> {
     let path = opening_path(dir, order);
     match fs::read(&path) {
         Ok(bytes) => serde_json::from_slice(&bytes)
@@ -503,7 +511,7 @@ fn read_opening(dir: &Path, order: u64) -> Result<Option<Opening>, String> {
     }
 }
 
-fn parse_h256(text: &str) -> Result<H256, String> {
+pub fn parse_h256(text: &str) -> Result<H256, String> {
     let digits = text.strip_prefix("0x").unwrap_or(text);
     let mut bytes = [0u8; 32];
     hex::decode_to_slice(digits, &mut bytes).map_err(|e| format!("bad 32-byte hex {text}: {e}"))?;
@@ -565,7 +573,7 @@ fn write_tar(folder: &Path, archive: &Path) -> Result<(), String> {
         .map_err(|e| format!("writing {}: {e}", archive.display()))
 }
 
-fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), String> {
+pub fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), String> {
     use std::io::Write;
     let mut file =
         fs::File::create(path).map_err(|e| format!("creating {}: {e}", path.display()))?;

@@ -33,6 +33,7 @@ pub use weights::WeightInfo;
 mod benchmarking;
 #[cfg(test)]
 mod mock;
+pub mod offchain;
 #[cfg(test)]
 mod tests;
 mod types;

@@ -10,10 +10,7 @@ use frame_support::{
 use frame_system::EnsureRoot;
 use pallet_delivery::{DeliveryKey, P256_GENERATOR_COMPRESSED};
 use pallet_listing::{ListingDescription, ListingId, PriceModel, Pricing, Purpose, TimeRange};
-use sp_runtime::{
-    testing::{TestSignature, UintAuthorityId},
-    BuildStorage, DispatchError, DispatchResult,
-};
+use sp_runtime::{BuildStorage, DispatchError, DispatchResult};
 
 type Block = frame_system::mocking::MockBlock<Test>;
 
@@ -145,45 +142,8 @@ impl pallet_delivery::Config for Test {
     type BenchmarkHelper = MockBenchmarkHelper;
 }
 
-/// The mock's extrinsics: the signer's account and the call, nothing else to check.
-pub type Extrinsic = sp_runtime::testing::TestXt<RuntimeCall, ()>;
-
-impl frame_system::offchain::SigningTypes for Test {
-    type Public = UintAuthorityId;
-    type Signature = TestSignature;
-}
-
-impl<LocalCall> frame_system::offchain::CreateTransactionBase<LocalCall> for Test
-where
-    RuntimeCall: From<LocalCall>,
-{
-    type Extrinsic = Extrinsic;
-    type RuntimeCall = RuntimeCall;
-}
-
-impl<LocalCall> frame_system::offchain::CreateSignedTransaction<LocalCall> for Test
-where
-    RuntimeCall: From<LocalCall>,
-{
-    fn create_signed_transaction<
-        C: frame_system::offchain::AppCrypto<Self::Public, Self::Signature>,
-    >(
-        call: RuntimeCall,
-        _public: UintAuthorityId,
-        account: u64,
-        _nonce: u32,
-    ) -> Option<Extrinsic> {
-        Some(Extrinsic::new_signed(call, account, (), ()))
-    }
-}
-
-/// Test keys stand for the node keystore's delivery keys (`UintAuthorityId::set_all_keys`).
-pub struct TestDeliveryAuthority;
-impl frame_system::offchain::AppCrypto<UintAuthorityId, TestSignature> for TestDeliveryAuthority {
-    type RuntimeAppPublic = UintAuthorityId;
-    type GenericPublic = UintAuthorityId;
-    type GenericSignature = TestSignature;
-}
+// Extrinsics carry the signer's account and the call, nothing else to check.
+pallet_delivery::impl_mock_offchain_signing!(Test, RuntimeCall);
 
 impl pallet_escrow::Config for Test {
     type AuthorityId = TestDeliveryAuthority;

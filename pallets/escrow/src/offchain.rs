@@ -31,11 +31,14 @@ use frame_system::{
     offchain::{Account, SendSignedTransaction, Signer},
     pallet_prelude::BlockNumberFor,
 };
-use pallet_delivery::DeliveryKeyRegistry;
+use pallet_delivery::{
+    offchain::{forget_submission, publish_unless_newer, submission_due},
+    DeliveryKeyRegistry,
+};
 use sp_core::{crypto::KeyTypeId, H256};
 use sp_runtime::{
     offchain::storage::StorageValueRef,
-    traits::{BlakeTwo256, Hash, Saturating},
+    traits::{BlakeTwo256, Hash},
 };
 
 use crate::OrderId;
@@ -189,14 +192,10 @@ impl<T: Config> Pallet<T> {
 
     /// Replace the job list unless a worker of a later block already wrote one.
     fn publish_jobs(now: BlockNumberFor<T>, orders: Vec<OrderId>) {
-        let stored = StorageValueRef::persistent(JOBS_KEY);
-        let written = stored.mutate(
-            |previous: Result<Option<DeliveryJobs<BlockNumberFor<T>>>, _>| match previous {
-                Ok(Some(previous)) if previous.as_of > now => Err(()),
-                _ => Ok(DeliveryJobs { as_of: now, orders }),
-            },
-        );
-        if written.is_err() {
+        let jobs = DeliveryJobs { as_of: now, orders };
+        if !publish_unless_newer(JOBS_KEY, jobs, |jobs: &DeliveryJobs<BlockNumberFor<T>>| {
+            jobs.as_of
+        }) {
             log::debug!(target: "medledger::delivery", "jobs of a later block are already published");
         }
     }
@@ -215,13 +214,7 @@ impl<T: Config> Pallet<T> {
             return;
         }
         let marker_key = submitted_key(order);
-        let mut marker = StorageValueRef::persistent(&marker_key);
-        let resubmit_after: BlockNumberFor<T> = RESUBMIT_AFTER.into();
-        let due = marker.mutate(|last: Result<Option<BlockNumberFor<T>>, _>| match last {
-            Ok(Some(at)) if now < at.saturating_add(resubmit_after) => Err(()),
-            _ => Ok(now),
-        });
-        if due.is_err() {
+        if !submission_due(&marker_key, now, RESUBMIT_AFTER.into()) {
             return;
         }
         let call = Call::submit_receipt {
@@ -238,7 +231,7 @@ impl<T: Config> Pallet<T> {
             .send_single_signed_transaction(account, call);
         if sent != Some(Ok(())) {
             // Try again at the next finalized block rather than after the resubmit delay.
-            marker.clear();
+            forget_submission(&marker_key);
             log::warn!(target: "medledger::delivery", "could not submit the receipt of order {order}");
         } else {
             log::info!(target: "medledger::delivery", "submitted the receipt of order {order}");

@@ -10,30 +10,18 @@ use crate::{
     tests::{buy, go_to},
     Call, OrderState, Orders, PendingDeliveries,
 };
-use codec::Decode;
 use frame_support::{assert_ok, traits::Hooks};
-use sp_core::{
-    offchain::{
-        testing::{PoolState, TestOffchainExt, TestTransactionPoolExt},
-        OffchainDbExt, OffchainWorkerExt, TransactionPoolExt,
-    },
-    H256,
-};
-use sp_runtime::{generic::Preamble, offchain::storage::StorageValueRef, testing::UintAuthorityId};
-use std::sync::Arc;
+use pallet_delivery::offchain::testing::{worker_externalities, WorkerPool};
+use sp_core::H256;
+use sp_runtime::offchain::storage::StorageValueRef;
 
-/// A test externality with offchain storage and a transaction pool; `keys` are the node
+/// A test externality with what a custodian's node gives its workers; `keys` are the node
 /// keystore's delivery keys.
-fn run_worker_test(keys: &[u64], test: impl FnOnce(&Arc<parking_lot::RwLock<PoolState>>)) {
+fn run_worker_test(keys: &[u64], test: impl FnOnce(&WorkerPool)) {
     let mut ext = new_test_ext();
-    let (offchain, _offchain_state) = TestOffchainExt::new();
-    let (pool, pool_state) = TestTransactionPoolExt::new();
-    ext.register_extension(OffchainDbExt::new(offchain.clone()));
-    ext.register_extension(OffchainWorkerExt::new(offchain));
-    ext.register_extension(TransactionPoolExt::new(pool));
-    UintAuthorityId::set_all_keys(keys.iter().copied());
+    let pool = worker_externalities(&mut ext, keys);
     ext.execute_with(|| {
-        test(&pool_state);
+        test(&pool);
         check_invariants();
     });
 }
@@ -59,18 +47,8 @@ fn sealed(receipt_block: u64) -> DeliveryOutcome<u64> {
 }
 
 /// The calls in the pool, with their signers.
-fn submitted(pool: &Arc<parking_lot::RwLock<PoolState>>) -> Vec<(u64, RuntimeCall)> {
-    pool.read()
-        .transactions
-        .iter()
-        .map(|bytes| {
-            let xt = Extrinsic::decode(&mut &bytes[..]).expect("a mock extrinsic");
-            let Preamble::Signed(signer, (), ()) = xt.preamble else {
-                panic!("the worker sends signed transactions only");
-            };
-            (signer, xt.function)
-        })
-        .collect()
+fn submitted(pool: &WorkerPool) -> Vec<(u64, RuntimeCall)> {
+    pool.signed_calls()
 }
 
 fn run_worker_at(block: u64) {

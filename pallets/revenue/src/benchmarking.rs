@@ -39,7 +39,7 @@ fn released<T: Config>(
 
 /// Moves to the first block of the next epoch.
 fn next_epoch<T: Config>() {
-    let length = T::EpochLength::get();
+    let length = crate::EpochLength::<T>::get();
     let now = frame_system::Pallet::<T>::block_number();
     frame_system::Pallet::<T>::set_block_number(now.saturating_add(length));
 }
@@ -79,6 +79,7 @@ fn committed_root<T: Config>(
     let (root, proof) = path_to_leaf_zero::<T>(owner, pool, leaf_count);
     Revenue::<T>::commit_root(
         RawOrigin::Signed(custodian.clone()).into(),
+        custodian.clone(),
         epoch,
         root,
         pool,
@@ -120,6 +121,7 @@ mod benchmarks {
         #[extrinsic_call]
         _(
             RawOrigin::Signed(custodian.clone()),
+            custodian.clone(),
             epoch,
             H256::repeat_byte(7),
             pool,

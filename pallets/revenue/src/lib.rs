@@ -13,9 +13,16 @@
 //!    rounded down, **the treasury takes the rounding remainder**, so the three parts always
 //!    sum to the price. The custodian's and treasury's parts are paid at once; the owners'
 //!    part is added to the custodian's pool for the current epoch (`EpochLength` blocks).
-//! 2. **Root.** Once the epoch has ended, the custodian commits ONE payout root for it
-//!    ([`Pallet::commit_root`]) with a declared total that must equal the pool. The pool then
-//!    belongs to the root; a second root for the same (custodian, epoch) is refused.
+//!    Each order's part is indexed under the pool (`PoolOrders`), kept after the root is
+//!    committed so anyone can see which sales a root pays for. An epoch lasts `EpochLength`
+//!    blocks, fixed at genesis (`DefaultEpochLength` unless the chain spec sets it).
+//! 2. **Root.** Once the epoch has ended, the custodian's node builds the payout book from the
+//!    openings of the pool's deliveries ([`book`]: each order's part split equally over its
+//!    delivered records) and its off-chain worker commits ONE payout root for it
+//!    ([`Pallet::commit_root`], [`offchain`]), signed by the custodian or its delegate, with a
+//!    declared total that must equal the pool. The pool then belongs to the root; a second
+//!    root for the same (custodian, epoch) is refused. Owners fetch their leaf and proof from
+//!    the custodian's delivery endpoint (`GET /payouts`, a request they sign).
 //! 3. **Claim.** Anyone submits [`Pallet::claim`] with a leaf and its Merkle proof (at most
 //!    `MaxProofLength` siblings, so the weight is bounded; 17 covers 131 072 leaves). Each leaf
 //!    pays once (a bitmap, `ClaimedLeaves`), claims never exceed the root's total, and the
@@ -76,6 +83,7 @@ pub use weights::WeightInfo;
 
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+pub mod book;
 pub mod merkle;
 #[cfg(test)]
 mod merkle_tests;
@@ -83,6 +91,9 @@ mod merkle_tests;
 mod mock;
 #[cfg(test)]
 mod model_tests;
+pub mod offchain;
+#[cfg(test)]
+mod offchain_tests;
 #[cfg(test)]
 mod tests;
 mod types;
@@ -102,7 +113,11 @@ pub mod pallet {
         },
         PalletId,
     };
-    use frame_system::pallet_prelude::*;
+    use frame_system::{
+        offchain::{AppCrypto, CreateSignedTransaction},
+        pallet_prelude::*,
+    };
+    use pallet_delivery::DeliveryKeyRegistry;
     use sp_core::H256;
     use sp_runtime::{
         traits::{AccountIdConversion, CheckedAdd, Saturating, UniqueSaturatedInto, Zero},
@@ -116,7 +131,9 @@ pub mod pallet {
     pub struct Pallet<T>(_);
 
     #[pallet::config]
-    pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
+    pub trait Config:
+        frame_system::Config<RuntimeEvent: From<Event<Self>>> + CreateSignedTransaction<Call<Self>>
+    {
         /// The currency revenue is paid in.
         type Currency: Mutate<Self::AccountId>;
 
@@ -133,9 +150,17 @@ pub mod pallet {
         /// Consent answers for payout entries (the runtime adapts pallet-consent).
         type Consent: EntryConsentCheck<Self::AccountId, BlockNumberFor<Self>>;
 
-        /// Length of an epoch in blocks (must not be zero).
+        /// Length of an epoch in blocks unless the genesis sets another (must not be zero).
         #[pallet::constant]
-        type EpochLength: Get<BlockNumberFor<Self>>;
+        type DefaultEpochLength: Get<BlockNumberFor<Self>>;
+
+        /// Who may commit a custodian's payout root besides the custodian itself: its current
+        /// off-chain-worker delegate (the runtime passes pallet-delivery's registry).
+        type Delegates: DeliveryKeyRegistry<Self::AccountId>;
+
+        /// The custodian's delivery key in its node's keystore ([`crate::offchain`]): the
+        /// off-chain worker signs payout roots with it.
+        type AuthorityId: AppCrypto<Self::Public, Self::Signature>;
 
         /// Longest Merkle proof; a root has at most `2^MaxProofLength` leaves (at most 31).
         #[pallet::constant]
@@ -177,6 +202,25 @@ pub mod pallet {
         BalanceOf<T>,
         OptionQuery,
     >;
+
+    /// The orders whose owners' money makes up each (custodian, epoch) pool, with each
+    /// order's part. Kept after the root is committed: it says which sales a root pays for.
+    #[pallet::storage]
+    pub type PoolOrders<T: Config> = StorageNMap<
+        _,
+        (
+            NMapKey<Blake2_128Concat, T::AccountId>,
+            NMapKey<Twox64Concat, EpochIndex>,
+            NMapKey<Twox64Concat, OrderId>,
+        ),
+        BalanceOf<T>,
+        OptionQuery,
+    >;
+
+    /// Length of an epoch in blocks, fixed at genesis (changing it would renumber epochs).
+    #[pallet::storage]
+    pub type EpochLength<T: Config> =
+        StorageValue<_, BlockNumberFor<T>, ValueQuery, T::DefaultEpochLength>;
 
     /// The committed payout root of each (custodian, epoch).
     #[pallet::storage]
@@ -228,6 +272,8 @@ pub mod pallet {
     #[derive(frame_support::DefaultNoBound)]
     pub struct GenesisConfig<T: Config> {
         pub shares: Option<RevenueShares>,
+        /// Blocks per epoch; `None` keeps the runtime's default.
+        pub epoch_length: Option<BlockNumberFor<T>>,
         #[serde(skip)]
         pub _config: core::marker::PhantomData<T>,
     }
@@ -238,6 +284,10 @@ pub mod pallet {
             if let Some(shares) = self.shares {
                 assert!(shares.is_whole(), "revenue shares must sum to 100 %");
                 Shares::<T>::put(shares);
+            }
+            if let Some(length) = self.epoch_length {
+                assert!(!length.is_zero(), "an epoch lasts at least one block");
+                EpochLength::<T>::put(length);
             }
             // The escrow pays into this account, so it must exist from the start.
             let account = Pallet::<T>::account_id();
@@ -266,9 +316,10 @@ pub mod pallet {
             custodian_share: BalanceOf<T>,
             treasury_share: BalanceOf<T>,
         },
-        /// A custodian committed the payout root of an ended epoch.
+        /// A custodian (or its delegate, `by`) committed the payout root of an ended epoch.
         RootCommitted {
             custodian: T::AccountId,
+            by: T::AccountId,
             epoch: EpochIndex,
             root: H256,
             total: BalanceOf<T>,
@@ -308,8 +359,10 @@ pub mod pallet {
         ReleaseNotFunded,
         /// The epoch has not ended yet; roots are committed after it.
         EpochNotEnded,
-        /// The signer released nothing for owners in this epoch (or its root is committed).
+        /// The custodian released nothing for owners in this epoch (or its root is committed).
         NoPool,
+        /// Only the custodian or its off-chain-worker delegate may commit its roots.
+        NotCustodian,
         /// A root for this custodian and epoch was committed already.
         RootAlreadyCommitted,
         /// The declared total differs from the epoch's owners' pool.
@@ -338,13 +391,20 @@ pub mod pallet {
     impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
         fn integrity_test() {
             assert!(
-                !T::EpochLength::get().is_zero(),
-                "EpochLength must not be zero"
+                !T::DefaultEpochLength::get().is_zero(),
+                "DefaultEpochLength must not be zero"
             );
             assert!(
                 T::MaxProofLength::get() <= 31,
                 "MaxProofLength must be at most 31"
             );
+        }
+
+        /// The custodian's node: publish its ended epochs' pools to the node's native side and
+        /// commit the payout roots it has built ([`crate::offchain`]). The node runs this on
+        /// finalized blocks only.
+        fn offchain_worker(now: BlockNumberFor<T>) {
+            Self::run_payout_worker(now)
         }
 
         #[cfg(feature = "try-runtime")]
@@ -366,18 +426,24 @@ pub mod pallet {
             Ok(())
         }
 
-        /// Commit the payout root of an ended epoch; `total` must equal the signer's owners'
-        /// pool for it.
+        /// Commit the payout root of `custodian`'s pool for an ended epoch; `total` must equal
+        /// the pool. Signed by the custodian or its off-chain-worker delegate (the custodian's
+        /// node does it by itself, [`crate::offchain`]).
         #[pallet::call_index(1)]
         #[pallet::weight(T::WeightInfo::commit_root())]
         pub fn commit_root(
             origin: OriginFor<T>,
+            custodian: T::AccountId,
             epoch: EpochIndex,
             root: H256,
             total: BalanceOf<T>,
             leaf_count: u32,
         ) -> DispatchResult {
-            let custodian = ensure_signed(origin)?;
+            let by = ensure_signed(origin)?;
+            ensure!(
+                by == custodian || T::Delegates::may_act_for(&custodian, &by),
+                Error::<T>::NotCustodian
+            );
             ensure!(epoch < Self::current_epoch(), Error::<T>::EpochNotEnded);
             ensure!(
                 !PayoutRoots::<T>::contains_key(&custodian, epoch),
@@ -403,6 +469,7 @@ pub mod pallet {
             );
             Self::deposit_event(Event::RootCommitted {
                 custodian,
+                by,
                 epoch,
                 root,
                 total,
@@ -489,7 +556,7 @@ pub mod pallet {
         /// The epoch of the current block.
         pub fn current_epoch() -> EpochIndex {
             let now = frame_system::Pallet::<T>::block_number();
-            let length = T::EpochLength::get();
+            let length = EpochLength::<T>::get();
             let epoch = if length.is_zero() { now } else { now / length };
             epoch.unique_saturated_into()
         }
@@ -542,8 +609,9 @@ pub mod pallet {
                 .checked_add(&split.treasury)
                 .ok_or(ArithmeticError::Overflow)?;
 
-            if !pool.is_zero() {
+            if !split.owners.is_zero() {
                 EpochPools::<T>::insert(custodian, epoch, pool);
+                PoolOrders::<T>::insert((custodian, epoch, order), split.owners);
             }
             ReleasedOrders::<T>::insert(
                 order,
@@ -752,6 +820,24 @@ pub mod pallet {
                 }
                 let left = root.total.checked_sub(&root.claimed);
                 roots_left = roots_left.and_then(|sum| left.and_then(|left| add(sum, left)));
+            }
+            for ((custodian, epoch, _), _) in PoolOrders::<T>::iter() {
+                let parts = PoolOrders::<T>::iter_prefix_values((&custodian, epoch))
+                    .try_fold(Zero::zero(), add);
+                let whole = EpochPools::<T>::get(&custodian, epoch)
+                    .or_else(|| PayoutRoots::<T>::get(&custodian, epoch).map(|root| root.total));
+                ensure!(
+                    whole.is_some() && parts == whole,
+                    "a pool's orders do not sum to its pool or root total"
+                );
+            }
+            for (custodian, epoch, _) in EpochPools::<T>::iter() {
+                ensure!(
+                    PoolOrders::<T>::iter_prefix((&custodian, epoch))
+                        .next()
+                        .is_some(),
+                    "a pool without orders"
+                );
             }
             for ((custodian, epoch), _, _) in ClaimedLeaves::<T>::iter() {
                 ensure!(

@@ -33,6 +33,8 @@ pub const OTHER_HOSPITAL: u64 = 2;
 pub const BUYER: u64 = 3;
 /// Submits claims for others.
 pub const HELPER: u64 = 4;
+/// The hospital's off-chain-worker delegate.
+pub const DELEGATE: u64 = 5;
 pub const TREASURY: u64 = 99;
 /// Data owners; none has an account at genesis.
 pub const ALICE: u64 = 10;
@@ -89,13 +91,31 @@ impl EntryConsentCheck<u64, u64> for MockConsent {
     }
 }
 
+/// The hospital's delegate is [`DELEGATE`]; nobody else has one.
+pub struct MockDelegates;
+impl pallet_delivery::DeliveryKeyRegistry<u64> for MockDelegates {
+    fn delivery_key(_buyer: &u64) -> Option<pallet_delivery::DeliveryKey> {
+        None
+    }
+    fn may_act_for(custodian: &u64, who: &u64) -> bool {
+        custodian == who || (*custodian == HOSPITAL && *who == DELEGATE)
+    }
+    #[cfg(feature = "runtime-benchmarks")]
+    fn register_benchmark_key(_buyer: &u64, _key: pallet_delivery::DeliveryKey) {}
+}
+
+// Extrinsics carry the signer's account and the call, nothing else to check.
+pallet_delivery::impl_mock_offchain_signing!(Test, RuntimeCall);
+
 impl pallet_revenue::Config for Test {
     type Currency = Balances;
     type PalletId = RevenuePalletId;
     type TreasuryAccount = Treasury;
     type SharesOrigin = frame_system::EnsureRoot<u64>;
     type Consent = MockConsent;
-    type EpochLength = ConstU64<EPOCH_LENGTH>;
+    type DefaultEpochLength = ConstU64<EPOCH_LENGTH>;
+    type Delegates = MockDelegates;
+    type AuthorityId = TestDeliveryAuthority;
     type MaxProofLength = ConstU32<MAX_PROOF>;
     type RateLimitWindow = ConstU64<WINDOW>;
     type MaxFreeCallsPerWindow = ConstU32<MAX_FREE_CALLS>;
@@ -163,6 +183,7 @@ pub fn commit(custodian: u64, epoch: u32, payouts: &[(u64, u64)], total: u64) ->
     let tree = PayoutTree::from_payouts(payouts);
     frame_support::assert_ok!(Revenue::commit_root(
         RuntimeOrigin::signed(custodian),
+        custodian,
         epoch,
         tree.root(),
         total,

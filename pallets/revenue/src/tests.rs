@@ -77,6 +77,7 @@ fn claim_call(
 fn commit_zero_root(custodian: u64, epoch: u32, total: u64, leaf_count: u32) -> DispatchResult {
     Revenue::commit_root(
         RuntimeOrigin::signed(custodian),
+        custodian,
         epoch,
         H256::zero(),
         total,
@@ -284,6 +285,7 @@ fn commit_root_moves_the_pool_to_the_root() {
             last_event(),
             Event::RootCommitted {
                 custodian: HOSPITAL,
+                by: HOSPITAL,
                 epoch: 0,
                 root: tree.root(),
                 total: 700,

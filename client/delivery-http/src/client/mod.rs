@@ -134,6 +134,42 @@ pub fn fetch(
     }
 }
 
+/// The payout claims the custodian at `endpoint` holds for the owner `signer` (crate docs,
+/// "Payout claims"): each is the arguments of one `revenue.claim`.
+pub fn fetch_payouts(endpoint: &str, signer: &Pair) -> Result<Vec<crate::PayoutClaim>, FetchError> {
+    let endpoint = checked_endpoint(endpoint)?;
+    let auth = Authorization::sign_payouts(signer, &endpoint, unix_now());
+    let response = ureq::AgentBuilder::new()
+        .timeout_connect(CONNECT_TIMEOUT)
+        .timeout(IO_TIMEOUT)
+        .build()
+        .get(&format!("{endpoint}/payouts"))
+        .set("Authorization", &auth.to_string())
+        .call();
+    match response {
+        Ok(response) => response
+            .into_string()
+            .map_err(|error| error.to_string())
+            .and_then(|body| serde_json::from_str(&body).map_err(|error| error.to_string()))
+            .map_err(|detail| FetchError::Protocol {
+                endpoint: endpoint.clone(),
+                detail: format!("the payout claims are not the expected JSON: {detail}"),
+            }),
+        Err(ureq::Error::Status(401, response)) => Err(FetchError::Unauthorized {
+            detail: short_body(response),
+        }),
+        Err(ureq::Error::Status(status, response)) => Err(FetchError::Status {
+            endpoint,
+            status,
+            detail: short_body(response),
+        }),
+        Err(ureq::Error::Transport(transport)) => Err(FetchError::Connect {
+            endpoint,
+            detail: transport.to_string(),
+        }),
+    }
+}
+
 fn checked_endpoint(endpoint: &str) -> Result<String, FetchError> {
     let normalized = normalize_endpoint(endpoint.trim());
     let rest = normalized

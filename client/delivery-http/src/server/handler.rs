@@ -45,13 +45,18 @@ pub(crate) async fn handle<B>(
 }
 
 async fn respond(request: &Parts, state: &State) -> Response<ResponseBody> {
-    let Some(order) = route(request) else {
-        return text(
+    let order = match route(request) {
+        Some(Route::Order(order)) => order,
+        Some(Route::Payouts) => return payouts(request, state).await,
+        None => return text(
             StatusCode::NOT_FOUND,
-            "not found: this server only answers GET or HEAD /orders/{order}\n".into(),
-        );
+            "not found: this server only answers GET or HEAD /orders/{order} and GET /payouts\n"
+                .into(),
+        ),
     };
-    let account = match authenticate(request, order, state) {
+    let account = match authenticate(request, state, &format!("order {order}"), |auth| {
+        auth.verify(order, &state.endpoint)
+    }) {
         Ok(account) => account,
         Err(response) => return response,
     };
@@ -77,8 +82,18 @@ fn not_ready(order: u64) -> Response<ResponseBody> {
     response
 }
 
-/// `GET` or `HEAD /orders/{order}` with a decimal `u64` order id; anything else is `None`.
-fn route(request: &Parts) -> Option<u64> {
+/// What a request asks for.
+enum Route {
+    /// `GET` or `HEAD /orders/{order}` with a decimal `u64` order id.
+    Order(u64),
+    /// `GET /payouts`: the signer's payout claims.
+    Payouts,
+}
+
+fn route(request: &Parts) -> Option<Route> {
+    if request.method == Method::GET && request.uri.path() == "/payouts" {
+        return Some(Route::Payouts);
+    }
     if request.method != Method::GET && request.method != Method::HEAD {
         return None;
     }
@@ -86,14 +101,41 @@ fn route(request: &Parts) -> Option<u64> {
     if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    id.parse().ok()
+    id.parse().ok().map(Route::Order)
 }
 
-/// The account that validly signed this request, or the 401 to send.
+/// The signer's payout claims as JSON; any validly signed request gets its own (maybe none).
+async fn payouts(request: &Parts, state: &State) -> Response<ResponseBody> {
+    let account = match authenticate(request, state, "payouts", |auth| {
+        auth.verify_payouts(&state.endpoint)
+    }) {
+        Ok(account) => account,
+        Err(response) => return response,
+    };
+    let lookup = Arc::clone(&state.lookup);
+    let claims = match tokio::task::spawn_blocking(move || lookup.payouts(account)).await {
+        Ok(claims) => claims,
+        Err(error) => {
+            log::error!("payout lookup failed: {error}");
+            return internal_error();
+        }
+    };
+    match serde_json::to_vec(&claims) {
+        Ok(json) => whole(StatusCode::OK, "application/json", Bytes::from(json)),
+        Err(error) => {
+            log::error!("encoding payout claims: {error}");
+            internal_error()
+        }
+    }
+}
+
+/// The account that validly signed this request for `what` (`verifies` checks the signature
+/// over that resource's message), or the 401 to send.
 fn authenticate(
     request: &Parts,
-    order: u64,
     state: &State,
+    what: &str,
+    verifies: impl FnOnce(&Authorization) -> bool,
 ) -> Result<[u8; 32], Response<ResponseBody>> {
     let Some(value) = request.headers.get(header::AUTHORIZATION) else {
         return Err(unauthorized(format!(
@@ -124,13 +166,10 @@ fn authenticate(
         )));
     }
 
-    if !auth.verify(order, &state.endpoint) {
-        log::debug!(
-            "order {order}: bad signature from 0x{}",
-            hex::encode(auth.account)
-        );
+    if !verifies(&auth) {
+        log::debug!("{what}: bad signature from 0x{}", hex::encode(auth.account));
         return Err(unauthorized(format!(
-            "the signature does not verify for account 0x{} over order {order} at endpoint {}: \
+            "the signature does not verify for account 0x{} over {what} at endpoint {}: \
              sign with that account's key, over exactly this endpoint\n",
             hex::encode(auth.account),
             state.endpoint
@@ -301,17 +340,19 @@ fn internal_error() -> Response<ResponseBody> {
 
 /// A short plain-text answer (hyper leaves the body out for HEAD).
 fn text(status: StatusCode, message: String) -> Response<ResponseBody> {
+    whole(status, "text/plain; charset=utf-8", Bytes::from(message))
+}
+
+/// A response with all of `body` in memory, never cached.
+fn whole(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<ResponseBody> {
     let mut response = Response::new(
-        Full::new(Bytes::from(message))
+        Full::new(body)
             .map_err(|never| match never {})
             .boxed_unsync(),
     );
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }

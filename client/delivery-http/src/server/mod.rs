@@ -67,6 +67,12 @@ pub struct Delivery {
 pub trait DeliveryLookup: Send + Sync {
     /// The delivery of `order`, or `None` if this node has none for it.
     fn delivery(&self, order: u64) -> Option<Delivery>;
+
+    /// Every payout leaf this node's books hold for `owner`, claimed or not (the chain says
+    /// which); none by default.
+    fn payouts(&self, _owner: [u8; 32]) -> Vec<crate::PayoutClaim> {
+        Vec::new()
+    }
 }
 
 impl<F> DeliveryLookup for F

@@ -1,0 +1,22 @@
+//! Owners' payout claims: what a custodian's node serves at `GET /payouts` to the owner who
+//! signed the request (format in the crate docs), and how an owner fetches them.
+
+use serde::{Deserialize, Serialize};
+
+/// One leaf of a custodian's payout root that pays the requesting owner: exactly the
+/// arguments of `revenue.claim`. Amounts are decimal strings (they exceed what JSON numbers
+/// carry exactly); keys and hashes are `0x`-hex.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayoutClaim {
+    /// The custodian's account (32-byte public key).
+    pub custodian: String,
+    pub epoch: u32,
+    /// The leaf's index in the root.
+    pub index: u32,
+    /// The owner's account: the signer of the request.
+    pub owner: String,
+    /// In the chain's smallest unit.
+    pub amount: String,
+    /// Siblings from the leaf up.
+    pub proof: Vec<String>,
+}
