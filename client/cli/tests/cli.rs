@@ -393,7 +393,11 @@ fn s(path: &Path) -> &str {
 #[test]
 fn fhir_issues_lists_the_ingest_problems_with_the_store_key_only() {
     let dir = tempfile::tempdir().unwrap();
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fhir/tests/corpus");
+    // The package folder as cargo gives it at run time (the binary may come from another
+    // checkout sharing the target directory).
+    let corpus = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+        .join("../fhir/tests/corpus");
     let export = dir.path().join("export");
     fs::create_dir(&export).unwrap();
     let mut patients = fs::read_to_string(corpus.join("Patient.ndjson")).unwrap();

@@ -5,8 +5,13 @@ use medledger_fhir::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
+/// The checked-in corpus. The package folder is read when the test runs (cargo sets
+/// `CARGO_MANIFEST_DIR`): a shared target directory may hold a test binary compiled in another
+/// checkout, whose compile-time path is gone or stale.
 pub fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus")
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+        .join("tests/corpus")
 }
 
 pub fn owners() -> OwnerMapping {
