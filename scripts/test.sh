@@ -13,7 +13,7 @@ status=0
 cargo test --workspace --locked --no-fail-fast "$@" || status=1
 # Benchmarks need the `runtime-benchmarks` feature, which is per pallet: each runs once on the
 # pallet's mock runtime (`impl_benchmark_test_suite!`).
-for pallet in pallet-consortium pallet-listing pallet-escrow pallet-revenue; do
+for pallet in pallet-consortium pallet-ownership pallet-consent pallet-listing pallet-escrow pallet-revenue; do
     SKIP_WASM_BUILD=1 cargo test --locked --no-fail-fast -p "$pallet" \
         --features runtime-benchmarks --lib -- benchmarking || status=1
 done

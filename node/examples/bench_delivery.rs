@@ -21,8 +21,8 @@ use serde_json::json;
 use sp_core::{crypto::Ss58Codec, sr25519, Encode, Pair};
 use sp_keyring::Sr25519Keyring::{Alice, One};
 use support::{
-    dispatch_ok, next_nonce_of, order_at, register_records, research_by_anyone, research_listing,
-    signed_by, start_hospitals,
+    dispatch_ok, enrol, next_nonce_of, order_at, register_records, research_by_anyone,
+    research_listing, signed_by, start_hospitals,
 };
 
 /// Records one owner may hold (`MaxRecordsPerOwner`) over records per synthetic patient (15).
@@ -103,28 +103,11 @@ fn run(node_binary: &str, patients: u64, results: &Path) -> Result<(), String> {
         Ok((alice.best_number()? >= 1).then_some(()))
     })?;
 
-    // Owners get an existential balance, enrol and consent; the hospital registers everything.
-    let fund: Vec<RuntimeCall> = owners
-        .iter()
-        .map(|pair| {
-            RuntimeCall::Balances(pallet_balances::Call::transfer_keep_alive {
-                dest: AccountId::from(pair.public()).into(),
-                value: medledger_runtime::UNIT,
-            })
-        })
-        .collect();
-    send_all(alice, &Alice.pair(), fund)?;
+    // The hospital enrols the owners (never funded: they sign their enrolment); they consent
+    // for free; the hospital registers everything.
     for pair in &owners {
-        send_all(
-            alice,
-            pair,
-            vec![
-                RuntimeCall::Ownership(pallet_ownership::Call::enrol {
-                    custodian: Alice.to_account_id(),
-                }),
-                research_by_anyone(),
-            ],
-        )?;
+        enrol(alice, Alice, pair)?;
+        send_all(alice, pair, vec![research_by_anyone()])?;
     }
     let register = Instant::now();
     register_records(node_binary, alice, &store)?;

@@ -22,40 +22,43 @@ use medledger_sealing::{
 use medledger_test_harness::{wait_until, Network};
 use pallet_escrow::{offchain::records_root, OrderState};
 use serde_json::Value;
-use sp_core::{crypto::Ss58Codec, H256};
+use sp_core::{crypto::Ss58Codec, sr25519, Pair, H256};
 use sp_keyring::Sr25519Keyring::{self, *};
 use support::{
-    dispatch, dispatch_in_block, dispatch_ok, free_balance, ingest_synthetic, order_at,
+    balance_of, dispatch, dispatch_in_block, dispatch_ok, enrol, ingest_synthetic, order_at,
     register_records, research_by_anyone, research_listing, runtime_api, start_hospitals, storage,
+    Signer,
 };
 
 const NODE: &str = env!("CARGO_BIN_EXE_medledger-node");
 const TOKEN: &str = "buyer-token";
 
 /// Patients of Alice General, each with its own account, and what they decide.
-const CONSENTING: [Sr25519Keyring; 3] = [Ferdie, AliceStash, BobStash];
+/// Three patients who never received a unit: the hospital enrols them, and they consent and
+/// claim their payouts for free.
+fn consenting() -> Vec<sr25519::Pair> {
+    (1..=3)
+        .map(|n| sr25519::Pair::from_string(&format!("//never-funded-patient-{n}"), None))
+        .collect::<Result<_, _>>()
+        .expect("development URIs")
+}
 const WRONG_PURPOSE: Sr25519Keyring = CharlieStash;
 const DECLINING: Sr25519Keyring = DaveStash;
 const REVOKES_BEFORE_DELIVERY: Sr25519Keyring = EveStash;
 const BUYER: Sr25519Keyring = One;
 const STRANGER: Sr25519Keyring = Two;
 
-fn patients() -> [Sr25519Keyring; 6] {
-    [
-        CONSENTING[0],
-        CONSENTING[1],
-        CONSENTING[2],
-        WRONG_PURPOSE,
-        DECLINING,
-        REVOKES_BEFORE_DELIVERY,
-    ]
+fn patients() -> Vec<sr25519::Pair> {
+    let mut patients = consenting();
+    patients.extend([WRONG_PURPOSE, DECLINING, REVOKES_BEFORE_DELIVERY].map(|p| p.pair()));
+    patients
 }
 
 /// The patients' ids in the generated export, by owner account.
-fn patient_ids_of(export: &Path, owners: &[Sr25519Keyring]) -> BTreeSet<String> {
+fn patient_ids_of(export: &Path, owners: &[sr25519::Pair]) -> BTreeSet<String> {
     let wanted: BTreeSet<String> = owners
         .iter()
-        .map(|owner| owner.to_account_id().to_ss58check())
+        .map(|owner| owner.account().to_ss58check())
         .collect();
     std::fs::read_to_string(export.join("owners.csv"))
         .expect("owners.csv")
@@ -108,7 +111,7 @@ fn a_sale_is_delivered_sealed_to_the_buyers_token_and_audited_by_a_regulator() {
 
     // The hospital's export: six patients, each its own account; ingested into a store that
     // reaches the node's --fhir-store only after the sale (see below).
-    let owners: Vec<AccountId> = patients().iter().map(|p| p.to_account_id()).collect();
+    let owners: Vec<AccountId> = patients().iter().map(|p| p.account()).collect();
     let (staging, key_file) =
         ingest_synthetic(work, "staging-store", 6, 11, &owners).expect("ingest");
     let export = work.join("export");
@@ -135,16 +138,9 @@ fn a_sale_is_delivered_sealed_to_the_buyers_token_and_audited_by_a_regulator() {
     })
     .unwrap();
 
-    // Patients enrol with Alice General; the hospital registers their records.
+    // Alice General enrols its patients (each signs its enrolment) and registers their records.
     for patient in patients() {
-        dispatch_ok(
-            alice,
-            patient,
-            RuntimeCall::Ownership(pallet_ownership::Call::enrol {
-                custodian: Alice.to_account_id(),
-            }),
-        )
-        .expect("enrol");
+        enrol(alice, Alice, patient).expect("enrol");
     }
     let registered = register_records(NODE, alice, &staging).expect("register records");
     let record_lines = std::fs::read_to_string(staging.join("registrations.ndjson"))
@@ -164,7 +160,10 @@ fn a_sale_is_delivered_sealed_to_the_buyers_token_and_audited_by_a_regulator() {
 
     // Consent: three for research by anyone, one for commerce only, one not at all, one for
     // research that is revoked after the sale.
-    for patient in CONSENTING.into_iter().chain([REVOKES_BEFORE_DELIVERY]) {
+    for patient in consenting()
+        .into_iter()
+        .chain([REVOKES_BEFORE_DELIVERY.pair()])
+    {
         dispatch_ok(alice, patient, research_by_anyone()).expect("consent");
     }
     dispatch_ok(
@@ -179,8 +178,9 @@ fn a_sale_is_delivered_sealed_to_the_buyers_token_and_audited_by_a_regulator() {
     )
     .expect("commercial consent");
 
-    // Alice lists conditions and laboratory observations, any time, per record.
-    let per_record: Balance = 1_000_000;
+    // Alice lists conditions and laboratory observations, any time, per record (priced so that
+    // each owner's share is above the existential deposit and is paid out, not owed).
+    let per_record: Balance = 10 * medledger_runtime::EXISTENTIAL_DEPOSIT;
     dispatch_ok(
         alice,
         Alice,
@@ -272,7 +272,7 @@ fn a_sale_is_delivered_sealed_to_the_buyers_token_and_audited_by_a_regulator() {
         Ok(order_at(alice, order, Some(&finalized))?.receipt)
     })
     .unwrap();
-    let consented_ids = patient_ids_of(&export, &CONSENTING);
+    let consented_ids = patient_ids_of(&export, &consenting());
     let expected_records = export_lines_of(&export, "Condition.ndjson", &consented_ids)
         + export_lines_of(&export, "Observation.ndjson", &consented_ids);
     assert_eq!(receipt.record_count as usize, expected_records);
@@ -377,7 +377,7 @@ fn a_sale_is_delivered_sealed_to_the_buyers_token_and_audited_by_a_regulator() {
 
     let delivery = unpack(&opened, &work.join("opened"));
     let read = |name: &str| std::fs::read_to_string(delivery.join(name)).unwrap_or_default();
-    assert_eq!(read("Patient.ndjson").lines().count(), CONSENTING.len());
+    assert_eq!(read("Patient.ndjson").lines().count(), consenting().len());
     assert_eq!(
         read("Condition.ndjson").lines().count() + read("Observation.ndjson").lines().count(),
         expected_records
@@ -464,9 +464,9 @@ fn a_sale_is_delivered_sealed_to_the_buyers_token_and_audited_by_a_regulator() {
         .collect();
     assert_eq!(records_root(&pairs), audited_receipt.records_root);
     assert_eq!(opened_records.len(), audited_receipt.record_count as usize);
-    let consenting: BTreeSet<AccountId> = CONSENTING.iter().map(|p| p.to_account_id()).collect();
+    let consenting_owners: BTreeSet<AccountId> = consenting().iter().map(|p| p.account()).collect();
     for (record, commitment, owner) in &opened_records {
-        assert!(consenting.contains(owner), "only consenting owners");
+        assert!(consenting_owners.contains(owner), "only consenting owners");
         let registered: Vec<(
             pallet_ownership::RecordId,
             pallet_ownership::RecordInfo<AccountId, BlockNumber>,
@@ -557,8 +557,8 @@ fn a_sale_is_delivered_sealed_to_the_buyers_token_and_audited_by_a_regulator() {
         .unwrap();
     assert_eq!(root.total, released.owners_pool);
     let mut paid = 0;
-    for owner in CONSENTING {
-        let claims = medledger_delivery_http::fetch_payouts(&alice.delivery_url(), &owner.pair())
+    for owner in consenting() {
+        let claims = medledger_delivery_http::fetch_payouts(&alice.delivery_url(), &owner)
             .expect("the owner's claims");
         assert_eq!(claims.len(), 1, "one leaf per owner per epoch");
         let claim = &claims[0];
@@ -573,19 +573,23 @@ fn a_sale_is_delivered_sealed_to_the_buyers_token_and_audited_by_a_regulator() {
             custodian: Alice.to_account_id(),
             epoch: claim.epoch,
             index: claim.index,
-            owner: owner.to_account_id(),
+            owner: owner.account(),
             amount,
             proof: proof.try_into().expect("a short proof"),
         });
-        let before = free_balance(alice, owner).unwrap();
-        dispatch_ok(alice, owner, call.clone()).expect("the owner claims");
         assert_eq!(
-            free_balance(alice, owner).unwrap(),
-            before + amount,
+            balance_of(alice, &owner.account()).unwrap(),
+            0,
+            "never funded"
+        );
+        dispatch_ok(alice, &owner, call.clone()).expect("the owner claims");
+        assert_eq!(
+            balance_of(alice, &owner.account()).unwrap(),
+            amount,
             "the owner gets the whole amount and pays no fee"
         );
         assert_eq!(
-            dispatch(alice, owner, call).unwrap(),
+            dispatch(alice, &owner, call).unwrap(),
             Err(sp_runtime::DispatchError::from(
                 pallet_revenue::Error::<medledger_runtime::Runtime>::AlreadyClaimed
             )),

@@ -12,7 +12,7 @@ use pallet_escrow::OrderState;
 use sp_core::{Encode, H256};
 use sp_keyring::Sr25519Keyring::{self, *};
 use support::{
-    dispatch_ok, events, ingest_synthetic, order_at, register_records, research_by_anyone,
+    dispatch_ok, enrol, events, ingest_synthetic, order_at, register_records, research_by_anyone,
     research_listing, start_hospitals, storage,
 };
 
@@ -23,14 +23,7 @@ const PATIENTS: [Sr25519Keyring; 3] = [Ferdie, AliceStash, BobStash];
 /// purchase: order 0 of Alice General.
 fn sell_one_dataset(node: &Node, store: &std::path::Path) {
     for patient in PATIENTS {
-        dispatch_ok(
-            node,
-            patient,
-            RuntimeCall::Ownership(pallet_ownership::Call::enrol {
-                custodian: Alice.to_account_id(),
-            }),
-        )
-        .expect("enrol");
+        enrol(node, Alice, patient).expect("enrol");
         dispatch_ok(node, patient, research_by_anyone()).expect("consent");
     }
     register_records(NODE, node, store).expect("register records");

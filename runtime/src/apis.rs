@@ -224,6 +224,14 @@ impl_runtime_apis! {
         fn enrolments_of(owner: AccountId) -> Vec<(AccountId, BlockNumber)> {
             Ownership::enrolments_of(&owner)
         }
+
+        fn enrolment_message(
+            custodian: AccountId,
+            patient: AccountId,
+            valid_until: BlockNumber,
+        ) -> Vec<u8> {
+            Ownership::enrolment_message(&custodian, &patient, valid_until)
+        }
     }
 
     impl pallet_consent_runtime_api::ConsentApi<Block, AccountId, BlockNumber> for Runtime {

@@ -11,7 +11,8 @@ use crate::{
 };
 
 parameter_types! {
-    /// A patient may enrol or leave for free once per hour (spam guard for token-less accounts).
+    /// A patient may leave a hospital for free once per hour (spam guard for token-less
+    /// accounts).
     pub const FreeEnrolmentCooldown: BlockNumber = HOURS;
     /// Past-time consent questions (audits, revenue entries) are answerable this long after a
     /// consent ends; then anyone may prune it.
@@ -27,6 +28,9 @@ impl pallet_ownership::Config for Runtime {
     type MaxRecordsPerOwner = ConstU32<10_000>;
     type MaxEnrolmentsPerOwner = ConstU32<16>;
     type FreeEnrolmentCooldown = FreeEnrolmentCooldown;
+    type OwnerSignature = crate::Signature;
+    /// A patient's signed enrolment is usable for at most an hour.
+    type MaxEnrolmentValidity = ConstU32<HOURS>;
     type WeightInfo = ();
 }
 

@@ -48,11 +48,39 @@ pub fn runtime_version(node: &Node) -> Result<(u32, u32)> {
     Ok((field("specVersion")?, field("transactionVersion")?))
 }
 
+/// Who signs a test transaction: a development account or any sr25519 key (a patient's fresh
+/// keypair, say).
+pub trait Signer {
+    fn key(&self) -> sp_core::sr25519::Pair;
+
+    fn account(&self) -> medledger_runtime::AccountId {
+        sp_core::Pair::public(&self.key()).into()
+    }
+}
+
+impl Signer for Sr25519Keyring {
+    fn key(&self) -> sp_core::sr25519::Pair {
+        self.pair()
+    }
+}
+
+impl Signer for sp_core::sr25519::Pair {
+    fn key(&self) -> sp_core::sr25519::Pair {
+        self.clone()
+    }
+}
+
+impl<S: Signer> Signer for &S {
+    fn key(&self) -> sp_core::sr25519::Pair {
+        (*self).key()
+    }
+}
+
 /// `call` signed by `signer` with an immortal era, as polkadot.js would send it: the spec and
 /// transaction versions come from the node, so this still works after a runtime upgrade.
-pub fn signed(node: &Node, signer: Sr25519Keyring, call: RuntimeCall) -> Result<String> {
-    let nonce = next_nonce(node, signer)?;
-    signed_by(node, &signer.pair(), nonce, call)
+pub fn signed(node: &Node, signer: impl Signer, call: RuntimeCall) -> Result<String> {
+    let nonce = next_nonce_of(node, &signer.account())?;
+    signed_by(node, &signer.key(), nonce, call)
 }
 
 /// `call` signed by any sr25519 `signer` with a given `nonce` (to send several at once).
@@ -79,16 +107,16 @@ pub fn signed_by(
 }
 
 /// Signs and submits `call`, then waits until the signer's nonce moved past it (included).
-pub fn submit(node: &Node, signer: Sr25519Keyring, call: RuntimeCall) -> Result<()> {
-    let xt = signed(node, signer, call)?;
-    submit_signed(node, signer, &xt)
+pub fn submit(node: &Node, signer: impl Signer, call: RuntimeCall) -> Result<()> {
+    let xt = signed(node, &signer, call)?;
+    submit_signed(node, &signer, &xt)
 }
 
 /// Submits `call` and returns how its dispatch ended, read from the events of the block that
 /// included it: `Err` carries the pallet's named error.
 pub fn dispatch(
     node: &Node,
-    signer: Sr25519Keyring,
+    signer: impl Signer,
     call: RuntimeCall,
 ) -> Result<std::result::Result<(), DispatchError>> {
     Ok(dispatch_in_block(node, signer, call)?.1)
@@ -97,12 +125,12 @@ pub fn dispatch(
 /// Like [`dispatch`], also returning the hash of the block that included the transaction.
 pub fn dispatch_in_block(
     node: &Node,
-    signer: Sr25519Keyring,
+    signer: impl Signer,
     call: RuntimeCall,
 ) -> Result<(String, std::result::Result<(), DispatchError>)> {
     let from = node.best_number()?;
-    let xt = signed(node, signer, call)?;
-    submit_signed(node, signer, &xt)?;
+    let xt = signed(node, &signer, call)?;
+    submit_signed(node, &signer, &xt)?;
     let to = node.best_number()?;
     for number in from..=to {
         let hash = node
@@ -140,7 +168,7 @@ pub fn dispatch_in_block(
 }
 
 /// Like [`dispatch`], for a call that must succeed.
-pub fn dispatch_ok(node: &Node, signer: Sr25519Keyring, call: RuntimeCall) -> Result<()> {
+pub fn dispatch_ok(node: &Node, signer: impl Signer, call: RuntimeCall) -> Result<()> {
     dispatch(node, signer, call)?.map_err(|e| format!("dispatch failed: {e:?}"))
 }
 
@@ -173,8 +201,8 @@ pub fn storage<T: Decode>(
     }
 }
 
-fn submit_signed(node: &Node, signer: Sr25519Keyring, xt: &str) -> Result<()> {
-    let before = next_nonce(node, signer)?;
+fn submit_signed(node: &Node, signer: &impl Signer, xt: &str) -> Result<()> {
+    let before = next_nonce_of(node, &signer.account())?;
     node.rpc("author_submitExtrinsic", json!([xt]))?;
     wait_until(
         "the transaction to be included",
@@ -184,13 +212,34 @@ fn submit_signed(node: &Node, signer: Sr25519Keyring, xt: &str) -> Result<()> {
                 "state_call",
                 json!([
                     "AccountNonceApi_account_nonce",
-                    hex(&signer.to_account_id().encode())
+                    hex(&signer.account().encode())
                 ]),
             )?;
             let bytes = decode_hex(block_nonce.as_str().ok_or("bad state_call result")?)?;
             let nonce = u32::from_le_bytes(bytes[..4].try_into().map_err(|_| "short nonce")?);
             Ok((nonce > before).then_some(()))
         },
+    )
+}
+
+/// `hospital` enrols `patient` with the patient's signature over the chain's enrolment message
+/// (what a wallet signs with `signRaw`; valid for 100 blocks).
+pub fn enrol(node: &Node, hospital: Sr25519Keyring, patient: impl Signer) -> Result<()> {
+    let valid_until = node.best_number()? as u32 + 100;
+    let message: Vec<u8> = runtime_api(
+        node,
+        "OwnershipApi_enrolment_message",
+        (hospital.to_account_id(), patient.account(), valid_until),
+    )?;
+    let signature = sp_core::Pair::sign(&patient.key(), &message);
+    dispatch_ok(
+        node,
+        hospital,
+        RuntimeCall::Ownership(pallet_ownership::Call::enrol {
+            patient: patient.account(),
+            valid_until,
+            signature: signature.into(),
+        }),
     )
 }
 
@@ -207,7 +256,12 @@ pub fn runtime_api<T: sp_runtime::codec::Decode>(
 
 /// Free balance of an account (System.Account storage).
 pub fn free_balance(node: &Node, who: Sr25519Keyring) -> Result<u128> {
-    let account = who.to_account_id().encode();
+    balance_of(node, &who.to_account_id())
+}
+
+/// Free balance of any account (0 if it does not exist).
+pub fn balance_of(node: &Node, who: &medledger_runtime::AccountId) -> Result<u128> {
+    let account = who.encode();
     let key = [sp_io::hashing::blake2_128(&account).as_slice(), &account].concat();
     let info: Option<frame_system::AccountInfo<u32, pallet_balances::AccountData<u128>>> =
         storage(node, "System", "Account", &key, None)?;

@@ -55,15 +55,20 @@ impl pallet_ownership::Config for Test {
     type MaxRecordsPerOwner = ConstU32<100>;
     type MaxEnrolmentsPerOwner = ConstU32<2>;
     type FreeEnrolmentCooldown = ConstU64<0>;
+    type OwnerSignature = sp_runtime::testing::TestSignature;
+    type MaxEnrolmentValidity = ConstU64<100>;
     type WeightInfo = ();
     #[cfg(feature = "runtime-benchmarks")]
     type BenchmarkHelper = Hospitals;
 }
 
 #[cfg(feature = "runtime-benchmarks")]
-impl pallet_ownership::BenchmarkHelper<u64> for Hospitals {
+impl pallet_ownership::BenchmarkHelper<u64, sp_runtime::testing::TestSignature> for Hospitals {
     fn custodian() -> u64 {
         HOSPITAL
+    }
+    fn sign_enrolment(patient: &u64, message: &[u8]) -> sp_runtime::testing::TestSignature {
+        sp_runtime::testing::TestSignature(*patient, message.to_vec())
     }
 }
 
@@ -71,7 +76,7 @@ impl pallet_ownership::BenchmarkHelper<u64> for Hospitals {
 impl crate::BenchmarkHelper<u64> for Hospitals {
     fn owned_record(owner: &u64) -> RecordId {
         let id = H256::repeat_byte(0xbe);
-        assert_ok!(Ownership::enrol(RuntimeOrigin::signed(*owner), HOSPITAL));
+        enrol(*owner);
         let registration = RecordRegistration {
             id,
             owner: *owner,
@@ -99,6 +104,18 @@ impl pallet_consent::Config for Test {
     type BenchmarkHelper = Hospitals;
 }
 
+/// The hospital enrols `owner` with the owner's signature.
+pub fn enrol(owner: u64) {
+    let valid_until = System::block_number() + 1;
+    let message = Ownership::enrolment_message(&HOSPITAL, &owner, valid_until);
+    assert_ok!(Ownership::enrol(
+        RuntimeOrigin::signed(HOSPITAL),
+        owner,
+        valid_until,
+        sp_runtime::testing::TestSignature(owner, message)
+    ));
+}
+
 pub fn record_id(n: u32) -> RecordId {
     H256(sp_io::hashing::blake2_256(&n.to_le_bytes()))
 }
@@ -107,7 +124,7 @@ pub fn record_id(n: u32) -> RecordId {
 /// 3 (Bob's).
 fn populate() {
     for owner in [ALICE, BOB] {
-        assert_ok!(Ownership::enrol(RuntimeOrigin::signed(owner), HOSPITAL));
+        enrol(owner);
     }
     let records = [(1, ALICE), (2, ALICE), (3, BOB)].map(|(n, owner)| RecordRegistration {
         id: record_id(n),

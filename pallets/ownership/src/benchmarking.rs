@@ -21,6 +21,10 @@ fn enrolled_owner<T: Config>(index: u32, custodian: &T::AccountId) -> T::Account
     let owner: T::AccountId = account("owner", index, 0);
     Enrolments::<T>::insert(&owner, custodian, frame_system::Pallet::<T>::block_number());
     EnrolmentCount::<T>::mutate(&owner, |count| *count = count.saturating_add(1));
+    if !AccountRefs::<T>::contains_key(&owner) {
+        frame_system::Pallet::<T>::inc_sufficients(&owner);
+        AccountRefs::<T>::insert(&owner, ());
+    }
     owner
 }
 
@@ -47,11 +51,19 @@ mod benchmarks {
 
     #[benchmark]
     fn enrol() {
-        let owner: T::AccountId = whitelisted_caller();
+        let owner: T::AccountId = account("patient", 0, 0);
         let custodian = T::BenchmarkHelper::custodian();
+        let valid_until = frame_system::Pallet::<T>::block_number();
+        let message = Ownership::<T>::enrolment_message(&custodian, &owner, valid_until);
+        let signature = T::BenchmarkHelper::sign_enrolment(&owner, &message);
 
         #[extrinsic_call]
-        _(RawOrigin::Signed(owner.clone()), custodian.clone());
+        _(
+            RawOrigin::Signed(custodian.clone()),
+            owner.clone(),
+            valid_until,
+            signature,
+        );
 
         assert_last_event::<T>(Event::Enrolled { owner, custodian });
     }

@@ -5,17 +5,25 @@
 //! state. It may show that an account has records at a hospital.
 //!
 //! ## Dispatchables
-//! - [`Pallet::enrol`]: a patient binds their account to a member hospital by signing it
-//!   themselves, so a hospital can never invent owners.
-//! - [`Pallet::end_enrolment`]: either the patient or the hospital ends an enrolment.
+//! - [`Pallet::enrol`]: a member hospital enrols a patient with the patient's signature over
+//!   [`Pallet::enrolment_message`]: a hospital can never invent owners, and nobody gets an
+//!   account with free calls without a hospital vouching for it. The hospital pays.
+//! - [`Pallet::end_enrolment`]: either the patient or the hospital ends an enrolment; free for
+//!   the patient (`feeless_if`) when it would succeed and the patient's previous enrolment
+//!   change is `FreeEnrolmentCooldown` blocks old (the cooldown keeps free calls from flooding
+//!   blocks).
 //!
-//!   Both are free for the patient (`feeless_if`) when they would succeed and the patient's
-//!   previous enrolment change is `FreeEnrolmentCooldown` blocks old (patients hold no tokens;
-//!   the cooldown keeps free calls from flooding blocks).
+//! ## Patients hold no tokens
+//! frame-system refuses any signed transaction from an account that does not exist (no
+//! provider or sufficient reference). This pallet therefore keeps a patient's account in
+//! existence (one `sufficients` reference, noted in `AccountRefs`) from its first enrolment
+//! until it is enrolled nowhere and owns no record that is not erased. Within that time the
+//! patient signs its free calls (consent, erasure requests, claims) with any wallet, never
+//! having received a unit.
 //! - [`Pallet::register_records`]: a member hospital registers a batch of records (id, owner,
 //!   commitment) for owners enrolled with it; the registration block is recorded.
-//! - [`Pallet::request_erasure`]: the owner asks for erasure; the record stops being sellable
-//!   at once.
+//! - [`Pallet::request_erasure`]: the owner asks for erasure, free; the record stops being
+//!   sellable at once.
 //! - [`Pallet::confirm_erasure`]: the custodian confirms its off-chain copy is deleted; the
 //!   record id stays as a tombstone and can never be registered or sold again.
 //!
@@ -23,6 +31,8 @@
 //! owner's records through the runtime API in `pallet-ownership-runtime-api`.
 //!
 //! ## Invariants (checked by `try_state`)
+//! - `AccountRefs[owner]` exists exactly for owners enrolled somewhere or owning a record that
+//!   is not erased, and each such account holds a sufficient reference.
 //! - `EnrolmentCount[owner]` equals the number of `Enrolments[owner, _]` entries and is at most
 //!   `MaxEnrolmentsPerOwner`.
 //! - `OwnerRecords[owner, id]` exists exactly for the records of `owner` that are not erased,
@@ -45,13 +55,16 @@ mod tests;
 mod types;
 pub mod weights;
 
+/// Domain-separation tag of the message a patient signs to be enrolled.
+pub const ENROLMENT_MESSAGE_PREFIX: &[u8] = b"medledger:enrol:v1";
+
 #[frame_support::pallet]
 pub mod pallet {
     use super::*;
     use alloc::{collections::btree_map::BTreeMap, vec::Vec};
     use frame_support::{pallet_prelude::*, traits::Contains};
     use frame_system::pallet_prelude::*;
-    use sp_runtime::traits::Saturating;
+    use sp_runtime::traits::{IdentifyAccount, Saturating, Verify, Zero};
 
     #[pallet::pallet]
     pub struct Pallet<T>(_);
@@ -78,12 +91,20 @@ pub mod pallet {
         #[pallet::constant]
         type FreeEnrolmentCooldown: Get<BlockNumberFor<Self>>;
 
+        /// A patient's signature on its enrolment (the runtime's `MultiSignature`).
+        type OwnerSignature: Parameter
+            + Verify<Signer: IdentifyAccount<AccountId = Self::AccountId>>;
+
+        /// Longest a patient's signed enrolment stays usable, in blocks after submission.
+        #[pallet::constant]
+        type MaxEnrolmentValidity: Get<BlockNumberFor<Self>>;
+
         /// Weights of this pallet's calls.
         type WeightInfo: WeightInfo;
 
         /// Supplies a member hospital to the benchmarks.
         #[cfg(feature = "runtime-benchmarks")]
-        type BenchmarkHelper: BenchmarkHelper<Self::AccountId>;
+        type BenchmarkHelper: BenchmarkHelper<Self::AccountId, Self::OwnerSignature>;
     }
 
     /// Current enrolments: owner, custodian → block of enrolment.
@@ -108,6 +129,11 @@ pub mod pallet {
     #[pallet::storage]
     pub type LastEnrolmentChange<T: Config> =
         StorageMap<_, Blake2_128Concat, T::AccountId, BlockNumberFor<T>, OptionQuery>;
+
+    /// Patients whose account this pallet keeps in existence (one `sufficients` reference):
+    /// those enrolled somewhere or owning a record that is not erased.
+    #[pallet::storage]
+    pub type AccountRefs<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, ()>;
 
     /// Every record ever registered, erased ones included (as tombstones).
     #[pallet::storage]
@@ -202,6 +228,12 @@ pub mod pallet {
         ErasureNotRequested,
         /// The record is already erased.
         AlreadyErased,
+        /// The patient's signed enrolment is no longer valid (`valid_until` has passed).
+        EnrolmentExpired,
+        /// `valid_until` lies more than `MaxEnrolmentValidity` blocks ahead.
+        ValidityTooLong,
+        /// The signature is not the patient's over this enrolment's message.
+        BadPatientSignature,
     }
 
     #[pallet::hooks]
@@ -214,27 +246,42 @@ pub mod pallet {
 
     #[pallet::call]
     impl<T: Config> Pallet<T> {
-        /// Enrol the signing patient with `custodian`, a member hospital.
-        ///
-        /// Free when it would succeed and the owner's last enrolment change is
-        /// `FreeEnrolmentCooldown` blocks old: patients hold no tokens, and cannot flood blocks.
+        /// Enrol `patient` with the signing member hospital. `signature` is the patient's over
+        /// [`Pallet::enrolment_message`]`(custodian, patient, valid_until)`, bare or wrapped in
+        /// `<Bytes>…</Bytes>` as wallets sign raw bytes; it is usable until block `valid_until`
+        /// and only while the patient's account nonce is unchanged. The patient's account exists
+        /// from now on, without tokens (crate docs).
         #[pallet::call_index(0)]
         #[pallet::weight(T::WeightInfo::enrol())]
-        #[pallet::feeless_if(|origin: &OriginFor<T>, custodian: &T::AccountId| -> bool {
-			ensure_signed(origin.clone()).map_or(false, |owner| {
-				Pallet::<T>::ensure_can_enrol(&owner, custodian).is_ok() &&
-					Pallet::<T>::free_change_allowed(&owner)
-			})
-		})]
-        pub fn enrol(origin: OriginFor<T>, custodian: T::AccountId) -> DispatchResult {
-            let owner = ensure_signed(origin)?;
-            Self::ensure_can_enrol(&owner, &custodian)?;
-
+        pub fn enrol(
+            origin: OriginFor<T>,
+            patient: T::AccountId,
+            valid_until: BlockNumberFor<T>,
+            signature: T::OwnerSignature,
+        ) -> DispatchResult {
+            let custodian = ensure_signed(origin)?;
+            Self::ensure_can_enrol(&patient, &custodian)?;
             let now = frame_system::Pallet::<T>::block_number();
-            Enrolments::<T>::insert(&owner, &custodian, now);
-            EnrolmentCount::<T>::mutate(&owner, |count| *count = count.saturating_add(1));
-            LastEnrolmentChange::<T>::insert(&owner, now);
-            Self::deposit_event(Event::Enrolled { owner, custodian });
+            ensure!(now <= valid_until, Error::<T>::EnrolmentExpired);
+            ensure!(
+                valid_until <= now.saturating_add(T::MaxEnrolmentValidity::get()),
+                Error::<T>::ValidityTooLong
+            );
+            let message = Self::enrolment_message(&custodian, &patient, valid_until);
+            let wrapped = [b"<Bytes>".as_slice(), &message, b"</Bytes>"].concat();
+            ensure!(
+                signature.verify(&message[..], &patient)
+                    || signature.verify(&wrapped[..], &patient),
+                Error::<T>::BadPatientSignature
+            );
+
+            Enrolments::<T>::insert(&patient, &custodian, now);
+            EnrolmentCount::<T>::mutate(&patient, |count| *count = count.saturating_add(1));
+            Self::hold_account(&patient);
+            Self::deposit_event(Event::Enrolled {
+                owner: patient,
+                custodian,
+            });
             Ok(())
         }
 
@@ -272,6 +319,7 @@ pub mod pallet {
             if who == owner {
                 LastEnrolmentChange::<T>::insert(&owner, frame_system::Pallet::<T>::block_number());
             }
+            Self::release_account_if_unused(&owner);
             Self::deposit_event(Event::EnrolmentEnded {
                 owner,
                 custodian,
@@ -364,19 +412,17 @@ pub mod pallet {
         }
 
         /// The owner asks for erasure of one record. From now on it is not sellable.
+        ///
+        /// Free for the owner when it would succeed (once per record, so it cannot flood).
         #[pallet::call_index(3)]
         #[pallet::weight(T::WeightInfo::request_erasure())]
+        #[pallet::feeless_if(|origin: &OriginFor<T>, record: &RecordId| -> bool {
+			ensure_signed(origin.clone())
+				.is_ok_and(|who| Pallet::<T>::ensure_can_request_erasure(&who, record).is_ok())
+		})]
         pub fn request_erasure(origin: OriginFor<T>, record: RecordId) -> DispatchResult {
             let who = ensure_signed(origin)?;
-            let mut info = Records::<T>::get(record).ok_or(Error::<T>::UnknownRecord)?;
-            ensure!(info.owner == who, Error::<T>::NotRecordOwner);
-            match info.status {
-                RecordStatus::Active => {}
-                RecordStatus::ErasureRequested { .. } => {
-                    return Err(Error::<T>::ErasureAlreadyRequested.into())
-                }
-                RecordStatus::Erased { .. } => return Err(Error::<T>::AlreadyErased.into()),
-            }
+            let mut info = Self::ensure_can_request_erasure(&who, &record)?;
 
             info.status = RecordStatus::ErasureRequested {
                 requested_at: frame_system::Pallet::<T>::block_number(),
@@ -413,6 +459,7 @@ pub mod pallet {
             Records::<T>::insert(record, info);
             OwnerRecords::<T>::remove(&owner, record);
             OwnerRecordCount::<T>::mutate_exists(&owner, decrement_count);
+            Self::release_account_if_unused(&owner);
             Self::deposit_event(Event::RecordErased {
                 record,
                 owner,
@@ -423,7 +470,57 @@ pub mod pallet {
     }
 
     impl<T: Config> Pallet<T> {
-        /// The checks of [`Pallet::enrol`], shared with its `feeless_if` condition.
+        /// The bytes a patient signs to be enrolled with `custodian` until `valid_until`:
+        /// `b"medledger:enrol:v1" ++ SCALE(genesis hash) ++ SCALE(custodian) ++ SCALE(patient)
+        /// ++ SCALE(valid_until) ++ SCALE(the patient's account nonce)`. The genesis hash keeps
+        /// it to this chain; the nonce makes it void once the patient has transacted (ending
+        /// an enrolment, for example). Wallets get it from the runtime API.
+        pub fn enrolment_message(
+            custodian: &T::AccountId,
+            patient: &T::AccountId,
+            valid_until: BlockNumberFor<T>,
+        ) -> Vec<u8> {
+            let genesis = frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero());
+            let nonce = frame_system::Pallet::<T>::account_nonce(patient);
+            let mut message = ENROLMENT_MESSAGE_PREFIX.to_vec();
+            (genesis, custodian, patient, valid_until, nonce).encode_to(&mut message);
+            message
+        }
+
+        /// Keeps `patient`'s account in existence, once.
+        fn hold_account(patient: &T::AccountId) {
+            if !AccountRefs::<T>::contains_key(patient) {
+                frame_system::Pallet::<T>::inc_sufficients(patient);
+                AccountRefs::<T>::insert(patient, ());
+            }
+        }
+
+        /// Lets `owner`'s account go once it is enrolled nowhere and owns no live record.
+        fn release_account_if_unused(owner: &T::AccountId) {
+            if EnrolmentCount::<T>::get(owner) == 0
+                && OwnerRecordCount::<T>::get(owner) == 0
+                && AccountRefs::<T>::take(owner).is_some()
+            {
+                frame_system::Pallet::<T>::dec_sufficients(owner);
+            }
+        }
+
+        /// The checks of [`Pallet::request_erasure`], shared with its `feeless_if` condition;
+        /// returns the record.
+        pub fn ensure_can_request_erasure(
+            who: &T::AccountId,
+            record: &RecordId,
+        ) -> Result<RecordInfo<T::AccountId, BlockNumberFor<T>>, Error<T>> {
+            let info = Records::<T>::get(record).ok_or(Error::<T>::UnknownRecord)?;
+            ensure!(&info.owner == who, Error::<T>::NotRecordOwner);
+            match info.status {
+                RecordStatus::Active => Ok(info),
+                RecordStatus::ErasureRequested { .. } => Err(Error::<T>::ErasureAlreadyRequested),
+                RecordStatus::Erased { .. } => Err(Error::<T>::AlreadyErased),
+            }
+        }
+
+        /// The checks of [`Pallet::enrol`] on the enrolment itself.
         pub fn ensure_can_enrol(
             owner: &T::AccountId,
             custodian: &T::AccountId,
@@ -509,6 +606,23 @@ pub mod pallet {
                     "record missing from (or erased but still in) the owner index"
                 );
             }
+            for (owner, ()) in AccountRefs::<T>::iter() {
+                ensure!(
+                    EnrolmentCount::<T>::get(&owner) > 0 || OwnerRecordCount::<T>::get(&owner) > 0,
+                    "an account kept for a patient with nothing on chain"
+                );
+                ensure!(
+                    frame_system::Account::<T>::get(&owner).sufficients > 0,
+                    "a kept account without its sufficient reference"
+                );
+            }
+            for owner in EnrolmentCount::<T>::iter_keys().chain(OwnerRecordCount::<T>::iter_keys())
+            {
+                ensure!(
+                    AccountRefs::<T>::contains_key(&owner),
+                    "a patient with something on chain whose account is not kept"
+                );
+            }
             Ok(())
         }
     }
@@ -554,9 +668,11 @@ pub fn check_counts<K>(
 
 /// What the benchmarks need from the runtime.
 #[cfg(feature = "runtime-benchmarks")]
-pub trait BenchmarkHelper<AccountId> {
+pub trait BenchmarkHelper<AccountId, Signature> {
     /// An account that `Config::Custodians` contains.
     fn custodian() -> AccountId;
+    /// `patient`'s signature over `message`.
+    fn sign_enrolment(patient: &AccountId, message: &[u8]) -> Signature;
 }
 
 impl<T: Config> RecordRegistry<T::AccountId> for Pallet<T> {

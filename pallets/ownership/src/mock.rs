@@ -10,6 +10,7 @@ use frame_support::{
     weights::{constants::WEIGHT_REF_TIME_PER_SECOND, Weight},
 };
 use frame_system::limits::{BlockLength, BlockWeights};
+pub use sp_runtime::testing::TestSignature;
 use sp_runtime::{BuildStorage, Perbill};
 
 type Block = frame_system::mocking::MockBlock<Test>;
@@ -63,6 +64,7 @@ pub const MAX_BATCH: u32 = 1000;
 pub const MAX_RECORDS_PER_OWNER: u32 = 600;
 pub const MAX_ENROLMENTS: u32 = 2;
 pub const COOLDOWN: u64 = 10;
+pub const MAX_ENROLMENT_VALIDITY: u64 = 100;
 
 impl pallet_ownership::Config for Test {
     type Custodians = Members;
@@ -70,15 +72,20 @@ impl pallet_ownership::Config for Test {
     type MaxRecordsPerOwner = ConstU32<MAX_RECORDS_PER_OWNER>;
     type MaxEnrolmentsPerOwner = ConstU32<MAX_ENROLMENTS>;
     type FreeEnrolmentCooldown = ConstU64<COOLDOWN>;
+    type OwnerSignature = TestSignature;
+    type MaxEnrolmentValidity = ConstU64<MAX_ENROLMENT_VALIDITY>;
     type WeightInfo = crate::weights::SubstrateWeight<Test>;
     #[cfg(feature = "runtime-benchmarks")]
     type BenchmarkHelper = Members;
 }
 
 #[cfg(feature = "runtime-benchmarks")]
-impl crate::BenchmarkHelper<u64> for Members {
+impl crate::BenchmarkHelper<u64, TestSignature> for Members {
     fn custodian() -> u64 {
         HOSPITAL_A
+    }
+    fn sign_enrolment(patient: &u64, message: &[u8]) -> TestSignature {
+        TestSignature(*patient, message.to_vec())
     }
 }
 

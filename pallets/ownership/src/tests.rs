@@ -27,8 +27,59 @@ fn registration(n: u32, owner: u64) -> RecordRegistration<u64> {
     }
 }
 
+/// The patient's signature over its enrolment with `custodian` until `valid_until`.
+fn patient_signature(patient: u64, custodian: u64, valid_until: u64) -> TestSignature {
+    TestSignature(
+        patient,
+        Ownership::enrolment_message(&custodian, &patient, valid_until),
+    )
+}
+
+/// `custodian` submits `owner`'s signed enrolment, valid for 10 blocks.
+fn try_enrol(owner: u64, custodian: u64) -> DispatchResult {
+    let valid_until = System::block_number() + 10;
+    Ownership::enrol(
+        RuntimeOrigin::signed(custodian),
+        owner,
+        valid_until,
+        patient_signature(owner, custodian, valid_until),
+    )
+}
+
+/// Hospital A submits Alice's enrolment with `signature`.
+fn alice_at_a(valid_until: u64, signature: TestSignature) -> DispatchResult {
+    Ownership::enrol(
+        RuntimeOrigin::signed(HOSPITAL_A),
+        ALICE,
+        valid_until,
+        signature,
+    )
+}
+
+fn assert_alice_enrolled_at_a() {
+    assert_eq!(
+        last_event(),
+        Event::Enrolled {
+            owner: ALICE,
+            custodian: HOSPITAL_A
+        }
+    );
+}
+
+/// Alice asks for erasure of record 1 and hospital A confirms it.
+fn erase_alices_record_1() {
+    assert_ok!(Ownership::request_erasure(
+        RuntimeOrigin::signed(ALICE),
+        record_id(1)
+    ));
+    assert_ok!(Ownership::confirm_erasure(
+        RuntimeOrigin::signed(HOSPITAL_A),
+        record_id(1)
+    ));
+}
+
 fn enrol(owner: u64, custodian: u64) {
-    assert_ok!(Ownership::enrol(RuntimeOrigin::signed(owner), custodian));
+    assert_ok!(try_enrol(owner, custodian));
 }
 
 fn register(custodian: u64, records: Vec<RecordRegistration<u64>>) -> DispatchResult {
@@ -60,23 +111,14 @@ fn enrol_binds_owner_to_member_hospital() {
         assert!(Ownership::is_enrolled_anywhere(&ALICE));
         assert!(!Ownership::is_enrolled_anywhere(&BOB));
         assert_eq!(Ownership::enrolments_of(&ALICE), vec![(HOSPITAL_A, 7)]);
-        assert_eq!(
-            last_event(),
-            Event::Enrolled {
-                owner: ALICE,
-                custodian: HOSPITAL_A
-            }
-        );
+        assert_alice_enrolled_at_a();
     });
 }
 
 #[test]
 fn enrol_with_non_member_is_refused() {
     run_test(|| {
-        assert_noop!(
-            Ownership::enrol(RuntimeOrigin::signed(ALICE), OUTSIDER),
-            Error::<Test>::NotCustodian
-        );
+        assert_noop!(try_enrol(ALICE, OUTSIDER), Error::<Test>::NotCustodian);
     });
 }
 
@@ -84,10 +126,7 @@ fn enrol_with_non_member_is_refused() {
 fn enrol_twice_with_same_hospital_is_refused() {
     run_test(|| {
         enrol(ALICE, HOSPITAL_A);
-        assert_noop!(
-            Ownership::enrol(RuntimeOrigin::signed(ALICE), HOSPITAL_A),
-            Error::<Test>::AlreadyEnrolled
-        );
+        assert_noop!(try_enrol(ALICE, HOSPITAL_A), Error::<Test>::AlreadyEnrolled);
     });
 }
 
@@ -104,7 +143,7 @@ fn enrolments_per_owner_are_bounded() {
             enrol(ALICE, *hospital);
         }
         assert_noop!(
-            Ownership::enrol(RuntimeOrigin::signed(ALICE), hospitals[limit]),
+            try_enrol(ALICE, hospitals[limit]),
             Error::<Test>::TooManyEnrolments
         );
         assert_eq!(EnrolmentCount::<Test>::get(ALICE), MAX_ENROLMENTS);
@@ -112,27 +151,89 @@ fn enrolments_per_owner_are_bounded() {
 }
 
 #[test]
-fn enrol_is_free_exactly_when_it_would_succeed() {
+fn enrolment_needs_the_patients_signature_over_this_enrolment() {
     run_test(|| {
-        let call = |custodian| RuntimeCall::Ownership(crate::Call::enrol { custodian });
-        let alice = RuntimeOrigin::signed(ALICE);
+        let enrol_with = |signature, valid_until| alice_at_a(valid_until, signature);
+        let until = 11;
+        let refused = [
+            // Someone else signed.
+            TestSignature(
+                BOB,
+                Ownership::enrolment_message(&HOSPITAL_A, &ALICE, until),
+            ),
+            // Alice agreed to another hospital, or to another patient's enrolment.
+            patient_signature(ALICE, HOSPITAL_B, until),
+            TestSignature(
+                ALICE,
+                Ownership::enrolment_message(&HOSPITAL_A, &BOB, until),
+            ),
+            // For another validity.
+            patient_signature(ALICE, HOSPITAL_A, until + 1),
+        ];
+        for signature in refused {
+            assert_noop!(
+                enrol_with(signature, until),
+                Error::<Test>::BadPatientSignature
+            );
+        }
+        // What wallets sign for raw bytes (`<Bytes>…</Bytes>`) is accepted.
+        let message = Ownership::enrolment_message(&HOSPITAL_A, &ALICE, until);
+        let wrapped = [b"<Bytes>".as_slice(), &message, b"</Bytes>"].concat();
+        assert_ok!(enrol_with(TestSignature(ALICE, wrapped), until));
+        assert_alice_enrolled_at_a();
+    });
+}
 
-        assert!(call(HOSPITAL_A).is_feeless(&alice));
-        assert!(!call(OUTSIDER).is_feeless(&alice), "non-member hospital");
-        assert!(
-            !call(HOSPITAL_A).is_feeless(&RuntimeOrigin::root()),
-            "not a signed origin"
+#[test]
+fn a_signed_enrolment_is_usable_only_for_a_short_while_and_until_the_patient_transacts() {
+    run_test(|| {
+        let submit = alice_at_a;
+        let too_far = 1 + MAX_ENROLMENT_VALIDITY + 1;
+        assert_noop!(
+            submit(too_far, patient_signature(ALICE, HOSPITAL_A, too_far)),
+            Error::<Test>::ValidityTooLong
         );
+        let signature = patient_signature(ALICE, HOSPITAL_A, 5);
+        System::set_block_number(6);
+        assert_noop!(
+            submit(5, signature.clone()),
+            Error::<Test>::EnrolmentExpired
+        );
+        System::set_block_number(5);
+        System::inc_account_nonce(ALICE);
+        assert_noop!(submit(5, signature), Error::<Test>::BadPatientSignature);
+        assert_ok!(submit(5, patient_signature(ALICE, HOSPITAL_A, 5)));
+    });
+}
 
+#[test]
+fn a_patients_account_exists_while_it_is_enrolled_or_owns_records() {
+    run_test(|| {
+        let sufficients = |who| frame_system::Account::<Test>::get(who).sufficients;
+        assert!(!System::account_exists(&ALICE));
         enrol(ALICE, HOSPITAL_A);
-        System::set_block_number(1 + COOLDOWN);
-        assert!(!call(HOSPITAL_A).is_feeless(&alice), "already enrolled");
-        assert!(call(HOSPITAL_B).is_feeless(&alice));
         enrol(ALICE, HOSPITAL_B);
-        System::set_block_number(1 + 2 * COOLDOWN);
+        assert_eq!(
+            sufficients(ALICE),
+            1,
+            "one reference, however many hospitals"
+        );
+        assert!(System::account_exists(&ALICE));
+        assert_ok!(register(HOSPITAL_A, vec![registration(1, ALICE)]));
+
+        for hospital in [HOSPITAL_A, HOSPITAL_B] {
+            assert_ok!(Ownership::end_enrolment(
+                RuntimeOrigin::signed(hospital),
+                ALICE,
+                hospital
+            ));
+        }
+        assert_eq!(sufficients(ALICE), 1, "Alice still owns a record");
+        erase_alices_record_1();
+        assert!(!AccountRefs::<Test>::contains_key(ALICE));
         assert!(
-            !call(HOSPITAL_C).is_feeless(&alice),
-            "enrolment limit reached"
+            !System::account_exists(&ALICE),
+            "nothing left: the account goes"
         );
     });
 }
@@ -165,7 +266,6 @@ fn ending_an_enrolment_is_free_for_the_owner_only() {
 fn free_enrolment_changes_wait_for_the_cooldown() {
     run_test(|| {
         let alice = RuntimeOrigin::signed(ALICE);
-        let enrol_call = |custodian| RuntimeCall::Ownership(crate::Call::enrol { custodian });
         let end_call = |custodian| {
             RuntimeCall::Ownership(crate::Call::end_enrolment {
                 owner: ALICE,
@@ -173,44 +273,42 @@ fn free_enrolment_changes_wait_for_the_cooldown() {
             })
         };
         enrol(ALICE, HOSPITAL_A);
+        enrol(ALICE, HOSPITAL_B);
+        assert_eq!(
+            LastEnrolmentChange::<Test>::get(ALICE),
+            None,
+            "the hospitals enrolled"
+        );
+        assert!(end_call(HOSPITAL_A).is_feeless(&alice));
+        assert_ok!(Ownership::end_enrolment(alice.clone(), ALICE, HOSPITAL_A));
         assert_eq!(LastEnrolmentChange::<Test>::get(ALICE), Some(1));
 
         System::set_block_number(COOLDOWN);
-        assert!(!enrol_call(HOSPITAL_B).is_feeless(&alice));
-        assert!(!end_call(HOSPITAL_A).is_feeless(&alice));
-        // Paying, the owner need not wait.
-        enrol(ALICE, HOSPITAL_B);
-        assert_eq!(LastEnrolmentChange::<Test>::get(ALICE), Some(COOLDOWN));
-
-        System::set_block_number(2 * COOLDOWN);
-        assert!(end_call(HOSPITAL_A).is_feeless(&alice));
-        assert_ok!(Ownership::end_enrolment(alice.clone(), ALICE, HOSPITAL_A));
-        assert_eq!(LastEnrolmentChange::<Test>::get(ALICE), Some(2 * COOLDOWN));
-        assert!(!end_call(HOSPITAL_B).is_feeless(&alice));
-
+        assert!(
+            !end_call(HOSPITAL_B).is_feeless(&alice),
+            "within the cooldown"
+        );
         // A custodian ending the enrolment does not restart the owner's cooldown.
-        System::set_block_number(3 * COOLDOWN);
         assert_ok!(Ownership::end_enrolment(
             RuntimeOrigin::signed(HOSPITAL_B),
             ALICE,
             HOSPITAL_B
         ));
-        assert_eq!(LastEnrolmentChange::<Test>::get(ALICE), Some(2 * COOLDOWN));
-        assert!(enrol_call(HOSPITAL_A).is_feeless(&alice));
+        assert_eq!(LastEnrolmentChange::<Test>::get(ALICE), Some(1));
+        enrol(ALICE, HOSPITAL_B);
+        System::set_block_number(1 + COOLDOWN);
+        assert!(end_call(HOSPITAL_B).is_feeless(&alice));
     });
 }
 
 #[test]
-fn record_calls_are_never_free() {
+fn registration_and_confirmation_are_never_free_for_an_owner() {
     run_test(|| {
         enrol(ALICE, HOSPITAL_A);
         let alice = RuntimeOrigin::signed(ALICE);
         let paid_calls = [
             crate::Call::register_records {
                 records: vec![registration(1, ALICE)],
-            },
-            crate::Call::request_erasure {
-                record: record_id(1),
             },
             crate::Call::confirm_erasure {
                 record: record_id(1),
@@ -631,14 +729,7 @@ fn erasing_the_last_record_clears_the_owner_count() {
     run_test(|| {
         enrol(ALICE, HOSPITAL_A);
         assert_ok!(register(HOSPITAL_A, vec![registration(1, ALICE)]));
-        assert_ok!(Ownership::request_erasure(
-            RuntimeOrigin::signed(ALICE),
-            record_id(1)
-        ));
-        assert_ok!(Ownership::confirm_erasure(
-            RuntimeOrigin::signed(HOSPITAL_A),
-            record_id(1)
-        ));
+        erase_alices_record_1();
         assert!(!OwnerRecordCount::<Test>::contains_key(ALICE));
         assert!(Ownership::records_of(&ALICE).is_empty());
     });
@@ -719,6 +810,34 @@ fn only_the_custodian_confirms_a_requested_erasure_once() {
         assert_noop!(
             Ownership::confirm_erasure(RuntimeOrigin::signed(HOSPITAL_A), record_id(1)),
             Error::<Test>::AlreadyErased
+        );
+    });
+}
+
+#[test]
+fn an_erasure_request_is_free_for_the_owner_when_it_would_succeed() {
+    run_test(|| {
+        enrol(ALICE, HOSPITAL_A);
+        assert_ok!(register(HOSPITAL_A, vec![registration(1, ALICE)]));
+        let request = RuntimeCall::Ownership(crate::Call::request_erasure {
+            record: record_id(1),
+        });
+        assert!(request.is_feeless(&RuntimeOrigin::signed(ALICE)));
+        assert!(
+            !request.is_feeless(&RuntimeOrigin::signed(BOB)),
+            "not the owner"
+        );
+        let unknown = RuntimeCall::Ownership(crate::Call::request_erasure {
+            record: record_id(2),
+        });
+        assert!(!unknown.is_feeless(&RuntimeOrigin::signed(ALICE)));
+        assert_ok!(Ownership::request_erasure(
+            RuntimeOrigin::signed(ALICE),
+            record_id(1)
+        ));
+        assert!(
+            !request.is_feeless(&RuntimeOrigin::signed(ALICE)),
+            "asked already"
         );
     });
 }

@@ -24,5 +24,9 @@ sp_api::decl_runtime_apis! {
 
         /// The custodians the owner is enrolled with, and the block of each enrolment.
         fn enrolments_of(owner: AccountId) -> Vec<(AccountId, BlockNumber)>;
+
+        /// The bytes `patient` signs so that `custodian` can enrol it until `valid_until`
+        /// (`ownership.enrol`); they change once the patient has transacted.
+        fn enrolment_message(custodian: AccountId, patient: AccountId, valid_until: BlockNumber) -> Vec<u8>;
     }
 }
