@@ -1,5 +1,7 @@
 //! The custodian's node killed in the middle of a delivery delivers exactly once after a
-//! restart; a hospital without its data delivers nothing and the buyer's money stays held.
+//! restart, whether it died before keeping the sealed file (the delivery is redone) or after
+//! (the kept file is reused); a hospital without its data delivers nothing and the buyer's
+//! money stays held.
 
 mod support;
 
@@ -54,7 +56,25 @@ fn sell_one_dataset(node: &Node, store: &std::path::Path) {
 }
 
 #[test]
-fn a_custodian_killed_mid_delivery_delivers_exactly_once_after_restart() {
+fn a_custodian_killed_after_sealing_redoes_the_delivery_and_delivers_once() {
+    killed_mid_delivery_delivers_once(CrashPoint::Sealed);
+}
+
+#[test]
+fn a_custodian_killed_after_keeping_the_files_reuses_them_and_delivers_once() {
+    killed_mid_delivery_delivers_once(CrashPoint::Kept);
+}
+
+/// Where the custodian's node is made to abort (`MEDLEDGER_DELIVERY_CRASH_AT`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum CrashPoint {
+    /// The container is sealed in the work folder; nothing is kept yet.
+    Sealed,
+    /// The sealed file and the opening are in place; the outcome is not recorded.
+    Kept,
+}
+
+fn killed_mid_delivery_delivers_once(point: CrashPoint) {
     let work = tempfile::tempdir().expect("temp dir");
     let work = work.path();
     let owners: Vec<AccountId> = PATIENTS.iter().map(|p| p.to_account_id()).collect();
@@ -70,8 +90,13 @@ fn a_custodian_killed_mid_delivery_delivers_exactly_once_after_restart() {
             "--delivery-k",
             "1",
         ],
-        // Abort once the container is sealed and before anything is kept.
-        &[("MEDLEDGER_DELIVERY_CRASH_AT", "sealed")],
+        &[(
+            "MEDLEDGER_DELIVERY_CRASH_AT",
+            match point {
+                CrashPoint::Sealed => "sealed",
+                CrashPoint::Kept => "kept",
+            },
+        )],
     )
     .expect("validators start");
     // Transactions go through Bob's node: Alice's will be down for a while.
@@ -90,14 +115,29 @@ fn a_custodian_killed_mid_delivery_delivers_exactly_once_after_restart() {
         || Ok((!net.node_mut("alice").is_running()).then_some(())),
     )
     .unwrap();
-    assert!(
-        deliveries.join("order-0.work").exists(),
-        "the interrupted delivery left its work folder"
-    );
-    assert!(
-        !deliveries.join("order-0.sealed").exists(),
-        "nothing was kept"
-    );
+    let sealed = deliveries.join("order-0.sealed");
+    let digest_of = |path: &std::path::Path| {
+        let len = std::fs::metadata(path).expect("a sealed file").len();
+        let mut file = std::fs::File::open(path).expect("sealed");
+        (
+            H256(ContainerHeader::read(&mut file, len).unwrap().digest()),
+            len,
+        )
+    };
+    let kept_before_crash = match point {
+        CrashPoint::Sealed => {
+            assert!(
+                deliveries.join("order-0.work").exists(),
+                "the interrupted delivery left its work folder"
+            );
+            assert!(!sealed.exists(), "nothing was kept");
+            None
+        }
+        CrashPoint::Kept => {
+            assert!(deliveries.join("order-0.opening.json").exists());
+            Some(digest_of(&sealed))
+        }
+    };
     assert_eq!(
         order_at(net.node("bob"), 0, None).unwrap().state,
         OrderState::Paid
@@ -113,15 +153,14 @@ fn a_custodian_killed_mid_delivery_delivers_exactly_once_after_restart() {
     })
     .unwrap();
 
-    // One sealed file, the one the receipt names; no work left behind.
-    let sealed = deliveries.join("order-0.sealed");
-    let len = std::fs::metadata(&sealed)
-        .expect("the sealed file is kept")
-        .len();
-    let header =
-        ContainerHeader::read(&mut std::fs::File::open(&sealed).expect("sealed"), len).unwrap();
-    assert_eq!(H256(header.digest()), receipt.ciphertext_digest);
+    // One sealed file, the one the receipt names; no work left behind. A file kept before the
+    // crash is the one delivered, not sealed again.
+    let (digest, len) = digest_of(&sealed);
+    assert_eq!(digest, receipt.ciphertext_digest);
     assert_eq!(len, receipt.size);
+    if let Some(kept) = kept_before_crash {
+        assert_eq!((digest, len), kept, "the kept file was reused");
+    }
     assert!(!deliveries.join("order-0.work").exists());
 
     // Exactly one receipt in the whole chain, however often the worker ran. Wait a few more

@@ -241,11 +241,20 @@ fn checked_in_local_spec_matches_the_built_in_local_chain() {
 fn validator_rpc_is_loopback_only_by_default() {
     let mut net = Network::new(NODE);
     net.start_local_validators(&["alice"]).unwrap();
-    let log = net.node("alice").log();
-    let addresses = log
-        .lines()
-        .find_map(|line| line.split("Running JSON-RPC server: addr=").nth(1))
-        .expect("the node logs where its RPC listens");
+    // The log line may reach the file a little after the RPC answers (logging is buffered).
+    let alice = net.node("alice");
+    let addresses = wait_until(
+        "the node to log where its RPC listens",
+        Duration::from_secs(30),
+        || {
+            Ok(alice.log().lines().find_map(|line| {
+                line.split("Running JSON-RPC server: addr=")
+                    .nth(1)
+                    .map(str::to_owned)
+            }))
+        },
+    )
+    .unwrap();
     let addresses: Vec<std::net::SocketAddr> = addresses
         .split_whitespace()
         .next()
