@@ -35,7 +35,8 @@ pub struct RegisterRecordsCmd {
     /// Records per transaction (at most the runtime's `MaxBatchSize`, 1 000).
     #[arg(long, default_value_t = 1_000)]
     pub batch_size: usize,
-    /// How long to wait for the transactions to be included.
+    /// Give up when no transaction has been included for this long (a large registration
+    /// takes as long as it takes while batches keep landing).
     #[arg(long, value_name = "SECONDS", default_value_t = 600)]
     pub timeout: u64,
 }
@@ -102,16 +103,22 @@ impl RegisterRecordsCmd {
             batches.len()
         );
         let last = first_nonce + batches.len() as Nonce;
-        let deadline = Instant::now() + Duration::from_secs(self.timeout);
-        while rpc.included_nonce(&hospital)? < last {
-            if Instant::now() > deadline {
+        let patience = Duration::from_secs(self.timeout);
+        let (mut included, mut progressed_at) = (rpc.included_nonce(&hospital)?, Instant::now());
+        while included < last {
+            std::thread::sleep(Duration::from_millis(500));
+            let now_included = rpc.included_nonce(&hospital)?;
+            if now_included > included {
+                (included, progressed_at) = (now_included, Instant::now());
+            } else if progressed_at.elapsed() > patience {
                 return Err(format!(
-                    "not all transactions were included within {} s: run the command again \
+                    "{} of {} transactions included, none more for {} s: run the command again \
                      (it registers only what is missing)",
+                    included.saturating_sub(first_nonce),
+                    batches.len(),
                     self.timeout
                 ));
             }
-            std::thread::sleep(Duration::from_millis(500));
         }
         let missing = unregistered(&rpc, &records)?;
         if !missing.is_empty() {

@@ -8,7 +8,8 @@
 //!
 //! ## Dispatchables
 //! - [`Pallet::grant_consent`], [`Pallet::revoke_consent`]: by the owner; free (`feeless_if`)
-//!   for owners enrolled with a hospital when the call would succeed and the owner is within
+//!   for patients (enrolled with a hospital, or owning records) when the call would succeed and
+//!   the owner is within
 //!   the rate limit (`MaxCallsPerWindow` calls per `RateLimitWindow` blocks), so patients need no
 //!   tokens and cannot flood blocks.
 //! - [`Pallet::prune_consent`]: anyone, once a consent ended `ClaimPeriod` blocks ago; frees the
@@ -465,7 +466,8 @@ pub mod pallet {
             Ok(index)
         }
 
-        /// A consent call is free for a signed, enrolled owner when it would succeed (which
+        /// A consent call is free for a signed patient (enrolled, or owning records) when it
+        /// would succeed (which
         /// includes being within the rate limit): spam is then paid for, and patients hold
         /// no tokens, so it is not even included.
         fn is_free_for(
@@ -473,7 +475,7 @@ pub mod pallet {
             would_succeed: impl FnOnce(&T::AccountId) -> Result<(), Error<T>>,
         ) -> bool {
             ensure_signed(origin.clone()).map_or(false, |owner| {
-                T::Registry::is_enrolled_anywhere(&owner) && would_succeed(&owner).is_ok()
+                T::Registry::is_patient(&owner) && would_succeed(&owner).is_ok()
             })
         }
 

@@ -315,7 +315,7 @@ fn grant_call(scope: Scope) -> RuntimeCall {
 }
 
 #[test]
-fn consent_calls_are_free_for_enrolled_owners_when_they_would_succeed() {
+fn consent_calls_are_free_for_patients_when_they_would_succeed() {
     run_test(|| {
         let alice = RuntimeOrigin::signed(ALICE);
         assert!(grant_call(Scope::All).is_feeless(&alice));
@@ -360,14 +360,37 @@ fn rate_limited_owners_lose_free_calls() {
 }
 
 #[test]
-fn consent_calls_stop_being_free_when_the_enrolment_ends() {
+fn consent_calls_stay_free_while_the_patient_owns_records_and_stop_after() {
     run_test(|| {
+        let alice = RuntimeOrigin::signed(ALICE);
+        let id = granted(ALICE, Scope::All, Purpose::Research, Grantee::Anyone, None);
+        let revoke = RuntimeCall::Consent(crate::Call::revoke_consent { consent: id });
         assert_ok!(pallet_ownership::Pallet::<Test>::end_enrolment(
-            RuntimeOrigin::signed(ALICE),
+            alice.clone(),
             ALICE,
             HOSPITAL
         ));
-        assert!(!grant_call(Scope::All).is_feeless(&RuntimeOrigin::signed(ALICE)));
+        assert!(
+            revoke.is_feeless(&alice),
+            "no longer enrolled, but her records are still on chain"
+        );
+        assert!(grant_call(Scope::All).is_feeless(&alice));
+
+        for record in [record_id(1), record_id(2)] {
+            assert_ok!(pallet_ownership::Pallet::<Test>::request_erasure(
+                alice.clone(),
+                record
+            ));
+            assert_ok!(pallet_ownership::Pallet::<Test>::confirm_erasure(
+                RuntimeOrigin::signed(HOSPITAL),
+                record
+            ));
+        }
+        assert!(
+            !grant_call(Scope::All).is_feeless(&alice),
+            "nothing of hers is left"
+        );
+        assert!(!revoke.is_feeless(&alice));
         // Still possible, paying.
         assert_ok!(grant(
             ALICE,

@@ -688,7 +688,7 @@ impl<T: Config> RecordRegistry<T::AccountId> for Pallet<T> {
         Enrolments::<T>::contains_key(owner, custodian)
     }
 
-    fn is_enrolled_anywhere(owner: &T::AccountId) -> bool {
-        EnrolmentCount::<T>::get(owner) > 0
+    fn is_patient(owner: &T::AccountId) -> bool {
+        AccountRefs::<T>::contains_key(owner)
     }
 }

@@ -108,8 +108,8 @@ fn enrol_binds_owner_to_member_hospital() {
         assert_eq!(Enrolments::<Test>::get(ALICE, HOSPITAL_A), Some(7));
         assert!(Ownership::is_enrolled(&ALICE, &HOSPITAL_A));
         assert!(!Ownership::is_enrolled(&ALICE, &HOSPITAL_B));
-        assert!(Ownership::is_enrolled_anywhere(&ALICE));
-        assert!(!Ownership::is_enrolled_anywhere(&BOB));
+        assert!(Ownership::is_patient(&ALICE));
+        assert!(!Ownership::is_patient(&BOB));
         assert_eq!(Ownership::enrolments_of(&ALICE), vec![(HOSPITAL_A, 7)]);
         assert_alice_enrolled_at_a();
     });
@@ -229,6 +229,7 @@ fn a_patients_account_exists_while_it_is_enrolled_or_owns_records() {
             ));
         }
         assert_eq!(sufficients(ALICE), 1, "Alice still owns a record");
+        assert!(Ownership::is_patient(&ALICE));
         erase_alices_record_1();
         assert!(!AccountRefs::<Test>::contains_key(ALICE));
         assert!(
@@ -342,7 +343,7 @@ fn owner_or_custodian_can_end_an_enrolment() {
                 ended_by: ALICE
             }
         );
-        assert!(!Ownership::is_enrolled_anywhere(&ALICE));
+        assert!(!Ownership::is_patient(&ALICE));
         assert!(!EnrolmentCount::<Test>::contains_key(ALICE));
 
         assert_ok!(Ownership::end_enrolment(

@@ -100,7 +100,8 @@ pub trait RecordRegistry<AccountId> {
     /// Whether `owner` is currently enrolled with `custodian`.
     fn is_enrolled(owner: &AccountId, custodian: &AccountId) -> bool;
 
-    /// Whether `owner` is currently enrolled with at least one custodian (a patient of the
-    /// network, whose consent calls are free).
-    fn is_enrolled_anywhere(owner: &AccountId) -> bool;
+    /// Whether `owner` is a patient of the network: enrolled with a custodian, or owning a record
+    /// that is not erased. A hospital vouched for it, the registry keeps its account in
+    /// existence, and its consent calls are free.
+    fn is_patient(owner: &AccountId) -> bool;
 }

@@ -27,9 +27,10 @@
 //!    `MaxProofLength` siblings, so the weight is bounded; 17 covers 131 072 leaves). Each leaf
 //!    pays once (a bitmap, `ClaimedLeaves`), claims never exceed the root's total, and the
 //!    money always goes to the leaf's owner. Claims submitted by the owner are free
-//!    (`feeless_if`) within `MaxFreeCallsPerWindow` per `RateLimitWindow` blocks. An owner
-//!    whose account does not exist yet cannot sign at all (frame-system's nonce check wants
-//!    one), so its first claim comes from a third party, e.g. the custodian or a relayer.
+//!    (`feeless_if`) within `MaxFreeCallsPerWindow` per `RateLimitWindow` blocks. A patient's
+//!    account exists without tokens while pallet-ownership keeps it (enrolled, or owning
+//!    records); an owner whose account does not exist cannot sign, and its claim comes from a
+//!    third party (the custodian or a relayer).
 //! 4. **Small amounts.** A payment the recipient's account cannot take (below the existential
 //!    deposit of a non-existent account) accrues in the `Owed` ledger; it is paid with the
 //!    recipient's next payment, or by [`Pallet::pay_owed`] (anyone) once it can be. Nothing
