@@ -12,14 +12,6 @@
 //!   the patient (`feeless_if`) when it would succeed and the patient's previous enrolment
 //!   change is `FreeEnrolmentCooldown` blocks old (the cooldown keeps free calls from flooding
 //!   blocks).
-//!
-//! ## Patients hold no tokens
-//! frame-system refuses any signed transaction from an account that does not exist (no
-//! provider or sufficient reference). This pallet therefore keeps a patient's account in
-//! existence (one `sufficients` reference, noted in `AccountRefs`) from its first enrolment
-//! until it is enrolled nowhere and owns no record that is not erased. Within that time the
-//! patient signs its free calls (consent, erasure requests, claims) with any wallet, never
-//! having received a unit.
 //! - [`Pallet::register_records`]: a member hospital registers a batch of records (id, owner,
 //!   commitment) for owners enrolled with it; the registration block is recorded.
 //! - [`Pallet::request_erasure`]: the owner asks for erasure, free; the record stops being
@@ -29,6 +21,14 @@
 //!
 //! Other pallets read the registry through the [`RecordRegistry`] trait; wallets list an
 //! owner's records through the runtime API in `pallet-ownership-runtime-api`.
+//!
+//! ## Patients hold no tokens
+//! frame-system refuses any signed transaction from an account that does not exist (no
+//! provider or sufficient reference). This pallet therefore keeps a patient's account in
+//! existence (one `sufficients` reference, noted in `AccountRefs`) from its first enrolment
+//! until it is enrolled nowhere and owns no record that is not erased. Within that time the
+//! patient signs its free calls (consent, erasure requests, claims) with any wallet, never
+//! having received a unit.
 //!
 //! ## Invariants (checked by `try_state`)
 //! - `AccountRefs[owner]` exists exactly for owners enrolled somewhere or owning a record that
