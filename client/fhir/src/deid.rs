@@ -218,22 +218,22 @@ fn write_ninety_years(out: &mut Vec<u8>, with_comparator: bool) {
     write_quantity_value(
         out,
         "90",
-        Some(TimeUnit::Years.ucum()),
+        Some(&Unit::ucum(TimeUnit::Years.ucum())),
         with_comparator.then_some(">="),
     );
 }
 
-/// A Quantity's members in key order: UCUM `code` and `system` when the unit is known.
+/// A Quantity's members in key order: the unit's `code` and `system` when it is known.
 fn write_quantity_value(
     out: &mut Vec<u8>,
     token: &str,
-    unit: Option<&str>,
+    unit: Option<&Unit<'_>>,
     comparator: Option<&str>,
 ) {
     out.push(b'{');
-    if let Some(code) = unit {
+    if let Some(unit) = unit {
         out.extend_from_slice(b"\"code\":");
-        write_string(out, code);
+        write_string(out, &unit.code);
         out.push(b',');
     }
     if let Some(comparator) = comparator {
@@ -241,9 +241,9 @@ fn write_quantity_value(
         write_string(out, comparator);
         out.push(b',');
     }
-    if unit.is_some() {
+    if let Some(unit) = unit {
         out.extend_from_slice(b"\"system\":");
-        write_string(out, UCUM_SYSTEM);
+        write_string(out, &unit.system);
         out.push(b',');
     }
     out.extend_from_slice(b"\"value\":");
@@ -251,12 +251,28 @@ fn write_quantity_value(
     out.push(b'}');
 }
 
+/// A coded unit: UCUM, or a code of another allowlisted system (`TAB` of
+/// v3-orderableDrugForm).
+struct Unit<'a> {
+    code: Cow<'a, str>,
+    system: Cow<'a, str>,
+}
+
+impl Unit<'static> {
+    fn ucum(code: &'static str) -> Self {
+        Self {
+            code: Cow::Borrowed(code),
+            system: Cow::Borrowed(UCUM_SYSTEM),
+        }
+    }
+}
+
 /// A Quantity as the profile may deliver it.
 enum Reading<'a> {
     Value {
         token: &'a str,
-        /// The UCUM code to deliver (allowlisted), if the unit is known.
-        unit: Option<Cow<'a, str>>,
+        /// The unit to deliver (allowlisted), if it is known.
+        unit: Option<Unit<'a>>,
         comparator: Option<&'static str>,
     },
     /// A duration of 90 years or more: delivered as the category `>= 90 a`.
@@ -792,20 +808,19 @@ impl Deidentifier<'_> {
         };
         let text_of = |name| quantity.get(name).and_then(|value| value.as_str());
         let (system, code) = (text_of("system"), text_of("code"));
-        let ucum = match system.as_deref() {
-            Some(system) => system == UCUM_SYSTEM,
-            None => true,
+        let coded = match (&system, &code) {
+            (Some(system), Some(code)) => self.profile.code_allowed(system, code),
+            _ => false,
         };
-        let allowed_ucum = code
-            .as_deref()
-            .filter(|code| ucum && self.profile.ucum_units.contains(*code));
-        // A UCUM time code, or else a time unit written out ("years", "mos").
+        let ucum = system.as_deref().is_none_or(|system| system == UCUM_SYSTEM);
+        // A UCUM time code (even without its system), or else a time unit written out
+        // ("years", "mos") where no allowlisted code says what the unit is.
         let mut time = code
             .as_deref()
             .filter(|_| ucum)
             .and_then(TimeUnit::from_ucum)
             .or_else(|| {
-                if allowed_ucum.is_some() {
+                if coded {
                     return None;
                 }
                 text_of("unit").and_then(|unit| TimeUnit::from_text(&unit))
@@ -832,12 +847,13 @@ impl Deidentifier<'_> {
                 };
             }
         }
-        let unit = match time {
-            Some(time) if !unit_assumed => Some(time.ucum())
+        let unit = match (time, system, code) {
+            (Some(time), ..) if !unit_assumed => Some(time.ucum())
                 .filter(|code| self.profile.ucum_units.contains(*code))
-                .map(Cow::Borrowed),
-            Some(_) => None,
-            None => allowed_ucum.map(|code| Cow::Owned(code.to_string())),
+                .map(Unit::ucum),
+            (Some(_), ..) => None,
+            (None, Some(system), Some(code)) if coded => Some(Unit { code, system }),
+            (None, ..) => None,
         };
         Reading::Value {
             token,
@@ -858,7 +874,7 @@ impl Deidentifier<'_> {
                 unit,
                 comparator,
             } => {
-                write_quantity_value(out, token, unit.as_deref(), comparator);
+                write_quantity_value(out, token, unit.as_ref(), comparator);
                 true
             }
         }
@@ -885,7 +901,7 @@ impl Deidentifier<'_> {
         for (name, reading) in [("high", high), ("low", low)] {
             if let Reading::Value { token, unit, .. } = reading {
                 write_member(out, &mut first, name, |out| {
-                    write_quantity_value(out, token, unit.as_deref(), None);
+                    write_quantity_value(out, token, unit.as_ref(), None);
                     true
                 });
             }
