@@ -10,18 +10,6 @@ use serde_json::{json, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-fn examples() -> Vec<Value> {
-    let path = corpus()
-        .parent()
-        .unwrap()
-        .join("r4-examples/examples.ndjson");
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect()
-}
-
 /// An export of the corpus and `resources`.
 fn export_with(dir: &Path, resources: &[Value]) -> PathBuf {
     let input = dir.join("export");
@@ -102,7 +90,7 @@ fn assert_only_coded_strings(value: &Value, key: &str, parent: &Value, profile: 
 #[test]
 fn us_core_resources_keep_their_codes_and_lose_identifiers_and_free_text() {
     let dir = tempfile::tempdir().unwrap();
-    let examples = examples();
+    let examples = r4_examples();
     let ingested = ingest(&export_with(dir.path(), &examples));
     assert_eq!(
         ingested.report.issue_count, 0,
@@ -378,7 +366,7 @@ fn us_core_resources_keep_their_codes_and_lose_identifiers_and_free_text() {
 #[test]
 fn an_age_of_94_years_without_a_ucum_system_is_delivered_as_90_or_older() {
     let dir = tempfile::tempdir().unwrap();
-    let age = examples()
+    let age = r4_examples()
         .into_iter()
         .find(|r| r["id"] == "obs-age-reported")
         .unwrap();
