@@ -12,19 +12,19 @@
 //! |---|---|---|
 //! | A | names | `name`, `contact`, displays, `text` never copied |
 //! | B | geography below state | `address` → state, ZIP3 (`000` for the restricted list), country |
-//! | C | dates except year; ages 90+ | every date → year; 90+ → no birth year (age-group extension), ages in years ≥ 90 → `>= 90` |
+//! | C | dates except year; ages 90+ | every date → year; 90+ → no birth year (age-group extension); an age (the `Age` datatype, an age-coded Observation or component) or any duration of 90 years or more, in any time unit (UCUM or written out), → `>= 90 a`; an integer age ≥ 90, or an age in a unit that is not time, is dropped |
 //! | D–F | phone, fax, email | `telecom` never copied |
 //! | G | SSN | `identifier` never copied |
 //! | H | medical record numbers | `identifier`, `meta.source` never copied; ids → pseudonyms |
 //! | I | health plan beneficiary numbers | `identifier`, `Coverage` not collected |
-//! | J | account numbers | `identifier` never copied |
+//! | J | account numbers | `identifier` never copied; a number is copied only where a rule names it, and an Observation's value only with its allowlisted code |
 //! | K | certificate / licence numbers | `identifier`, `qualification` never copied |
 //! | L | vehicle identifiers | free text and unknown extensions never copied |
-//! | M | device identifiers and serials | `device`, `udiCarrier` never copied |
+//! | M | device identifiers and serials | Device keeps status, type, patient and safety codes; `udiCarrier`, `serialNumber`, `lotNumber`, `distinctIdentifier`, names and model numbers never copied |
 //! | N | URLs | `telecom`, `Attachment.url`, unknown extension values never copied; only allowlisted code-system URIs |
 //! | O | IP addresses | free text and unknown extensions never copied |
 //! | P | biometric identifiers | no element carrying them is on the allowlist |
-//! | Q | full-face photographs | `photo`, `presentedForm`, every `Attachment` never copied |
+//! | Q | full-face photographs | `photo`, `presentedForm` never copied; of an `Attachment` (DocumentReference) only `contentType` and the year of `creation` |
 //! | R | any other unique code | codes only from allowlisted terminologies, syntax-checked; references → pseudonyms |
 
 use crate::json::{number_as_f64, write_number, write_string, Element};
