@@ -363,11 +363,13 @@ impl TimeUnit {
 }
 
 /// The members of one object being written: which rules wrote something (bit per rule,
-/// the first 64), and, once asked, whether the object measures an age.
+/// the first 64), its `code` once reached (it sorts before the `value[x]` members), and,
+/// once asked, whether that code is an age.
 struct MemberScope<'r, 'a> {
     rules: &'r ObjectRules,
     object: Element<'a>,
     written: u64,
+    code: Option<Element<'a>>,
     measures_age: Option<bool>,
 }
 
@@ -377,6 +379,7 @@ impl<'r, 'a> MemberScope<'r, 'a> {
             rules,
             object,
             written: 0,
+            code: None,
             measures_age: None,
         }
     }
@@ -560,15 +563,18 @@ impl Deidentifier<'_> {
     /// Writes member `name`, rule number `index` of `scope.rules`, unless the sibling it
     /// requires is not written; numbers, quantities and ranges learn whether the object
     /// measures an age.
-    fn write_allowed_member(
+    fn write_allowed_member<'a>(
         &self,
-        scope: &mut MemberScope<'_, '_>,
+        scope: &mut MemberScope<'_, 'a>,
         (index, name, rule): (usize, &str, &Rule),
-        value: Element<'_>,
+        value: Element<'a>,
         view: &CompartmentView<'_>,
         out: &mut Vec<u8>,
         first: &mut bool,
     ) -> bool {
+        if name == "code" {
+            scope.code = Some(value);
+        }
         if let Some(sibling) = rule.requires {
             if !self.sibling_written(scope, sibling, index, view, out) {
                 return false;
@@ -611,7 +617,8 @@ impl Deidentifier<'_> {
     }
 
     /// Whether `rule`'s numbers are read as ages: the object's `code` is an age code.
-    /// Looked up once per object, and only for the rules that hold numbers.
+    /// Looked up once per object, and only for the rules that hold numbers; a `code`
+    /// found by the rule walk is used as it is, else the object is searched for one.
     fn age_context(&self, scope: &mut MemberScope<'_, '_>, rule: &Rule) -> bool {
         if !matches!(
             rule.shape,
@@ -619,18 +626,21 @@ impl Deidentifier<'_> {
         ) {
             return false;
         }
-        *scope
-            .measures_age
-            .get_or_insert_with(|| self.measures_age(scope.object))
+        *scope.measures_age.get_or_insert_with(|| {
+            let code = scope.code.or_else(|| {
+                scope
+                    .rules
+                    .contains_key("code")
+                    .then(|| scope.object.get("code"))
+                    .flatten()
+            });
+            code.is_some_and(|code| self.is_age_code(code))
+        })
     }
 
-    /// Whether `object`'s `code` has a coding the profile lists as an age.
-    fn measures_age(&self, object: Element<'_>) -> bool {
-        let Some(mut codings) = object
-            .get("code")
-            .and_then(|code| code.get("coding"))
-            .and_then(|coding| coding.items())
-        else {
+    /// Whether a CodeableConcept has a coding the profile lists as an age.
+    fn is_age_code(&self, code: Element<'_>) -> bool {
+        let Some(mut codings) = code.get("coding").and_then(|coding| coding.items()) else {
             return false;
         };
         codings.any(|coding| {
@@ -809,6 +819,9 @@ impl Deidentifier<'_> {
         let text_of = |name| quantity.get(name).and_then(|value| value.as_str());
         let (system, code) = (text_of("system"), text_of("code"));
         let coded = match (&system, &code) {
+            (Some(system), Some(code)) if system == UCUM_SYSTEM => {
+                self.profile.ucum_units.contains(code.as_ref())
+            }
             (Some(system), Some(code)) => self.profile.code_allowed(system, code),
             _ => false,
         };

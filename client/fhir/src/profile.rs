@@ -5,6 +5,7 @@
 use crate::error::{Error, Result};
 use blake2::digest::consts::U32;
 use blake2::{Blake2b, Digest};
+use rustc_hash::FxHashMap;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -98,14 +99,18 @@ pub struct Profile {
     pub default_k: usize,
     pub resources: BTreeMap<String, ObjectRules>,
     pub extensions: BTreeMap<String, ObjectRules>,
-    pub code_systems: BTreeMap<String, CodeRule>,
+    /// Looked up for every coding: hashed (FxHash: the keys are the profile's own, so no
+    /// input can flood a bucket), as terminology URIs share long prefixes that make
+    /// ordered comparisons slow.
+    pub code_systems: FxHashMap<String, CodeRule>,
     pub ucum_units: HashSet<String>,
     pub us_states: HashSet<String>,
     pub countries: HashSet<String>,
     pub restricted_zip3: HashSet<String>,
     pub free_text_elements: Vec<String>,
-    /// Observation codes (system → codes) whose values are ages.
-    pub age_codes: BTreeMap<String, HashSet<String>>,
+    /// Observation codes `(system, code)` whose values are ages (a handful: compared in
+    /// turn, code first).
+    pub age_codes: Vec<(String, String)>,
     /// BLAKE2b-256 of the profile file, named in every manifest.
     pub digest: [u8; 32],
 }
@@ -275,7 +280,7 @@ impl Profile {
             let compiled = compile_rules(rules, &format!("extensions.{url}"), &datatypes)?;
             extensions.insert(url, compiled);
         }
-        let mut code_systems = BTreeMap::new();
+        let mut code_systems = FxHashMap::default();
         for (system, rule) in file.code_systems {
             let rule = match (rule.syntax, rule.codes) {
                 (Some(syntax), None) => CodeRule::Syntax(syntax),
@@ -305,7 +310,9 @@ impl Profile {
             age_codes: file
                 .age_codes
                 .into_iter()
-                .map(|(system, codes)| (system, codes.into_iter().collect()))
+                .flat_map(|(system, codes)| {
+                    codes.into_iter().map(move |code| (system.clone(), code))
+                })
                 .collect(),
             digest: Blake2b::<U32>::digest(text.as_bytes()).into(),
         })
@@ -314,8 +321,8 @@ impl Profile {
     /// Whether an Observation coded `system`/`code` measures an age.
     pub fn is_age_code(&self, system: &str, code: &str) -> bool {
         self.age_codes
-            .get(system)
-            .is_some_and(|codes| codes.contains(code))
+            .iter()
+            .any(|(age_system, age_code)| age_code == code && age_system == system)
     }
 
     /// Whether `code` of `system` may be delivered.
