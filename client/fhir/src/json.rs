@@ -806,6 +806,42 @@ mod tests {
             .has_member_named(&["note".to_string()]));
     }
 
+    /// The cursor's name filter never hides a member: every name of a long object is found
+    /// in any order, escaped names included, and absent ones are not.
+    #[test]
+    fn member_cursor_finds_every_member_and_no_absent_one() {
+        let names: Vec<String> = (0..200)
+            .map(|n| format!("member{n}x{}", "y".repeat(n % 7)))
+            .collect();
+        let object = format!(
+            "{{{},\"\\u0063ode\":true}}",
+            names
+                .iter()
+                .enumerate()
+                .map(|(n, name)| format!("\"{name}\":{n}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let mut tree = JsonTree::default();
+        let root = tree.parse(&object).unwrap();
+        let mut cursor = root.members_by_name();
+        for (n, name) in names.iter().enumerate().rev() {
+            assert_eq!(
+                cursor.find(name).and_then(|v| v.number_text()),
+                Some(n.to_string().as_str())
+            );
+        }
+        assert!(cursor
+            .find("code")
+            .is_some_and(|v| v.as_bool() == Some(true)));
+        for absent in ["member", "member1", "valueQuantity", "member0xz", ""] {
+            assert!(cursor.find(absent).is_none(), "{absent}");
+        }
+        let plain = tree.parse(r#"{"code":1,"status":2}"#).unwrap();
+        let mut cursor = plain.members_by_name();
+        assert!(cursor.find("valueQuantity").is_none() && cursor.find("status").is_some());
+    }
+
     /// The word-wise name comparison and the block-wise escape check agree with the plain
     /// byte-by-byte answers at every length and position they treat differently.
     #[test]
