@@ -477,6 +477,20 @@ mod tests {
         assert!(
             matches!(Profile::from_toml(&engine_field), Err(Error::BadProfile(m)) if m.contains("resources.Patient.id"))
         );
+        let missing_sibling = SAFE_HARBOR_TOML.replace(
+            "valueInteger = { kind = \"number\", requires = \"code\" }",
+            "valueInteger = { kind = \"number\", requires = \"cod\" }",
+        );
+        assert!(
+            matches!(Profile::from_toml(&missing_sibling), Err(Error::BadProfile(m)) if m.contains("valueInteger") && m.contains("`cod`"))
+        );
+        let missing_datatype = SAFE_HARBOR_TOML.replace(
+            "dosage = { datatype = \"Dosage\", list = true }",
+            "dosage = { datatype = \"Dose\", list = true }",
+        );
+        assert!(
+            matches!(Profile::from_toml(&missing_datatype), Err(Error::BadProfile(m)) if m.contains("Dose"))
+        );
         let unknown_type =
             format!("{SAFE_HARBOR_TOML}\n[resources.Practitioner]\ngender = \"boolean\"\n");
         assert!(

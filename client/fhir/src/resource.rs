@@ -249,6 +249,36 @@ mod tests {
     }
 
     #[test]
+    fn the_new_types_find_their_patient_category_and_date_where_fhir_r4_puts_them() {
+        let allergy = json!({"patient": {"reference": "Patient/p-7"}, "category": ["food", "medication"],
+            "recordedDate": "2014-10-09T14:58:00+11:00"});
+        assert_eq!(
+            compartment_patient("AllergyIntolerance", &allergy).as_deref(),
+            Some("p-7")
+        );
+        assert_eq!(
+            category_codes("AllergyIntolerance", &allergy),
+            [
+                "allergyintolerance",
+                "allergyintolerance:food",
+                "allergyintolerance:medication"
+            ]
+        );
+        // An Immunization names its patient `patient`; a `subject` is not read for it.
+        let immunization =
+            json!({"subject": {"reference": "Patient/p-7"}, "occurrenceDateTime": "2013-01-10"});
+        assert_eq!(compartment_patient("Immunization", &immunization), None);
+        assert_eq!(record_date(&immunization).as_deref(), Some("2013-01-10"));
+        let procedure = json!({"subject": {"reference": "Patient/p-7"}, "performedPeriod": {"start": "2013-04-05T10:00:00Z"}});
+        assert_eq!(
+            compartment_patient("Procedure", &procedure).as_deref(),
+            Some("p-7")
+        );
+        assert_eq!(record_date(&procedure).as_deref(), Some("2013-04-05"));
+        assert!(!is_collected_type("Coverage") && !is_collected_type("Practitioner"));
+    }
+
+    #[test]
     fn record_date_takes_the_first_clinical_date() {
         assert_eq!(
             record_date(&json!({"effectiveDateTime": "2021-04-05T10:00:00Z"})).as_deref(),
