@@ -31,6 +31,20 @@ pub fn corpus_resources(folder: &Path) -> Vec<Value> {
     resources
 }
 
+/// Resources of the US Core types written after the FHIR R4 examples
+/// (`tests/r4-examples`); their patient is `pat-1001` of the corpus.
+pub fn r4_examples() -> Vec<Value> {
+    let path = corpus()
+        .parent()
+        .unwrap()
+        .join("r4-examples/examples.ndjson");
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
 /// Copies the export files of the corpus (not the helper files) into `to`.
 pub fn copy_corpus(to: &Path) {
     std::fs::create_dir_all(to).unwrap();
