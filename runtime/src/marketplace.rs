@@ -87,8 +87,10 @@ impl pallet_escrow::Config for Runtime {
     type DeliveryKeys = Delivery;
     type Revenue = ReleaseToRevenue;
     type DisputeResolver = ConsortiumDisputes;
-    /// Decisions come from the consortium's dispute votes (see `ConsortiumDisputes`).
-    type DecisionOrigin = EnsureRoot<AccountId>;
+    /// Decisions come only from the consortium's dispute votes, which the custodian does not
+    /// vote in (`ConsortiumDisputes` applies them directly). No origin may call
+    /// `resolve_dispute`: a Root vote would count the custodian's own vote.
+    type DecisionOrigin = frame_support::traits::NeverEnsureOrigin<()>;
     type DeliveryPeriod = DeliveryPeriod;
     type DisputeWindow = DisputeWindow;
     type DisputeVotingPeriod = DisputeVotingPeriod;
@@ -131,8 +133,8 @@ impl pallet_escrow::OnEscrowRelease<AccountId, Balance> for ReleaseToRevenue {
     }
 }
 
-/// Dispute votes run in the consortium, without the order's custodian; its decision comes back
-/// to the escrow as a Root `resolve_dispute`.
+/// Dispute votes run in the consortium, without the order's custodian; its decision goes
+/// straight to the escrow (`apply_dispute_decision`), never through an origin.
 pub struct ConsortiumDisputes;
 impl pallet_escrow::DisputeResolver<AccountId> for ConsortiumDisputes {
     fn open_dispute(
@@ -158,7 +160,7 @@ impl pallet_consortium::DisputeDecisions for ConsortiumDisputes {
             // The escrow's own default applies once its voting period ends (`finalize`).
             pallet_consortium::DisputeOutcome::Expired => return Ok(()),
         };
-        Escrow::resolve_dispute(frame_system::RawOrigin::Root.into(), order, decision)
+        Escrow::apply_dispute_decision(order, decision)
     }
 }
 

@@ -153,7 +153,7 @@ mod benchmarks {
     #[benchmark]
     fn finalize() {
         let (custodian, _, order) = disputed_order::<T>();
-        advance::<T>(T::DisputeVotingPeriod::get());
+        advance::<T>(T::DisputeVotingPeriod::get().saturating_add(1u32.into()));
 
         #[extrinsic_call]
         _(RawOrigin::Signed(custodian), order);

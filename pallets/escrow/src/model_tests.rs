@@ -279,7 +279,7 @@ impl Model {
                 let ModelState::Disputed { vote_expires_at } = o.state else {
                     return false;
                 };
-                if self.now >= vote_expires_at {
+                if self.now > vote_expires_at {
                     return false;
                 }
                 if buyer_wins {
@@ -301,7 +301,7 @@ impl Model {
                     ModelState::Delivered { release_at } if self.now >= release_at => {
                         self.release_price(i);
                     }
-                    ModelState::Disputed { vote_expires_at } if self.now >= vote_expires_at => {
+                    ModelState::Disputed { vote_expires_at } if self.now > vote_expires_at => {
                         // Default on vote expiry: delivery stands, bond returned.
                         self.release_price(i);
                         self.return_bond(i);

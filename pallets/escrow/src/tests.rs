@@ -713,7 +713,7 @@ fn an_expired_dispute_vote_releases_the_price_and_returns_the_bond() {
         let OrderState::Disputed { vote_expires_at } = state(order) else {
             panic!("disputed")
         };
-        finalize_from(order, vote_expires_at, 600);
+        finalize_from(order, vote_expires_at + 1, 600);
         assert_eq!(held_bond(BUYER), 0);
         assert_eq!(held_payment(BUYER), 0);
         assert_eq!(free(BUYER), INITIAL_BALANCE - 600, "the bond came back");
@@ -1111,11 +1111,38 @@ fn resolve_dispute_errors() {
         let OrderState::Disputed { vote_expires_at } = state(order) else {
             panic!("disputed")
         };
-        go_to(vote_expires_at);
+        go_to(vote_expires_at + 1);
         assert_noop!(
             Escrow::resolve_dispute(RuntimeOrigin::root(), order, Decision::BuyerWins),
             Error::<Test>::VoteExpired
         );
+    });
+}
+
+#[test]
+fn a_decision_in_the_votes_last_block_is_applied() {
+    run_test(|| {
+        let order = disputed_order();
+        let OrderState::Disputed { vote_expires_at } = state(order) else {
+            panic!("disputed")
+        };
+        go_to(vote_expires_at);
+        assert_noop!(
+            Escrow::finalize(RuntimeOrigin::signed(STRANGER), order),
+            Error::<Test>::NotFinalizable
+        );
+        assert_ok!(Escrow::resolve_dispute(
+            RuntimeOrigin::root(),
+            order,
+            Decision::BuyerWins
+        ));
+        assert_eq!(
+            state(order),
+            OrderState::Resolved {
+                outcome: DisputeOutcome::Decided(Decision::BuyerWins)
+            }
+        );
+        assert_eq!(free(BUYER), INITIAL_BALANCE, "price and bond came back");
     });
 }
 
