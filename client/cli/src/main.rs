@@ -1,6 +1,7 @@
 //! `medledger`: the MedLedger command line. One module per command group; this file
 //! only parses and dispatches.
 
+mod digest_record;
 mod envelope;
 mod fetch;
 mod fhir;

@@ -6,7 +6,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use medledger_sealing::testing::{prepare_softhsm, USER_PIN};
+use medledger_sealing::testing::{assemble_container, prepare_softhsm, split_container, USER_PIN};
 use medledger_sealing::DeliveryKey;
 
 const TOKEN: &str = "cli-token";
@@ -157,9 +157,13 @@ fn open_with_wrong_pin_or_digest_fails_cleanly() {
     let key = fx.init_key();
     random_file(&fx.path("plain"), 5000);
     let (plain, sealed, opened) = (fx.path("plain"), fx.path("sealed"), fx.path("opened"));
-    fx.run_ok(&["seal", "--to", &key.to_chain_hex(), s(&plain), s(&sealed)]);
+    let sealing = fx.run_ok(&["seal", "--to", &key.to_chain_hex(), s(&plain), s(&sealed)]);
+    let digest = value_after(&sealing, "container digest:");
 
-    let output = fx.run(Some("999999"), &["open", s(&sealed), s(&opened)]);
+    let output = fx.run(
+        Some("999999"),
+        &["open", "--expect-digest", &digest, s(&sealed), s(&opened)],
+    );
     assert_human_failure(&output, "wrong PIN for token 'cli-token'");
     assert!(!opened.exists());
 
@@ -176,6 +180,142 @@ fn open_with_wrong_pin_or_digest_fails_cleanly() {
     );
     assert_human_failure(&output, "does not match the expected");
     assert!(!opened.exists());
+}
+
+/// A delivery of three 64 KiB segments, another container sealed to the same key, and
+/// what anyone with the buyer's public key can make of them: the delivery cut (last
+/// segment dropped), reordered (first two swapped) and spliced (the other container's
+/// second segment put in), each with a matching table.
+struct Rearranged {
+    digest: String,
+    original: PathBuf,
+    attacks: Vec<(&'static str, PathBuf)>,
+}
+
+fn rearranged_deliveries(fx: &Fixture, key: &DeliveryKey) -> Rearranged {
+    const SEGMENT: usize = 64 << 10;
+    let seal = |name: &str| {
+        random_file(&fx.path(name), 3 * SEGMENT);
+        // A different payload for the second container.
+        let mut bytes = fs::read(fx.path(name)).unwrap();
+        bytes.iter_mut().for_each(|b| *b ^= name.len() as u8);
+        fs::write(fx.path(name), bytes).unwrap();
+        let sealed = fx.path(&format!("{name}.sealed"));
+        let to = key.to_chain_hex();
+        let out = fx.run_ok(&[
+            "seal",
+            "--to",
+            &to,
+            "--segment-size",
+            "64K",
+            s(&fx.path(name)),
+            s(&sealed),
+        ]);
+        (value_after(&out, "container digest:"), sealed)
+    };
+    let (digest, original) = seal("delivery");
+    let (_, other) = seal("other-delivery");
+    let (header, segments) = split_container(&fs::read(&original).unwrap()).unwrap();
+    let (_, other_segments) = split_container(&fs::read(&other).unwrap()).unwrap();
+    let (size, len) = (header.segment_size, header.plaintext_len);
+    let [first, second, third] = [0, 1, 2].map(|i| segments[i].clone());
+    let attacks = [
+        (
+            "cut",
+            assemble_container(size, 2 * size, &[first.clone(), second.clone()]),
+        ),
+        (
+            "reordered",
+            assemble_container(size, len, &[second, first.clone(), third.clone()]),
+        ),
+        (
+            "spliced",
+            assemble_container(size, len, &[first, other_segments[1].clone(), third]),
+        ),
+    ]
+    .into_iter()
+    .map(|(name, bytes)| {
+        let path = fx.path(&format!("{name}.sealed"));
+        fs::write(&path, bytes).unwrap();
+        (name, path)
+    })
+    .collect();
+    Rearranged {
+        digest,
+        original,
+        attacks,
+    }
+}
+
+/// Nothing was written for `opened`: neither the file nor a hidden partial one.
+fn assert_no_output(dir: &Path, opened: &Path) {
+    assert!(!opened.exists(), "{} exists", opened.display());
+    assert_eq!(partial_output(dir), None, "a partial output was left");
+}
+
+#[test]
+fn open_refuses_cut_reordered_and_spliced_containers() {
+    let fx = Fixture::new();
+    let key = fx.init_key();
+    let deliveries = rearranged_deliveries(&fx, &key);
+    let opened = fx.path("opened");
+    for (name, container) in &deliveries.attacks {
+        let output = fx.run(Some(USER_PIN), &["open", s(container), s(&opened)]);
+        assert_human_failure(&output, "no expected container digest");
+        assert_no_output(fx.dir.path(), &opened);
+
+        let output = fx.run(
+            Some(USER_PIN),
+            &[
+                "open",
+                "--expect-digest",
+                &deliveries.digest,
+                s(container),
+                s(&opened),
+            ],
+        );
+        assert_human_failure(&output, "does not match the expected");
+        assert_no_output(fx.dir.path(), &opened);
+
+        // Only the loudly named opt-out opens it, with a warning: nothing inside the
+        // container gives the rearrangement away.
+        let output = fx.run(
+            Some(USER_PIN),
+            &[
+                "open",
+                "--no-digest-check-i-accept-tampering",
+                s(container),
+                s(&opened),
+            ],
+        );
+        assert!(output.status.success(), "{name}: {output:?}");
+        assert!(String::from_utf8_lossy(&output.stderr)
+            .starts_with("warning: the container digest is not checked"));
+        fs::remove_file(&opened).unwrap();
+    }
+    fx.run_ok(&[
+        "open",
+        "--expect-digest",
+        &deliveries.digest,
+        s(&deliveries.original),
+        s(&opened),
+    ]);
+    let output = fx.run(
+        Some(USER_PIN),
+        &[
+            "open",
+            "--expect-digest",
+            &deliveries.digest,
+            "--no-digest-check-i-accept-tampering",
+            s(&deliveries.original),
+            s(&fx.path("x")),
+        ],
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "clap refuses a digest and the opt-out together"
+    );
 }
 
 #[test]
@@ -328,6 +468,7 @@ fn open_fails_cleanly_when_the_token_is_pulled_mid_file() {
         s(&plain),
         s(&sealed),
     ]);
+    let digest = value_after(&sealing, "container digest:");
     assert!(
         sealing.contains(&format!("in {SEGMENTS} segment(s)")),
         "{sealing}"
@@ -337,11 +478,14 @@ fn open_fails_cleanly_when_the_token_is_pulled_mid_file() {
     let opened = out_dir.join("opened");
 
     let mut running = Running(Some(
-        fx.command(Some(USER_PIN), &["open", s(&sealed), s(&opened)])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start medledger open"),
+        fx.command(
+            Some(USER_PIN),
+            &["open", "--expect-digest", &digest, s(&sealed), s(&opened)],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start medledger open"),
     ));
     // More than one segment written: the first one passed its closing token check.
     let first_segment_out = wait_until(Duration::from_secs(120), || {
@@ -559,6 +703,8 @@ fn fetch_downloads_for_the_buyer_only_and_checks_the_digest() {
         "seal",
         "--to",
         &key.to_chain_hex(),
+        "--segment-size",
+        "64K",
         s(&fx.path("plain")),
         s(&fx.path("served.sealed")),
     ]);
@@ -595,6 +741,45 @@ fn fetch_downloads_for_the_buyer_only_and_checks_the_digest() {
         fs::read(fx.path("served.sealed")).unwrap()
     );
 
+    // The chain's digest travels with the download: `open` needs no --expect-digest,
+    // and a file changed after the download is refused.
+    let recorded = fx.path("got.sealed.digest");
+    assert_eq!(fs::read_to_string(&recorded).unwrap().trim(), digest);
+    let opened = fx.path("got.tar");
+    fx.run_ok(&["open", s(&fx.path("got.sealed")), s(&opened)]);
+    assert_eq!(
+        fs::read(&opened).unwrap(),
+        fs::read(fx.path("plain")).unwrap()
+    );
+    fs::remove_file(&opened).unwrap();
+    let (header, mut segments) =
+        split_container(&fs::read(fx.path("got.sealed")).unwrap()).unwrap();
+    segments.pop();
+    let cut_len = header.segment_size * segments.len() as u64;
+    fs::write(
+        fx.path("got.sealed"),
+        assemble_container(header.segment_size, cut_len, &segments),
+    )
+    .unwrap();
+    let output = fx.run(
+        Some(USER_PIN),
+        &["open", s(&fx.path("got.sealed")), s(&opened)],
+    );
+    assert_human_failure(&output, "does not match the expected");
+    assert_no_output(fx.dir.path(), &opened);
+    let other_digest = format!("0x{}", "22".repeat(32));
+    let output = fx.run(
+        Some(USER_PIN),
+        &[
+            "open",
+            "--expect-digest",
+            &other_digest,
+            s(&fx.path("got.sealed")),
+            s(&opened),
+        ],
+    );
+    assert_human_failure(&output, "is not the chain's digest");
+
     let stranger = fetch("//Two", &digest, &fx.path("stranger.sealed"));
     assert_human_failure(&stranger, "did not buy order 7");
     assert!(!fx.path("stranger.sealed").exists());
@@ -605,6 +790,10 @@ fn fetch_downloads_for_the_buyer_only_and_checks_the_digest() {
     assert!(
         !fx.path("wrong.sealed").exists(),
         "a mismatching download is removed"
+    );
+    assert!(
+        !fx.path("wrong.sealed.digest").exists(),
+        "and no digest recorded for it"
     );
 
     let no_secret = fx

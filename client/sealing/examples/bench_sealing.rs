@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use medledger_sealing::testing::{prepare_softhsm, USER_PIN};
 use medledger_sealing::token::{generate_delivery_key, Pkcs11Token, SlotSelector, TokenConfig};
 use medledger_sealing::{
-    container::DEFAULT_SEGMENT_SIZE, open_file, seal_file, NoProgress, Pin, TokenBackend,
+    container::DEFAULT_SEGMENT_SIZE, open_file, seal_file, DigestCheck, NoProgress, Pin,
+    TokenBackend,
 };
 
 const BUFFER: usize = 1 << 20;
@@ -58,8 +59,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut best = [Duration::MAX; 4];
     let mut rounds_text = String::new();
     for round in 1..=rounds {
+        let mut digest = [0u8; 32];
         let seal = timed(|| {
-            seal_file(&plain, &sealed, &key, DEFAULT_SEGMENT_SIZE, &mut NoProgress).map(drop)
+            seal_file(&plain, &sealed, &key, DEFAULT_SEGMENT_SIZE, &mut NoProgress)
+                .map(|receipt| digest = receipt.digest)
         })?;
         let age_encrypt = timed(|| {
             let encryptor =
@@ -69,7 +72,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             copy(&mut File::open(&plain)?, &mut writer)?;
             writer.finish()?.sync_all()
         })?;
-        let open = timed(|| open_file(&sealed, &opened, &token, None, &mut NoProgress).map(drop))?;
+        let open = timed(|| {
+            open_file(
+                &sealed,
+                &opened,
+                &token,
+                DigestCheck::Expect(digest),
+                &mut NoProgress,
+            )
+            .map(drop)
+        })?;
         same_contents(&plain, &opened)?;
         fs::remove_file(&opened)?;
         let age_decrypt = timed(|| {

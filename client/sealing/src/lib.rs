@@ -6,7 +6,10 @@
 //! - A delivery is a segmented container ([`container`], `CONTAINER.md`) of age v1
 //!   files, each sealed with age's own `p256tag` recipient (HPKE, DHKEM(P-256)), so any
 //!   age implementation with that recipient can read the segments.
-//! - Opening ([`open_file`]) runs exactly one on-token `CKM_ECDH1_DERIVE` per segment
+//! - Opening ([`open_file`]) first compares the container digest with the chain's
+//!   ([`DigestCheck`]): segments are age files anyone can make for the buyer's key, so
+//!   only that digest tells a delivery from a cut, reordered or spliced copy. It then
+//!   runs exactly one on-token `CKM_ECDH1_DERIVE` per segment
 //!   through [`TokenIdentity`]; the HPKE key schedule ([`hpke`]) and the payload
 //!   stream run on the host. The token's presence is checked before, during and after
 //!   each segment; on any failure the partial plaintext is removed.
@@ -34,7 +37,7 @@ pub use cryptoki::types::AuthPin as Pin;
 pub use delivery_key::{DeliveryKey, COMPRESSED_LEN, UNCOMPRESSED_LEN};
 pub use error::{Result, SealingError};
 pub use identity::{stanza_tag, TokenIdentity, P256TAG_LABEL, P256TAG_STANZA};
-pub use open::{open_file, OpenReceipt, PRESENCE_CHECK_INTERVAL};
+pub use open::{open_file, DigestCheck, OpenReceipt, PRESENCE_CHECK_INTERVAL};
 pub use progress::{NoProgress, Progress};
 pub use seal::{seal_file, SealReceipt};
 pub use token::TokenBackend;

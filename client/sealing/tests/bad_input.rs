@@ -8,20 +8,22 @@ use std::str::FromStr;
 
 use common::{isolated, leftovers, Sealed, SoftwareToken, TOKEN, USER_PIN};
 use medledger_sealing::container::{ContainerHeader, SegmentEntry};
+use medledger_sealing::testing::{assemble_container, split_container};
 use medledger_sealing::token::{generate_delivery_key, Pkcs11Token, SlotSelector};
-use medledger_sealing::{open_file, DeliveryKey, NoProgress, Pin, SealingError, TokenBackend};
+use medledger_sealing::{
+    open_file, DeliveryKey, DigestCheck, NoProgress, Pin, SealingError, TokenBackend,
+};
 use sha2::{Digest, Sha256};
 
+/// For the checks beneath the container digest: what opening finds without it.
+const UNCHECKED: DigestCheck = DigestCheck::SkipAcceptingTampering;
+
 /// Opens `sealed` with `token`; checks that it failed without leaving output.
-fn open_fails(
-    sealed: &[u8],
-    token: &dyn TokenBackend,
-    expected_digest: Option<[u8; 32]>,
-) -> SealingError {
+fn open_fails(sealed: &[u8], token: &dyn TokenBackend, check: DigestCheck) -> SealingError {
     let work = tempfile::tempdir().unwrap();
     let (input, output) = (work.path().join("sealed"), work.path().join("opened"));
     fs::write(&input, sealed).unwrap();
-    let result = open_file(&input, &output, token, expected_digest, &mut NoProgress);
+    let result = open_file(&input, &output, token, check, &mut NoProgress);
     assert!(!output.exists(), "no output after a failure");
     assert!(
         leftovers(work.path()).is_empty(),
@@ -111,7 +113,7 @@ fn file_for_another_token_is_refused_as_wrong_token() {
             hsm.generate_key(TOKEN);
             hsm.generate_key("other-token");
             let (sealed, _) = sealed_container(&hsm.open_token(TOKEN));
-            let error = open_fails(&sealed, &hsm.open_token("other-token"), None);
+            let error = open_fails(&sealed, &hsm.open_token("other-token"), UNCHECKED);
             assert!(
                 matches!(error, SealingError::WrongToken { .. }),
                 "{error:?}"
@@ -139,7 +141,7 @@ fn segment_for_a_non_token_recipient_is_not_ours() {
         }],
     };
     let container = [header.encode(), segment].concat();
-    let error = open_fails(&container, &token, None);
+    let error = open_fails(&container, &token, UNCHECKED);
     assert!(
         matches!(error, SealingError::NotOurRecipient { segment: 1, ref found } if found == "X25519"),
         "{error:?}"
@@ -152,7 +154,7 @@ fn truncated_containers_are_named_truncated() {
     let token = SoftwareToken::generate();
     let (sealed, _) = sealed_container(&token);
     for cut in [20, header_len(3) - 1, header_len(3) + 10, sealed.len() - 1] {
-        let error = open_fails(&sealed[..cut], &token, None);
+        let error = open_fails(&sealed[..cut], &token, UNCHECKED);
         assert!(
             matches!(error, SealingError::Truncated(_)),
             "cut at {cut}: {error:?}"
@@ -166,7 +168,7 @@ fn tampered_segment_is_caught_by_its_digest() {
     let (mut sealed, _) = sealed_container(&token);
     let last = sealed.len() - 5;
     sealed[last] ^= 0x01;
-    let error = open_fails(&sealed, &token, None);
+    let error = open_fails(&sealed, &token, UNCHECKED);
     assert!(
         matches!(error, SealingError::Tampered(ref why) if why.contains("segment 3")),
         "{error:?}"
@@ -183,7 +185,7 @@ fn early_tampering_in_a_large_segment_is_caught_by_its_digest() {
     let mut sealed = files.bytes();
     let second_segment = header_len(3) + sealed_len_of(&sealed, 0);
     sealed[second_segment + 1000] ^= 0x01;
-    let error = open_fails(&sealed, &token, None);
+    let error = open_fails(&sealed, &token, UNCHECKED);
     assert!(
         matches!(error, SealingError::Tampered(ref why) if why == "segment 2 does not match its digest"),
         "{error:?}"
@@ -207,9 +209,9 @@ fn tampered_segment_with_forged_table_is_caught_by_age_and_by_the_chain_digest()
     header.segments[2].digest = Sha256::digest(&body[third_start..]).into();
     let forged = [header.encode(), body].concat();
 
-    let error = open_fails(&forged, &token, None);
+    let error = open_fails(&forged, &token, UNCHECKED);
     assert!(matches!(error, SealingError::Tampered(_)), "{error:?}");
-    let error = open_fails(&forged, &token, Some(digest));
+    let error = open_fails(&forged, &token, DigestCheck::Expect(digest));
     assert!(
         matches!(error, SealingError::DigestMismatch { .. }),
         "{error:?}"
@@ -221,26 +223,26 @@ fn malformed_containers_are_named() {
     let token = SoftwareToken::generate();
     let (sealed, _) = sealed_container(&token);
 
-    let error = open_fails(b"age-encryption.org/v1\n", &token, None);
+    let error = open_fails(b"age-encryption.org/v1\n", &token, UNCHECKED);
     assert!(matches!(error, SealingError::NotAContainer), "{error:?}");
 
     let mut future = sealed.clone();
     future[9] = 2;
     assert!(matches!(
-        open_fails(&future, &token, None),
+        open_fails(&future, &token, UNCHECKED),
         SealingError::UnsupportedVersion(2)
     ));
 
     let trailing = [sealed.as_slice(), b"x"].concat();
     assert!(matches!(
-        open_fails(&trailing, &token, None),
+        open_fails(&trailing, &token, UNCHECKED),
         SealingError::InvalidContainer(_)
     ));
 
     let mut miscounted = sealed.clone();
     miscounted[27] = 2;
     assert!(matches!(
-        open_fails(&miscounted, &token, None),
+        open_fails(&miscounted, &token, UNCHECKED),
         SealingError::InvalidContainer(_)
     ));
 }
@@ -270,6 +272,93 @@ fn invalid_delivery_keys_are_refused() {
                 Err(SealingError::InvalidPublicKey(_))
             ),
             "{bad}"
+        );
+    }
+}
+
+/// Three full segments of 1000 bytes sealed to `token`: the plaintext and the container.
+fn three_segments(token: &dyn TokenBackend) -> Sealed {
+    Sealed::new(3000, &token.delivery_key(), 1000)
+}
+
+/// A rearranged container: its name, bytes, and the plaintext it would open to.
+type Rearrangement = (&'static str, Vec<u8>, Vec<u8>);
+
+/// What an attacker holding only the buyer's public key makes of a delivery: the last
+/// segment dropped, two segments swapped, and a segment of another container sealed to
+/// the same key put in — each with a table that matches, so only the chain's digest can
+/// tell.
+fn rearranged_deliveries(token: &dyn TokenBackend) -> (Sealed, Vec<Rearrangement>) {
+    let original = three_segments(token);
+    let other = three_segments(token);
+    let (header, segments) = split_container(&original.bytes()).unwrap();
+    let (_, other_segments) = split_container(&other.bytes()).unwrap();
+    let part = |index: usize, of: &Sealed| of.payload[index * 1000..(index + 1) * 1000].to_vec();
+    let size = header.segment_size;
+    let cut = assemble_container(size, 2000, &segments[..2]);
+    let reordered = assemble_container(
+        size,
+        3000,
+        &[
+            segments[1].clone(),
+            segments[0].clone(),
+            segments[2].clone(),
+        ],
+    );
+    let spliced = assemble_container(
+        size,
+        3000,
+        &[
+            segments[0].clone(),
+            other_segments[1].clone(),
+            segments[2].clone(),
+        ],
+    );
+    let attacks = vec![
+        ("cut", cut, original.payload[..2000].to_vec()),
+        (
+            "reordered",
+            reordered,
+            [part(1, &original), part(0, &original), part(2, &original)].concat(),
+        ),
+        (
+            "spliced",
+            spliced,
+            [part(0, &original), part(1, &other), part(2, &original)].concat(),
+        ),
+    ];
+    (original, attacks)
+}
+
+#[test]
+fn cut_reordered_and_spliced_containers_are_refused_by_the_chain_digest() {
+    let token = SoftwareToken::generate();
+    let (original, attacks) = rearranged_deliveries(&token);
+    for (name, container, would_open_to) in attacks {
+        // Nothing inside the container gives these away: opened unchecked they yield
+        // the rearranged plaintext.
+        let work = tempfile::tempdir().unwrap();
+        let (input, output) = (work.path().join("sealed"), work.path().join("opened"));
+        fs::write(&input, &container).unwrap();
+        open_file(&input, &output, &token, UNCHECKED, &mut NoProgress)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(fs::read(&output).unwrap(), would_open_to, "{name}");
+
+        let calls_before = token.ecdh_calls.get();
+        let error = open_fails(
+            &container,
+            &token,
+            DigestCheck::Expect(original.receipt.digest),
+        );
+        assert!(
+            matches!(error, SealingError::DigestMismatch { ref expected, .. }
+                if *expected == format!("0x{}", hex::encode(original.receipt.digest))),
+            "{name}: {error:?}"
+        );
+        assert_eq!(
+            token.ecdh_calls.get(),
+            calls_before,
+            "{name}: refused before the token is used"
         );
     }
 }

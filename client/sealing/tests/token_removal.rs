@@ -7,7 +7,7 @@ use std::fs;
 use std::path::Path;
 
 use common::{isolated, leftovers, FaultyToken, Recorder, Sealed, SoftHsm, TOKEN};
-use medledger_sealing::{open_file, SealingError, TokenBackend};
+use medledger_sealing::{SealingError, TokenBackend};
 
 const SEGMENT: usize = 64 * 1024;
 
@@ -26,7 +26,7 @@ fn assert_pulling_after_first_segment_stops_opening(
         on_segment_done: Some(pull),
         ..Recorder::default()
     };
-    let result = open_file(&files.sealed, &files.opened, token, None, &mut progress);
+    let result = files.open(token, &mut progress);
     match result {
         Err(SealingError::TokenRemoved { during }) => {
             assert!(during.starts_with("segment 2 of 3"), "{during}")
