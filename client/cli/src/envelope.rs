@@ -8,6 +8,7 @@ use medledger_sealing::token::Pkcs11Token;
 use medledger_sealing::{open_file, seal_file, DeliveryKey, DigestCheck};
 
 use crate::digest_record;
+use crate::interrupt;
 use crate::progress::TerminalProgress;
 use crate::token_options::TokenOptions;
 use crate::CommandResult;
@@ -46,6 +47,7 @@ pub struct OpenArgs {
 }
 
 pub fn seal(args: SealArgs) -> CommandResult {
+    interrupt::remove_partial_output_on_signals()?;
     let mut progress = TerminalProgress::new("sealing");
     let receipt = seal_file(
         &args.input,
@@ -101,6 +103,8 @@ pub fn open(args: OpenArgs) -> CommandResult {
     let pin = args.token.pin()?;
     let token = Pkcs11Token::open(&args.token.config(), &pin)?;
     drop(pin);
+    // After the PIN prompt, whose terminal settings only its own code restores.
+    interrupt::remove_partial_output_on_signals()?;
     let mut progress = TerminalProgress::new("opening");
     let receipt = open_file(&args.input, &args.output, &token, check, &mut progress)?;
     println!(

@@ -5,6 +5,7 @@ mod digest_record;
 mod envelope;
 mod fetch;
 mod fhir;
+mod interrupt;
 mod progress;
 mod token;
 mod token_options;

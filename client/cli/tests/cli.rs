@@ -445,20 +445,25 @@ fn partial_output(dir: &Path) -> Option<u64> {
         .map(|metadata| metadata.len())
 }
 
-/// Pulling the token halfway through: `medledger open` is frozen once the first
-/// segment is done and its plaintext on disk, SoftHSM's token directory is moved
-/// away, and the command resumes. It must fail with the token-removed message and
-/// keep nothing. No hook in the binary: SIGSTOP / SIGCONT from outside.
-#[test]
-fn open_fails_cleanly_when_the_token_is_pulled_mid_file() {
+/// A `medledger open` frozen (SIGSTOP) halfway through a file of many small segments,
+/// once the first segment is done and its plaintext on disk. No hook in the binary.
+struct FrozenMidFile {
+    running: Running,
+    /// Holds nothing but the output.
+    out_dir: PathBuf,
+    opened: PathBuf,
+}
+
+/// Segments of the file [`open_frozen_mid_file`] opens, and how many.
+const SMALL_SEGMENT: u64 = 16 << 10;
+const SMALL_SEGMENTS: u64 = 512;
+
+fn open_frozen_mid_file(fx: &Fixture) -> FrozenMidFile {
     // Many small segments: every one costs a token ECDH and two presence checks,
     // which keeps the command running long after the first segment is out.
-    const SEGMENT: u64 = 16 << 10;
-    const SEGMENTS: u64 = 512;
-    let fx = Fixture::new();
     let key = fx.init_key();
     let (plain, sealed) = (fx.path("plain"), fx.path("sealed"));
-    random_file(&plain, (SEGMENT * SEGMENTS) as usize);
+    random_file(&plain, (SMALL_SEGMENT * SMALL_SEGMENTS) as usize);
     let sealing = fx.run_ok(&[
         "seal",
         "--to",
@@ -470,7 +475,7 @@ fn open_fails_cleanly_when_the_token_is_pulled_mid_file() {
     ]);
     let digest = value_after(&sealing, "container digest:");
     assert!(
-        sealing.contains(&format!("in {SEGMENTS} segment(s)")),
+        sealing.contains(&format!("in {SMALL_SEGMENTS} segment(s)")),
         "{sealing}"
     );
     let out_dir = fx.path("out");
@@ -490,22 +495,50 @@ fn open_fails_cleanly_when_the_token_is_pulled_mid_file() {
     // More than one segment written: the first one passed its closing token check.
     let first_segment_out = wait_until(Duration::from_secs(120), || {
         partial_output(&out_dir)
-            .filter(|len| *len > SEGMENT)
+            .filter(|len| *len > SMALL_SEGMENT)
             .or_else(|| running.has_exited().then_some(0))
     });
     running.signal("STOP", true);
     let written = partial_output(&out_dir);
     assert!(
-        first_segment_out.is_some_and(|len| len > SEGMENT)
-            && written.is_some_and(|len| len < SEGMENT * SEGMENTS),
+        first_segment_out.is_some_and(|len| len > SMALL_SEGMENT)
+            && written.is_some_and(|len| len < SMALL_SEGMENT * SMALL_SEGMENTS),
         "medledger must be stopped mid-file (first segment out: {first_segment_out:?}, \
          partial output now: {written:?}); ended early: {:?}",
         running.has_exited().then(|| running.finish())
     );
-    fs::rename(fx.token_dir(), fx.token_dir().with_extension("pulled")).unwrap();
-    running.signal("CONT", false);
+    FrozenMidFile {
+        running,
+        out_dir,
+        opened,
+    }
+}
 
-    let output = running.finish();
+impl FrozenMidFile {
+    /// Lets it run on to its end; checks it printed no success and left nothing.
+    fn resume_to_a_failure(self) -> Output {
+        self.running.signal("CONT", false);
+        let output = self.running.finish();
+        assert!(output.stdout.is_empty(), "no success report");
+        assert!(!self.opened.exists(), "no output");
+        assert_eq!(
+            fs::read_dir(&self.out_dir).unwrap().count(),
+            0,
+            "the partial plaintext was removed"
+        );
+        output
+    }
+}
+
+/// Pulling the token halfway through: SoftHSM's token directory is moved away while
+/// `medledger open` is frozen mid-file. It must fail with the token-removed message and
+/// keep nothing.
+#[test]
+fn open_fails_cleanly_when_the_token_is_pulled_mid_file() {
+    let fx = Fixture::new();
+    let frozen = open_frozen_mid_file(&fx);
+    fs::rename(fx.token_dir(), fx.token_dir().with_extension("pulled")).unwrap();
+    let output = frozen.resume_to_a_failure();
     assert_human_failure(&output, "the token was removed during segment ");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("no output was kept"), "{stderr}");
@@ -516,16 +549,39 @@ fn open_fails_cleanly_when_the_token_is_pulled_mid_file() {
         .and_then(|number| number.parse().ok())
         .unwrap_or_else(|| panic!("no segment number in: {stderr}"));
     assert!(
-        (2..=SEGMENTS).contains(&segment),
+        (2..=SMALL_SEGMENTS).contains(&segment),
         "stopped in segment {segment}: {stderr}"
     );
-    assert!(output.stdout.is_empty(), "no success report");
-    assert!(!opened.exists(), "no output");
-    assert_eq!(
-        fs::read_dir(&out_dir).unwrap().count(),
-        0,
-        "the partial plaintext was removed"
-    );
+}
+
+/// Ctrl-C (SIGINT) or SIGTERM halfway through `medledger open`: the signal waits while
+/// the command is frozen mid-file and arrives as it resumes. It ends with 128 + the
+/// signal number and the partial plaintext is gone.
+#[test]
+fn interrupting_open_removes_the_partial_plaintext() {
+    for (signal, number) in [("INT", 2), ("TERM", 15)] {
+        let fx = Fixture::new();
+        let frozen = open_frozen_mid_file(&fx);
+        let pid = frozen.running.pid();
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+        let output = frozen.resume_to_a_failure();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(128 + number),
+            "SIG{signal}: {stderr}"
+        );
+        assert!(
+            stderr.contains(&format!(
+                "error: interrupted by SIG{signal}; 1 partial output"
+            )),
+            "{stderr}"
+        );
+    }
 }
 
 fn s(path: &Path) -> &str {

@@ -19,7 +19,7 @@ pub const DEFAULT_SEGMENT_SIZE: u64 = 32 << 20;
 const FIXED_LEN: u64 = 8 + 2 + 2 + 8 + 8 + 8;
 const ENTRY_LEN: u64 = 8 + 32;
 /// age's STREAM chunk size and the 16-byte tag each chunk carries.
-const AGE_CHUNK: u64 = 64 * 1024;
+pub(crate) const AGE_CHUNK: u64 = 64 * 1024;
 const AGE_TAG: u64 = 16;
 /// Room for an age header with one p256tag stanza, its MAC and payload nonce.
 const AGE_HEADER_ALLOWANCE: u64 = 4096;

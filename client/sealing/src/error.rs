@@ -48,6 +48,9 @@ pub enum SealingError {
     #[error("segment {segment} is not sealed to a token key (found {found} recipient) — it cannot be opened with a token")]
     NotOurRecipient { segment: u64, found: String },
 
+    #[error("interrupted; no output was kept")]
+    Interrupted,
+
     #[error("not a MedLedger sealed container (bad magic)")]
     NotAContainer,
 

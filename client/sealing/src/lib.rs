@@ -11,8 +11,10 @@
 //!   only that digest tells a delivery from a cut, reordered or spliced copy. It then
 //!   runs exactly one on-token `CKM_ECDH1_DERIVE` per segment
 //!   through [`TokenIdentity`]; the HPKE key schedule ([`hpke`]) and the payload
-//!   stream run on the host. The token's presence is checked before, during and after
-//!   each segment; on any failure the partial plaintext is removed.
+//!   stream run on the host. The token's presence is checked before and after each
+//!   segment and before each 64 KiB chunk is written; on any failure the partial
+//!   plaintext is removed, and [`remove_pending_outputs`] removes it from a signal
+//!   handler (the CLI's SIGINT / SIGTERM).
 //! - Segment digests (SHA-256) are computed on a second thread beside the cipher
 //!   (`pipeline`), so sealing and opening run at about plain age speed.
 //!
@@ -38,6 +40,7 @@ pub use delivery_key::{DeliveryKey, COMPRESSED_LEN, UNCOMPRESSED_LEN};
 pub use error::{Result, SealingError};
 pub use identity::{stanza_tag, TokenIdentity, P256TAG_LABEL, P256TAG_STANZA};
 pub use open::{open_file, DigestCheck, OpenReceipt, PRESENCE_CHECK_INTERVAL};
+pub use output::remove_pending_outputs;
 pub use progress::{NoProgress, Progress};
 pub use seal::{seal_file, SealReceipt};
 pub use token::TokenBackend;

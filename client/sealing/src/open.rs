@@ -16,16 +16,17 @@ use age_core::format::Stanza;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use crate::container::{ContainerHeader, SegmentEntry};
+use crate::container::{ContainerHeader, SegmentEntry, AGE_CHUNK};
 use crate::error::SealingError;
 use crate::identity::{p256tag_args, token_failure_of, TokenIdentity, P256TAG_STANZA};
 use crate::output::PendingOutput;
 use crate::pipeline::{pipeline, Consumer, Disconnected, Piece, Producer, PIECE_SIZE};
 use crate::progress::Progress;
-use crate::seal::COPY_BUFFER;
 use crate::token::TokenBackend;
 
-/// Plaintext written between two token presence checks inside a segment.
+/// Plaintext written between two full token presence checks inside a segment; before
+/// each of the age chunks in between, the token's cheap check
+/// ([`TokenBackend::ensure_present_cheaply`]) runs.
 pub const PRESENCE_CHECK_INTERVAL: u64 = 4 << 20;
 
 /// What was opened.
@@ -110,7 +111,8 @@ pub fn open_file(
 
     let mut pending = PendingOutput::create(output)?;
     let count = header.segments.len() as u64;
-    let mut plaintext_buffer = Zeroizing::new(vec![0u8; COPY_BUFFER]);
+    // One age chunk at a time: the token is checked before each is written.
+    let mut plaintext_buffer = Zeroizing::new(vec![0u8; AGE_CHUNK as usize]);
     progress.start(header.plaintext_len, count);
     let (producer, consumer) = pipeline::<[u8; 32]>();
     let result = std::thread::scope(|scope| {
@@ -218,7 +220,8 @@ struct SegmentOpening<'a> {
 
 impl SegmentOpening<'_> {
     /// Decrypts the segment arriving through `pieces` into `pending`, checking the
-    /// token before, every [`PRESENCE_CHECK_INTERVAL`] bytes, and after. Its
+    /// token before, before each chunk is written (fully every
+    /// [`PRESENCE_CHECK_INTERVAL`] bytes), and after. Its
     /// plaintext goes only to the pending file, which is deleted unless every
     /// segment's digest matches.
     fn open_into(
@@ -262,8 +265,8 @@ impl SegmentOpening<'_> {
         let mut plaintext = decrypt_segment(sealed, self.token, self.index)?;
         let mut written: u64 = 0;
         let mut since_check: u64 = 0;
-        // One write per 64 KiB age chunk: batching them into 1 MiB writes was far
-        // slower on ext4 (BENCHMARKS.md).
+        // One write per 64 KiB age chunk (`buffer` holds one): batching them into
+        // 1 MiB writes was far slower on ext4 (BENCHMARKS.md).
         loop {
             let read = plaintext
                 .read(buffer)
@@ -281,6 +284,8 @@ impl SegmentOpening<'_> {
             if since_check >= PRESENCE_CHECK_INTERVAL {
                 self.token.ensure_present()?;
                 since_check = 0;
+            } else {
+                self.token.ensure_present_cheaply()?;
             }
             pending.write_all(&buffer[..read])?;
             progress.advance(read as u64);

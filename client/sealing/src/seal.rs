@@ -143,7 +143,7 @@ pub fn seal_file(
     // The table is filled in once every segment's digest is known.
     let header_len = ContainerHeader::encoded_len(count);
     pending
-        .file()
+        .file()?
         .seek(SeekFrom::Start(header_len))
         .map_err(io_error)?;
 
@@ -156,8 +156,8 @@ pub fn seal_file(
     };
     progress.start(plaintext_len, count);
     let (producer, consumer) = pipeline::<()>();
+    let file = pending.file()?;
     let (sealed, written) = std::thread::scope(|scope| {
-        let file = pending.file();
         let writer = scope.spawn(move || hash_and_write(file, output, consumer));
         let mut sealed = Ok(());
         for index in 0..count {
@@ -187,7 +187,7 @@ pub fn seal_file(
     header.segments = written?;
     sealed?;
 
-    pending.file().seek(SeekFrom::Start(0)).map_err(io_error)?;
+    pending.file()?.seek(SeekFrom::Start(0)).map_err(io_error)?;
     pending.write_all(&header.encode())?;
     pending.commit()?;
     Ok(SealReceipt {

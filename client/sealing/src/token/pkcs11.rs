@@ -99,6 +99,26 @@ pub fn pkcs11_failure(operation: &'static str, error: CryptokiError) -> SealingE
     }
 }
 
+const PRESENCE_CHECK: &str = "checking the token";
+
+fn token_gone() -> SealingError {
+    SealingError::TokenRemoved {
+        during: PRESENCE_CHECK.to_owned(),
+    }
+}
+
+/// A failed presence probe means the token is unusable. SoftHSM cannot signal
+/// removal: once its token storage is gone it answers CKR_GENERAL_ERROR.
+fn presence_probe(result: Result<(), CryptokiError>) -> Result<(), SealingError> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(CryptokiError::Pkcs11(rv, _)) if is_removal(rv) || rv == RvError::GeneralError => {
+            Err(token_gone())
+        }
+        Err(e) => Err(pkcs11_failure(PRESENCE_CHECK, e)),
+    }
+}
+
 /// A loaded and initialized PKCS#11 module.
 struct Module(Pkcs11);
 
@@ -420,27 +440,31 @@ impl TokenBackend for Pkcs11Token {
     }
 
     fn ensure_present(&self) -> Result<(), SealingError> {
-        const CHECK: &str = "checking the token";
-        let removed = || SealingError::TokenRemoved {
-            during: CHECK.to_owned(),
-        };
-        // A failed presence probe means the token is unusable. SoftHSM cannot signal
-        // removal: once its token storage is gone it answers CKR_GENERAL_ERROR.
-        let probe = |result: Result<(), CryptokiError>| match result {
-            Ok(()) => Ok(()),
-            Err(CryptokiError::Pkcs11(rv, _)) if is_removal(rv) || rv == RvError::GeneralError => {
-                Err(removed())
-            }
-            Err(e) => Err(pkcs11_failure(CHECK, e)),
-        };
-        probe(self.session.get_session_info().map(drop))?;
+        self.ensure_present_cheaply()?;
+        let probe = presence_probe;
+        probe(self.module.0.get_token_info(self.slot).map(drop))?;
         probe(self.module.0.get_token_info(self.slot).map(drop))?;
         // Searching makes file-backed tokens (SoftHSM) look at their storage again.
         let template = key_template(ObjectClass::PRIVATE_KEY, &self.key_label);
         match self.session.find_objects(&template) {
             Ok(handles) if handles.contains(&self.private_key) => Ok(()),
-            Ok(_) => Err(removed()),
+            Ok(_) => Err(token_gone()),
             Err(e) => probe(Err(e)),
         }
+    }
+
+    /// The slot's `CKF_TOKEN_PRESENT` flag and the session's state: about a
+    /// microsecond, where the full check above costs 40–120 µs (SoftHSM rereads its
+    /// storage). Smart-card modules clear the flag when the card goes; SoftHSM never
+    /// does, so there a pull shows at the next full check.
+    fn ensure_present_cheaply(&self) -> Result<(), SealingError> {
+        let info = match self.module.0.get_slot_info(self.slot) {
+            Ok(info) => info,
+            Err(e) => return presence_probe(Err(e)),
+        };
+        if !info.token_present() {
+            return Err(token_gone());
+        }
+        presence_probe(self.session.get_session_info().map(drop))
     }
 }

@@ -98,6 +98,14 @@ pub fn leftovers(dir: &Path) -> Vec<String> {
         .collect()
 }
 
+/// The length of the partial output in `dir`, while there is one.
+pub fn partial_output_len(dir: &Path) -> Option<u64> {
+    let name = leftovers(dir).into_iter().next()?;
+    fs::metadata(dir.join(name))
+        .ok()
+        .map(|metadata| metadata.len())
+}
+
 pub fn random_bytes(len: usize) -> Vec<u8> {
     use rand::RngCore;
     let mut bytes = vec![0u8; len];
