@@ -35,12 +35,16 @@ pub fn remove_partial_output_on_signals() -> Result<(), String> {
         let mut byte = [0u8];
         if woken.read_exact(&mut byte).is_ok() {
             let signal = libc::c_int::from(byte[0]);
+            // Held until the process ends: the main thread cannot report or exit first.
             let removed = medledger_sealing::remove_pending_outputs();
             let name = SIGNALS
                 .iter()
                 .find_map(|(number, name)| (*number == signal).then_some(*name))
                 .unwrap_or("a signal");
-            eprintln!("\nerror: interrupted by {name}; {removed} partial output file(s) removed");
+            eprintln!(
+                "\nerror: interrupted by {name}; {} partial output file(s) removed",
+                removed.count
+            );
             std::process::exit(128 + signal);
         }
     });

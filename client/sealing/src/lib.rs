@@ -40,7 +40,7 @@ pub use delivery_key::{DeliveryKey, COMPRESSED_LEN, UNCOMPRESSED_LEN};
 pub use error::{Result, SealingError};
 pub use identity::{stanza_tag, TokenIdentity, P256TAG_LABEL, P256TAG_STANZA};
 pub use open::{open_file, DigestCheck, OpenReceipt, PRESENCE_CHECK_INTERVAL};
-pub use output::remove_pending_outputs;
+pub use output::{remove_pending_outputs, RemovedOutputs};
 pub use progress::{NoProgress, Progress};
 pub use seal::{seal_file, SealReceipt};
 pub use token::TokenBackend;

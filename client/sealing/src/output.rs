@@ -28,16 +28,29 @@ fn pending_paths() -> MutexGuard<'static, Vec<PathBuf>> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// What [`remove_pending_outputs`] did. While it lives, no other thread creates,
+/// commits or drops a pending output (they wait for it), so a signal handler that
+/// exits the process holding it is the last to act.
+pub struct RemovedOutputs {
+    /// How many partial outputs were deleted.
+    pub count: usize,
+    _held: MutexGuard<'static, Vec<PathBuf>>,
+}
+
 /// Deletes every partial output this process is writing, and keeps any from being
-/// created or given its final name afterwards. Returns how many it deleted. For the
-/// thread that handles SIGINT / SIGTERM before it exits the process.
-pub fn remove_pending_outputs() -> usize {
+/// created or given its final name afterwards. For the thread that handles SIGINT /
+/// SIGTERM: it exits the process while holding the result.
+pub fn remove_pending_outputs() -> RemovedOutputs {
     let mut paths = pending_paths();
     INTERRUPTED.store(true, Ordering::SeqCst);
-    paths
+    let count = paths
         .drain(..)
         .filter(|path| std::fs::remove_file(path).is_ok())
-        .count()
+        .count();
+    RemovedOutputs {
+        count,
+        _held: paths,
+    }
 }
 
 pub(crate) struct PendingOutput {
