@@ -318,6 +318,83 @@ fn open_refuses_cut_reordered_and_spliced_containers() {
     );
 }
 
+/// Two P-256 pairs with the delivery label, made by OpenSC's `pkcs11-tool` the way a
+/// PIV token holds its keys (each pair's objects share a CKA_ID): the label alone does
+/// not say which, `--key-id` does.
+#[test]
+fn a_token_with_two_keys_of_one_label_is_used_by_key_id() {
+    let fx = Fixture::new();
+    for id in ["01", "02"] {
+        let made = Command::new("pkcs11-tool")
+            .args([
+                "--module",
+                medledger_sealing::token::DEFAULT_MODULE,
+                "--token-label",
+                TOKEN,
+                "--login",
+                "--pin",
+                USER_PIN,
+                "--keypairgen",
+                "--key-type",
+                "EC:prime256v1",
+                "--usage-derive",
+                "--label",
+                medledger_sealing::token::DEFAULT_KEY_LABEL,
+                "--id",
+                id,
+            ])
+            .env("SOFTHSM2_CONF", &fx.conf)
+            .output()
+            .expect("pkcs11-tool (scripts/setup.sh installs opensc)");
+        assert!(made.status.success(), "{made:?}");
+    }
+    let output = fx.run(None, &["token", "pubkey"]);
+    assert_human_failure(&output, "(CKA_ID 01, 02) — choose one with --key-id");
+    let listing = fx.run_ok(&["token", "list"]);
+    let pubkey = |id: &str| {
+        fx.run_ok(&["token", "pubkey", "--key-id", id])
+            .trim()
+            .to_owned()
+    };
+    let (first, second) = (pubkey("01"), pubkey("02"));
+    assert_ne!(first, second);
+    let not_an_id = fx.run(None, &["token", "pubkey", "--key-id", "zz"]);
+    assert_eq!(
+        not_an_id.status.code(),
+        Some(2),
+        "clap refuses a key id that is not hex"
+    );
+    for (id, key) in [("01", &first), ("02", &second)] {
+        assert!(
+            listing.contains(&format!("delivery key id {id}  {key}")),
+            "{listing}"
+        );
+    }
+
+    let payload = random_file(&fx.path("plain"), 100_000);
+    let (plain, sealed, opened) = (fx.path("plain"), fx.path("sealed"), fx.path("opened"));
+    let sealing = fx.run_ok(&["seal", "--to", &second, s(&plain), s(&sealed)]);
+    let digest = value_after(&sealing, "container digest:");
+    let open = |key_id: &[&str]| {
+        let args = [
+            &["open", "--expect-digest", &digest][..],
+            key_id,
+            &[s(&sealed), s(&opened)],
+        ];
+        fx.run(Some(USER_PIN), &args.concat())
+    };
+    assert_human_failure(&open(&[]), "choose one with --key-id");
+    assert_no_output(fx.dir.path(), &opened);
+    assert_human_failure(
+        &open(&["--key-id", "01"]),
+        "sealed to a different token key",
+    );
+    assert_no_output(fx.dir.path(), &opened);
+    let output = open(&["--key-id", "02"]);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(fs::read(&opened).unwrap(), payload);
+}
+
 #[test]
 fn pin_comes_only_from_the_environment_or_a_terminal() {
     let fx = Fixture::new();

@@ -2,7 +2,10 @@
 //!
 //! - The buyer's P-256 delivery key is generated on a PKCS#11 token
 //!   ([`token::generate_delivery_key`]) and never leaves it; its public half is a
-//!   [`DeliveryKey`], registered on chain as a 33-byte compressed point.
+//!   [`DeliveryKey`], registered on chain as a 33-byte compressed point. Its private
+//!   and public key objects share a `CKA_ID`, as on PIV and smart-card tokens: the
+//!   private key is chosen by label or id and the public key paired by that id
+//!   ([`token::TokenConfig`]).
 //! - A delivery is a segmented container ([`container`], `CONTAINER.md`) of age v1
 //!   files, each sealed with age's own `p256tag` recipient (HPKE, DHKEM(P-256)), so any
 //!   age implementation with that recipient can read the segments.

@@ -6,7 +6,7 @@ mod pkcs11;
 
 pub use pkcs11::{
     generate_delivery_key, list_tokens, pkcs11_failure, read_delivery_key, Pkcs11Token,
-    SlotSelector, TokenConfig, TokenSummary, DEFAULT_KEY_LABEL, DEFAULT_MODULE,
+    SlotSelector, TokenConfig, TokenKey, TokenSummary, DEFAULT_KEY_LABEL, DEFAULT_MODULE,
 };
 
 use zeroize::Zeroizing;
