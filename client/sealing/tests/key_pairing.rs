@@ -11,7 +11,10 @@ use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, AttributeType};
 use cryptoki::session::UserType;
-use medledger_sealing::token::{read_delivery_key, Pkcs11Token, DEFAULT_KEY_LABEL};
+use medledger_sealing::token::{
+    generate_delivery_key, list_tokens, read_delivery_key, Pkcs11Token, TokenConfig, TokenKey,
+    DEFAULT_KEY_LABEL,
+};
 use medledger_sealing::{DeliveryKey, SealingError, TokenBackend};
 
 /// DER of the P-256 curve OID.
@@ -104,7 +107,7 @@ fn two_key_pairs_with_one_label_are_chosen_by_cka_id() {
             }
 
             for (id, key, other) in [(0x01, first, second), (0x02, second, first)] {
-                let config = medledger_sealing::token::TokenConfig {
+                let config = TokenConfig {
                     key_id: Some(vec![id]),
                     ..hsm.config(TOKEN)
                 };
@@ -118,7 +121,7 @@ fn two_key_pairs_with_one_label_are_chosen_by_cka_id() {
                 ));
             }
 
-            let absent = medledger_sealing::token::TokenConfig {
+            let absent = TokenConfig {
                 key_id: Some(vec![0x03]),
                 ..hsm.config(TOKEN)
             };
@@ -137,14 +140,12 @@ fn a_generated_delivery_key_pair_shares_one_cka_id() {
         &[TOKEN],
         |hsm| {
             let key = hsm.generate_key(TOKEN);
-            let listed =
-                medledger_sealing::token::list_tokens(&hsm.config(TOKEN).module, DEFAULT_KEY_LABEL)
-                    .unwrap();
+            let listed = list_tokens(&hsm.config(TOKEN).module, DEFAULT_KEY_LABEL).unwrap();
             let keys = &listed[0].delivery_keys;
             assert_eq!(keys.len(), 1);
             assert_eq!(keys[0].key, key);
             assert!(!keys[0].id.is_empty(), "the pair has an id");
-            let by_id = medledger_sealing::token::TokenConfig {
+            let by_id = TokenConfig {
                 key_id: Some(keys[0].id.clone()),
                 key_label: "ignored when an id is given".into(),
                 ..hsm.config(TOKEN)
@@ -155,6 +156,30 @@ fn a_generated_delivery_key_pair_shares_one_cka_id() {
                     .delivery_key(),
                 key
             );
+
+            // An id asked for is the one both objects get, and no later key may take it.
+            let chosen = TokenConfig {
+                key_label: "second".into(),
+                key_id: Some(vec![0x0a]),
+                ..hsm.config(TOKEN)
+            };
+            let second = generate_delivery_key(&chosen, &hsm.pin()).unwrap();
+            let listed = list_tokens(&chosen.module, "second").unwrap();
+            assert_eq!(
+                listed[0].delivery_keys,
+                vec![TokenKey {
+                    id: vec![0x0a],
+                    key: second
+                }]
+            );
+            let same_id = TokenConfig {
+                key_label: "third".into(),
+                ..chosen
+            };
+            assert!(matches!(
+                generate_delivery_key(&same_id, &hsm.pin()),
+                Err(SealingError::KeyExists { .. })
+            ));
         },
     );
 }
