@@ -70,7 +70,7 @@ pub enum SealingError {
     #[error("not a MedLedger sealed container (bad magic)")]
     NotAContainer,
 
-    #[error("unsupported container version {0} — this build reads version 1")]
+    #[error("unsupported container version {0} — this build reads versions 1 and 2")]
     UnsupportedVersion(u16),
 
     #[error("invalid container: {0}")]

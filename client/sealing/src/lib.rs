@@ -11,7 +11,9 @@
 //!   age implementation with that recipient can read the segments.
 //! - Opening ([`open_file`]) first compares the container digest with the chain's
 //!   ([`DigestCheck`]): segments are age files anyone can make for the buyer's key, so
-//!   only that digest tells a delivery from a cut, reordered or spliced copy. It then
+//!   only that digest tells a delivery from a cut, reordered or spliced copy. Each
+//!   segment also carries an authenticated binding to its place in its container
+//!   ([`binding`]), which catches genuine segments out of place. It then
 //!   runs exactly one on-token `CKM_ECDH1_DERIVE` per segment
 //!   through [`TokenIdentity`]; the HPKE key schedule ([`hpke`]) and the payload
 //!   stream run on the host. The token's presence is checked before and after each
@@ -24,6 +26,7 @@
 //! Everything that touches the token goes through [`TokenBackend`], so tests can
 //! inject faults such as `CKR_DEVICE_REMOVED`.
 
+pub mod binding;
 pub mod container;
 mod delivery_key;
 mod error;

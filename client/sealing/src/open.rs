@@ -6,7 +6,7 @@
 //! plaintext goes only to the pending output, which is kept only once every segment's
 //! digest has matched.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fs::File;
 use std::io::{self, BufRead, Read};
 use std::path::Path;
@@ -16,6 +16,7 @@ use age_core::format::Stanza;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+use crate::binding::{SegmentBinding, SEGMENT_BINDING_STANZA};
 use crate::container::{ContainerHeader, SegmentEntry, AGE_CHUNK};
 use crate::error::SealingError;
 use crate::identity::{p256tag_args, token_failure_of, TokenIdentity, P256TAG_STANZA};
@@ -46,12 +47,24 @@ struct Declined {
 
 /// Remembers which stanzas an identity declined, to tell "another token's key" from
 /// "not a token recipient at all".
+/// Also keeps the segment binding stanzas it saw.
 struct Witness<'a, B: TokenBackend + ?Sized> {
     identity: TokenIdentity<'a, B>,
     declined: RefCell<Vec<Declined>>,
+    bindings: RefCell<Vec<Option<SegmentBinding>>>,
 }
 
 impl<B: TokenBackend + ?Sized> age::Identity for Witness<'_, B> {
+    fn unwrap_stanzas(
+        &self,
+        stanzas: &[Stanza],
+    ) -> Option<Result<age_core::format::FileKey, DecryptError>> {
+        self.bindings
+            .borrow_mut()
+            .extend(stanzas.iter().filter_map(SegmentBinding::from_stanza));
+        stanzas.iter().find_map(|stanza| self.unwrap_stanza(stanza))
+    }
+
     fn unwrap_stanza(
         &self,
         stanza: &Stanza,
@@ -115,6 +128,8 @@ pub fn open_file(
     let mut plaintext_buffer = Zeroizing::new(vec![0u8; AGE_CHUNK as usize]);
     progress.start(header.plaintext_len, count);
     let (producer, consumer) = pipeline::<[u8; 32]>();
+    // The container id the first segment's binding names; every other must match it.
+    let container = Cell::new(None);
     let result = std::thread::scope(|scope| {
         let segments = &header.segments;
         let reader = scope.spawn(move || read_and_hash(sealed, input, segments, producer));
@@ -122,6 +137,9 @@ pub fn open_file(
         for (index, entry) in (0..count).zip(&header.segments) {
             let segment = SegmentOpening {
                 index,
+                count,
+                version: header.version,
+                container: &container,
                 entry,
                 expected_len: header.plaintext_len_of(index),
                 token,
@@ -213,6 +231,9 @@ fn read_and_hash(
 /// One segment to open: where it is in the container and what it must hold.
 struct SegmentOpening<'a> {
     index: u64,
+    count: u64,
+    version: u16,
+    container: &'a Cell<Option<[u8; 16]>>,
     entry: &'a SegmentEntry,
     expected_len: u64,
     token: &'a dyn TokenBackend,
@@ -262,7 +283,8 @@ impl SegmentOpening<'_> {
         progress: &mut dyn Progress,
     ) -> Result<(), SealingError> {
         let number = self.index + 1;
-        let mut plaintext = decrypt_segment(sealed, self.token, self.index)?;
+        let (mut plaintext, binding) = decrypt_segment(sealed, self.token, self.index)?;
+        self.check_binding(binding)?;
         let mut written: u64 = 0;
         let mut since_check: u64 = 0;
         // One write per 64 KiB age chunk (`buffer` holds one): batching them into
@@ -296,6 +318,36 @@ impl SegmentOpening<'_> {
                 self.expected_len
             )));
         }
+        Ok(())
+    }
+
+    /// From version 2 on, the segment's authenticated binding must name this place in
+    /// this container (the one the first segment names).
+    fn check_binding(&self, binding: Option<SegmentBinding>) -> Result<(), SealingError> {
+        if self.version < 2 {
+            return Ok(());
+        }
+        let number = self.index + 1;
+        let Some(binding) = binding else {
+            return Err(SealingError::Tampered(format!(
+                "segment {number} carries no valid segment binding"
+            )));
+        };
+        let container = self.container.get().unwrap_or(binding.container);
+        if binding.container != container {
+            return Err(SealingError::Tampered(format!(
+                "segment {number} was sealed for another container"
+            )));
+        }
+        if (binding.index, binding.count) != (self.index, self.count) {
+            return Err(SealingError::Tampered(format!(
+                "segment {number} of {} was sealed as segment {} of {}",
+                self.count,
+                binding.index.saturating_add(1),
+                binding.count
+            )));
+        }
+        self.container.set(Some(container));
         Ok(())
     }
 
@@ -386,19 +438,28 @@ impl Read for SegmentInput<'_> {
     }
 }
 
+/// Opens the segment's age header; returns the payload reader and the segment binding
+/// the (now authenticated) header carries, if exactly one.
 fn decrypt_segment<R: BufRead>(
     segment: R,
     token: &dyn TokenBackend,
     index: u64,
-) -> Result<age::stream::StreamReader<R>, SealingError> {
+) -> Result<(age::stream::StreamReader<R>, Option<SegmentBinding>), SealingError> {
     let number = index + 1;
     let decryptor = age::Decryptor::new_buffered(segment).map_err(|e| header_error(e, number))?;
     let witness = Witness {
         identity: TokenIdentity::new(token),
         declined: RefCell::new(Vec::new()),
+        bindings: RefCell::new(Vec::new()),
     };
     match decryptor.decrypt(std::iter::once(&witness as &dyn age::Identity)) {
-        Ok(reader) => Ok(reader),
+        Ok(reader) => {
+            let binding = match witness.bindings.borrow().as_slice() {
+                [one] => *one,
+                _ => None,
+            };
+            Ok((reader, binding))
+        }
         Err(DecryptError::NoMatchingKeys) => {
             Err(not_ours(&witness.declined.borrow(), token, number))
         }
@@ -418,8 +479,9 @@ fn not_ours(declined: &[Declined], token: &dyn TokenBackend, segment: u64) -> Se
             found: declined
                 .iter()
                 .map(|d| d.kind.as_str())
-                // age adds random "-grease" stanzas to keep parsers honest.
-                .filter(|kind| !kind.ends_with("-grease"))
+                // age adds random "-grease" stanzas to keep parsers honest; a
+                // binding stanza is no recipient.
+                .filter(|kind| !kind.ends_with("-grease") && *kind != SEGMENT_BINDING_STANZA)
                 .collect::<Vec<_>>()
                 .join(", "),
         },

@@ -70,8 +70,14 @@ pub fn split_container(container: &[u8]) -> Result<(ContainerHeader, Vec<Vec<u8>
 /// A well-formed container of `segments` with a table that matches them: what anyone
 /// holding only the buyer's public key can put together (the container digest differs
 /// from the original's).
-pub fn assemble_container(segment_size: u64, plaintext_len: u64, segments: &[Vec<u8>]) -> Vec<u8> {
+pub fn assemble_container(
+    version: u16,
+    segment_size: u64,
+    plaintext_len: u64,
+    segments: &[Vec<u8>],
+) -> Vec<u8> {
     let header = ContainerHeader {
+        version,
         segment_size,
         plaintext_len,
         segments: segments

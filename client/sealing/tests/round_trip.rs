@@ -84,7 +84,7 @@ fn container_layout_matches_its_documentation() {
 
     let be64 = |at: usize| u64::from_be_bytes(bytes[at..at + 8].try_into().unwrap());
     assert_eq!(&bytes[..8], b"MLSEALED");
-    assert_eq!(u16::from_be_bytes([bytes[8], bytes[9]]), 1);
+    assert_eq!(u16::from_be_bytes([bytes[8], bytes[9]]), 2);
     assert_eq!(be64(12), 1000, "segment size");
     assert_eq!(be64(20), 3, "segment count");
     assert_eq!(be64(28), 2500, "plaintext length");
