@@ -17,7 +17,7 @@ use medledger_sealing::{
     container::ContainerHeader,
     testing::{prepare_softhsm, USER_PIN},
     token::{generate_delivery_key, Pkcs11Token, SlotSelector, TokenConfig},
-    NoProgress, Pin, SealingError,
+    DigestCheck, NoProgress, Pin, SealingError,
 };
 use medledger_test_harness::{wait_until, Network};
 use pallet_escrow::{offchain::records_root, OrderState};
@@ -334,7 +334,7 @@ fn a_sale_is_delivered_sealed_to_the_buyers_token_and_audited_by_a_regulator() {
         &tampered,
         &tampered_out,
         &token,
-        Some(receipt.ciphertext_digest.0),
+        DigestCheck::Expect(receipt.ciphertext_digest.0),
         &mut NoProgress,
     );
     assert!(
@@ -352,7 +352,7 @@ fn a_sale_is_delivered_sealed_to_the_buyers_token_and_audited_by_a_regulator() {
         &sealed,
         &opened,
         &token,
-        Some(receipt.ciphertext_digest.0),
+        DigestCheck::Expect(receipt.ciphertext_digest.0),
         &mut NoProgress,
     )
     .expect("the token opens the delivery");
@@ -366,7 +366,7 @@ fn a_sale_is_delivered_sealed_to_the_buyers_token_and_audited_by_a_regulator() {
         &sealed,
         &after_pull,
         &token,
-        Some(receipt.ciphertext_digest.0),
+        DigestCheck::Expect(receipt.ciphertext_digest.0),
         &mut NoProgress,
     );
     assert!(

@@ -5,8 +5,10 @@ use std::path::PathBuf;
 use clap::Args;
 use medledger_sealing::container::DEFAULT_SEGMENT_SIZE;
 use medledger_sealing::token::Pkcs11Token;
-use medledger_sealing::{open_file, seal_file, DeliveryKey};
+use medledger_sealing::{open_file, seal_file, DeliveryKey, DigestCheck};
 
+use crate::digest_record;
+use crate::interrupt;
 use crate::progress::TerminalProgress;
 use crate::token_options::TokenOptions;
 use crate::CommandResult;
@@ -29,9 +31,15 @@ pub struct SealArgs {
 pub struct OpenArgs {
     #[command(flatten)]
     token: TokenOptions,
-    /// Refuse the file unless its container digest is this one (as on chain).
+    /// The container digest the order's receipt holds on chain (`ciphertextDigest`);
+    /// any other file is refused. Not needed for a file `medledger fetch` downloaded:
+    /// it recorded the chain's digest in `<INPUT>.digest`.
     #[arg(long, value_name = "0xDIGEST", value_parser = parse_digest)]
     expect_digest: Option<[u8; 32]>,
+    /// Open without comparing the container with the chain's digest. A cut, reordered
+    /// or spliced copy of a delivery then opens as if it were the delivery.
+    #[arg(long, conflicts_with = "expect_digest")]
+    no_digest_check_i_accept_tampering: bool,
     /// The sealed container.
     input: PathBuf,
     /// Where to write the plaintext (only ever complete).
@@ -39,6 +47,7 @@ pub struct OpenArgs {
 }
 
 pub fn seal(args: SealArgs) -> CommandResult {
+    interrupt::remove_partial_output_on_signals()?;
     let mut progress = TerminalProgress::new("sealing");
     let receipt = seal_file(
         &args.input,
@@ -58,18 +67,46 @@ pub fn seal(args: SealArgs) -> CommandResult {
     Ok(())
 }
 
+/// The digest to hold the container to: given, recorded by `fetch`, or explicitly none.
+fn digest_check(args: &OpenArgs) -> Result<DigestCheck, String> {
+    if args.no_digest_check_i_accept_tampering {
+        return Ok(DigestCheck::SkipAcceptingTampering);
+    }
+    let recorded = digest_record::read(&args.input)?;
+    match (args.expect_digest, recorded) {
+        (Some(given), Some(recorded)) if given != recorded => Err(format!(
+            "--expect-digest 0x{} is not the chain's digest 0x{} that `medledger fetch` \
+             recorded in {}: check the order's receipt",
+            hex::encode(given),
+            hex::encode(recorded),
+            digest_record::record_path(&args.input).display()
+        )),
+        (Some(digest), _) | (None, Some(digest)) => Ok(DigestCheck::Expect(digest)),
+        (None, None) => Err(format!(
+            "no expected container digest for {}: pass --expect-digest 0x… (the order's \
+             receipt on chain, `ciphertextDigest`), or download it with `medledger fetch`, \
+             which records the chain's digest beside it (--no-digest-check-i-accept-tampering \
+             opens it unchecked)",
+            args.input.display()
+        )),
+    }
+}
+
 pub fn open(args: OpenArgs) -> CommandResult {
+    let check = digest_check(&args)?;
+    if check == DigestCheck::SkipAcceptingTampering {
+        eprintln!(
+            "warning: the container digest is not checked: a cut, reordered or spliced \
+             file would open as if it were the delivery"
+        );
+    }
     let pin = args.token.pin()?;
     let token = Pkcs11Token::open(&args.token.config(), &pin)?;
     drop(pin);
+    // After the PIN prompt, whose terminal settings only its own code restores.
+    interrupt::remove_partial_output_on_signals()?;
     let mut progress = TerminalProgress::new("opening");
-    let receipt = open_file(
-        &args.input,
-        &args.output,
-        &token,
-        args.expect_digest,
-        &mut progress,
-    )?;
+    let receipt = open_file(&args.input, &args.output, &token, check, &mut progress)?;
     println!(
         "opened {} bytes from {} segment(s) to {}",
         receipt.plaintext_len,

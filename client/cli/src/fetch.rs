@@ -8,6 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use medledger_sealing::container::ContainerHeader;
 use sp_core::{sr25519, Pair};
 
+use crate::digest_record;
 use crate::CommandResult;
 
 /// The environment variable holding the buyer's account secret (a mnemonic or a secret URI
@@ -23,7 +24,7 @@ pub struct FetchArgs {
     #[arg(long)]
     order: u64,
     /// Refuse the download unless its container digest is this one (the receipt's
-    /// `ciphertextDigest` on chain).
+    /// `ciphertextDigest` on chain). It is recorded in `<OUT>.digest` for `medledger open`.
     #[arg(long, value_name = "0xDIGEST", value_parser = crate::envelope::parse_digest)]
     expect_digest: [u8; 32],
     /// Where to write the sealed container; an unfinished download resumes from
@@ -51,6 +52,8 @@ pub fn account_signer(whose: &str) -> Result<sr25519::Pair, Box<dyn std::error::
 
 pub fn fetch(args: FetchArgs) -> CommandResult {
     let signer = account_signer("buyer")?;
+    // A recorded digest vouches only for a download that was checked against it.
+    digest_record::remove(&args.out)?;
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = ProgressBar::new(0);
         if let Ok(style) = ProgressStyle::with_template(
@@ -81,6 +84,7 @@ pub fn fetch(args: FetchArgs) -> CommandResult {
     let digest = ContainerHeader::read(&mut file, report.size)?.digest();
     if digest != args.expect_digest {
         std::fs::remove_file(&report.path)?;
+        digest_record::remove(&report.path)?;
         return Err(format!(
             "the download's digest 0x{} is not the chain's 0x{}: removed it; ask the \
              custodian, or dispute the order",
@@ -89,6 +93,7 @@ pub fn fetch(args: FetchArgs) -> CommandResult {
         )
         .into());
     }
+    digest_record::write(&report.path, &digest)?;
     println!(
         "downloaded order {} ({} bytes{}) to {}; digest matches the chain",
         args.order,
@@ -101,9 +106,9 @@ pub fn fetch(args: FetchArgs) -> CommandResult {
         report.path.display()
     );
     println!(
-        "open it with: medledger open --expect-digest 0x{} {} <OUT.tar>",
-        hex::encode(digest),
-        report.path.display()
+        "open it with: medledger open {} <OUT.tar> (it checks the digest recorded in {})",
+        report.path.display(),
+        digest_record::record_path(&report.path).display()
     );
     Ok(())
 }

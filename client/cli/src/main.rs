@@ -1,9 +1,11 @@
 //! `medledger`: the MedLedger command line. One module per command group; this file
 //! only parses and dispatches.
 
+mod digest_record;
 mod envelope;
 mod fetch;
 mod fhir;
+mod interrupt;
 mod progress;
 mod token;
 mod token_options;

@@ -40,13 +40,20 @@ pub fn run(command: TokenCommand) -> CommandResult {
                 println!("no initialized token present");
             }
             for token in tokens {
-                let key = token
-                    .delivery_key
-                    .map_or("no delivery key".to_owned(), |k| k.to_chain_hex());
                 println!(
-                    "slot {}  label '{}'  {} {}  serial {}  {key}",
+                    "slot {}  label '{}'  {} {}  serial {}",
                     token.slot_id, token.label, token.manufacturer, token.model, token.serial
                 );
+                if token.delivery_keys.is_empty() {
+                    println!("  no delivery key labelled '{}'", options.key_label);
+                }
+                for key in token.delivery_keys {
+                    println!(
+                        "  delivery key id {}  {}",
+                        hex::encode(&key.id),
+                        key.key.to_chain_hex()
+                    );
+                }
             }
         }
         TokenCommand::Pubkey { token, age } => {

@@ -21,9 +21,23 @@ pub struct TokenOptions {
     /// Use the token with this label.
     #[arg(long, value_name = "LABEL")]
     pub token_label: Option<String>,
-    /// Label of the delivery key pair on the token.
+    /// Label of the delivery key on the token (its public key is the one with the
+    /// same CKA_ID).
     #[arg(long, value_name = "LABEL", default_value = DEFAULT_KEY_LABEL)]
     pub key_label: String,
+    /// CKA_ID of the delivery key pair, in hex (as `medledger token list` shows it):
+    /// picks the pair whatever its label, e.g. on a token holding several with one
+    /// label. With `token init`, the id the new pair gets.
+    // The full path keeps clap from reading `Vec` as "many values".
+    #[arg(long, value_name = "HEX", value_parser = parse_key_id)]
+    pub key_id: Option<::std::vec::Vec<u8>>,
+}
+
+fn parse_key_id(text: &str) -> Result<Vec<u8>, String> {
+    hex::decode(text.strip_prefix("0x").unwrap_or(text))
+        .ok()
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| format!("'{text}' is not a key id (hex digits, as `token list` shows)"))
 }
 
 impl TokenOptions {
@@ -37,6 +51,7 @@ impl TokenOptions {
             module: self.module.clone(),
             slot,
             key_label: self.key_label.clone(),
+            key_id: self.key_id.clone(),
         }
     }
 

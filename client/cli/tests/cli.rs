@@ -6,7 +6,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use medledger_sealing::testing::{prepare_softhsm, USER_PIN};
+use medledger_sealing::testing::{assemble_container, prepare_softhsm, split_container, USER_PIN};
 use medledger_sealing::DeliveryKey;
 
 const TOKEN: &str = "cli-token";
@@ -157,9 +157,13 @@ fn open_with_wrong_pin_or_digest_fails_cleanly() {
     let key = fx.init_key();
     random_file(&fx.path("plain"), 5000);
     let (plain, sealed, opened) = (fx.path("plain"), fx.path("sealed"), fx.path("opened"));
-    fx.run_ok(&["seal", "--to", &key.to_chain_hex(), s(&plain), s(&sealed)]);
+    let sealing = fx.run_ok(&["seal", "--to", &key.to_chain_hex(), s(&plain), s(&sealed)]);
+    let digest = value_after(&sealing, "container digest:");
 
-    let output = fx.run(Some("999999"), &["open", s(&sealed), s(&opened)]);
+    let output = fx.run(
+        Some("999999"),
+        &["open", "--expect-digest", &digest, s(&sealed), s(&opened)],
+    );
     assert_human_failure(&output, "wrong PIN for token 'cli-token'");
     assert!(!opened.exists());
 
@@ -176,6 +180,227 @@ fn open_with_wrong_pin_or_digest_fails_cleanly() {
     );
     assert_human_failure(&output, "does not match the expected");
     assert!(!opened.exists());
+}
+
+/// A delivery of three 64 KiB segments, another container sealed to the same key, and
+/// what anyone with the buyer's public key can make of them: the delivery cut (last
+/// segment dropped), reordered (first two swapped) and spliced (the other container's
+/// second segment put in), each with a matching table.
+struct Rearranged {
+    digest: String,
+    original: PathBuf,
+    attacks: Vec<(&'static str, PathBuf)>,
+}
+
+fn rearranged_deliveries(fx: &Fixture, key: &DeliveryKey) -> Rearranged {
+    const SEGMENT: usize = 64 << 10;
+    let seal = |name: &str| {
+        random_file(&fx.path(name), 3 * SEGMENT);
+        // A different payload for the second container.
+        let mut bytes = fs::read(fx.path(name)).unwrap();
+        bytes.iter_mut().for_each(|b| *b ^= name.len() as u8);
+        fs::write(fx.path(name), bytes).unwrap();
+        let sealed = fx.path(&format!("{name}.sealed"));
+        let to = key.to_chain_hex();
+        let out = fx.run_ok(&[
+            "seal",
+            "--to",
+            &to,
+            "--segment-size",
+            "64K",
+            s(&fx.path(name)),
+            s(&sealed),
+        ]);
+        (value_after(&out, "container digest:"), sealed)
+    };
+    let (digest, original) = seal("delivery");
+    let (_, other) = seal("other-delivery");
+    let (header, segments) = split_container(&fs::read(&original).unwrap()).unwrap();
+    let (_, other_segments) = split_container(&fs::read(&other).unwrap()).unwrap();
+    let (version, size, len) = (header.version, header.segment_size, header.plaintext_len);
+    let [first, second, third] = [0, 1, 2].map(|i| segments[i].clone());
+    let attacks = [
+        (
+            "cut",
+            assemble_container(version, size, 2 * size, &[first.clone(), second.clone()]),
+        ),
+        (
+            "reordered",
+            assemble_container(version, size, len, &[second, first.clone(), third.clone()]),
+        ),
+        (
+            "spliced",
+            assemble_container(
+                version,
+                size,
+                len,
+                &[first, other_segments[1].clone(), third],
+            ),
+        ),
+    ]
+    .into_iter()
+    .map(|(name, bytes)| {
+        let path = fx.path(&format!("{name}.sealed"));
+        fs::write(&path, bytes).unwrap();
+        (name, path)
+    })
+    .collect();
+    Rearranged {
+        digest,
+        original,
+        attacks,
+    }
+}
+
+/// Nothing was written for `opened`: neither the file nor a hidden partial one.
+fn assert_no_output(dir: &Path, opened: &Path) {
+    assert!(!opened.exists(), "{} exists", opened.display());
+    assert_eq!(partial_output(dir), None, "a partial output was left");
+}
+
+#[test]
+fn open_refuses_cut_reordered_and_spliced_containers() {
+    let fx = Fixture::new();
+    let key = fx.init_key();
+    let deliveries = rearranged_deliveries(&fx, &key);
+    let opened = fx.path("opened");
+    for (name, container) in &deliveries.attacks {
+        let output = fx.run(Some(USER_PIN), &["open", s(container), s(&opened)]);
+        assert_human_failure(&output, "no expected container digest");
+        assert_no_output(fx.dir.path(), &opened);
+
+        let output = fx.run(
+            Some(USER_PIN),
+            &[
+                "open",
+                "--expect-digest",
+                &deliveries.digest,
+                s(container),
+                s(&opened),
+            ],
+        );
+        assert_human_failure(&output, "does not match the expected");
+        assert_no_output(fx.dir.path(), &opened);
+
+        // The loudly named opt-out warns, and still meets the segments' bindings.
+        let output = fx.run(
+            Some(USER_PIN),
+            &[
+                "open",
+                "--no-digest-check-i-accept-tampering",
+                s(container),
+                s(&opened),
+            ],
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{name}: {stderr}");
+        assert!(
+            stderr.starts_with("warning: the container digest is not checked")
+                && stderr.contains("error: sealed file was tampered with: segment "),
+            "{name}: {stderr}"
+        );
+        assert_no_output(fx.dir.path(), &opened);
+    }
+    fx.run_ok(&[
+        "open",
+        "--expect-digest",
+        &deliveries.digest,
+        s(&deliveries.original),
+        s(&opened),
+    ]);
+    let output = fx.run(
+        Some(USER_PIN),
+        &[
+            "open",
+            "--expect-digest",
+            &deliveries.digest,
+            "--no-digest-check-i-accept-tampering",
+            s(&deliveries.original),
+            s(&fx.path("x")),
+        ],
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "clap refuses a digest and the opt-out together"
+    );
+}
+
+/// Two P-256 pairs with the delivery label, made by OpenSC's `pkcs11-tool` the way a
+/// PIV token holds its keys (each pair's objects share a CKA_ID): the label alone does
+/// not say which, `--key-id` does.
+#[test]
+fn a_token_with_two_keys_of_one_label_is_used_by_key_id() {
+    let fx = Fixture::new();
+    for id in ["01", "02"] {
+        let made = Command::new("pkcs11-tool")
+            .args([
+                "--module",
+                medledger_sealing::token::DEFAULT_MODULE,
+                "--token-label",
+                TOKEN,
+                "--login",
+                "--pin",
+                USER_PIN,
+                "--keypairgen",
+                "--key-type",
+                "EC:prime256v1",
+                "--usage-derive",
+                "--label",
+                medledger_sealing::token::DEFAULT_KEY_LABEL,
+                "--id",
+                id,
+            ])
+            .env("SOFTHSM2_CONF", &fx.conf)
+            .output()
+            .expect("pkcs11-tool (scripts/setup.sh installs opensc)");
+        assert!(made.status.success(), "{made:?}");
+    }
+    let output = fx.run(None, &["token", "pubkey"]);
+    assert_human_failure(&output, "(CKA_ID 01, 02) — choose one with --key-id");
+    let listing = fx.run_ok(&["token", "list"]);
+    let pubkey = |id: &str| {
+        fx.run_ok(&["token", "pubkey", "--key-id", id])
+            .trim()
+            .to_owned()
+    };
+    let (first, second) = (pubkey("01"), pubkey("02"));
+    assert_ne!(first, second);
+    let not_an_id = fx.run(None, &["token", "pubkey", "--key-id", "zz"]);
+    assert_eq!(
+        not_an_id.status.code(),
+        Some(2),
+        "clap refuses a key id that is not hex"
+    );
+    for (id, key) in [("01", &first), ("02", &second)] {
+        assert!(
+            listing.contains(&format!("delivery key id {id}  {key}")),
+            "{listing}"
+        );
+    }
+
+    let payload = random_file(&fx.path("plain"), 100_000);
+    let (plain, sealed, opened) = (fx.path("plain"), fx.path("sealed"), fx.path("opened"));
+    let sealing = fx.run_ok(&["seal", "--to", &second, s(&plain), s(&sealed)]);
+    let digest = value_after(&sealing, "container digest:");
+    let open = |key_id: &[&str]| {
+        let args = [
+            &["open", "--expect-digest", &digest][..],
+            key_id,
+            &[s(&sealed), s(&opened)],
+        ];
+        fx.run(Some(USER_PIN), &args.concat())
+    };
+    assert_human_failure(&open(&[]), "choose one with --key-id");
+    assert_no_output(fx.dir.path(), &opened);
+    assert_human_failure(
+        &open(&["--key-id", "01"]),
+        "sealed to a different token key",
+    );
+    assert_no_output(fx.dir.path(), &opened);
+    let output = open(&["--key-id", "02"]);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(fs::read(&opened).unwrap(), payload);
 }
 
 #[test]
@@ -305,20 +530,25 @@ fn partial_output(dir: &Path) -> Option<u64> {
         .map(|metadata| metadata.len())
 }
 
-/// Pulling the token halfway through: `medledger open` is frozen once the first
-/// segment is done and its plaintext on disk, SoftHSM's token directory is moved
-/// away, and the command resumes. It must fail with the token-removed message and
-/// keep nothing. No hook in the binary: SIGSTOP / SIGCONT from outside.
-#[test]
-fn open_fails_cleanly_when_the_token_is_pulled_mid_file() {
+/// A `medledger open` frozen (SIGSTOP) halfway through a file of many small segments,
+/// once the first segment is done and its plaintext on disk. No hook in the binary.
+struct FrozenMidFile {
+    running: Running,
+    /// Holds nothing but the output.
+    out_dir: PathBuf,
+    opened: PathBuf,
+}
+
+/// Segments of the file [`open_frozen_mid_file`] opens, and how many.
+const SMALL_SEGMENT: u64 = 16 << 10;
+const SMALL_SEGMENTS: u64 = 512;
+
+fn open_frozen_mid_file(fx: &Fixture) -> FrozenMidFile {
     // Many small segments: every one costs a token ECDH and two presence checks,
     // which keeps the command running long after the first segment is out.
-    const SEGMENT: u64 = 16 << 10;
-    const SEGMENTS: u64 = 512;
-    let fx = Fixture::new();
     let key = fx.init_key();
     let (plain, sealed) = (fx.path("plain"), fx.path("sealed"));
-    random_file(&plain, (SEGMENT * SEGMENTS) as usize);
+    random_file(&plain, (SMALL_SEGMENT * SMALL_SEGMENTS) as usize);
     let sealing = fx.run_ok(&[
         "seal",
         "--to",
@@ -328,8 +558,9 @@ fn open_fails_cleanly_when_the_token_is_pulled_mid_file() {
         s(&plain),
         s(&sealed),
     ]);
+    let digest = value_after(&sealing, "container digest:");
     assert!(
-        sealing.contains(&format!("in {SEGMENTS} segment(s)")),
+        sealing.contains(&format!("in {SMALL_SEGMENTS} segment(s)")),
         "{sealing}"
     );
     let out_dir = fx.path("out");
@@ -337,31 +568,62 @@ fn open_fails_cleanly_when_the_token_is_pulled_mid_file() {
     let opened = out_dir.join("opened");
 
     let mut running = Running(Some(
-        fx.command(Some(USER_PIN), &["open", s(&sealed), s(&opened)])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start medledger open"),
+        fx.command(
+            Some(USER_PIN),
+            &["open", "--expect-digest", &digest, s(&sealed), s(&opened)],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start medledger open"),
     ));
     // More than one segment written: the first one passed its closing token check.
     let first_segment_out = wait_until(Duration::from_secs(120), || {
         partial_output(&out_dir)
-            .filter(|len| *len > SEGMENT)
+            .filter(|len| *len > SMALL_SEGMENT)
             .or_else(|| running.has_exited().then_some(0))
     });
     running.signal("STOP", true);
     let written = partial_output(&out_dir);
     assert!(
-        first_segment_out.is_some_and(|len| len > SEGMENT)
-            && written.is_some_and(|len| len < SEGMENT * SEGMENTS),
+        first_segment_out.is_some_and(|len| len > SMALL_SEGMENT)
+            && written.is_some_and(|len| len < SMALL_SEGMENT * SMALL_SEGMENTS),
         "medledger must be stopped mid-file (first segment out: {first_segment_out:?}, \
          partial output now: {written:?}); ended early: {:?}",
         running.has_exited().then(|| running.finish())
     );
-    fs::rename(fx.token_dir(), fx.token_dir().with_extension("pulled")).unwrap();
-    running.signal("CONT", false);
+    FrozenMidFile {
+        running,
+        out_dir,
+        opened,
+    }
+}
 
-    let output = running.finish();
+impl FrozenMidFile {
+    /// Lets it run on to its end; checks it printed no success and left nothing.
+    fn resume_to_a_failure(self) -> Output {
+        self.running.signal("CONT", false);
+        let output = self.running.finish();
+        assert!(output.stdout.is_empty(), "no success report");
+        assert!(!self.opened.exists(), "no output");
+        assert_eq!(
+            fs::read_dir(&self.out_dir).unwrap().count(),
+            0,
+            "the partial plaintext was removed"
+        );
+        output
+    }
+}
+
+/// Pulling the token halfway through: SoftHSM's token directory is moved away while
+/// `medledger open` is frozen mid-file. It must fail with the token-removed message and
+/// keep nothing.
+#[test]
+fn open_fails_cleanly_when_the_token_is_pulled_mid_file() {
+    let fx = Fixture::new();
+    let frozen = open_frozen_mid_file(&fx);
+    fs::rename(fx.token_dir(), fx.token_dir().with_extension("pulled")).unwrap();
+    let output = frozen.resume_to_a_failure();
     assert_human_failure(&output, "the token was removed during segment ");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("no output was kept"), "{stderr}");
@@ -372,16 +634,39 @@ fn open_fails_cleanly_when_the_token_is_pulled_mid_file() {
         .and_then(|number| number.parse().ok())
         .unwrap_or_else(|| panic!("no segment number in: {stderr}"));
     assert!(
-        (2..=SEGMENTS).contains(&segment),
+        (2..=SMALL_SEGMENTS).contains(&segment),
         "stopped in segment {segment}: {stderr}"
     );
-    assert!(output.stdout.is_empty(), "no success report");
-    assert!(!opened.exists(), "no output");
-    assert_eq!(
-        fs::read_dir(&out_dir).unwrap().count(),
-        0,
-        "the partial plaintext was removed"
-    );
+}
+
+/// Ctrl-C (SIGINT) or SIGTERM halfway through `medledger open`: the signal waits while
+/// the command is frozen mid-file and arrives as it resumes. It ends with 128 + the
+/// signal number and the partial plaintext is gone.
+#[test]
+fn interrupting_open_removes_the_partial_plaintext() {
+    for (signal, number) in [("INT", 2), ("TERM", 15)] {
+        let fx = Fixture::new();
+        let frozen = open_frozen_mid_file(&fx);
+        let pid = frozen.running.pid();
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+        let output = frozen.resume_to_a_failure();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(128 + number),
+            "SIG{signal}: {stderr}"
+        );
+        assert!(
+            stderr.contains(&format!(
+                "error: interrupted by SIG{signal}; 1 partial output"
+            )),
+            "{stderr}"
+        );
+    }
 }
 
 fn s(path: &Path) -> &str {
@@ -559,6 +844,8 @@ fn fetch_downloads_for_the_buyer_only_and_checks_the_digest() {
         "seal",
         "--to",
         &key.to_chain_hex(),
+        "--segment-size",
+        "64K",
         s(&fx.path("plain")),
         s(&fx.path("served.sealed")),
     ]);
@@ -595,6 +882,45 @@ fn fetch_downloads_for_the_buyer_only_and_checks_the_digest() {
         fs::read(fx.path("served.sealed")).unwrap()
     );
 
+    // The chain's digest travels with the download: `open` needs no --expect-digest,
+    // and a file changed after the download is refused.
+    let recorded = fx.path("got.sealed.digest");
+    assert_eq!(fs::read_to_string(&recorded).unwrap().trim(), digest);
+    let opened = fx.path("got.tar");
+    fx.run_ok(&["open", s(&fx.path("got.sealed")), s(&opened)]);
+    assert_eq!(
+        fs::read(&opened).unwrap(),
+        fs::read(fx.path("plain")).unwrap()
+    );
+    fs::remove_file(&opened).unwrap();
+    let (header, mut segments) =
+        split_container(&fs::read(fx.path("got.sealed")).unwrap()).unwrap();
+    segments.pop();
+    let cut_len = header.segment_size * segments.len() as u64;
+    fs::write(
+        fx.path("got.sealed"),
+        assemble_container(header.version, header.segment_size, cut_len, &segments),
+    )
+    .unwrap();
+    let output = fx.run(
+        Some(USER_PIN),
+        &["open", s(&fx.path("got.sealed")), s(&opened)],
+    );
+    assert_human_failure(&output, "does not match the expected");
+    assert_no_output(fx.dir.path(), &opened);
+    let other_digest = format!("0x{}", "22".repeat(32));
+    let output = fx.run(
+        Some(USER_PIN),
+        &[
+            "open",
+            "--expect-digest",
+            &other_digest,
+            s(&fx.path("got.sealed")),
+            s(&opened),
+        ],
+    );
+    assert_human_failure(&output, "is not the chain's digest");
+
     let stranger = fetch("//Two", &digest, &fx.path("stranger.sealed"));
     assert_human_failure(&stranger, "did not buy order 7");
     assert!(!fx.path("stranger.sealed").exists());
@@ -605,6 +931,10 @@ fn fetch_downloads_for_the_buyer_only_and_checks_the_digest() {
     assert!(
         !fx.path("wrong.sealed").exists(),
         "a mismatching download is removed"
+    );
+    assert!(
+        !fx.path("wrong.sealed.digest").exists(),
+        "and no digest recorded for it"
     );
 
     let no_secret = fx

@@ -9,7 +9,11 @@ use sha2::{Digest, Sha256};
 use crate::error::SealingError;
 
 pub const MAGIC: [u8; 8] = *b"MLSEALED";
-pub const VERSION: u16 = 1;
+/// The version sealing writes: 2, whose segments carry a binding stanza
+/// ([`crate::binding`]). Version 1 (no binding) is still read.
+pub const VERSION: u16 = 2;
+/// The versions a reader accepts.
+pub const READABLE_VERSIONS: [u16; 2] = [1, 2];
 /// Largest segment a reader accepts: a whole sealed segment is held in memory.
 pub const MAX_SEGMENT_SIZE: u64 = 1 << 30;
 /// Default plaintext bytes per segment.
@@ -19,7 +23,7 @@ pub const DEFAULT_SEGMENT_SIZE: u64 = 32 << 20;
 const FIXED_LEN: u64 = 8 + 2 + 2 + 8 + 8 + 8;
 const ENTRY_LEN: u64 = 8 + 32;
 /// age's STREAM chunk size and the 16-byte tag each chunk carries.
-const AGE_CHUNK: u64 = 64 * 1024;
+pub(crate) const AGE_CHUNK: u64 = 64 * 1024;
 const AGE_TAG: u64 = 16;
 /// Room for an age header with one p256tag stanza, its MAC and payload nonce.
 const AGE_HEADER_ALLOWANCE: u64 = 4096;
@@ -34,6 +38,7 @@ pub struct SegmentEntry {
 /// The container header.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ContainerHeader {
+    pub version: u16,
     pub segment_size: u64,
     pub plaintext_len: u64,
     pub segments: Vec<SegmentEntry>,
@@ -63,7 +68,7 @@ impl ContainerHeader {
         let count = self.segments.len() as u64;
         let mut out = Vec::with_capacity(usize::try_from(Self::encoded_len(count)).unwrap_or(0));
         out.extend_from_slice(&MAGIC);
-        out.extend_from_slice(&VERSION.to_be_bytes());
+        out.extend_from_slice(&self.version.to_be_bytes());
         out.extend_from_slice(&0u16.to_be_bytes());
         out.extend_from_slice(&self.segment_size.to_be_bytes());
         out.extend_from_slice(&count.to_be_bytes());
@@ -117,7 +122,7 @@ impl ContainerHeader {
             u64::from_be_bytes(bytes)
         };
         let version = u16::from_be_bytes([fixed[8], fixed[9]]);
-        if version != VERSION {
+        if !READABLE_VERSIONS.contains(&version) {
             return Err(SealingError::UnsupportedVersion(version));
         }
         let invalid = |reason: String| Err(SealingError::InvalidContainer(reason));
@@ -151,6 +156,7 @@ impl ContainerHeader {
                 digest,
             });
             let header = ContainerHeader {
+                version,
                 segment_size,
                 plaintext_len,
                 segments: Vec::new(),
@@ -163,6 +169,7 @@ impl ContainerHeader {
             }
         }
         let header = ContainerHeader {
+            version,
             segment_size,
             plaintext_len,
             segments,

@@ -23,12 +23,28 @@ pub enum SealingError {
     PinLocked { token: String },
 
     #[error(
-        "token '{token}' holds no delivery key labelled '{key_label}' — run `medledger token init`"
+        "token '{token}' holds no delivery key {key} — run `medledger token init`, or pass --key-label / --key-id"
     )]
-    KeyNotFound { token: String, key_label: String },
+    KeyNotFound { token: String, key: String },
 
-    #[error("token '{token}' already holds a delivery key labelled '{key_label}'")]
-    KeyExists { token: String, key_label: String },
+    #[error(
+        "token '{token}' holds several key pairs {key} (CKA_ID {ids}) — choose one with --key-id"
+    )]
+    AmbiguousKey {
+        token: String,
+        key: String,
+        ids: String,
+    },
+
+    #[error("token '{token}' holds the private key {key} but no public key with its CKA_ID {id} — opening needs both")]
+    UnpairedKey {
+        token: String,
+        key: String,
+        id: String,
+    },
+
+    #[error("token '{token}' already holds a key {key}")]
+    KeyExists { token: String, key: String },
 
     #[error("the token was removed during {during}; no output was kept — reinsert it and run the command again")]
     TokenRemoved { during: String },
@@ -48,10 +64,13 @@ pub enum SealingError {
     #[error("segment {segment} is not sealed to a token key (found {found} recipient) — it cannot be opened with a token")]
     NotOurRecipient { segment: u64, found: String },
 
+    #[error("interrupted; no output was kept")]
+    Interrupted,
+
     #[error("not a MedLedger sealed container (bad magic)")]
     NotAContainer,
 
-    #[error("unsupported container version {0} — this build reads version 1")]
+    #[error("unsupported container version {0} — this build reads versions 1 and 2")]
     UnsupportedVersion(u16),
 
     #[error("invalid container: {0}")]

@@ -1,5 +1,6 @@
 //! Sealing: plaintext → segmented container, each segment an age file with one
-//! `p256tag` stanza for the buyer's delivery key (age's own recipient does the HPKE).
+//! `p256tag` stanza for the buyer's delivery key (age's own recipient does the HPKE)
+//! and the stanza binding it to its place in the container ([`crate::binding`]).
 //! A second thread hashes and writes the sealed bytes while this one encrypts.
 
 use std::fs::File;
@@ -9,7 +10,8 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use crate::container::{segment_count, ContainerHeader, SegmentEntry, MAX_SEGMENT_SIZE};
+use crate::binding::{BoundRecipient, SegmentBinding};
+use crate::container::{segment_count, ContainerHeader, SegmentEntry, MAX_SEGMENT_SIZE, VERSION};
 use crate::delivery_key::DeliveryKey;
 use crate::error::SealingError;
 use crate::output::PendingOutput;
@@ -143,21 +145,23 @@ pub fn seal_file(
     // The table is filled in once every segment's digest is known.
     let header_len = ContainerHeader::encoded_len(count);
     pending
-        .file()
+        .file()?
         .seek(SeekFrom::Start(header_len))
         .map_err(io_error)?;
 
     let recipient = to.age_recipient();
+    let container: [u8; 16] = rand::random();
     let mut buffer = Zeroizing::new(vec![0u8; COPY_BUFFER]);
     let mut header = ContainerHeader {
+        version: VERSION,
         segment_size,
         plaintext_len,
         segments: Vec::new(),
     };
     progress.start(plaintext_len, count);
     let (producer, consumer) = pipeline::<()>();
+    let file = pending.file()?;
     let (sealed, written) = std::thread::scope(|scope| {
-        let file = pending.file();
         let writer = scope.spawn(move || hash_and_write(file, output, consumer));
         let mut sealed = Ok(());
         for index in 0..count {
@@ -166,7 +170,15 @@ pub fn seal_file(
                 path: input,
                 len: header.plaintext_len_of(index),
             };
-            sealed = seal_segment(source, &recipient, &producer, &mut buffer, progress);
+            let bound = BoundRecipient {
+                recipient: &recipient,
+                binding: SegmentBinding {
+                    container,
+                    index,
+                    count,
+                },
+            };
+            sealed = seal_segment(source, &bound, &producer, &mut buffer, progress);
             if sealed.is_err() {
                 break;
             }
@@ -187,7 +199,7 @@ pub fn seal_file(
     header.segments = written?;
     sealed?;
 
-    pending.file().seek(SeekFrom::Start(0)).map_err(io_error)?;
+    pending.file()?.seek(SeekFrom::Start(0)).map_err(io_error)?;
     pending.write_all(&header.encode())?;
     pending.commit()?;
     Ok(SealReceipt {
@@ -208,7 +220,7 @@ struct Source<'a> {
 /// Seals one segment as a complete age file into `pieces`.
 fn seal_segment(
     source: Source<'_>,
-    recipient: &age::tag::Recipient,
+    recipient: &BoundRecipient<'_>,
     pieces: &Producer<()>,
     buffer: &mut [u8],
     progress: &mut dyn Progress,

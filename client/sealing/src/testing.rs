@@ -6,6 +6,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use sha2::{Digest, Sha256};
+
+use crate::container::{ContainerHeader, SegmentEntry};
+use crate::error::SealingError;
+
 /// The user PIN of every test token.
 pub const USER_PIN: &str = "246810";
 /// The security officer PIN of every test token.
@@ -46,4 +51,42 @@ pub fn prepare_softhsm(dir: &Path, token_labels: &[&str]) -> Result<PathBuf, Str
         }
     }
     Ok(conf)
+}
+
+/// A container's header and its sealed segments, taken apart.
+pub fn split_container(container: &[u8]) -> Result<(ContainerHeader, Vec<Vec<u8>>), SealingError> {
+    let header = ContainerHeader::read(&mut &container[..], container.len() as u64)?;
+    let mut rest =
+        &container[ContainerHeader::encoded_len(header.segments.len() as u64) as usize..];
+    let mut segments = Vec::new();
+    for entry in &header.segments {
+        let (segment, after) = rest.split_at(entry.sealed_len as usize);
+        segments.push(segment.to_vec());
+        rest = after;
+    }
+    Ok((header, segments))
+}
+
+/// A well-formed container of `segments` with a table that matches them: what anyone
+/// holding only the buyer's public key can put together (the container digest differs
+/// from the original's).
+pub fn assemble_container(
+    version: u16,
+    segment_size: u64,
+    plaintext_len: u64,
+    segments: &[Vec<u8>],
+) -> Vec<u8> {
+    let header = ContainerHeader {
+        version,
+        segment_size,
+        plaintext_len,
+        segments: segments
+            .iter()
+            .map(|segment| SegmentEntry {
+                sealed_len: segment.len() as u64,
+                digest: Sha256::digest(segment).into(),
+            })
+            .collect(),
+    };
+    [header.encode(), segments.concat()].concat()
 }

@@ -7,7 +7,7 @@ use std::fs;
 use common::{isolated, leftovers, FaultyToken, Recorder, Sealed, SoftwareToken, TOKEN};
 use medledger_sealing::container::ContainerHeader;
 use medledger_sealing::token::TokenBackend;
-use medledger_sealing::{open_file, NoProgress, TokenIdentity};
+use medledger_sealing::{NoProgress, TokenIdentity};
 use sha2::{Digest, Sha256};
 
 #[test]
@@ -19,14 +19,7 @@ fn small_payload_round_trips_through_the_token() {
             let files = Sealed::new(1000, &hsm.generate_key(TOKEN), 32 << 20);
             let token = hsm.open_token(TOKEN);
             let receipt = files.receipt;
-            let opened = open_file(
-                &files.sealed,
-                &files.opened,
-                &token,
-                Some(receipt.digest),
-                &mut NoProgress,
-            )
-            .unwrap();
+            let opened = files.open(&token, &mut NoProgress).unwrap();
 
             assert_eq!(fs::read(&files.opened).unwrap(), files.payload);
             assert_eq!(receipt.segment_count, 1);
@@ -57,7 +50,7 @@ fn multi_segment_payload_round_trips_with_one_token_ecdh_per_segment() {
             // Never pulled: the wrapper only counts.
             let token = FaultyToken::new(hsm.open_token(TOKEN), true);
             let mut progress = Recorder::<fn(u64)>::default();
-            open_file(&files.sealed, &files.opened, &token, None, &mut progress).unwrap();
+            files.open(&token, &mut progress).unwrap();
 
             assert_eq!(fs::read(&files.opened).unwrap(), files.payload);
             assert_eq!(
@@ -75,7 +68,7 @@ fn multi_segment_payload_round_trips_with_one_token_ecdh_per_segment() {
 fn empty_payload_round_trips_as_one_segment() {
     let token = SoftwareToken::generate();
     let files = Sealed::new(0, &token.delivery_key(), 1024);
-    open_file(&files.sealed, &files.opened, &token, None, &mut NoProgress).unwrap();
+    files.open(&token, &mut NoProgress).unwrap();
     assert_eq!(files.receipt.segment_count, 1);
     assert_eq!(token.ecdh_calls.get(), 1);
     assert_eq!(fs::read(&files.opened).unwrap(), b"");
@@ -91,7 +84,7 @@ fn container_layout_matches_its_documentation() {
 
     let be64 = |at: usize| u64::from_be_bytes(bytes[at..at + 8].try_into().unwrap());
     assert_eq!(&bytes[..8], b"MLSEALED");
-    assert_eq!(u16::from_be_bytes([bytes[8], bytes[9]]), 1);
+    assert_eq!(u16::from_be_bytes([bytes[8], bytes[9]]), 2);
     assert_eq!(be64(12), 1000, "segment size");
     assert_eq!(be64(20), 3, "segment count");
     assert_eq!(be64(28), 2500, "plaintext length");
@@ -149,7 +142,7 @@ fn segments_larger_than_the_hand_off_pieces_round_trip() {
     }
     assert_eq!(offset, bytes.len());
 
-    let receipt = open_file(&files.sealed, &files.opened, &token, None, &mut NoProgress).unwrap();
+    let receipt = files.open(&token, &mut NoProgress).unwrap();
     assert_eq!(receipt.digest, files.receipt.digest);
     assert_eq!(token.ecdh_calls.get(), 3);
     assert_eq!(fs::read(&files.opened).unwrap(), files.payload);

@@ -3,11 +3,15 @@
 
 mod common;
 
+use std::cell::Cell;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
-use common::{isolated, leftovers, FaultyToken, Recorder, Sealed, SoftHsm, TOKEN};
-use medledger_sealing::{open_file, SealingError, TokenBackend};
+use common::{
+    isolated, leftovers, partial_output_len, FaultyToken, Recorder, Sealed, SoftHsm, TOKEN,
+};
+use medledger_sealing::{Progress, SealingError, TokenBackend};
 
 const SEGMENT: usize = 64 * 1024;
 
@@ -26,7 +30,7 @@ fn assert_pulling_after_first_segment_stops_opening(
         on_segment_done: Some(pull),
         ..Recorder::default()
     };
-    let result = open_file(&files.sealed, &files.opened, token, None, &mut progress);
+    let result = files.open(token, &mut progress);
     match result {
         Err(SealingError::TokenRemoved { during }) => {
             assert!(during.starts_with("segment 2 of 3"), "{during}")
@@ -101,6 +105,83 @@ fn softhsm_token_directory_moved_away_stops_opening() {
                 move_away(&token_dir)
             });
             assert!(!hsm.token_dir().exists());
+        },
+    );
+}
+
+/// age's STREAM chunk: the most plaintext that may reach the output after a pull.
+const AGE_CHUNK: u64 = 64 * 1024;
+
+/// Pulls the token once `pull_at` plaintext bytes are written, then watches how much
+/// more reaches the output.
+struct PullMidSegment {
+    pull_at: u64,
+    pulled: Rc<Cell<bool>>,
+    dir: PathBuf,
+    written: u64,
+    /// (bytes written, partial output length) when the token was pulled.
+    at_pull: Option<(u64, u64)>,
+    /// The longest the partial output grew after the pull.
+    longest_after_pull: u64,
+}
+
+impl Progress for PullMidSegment {
+    fn advance(&mut self, bytes: u64) {
+        self.written += bytes;
+        let on_disk = partial_output_len(&self.dir).unwrap_or(0);
+        match self.at_pull {
+            None if self.written >= self.pull_at => {
+                self.pulled.set(true);
+                self.at_pull = Some((self.written, on_disk));
+            }
+            None => {}
+            Some(_) => self.longest_after_pull = self.longest_after_pull.max(on_disk),
+        }
+    }
+}
+
+#[test]
+fn token_pulled_mid_segment_stops_output_within_one_age_chunk() {
+    isolated(
+        "token_pulled_mid_segment_stops_output_within_one_age_chunk",
+        &[TOKEN],
+        |hsm| {
+            const SEGMENT: u64 = 1 << 20;
+            let files = Sealed::new(3 * SEGMENT as usize, &hsm.generate_key(TOKEN), SEGMENT);
+            let token = FaultyToken::new(hsm.open_token(TOKEN), true);
+            // A quarter into the second segment, off any chunk boundary's neighbour.
+            let mut progress = PullMidSegment {
+                pull_at: SEGMENT + SEGMENT / 4,
+                pulled: token.pulled.clone(),
+                dir: files.dir.clone(),
+                written: 0,
+                at_pull: None,
+                longest_after_pull: 0,
+            };
+            let result = files.open(&token, &mut progress);
+            match result {
+                Err(SealingError::TokenRemoved { during }) => {
+                    assert!(during.starts_with("segment 2 of 3"), "{during}")
+                }
+                other => panic!("expected TokenRemoved, got {other:?}"),
+            }
+            let (written_at_pull, on_disk_at_pull) = progress.at_pull.expect("pulled");
+            assert!(
+                written_at_pull < 2 * SEGMENT,
+                "pulled inside the second segment"
+            );
+            assert!(
+                progress.written - written_at_pull <= AGE_CHUNK,
+                "{} bytes written after the pull",
+                progress.written - written_at_pull
+            );
+            assert!(
+                progress.longest_after_pull.saturating_sub(on_disk_at_pull) <= AGE_CHUNK,
+                "the output grew from {on_disk_at_pull} to {} bytes after the pull",
+                progress.longest_after_pull
+            );
+            assert!(!files.opened.exists(), "no output");
+            assert!(leftovers(&files.dir).is_empty(), "partial output removed");
         },
     );
 }

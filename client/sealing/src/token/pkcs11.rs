@@ -21,6 +21,9 @@ pub const DEFAULT_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
 /// `CKA_LABEL` of the delivery key pair on the token.
 pub const DEFAULT_KEY_LABEL: &str = "medledger-delivery";
 
+/// Bytes of the `CKA_ID` a new key pair gets when none is asked for.
+const KEY_ID_LEN: u32 = 8;
+
 /// DER of the P-256 curve OID (1.2.840.10045.3.1.7), the `CKA_EC_PARAMS` value.
 const P256_EC_PARAMS: [u8; 10] = [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
 
@@ -36,11 +39,18 @@ pub enum SlotSelector {
 }
 
 /// Where the token is and which key on it is the delivery key.
+///
+/// A key pair is two objects that share a `CKA_ID`, as PIV and smart-card tokens lay
+/// them out; labels may differ between the two. The private key is picked by
+/// `key_id` when given, else by `key_label`, and its public key by the same `CKA_ID`.
 #[derive(Clone, Debug)]
 pub struct TokenConfig {
     pub module: PathBuf,
     pub slot: SlotSelector,
+    /// `CKA_LABEL` of the delivery key; also the label a new pair gets.
     pub key_label: String,
+    /// `CKA_ID` of the delivery key pair; when given, it alone picks the pair.
+    pub key_id: Option<Vec<u8>>,
 }
 
 impl Default for TokenConfig {
@@ -49,8 +59,39 @@ impl Default for TokenConfig {
             module: PathBuf::from(DEFAULT_MODULE),
             slot: SlotSelector::Only,
             key_label: DEFAULT_KEY_LABEL.to_owned(),
+            key_id: None,
         }
     }
+}
+
+impl TokenConfig {
+    /// The key it names, for messages: `labelled 'x'` or `with CKA_ID 0a0b`.
+    fn describe_key(&self) -> String {
+        match &self.key_id {
+            Some(id) => format!("with CKA_ID {}", hex::encode(id)),
+            None => format!("labelled '{}'", self.key_label),
+        }
+    }
+
+    /// The objects of `class` it selects: by `CKA_ID` when it names one, else by label.
+    fn key_template(&self, class: ObjectClass) -> Vec<Attribute> {
+        let selector = match &self.key_id {
+            Some(id) => Attribute::Id(id.clone()),
+            None => Attribute::Label(self.key_label.as_bytes().to_vec()),
+        };
+        vec![
+            Attribute::Class(class),
+            Attribute::KeyType(KeyType::EC),
+            selector,
+        ]
+    }
+}
+
+/// A delivery public key on a token and the `CKA_ID` that pairs it with its private key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenKey {
+    pub id: Vec<u8>,
+    pub key: DeliveryKey,
 }
 
 /// One present token, as `medledger token list` shows it.
@@ -61,8 +102,8 @@ pub struct TokenSummary {
     pub manufacturer: String,
     pub model: String,
     pub serial: String,
-    /// The delivery key's public half, when the token holds one.
-    pub delivery_key: Option<DeliveryKey>,
+    /// The delivery public keys labelled as asked (more than one needs `--key-id`).
+    pub delivery_keys: Vec<TokenKey>,
 }
 
 /// Errors that mean the token, its session or its key is gone.
@@ -96,6 +137,26 @@ pub fn pkcs11_failure(operation: &'static str, error: CryptokiError) -> SealingE
             operation,
             reason: other.to_string(),
         },
+    }
+}
+
+const PRESENCE_CHECK: &str = "checking the token";
+
+fn token_gone() -> SealingError {
+    SealingError::TokenRemoved {
+        during: PRESENCE_CHECK.to_owned(),
+    }
+}
+
+/// A failed presence probe means the token is unusable. SoftHSM cannot signal
+/// removal: once its token storage is gone it answers CKR_GENERAL_ERROR.
+fn presence_probe(result: Result<(), CryptokiError>) -> Result<(), SealingError> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(CryptokiError::Pkcs11(rv, _)) if is_removal(rv) || rv == RvError::GeneralError => {
+            Err(token_gone())
+        }
+        Err(e) => Err(pkcs11_failure(PRESENCE_CHECK, e)),
     }
 }
 
@@ -189,32 +250,75 @@ fn describe(selector: &SlotSelector) -> String {
     }
 }
 
-fn key_template(class: ObjectClass, key_label: &str) -> [Attribute; 3] {
-    [
+fn find_all(session: &Session, template: &[Attribute]) -> Result<Vec<ObjectHandle>, SealingError> {
+    session
+        .find_objects(template)
+        .map_err(|e| pkcs11_failure("finding the key", e))
+}
+
+/// An object's `CKA_ID` and `CKA_LABEL`.
+fn id_and_label(
+    session: &Session,
+    handle: ObjectHandle,
+) -> Result<(Vec<u8>, Vec<u8>), SealingError> {
+    let attributes = session
+        .get_attributes(handle, &[AttributeType::Id, AttributeType::Label])
+        .map_err(|e| pkcs11_failure("reading the key's id", e))?;
+    let (mut id, mut label) = (Vec::new(), Vec::new());
+    for attribute in attributes {
+        match attribute {
+            Attribute::Id(value) => id = value,
+            Attribute::Label(value) => label = value,
+            _ => {}
+        }
+    }
+    Ok((id, label))
+}
+
+/// The one object of `handles`; none or several is an error naming what to pass.
+fn the_only_key(
+    session: &Session,
+    handles: &[ObjectHandle],
+    token: &str,
+    config: &TokenConfig,
+) -> Result<ObjectHandle, SealingError> {
+    match handles {
+        [one] => Ok(*one),
+        [] => Err(SealingError::KeyNotFound {
+            token: token.to_owned(),
+            key: config.describe_key(),
+        }),
+        several => {
+            let mut ids = several
+                .iter()
+                .map(|handle| id_and_label(session, *handle).map(|(id, _)| hex::encode(id)))
+                .collect::<Result<Vec<_>, _>>()?;
+            ids.sort();
+            Err(SealingError::AmbiguousKey {
+                token: token.to_owned(),
+                key: config.describe_key(),
+                ids: ids.join(", "),
+            })
+        }
+    }
+}
+
+/// The object of `class` paired with a key of `CKA_ID` `id`. A key without an id (made
+/// before keys were paired) is paired with the object of its label.
+fn pair_template(class: ObjectClass, id: &[u8], label: &[u8]) -> Vec<Attribute> {
+    let mut template = vec![
         Attribute::Class(class),
         Attribute::KeyType(KeyType::EC),
-        Attribute::Label(key_label.into()),
-    ]
+        Attribute::Id(id.to_vec()),
+    ];
+    if id.is_empty() {
+        template.push(Attribute::Label(label.to_vec()));
+    }
+    template
 }
 
-fn find_one(
-    session: &Session,
-    template: &[Attribute],
-) -> Result<Option<ObjectHandle>, SealingError> {
-    let found = session
-        .find_objects(template)
-        .map_err(|e| pkcs11_failure("finding the key", e))?;
-    Ok(found.first().copied())
-}
-
-/// Reads the public half of the delivery key (no login needed: it is a public object).
-fn read_public_key(
-    session: &Session,
-    key_label: &str,
-) -> Result<Option<DeliveryKey>, SealingError> {
-    let Some(handle) = find_one(session, &key_template(ObjectClass::PUBLIC_KEY, key_label))? else {
-        return Ok(None);
-    };
+/// Reads a public key object's point.
+fn read_public_key(session: &Session, handle: ObjectHandle) -> Result<DeliveryKey, SealingError> {
     let attributes = session
         .get_attributes(handle, &[AttributeType::EcPoint])
         .map_err(|e| pkcs11_failure("reading the public key", e))?;
@@ -229,11 +333,31 @@ fn read_public_key(
         [0x04, len, rest @ ..] if usize::from(*len) == rest.len() => rest,
         raw => raw,
     };
-    DeliveryKey::from_sec1(raw).map(Some)
+    DeliveryKey::from_sec1(raw)
+}
+
+/// The public keys `config` selects (no login needed: they are public objects).
+fn selected_public_keys(
+    session: &Session,
+    config: &TokenConfig,
+) -> Result<Vec<TokenKey>, SealingError> {
+    find_all(session, &config.key_template(ObjectClass::PUBLIC_KEY))?
+        .into_iter()
+        .map(|handle| {
+            Ok(TokenKey {
+                id: id_and_label(session, handle)?.0,
+                key: read_public_key(session, handle)?,
+            })
+        })
+        .collect()
 }
 
 /// Lists present tokens and, for each, the delivery key it holds (if any).
 pub fn list_tokens(module: &Path, key_label: &str) -> Result<Vec<TokenSummary>, SealingError> {
+    let by_label = TokenConfig {
+        key_label: key_label.to_owned(),
+        ..TokenConfig::default()
+    };
     let module = Module::load(module)?;
     let slots = module
         .0
@@ -255,7 +379,7 @@ pub fn list_tokens(module: &Path, key_label: &str) -> Result<Vec<TokenSummary>, 
             manufacturer: info.manufacturer_id().trim_end().to_owned(),
             model: info.model().trim_end().to_owned(),
             serial: info.serial_number().trim_end().to_owned(),
-            delivery_key: read_public_key(&session, key_label)?,
+            delivery_keys: selected_public_keys(&session, &by_label)?,
         });
     }
     Ok(summaries)
@@ -269,10 +393,8 @@ pub fn read_delivery_key(config: &TokenConfig) -> Result<DeliveryKey, SealingErr
         .0
         .open_ro_session(slot)
         .map_err(|e| pkcs11_failure("opening a session", e))?;
-    read_public_key(&session, &config.key_label)?.ok_or(SealingError::KeyNotFound {
-        token,
-        key_label: config.key_label.clone(),
-    })
+    let handles = find_all(&session, &config.key_template(ObjectClass::PUBLIC_KEY))?;
+    read_public_key(&session, the_only_key(&session, &handles, &token, config)?)
 }
 
 /// Generates the delivery key pair on the token: the private key is sensitive,
@@ -285,17 +407,31 @@ pub fn generate_delivery_key(
     let (slot, token) = module.select(&config.slot)?;
     let session = module.login(slot, &token, pin, true)?;
     let label = config.key_label.as_bytes().to_vec();
-    if find_one(&session, &[Attribute::Label(label.clone())])?.is_some() {
-        return Err(SealingError::KeyExists {
-            token,
-            key_label: config.key_label.clone(),
-        });
+    let id = match &config.key_id {
+        Some(id) => id.clone(),
+        None => session
+            .generate_random_vec(KEY_ID_LEN)
+            .map_err(|e| pkcs11_failure("choosing a key id", e))?,
+    };
+    // Neither the label nor the id may pick another key afterwards.
+    for taken in [Attribute::Label(label.clone()), Attribute::Id(id.clone())] {
+        if !find_all(&session, &[taken])?.is_empty() {
+            return Err(SealingError::KeyExists {
+                token,
+                key: format!(
+                    "labelled '{}' or with CKA_ID {}",
+                    config.key_label,
+                    hex::encode(&id)
+                ),
+            });
+        }
     }
     let public_template = [
         Attribute::Token(true),
         Attribute::Private(false),
         Attribute::EcParams(P256_EC_PARAMS.to_vec()),
         Attribute::Label(label.clone()),
+        Attribute::Id(id.clone()),
         Attribute::Verify(false),
         Attribute::Encrypt(false),
         Attribute::Wrap(false),
@@ -310,18 +446,16 @@ pub fn generate_delivery_key(
         Attribute::Decrypt(false),
         Attribute::Unwrap(false),
         Attribute::Label(label),
+        Attribute::Id(id),
     ];
-    session
+    let (public_key, _) = session
         .generate_key_pair(
             &Mechanism::EccKeyPairGen,
             &public_template,
             &private_template,
         )
         .map_err(|e| pkcs11_failure("generating the key pair", e))?;
-    read_public_key(&session, &config.key_label)?.ok_or(SealingError::KeyNotFound {
-        token,
-        key_label: config.key_label.clone(),
-    })
+    read_public_key(&session, public_key)
 }
 
 /// A logged-in session on the token holding the delivery key.
@@ -330,32 +464,51 @@ pub struct Pkcs11Token {
     module: Module,
     session: Session,
     slot: Slot,
-    key_label: String,
+    /// Finds the private key again: the presence check searches for it.
+    private_key_template: Vec<Attribute>,
     private_key: ObjectHandle,
     public_key: DeliveryKey,
 }
 
 impl Pkcs11Token {
-    /// Loads the module, selects the token, logs in and finds the delivery key.
+    /// Loads the module, selects the token, logs in and finds the delivery key: the
+    /// one private key `config` selects, and the public key with its `CKA_ID`.
     pub fn open(config: &TokenConfig, pin: &AuthPin) -> Result<Self, SealingError> {
         let module = Module::load(&config.module)?;
         let (slot, token) = module.select(&config.slot)?;
         let session = module.login(slot, &token, pin, false)?;
-        let key_missing = || SealingError::KeyNotFound {
-            token: token.clone(),
-            key_label: config.key_label.clone(),
-        };
-        let private_key = find_one(
+        let private_keys = find_all(&session, &config.key_template(ObjectClass::PRIVATE_KEY))?;
+        let private_key = the_only_key(&session, &private_keys, &token, config)?;
+        let (id, label) = id_and_label(&session, private_key)?;
+        let public_keys = find_all(
             &session,
-            &key_template(ObjectClass::PRIVATE_KEY, &config.key_label),
-        )?
-        .ok_or_else(key_missing)?;
-        let public_key = read_public_key(&session, &config.key_label)?.ok_or_else(key_missing)?;
+            &pair_template(ObjectClass::PUBLIC_KEY, &id, &label),
+        )?;
+        let public_key = match public_keys.as_slice() {
+            [one] => read_public_key(&session, *one)?,
+            [] => {
+                return Err(SealingError::UnpairedKey {
+                    token,
+                    key: config.describe_key(),
+                    id: hex::encode(&id),
+                })
+            }
+            several => {
+                return Err(SealingError::Token {
+                    operation: "pairing the delivery key",
+                    reason: format!(
+                        "{} public keys share CKA_ID {}",
+                        several.len(),
+                        hex::encode(&id)
+                    ),
+                })
+            }
+        };
         Ok(Pkcs11Token {
             module,
             session,
             slot,
-            key_label: config.key_label.clone(),
+            private_key_template: pair_template(ObjectClass::PRIVATE_KEY, &id, &label),
             private_key,
             public_key,
         })
@@ -420,27 +573,30 @@ impl TokenBackend for Pkcs11Token {
     }
 
     fn ensure_present(&self) -> Result<(), SealingError> {
-        const CHECK: &str = "checking the token";
-        let removed = || SealingError::TokenRemoved {
-            during: CHECK.to_owned(),
-        };
-        // A failed presence probe means the token is unusable. SoftHSM cannot signal
-        // removal: once its token storage is gone it answers CKR_GENERAL_ERROR.
-        let probe = |result: Result<(), CryptokiError>| match result {
-            Ok(()) => Ok(()),
-            Err(CryptokiError::Pkcs11(rv, _)) if is_removal(rv) || rv == RvError::GeneralError => {
-                Err(removed())
-            }
-            Err(e) => Err(pkcs11_failure(CHECK, e)),
-        };
-        probe(self.session.get_session_info().map(drop))?;
+        self.ensure_present_cheaply()?;
+        let probe = presence_probe;
+        probe(self.module.0.get_token_info(self.slot).map(drop))?;
         probe(self.module.0.get_token_info(self.slot).map(drop))?;
         // Searching makes file-backed tokens (SoftHSM) look at their storage again.
-        let template = key_template(ObjectClass::PRIVATE_KEY, &self.key_label);
-        match self.session.find_objects(&template) {
+        match self.session.find_objects(&self.private_key_template) {
             Ok(handles) if handles.contains(&self.private_key) => Ok(()),
-            Ok(_) => Err(removed()),
+            Ok(_) => Err(token_gone()),
             Err(e) => probe(Err(e)),
         }
+    }
+
+    /// The slot's `CKF_TOKEN_PRESENT` flag and the session's state: about a
+    /// microsecond, where the full check above costs 40–120 µs (SoftHSM rereads its
+    /// storage). Smart-card modules clear the flag when the card goes; SoftHSM never
+    /// does, so there a pull shows at the next full check.
+    fn ensure_present_cheaply(&self) -> Result<(), SealingError> {
+        let info = match self.module.0.get_slot_info(self.slot) {
+            Ok(info) => info,
+            Err(e) => return presence_probe(Err(e)),
+        };
+        if !info.token_present() {
+            return Err(token_gone());
+        }
+        presence_probe(self.session.get_session_info().map(drop))
     }
 }

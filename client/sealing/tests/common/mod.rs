@@ -14,7 +14,8 @@ use medledger_sealing::token::{
     generate_delivery_key, pkcs11_failure, Pkcs11Token, SlotSelector, TokenConfig,
 };
 use medledger_sealing::{
-    seal_file, DeliveryKey, NoProgress, Pin, Progress, SealReceipt, SealingError, TokenBackend,
+    open_file, seal_file, DeliveryKey, DigestCheck, NoProgress, OpenReceipt, Pin, Progress,
+    SealReceipt, SealingError, TokenBackend,
 };
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 use zeroize::Zeroizing;
@@ -95,6 +96,14 @@ pub fn leftovers(dir: &Path) -> Vec<String> {
         .map(|entry| entry.file_name().to_string_lossy().into_owned())
         .filter(|name| name.starts_with(".medledger-partial-"))
         .collect()
+}
+
+/// The length of the partial output in `dir`, while there is one.
+pub fn partial_output_len(dir: &Path) -> Option<u64> {
+    let name = leftovers(dir).into_iter().next()?;
+    fs::metadata(dir.join(name))
+        .ok()
+        .map(|metadata| metadata.len())
 }
 
 pub fn random_bytes(len: usize) -> Vec<u8> {
@@ -255,5 +264,15 @@ impl Sealed {
 
     pub fn bytes(&self) -> Vec<u8> {
         fs::read(&self.sealed).expect("read sealed")
+    }
+
+    /// Opens the container into `opened`, checked against the digest sealing reported.
+    pub fn open(
+        &self,
+        token: &dyn TokenBackend,
+        progress: &mut dyn Progress,
+    ) -> Result<OpenReceipt, SealingError> {
+        let check = DigestCheck::Expect(self.receipt.digest);
+        open_file(&self.sealed, &self.opened, token, check, progress)
     }
 }

@@ -1,0 +1,52 @@
+//! Ctrl-C, SIGTERM and SIGHUP while a file is being written: the partial output is
+//! deleted before the process exits. A signal runs no destructors, so the handler only
+//! wakes a thread (write(2) to a socket is all a handler may safely do), and that
+//! thread removes the pending outputs and exits with 128 + the signal number.
+
+use std::io::Read;
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+
+const SIGNALS: [(libc::c_int, &str); 3] = [
+    (libc::SIGINT, "SIGINT"),
+    (libc::SIGTERM, "SIGTERM"),
+    (libc::SIGHUP, "SIGHUP"),
+];
+
+/// From now on, SIGINT, SIGTERM and SIGHUP remove this process's partial outputs and
+/// end it.
+pub fn remove_partial_output_on_signals() -> Result<(), String> {
+    let (mut woken, waker) =
+        UnixStream::pair().map_err(|e| format!("cannot prepare for signals: {e}"))?;
+    let waker_fd = waker.as_raw_fd();
+    for (signal, name) in SIGNALS {
+        let byte = signal as u8;
+        let wake = move || {
+            // SAFETY: write(2) is async-signal-safe; the socket lives until the process
+            // ends (it is leaked below).
+            unsafe { libc::write(waker_fd, (&byte as *const u8).cast(), 1) };
+        };
+        // SAFETY: the action does nothing but the write above.
+        unsafe { signal_hook_registry::register(signal, wake) }
+            .map_err(|e| format!("cannot handle {name}: {e}"))?;
+    }
+    std::mem::forget(waker);
+    std::thread::spawn(move || {
+        let mut byte = [0u8];
+        if woken.read_exact(&mut byte).is_ok() {
+            let signal = libc::c_int::from(byte[0]);
+            // Held until the process ends: the main thread cannot report or exit first.
+            let removed = medledger_sealing::remove_pending_outputs();
+            let name = SIGNALS
+                .iter()
+                .find_map(|(number, name)| (*number == signal).then_some(*name))
+                .unwrap_or("a signal");
+            eprintln!(
+                "\nerror: interrupted by {name}; {} partial output file(s) removed",
+                removed.count
+            );
+            std::process::exit(128 + signal);
+        }
+    });
+    Ok(())
+}
