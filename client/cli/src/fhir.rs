@@ -103,9 +103,14 @@ pub struct DeidentifyArgs {
     /// Records dated before (YYYY[-MM[-DD]]).
     #[arg(long)]
     until: Option<String>,
-    /// Suppress quasi-identifier classes smaller than this (default: the profile's).
+    /// Every delivered patient shares its quasi-identifiers with at least k - 1 others
+    /// (default: the profile's k).
     #[arg(long)]
     k: Option<usize>,
+    /// Percentage of patients that may be suppressed before birth years and addresses are
+    /// generalized further.
+    #[arg(long, default_value_t = 5.0)]
+    max_suppression_percent: f64,
     /// De-identification profile (TOML); the built-in Safe Harbor profile by default.
     #[arg(long)]
     profile: Option<PathBuf>,
@@ -196,6 +201,7 @@ pub fn run(command: FhirCommand) -> CommandResult {
             let oracle = ConsentGrants::from_file(&args.grants)?;
             let options = DeliveryOptions {
                 k_threshold: args.k.unwrap_or(profile.default_k),
+                max_suppression: args.max_suppression_percent / 100.0,
                 as_of_year: current_year(),
             };
             let summary = deidentify_delivery(
@@ -210,11 +216,17 @@ pub fn run(command: FhirCommand) -> CommandResult {
             )?;
             let manifest = summary.manifest;
             println!(
-                "{} record(s) delivered, {} suppressed (k threshold {}), k = {}",
+                "{} record(s) of {} patient(s) delivered; {} record(s) of {} patient(s) suppressed (k threshold {}), k = {}",
                 manifest.records_delivered,
+                manifest.patients_delivered,
                 manifest.records_suppressed,
+                manifest.patients_suppressed,
                 manifest.k_threshold,
                 manifest.k.map_or("-".to_string(), |k| k.to_string())
+            );
+            println!(
+                "generalized to {}; information loss {:.4}",
+                manifest.generalization, manifest.information_loss
             );
             println!(
                 "manifest: {}",

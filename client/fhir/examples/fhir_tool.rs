@@ -91,20 +91,22 @@ fn run(args: &[String]) -> Result<(), String> {
                 &sale,
                 &Everyone,
                 Path::new(arg(4)?),
-                &DeliveryOptions {
-                    k_threshold: k,
-                    as_of_year: current_year(),
-                },
+                &DeliveryOptions::new(k, current_year()),
             )
             .map_err(|e| e.to_string())?;
             let seconds = started.elapsed().as_secs_f64();
             let megabytes = summary.scanned_bytes as f64 / 1e6;
+            let manifest = &summary.manifest;
+            let patients = manifest.patients_delivered + manifest.patients_suppressed;
             println!(
-                "deidentify: {megabytes:.1} MB of NDJSON in {seconds:.1} s = {:.1} MB/s; {} records delivered, {} suppressed, k = {:?}",
+                "deidentify: {megabytes:.1} MB of NDJSON in {seconds:.1} s = {:.1} MB/s; {} records delivered, {} suppressed; {:.1}% of {patients} patients delivered at k = {:?} ({}; information loss {:.4})",
                 megabytes / seconds,
-                summary.manifest.records_delivered,
-                summary.manifest.records_suppressed,
-                summary.manifest.k
+                manifest.records_delivered,
+                manifest.records_suppressed,
+                100.0 * manifest.patients_delivered as f64 / patients.max(1) as f64,
+                manifest.k,
+                manifest.generalization,
+                manifest.information_loss
             );
             Ok(())
         }

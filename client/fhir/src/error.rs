@@ -45,6 +45,8 @@ pub enum Error {
     NotABundle { url: String, found: String },
     #[error("consent grants file {path}: {reason}")]
     BadGrants { path: PathBuf, reason: String },
+    #[error("delivery options: {0}")]
+    BadDeliveryOptions(String),
     #[error("output folder {0} is not empty — choose a fresh folder for each delivery")]
     OutputNotEmpty(PathBuf),
 }

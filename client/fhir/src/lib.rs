@@ -61,10 +61,19 @@
 //! joined. References to resources not in the delivery are dropped, so every reference
 //! in the output resolves. The engine reads each stored resource into a borrowed tree
 //! ([`json`]) and writes the allowlisted members straight to the output, so nothing is
-//! rebuilt as a `serde_json::Value`. Patients in (birth year, sex, ZIP3) classes smaller than the
-//! k threshold are suppressed with all their records; the manifest reports k and the
-//! BLAKE2b-256 of each file. The store is read once, and only compartments whose class is
-//! still under k when they are reached wait in a spool (see [`delivery`]).
+//! rebuilt as a `serde_json::Value`.
+//!
+//! ## k-anonymity and order
+//! Every element a delivered Patient carries (birth year, every address with its state and
+//! ZIP3, sex, deceased, extensions, labels) is a quasi-identifier. Birth years (year →
+//! 5-, 10-, 20-year band → removed) and addresses (ZIP3 → state → removed) are generalized
+//! first, choosing the least information loss that reaches k while suppressing at most
+//! [`DeliveryOptions::max_suppression`] of the patients (5% by default); the rest of the
+//! patients in classes smaller than k are suppressed with all their records (see
+//! [`kanonymity`]). The manifest reports k, the generalization, the patients suppressed,
+//! the information loss and the BLAKE2b-256 of each file. Patients are written in the order
+//! of their pseudonyms, a permutation keyed by the delivery's fresh key, so deliveries cannot
+//! be lined up row by row (see [`delivery`]).
 
 pub mod account;
 pub mod bulk;
@@ -76,6 +85,7 @@ pub mod delivery;
 pub mod error;
 mod extsort;
 pub mod json;
+pub mod kanonymity;
 pub mod profile;
 mod progress;
 pub mod resource;

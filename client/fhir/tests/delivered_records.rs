@@ -76,10 +76,7 @@ fn delivered_records_are_the_consented_records_that_reach_the_buyer() {
         &research_sale(),
         &OnlyOwner(consenting.clone()),
         &out,
-        &DeliveryOptions {
-            k_threshold: 1,
-            as_of_year: 2026,
-        },
+        &DeliveryOptions::new(1, 2026),
     )
     .unwrap();
 
@@ -125,12 +122,7 @@ fn delivered_records_are_the_consented_records_that_reach_the_buyer() {
 #[test]
 fn suppressed_patients_are_not_reported_as_delivered() {
     let dir = tempfile::tempdir().unwrap();
-    let export = dir.path().join("export");
-    synthetic::generate_corpus(&export, synthetic::CorpusSize::Patients(4), 2, &[]).unwrap();
-    let store = dir.path().join("store");
-    let key = StoreKey::from_bytes([9; 32]);
-    let mapping = OwnerMapping::from_file(&export.join("owners.csv")).unwrap();
-    ingest_folder(&export, &store, &key, &mapping, &IngestOptions::default()).unwrap();
+    let (store, key) = ingest_synthetic(dir.path(), 4, 2);
     // Four patients cannot make a class of 50: everyone is suppressed.
     let summary = deidentify_delivery(
         &store,
@@ -140,10 +132,7 @@ fn suppressed_patients_are_not_reported_as_delivered() {
         &research_sale(),
         &ConsentToEverything,
         &dir.path().join("delivery"),
-        &DeliveryOptions {
-            k_threshold: 50,
-            as_of_year: 2026,
-        },
+        &DeliveryOptions::new(50, 2026),
     )
     .unwrap();
     assert!(summary.manifest.records_suppressed > 0);

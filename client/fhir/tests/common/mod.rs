@@ -83,6 +83,15 @@ pub fn research_sale() -> Sale {
 
 /// De-identifies everything the store holds, with k-anonymity threshold `k`.
 pub fn try_deliver_all(ingested: &Ingested, out: &Path, k: usize) -> Result<DeliverySummary> {
+    try_deliver_with(ingested, out, &DeliveryOptions::new(k, 2026))
+}
+
+/// De-identifies everything the store holds, with `options`.
+pub fn try_deliver_with(
+    ingested: &Ingested,
+    out: &Path,
+    options: &DeliveryOptions,
+) -> Result<DeliverySummary> {
     deidentify_delivery(
         &ingested.store,
         &ingested.key,
@@ -91,11 +100,26 @@ pub fn try_deliver_all(ingested: &Ingested, out: &Path, k: usize) -> Result<Deli
         &research_sale(),
         &ConsentToEverything,
         out,
-        &DeliveryOptions {
-            k_threshold: k,
-            as_of_year: 2026,
-        },
+        options,
     )
+}
+
+/// Generates a synthetic export of `patients` patients in `dir/export` and ingests it into
+/// `dir/store`; returns the store and its key.
+pub fn ingest_synthetic(dir: &Path, patients: u64, seed: u64) -> (PathBuf, StoreKey) {
+    let export = dir.join("export");
+    synthetic::generate_corpus(
+        &export,
+        synthetic::CorpusSize::Patients(patients),
+        seed,
+        &[],
+    )
+    .unwrap();
+    let store = dir.join("store");
+    let key = StoreKey::from_bytes([9; 32]);
+    let mapping = OwnerMapping::from_file(&export.join("owners.csv")).unwrap();
+    ingest_folder(&export, &store, &key, &mapping, &IngestOptions::default()).unwrap();
+    (store, key)
 }
 
 pub fn deliver_all(ingested: &Ingested, out: &Path, k: usize) -> DeliverySummary {
