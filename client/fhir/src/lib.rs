@@ -106,7 +106,7 @@ pub use delivery::{
 };
 pub use error::{Error, IngestIssue, IssueKind, Result};
 pub use profile::Profile;
-pub use rest::{FetchReport, FhirServer, SinceParameter};
+pub use rest::{FetchReport, FhirServer, PlainHttp, SinceParameter};
 pub use store::{RecordId, StoreKey, StoredRecord};
 
 /// The current UTC year (for 90+ folding when no year is given).
