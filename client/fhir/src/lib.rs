@@ -26,7 +26,9 @@
 //! ## Collection
 //! Resources are grouped by patient (the Patient and every resource whose `subject` is
 //! that patient) through an external sort of a patient index, so memory holds one sort
-//! chunk and one compartment, never the export. Patients absent from the hospital's owner
+//! chunk and one compartment, never the export. The sort's runs on disk are sealed
+//! (ChaCha20-Poly1305) under a key that exists only in memory for that ingest, so no
+//! temporary file holds a patient or resource id in clear. Patients absent from the hospital's owner
 //! mapping ([`OwnerMapping`], CSV `patient id,SS58 account`) are not collected.
 //! The Patient resource is kept as compartment context; every other resource is a
 //! *record* with:
