@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! fhir_tool generate <out-dir> <megabytes> [seed]
+//! fhir_tool generate-patients <out-dir> <patients> [seed]
 //! fhir_tool ingest <export-dir> <store-dir> <key-file> <owners.csv>
 //! fhir_tool deidentify <store-dir> <key-file> <out-dir> [k]
 //! ```
@@ -19,16 +20,16 @@ fn run(args: &[String]) -> Result<(), String> {
             .ok_or_else(|| "missing argument (see the file's docs)".to_string())
     };
     match arg(1)? {
-        "generate" => {
-            let megabytes: u64 = arg(3)?.parse().map_err(|_| "megabytes must be a number")?;
+        command @ ("generate" | "generate-patients") => {
+            let count: u64 = arg(3)?.parse().map_err(|_| "the size must be a number")?;
+            let size = if command == "generate" {
+                synthetic::CorpusSize::Bytes(count << 20)
+            } else {
+                synthetic::CorpusSize::Patients(count)
+            };
             let seed = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(7);
-            let summary = synthetic::generate_corpus(
-                Path::new(arg(2)?),
-                synthetic::CorpusSize::Bytes(megabytes << 20),
-                seed,
-                &[],
-            )
-            .map_err(|e| e.to_string())?;
+            let summary = synthetic::generate_corpus(Path::new(arg(2)?), size, seed, &[])
+                .map_err(|e| e.to_string())?;
             println!(
                 "generated {} patients, {:.1} MB",
                 summary.patients,
@@ -111,7 +112,7 @@ fn run(args: &[String]) -> Result<(), String> {
             Ok(())
         }
         other => Err(format!(
-            "unknown command {other:?} (generate, ingest, deidentify)"
+            "unknown command {other:?} (generate, generate-patients, ingest, deidentify)"
         )),
     }
 }
