@@ -167,8 +167,8 @@ pub fn deidentify_delivery(
     // and its Patient's quasi-identifiers join the population. Only when every patient is
     // known can the generalization be chosen, and only then can the compartments be
     // written, in the order of their patients' pseudonyms: a keyed permutation that
-    // changes with every delivery and owes nothing to the store's order.
-    // Written a compartment at a time, unbuffered: a compartment is several kilobytes.
+    // changes with every delivery and owes nothing to the store's order. The spool is
+    // written a compartment (several kilobytes) at a time, unbuffered.
     let mut spool = tempfile::tempfile_in(out_dir)
         .context(|| format!("creating a spool in {}", out_dir.display()))?;
     let mut spool_length = 0u64;
@@ -220,11 +220,11 @@ pub fn deidentify_delivery(
             let key = resource_key(&record.resource_type, &id);
             let pseudonym = Pseudonym::of(&pseudonyms, &key);
             delivered.insert(key, pseudonym);
-            resources.push((record, id, body, pseudonym));
+            resources.push((record, id, body, order_key(&pseudonym)));
         }
         let order = resources[0].3;
         // The records follow their Patient in pseudonym order too, not in the store's.
-        resources[1..].sort_unstable_by(|a, b| a.3.as_str().cmp(b.3.as_str()));
+        resources[1..].sort_unstable_by_key(|resource| resource.3);
         let view = CompartmentView {
             delivered: &delivered,
             age_90_or_over: is_age_90_or_over(resources[0].2, options.as_of_year),
@@ -284,7 +284,7 @@ pub fn deidentify_delivery(
 
     let allowed = (options.max_suppression * population.len() as f64).floor() as u64;
     let plan = population.plan(options.k_threshold, allowed);
-    held.sort_unstable_by(|a, b| a.order.as_str().cmp(b.order.as_str()));
+    held.sort_unstable_by_key(|compartment| compartment.order);
     let mut output = DeliveryOutput::new(out_dir);
     let mut delivered_records: Vec<DeliveredRecord> = Vec::with_capacity(
         held.iter()
@@ -388,7 +388,7 @@ pub fn deidentify_delivery(
 /// A de-identified compartment waiting in the spool for the generalization to be chosen.
 struct HeldCompartment {
     /// The patient's pseudonym: compartments are written in this order.
-    order: Pseudonym,
+    order: [u8; 32],
     /// The patient's index in the [`Population`].
     patient: usize,
     spool_offset: u64,
@@ -396,6 +396,13 @@ struct HeldCompartment {
     /// Lines after the Patient's.
     record_lines: u64,
     records: Vec<DeliveredRecord>,
+}
+
+/// The bytes of a pseudonym, which order a delivery's resources.
+fn order_key(pseudonym: &Pseudonym) -> [u8; 32] {
+    let mut key = [0u8; 32];
+    key.copy_from_slice(pseudonym.as_str().as_bytes());
+    key
 }
 
 /// What a delivered Patient may reveal: every element the profile lets through, and the

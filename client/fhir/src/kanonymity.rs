@@ -32,6 +32,7 @@
 
 use crate::json::{write_string, Element};
 use crate::resource::year_of;
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -576,7 +577,7 @@ impl Population {
     /// numbers).
     fn address_sets(&self, level: AddressLevel, locations: &[&Location]) -> Vec<u32> {
         let address_ids = generalized_ids(locations, level);
-        let mut sets: HashMap<Vec<u32>, u32> = HashMap::new();
+        let mut sets: FxHashMap<Vec<u32>, u32> = FxHashMap::default();
         let mut addresses = Vec::new();
         self.patients
             .iter()
@@ -618,7 +619,9 @@ impl Population {
                 address_set: *address_set,
             })
             .collect();
-        let mut sizes: HashMap<ClassKey, u64> = HashMap::with_capacity(keys.len());
+        // Class keys are small integers: FxHash, not SipHash (no one chooses them).
+        let mut sizes: FxHashMap<ClassKey, u64> = FxHashMap::default();
+        sizes.reserve(keys.len());
         for key in &keys {
             *sizes.entry(*key).or_default() += 1;
         }
