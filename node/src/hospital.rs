@@ -52,15 +52,18 @@ impl RegisterRecordsCmd {
         let rpc = Rpc::new(&self.rpc_url);
         let records = read_registrations(&self.store)?;
         let pending = unregistered(&rpc, &records)?;
+        let (pending, not_enrolled) = split_by_enrolment(&rpc, &hospital, pending)?;
         println!(
             "{} records in {}; {} already on chain, {} to register as {}",
             records.len(),
             self.store.display(),
-            records.len() - pending.len(),
+            records.len() - pending.len() - not_enrolled.records,
             pending.len(),
             hospital.to_ss58check()
         );
+        let skipped = not_enrolled.summary();
         if pending.is_empty() {
+            println!("{skipped}");
             return Ok(());
         }
 
@@ -120,17 +123,16 @@ impl RegisterRecordsCmd {
                 ));
             }
         }
-        let missing = unregistered(&rpc, &records)?;
+        let missing = unregistered(&rpc, &pending)?;
         if !missing.is_empty() {
             return Err(format!(
-                "{} of {} records are still not registered: their owners may not be enrolled \
-                 with this hospital (ownership.enrol), or this account is not a member hospital; \
-                 see the node's events, then run again",
+                "{} of {} records sent are not registered: is this account a member hospital? \
+                 See the node's events (ownership.registerRecords), then run again",
                 missing.len(),
-                records.len()
+                pending.len()
             ));
         }
-        println!("all {} records are registered", records.len());
+        println!("{} records registered; {skipped}", pending.len());
         Ok(())
     }
 }
@@ -173,35 +175,90 @@ pub fn read_registrations(
         .collect()
 }
 
+/// Records whose owners are not enrolled with the hospital: the runtime would refuse their
+/// whole batch (`OwnerNotEnrolled`), so they wait for a later run.
+#[derive(Default)]
+struct NotEnrolled {
+    records: usize,
+    patients: usize,
+}
+
+impl NotEnrolled {
+    fn summary(&self) -> String {
+        if self.records == 0 {
+            "every owner is enrolled with this hospital".into()
+        } else {
+            format!(
+                "{} records of {} patients not enrolled with this hospital skipped: enrol them \
+                 (ownership.enrol) and run again",
+                self.records, self.patients
+            )
+        }
+    }
+}
+
 /// The records of `records` that the chain (best block) does not hold yet.
 fn unregistered(
     rpc: &Rpc,
     records: &[RecordRegistration<AccountId>],
 ) -> Result<Vec<RecordRegistration<AccountId>>, String> {
-    let mut missing = Vec::new();
-    for chunk in records.chunks(KEYS_PER_QUERY) {
-        let keys: Vec<String> = chunk
-            .iter()
-            .map(|record| {
-                let key = pallet_ownership::Records::<Runtime>::hashed_key_for(record.id);
-                format!("0x{}", hex::encode(key))
-            })
-            .collect();
-        let answer = rpc.call("state_queryStorageAt", json!([keys]))?;
-        let present: std::collections::HashSet<String> = answer[0]["changes"]
-            .as_array()
-            .ok_or("unexpected state_queryStorageAt answer")?
-            .iter()
-            .filter(|change| !change[1].is_null())
-            .filter_map(|change| change[0].as_str().map(str::to_owned))
-            .collect();
-        missing.extend(
-            chunk
+    let keys = records
+        .iter()
+        .map(|record| pallet_ownership::Records::<Runtime>::hashed_key_for(record.id));
+    let present = keys_present(rpc, keys)?;
+    Ok(records
+        .iter()
+        .zip(present)
+        .filter(|(_, present)| !present)
+        .map(|(record, _)| record.clone())
+        .collect())
+}
+
+/// Splits `records` into those whose owner is enrolled with `hospital` and a count of the rest.
+fn split_by_enrolment(
+    rpc: &Rpc,
+    hospital: &AccountId,
+    records: Vec<RecordRegistration<AccountId>>,
+) -> Result<(Vec<RecordRegistration<AccountId>>, NotEnrolled), String> {
+    let owners: Vec<AccountId> = records
+        .iter()
+        .map(|record| record.owner.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let keys = owners
+        .iter()
+        .map(|owner| pallet_ownership::Enrolments::<Runtime>::hashed_key_for(owner, hospital));
+    let enrolled: std::collections::BTreeSet<AccountId> = owners
+        .iter()
+        .zip(keys_present(rpc, keys)?)
+        .filter(|(_, enrolled)| *enrolled)
+        .map(|(owner, _)| owner.clone())
+        .collect();
+    let (sendable, waiting): (Vec<_>, Vec<_>) = records
+        .into_iter()
+        .partition(|record| enrolled.contains(&record.owner));
+    let not_enrolled = NotEnrolled {
+        records: waiting.len(),
+        patients: owners.len() - enrolled.len(),
+    };
+    Ok((sendable, not_enrolled))
+}
+
+/// Whether each storage key has a value at the best block, in order.
+fn keys_present(rpc: &Rpc, keys: impl Iterator<Item = Vec<u8>>) -> Result<Vec<bool>, String> {
+    let keys: Vec<String> = keys.map(|key| format!("0x{}", hex::encode(key))).collect();
+    let mut present = std::collections::HashSet::new();
+    for chunk in keys.chunks(KEYS_PER_QUERY) {
+        let answer = rpc.call("state_queryStorageAt", json!([chunk]))?;
+        present.extend(
+            answer[0]["changes"]
+                .as_array()
+                .ok_or("unexpected state_queryStorageAt answer")?
                 .iter()
-                .zip(&keys)
-                .filter(|(_, key)| !present.contains(*key))
-                .map(|(record, _)| record.clone()),
+                .filter(|change| !change[1].is_null())
+                .filter_map(|change| change[0].as_str().map(str::to_owned)),
         );
     }
-    Ok(missing)
+    Ok(keys.iter().map(|key| present.contains(key)).collect())
 }

@@ -1,5 +1,6 @@
 //! An order its custodian never delivers is refunded in full once the deadline has passed, and
-//! not before (development chain, where sudo shortens the delivery period).
+//! not before (development chain, where sudo shortens the delivery period); an order the
+//! custodian has nothing to deliver for is declined by its node and refunded at once.
 
 mod support;
 
@@ -9,8 +10,11 @@ use medledger_runtime::RuntimeCall;
 use medledger_test_harness::{wait_until, Network};
 use pallet_escrow::OrderState;
 use sp_core::Encode;
-use sp_keyring::Sr25519Keyring::{Alice, One};
-use support::{dispatch, dispatch_ok, order_at, research_listing, storage};
+use sp_keyring::Sr25519Keyring::{Alice, AliceStash, Ferdie, One};
+use support::{
+    dispatch, dispatch_ok, enrol, events, ingest_synthetic, order_at, register_records,
+    research_listing, storage,
+};
 
 const NODE: &str = env!("CARGO_BIN_EXE_medledger-node");
 /// Long enough (30 s) that the early refund certainly lands before the deadline.
@@ -25,6 +29,34 @@ fn held_by_buyer(node: &medledger_test_harness::Node) -> u128 {
         .unwrap()
         .unwrap_or_default();
     holds.iter().map(|hold| hold.amount).sum()
+}
+
+/// Alice General lists a dataset at a flat 5 000 000; One registers a key and buys it (order 0).
+fn list_and_buy(alice: &medledger_test_harness::Node) {
+    dispatch_ok(
+        alice,
+        Alice,
+        research_listing(&[], pallet_listing::PriceModel::Flat(5_000_000), 100),
+    )
+    .unwrap();
+    dispatch_ok(
+        alice,
+        One,
+        RuntimeCall::Delivery(pallet_delivery::Call::register_delivery_key {
+            key: pallet_delivery::DeliveryKey(pallet_delivery::P256_GENERATOR_COMPRESSED),
+        }),
+    )
+    .unwrap();
+    dispatch_ok(
+        alice,
+        One,
+        RuntimeCall::Escrow(pallet_escrow::Call::buy {
+            listing: 0,
+            max_price: 5_000_000,
+            listing_version: 1,
+        }),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -51,30 +83,7 @@ fn an_undelivered_order_is_refunded_after_its_deadline_and_not_before() {
         }),
     )
     .unwrap();
-    dispatch_ok(
-        alice,
-        Alice,
-        research_listing(&[], pallet_listing::PriceModel::Flat(5_000_000), 100),
-    )
-    .unwrap();
-    dispatch_ok(
-        alice,
-        One,
-        RuntimeCall::Delivery(pallet_delivery::Call::register_delivery_key {
-            key: pallet_delivery::DeliveryKey(pallet_delivery::P256_GENERATOR_COMPRESSED),
-        }),
-    )
-    .unwrap();
-    dispatch_ok(
-        alice,
-        One,
-        RuntimeCall::Escrow(pallet_escrow::Call::buy {
-            listing: 0,
-            max_price: 5_000_000,
-            listing_version: 1,
-        }),
-    )
-    .unwrap();
+    list_and_buy(alice);
     let order = order_at(alice, 0, None).unwrap();
     assert_eq!(order.deadline, order.placed_at + DELIVERY_PERIOD);
     assert_eq!(held_by_buyer(alice), 5_000_000);
@@ -104,4 +113,87 @@ fn an_undelivered_order_is_refunded_after_its_deadline_and_not_before() {
         OrderState::Refunded
     );
     assert_eq!(held_by_buyer(alice), 0, "the whole price is free again");
+}
+
+#[test]
+fn an_order_nobody_consented_to_is_declined_and_refunded_at_once() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let work = work.path();
+    let patients = [Ferdie, AliceStash];
+    let owners: Vec<_> = patients.iter().map(|p| p.to_account_id()).collect();
+    let (store, key_file) = ingest_synthetic(work, "store", 2, 3, &owners).expect("ingest");
+    let mut net = Network::new(NODE);
+    net.start_node(
+        "alice",
+        &[
+            "--dev",
+            "--node-key",
+            &format!("{:064x}", 1),
+            "--fhir-store",
+            &store.to_string_lossy(),
+            "--fhir-store-key",
+            &key_file.to_string_lossy(),
+            "--delivery-k",
+            "1",
+        ],
+    )
+    .unwrap();
+    let alice = net.node("alice");
+    wait_until("block 1", Duration::from_secs(120), || {
+        Ok((alice.best_number()? >= 1).then_some(()))
+    })
+    .unwrap();
+    // The patients are enrolled and own registered records, but consent to nothing.
+    for patient in patients {
+        enrol(alice, Alice, patient).expect("enrol");
+    }
+    register_records(NODE, alice, &store).expect("register records");
+    list_and_buy(alice);
+    let order = order_at(alice, 0, None).unwrap();
+    assert!(
+        order.deadline > order.placed_at + 1_000,
+        "the default period"
+    );
+
+    let refunded_in = wait_until("the order to be refunded", Duration::from_secs(180), || {
+        let now = order_at(alice, 0, None)?;
+        Ok((now.state == OrderState::Refunded).then_some(()))
+    })
+    .and_then(|()| alice.best_number())
+    .unwrap();
+    assert!(
+        refunded_in < u64::from(order.deadline),
+        "refunded long before the deadline"
+    );
+    assert_eq!(held_by_buyer(alice), 0, "the whole price is free again");
+    assert!(order_at(alice, 0, None).unwrap().receipt.is_none());
+    let declined =
+        (u64::from(order.placed_at)..=refunded_in).find_map(|number| {
+            let hash = alice.block_hash(number).ok()??;
+            let mut declined_by = None;
+            let mut refund_cause = None;
+            for record in events(alice, &hash).ok()? {
+                match record.event {
+                    medledger_runtime::RuntimeEvent::Escrow(
+                        pallet_escrow::Event::DeliveryDeclined { submitted_by, .. },
+                    ) => declined_by = Some(submitted_by),
+                    medledger_runtime::RuntimeEvent::Escrow(
+                        pallet_escrow::Event::OrderRefunded { cause, amount, .. },
+                    ) => refund_cause = Some((cause, amount)),
+                    _ => {}
+                }
+            }
+            declined_by.zip(refund_cause)
+        });
+    assert_eq!(
+        declined,
+        Some((
+            Alice.to_account_id(),
+            (pallet_escrow::RefundCause::NothingToDeliver, 5_000_000)
+        )),
+        "the custodian's node declined it and the buyer got the whole price back"
+    );
+    assert!(alice
+        .log()
+        .contains("order 0: no record is consented for this buyer and purpose"));
 }

@@ -229,8 +229,10 @@ impl_runtime_apis! {
             custodian: AccountId,
             patient: AccountId,
             valid_until: BlockNumber,
-        ) -> Vec<u8> {
-            Ownership::enrolment_message(&custodian, &patient, valid_until)
+        ) -> pallet_ownership::EnrolmentMessage {
+            pallet_ownership::EnrolmentMessage {
+                message: Ownership::enrolment_message(&custodian, &patient, valid_until),
+            }
         }
     }
 

@@ -49,11 +49,14 @@ pub struct FetchArgs {
     /// Send `_since` (Bulk Data style) instead of `_lastUpdated=ge`.
     #[arg(long, requires = "since")]
     use_since_parameter: bool,
-    /// Resource types to fetch.
+    /// Resource types to fetch. The default is the patient data of US Core 3.1.1, which every
+    /// ONC-certified EHR serves; add MedicationStatement, MedicationAdministration,
+    /// MedicationDispense, ServiceRequest, Specimen or FamilyMemberHistory where the server
+    /// has them (a type it does not serve fails the fetch).
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "Patient,Encounter,Observation,Condition,MedicationRequest,DiagnosticReport"
+        default_value = "Patient,AllergyIntolerance,CarePlan,CareTeam,Condition,Device,DiagnosticReport,DocumentReference,Encounter,Goal,Immunization,MedicationRequest,Observation,Procedure"
     )]
     types: Vec<String>,
     /// Export folder to write (one NDJSON file per type).

@@ -9,7 +9,8 @@ use crate::error::{Error, IngestIssue, IoContext, IssueKind, Result};
 use crate::extsort::ExternalSorter;
 use crate::progress;
 use crate::resource::{
-    category_codes, collected_references, compartment_patient, record_date, resource_key,
+    category_codes, collected_references, compartment_patient, patient_reference, record_date,
+    resource_key,
 };
 use crate::store::{
     seal_frame, FrameReader, RecordId, StoreKey, StoreReader, StoreWriter, StoredRecord,
@@ -239,10 +240,7 @@ pub fn ingest_folder(
                 Err(kind) => return report.record_issue(&mut issues, issue(kind)),
             };
             let Some(patient) = compartment_patient(&resource_type, &body) else {
-                let found = body
-                    .pointer("/subject/reference")
-                    .and_then(Value::as_str)
-                    .unwrap_or("(no subject)");
+                let found = patient_reference(&resource_type, &body).unwrap_or("(no patient)");
                 return report.record_issue(
                     &mut issues,
                     issue(IssueKind::BrokenReference {

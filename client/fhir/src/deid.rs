@@ -12,19 +12,19 @@
 //! |---|---|---|
 //! | A | names | `name`, `contact`, displays, `text` never copied |
 //! | B | geography below state | `address` → state, ZIP3 (`000` for the restricted list), country |
-//! | C | dates except year; ages 90+ | every date → year; 90+ → no birth year (age-group extension), ages in years ≥ 90 → `>= 90` |
+//! | C | dates except year; ages 90+ | every date → year; 90+ → no birth year (age-group extension); an age (the `Age` datatype, an age-coded Observation or component) or any duration of 90 years or more, in any time unit (UCUM or written out), → `>= 90 a`; an integer age ≥ 90, or an age in a unit that is not time, is dropped |
 //! | D–F | phone, fax, email | `telecom` never copied |
 //! | G | SSN | `identifier` never copied |
 //! | H | medical record numbers | `identifier`, `meta.source` never copied; ids → pseudonyms |
 //! | I | health plan beneficiary numbers | `identifier`, `Coverage` not collected |
-//! | J | account numbers | `identifier` never copied |
+//! | J | account numbers | `identifier` never copied; a number is copied only where a rule names it, and an Observation's value only with its allowlisted code |
 //! | K | certificate / licence numbers | `identifier`, `qualification` never copied |
 //! | L | vehicle identifiers | free text and unknown extensions never copied |
-//! | M | device identifiers and serials | `device`, `udiCarrier` never copied |
+//! | M | device identifiers and serials | Device keeps status, type, patient and safety codes; `udiCarrier`, `serialNumber`, `lotNumber`, `distinctIdentifier`, names and model numbers never copied |
 //! | N | URLs | `telecom`, `Attachment.url`, unknown extension values never copied; only allowlisted code-system URIs |
 //! | O | IP addresses | free text and unknown extensions never copied |
 //! | P | biometric identifiers | no element carrying them is on the allowlist |
-//! | Q | full-face photographs | `photo`, `presentedForm`, every `Attachment` never copied |
+//! | Q | full-face photographs | `photo`, `presentedForm` never copied; of an `Attachment` (DocumentReference) only `contentType` and the year of `creation` |
 //! | R | any other unique code | codes only from allowlisted terminologies, syntax-checked; references → pseudonyms |
 
 use crate::json::{number_as_f64, write_number, write_string, Element};
@@ -33,6 +33,7 @@ use crate::resource::{parse_reference, resource_key, year_of};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::Sha256;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use zeroize::Zeroizing;
 
@@ -211,6 +212,179 @@ fn write_age_marker(out: &mut Vec<u8>) {
     out.extend_from_slice(b",\"valueBoolean\":true}");
 }
 
+/// `{"code":"a",["comparator":">=",]"system":UCUM,"value":90}`: the Safe Harbor
+/// category of every age of 90 or more. A Range bound takes no comparator.
+fn write_ninety_years(out: &mut Vec<u8>, with_comparator: bool) {
+    write_quantity_value(
+        out,
+        "90",
+        Some(&Unit::ucum(TimeUnit::Years.ucum())),
+        with_comparator.then_some(">="),
+    );
+}
+
+/// A Quantity's members in key order: the unit's `code` and `system` when it is known.
+fn write_quantity_value(
+    out: &mut Vec<u8>,
+    token: &str,
+    unit: Option<&Unit<'_>>,
+    comparator: Option<&str>,
+) {
+    out.push(b'{');
+    if let Some(unit) = unit {
+        out.extend_from_slice(b"\"code\":");
+        write_string(out, &unit.code);
+        out.push(b',');
+    }
+    if let Some(comparator) = comparator {
+        out.extend_from_slice(b"\"comparator\":");
+        write_string(out, comparator);
+        out.push(b',');
+    }
+    if let Some(unit) = unit {
+        out.extend_from_slice(b"\"system\":");
+        write_string(out, &unit.system);
+        out.push(b',');
+    }
+    out.extend_from_slice(b"\"value\":");
+    write_number(out, token);
+    out.push(b'}');
+}
+
+/// A coded unit: UCUM, or a code of another allowlisted system (`TAB` of
+/// v3-orderableDrugForm).
+struct Unit<'a> {
+    code: Cow<'a, str>,
+    system: Cow<'a, str>,
+}
+
+impl Unit<'static> {
+    fn ucum(code: &'static str) -> Self {
+        Self {
+            code: Cow::Borrowed(code),
+            system: Cow::Borrowed(UCUM_SYSTEM),
+        }
+    }
+}
+
+/// A Quantity as the profile may deliver it.
+enum Reading<'a> {
+    Value {
+        token: &'a str,
+        /// The unit to deliver (allowlisted), if it is known.
+        unit: Option<Unit<'a>>,
+        comparator: Option<&'static str>,
+    },
+    /// A duration of 90 years or more: delivered as the category `>= 90 a`.
+    NinetyYearsOrMore,
+    /// Nothing may be delivered.
+    Withheld,
+}
+
+/// A unit of time an age or a duration is given in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TimeUnit {
+    Years,
+    Months,
+    Weeks,
+    Days,
+    Hours,
+    Minutes,
+    Seconds,
+}
+
+impl TimeUnit {
+    /// The fewest days 90 calendar years hold (21 leap days: a century year in the span
+    /// may not be a leap year).
+    const DAYS_IN_90_YEARS: f64 = 90.0 * 365.0 + 21.0;
+
+    /// A UCUM code of time (the Julian and Gregorian year and month variants included).
+    fn from_ucum(code: &str) -> Option<Self> {
+        Some(match code {
+            "a" | "a_j" | "a_g" => Self::Years,
+            "mo" | "mo_j" | "mo_g" | "mo_s" => Self::Months,
+            "wk" => Self::Weeks,
+            "d" => Self::Days,
+            "h" => Self::Hours,
+            "min" => Self::Minutes,
+            "s" => Self::Seconds,
+            _ => return None,
+        })
+    }
+
+    /// A unit of time as people write it in `Quantity.unit`, any case.
+    fn from_text(unit: &str) -> Option<Self> {
+        const NAMES: [(TimeUnit, &[&str]); 7] = [
+            (
+                TimeUnit::Years,
+                &["a", "y", "yr", "yrs", "year", "years", "yo", "y/o"],
+            ),
+            (TimeUnit::Months, &["mo", "mos", "mon", "month", "months"]),
+            (TimeUnit::Weeks, &["w", "wk", "wks", "week", "weeks"]),
+            (TimeUnit::Days, &["d", "day", "days"]),
+            (TimeUnit::Hours, &["h", "hr", "hrs", "hour", "hours"]),
+            (TimeUnit::Minutes, &["min", "mins", "minute", "minutes"]),
+            (
+                TimeUnit::Seconds,
+                &["s", "sec", "secs", "second", "seconds"],
+            ),
+        ];
+        let unit = unit.trim();
+        NAMES
+            .iter()
+            .find(|(_, names)| names.iter().any(|name| name.eq_ignore_ascii_case(unit)))
+            .map(|(time, _)| *time)
+    }
+
+    fn ucum(self) -> &'static str {
+        match self {
+            Self::Years => "a",
+            Self::Months => "mo",
+            Self::Weeks => "wk",
+            Self::Days => "d",
+            Self::Hours => "h",
+            Self::Minutes => "min",
+            Self::Seconds => "s",
+        }
+    }
+
+    /// Whether `value` of this unit may be 90 years or more.
+    fn reaches_90_years(self, value: f64) -> bool {
+        match self {
+            Self::Years => value >= 90.0,
+            Self::Months => value >= 90.0 * 12.0,
+            Self::Weeks => value * 7.0 >= Self::DAYS_IN_90_YEARS,
+            Self::Days => value >= Self::DAYS_IN_90_YEARS,
+            Self::Hours => value >= Self::DAYS_IN_90_YEARS * 24.0,
+            Self::Minutes => value >= Self::DAYS_IN_90_YEARS * 1440.0,
+            Self::Seconds => value >= Self::DAYS_IN_90_YEARS * 86_400.0,
+        }
+    }
+}
+
+/// The members of one object being written: which rules wrote something (bit per rule,
+/// the first 64), its `code` once reached (it sorts before the `value[x]` members), and,
+/// once asked, whether that code is an age.
+struct MemberScope<'r, 'a> {
+    rules: &'r ObjectRules,
+    object: Element<'a>,
+    written: u64,
+    code: Option<Element<'a>>,
+    measures_age: Option<bool>,
+}
+
+impl<'r, 'a> MemberScope<'r, 'a> {
+    fn new(rules: &'r ObjectRules, object: Element<'a>) -> Self {
+        Self {
+            rules,
+            object,
+            written: 0,
+            code: None,
+            measures_age: None,
+        }
+    }
+}
+
 /// `a < b` as strings, with the usual answer (a different first byte) decided without a
 /// call to `memcmp`: it runs for every rule of every resource.
 #[inline]
@@ -314,7 +488,8 @@ impl Deidentifier<'_> {
         out.push(b'{');
         let mut first = true;
         let mut members = resource.members_by_name();
-        for (name, rule) in rules {
+        let mut scope = MemberScope::new(rules, resource);
+        for (index, (name, rule)) in rules.iter().enumerate() {
             while let Some(member) = engine_members.next_if(|m| precedes(m.name(), name)) {
                 write_engine_member(member, out, &mut first);
             }
@@ -327,7 +502,7 @@ impl Deidentifier<'_> {
                     if let Some(items) = value.filter(|_| rule.list).and_then(|v| v.items()) {
                         for item in items {
                             let item_mark = out.len();
-                            if self.write_shape(&rule.shape, item, view, out) {
+                            if self.write_shape(&rule.shape, item, false, view, out) {
                                 out.push(b',');
                             } else {
                                 out.truncate(item_mark);
@@ -341,9 +516,14 @@ impl Deidentifier<'_> {
                 continue;
             }
             if let Some(value) = members.find(name) {
-                write_member(out, &mut first, name, |out| {
-                    self.write_rule(rule, value, view, out)
-                });
+                self.write_allowed_member(
+                    &mut scope,
+                    (index, name, rule),
+                    value,
+                    view,
+                    out,
+                    &mut first,
+                );
             }
         }
         for member in engine_members {
@@ -364,20 +544,119 @@ impl Deidentifier<'_> {
     ) -> bool {
         let mut wrote = false;
         let mut members = object.members_by_name();
-        for (name, rule) in rules {
+        let mut scope = MemberScope::new(rules, object);
+        for (index, (name, rule)) in rules.iter().enumerate() {
             if let Some(value) = members.find(name) {
-                wrote |= write_member(out, first, name, |out| {
-                    self.write_rule(rule, value, view, out)
-                });
+                wrote |= self.write_allowed_member(
+                    &mut scope,
+                    (index, name, rule),
+                    value,
+                    view,
+                    out,
+                    first,
+                );
             }
         }
         wrote
+    }
+
+    /// Writes member `name`, rule number `index` of `scope.rules`, unless the sibling it
+    /// requires is not written; numbers, quantities and ranges learn whether the object
+    /// measures an age.
+    fn write_allowed_member<'a>(
+        &self,
+        scope: &mut MemberScope<'_, 'a>,
+        (index, name, rule): (usize, &str, &Rule),
+        value: Element<'a>,
+        view: &CompartmentView<'_>,
+        out: &mut Vec<u8>,
+        first: &mut bool,
+    ) -> bool {
+        if name == "code" {
+            scope.code = Some(value);
+        }
+        if let Some(sibling) = rule.requires {
+            if !self.sibling_written(scope, sibling, index, view, out) {
+                return false;
+            }
+        }
+        let age = self.age_context(scope, rule);
+        let wrote = write_member(out, first, name, |out| {
+            self.write_rule(rule, value, age, view, out)
+        });
+        if wrote && index < 64 {
+            scope.written |= 1 << index;
+        }
+        wrote
+    }
+
+    /// Whether rule number `sibling` of the scope writes something: known for the rules
+    /// before `index`, tried (and taken back) for a later one.
+    fn sibling_written(
+        &self,
+        scope: &mut MemberScope<'_, '_>,
+        sibling: usize,
+        index: usize,
+        view: &CompartmentView<'_>,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        if sibling < index && sibling < 64 {
+            return scope.written & (1 << sibling) != 0;
+        }
+        let Some((name, rule)) = scope.rules.iter().nth(sibling) else {
+            return false;
+        };
+        let Some(value) = scope.object.get(name) else {
+            return false;
+        };
+        let age = self.age_context(scope, rule);
+        let mark = out.len();
+        let wrote = self.write_rule(rule, value, age, view, out);
+        out.truncate(mark);
+        wrote
+    }
+
+    /// Whether `rule`'s numbers are read as ages: the object's `code` is an age code.
+    /// Looked up once per object, and only for the rules that hold numbers; a `code`
+    /// found by the rule walk is used as it is, else the object is searched for one.
+    fn age_context(&self, scope: &mut MemberScope<'_, '_>, rule: &Rule) -> bool {
+        if !matches!(
+            rule.shape,
+            Shape::Kind(Kind::Number | Kind::Quantity | Kind::Range)
+        ) {
+            return false;
+        }
+        *scope.measures_age.get_or_insert_with(|| {
+            let code = scope.code.or_else(|| {
+                scope
+                    .rules
+                    .contains_key("code")
+                    .then(|| scope.object.get("code"))
+                    .flatten()
+            });
+            code.is_some_and(|code| self.is_age_code(code))
+        })
+    }
+
+    /// Whether a CodeableConcept has a coding the profile lists as an age.
+    fn is_age_code(&self, code: Element<'_>) -> bool {
+        let Some(mut codings) = code.get("coding").and_then(|coding| coding.items()) else {
+            return false;
+        };
+        codings.any(|coding| {
+            let text_of = |name| coding.get(name).and_then(|value| value.as_str());
+            match (text_of("system"), text_of("code")) {
+                (Some(system), Some(code)) => self.profile.is_age_code(&system, &code),
+                _ => false,
+            }
+        })
     }
 
     fn write_rule(
         &self,
         rule: &Rule,
         value: Element<'_>,
+        age: bool,
         view: &CompartmentView<'_>,
         out: &mut Vec<u8>,
     ) -> bool {
@@ -386,10 +665,10 @@ impl Deidentifier<'_> {
                 return false;
             };
             write_list(out, items, |item, out| {
-                self.write_shape(&rule.shape, item, view, out)
+                self.write_shape(&rule.shape, item, age, view, out)
             })
         } else {
-            self.write_shape(&rule.shape, value, view, out)
+            self.write_shape(&rule.shape, value, age, view, out)
         }
     }
 
@@ -397,6 +676,7 @@ impl Deidentifier<'_> {
         &self,
         shape: &Shape,
         value: Element<'_>,
+        age: bool,
         view: &CompartmentView<'_>,
         out: &mut Vec<u8>,
     ) -> bool {
@@ -422,7 +702,7 @@ impl Deidentifier<'_> {
                     false
                 }
             }
-            Shape::Kind(kind) => self.write_kind(*kind, value, view, out),
+            Shape::Kind(kind) => self.write_kind(*kind, value, age, view, out),
         }
     }
 
@@ -430,6 +710,7 @@ impl Deidentifier<'_> {
         &self,
         kind: Kind,
         value: Element<'_>,
+        age: bool,
         view: &CompartmentView<'_>,
         out: &mut Vec<u8>,
     ) -> bool {
@@ -479,6 +760,10 @@ impl Deidentifier<'_> {
                 None => false,
             },
             Kind::Number => match value.number_text() {
+                // An age as a bare number cannot be folded (`>=` needs a Quantity).
+                Some(token) if age && !number_as_f64(token).is_some_and(|years| years < 90.0) => {
+                    false
+                }
                 Some(token) => {
                     write_number(out, token);
                     true
@@ -500,7 +785,10 @@ impl Deidentifier<'_> {
                     false
                 }
             }
-            Kind::Quantity => self.write_quantity(value, out),
+            Kind::Quantity => self.write_quantity(value, age, out),
+            Kind::Age => self.write_quantity(value, true, out),
+            Kind::Range => self.write_range(value, age, out),
+            Kind::AgeRange => self.write_range(value, true, out),
             Kind::Address => self.write_address(value, out),
             Kind::Extensions => self.write_extension(value, view, out),
         }
@@ -522,49 +810,118 @@ impl Deidentifier<'_> {
         true
     }
 
-    fn write_quantity(&self, quantity: Element<'_>, out: &mut Vec<u8>) -> bool {
+    /// Reads a Quantity: its value, the UCUM unit to deliver, and whether it is a
+    /// duration of 90 years or more. `age`: the quantity is an age whatever its unit.
+    fn read_quantity<'a>(&self, quantity: Element<'a>, age: bool) -> Reading<'a> {
         let Some(token) = quantity.get("value").and_then(|v| v.number_text()) else {
-            return false;
+            return Reading::Withheld;
         };
         let text_of = |name| quantity.get(name).and_then(|value| value.as_str());
-        let code = text_of("code");
-        let unit = match (text_of("system"), code.as_deref()) {
-            (Some(system), Some(code))
-                if system == UCUM_SYSTEM && self.profile.ucum_units.contains(code) =>
-            {
-                Some(code)
+        let (system, code) = (text_of("system"), text_of("code"));
+        let coded = match (&system, &code) {
+            (Some(system), Some(code)) if system == UCUM_SYSTEM => {
+                self.profile.ucum_units.contains(code.as_ref())
             }
-            _ => None,
+            (Some(system), Some(code)) => self.profile.code_allowed(system, code),
+            _ => false,
         };
-        let mut comparator = text_of("comparator")
-            .filter(|c| ["<", "<=", ">=", ">"].contains(&c.as_ref()))
-            .map(|c| c.into_owned());
-        // An age of 90 or more is itself an identifier under Safe Harbor: fold it.
-        let folded = unit == Some("a") && number_as_f64(token).is_some_and(|years| years >= 90.0);
-        if folded {
-            comparator = Some(">=".into());
+        let ucum = system.as_deref().is_none_or(|system| system == UCUM_SYSTEM);
+        // A UCUM time code (even without its system), or else a time unit written out
+        // ("years", "mos") where no allowlisted code says what the unit is.
+        let mut time = code
+            .as_deref()
+            .filter(|_| ucum)
+            .and_then(TimeUnit::from_ucum)
+            .or_else(|| {
+                if coded {
+                    return None;
+                }
+                text_of("unit").and_then(|unit| TimeUnit::from_text(&unit))
+            });
+        let mut unit_assumed = false;
+        if age && time.is_none() {
+            // An age in a unit that is not time cannot be read; one without any unit is
+            // read in years, the largest unit an age is given in.
+            if system.is_some() || code.is_some() || text_of("unit").is_some() {
+                return Reading::Withheld;
+            }
+            time = Some(TimeUnit::Years);
+            unit_assumed = true;
         }
+        let comparator = text_of("comparator")
+            .and_then(|c| ["<", "<=", ">=", ">"].into_iter().find(|known| *known == c));
+        if let Some(time) = time {
+            if number_as_f64(token).is_none_or(|value| time.reaches_90_years(value)) {
+                // "< 95 years" cannot be said as ">= 90" truthfully.
+                return if matches!(comparator, Some("<" | "<=")) {
+                    Reading::Withheld
+                } else {
+                    Reading::NinetyYearsOrMore
+                };
+            }
+        }
+        let unit = match (time, system, code) {
+            (Some(time), ..) if !unit_assumed => Some(time.ucum())
+                .filter(|code| self.profile.ucum_units.contains(*code))
+                .map(Unit::ucum),
+            (Some(_), ..) => None,
+            (None, Some(system), Some(code)) if coded => Some(Unit { code, system }),
+            (None, ..) => None,
+        };
+        Reading::Value {
+            token,
+            unit,
+            comparator,
+        }
+    }
+
+    fn write_quantity(&self, quantity: Element<'_>, age: bool, out: &mut Vec<u8>) -> bool {
+        match self.read_quantity(quantity, age) {
+            Reading::Withheld => false,
+            Reading::NinetyYearsOrMore => {
+                write_ninety_years(out, true);
+                true
+            }
+            Reading::Value {
+                token,
+                unit,
+                comparator,
+            } => {
+                write_quantity_value(out, token, unit.as_ref(), comparator);
+                true
+            }
+        }
+    }
+
+    /// A Range: its bounds as quantities without comparators. A lower bound of 90 years
+    /// or more becomes 90 a with no upper bound; an upper one is dropped.
+    fn write_range(&self, range: Element<'_>, age: bool, out: &mut Vec<u8>) -> bool {
+        let bound = |name| {
+            range.get(name).map_or(Reading::Withheld, |quantity| {
+                self.read_quantity(quantity, age)
+            })
+        };
+        let (low, high) = (bound("low"), bound("high"));
+        let mark = out.len();
         out.push(b'{');
-        if let Some(code) = unit {
-            out.extend_from_slice(b"\"code\":");
-            write_string(out, code);
-            out.push(b',');
+        if let Reading::NinetyYearsOrMore = low {
+            out.extend_from_slice(b"\"low\":");
+            write_ninety_years(out, false);
+            out.push(b'}');
+            return true;
         }
-        if let Some(comparator) = comparator {
-            out.extend_from_slice(b"\"comparator\":");
-            write_string(out, &comparator);
-            out.push(b',');
+        let mut first = true;
+        for (name, reading) in [("high", high), ("low", low)] {
+            if let Reading::Value { token, unit, .. } = reading {
+                write_member(out, &mut first, name, |out| {
+                    write_quantity_value(out, token, unit.as_ref(), None);
+                    true
+                });
+            }
         }
-        if unit.is_some() {
-            out.extend_from_slice(b"\"system\":");
-            write_string(out, UCUM_SYSTEM);
-            out.push(b',');
-        }
-        out.extend_from_slice(b"\"value\":");
-        if folded {
-            out.extend_from_slice(b"90");
-        } else {
-            write_number(out, token);
+        if first {
+            out.truncate(mark);
+            return false;
         }
         out.push(b'}');
         true
@@ -618,19 +975,20 @@ impl Deidentifier<'_> {
         let mut wrote = false;
         let mut url_written = false;
         let mut members = extension.members_by_name();
+        let mut scope = MemberScope::new(rules, extension);
         let write_url = |out: &mut Vec<u8>, first: &mut bool| {
             write_member(out, first, "url", |out| {
                 write_string(out, &url);
                 true
             });
         };
-        for (name, rule) in rules {
+        for (index, (name, rule)) in rules.iter().enumerate() {
             if !url_written && name.as_str() >= "url" {
                 if name == "url" {
                     // A rule for `url` counts as output, but the engine's url replaces it.
                     if let Some(value) = members.find(name) {
                         let rule_mark = out.len();
-                        wrote |= self.write_rule(rule, value, view, out);
+                        wrote |= self.write_rule(rule, value, false, view, out);
                         out.truncate(rule_mark);
                     }
                 }
@@ -641,9 +999,14 @@ impl Deidentifier<'_> {
                 }
             }
             if let Some(value) = members.find(name) {
-                wrote |= write_member(out, &mut first, name, |out| {
-                    self.write_rule(rule, value, view, out)
-                });
+                wrote |= self.write_allowed_member(
+                    &mut scope,
+                    (index, name, rule),
+                    value,
+                    view,
+                    out,
+                    &mut first,
+                );
             }
         }
         if !url_written {
@@ -730,14 +1093,15 @@ mod tests {
         };
         let age = json!({"value": 94, "system": "http://unitsofmeasure.org", "code": "a", "unit": "years"});
         assert_eq!(
-            written(&age, |q, out| engine.write_quantity(q, out)),
+            written(&age, |q, out| engine.write_quantity(q, false, out)),
             Some(
                 json!({"value": 90, "comparator": ">=", "system": "http://unitsofmeasure.org", "code": "a"})
             )
         );
         let young = json!({"value": 89, "system": "http://unitsofmeasure.org", "code": "a"});
         assert_eq!(
-            written(&young, |q, out| engine.write_quantity(q, out)).map(|q| q["value"].clone()),
+            written(&young, |q, out| engine.write_quantity(q, false, out))
+                .map(|q| q["value"].clone()),
             Some(json!(89))
         );
         assert!(is_90_plus(json!({"birthDate": "1934-05-02"}), 2026));
@@ -805,10 +1169,179 @@ mod tests {
         );
         let quantity = json!({"value": 1.50e0, "comparator": "<", "system": "http://unitsofmeasure.org", "code": "mg"});
         assert_eq!(
-            written(&quantity, |q, out| engine.write_quantity(q, out)),
+            written(&quantity, |q, out| engine.write_quantity(q, false, out)),
             Some(
                 json!({"value": 1.5, "comparator": "<", "system": "http://unitsofmeasure.org", "code": "mg"})
             )
         );
+    }
+
+    /// De-identifies `resource` (whose subject is `Patient/p1`) with the default profile.
+    fn deidentified(resource: Value) -> Value {
+        let (profile, pseudonyms) = engine_parts();
+        let engine = Deidentifier {
+            profile: &profile,
+            pseudonyms: &pseudonyms,
+        };
+        let delivered: HashMap<String, Pseudonym> = [(
+            "Patient/p1".to_string(),
+            Pseudonym::of(&pseudonyms, "Patient/p1"),
+        )]
+        .into();
+        let view = CompartmentView {
+            delivered: &delivered,
+            age_90_or_over: false,
+        };
+        let resource_type = resource["resourceType"].as_str().unwrap().to_string();
+        written(&resource, |tree, out| {
+            engine.deidentify(&resource_type, "r1", tree, &view, out)
+        })
+        .unwrap()
+    }
+
+    fn age_observation(value: (&str, Value)) -> Value {
+        let mut observation = json!({"resourceType": "Observation", "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "30525-0", "display": "Age"}]},
+            "subject": {"reference": "Patient/p1"}});
+        observation[value.0] = value.1;
+        observation
+    }
+
+    /// Safe Harbor: "all elements of dates (except year) … and all ages over 89 … except
+    /// that such ages … may be aggregated into a single category of age 90 or older".
+    #[test]
+    fn ages_of_90_or_more_are_folded_in_every_unit_and_type() {
+        let folded = json!({"code": "a", "comparator": ">=", "system": UCUM_SYSTEM, "value": 90});
+        let ucum =
+            |value: f64, code: &str| json!({"value": value, "system": UCUM_SYSTEM, "code": code});
+        // 94 years in each unit an age is written in (32 871 days: the fewest in 90 years).
+        for quantity in [
+            ucum(94.0, "a"),
+            ucum(1128.0, "mo"),
+            ucum(4902.0, "wk"),
+            ucum(32_871.0, "d"),
+            ucum(788_904.0, "h"),
+            json!({"value": 94, "unit": "years"}),
+            json!({"value": 94, "unit": "Yrs"}),
+            json!({"value": 94, "code": "a"}),
+            json!({"value": 1130, "unit": "months"}),
+            json!({"value": 94}),
+            json!({"value": 94, "comparator": ">", "system": UCUM_SYSTEM, "code": "a"}),
+        ] {
+            let out = deidentified(age_observation(("valueQuantity", quantity.clone())));
+            assert_eq!(out["valueQuantity"], folded, "{quantity}");
+        }
+        // Outside an age code, any duration of 90 years or more is folded too.
+        let mut duration = age_observation(("valueQuantity", ucum(40_000.0, "d")));
+        duration["code"] = json!({"coding": [{"system": "http://loinc.org", "code": "8480-6"}]});
+        assert_eq!(deidentified(duration)["valueQuantity"], folded);
+        // What cannot be said as "90 or older" truthfully is withheld.
+        for withheld in [
+            json!({"value": 95, "comparator": "<", "system": UCUM_SYSTEM, "code": "a"}),
+            json!({"value": 9.5, "unit": "decades"}),
+            json!({"value": 94, "system": "http://example.org/units", "code": "yr"}),
+        ] {
+            let out = deidentified(age_observation(("valueQuantity", withheld.clone())));
+            assert!(out.get("valueQuantity").is_none(), "{withheld} gave {out}");
+        }
+        // Integers cannot carry ">=": an age of 90 or more is dropped, a younger one kept.
+        assert!(deidentified(age_observation(("valueInteger", json!(94))))
+            .get("valueInteger")
+            .is_none());
+        assert_eq!(
+            deidentified(age_observation(("valueInteger", json!(45))))["valueInteger"],
+            45
+        );
+        // Younger ages keep their value; a written-out unit becomes its UCUM code.
+        assert_eq!(
+            deidentified(age_observation((
+                "valueQuantity",
+                json!({"value": 45, "unit": "years"})
+            )))["valueQuantity"],
+            json!({"code": "a", "system": UCUM_SYSTEM, "value": 45})
+        );
+        assert_eq!(
+            deidentified(age_observation(("valueQuantity", ucum(1000.0, "mo"))))["valueQuantity"],
+            json!({"code": "mo", "system": UCUM_SYSTEM, "value": 1000.0})
+        );
+        // Ranges: a lower bound of 90 or more is the category; a higher bound is dropped.
+        let range = |low: u32, high: u32| json!({"low": {"value": low, "unit": "years"}, "high": {"value": high, "unit": "years"}});
+        assert_eq!(
+            deidentified(age_observation(("valueRange", range(92, 96))))["valueRange"],
+            json!({"low": {"code": "a", "system": UCUM_SYSTEM, "value": 90}})
+        );
+        assert_eq!(
+            deidentified(age_observation(("valueRange", range(85, 95))))["valueRange"],
+            json!({"low": {"code": "a", "system": UCUM_SYSTEM, "value": 85}})
+        );
+        // Components are objects of their own: the age component is folded, the other kept.
+        let panel = json!({"resourceType": "Observation", "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "85353-1"}]},
+            "subject": {"reference": "Patient/p1"},
+            "component": [
+                {"code": {"coding": [{"system": "http://loinc.org", "code": "21612-7"}]}, "valueQuantity": {"value": 97, "unit": "yr"}},
+                {"code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]}, "valueQuantity": {"value": 128, "system": UCUM_SYSTEM, "code": "mm[Hg]"}}]});
+        let out = deidentified(panel);
+        assert_eq!(out["component"][0]["valueQuantity"], folded);
+        assert_eq!(out["component"][1]["valueQuantity"]["value"], 128);
+        // The Age datatype, wherever a resource has it.
+        let condition = json!({"resourceType": "Condition", "subject": {"reference": "Patient/p1"},
+            "code": {"coding": [{"system": "http://snomed.info/sct", "code": "44054006"}]},
+            "onsetAge": {"value": 93, "unit": "yr"}, "abatementAge": {"value": 34000, "system": UCUM_SYSTEM, "code": "d"}});
+        let out = deidentified(condition);
+        assert_eq!(out["onsetAge"], folded);
+        assert_eq!(out["abatementAge"], folded);
+        let relative = json!({"resourceType": "FamilyMemberHistory", "status": "completed",
+            "patient": {"reference": "Patient/p1"}, "ageAge": {"value": 91, "unit": "years"},
+            "condition": [{"code": {"coding": [{"system": "http://snomed.info/sct", "code": "22298006"}]},
+                "onsetAge": {"value": 74, "unit": "yr", "system": UCUM_SYSTEM, "code": "a"},
+                "onsetRange": {"low": {"value": 90, "unit": "years"}}}]});
+        let out = deidentified(relative);
+        assert_eq!(out["ageAge"], folded);
+        assert_eq!(out["condition"][0]["onsetAge"]["value"], 74);
+        assert_eq!(out["condition"][0]["onsetRange"]["low"]["value"], 90);
+        assert!(out["condition"][0]["onsetRange"]["low"]
+            .get("comparator")
+            .is_none());
+    }
+
+    #[test]
+    fn values_whose_code_is_not_delivered_are_dropped() {
+        let local = json!({"resourceType": "Observation", "status": "final",
+            "code": {"coding": [{"system": "https://example-hospital.org/codes", "code": "ACCT"}]},
+            "subject": {"reference": "Patient/p1"},
+            "valueInteger": 5_521_890_123u64,
+            "component": [{"code": {"coding": [{"system": "https://example-hospital.org/codes", "code": "SERIAL"}]},
+                "valueQuantity": {"value": 10_987_654_321u64}}]});
+        let out = deidentified(local);
+        assert!(
+            out.get("valueInteger").is_none() && out.get("component").is_none(),
+            "{out}"
+        );
+        let goal = json!({"resourceType": "Goal", "lifecycleStatus": "active", "subject": {"reference": "Patient/p1"},
+            "target": [{"measure": {"coding": [{"system": "http://loinc.org", "code": "3141-9"}]}, "detailQuantity": {"value": 80, "system": UCUM_SYSTEM, "code": "kg"}},
+                       {"measure": {"text": "account"}, "detailInteger": 5_521_890_123u64}]});
+        let out = deidentified(goal);
+        assert_eq!(out["target"].as_array().unwrap().len(), 1, "{out}");
+        assert_eq!(out["target"][0]["detailQuantity"]["value"], 80);
+    }
+
+    #[test]
+    fn ninety_years_is_reached_at_the_fewest_days_it_can_hold() {
+        // 1 March 2013 → 1 March 2103: 90 years whose Feb 29s are those of 2016–2096
+        // (2100 is not a leap year under the Gregorian rules).
+        let leap = |year: i64| year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+        let days = (2103 - 2013) * 365 + (2014..=2103).filter(|y| leap(*y)).count() as i64;
+        assert_eq!(days, 32_871);
+        assert!(TimeUnit::Days.reaches_90_years(days as f64));
+        assert!(!TimeUnit::Days.reaches_90_years(days as f64 - 1.0));
+        assert!(
+            TimeUnit::Months.reaches_90_years(1080.0) && !TimeUnit::Months.reaches_90_years(1079.0)
+        );
+        assert!(
+            TimeUnit::Weeks.reaches_90_years(4696.0) && !TimeUnit::Weeks.reaches_90_years(4695.0)
+        );
+        assert_eq!(TimeUnit::from_text(" Years "), Some(TimeUnit::Years));
+        assert_eq!(TimeUnit::from_text("decades"), None);
     }
 }

@@ -82,7 +82,8 @@ pub enum IssueKind {
     /// `id` is missing or not a FHIR id (`[A-Za-z0-9\-\.]{1,64}`).
     InvalidId { found: String },
     /// A reference to a collected resource type that does not resolve inside the
-    /// patient's compartment (or a clinical resource without a `subject` patient).
+    /// patient's compartment (or a clinical resource without a patient: no `subject`, or
+    /// `patient` for the types that name it so).
     BrokenReference { reference: String },
     /// The same `Type/id` appeared before, anywhere in the export; the first one is kept.
     DuplicateResource { key: String },

@@ -386,11 +386,23 @@ impl<'a> Element<'a> {
     /// ended: walking the members in the order they are written costs one pass.
     pub fn members_by_name(&self) -> MemberCursor<'a> {
         let members = self.members();
+        let mut names = 0u64;
+        let mut key = members.next;
+        while key < members.end {
+            let element = self.at(key);
+            names |= match element.node().kind {
+                Kind::Key { escaped: false } => name_bit(element.raw_bytes()),
+                // Escaped names are compared decoded: let every name through.
+                _ => u64::MAX,
+            };
+            key = element.at(key + 1).node().next as usize;
+        }
         MemberCursor {
             element: *self,
             first: members.next,
             end: members.end,
             at: members.next,
+            names,
         }
     }
 
@@ -405,12 +417,16 @@ impl<'a> Element<'a> {
     /// `names`.
     pub fn has_member_named(&self, names: &[String]) -> bool {
         let end = self.node().next as usize;
+        let wanted = names
+            .iter()
+            .fold(0u64, |bits, name| bits | name_bit(name.as_bytes()));
         (self.index..end).any(|index| {
             let element = self.at(index);
             match element.node().kind {
                 Kind::Key { escaped: false } => {
                     let raw = element.raw_bytes();
-                    names.iter().any(|name| same_name(raw, name.as_bytes()))
+                    name_bit(raw) & wanted != 0
+                        && names.iter().any(|name| same_name(raw, name.as_bytes()))
                 }
                 Kind::Key { escaped: true } => names.iter().any(|name| Key(element).is(name)),
                 _ => false,
@@ -465,11 +481,32 @@ pub struct MemberCursor<'a> {
     end: usize,
     /// Index of the key to look at first.
     at: usize,
+    /// [`name_bit`] of every member name: a name whose bit is clear is not a member, so
+    /// looking for an absent element (most of a profile's rules) costs no scan.
+    names: u64,
+}
+
+/// One of 64 bits standing for a member name (its length and outer bytes).
+#[inline(always)]
+fn name_bit(name: &[u8]) -> u64 {
+    let (first, last) = match name {
+        [] => (0, 0),
+        [first, .., last] => (*first, *last),
+        [only] => (*only, *only),
+    };
+    let mixed = (name.len() as u32)
+        .wrapping_mul(7)
+        .wrapping_add(u32::from(first))
+        .wrapping_add(u32::from(last).wrapping_mul(3));
+    1 << (mixed & 63)
 }
 
 impl<'a> MemberCursor<'a> {
     /// The value of member `name`, if the object has one.
     pub fn find(&mut self, name: &str) -> Option<Element<'a>> {
+        if self.names & name_bit(name.as_bytes()) == 0 {
+            return None;
+        }
         let mut key = self.at;
         let mut wrapped = false;
         loop {
@@ -778,6 +815,42 @@ mod tests {
             .get("a")
             .unwrap()
             .has_member_named(&["note".to_string()]));
+    }
+
+    /// The cursor's name filter never hides a member: every name of a long object is found
+    /// in any order, escaped names included, and absent ones are not.
+    #[test]
+    fn member_cursor_finds_every_member_and_no_absent_one() {
+        let names: Vec<String> = (0..200)
+            .map(|n| format!("member{n}x{}", "y".repeat(n % 7)))
+            .collect();
+        let object = format!(
+            "{{{},\"\\u0063ode\":true}}",
+            names
+                .iter()
+                .enumerate()
+                .map(|(n, name)| format!("\"{name}\":{n}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let mut tree = JsonTree::default();
+        let root = tree.parse(&object).unwrap();
+        let mut cursor = root.members_by_name();
+        for (n, name) in names.iter().enumerate().rev() {
+            assert_eq!(
+                cursor.find(name).and_then(|v| v.number_text()),
+                Some(n.to_string().as_str())
+            );
+        }
+        assert!(cursor
+            .find("code")
+            .is_some_and(|v| v.as_bool() == Some(true)));
+        for absent in ["member", "member1", "valueQuantity", "member0xz", ""] {
+            assert!(cursor.find(absent).is_none(), "{absent}");
+        }
+        let plain = tree.parse(r#"{"code":1,"status":2}"#).unwrap();
+        let mut cursor = plain.members_by_name();
+        assert!(cursor.find("valueQuantity").is_none() && cursor.find("status").is_some());
     }
 
     /// The word-wise name comparison and the block-wise escape check agree with the plain

@@ -15,17 +15,22 @@
 //!
 //! ## Docking
 //! An export folder holds `*.ndjson` or `*.ndjson.gz` files (gzip is detected by its magic
-//! number). Each line is one resource. A line that is not a JSON object
-//! ([`IssueKind::MalformedJson`]), of a type other than Patient, Encounter, Observation,
-//! Condition, MedicationRequest or DiagnosticReport ([`IssueKind::UnknownResourceType`]),
-//! without a valid id, repeated anywhere in the export (the first occurrence is kept),
-//! or with a reference to a collected type that does not
-//! resolve inside the patient's compartment ([`IssueKind::BrokenReference`]) is reported
+//! number). Each line is one resource. The collected types
+//! ([`resource::COLLECTED_TYPES`]) are Patient and the US Core clinical resources of an
+//! EHR's bulk export: AllergyIntolerance, CarePlan, CareTeam, Condition, Device,
+//! DiagnosticReport, DocumentReference, Encounter, FamilyMemberHistory, Goal, Immunization,
+//! MedicationAdministration, MedicationDispense, MedicationRequest, MedicationStatement,
+//! Observation, Procedure, ServiceRequest and Specimen. A line that is not a JSON object
+//! ([`IssueKind::MalformedJson`]), of any other type (Coverage, Practitioner, RelatedPerson,
+//! …: [`IssueKind::UnknownResourceType`]), without a valid id, repeated anywhere in the
+//! export (the first occurrence is kept), or with a reference to a collected type that does
+//! not resolve inside the patient's compartment ([`IssueKind::BrokenReference`]) is reported
 //! with its file and line; every other line is processed.
 //!
 //! ## Collection
 //! Resources are grouped by patient (the Patient and every resource whose `subject` is
-//! that patient) through an external sort of a patient index, so memory holds one sort
+//! that patient, or `patient` for AllergyIntolerance, Device, FamilyMemberHistory and
+//! Immunization) through an external sort of a patient index, so memory holds one sort
 //! chunk and one compartment, never the export. The sort's runs on disk are sealed
 //! (ChaCha20-Poly1305) under a key that exists only in memory for that ingest, so no
 //! temporary file holds a patient or resource id in clear. Patients absent from the hospital's owner
@@ -57,8 +62,10 @@
 //! record, purpose and buyer at the sale block and, if given, still at delivery.
 //!
 //! ## De-identification
-//! The [`Profile`] (default: `profiles/safe-harbor.toml`) is an allowlist; see
-//! [`deid`]. Ids and references become HMAC-SHA256 pseudonyms under a key drawn fresh for
+//! The [`Profile`] (default: `profiles/safe-harbor.toml`) is an allowlist, with rules for
+//! every collected type; see [`deid`]. Numbers leave only where a rule names them, and a
+//! value only with the code that says what it measures; ages of 90 or more become the
+//! category `>= 90 a` in every unit and type they come in. Ids and references become HMAC-SHA256 pseudonyms under a key drawn fresh for
 //! every delivery and then forgotten, so one delivery links internally but two cannot be
 //! joined. References to resources not in the delivery are dropped, so every reference
 //! in the output resolves. The engine reads each stored resource into a borrowed tree

@@ -5,6 +5,7 @@
 use crate::error::{Error, Result};
 use blake2::digest::consts::U32;
 use blake2::{Blake2b, Digest};
+use rustc_hash::FxHashMap;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -23,13 +24,24 @@ pub enum Kind {
     /// Period → years of `start` and `end`.
     Period,
     Boolean,
+    /// A JSON number; in an age context dropped when 90 or more (a bare number cannot say
+    /// "or more").
     Number,
     /// CodeableConcept → its allowed codings (system + code; no display, no text).
     Codeable,
     /// Coding → system + code, if allowed.
     Coding,
-    /// Quantity → value, comparator and UCUM unit; ages of 90 or more folded.
+    /// Quantity → value, comparator and UCUM unit; a duration of 90 years or more (in any
+    /// time unit) folded to `>= 90 a`, and in an age context every value read as an age.
     Quantity,
+    /// The FHIR `Age` datatype (e.g. `Condition.onsetAge`): a quantity that is always an
+    /// age, so it is delivered only in a time unit it can be read in (years if it has none).
+    Age,
+    /// Range → `low` and `high` quantities; a bound of 90 years or more folded (`low`
+    /// becomes 90 a, `high` is dropped).
+    Range,
+    /// A Range of ages (e.g. `Condition.onsetRange`): both bounds read as ages.
+    AgeRange,
     /// Address → state, ZIP3 (or `000`), country.
     Address,
     /// Patient.birthDate → year; removed when the patient is 90 or older.
@@ -53,6 +65,10 @@ pub struct Rule {
     pub shape: Shape,
     /// The element repeats (a JSON array).
     pub list: bool,
+    /// Written only if this sibling (its position among the object's rules, in name
+    /// order) is written: a value whose meaning (`code`) is not delivered is a bare
+    /// number or code that could be anything, an account number included.
+    pub requires: Option<usize>,
 }
 
 /// How codes of one system are judged.
@@ -69,6 +85,10 @@ pub enum CodeSyntax {
     Snomed,
     Icd10,
     Rxnorm,
+    /// CDC vaccine codes (CVX): one to three digits.
+    Cvx,
+    /// AMA CPT: four digits and a digit or `F`, `T`, `U`.
+    Cpt,
     /// The profile's `ucum_units` list.
     Ucum,
 }
@@ -79,12 +99,18 @@ pub struct Profile {
     pub default_k: usize,
     pub resources: BTreeMap<String, ObjectRules>,
     pub extensions: BTreeMap<String, ObjectRules>,
-    pub code_systems: BTreeMap<String, CodeRule>,
+    /// Looked up for every coding: hashed (FxHash: the keys are the profile's own, so no
+    /// input can flood a bucket), as terminology URIs share long prefixes that make
+    /// ordered comparisons slow.
+    pub code_systems: FxHashMap<String, CodeRule>,
     pub ucum_units: HashSet<String>,
     pub us_states: HashSet<String>,
     pub countries: HashSet<String>,
     pub restricted_zip3: HashSet<String>,
     pub free_text_elements: Vec<String>,
+    /// Observation codes `(system, code)` whose values are ages (a handful: compared in
+    /// turn, code first).
+    pub age_codes: Vec<(String, String)>,
     /// BLAKE2b-256 of the profile file, named in every manifest.
     pub digest: [u8; 32],
 }
@@ -100,7 +126,12 @@ struct ProfileFile {
     ucum_units: Vec<String>,
     #[serde(default)]
     free_text_elements: Vec<String>,
+    #[serde(default)]
+    age_codes: BTreeMap<String, Vec<String>>,
     code_systems: BTreeMap<String, CodeRuleFile>,
+    /// Element shapes shared by several resources (FHIR datatypes such as Dosage).
+    #[serde(default)]
+    datatypes: BTreeMap<String, BTreeMap<String, RuleFile>>,
     resources: BTreeMap<String, BTreeMap<String, RuleFile>>,
     #[serde(default)]
     extensions: BTreeMap<String, BTreeMap<String, RuleFile>>,
@@ -127,11 +158,20 @@ struct DetailedRuleFile {
     #[serde(rename = "enum")]
     allowed: Option<Vec<String>>,
     object: Option<BTreeMap<String, RuleFile>>,
+    /// The name of a `[datatypes]` entry.
+    datatype: Option<String>,
     #[serde(default)]
     list: bool,
+    /// A sibling element that must be written for this one to be.
+    requires: Option<String>,
 }
 
-fn compile_rules(rules: BTreeMap<String, RuleFile>, path: &str) -> Result<ObjectRules> {
+fn compile_rules(
+    rules: BTreeMap<String, RuleFile>,
+    path: &str,
+    datatypes: &BTreeMap<String, ObjectRules>,
+) -> Result<ObjectRules> {
+    let names: Vec<String> = rules.keys().cloned().collect();
     rules
         .into_iter()
         .map(|(name, rule)| {
@@ -145,24 +185,57 @@ fn compile_rules(rules: BTreeMap<String, RuleFile>, path: &str) -> Result<Object
                 RuleFile::Kind(kind) => Rule {
                     shape: Shape::Kind(kind),
                     list: kind == Kind::Extensions,
+                    requires: None,
                 },
                 RuleFile::Detailed(DetailedRuleFile {
                     kind,
                     allowed,
                     object,
+                    datatype,
                     list,
+                    requires,
                 }) => {
-                    let shape = match (kind, allowed, object) {
-                        (Some(kind), None, None) => Shape::Kind(kind),
-                        (None, Some(values), None) => Shape::Enum(values.into_iter().collect()),
-                        (None, None, Some(members)) => Shape::Object(compile_rules(members, &at)?),
+                    let shape = match (kind, allowed, object, datatype) {
+                        (Some(kind), None, None, None) => Shape::Kind(kind),
+                        (None, Some(values), None, None) => {
+                            Shape::Enum(values.into_iter().collect())
+                        }
+                        (None, None, Some(members), None) => {
+                            Shape::Object(compile_rules(members, &at, datatypes)?)
+                        }
+                        (None, None, None, Some(datatype)) => match datatypes.get(&datatype) {
+                            Some(rules) => Shape::Object(rules.clone()),
+                            None => {
+                                return Err(Error::BadProfile(format!(
+                                    "{at}: no datatype `{datatype}` in [datatypes]"
+                                )))
+                            }
+                        },
                         _ => {
                             return Err(Error::BadProfile(format!(
-                                "{at}: give exactly one of `kind`, `enum`, `object`"
+                                "{at}: give exactly one of `kind`, `enum`, `object`, `datatype`"
                             )))
                         }
                     };
-                    Rule { shape, list }
+                    let requires = match requires {
+                        None => None,
+                        Some(sibling) if sibling == name => {
+                            return Err(Error::BadProfile(format!("{at}: requires itself")))
+                        }
+                        Some(sibling) => match names.iter().position(|n| *n == sibling) {
+                            Some(position) => Some(position),
+                            None => {
+                                return Err(Error::BadProfile(format!(
+                                    "{at}: requires `{sibling}`, which has no rule beside it"
+                                )))
+                            }
+                        },
+                    };
+                    Rule {
+                        shape,
+                        list,
+                        requires,
+                    }
                 }
             };
             Ok((name, rule))
@@ -185,6 +258,13 @@ impl Profile {
     pub fn from_toml(text: &str) -> Result<Self> {
         let file: ProfileFile =
             toml::from_str(text).map_err(|e| Error::BadProfile(e.to_string()))?;
+        let no_datatypes = BTreeMap::new();
+        let mut datatypes = BTreeMap::new();
+        for (name, rules) in file.datatypes {
+            // Datatypes are built from kinds and objects only, so they cannot refer in a loop.
+            let compiled = compile_rules(rules, &format!("datatypes.{name}"), &no_datatypes)?;
+            datatypes.insert(name, compiled);
+        }
         let mut resources = BTreeMap::new();
         for (resource_type, rules) in file.resources {
             if !crate::resource::is_collected_type(&resource_type) {
@@ -192,15 +272,15 @@ impl Profile {
                     "resources.{resource_type}: not a collected resource type"
                 )));
             }
-            let compiled = compile_rules(rules, &format!("resources.{resource_type}"))?;
+            let compiled = compile_rules(rules, &format!("resources.{resource_type}"), &datatypes)?;
             resources.insert(resource_type, compiled);
         }
         let mut extensions = BTreeMap::new();
         for (url, rules) in file.extensions {
-            let compiled = compile_rules(rules, &format!("extensions.{url}"))?;
+            let compiled = compile_rules(rules, &format!("extensions.{url}"), &datatypes)?;
             extensions.insert(url, compiled);
         }
-        let mut code_systems = BTreeMap::new();
+        let mut code_systems = FxHashMap::default();
         for (system, rule) in file.code_systems {
             let rule = match (rule.syntax, rule.codes) {
                 (Some(syntax), None) => CodeRule::Syntax(syntax),
@@ -227,8 +307,22 @@ impl Profile {
             countries: file.countries.into_iter().collect(),
             restricted_zip3: file.restricted_zip3.into_iter().collect(),
             free_text_elements: file.free_text_elements,
+            age_codes: file
+                .age_codes
+                .into_iter()
+                .flat_map(|(system, codes)| {
+                    codes.into_iter().map(move |code| (system.clone(), code))
+                })
+                .collect(),
             digest: Blake2b::<U32>::digest(text.as_bytes()).into(),
         })
+    }
+
+    /// Whether an Observation coded `system`/`code` measures an age.
+    pub fn is_age_code(&self, system: &str, code: &str) -> bool {
+        self.age_codes
+            .iter()
+            .any(|(age_system, age_code)| age_code == code && age_system == system)
     }
 
     /// Whether `code` of `system` may be delivered.
@@ -239,6 +333,8 @@ impl Profile {
             Some(CodeRule::Syntax(CodeSyntax::Snomed)) => is_snomed_concept_id(code),
             Some(CodeRule::Syntax(CodeSyntax::Icd10)) => is_icd10(code),
             Some(CodeRule::Syntax(CodeSyntax::Rxnorm)) => is_rxnorm(code),
+            Some(CodeRule::Syntax(CodeSyntax::Cvx)) => is_cvx(code),
+            Some(CodeRule::Syntax(CodeSyntax::Cpt)) => is_cpt(code),
             Some(CodeRule::Syntax(CodeSyntax::Ucum)) => self.ucum_units.contains(code),
             None => false,
         }
@@ -339,6 +435,19 @@ fn is_rxnorm(code: &str) -> bool {
     (1..=7).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// CVX vaccine code: 1–3 digits.
+fn is_cvx(code: &str) -> bool {
+    (1..=3).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// CPT code: four digits, then a digit (Category I) or `F` / `T` / `U` (II, III, PLA).
+fn is_cpt(code: &str) -> bool {
+    let bytes = code.as_bytes();
+    bytes.len() == 5
+        && bytes[..4].iter().all(u8::is_ascii_digit)
+        && (bytes[4].is_ascii_digit() || matches!(bytes[4], b'F' | b'T' | b'U'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,7 +455,7 @@ mod tests {
     #[test]
     fn built_in_profile_loads_and_covers_every_collected_type() {
         let profile = Profile::safe_harbor().unwrap();
-        for resource_type in crate::resource::COLLECTED_TYPES {
+        for (resource_type, _) in crate::resource::COLLECTED_TYPES {
             assert!(
                 profile.resources.contains_key(resource_type),
                 "{resource_type} has no rules"
@@ -367,6 +476,20 @@ mod tests {
             SAFE_HARBOR_TOML.replace("birthDate = \"birth_date\"", "id = \"reference\"");
         assert!(
             matches!(Profile::from_toml(&engine_field), Err(Error::BadProfile(m)) if m.contains("resources.Patient.id"))
+        );
+        let missing_sibling = SAFE_HARBOR_TOML.replace(
+            "valueInteger = { kind = \"number\", requires = \"code\" }",
+            "valueInteger = { kind = \"number\", requires = \"cod\" }",
+        );
+        assert!(
+            matches!(Profile::from_toml(&missing_sibling), Err(Error::BadProfile(m)) if m.contains("valueInteger") && m.contains("`cod`"))
+        );
+        let missing_datatype = SAFE_HARBOR_TOML.replace(
+            "dosage = { datatype = \"Dosage\", list = true }",
+            "dosage = { datatype = \"Dose\", list = true }",
+        );
+        assert!(
+            matches!(Profile::from_toml(&missing_datatype), Err(Error::BadProfile(m)) if m.contains("Dose"))
         );
         let unknown_type =
             format!("{SAFE_HARBOR_TOML}\n[resources.Practitioner]\ngender = \"boolean\"\n");

@@ -3,18 +3,42 @@
 
 use serde_json::Value;
 
-/// The resource types collected from an export. Others are reported as unknown.
-pub const COLLECTED_TYPES: [&str; 6] = [
-    "Patient",
-    "Encounter",
-    "Observation",
-    "Condition",
-    "MedicationRequest",
-    "DiagnosticReport",
+/// The resource types collected from an export, each with the element that names its
+/// patient (FHIR R4 Patient compartment). Others are reported as unknown.
+pub const COLLECTED_TYPES: [(&str, &str); 20] = [
+    ("Patient", "id"),
+    ("AllergyIntolerance", "patient"),
+    ("CarePlan", "subject"),
+    ("CareTeam", "subject"),
+    ("Condition", "subject"),
+    ("Device", "patient"),
+    ("DiagnosticReport", "subject"),
+    ("DocumentReference", "subject"),
+    ("Encounter", "subject"),
+    ("FamilyMemberHistory", "patient"),
+    ("Goal", "subject"),
+    ("Immunization", "patient"),
+    ("MedicationAdministration", "subject"),
+    ("MedicationDispense", "subject"),
+    ("MedicationRequest", "subject"),
+    ("MedicationStatement", "subject"),
+    ("Observation", "subject"),
+    ("Procedure", "subject"),
+    ("ServiceRequest", "subject"),
+    ("Specimen", "subject"),
 ];
 
 pub fn is_collected_type(resource_type: &str) -> bool {
-    COLLECTED_TYPES.contains(&resource_type)
+    patient_element(resource_type).is_some()
+}
+
+/// The element of a collected resource type that references its patient (`id` for the
+/// Patient itself).
+pub fn patient_element(resource_type: &str) -> Option<&'static str> {
+    COLLECTED_TYPES
+        .iter()
+        .find(|(name, _)| *name == resource_type)
+        .map(|(_, element)| *element)
 }
 
 /// FHIR `id`: `[A-Za-z0-9\-\.]{1,64}`.
@@ -53,7 +77,7 @@ pub fn parse_reference(reference: &str) -> Option<(&str, &str)> {
 }
 
 /// The id of the patient whose compartment holds `resource`: its own id for a Patient,
-/// the `subject` Patient reference otherwise.
+/// the Patient its [`patient_element`] references otherwise.
 pub fn compartment_patient(resource_type: &str, resource: &Value) -> Option<String> {
     if resource_type == "Patient" {
         return resource
@@ -61,11 +85,19 @@ pub fn compartment_patient(resource_type: &str, resource: &Value) -> Option<Stri
             .and_then(Value::as_str)
             .map(str::to_string);
     }
-    let reference = resource.get("subject")?.get("reference")?.as_str()?;
+    let reference = patient_reference(resource_type, resource)?;
     match parse_reference(reference)? {
         ("Patient", id) => Some(id.to_string()),
         _ => None,
     }
+}
+
+/// The reference text of a resource's patient element, as written.
+pub fn patient_reference<'a>(resource_type: &str, resource: &'a Value) -> Option<&'a str> {
+    resource
+        .get(patient_element(resource_type)?)?
+        .get("reference")?
+        .as_str()
 }
 
 /// Every literal reference in `resource` that points at a collected type, as `Type/id`.
@@ -95,31 +127,33 @@ fn walk_references(value: &Value, found: &mut Vec<String>) {
 }
 
 /// A record's category codes: its type in lower case, and `type:code` for each coded
-/// category (`category` codings; an Encounter's `class`). Sorted, without duplicates.
+/// category (`category` codings, or codes as AllergyIntolerance writes them; an
+/// Encounter's `class`). Sorted, without duplicates.
 pub fn category_codes(resource_type: &str, resource: &Value) -> Vec<String> {
     let lower = resource_type.to_ascii_lowercase();
     let mut codes = vec![lower.clone()];
-    let mut push_coding = |coding: &Value| {
-        if let Some(code) = coding.get("code").and_then(Value::as_str) {
-            codes.push(format!("{lower}:{code}"));
-        }
-    };
-    match resource.get("category") {
-        Some(Value::Array(concepts)) => concepts
-            .iter()
-            .filter_map(|concept| concept.get("coding").and_then(Value::as_array))
-            .flatten()
-            .for_each(&mut push_coding),
-        Some(concept) => concept
+    let mut push_code = |code: &str| codes.push(format!("{lower}:{code}"));
+    let mut push_category = |category: &Value| match category {
+        Value::String(code) => push_code(code),
+        concept => concept
             .get("coding")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .for_each(&mut push_coding),
+            .filter_map(|coding| coding.get("code").and_then(Value::as_str))
+            .for_each(&mut push_code),
+    };
+    match resource.get("category") {
+        Some(Value::Array(categories)) => categories.iter().for_each(&mut push_category),
+        Some(category) => push_category(category),
         None => {}
     }
-    if let Some(class) = resource.get("class") {
-        push_coding(class);
+    if let Some(code) = resource
+        .get("class")
+        .and_then(|class| class.get("code"))
+        .and_then(Value::as_str)
+    {
+        push_code(code);
     }
     codes.sort();
     codes.dedup();
@@ -128,7 +162,7 @@ pub fn category_codes(resource_type: &str, resource: &Value) -> Vec<String> {
 
 /// The clinically relevant date of a record (`YYYY[-MM[-DD]]`), used by listing time ranges.
 pub fn record_date(resource: &Value) -> Option<String> {
-    const DATE_ELEMENTS: [&[&str]; 8] = [
+    const DATE_ELEMENTS: [&[&str]; 17] = [
         &["effectiveDateTime"],
         &["effectivePeriod", "start"],
         &["period", "start"],
@@ -137,6 +171,15 @@ pub fn record_date(resource: &Value) -> Option<String> {
         &["authoredOn"],
         &["issued"],
         &["effectiveInstant"],
+        &["performedDateTime"],
+        &["performedPeriod", "start"],
+        &["occurrenceDateTime"],
+        &["occurrencePeriod", "start"],
+        &["whenHandedOver"],
+        &["collection", "collectedDateTime"],
+        &["startDate"],
+        &["created"],
+        &["date"],
     ];
     DATE_ELEMENTS.iter().find_map(|path| {
         let value = path
@@ -203,6 +246,36 @@ mod tests {
             category_codes("Encounter", &encounter),
             ["encounter", "encounter:AMB"]
         );
+    }
+
+    #[test]
+    fn the_new_types_find_their_patient_category_and_date_where_fhir_r4_puts_them() {
+        let allergy = json!({"patient": {"reference": "Patient/p-7"}, "category": ["food", "medication"],
+            "recordedDate": "2014-10-09T14:58:00+11:00"});
+        assert_eq!(
+            compartment_patient("AllergyIntolerance", &allergy).as_deref(),
+            Some("p-7")
+        );
+        assert_eq!(
+            category_codes("AllergyIntolerance", &allergy),
+            [
+                "allergyintolerance",
+                "allergyintolerance:food",
+                "allergyintolerance:medication"
+            ]
+        );
+        // An Immunization names its patient `patient`; a `subject` is not read for it.
+        let immunization =
+            json!({"subject": {"reference": "Patient/p-7"}, "occurrenceDateTime": "2013-01-10"});
+        assert_eq!(compartment_patient("Immunization", &immunization), None);
+        assert_eq!(record_date(&immunization).as_deref(), Some("2013-01-10"));
+        let procedure = json!({"subject": {"reference": "Patient/p-7"}, "performedPeriod": {"start": "2013-04-05T10:00:00Z"}});
+        assert_eq!(
+            compartment_patient("Procedure", &procedure).as_deref(),
+            Some("p-7")
+        );
+        assert_eq!(record_date(&procedure).as_deref(), Some("2013-04-05"));
+        assert!(!is_collected_type("Coverage") && !is_collected_type("Practitioner"));
     }
 
     #[test]

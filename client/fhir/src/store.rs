@@ -57,6 +57,10 @@ impl StoreKey {
     pub fn generate_to_file(path: &Path) -> Result<Self> {
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
+        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(folder)
+                .context(|| format!("creating the key file's folder {}", folder.display()))?;
+        }
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]
@@ -872,5 +876,17 @@ mod tests {
             StoreKey::from_file(&path),
             Err(Error::BadKeyFile { .. })
         ));
+    }
+
+    #[test]
+    fn a_new_key_file_gets_its_folder_made() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fhir-store").join("store.key");
+        let key = StoreKey::generate_to_file(&path).unwrap();
+        assert_eq!(StoreKey::from_file(&path).unwrap().0, key.0);
+        assert!(
+            StoreKey::generate_to_file(&path).is_err(),
+            "an existing key is never overwritten"
+        );
     }
 }

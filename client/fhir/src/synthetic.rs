@@ -1,6 +1,7 @@
 //! Synthetic FHIR R4 Bulk Data exports for tests and benchmarks: patients with encounters,
-//! laboratory observations, a condition, a medication request and a diagnostic report each,
-//! full of the identifiers Safe Harbor removes (names, phone numbers, MRNs, addresses, dates).
+//! laboratory observations, a condition, a medication request, a diagnostic report, an
+//! allergy, a procedure and an immunization each, full of the identifiers Safe Harbor
+//! removes (names, phone numbers, MRNs, addresses, dates, lot numbers, free text).
 //!
 //! The population is spread as a regional hospital's is: adults of every age from 18 to 99,
 //! living mostly in a few nearby ZIP areas of its state and fewer in neighbouring states
@@ -129,6 +130,11 @@ pub fn generate_corpus(
         open("MedicationRequest.ndjson")?,
         open("DiagnosticReport.ndjson")?,
     );
+    let (mut allergies, mut procedures, mut immunizations) = (
+        open("AllergyIntolerance.ndjson")?,
+        open("Procedure.ndjson")?,
+        open("Immunization.ndjson")?,
+    );
     let mut owners = BufWriter::new(std::fs::File::create(out.join("owners.csv"))?);
     let written = std::cell::Cell::new(0u64);
     let write =
@@ -235,6 +241,32 @@ pub fn generate_corpus(
             "result": [{"reference": format!("Observation/o{n}-0-0")}], "conclusion": format!("Discussed with {name}"),
             "presentedForm": [{"contentType": "application/pdf", "data": "JVBERi0xLjQKJcfsj6IK"}]}),
         )?;
+        let snomed = |code: &str, display: &str| json!({"coding": [{"system": "http://snomed.info/sct", "code": code, "display": display}]});
+        write(
+            &mut allergies,
+            json!({"resourceType": "AllergyIntolerance", "id": format!("a{n}"), "text": div(&format!("Penicillin allergy of {name}")),
+            "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code": "active"}]},
+            "verificationStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification", "code": "confirmed"}]},
+            "type": "allergy", "category": ["medication"], "criticality": "high", "code": snomed("764146007", "Penicillin"),
+            "patient": {"reference": format!("Patient/{pid}"), "display": name}, "recordedDate": "2019-02-11T10:00:00Z",
+            "reaction": [{"manifestation": [snomed("247472004", "Hives")], "severity": "moderate", "description": format!("Reported by {name}, phone {phone}")}]}),
+        )?;
+        write(
+            &mut procedures,
+            json!({"resourceType": "Procedure", "id": format!("pr{n}"), "status": "completed",
+            "identifier": [{"system": "https://example-hospital.org/procedures", "value": format!("PROC-{n:08}")}],
+            "code": snomed("73761001", "Colonoscopy"), "subject": {"reference": format!("Patient/{pid}")},
+            "encounter": {"reference": format!("Encounter/e{n}-1")}, "performedDateTime": "2022-05-17T08:30:00Z",
+            "performer": [{"actor": {"reference": "Practitioner/dr-7", "display": "Dr. Imani Okafor"}}],
+            "note": [{"text": format!("{name} tolerated the procedure well")}]}),
+        )?;
+        write(
+            &mut immunizations,
+            json!({"resourceType": "Immunization", "id": format!("im{n}"), "status": "completed",
+            "vaccineCode": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": "140", "display": "Influenza, seasonal, injectable, preservative free"}]},
+            "patient": {"reference": format!("Patient/{pid}")}, "occurrenceDateTime": "2023-10-02", "primarySource": true,
+            "lotNumber": format!("LOT{}", rng.gen_range(10_000..99_999)), "doseQuantity": {"value": 0.5, "system": "http://unitsofmeasure.org", "code": "mL"}}),
+        )?;
     }
     for file in [
         &mut patients,
@@ -243,6 +275,9 @@ pub fn generate_corpus(
         &mut conditions,
         &mut medications,
         &mut reports,
+        &mut allergies,
+        &mut procedures,
+        &mut immunizations,
     ] {
         file.flush()?;
     }

@@ -6,6 +6,7 @@ mod common;
 use common::*;
 use medledger_fhir::*;
 use std::collections::BTreeSet;
+use std::path::Path;
 
 const OWNERS: [&str; 3] = [
     "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY",
@@ -20,6 +21,27 @@ impl ConsentOracle for OnlyOwner {
     fn consent_covers(&self, query: &ConsentQuery<'_>) -> bool {
         *query.owner == self.0
     }
+}
+
+/// De-identifies all the store holds that `oracle` consents to, at threshold `k`.
+fn deliver(
+    store: &Path,
+    key: &StoreKey,
+    oracle: &dyn ConsentOracle,
+    out: &Path,
+    k: usize,
+) -> DeliverySummary {
+    deidentify_delivery(
+        store,
+        key,
+        &Profile::safe_harbor().unwrap(),
+        &ListingFilter::default(),
+        &research_sale(),
+        oracle,
+        out,
+        &DeliveryOptions::new(k, 2026),
+    )
+    .unwrap()
 }
 
 fn registrations(store: &std::path::Path) -> BTreeSet<(String, String, String)> {
@@ -58,27 +80,13 @@ fn generated_exports_assign_owners_round_robin_and_stop_at_the_patient_count() {
 #[test]
 fn delivered_records_are_the_consented_records_that_reach_the_buyer() {
     let dir = tempfile::tempdir().unwrap();
-    let export = dir.path().join("export");
     let owners: Vec<String> = OWNERS.iter().map(|s| s.to_string()).collect();
-    synthetic::generate_corpus(&export, synthetic::CorpusSize::Patients(6), 9, &owners).unwrap();
-    let store = dir.path().join("store");
     let key = StoreKey::from_bytes([7; 32]);
-    let mapping = OwnerMapping::from_file(&export.join("owners.csv")).unwrap();
-    ingest_folder(&export, &store, &key, &mapping, &IngestOptions::default()).unwrap();
+    let (store, _) = generated_store(dir.path(), 6, 9, &owners, &key);
 
     let consenting = AccountId::from_ss58(OWNERS[1]).unwrap();
     let out = dir.path().join("delivery");
-    let summary = deidentify_delivery(
-        &store,
-        &key,
-        &Profile::safe_harbor().unwrap(),
-        &ListingFilter::default(),
-        &research_sale(),
-        &OnlyOwner(consenting.clone()),
-        &out,
-        &DeliveryOptions::new(1, 2026),
-    )
-    .unwrap();
+    let summary = deliver(&store, &key, &OnlyOwner(consenting.clone()), &out, 1);
 
     let registered = registrations(&store);
     let expected: BTreeSet<(String, String, String)> = registered
@@ -122,19 +130,11 @@ fn delivered_records_are_the_consented_records_that_reach_the_buyer() {
 #[test]
 fn suppressed_patients_are_not_reported_as_delivered() {
     let dir = tempfile::tempdir().unwrap();
-    let (store, key) = ingest_synthetic(dir.path(), 4, 2);
+    let key = StoreKey::from_bytes([9; 32]);
+    let (store, _) = generated_store(dir.path(), 4, 2, &[], &key);
     // Four patients cannot make a class of 50: everyone is suppressed.
-    let summary = deidentify_delivery(
-        &store,
-        &key,
-        &Profile::safe_harbor().unwrap(),
-        &ListingFilter::default(),
-        &research_sale(),
-        &ConsentToEverything,
-        &dir.path().join("delivery"),
-        &DeliveryOptions::new(50, 2026),
-    )
-    .unwrap();
+    let out = dir.path().join("delivery");
+    let summary = deliver(&store, &key, &ConsentToEverything, &out, 50);
     assert!(summary.manifest.records_suppressed > 0);
     assert!(summary.delivered_records.is_empty());
 }
@@ -163,4 +163,33 @@ fn category_ids_are_the_first_four_bytes_of_a_domain_separated_blake2b() {
         category_id("observation"),
         category_id("observation:laboratory")
     );
+}
+
+#[test]
+fn generated_exports_hold_allergies_procedures_and_immunizations_delivered_coded() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = StoreKey::from_bytes([5; 32]);
+    let (store, report) = generated_store(dir.path(), 3, 5, &[], &key);
+    assert_eq!(report.issue_count, 0, "{:?}", report.issues);
+    let out = dir.path().join("delivery");
+    deliver(&store, &key, &ConsentToEverything, &out, 1);
+    let delivered = delivery_resources(&out);
+    for (resource_type, code_element) in [
+        ("AllergyIntolerance", "code"),
+        ("Procedure", "code"),
+        ("Immunization", "vaccineCode"),
+    ] {
+        let of_type: Vec<&serde_json::Value> = delivered
+            .iter()
+            .filter(|r| r["resourceType"] == resource_type)
+            .collect();
+        assert_eq!(of_type.len(), 3, "{resource_type}: one per patient");
+        for resource in of_type {
+            let codings = resource[code_element]["coding"].as_array();
+            assert!(codings.is_some_and(|c| !c.is_empty()), "{resource}");
+            for dropped in ["text", "note", "identifier", "lotNumber", "performer"] {
+                assert!(resource.get(dropped).is_none(), "{dropped} in {resource}");
+            }
+        }
+    }
 }

@@ -104,7 +104,8 @@ fn deliver(
 #[test]
 fn generalizing_first_delivers_at_least_95_percent_of_a_2000_patient_export_at_k_5() {
     let dir = tempfile::tempdir().unwrap();
-    let (store, key) = ingest_synthetic(dir.path(), 2000, 7);
+    let key = StoreKey::from_bytes([8; 32]);
+    let (store, _) = generated_store(dir.path(), 2000, 7, &[], &key);
     let out = dir.path().join("delivery");
     let manifest = deliver(
         &store,

@@ -1,5 +1,9 @@
 //! Generated test: identifier-shaped values planted into every string field, extension
-//! and narrative of the corpus never reach a delivery.
+//! (`extension`, `modifierExtension`, primitive `_element` extensions, at every depth),
+//! display, text, note, narrative, contained resource and unknown element of the corpus
+//! and of the US Core examples — as strings and as numbers (account numbers, device
+//! serials) — never reach a delivery, and no age of 90 or more survives, whatever its
+//! unit or type.
 
 mod common;
 
@@ -108,6 +112,236 @@ fn plant_strings(value: &mut Value, rng: &mut StdRng, rate: f64, planted: &mut V
     }
 }
 
+/// A random number shaped like an account number, device serial or MRN (10–12 digits).
+fn numeric_identifier(rng: &mut StdRng) -> u64 {
+    rng.gen_range(1_000_000_000..1_000_000_000_000)
+}
+
+/// Identifier-carrying members FHIR R4 allows on any element or resource: extensions
+/// and modifier extensions with string and number values (nested too), and, on codings,
+/// concepts and references, their display strings, texts and identifiers.
+fn plant_in_every_element(
+    value: &mut Value,
+    rng: &mut StdRng,
+    planted: &mut Vec<String>,
+    numbers: &mut Vec<u64>,
+) {
+    match value {
+        Value::Object(members) => {
+            for member in members.values_mut() {
+                plant_in_every_element(member, rng, planted, numbers);
+            }
+            if !rng.gen_bool(0.5) {
+                return;
+            }
+            let mut text = |rng: &mut StdRng| {
+                let value = identifier(rng);
+                planted.push(value.clone());
+                value
+            };
+            let (serial, account) = (numeric_identifier(rng), numeric_identifier(rng));
+            numbers.extend([serial, account]);
+            let url = format!("https://example-hospital.org/ext/{}", rng.gen::<u32>());
+            let extensions = [
+                json!({"url": url, "valueString": text(rng)}),
+                json!({"url": url, "valueInteger": account}),
+                json!({"url": url, "valueDecimal": serial as f64 / 1000.0}),
+                json!({"url": url, "extension": [{"url": "serial", "valueInteger": serial}, {"url": "holder", "valueString": text(rng)}]}),
+            ];
+            let entry = members.entry("extension").or_insert_with(|| json!([]));
+            if let Some(list) = entry.as_array_mut() {
+                list.extend(extensions.iter().cloned());
+            }
+            members.insert(
+                "modifierExtension".into(),
+                json!([{"url": url, "valueString": text(rng)}, {"url": url, "valuePositiveInt": account}]),
+            );
+            if members.contains_key("system") && members.contains_key("code") {
+                members.insert("display".into(), json!(text(rng)));
+            }
+            if members.contains_key("coding") {
+                members.insert("text".into(), json!(text(rng)));
+            }
+            if members.contains_key("reference") {
+                members.insert("display".into(), json!(text(rng)));
+                members.insert(
+                    "identifier".into(),
+                    json!({"system": "https://example-hospital.org/mrn", "value": text(rng)}),
+                );
+            }
+            // A primitive's extension (`_status`, `_birthDate`): FHIR JSON's `_element`.
+            let primitive = members
+                .iter()
+                .find(|(name, value)| value.is_string() && !name.starts_with('_'))
+                .map(|(name, _)| format!("_{name}"));
+            if let Some(shadow) = primitive {
+                members.insert(shadow, json!({"extension": [{"url": url, "valueString": text(rng)}, {"url": url, "valueInteger": serial}]}));
+            }
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|item| plant_in_every_element(item, rng, planted, numbers)),
+        _ => {}
+    }
+}
+
+/// Members that hold numbers and free text but are not on any allowlist: identifiers as
+/// numbers, device serial and lot numbers, unknown numeric elements, a contained Patient,
+/// a value whose code is a local one.
+fn plant_numbers_around(
+    resource: &mut Value,
+    rng: &mut StdRng,
+    planted: &mut Vec<String>,
+    numbers: &mut Vec<u64>,
+) {
+    let mut number = |rng: &mut StdRng| {
+        let value = numeric_identifier(rng);
+        numbers.push(value);
+        value
+    };
+    let (account, serial, lot, local) = (number(rng), number(rng), number(rng), number(rng));
+    let (mrn, holder) = (number(rng), identifier(rng));
+    planted.push(holder.clone());
+    let members = resource.as_object_mut().unwrap();
+    members.insert(
+        "identifier".into(),
+        json!([{"system": "https://example-hospital.org/acct", "value": account}]),
+    );
+    members.insert("serialNumber".into(), json!(serial));
+    members.insert("lotNumber".into(), json!(lot));
+    members.insert("x-account-balance".into(), json!(local));
+    members.insert(
+        "contained".into(),
+        json!([{"resourceType": "Patient", "id": "holder", "name": [{"text": holder}], "identifier": [{"value": mrn}]}]),
+    );
+    if members["resourceType"] == "Observation" {
+        let local_code =
+            json!({"coding": [{"system": "https://example-hospital.org/codes", "code": "ACCT"}]});
+        let components = [
+            json!({"code": local_code, "valueInteger": number(rng)}),
+            json!({"code": local_code, "valueQuantity": {"value": number(rng)}}),
+        ];
+        members
+            .entry("component")
+            .or_insert_with(|| json!([]))
+            .as_array_mut()
+            .unwrap()
+            .extend(components);
+    }
+}
+
+/// LOINC age codes (HL7 value set v3-LOINCObservationActContextAgeType).
+const AGE_CODES: [&str; 5] = ["30525-0", "21611-9", "21612-7", "29553-5", "30972-4"];
+
+/// An age of 90 years or more in one of the ways FHIR R4 resources write ages.
+fn age_90_plus(rng: &mut StdRng) -> Value {
+    let years: f64 = rng.gen_range(90.0..115.0);
+    let ucum = "http://unitsofmeasure.org";
+    let (value, unit) = match rng.gen_range(0..8) {
+        0 => (years.floor(), json!({"system": ucum, "code": "a"})),
+        1 => (
+            (years * 12.0).floor(),
+            json!({"system": ucum, "code": "mo"}),
+        ),
+        2 => (
+            (years * 52.18).ceil(),
+            json!({"system": ucum, "code": "wk"}),
+        ),
+        3 => (
+            (years * 365.25).ceil(),
+            json!({"system": ucum, "code": "d"}),
+        ),
+        4 => (years.floor(), json!({"unit": "years"})),
+        5 => ((years * 12.0).floor(), json!({"unit": "months"})),
+        6 => (years.floor(), json!({"unit": "yr", "code": "a"})),
+        _ => (years.floor(), json!({})),
+    };
+    let mut quantity = unit;
+    quantity["value"] = json!(value);
+    quantity
+}
+
+/// Resources of `patient` holding ages of 90 or more in every position FHIR R4 has
+/// for them: age-coded Observations (valueQuantity, valueInteger, valueRange,
+/// components) and the Age datatype of Condition, AllergyIntolerance, Procedure and
+/// FamilyMemberHistory.
+fn planted_ages(patient: &str, n: usize, rng: &mut StdRng) -> Vec<Value> {
+    let subject = json!({"reference": format!("Patient/{patient}")});
+    let age_code = |rng: &mut StdRng| json!({"coding": [{"system": "http://loinc.org", "code": AGE_CODES[rng.gen_range(0..AGE_CODES.len())]}]});
+    let snomed =
+        |code: &str| json!({"coding": [{"system": "http://snomed.info/sct", "code": code}]});
+    let id = |kind: &str| format!("age-{kind}-{patient}-{n}");
+    let observation = |rng: &mut StdRng, kind: &str, value: (&str, Value)| {
+        let mut resource = json!({"resourceType": "Observation", "id": id(kind), "status": "final",
+            "code": age_code(rng), "subject": subject});
+        resource[value.0] = value.1;
+        resource
+    };
+    let (quantity, integer, range_low) = (
+        age_90_plus(rng),
+        json!(rng.gen_range(90..115)),
+        age_90_plus(rng),
+    );
+    let component = json!([{"code": age_code(rng), "valueQuantity": age_90_plus(rng)}]);
+    let mut panel = observation(rng, "panel", ("component", component));
+    panel["code"] = json!({"coding": [{"system": "http://loinc.org", "code": "85353-1"}]});
+    vec![
+        observation(rng, "quantity", ("valueQuantity", quantity)),
+        observation(rng, "integer", ("valueInteger", integer)),
+        observation(rng, "range", ("valueRange", json!({"low": range_low}))),
+        panel,
+        json!({"resourceType": "Condition", "id": id("condition"), "subject": subject,
+            "code": snomed("44054006"), "onsetAge": age_90_plus(rng)}),
+        json!({"resourceType": "AllergyIntolerance", "id": id("allergy"), "patient": subject,
+            "code": snomed("227493005"), "onsetAge": age_90_plus(rng)}),
+        json!({"resourceType": "Procedure", "id": id("procedure"), "status": "completed", "subject": subject,
+            "code": snomed("80146002"), "performedAge": age_90_plus(rng)}),
+        json!({"resourceType": "FamilyMemberHistory", "id": id("relative"), "status": "completed", "patient": subject,
+            "ageAge": age_90_plus(rng), "condition": [{"code": snomed("22298006"), "onsetAge": age_90_plus(rng)}]}),
+    ]
+}
+
+/// The years a delivered quantity stands for, if its unit is one of time.
+fn years_of(quantity: &Value) -> Option<f64> {
+    let value = quantity.get("value")?.as_f64()?;
+    let per_year = match quantity.get("code")?.as_str()? {
+        "a" => 1.0,
+        "mo" => 12.0,
+        "wk" => 365.25 / 7.0,
+        "d" => 365.0,
+        "h" => 365.0 * 24.0,
+        "min" => 365.0 * 1440.0,
+        _ => return None,
+    };
+    Some(value / per_year)
+}
+
+/// Every age the delivery holds, with where it is: quantities in a time unit anywhere,
+/// and the values of age-coded Observations and components.
+fn ages_in(value: &Value, at: &str, ages: &mut Vec<(String, Value)>) {
+    match value {
+        Value::Object(members) => {
+            let age_coded = members
+                .get("code")
+                .and_then(|code| code["coding"].as_array())
+                .is_some_and(|codings| {
+                    codings
+                        .iter()
+                        .any(|c| AGE_CODES.contains(&c["code"].as_str().unwrap_or("")))
+                });
+            for (name, member) in members {
+                let path = format!("{at}.{name}");
+                if years_of(member).is_some() || (age_coded && name.starts_with("value")) {
+                    ages.push((path.clone(), member.clone()));
+                }
+                ages_in(member, &path, ages);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| ages_in(item, at, ages)),
+        _ => {}
+    }
+}
+
 /// Adds a narrative, a note, an unknown element, an unknown extension and a known
 /// extension with a planted value to a resource.
 fn plant_around(resource: &mut Value, rng: &mut StdRng, planted: &mut Vec<String>) {
@@ -135,25 +369,35 @@ fn plant_around(resource: &mut Value, rng: &mut StdRng, planted: &mut Vec<String
 
 #[test]
 fn planted_identifiers_never_survive_deidentification() {
-    let corpus_resources = corpus_resources(&corpus());
+    let mut source_resources = corpus_resources(&corpus());
+    source_resources.extend(r4_examples());
+    let enrolled = ["pat-1001", "pat-1002", "pat-1003", "pat-1004", "pat-1005"];
     for seed in 0..6u64 {
         let mut rng = StdRng::seed_from_u64(0x5afe_4a7b ^ seed);
         let mut planted = Vec::new();
+        let mut numbers = Vec::new();
         let dir = tempfile::tempdir().unwrap();
         let input = dir.path().join("export");
         std::fs::create_dir_all(&input).unwrap();
         let mut file = std::fs::File::create(input.join("planted.ndjson")).unwrap();
-        for resource in &corpus_resources {
+        let mut ages = Vec::new();
+        for (n, patient) in enrolled.iter().enumerate() {
+            ages.extend(planted_ages(patient, n, &mut rng));
+        }
+        for resource in source_resources.iter().chain(&ages) {
             let mut resource = resource.clone();
             plant_strings(&mut resource, &mut rng, 0.5, &mut planted);
+            plant_in_every_element(&mut resource, &mut rng, &mut planted, &mut numbers);
             plant_around(&mut resource, &mut rng, &mut planted);
+            plant_numbers_around(&mut resource, &mut rng, &mut planted, &mut numbers);
             writeln!(file, "{resource}").unwrap();
         }
         drop(file);
         assert!(
-            planted.len() > 500,
-            "seed {seed}: only {} values planted",
-            planted.len()
+            planted.len() > 500 && numbers.len() > 500,
+            "seed {seed}: only {} values and {} numbers planted",
+            planted.len(),
+            numbers.len()
         );
 
         let ingested = ingest(&input);
@@ -173,6 +417,55 @@ fn planted_identifiers_never_survive_deidentification() {
         assert!(
             survivors.is_empty(),
             "seed {seed}: planted values survived: {survivors:?}"
+        );
+        let surviving_numbers: Vec<&u64> = numbers
+            .iter()
+            .filter(|number| text.contains(&number.to_string()))
+            .collect();
+        assert!(
+            surviving_numbers.is_empty(),
+            "seed {seed}: planted numbers survived: {surviving_numbers:?}"
+        );
+
+        // Every planted age is 90 or more: each one delivered must be the category.
+        let mut delivered_ages = Vec::new();
+        for resource in delivery_resources(&out) {
+            ages_in(
+                &resource,
+                resource["resourceType"].as_str().unwrap(),
+                &mut delivered_ages,
+            );
+        }
+        let category = |q: &Value| {
+            q.get("code") == Some(&json!("a"))
+                && q.get("value").and_then(Value::as_f64) == Some(90.0)
+                && q.get("comparator").is_none_or(|c| c == ">=")
+        };
+        let folded = delivered_ages
+            .iter()
+            .filter(|(_, age)| category(age) || age.get("low").is_some_and(category))
+            .count();
+        let exposed: Vec<&(String, Value)> = delivered_ages
+            .iter()
+            .filter(|(_, age)| {
+                let own = years_of(age).is_some_and(|years| years >= 89.99) && !category(age);
+                let bare = age.is_number();
+                let range = ["low", "high"].iter().any(|bound| {
+                    age.get(*bound)
+                        .is_some_and(|q| !category(q) && years_of(q).is_none_or(|y| y >= 89.99))
+                });
+                own || bare || range
+            })
+            .collect();
+        assert!(
+            exposed.is_empty(),
+            "seed {seed}: ages of 90 or more survived: {exposed:?}"
+        );
+        assert!(
+            // Planting replaces half the strings (codes and units too), so not all are
+            // still readable as ages; those are withheld.
+            folded >= enrolled.len(),
+            "seed {seed}: the planted ages are delivered as the 90+ category ({folded})"
         );
     }
 }

@@ -329,10 +329,23 @@ impl<S: OffchainStorage> DeliveryWorker<S> {
             return Err(format!("asking the chain about consent: {error}"));
         }
         if summary.delivered_records.is_empty() {
-            log::info!(
-                target: "medledger::delivery",
-                "order {order}: no record is consented for this buyer and purpose; nothing to deliver"
-            );
+            let manifest = &summary.manifest;
+            if manifest.records_selected == 0 {
+                log::info!(
+                    target: "medledger::delivery",
+                    "order {order}: no record is consented for this buyer and purpose; nothing to deliver"
+                );
+            } else {
+                log::warn!(
+                    target: "medledger::delivery",
+                    "order {order}: {} consented records of {} patients, all withheld by \
+                     k-anonymity (k = {}): too few patients to deliver without re-identification \
+                     risk; nothing to deliver",
+                    manifest.records_selected,
+                    manifest.patients_suppressed,
+                    manifest.k_threshold
+                );
+            }
             return Ok(DeliveryOutcome::NothingToDeliver {
                 checked_at: receipt_block,
             });

@@ -223,15 +223,16 @@ fn submit_signed(node: &Node, signer: &impl Signer, xt: &str) -> Result<()> {
 }
 
 /// `hospital` enrols `patient` with the patient's signature over the chain's enrolment message
-/// (what a wallet signs with `signRaw`; valid for 100 blocks).
+/// as a wallet's `signRaw` makes it (wrapped in `<Bytes>…</Bytes>`; valid for 100 blocks).
 pub fn enrol(node: &Node, hospital: Sr25519Keyring, patient: impl Signer) -> Result<()> {
     let valid_until = node.best_number()? as u32 + 100;
-    let message: Vec<u8> = runtime_api(
+    let pallet_ownership::EnrolmentMessage { message } = runtime_api(
         node,
         "OwnershipApi_enrolment_message",
         (hospital.to_account_id(), patient.account(), valid_until),
     )?;
-    let signature = sp_core::Pair::sign(&patient.key(), &message);
+    let wrapped = [b"<Bytes>".as_slice(), &message, b"</Bytes>"].concat();
+    let signature = sp_core::Pair::sign(&patient.key(), &wrapped);
     dispatch_ok(
         node,
         hospital,

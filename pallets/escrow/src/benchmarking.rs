@@ -176,6 +176,17 @@ mod benchmarks {
     }
 
     #[benchmark]
+    fn decline() {
+        let (custodian, _, order) = paid_order::<T>();
+        let now = frame_system::Pallet::<T>::block_number();
+
+        #[extrinsic_call]
+        _(RawOrigin::Signed(custodian), order, now);
+
+        assert!(Orders::<T>::get(order).is_some_and(|o| o.state == OrderState::Refunded));
+    }
+
+    #[benchmark]
     fn dispute() {
         let (_, buyer, order) = delivered_order::<T>();
 

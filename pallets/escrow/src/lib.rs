@@ -16,7 +16,8 @@
 //!          │                    │
 //!          │ deadline missed,   └──dispute (+bond)──► Disputed ──decision / vote expiry──► Resolved
 //!          │ custodian removed
-//!          └──refund──► Refunded
+//!          ├──refund──► Refunded
+//!          └──decline (custodian: nothing to deliver)──► Refunded
 //! ```
 //! - [`Pallet::buy`] checks the listing is active, still at the version the buyer saw, costs
 //!   no more than `max_price`, and that the buyer has a delivery key; then it holds the
@@ -26,6 +27,9 @@
 //! - [`Pallet::submit_receipt`]: the custodian or its off-chain-worker delegate, once, for a
 //!   paid order, until the deadline. For per-record listings the unused part of the hold
 //!   (records not delivered) goes back to the buyer at once.
+//! - [`Pallet::decline`]: the custodian or its delegate reports that no record may be
+//!   delivered (none is consented for this buyer and purpose, or k-anonymity withholds all);
+//!   the buyer gets the whole price back at once instead of waiting for the deadline.
 //! - [`Pallet::confirm`]: the buyer releases the price early.
 //! - [`Pallet::finalize`] (anyone) and `on_idle` (at most `MaxAutoReleasesPerBlock` orders
 //!   per block, within the idle weight) release delivered orders after `DisputeWindow`.
@@ -253,6 +257,13 @@ pub mod pallet {
             record_count: u32,
             cause: ReleaseCause,
         },
+        /// The custodian (or its delegate) found nothing it may deliver, checking consent at
+        /// `checked_at`; an `OrderRefunded` follows.
+        DeliveryDeclined {
+            order: OrderId,
+            submitted_by: T::AccountId,
+            checked_at: BlockNumberFor<T>,
+        },
         /// The price went back to the buyer.
         OrderRefunded {
             order: OrderId,
@@ -320,7 +331,8 @@ pub mod pallet {
         EmptyDelivery,
         /// The sale-consent block must be the order's block.
         SaleBlockMismatch,
-        /// The delivery-consent block must lie between the sale and now.
+        /// The block at which consent was checked again (a receipt's or a decline's) must lie
+        /// between the sale and now.
         InvalidReceiptBlock,
         /// Only the buyer may do this.
         NotBuyer,
@@ -454,12 +466,7 @@ pub mod pallet {
             sale_block_consent: BlockNumberFor<T>,
             receipt_block: BlockNumberFor<T>,
         ) -> DispatchResult {
-            let submitter = ensure_signed(origin)?;
-            let mut stored = Orders::<T>::get(order).ok_or(Error::<T>::UnknownOrder)?;
-            ensure!(
-                T::DeliveryKeys::may_act_for(&stored.custodian, &submitter),
-                Error::<T>::NotCustodianOrDelegate
-            );
+            let (submitter, mut stored) = Self::custodians_order(origin, order)?;
             ensure!(
                 stored.receipt.is_none(),
                 Error::<T>::ReceiptAlreadySubmitted
@@ -529,6 +536,36 @@ pub mod pallet {
                 unused_returned: unused,
                 release_at,
             });
+            Ok(())
+        }
+
+        /// The custodian or its off-chain-worker delegate declines a paid order it has nothing
+        /// to deliver for: no registered record is consented for the buyer and purpose at the
+        /// sale block and still at `checked_at` (or k-anonymity would withhold every one). The
+        /// whole price goes back to the buyer at once.
+        #[pallet::call_index(7)]
+        #[pallet::weight(T::WeightInfo::decline())]
+        pub fn decline(
+            origin: OriginFor<T>,
+            order: OrderId,
+            checked_at: BlockNumberFor<T>,
+        ) -> DispatchResult {
+            let (submitter, mut stored) = Self::custodians_order(origin, order)?;
+            ensure!(stored.state == OrderState::Paid, Error::<T>::OrderNotPaid);
+            let now = frame_system::Pallet::<T>::block_number();
+            ensure!(
+                stored.placed_at <= checked_at && checked_at <= now,
+                Error::<T>::InvalidReceiptBlock
+            );
+            Self::deposit_event(Event::DeliveryDeclined {
+                order,
+                submitted_by: submitter,
+                checked_at,
+            });
+            Self::refund_price(order, &mut stored, RefundCause::NothingToDeliver)?;
+            PendingDeliveries::<T>::remove(&stored.custodian, order);
+            stored.state = OrderState::Refunded;
+            Orders::<T>::insert(order, stored);
             Ok(())
         }
 
@@ -640,6 +677,20 @@ pub mod pallet {
 
     impl<T: Config> Pallet<T> {
         /// `order`, which the signer must have bought.
+        /// The order and the signer, if the signer is its custodian or the custodian's delegate.
+        fn custodians_order(
+            origin: OriginFor<T>,
+            order: OrderId,
+        ) -> Result<(T::AccountId, OrderOf<T>), DispatchError> {
+            let who = ensure_signed(origin)?;
+            let stored = Orders::<T>::get(order).ok_or(Error::<T>::UnknownOrder)?;
+            ensure!(
+                T::DeliveryKeys::may_act_for(&stored.custodian, &who),
+                Error::<T>::NotCustodianOrDelegate
+            );
+            Ok((who, stored))
+        }
+
         fn buyers_order(origin: OriginFor<T>, order: OrderId) -> Result<OrderOf<T>, DispatchError> {
             let who = ensure_signed(origin)?;
             let stored = Orders::<T>::get(order).ok_or(Error::<T>::UnknownOrder)?;

@@ -16,10 +16,11 @@
 //!    and writes a [`DeliveryOutcome`] under [`outcome_key`] — only after the file is durable.
 //!    A restart mid-delivery finds no outcome and starts that order again from scratch; the
 //!    half-written files of the first attempt are never served.
-//! 4. The worker submits `submit_receipt` for each order with a sealed outcome, signed by the
-//!    delivery account, and notes the block under [`submitted_key`]; it submits again only if
-//!    the order is still `Paid` [`RESUBMIT_AFTER`] blocks later (a dropped transaction). The
-//!    chain accepts one receipt per order, so nothing is ever delivered or paid twice.
+//! 4. The worker submits `submit_receipt` for each order with a sealed outcome (or `decline`
+//!    for an order with nothing to deliver), signed by the delivery account, and notes the
+//!    block under [`submitted_key`]; it submits again only if the order is still `Paid`
+//!    [`RESUBMIT_AFTER`] blocks later (a dropped transaction). The chain accepts one receipt
+//!    or decline per order, so nothing is ever delivered or paid twice.
 //!
 //! Offchain-database values are SCALE-encoded; keys are the byte strings below, followed by
 //! the SCALE encoding of the order id (u64, little endian) where a key is per order.
@@ -50,7 +51,7 @@ pub const DELIVERY_KEY_TYPE: KeyTypeId = KeyTypeId(*b"mdlv");
 pub const JOBS_KEY: &[u8] = b"medledger/delivery/jobs";
 /// Prefix of an order's [`DeliveryOutcome`].
 pub const OUTCOME_PREFIX: &[u8] = b"medledger/delivery/outcome/";
-/// Prefix of the block at which the worker last submitted an order's receipt.
+/// Prefix of the block at which the worker last submitted an order's receipt or decline.
 pub const SUBMITTED_PREFIX: &[u8] = b"medledger/delivery/submitted/";
 
 /// Blocks the worker waits for a submitted receipt to land before it submits it again.
@@ -88,8 +89,9 @@ pub enum DeliveryOutcome<BlockNumber> {
     /// The sealed dataset is ready for download; these are the receipt's values.
     Sealed(SealedDelivery<BlockNumber>),
     /// No record was consented for this buyer and purpose at the sale block (and still at
-    /// `checked_at`): there is nothing to deliver, and the buyer takes a refund after the
-    /// deadline. Consent for the sale block cannot grow later, so this is final.
+    /// `checked_at`), or k-anonymity withholds every one: the worker declines the order
+    /// (`escrow.decline`) and the buyer is refunded at once. Consent for the sale block
+    /// cannot grow later, so this is final.
     NothingToDeliver { checked_at: BlockNumber },
 }
 
@@ -186,7 +188,7 @@ impl<T: Config> Pallet<T> {
         jobs.sort_by_key(|(order, _)| *order);
         Self::publish_jobs(now, jobs.iter().map(|(order, _)| *order).collect());
         for (order, account) in jobs {
-            Self::submit_receipt_if_sealed(now, order, account);
+            Self::submit_outcome(now, order, account);
         }
     }
 
@@ -200,41 +202,51 @@ impl<T: Config> Pallet<T> {
         }
     }
 
-    fn submit_receipt_if_sealed(now: BlockNumberFor<T>, order: OrderId, account: &Account<T>) {
+    /// Reports what the native side made of `order`: its receipt, or that it declines it.
+    fn submit_outcome(now: BlockNumberFor<T>, order: OrderId, account: &Account<T>) {
         let outcome_key = outcome_key(order);
         let outcome =
             StorageValueRef::persistent(&outcome_key).get::<DeliveryOutcome<BlockNumberFor<T>>>();
-        let Ok(Some(DeliveryOutcome::Sealed(sealed))) = outcome else {
+        let Ok(Some(outcome)) = outcome else {
             return;
         };
         let Some(stored) = Orders::<T>::get(order) else {
             return;
         };
-        if stored.state != OrderState::Paid || now > stored.deadline {
+        if stored.state != OrderState::Paid {
             return;
         }
+        let (call, what) = match outcome {
+            DeliveryOutcome::Sealed(_) if now > stored.deadline => return,
+            DeliveryOutcome::Sealed(sealed) => (
+                Call::submit_receipt {
+                    order,
+                    ciphertext_digest: sealed.ciphertext_digest,
+                    size: sealed.size,
+                    record_count: sealed.record_count,
+                    records_root: sealed.records_root,
+                    delivery_key: stored.delivery_key,
+                    sale_block_consent: stored.placed_at,
+                    receipt_block: sealed.receipt_block,
+                },
+                "the receipt",
+            ),
+            DeliveryOutcome::NothingToDeliver { checked_at } => {
+                (Call::decline { order, checked_at }, "the decline")
+            }
+        };
         let marker_key = submitted_key(order);
         if !submission_due(&marker_key, now, RESUBMIT_AFTER.into()) {
             return;
         }
-        let call = Call::submit_receipt {
-            order,
-            ciphertext_digest: sealed.ciphertext_digest,
-            size: sealed.size,
-            record_count: sealed.record_count,
-            records_root: sealed.records_root,
-            delivery_key: stored.delivery_key,
-            sale_block_consent: stored.placed_at,
-            receipt_block: sealed.receipt_block,
-        };
         let sent = Signer::<T, T::AuthorityId>::any_account()
             .send_single_signed_transaction(account, call);
         if sent != Some(Ok(())) {
             // Try again at the next finalized block rather than after the resubmit delay.
             forget_submission(&marker_key);
-            log::warn!(target: "medledger::delivery", "could not submit the receipt of order {order}");
+            log::warn!(target: "medledger::delivery", "could not submit {what} of order {order}");
         } else {
-            log::info!(target: "medledger::delivery", "submitted the receipt of order {order}");
+            log::info!(target: "medledger::delivery", "submitted {what} of order {order}");
         }
     }
 }

@@ -175,15 +175,46 @@ fn worker_submits_a_sealed_delivery_once_and_again_only_after_the_resubmit_delay
 }
 
 #[test]
-fn worker_submits_nothing_when_nothing_was_consented_or_the_deadline_passed() {
+fn worker_submits_no_receipt_once_the_deadline_passed() {
     run_worker_test(&[HOSPITAL], |pool| {
         let listing = list(HOSPITAL, flat(100, 10));
-        let empty = buy(BUYER, listing);
         let late = buy(OTHER_BUYER, listing);
-        set_outcome(empty, DeliveryOutcome::NothingToDeliver { checked_at: 1 });
         set_outcome(late, sealed(1));
         run_worker_at(2 + DELIVERY_PERIOD);
         assert!(submitted(pool).is_empty());
+    });
+}
+
+#[test]
+fn worker_declines_an_order_with_nothing_to_deliver_and_the_buyer_is_refunded() {
+    run_worker_test(&[HOSPITAL], |pool| {
+        let listing = list(HOSPITAL, flat(100, 10));
+        let empty = buy(BUYER, listing);
+        let free_before = Balances::free_balance(BUYER);
+        set_outcome(empty, DeliveryOutcome::NothingToDeliver { checked_at: 1 });
+        run_worker_at(2);
+        let expected = RuntimeCall::Escrow(Call::decline {
+            order: empty,
+            checked_at: 1,
+        });
+        assert_eq!(submitted(pool), vec![(HOSPITAL, expected.clone())]);
+        run_worker_at(3);
+        assert_eq!(submitted(pool).len(), 1, "in flight: not sent again");
+
+        assert_ok!(
+            frame_support::traits::UnfilteredDispatchable::dispatch_bypass_filter(
+                expected,
+                RuntimeOrigin::signed(HOSPITAL)
+            )
+        );
+        assert_eq!(
+            Orders::<Test>::get(empty).expect("order").state,
+            OrderState::Refunded
+        );
+        assert_eq!(Balances::free_balance(BUYER), free_before + 100);
+        run_worker_at(4 + u64::from(RESUBMIT_AFTER));
+        assert_eq!(submitted(pool).len(), 1, "refunded: never sent again");
+        assert_eq!(published_jobs().map(|jobs| jobs.orders), Some(vec![]));
     });
 }
 

@@ -824,6 +824,93 @@ fn refund_errors() {
     });
 }
 
+// ---------------------------------------------------------------- decline
+
+#[test]
+fn decline_by_the_custodian_refunds_the_buyer_at_once() {
+    run_test(|| {
+        let order = paid_order();
+        go_to(3);
+        assert_ok!(Escrow::decline(RuntimeOrigin::signed(HOSPITAL), order, 2));
+        assert_eq!(free(BUYER), INITIAL_BALANCE);
+        assert_eq!(held_payment(BUYER), 0);
+        assert_eq!(state(order), OrderState::Refunded);
+        assert!(Orders::<Test>::get(order).expect("order").receipt.is_none());
+        let events = escrow_events();
+        assert_eq!(
+            events[events.len() - 2..],
+            [
+                Event::DeliveryDeclined {
+                    order,
+                    submitted_by: HOSPITAL,
+                    checked_at: 2
+                },
+                Event::OrderRefunded {
+                    order,
+                    buyer: BUYER,
+                    amount: 700,
+                    cause: RefundCause::NothingToDeliver
+                }
+            ]
+        );
+        assert_noop!(
+            Escrow::decline(RuntimeOrigin::signed(HOSPITAL), order, 3),
+            Error::<Test>::OrderNotPaid
+        );
+        assert_noop!(
+            Escrow::refund(RuntimeOrigin::signed(BUYER), order),
+            Error::<Test>::NotRefundable
+        );
+    });
+}
+
+#[test]
+fn decline_by_the_custodians_delegate_is_accepted() {
+    run_test(|| {
+        let order = paid_order();
+        assert_ok!(Delivery::set_ocw_delegate(
+            RuntimeOrigin::signed(HOSPITAL),
+            NODE_KEY
+        ));
+        assert_ok!(Escrow::decline(
+            RuntimeOrigin::signed(NODE_KEY),
+            order,
+            now()
+        ));
+        assert_eq!(state(order), OrderState::Refunded);
+    });
+}
+
+#[test]
+fn decline_errors() {
+    run_test(|| {
+        let order = paid_order();
+        go_to(5);
+        for stranger in [BUYER, STRANGER, OTHER_HOSPITAL] {
+            assert_noop!(
+                Escrow::decline(RuntimeOrigin::signed(stranger), order, 4),
+                Error::<Test>::NotCustodianOrDelegate
+            );
+        }
+        assert_noop!(
+            Escrow::decline(RuntimeOrigin::signed(HOSPITAL), 9, 4),
+            Error::<Test>::UnknownOrder
+        );
+        let placed_at = Orders::<Test>::get(order).expect("order").placed_at;
+        for checked_at in [placed_at - 1, 6] {
+            assert_noop!(
+                Escrow::decline(RuntimeOrigin::signed(HOSPITAL), order, checked_at),
+                Error::<Test>::InvalidReceiptBlock
+            );
+        }
+        let delivered = delivered_order();
+        assert_noop!(
+            Escrow::decline(RuntimeOrigin::signed(HOSPITAL), delivered, 5),
+            Error::<Test>::OrderNotPaid
+        );
+    });
+}
+
 // ---------------------------------------------------------------- dispute
 
 #[test]

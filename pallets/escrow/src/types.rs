@@ -182,4 +182,6 @@ pub enum RefundCause {
     CustodianRemoved,
     /// The consortium decided for the buyer.
     DisputeUpheld,
+    /// The custodian found no record it may deliver ([`crate::Pallet::decline`]).
+    NothingToDeliver,
 }

@@ -15,6 +15,7 @@ pub trait WeightInfo {
     fn confirm() -> Weight;
     fn finalize() -> Weight;
     fn refund() -> Weight;
+    fn decline() -> Weight;
     fn dispute() -> Weight;
     fn resolve_dispute() -> Weight;
     /// `on_idle`'s fixed cost: reading and writing the queue bounds.
@@ -39,6 +40,8 @@ mod accesses {
     pub const SETTLE_DISPUTE: (u64, u64) = (9, 9);
     // order, members, account, holds | order, account, holds
     pub const REFUND: (u64, u64) = (4, 3);
+    // order, delegate, account, holds | order, pending, account, holds
+    pub const DECLINE: (u64, u64) = (4, 4);
     // order, account, holds, resolver (2) | order, account, holds, resolver
     pub const DISPUTE: (u64, u64) = (5, 4);
     // the queue entry, then a release
@@ -69,6 +72,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
     fn refund() -> Weight {
         call_weight::<T>(accesses::REFUND)
     }
+    fn decline() -> Weight {
+        call_weight::<T>(accesses::DECLINE)
+    }
     fn dispute() -> Weight {
         call_weight::<T>(accesses::DISPUTE)
     }
@@ -98,6 +104,9 @@ impl WeightInfo for () {
         Weight::from_parts(CALL_BASE_REF_TIME, PROOF_SIZE_ORDER_CALL)
     }
     fn refund() -> Weight {
+        Weight::from_parts(CALL_BASE_REF_TIME, PROOF_SIZE_ORDER_CALL)
+    }
+    fn decline() -> Weight {
         Weight::from_parts(CALL_BASE_REF_TIME, PROOF_SIZE_ORDER_CALL)
     }
     fn dispute() -> Weight {

@@ -25,6 +25,15 @@ pub struct RecordRegistration<AccountId> {
     pub commitment: Commitment,
 }
 
+/// What the `OwnershipApi.enrolment_message` runtime call returns: the bytes a patient signs
+/// ([`crate::Pallet::enrolment_message`]). A struct rather than a bare byte vector because
+/// polkadot.js decodes a runtime call's bare `Vec<u8>` result with its SCALE length prefix
+/// still in the bytes, and a patient signing those in polkadot.js Apps would be refused.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, TypeInfo)]
+pub struct EnrolmentMessage {
+    pub message: alloc::vec::Vec<u8>,
+}
+
 /// Where a record stands in its life cycle.
 #[derive(
     Clone,

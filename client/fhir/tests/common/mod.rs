@@ -31,6 +31,20 @@ pub fn corpus_resources(folder: &Path) -> Vec<Value> {
     resources
 }
 
+/// Resources of the US Core types written after the FHIR R4 examples
+/// (`tests/r4-examples`); their patient is `pat-1001` of the corpus.
+pub fn r4_examples() -> Vec<Value> {
+    let path = corpus()
+        .parent()
+        .unwrap()
+        .join("r4-examples/examples.ndjson");
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
 /// Copies the export files of the corpus (not the helper files) into `to`.
 pub fn copy_corpus(to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -104,22 +118,27 @@ pub fn try_deliver_with(
     )
 }
 
-/// Generates a synthetic export of `patients` patients in `dir/export` and ingests it into
-/// `dir/store`; returns the store and its key.
-pub fn ingest_synthetic(dir: &Path, patients: u64, seed: u64) -> (PathBuf, StoreKey) {
+/// A synthetic export of `patients` patients (default owners, or `owners`) ingested into
+/// `dir/store` under `key`.
+pub fn generated_store(
+    dir: &Path,
+    patients: u64,
+    seed: u64,
+    owners: &[String],
+    key: &StoreKey,
+) -> (PathBuf, IngestReport) {
     let export = dir.join("export");
     synthetic::generate_corpus(
         &export,
         synthetic::CorpusSize::Patients(patients),
         seed,
-        &[],
+        owners,
     )
     .unwrap();
     let store = dir.join("store");
-    let key = StoreKey::from_bytes([9; 32]);
     let mapping = OwnerMapping::from_file(&export.join("owners.csv")).unwrap();
-    ingest_folder(&export, &store, &key, &mapping, &IngestOptions::default()).unwrap();
-    (store, key)
+    let report = ingest_folder(&export, &store, key, &mapping, &IngestOptions::default()).unwrap();
+    (store, report)
 }
 
 pub fn deliver_all(ingested: &Ingested, out: &Path, k: usize) -> DeliverySummary {

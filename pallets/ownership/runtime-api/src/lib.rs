@@ -7,7 +7,7 @@ extern crate alloc;
 
 use alloc::vec::Vec;
 use codec::Codec;
-pub use pallet_ownership::{RecordId, RecordInfo, RecordStatus};
+pub use pallet_ownership::{EnrolmentMessage, RecordId, RecordInfo, RecordStatus};
 
 sp_api::decl_runtime_apis! {
     /// Read access to the ownership registry.
@@ -25,8 +25,9 @@ sp_api::decl_runtime_apis! {
         /// The custodians the owner is enrolled with, and the block of each enrolment.
         fn enrolments_of(owner: AccountId) -> Vec<(AccountId, BlockNumber)>;
 
-        /// The bytes `patient` signs so that `custodian` can enrol it until `valid_until`
+        /// The bytes `patient` signs (bare, or as wallets sign raw bytes, wrapped in
+        /// `<Bytes>…</Bytes>`) so that `custodian` can enrol it until `valid_until`
         /// (`ownership.enrol`); they change once the patient has transacted.
-        fn enrolment_message(custodian: AccountId, patient: AccountId, valid_until: BlockNumber) -> Vec<u8>;
+        fn enrolment_message(custodian: AccountId, patient: AccountId, valid_until: BlockNumber) -> EnrolmentMessage;
     }
 }
