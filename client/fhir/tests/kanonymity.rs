@@ -81,33 +81,13 @@ fn observation(id: String, patient: &str, value: u64) -> Value {
         "valueQuantity": {"value": value, "system": "http://unitsofmeasure.org", "code": "mg/dL"}})
 }
 
-fn deliver(
-    store: &Path,
-    key: &StoreKey,
-    oracle: &dyn ConsentOracle,
-    out: &Path,
-    options: &DeliveryOptions,
-) -> DeliverySummary {
-    deidentify_delivery(
-        store,
-        key,
-        &Profile::safe_harbor().unwrap(),
-        &ListingFilter::default(),
-        &research_sale(),
-        oracle,
-        out,
-        options,
-    )
-    .unwrap()
-}
-
 #[test]
 fn generalizing_first_delivers_at_least_95_percent_of_a_2000_patient_export_at_k_5() {
     let dir = tempfile::tempdir().unwrap();
     let key = StoreKey::from_bytes([8; 32]);
     let (store, _) = generated_store(dir.path(), 2000, 7, &[], &key);
     let out = dir.path().join("delivery");
-    let manifest = deliver(
+    let manifest = deliver_consented(
         &store,
         &key,
         &ConsentToEverything,
@@ -224,7 +204,7 @@ fn every_written_address_counts_toward_k() {
     let out = dir.path().join("delivery");
     let mut options = DeliveryOptions::new(3, 2026);
     options.max_suppression = 0.0;
-    let manifest = deliver(&store, &key, &ConsentToEverything, &out, &options).manifest;
+    let manifest = deliver_consented(&store, &key, &ConsentToEverything, &out, &options).manifest;
 
     let patients = delivered_patients(&out);
     let sizes = class_sizes(&patients);
@@ -305,7 +285,7 @@ fn two_deliveries_of_overlapping_cohorts_cannot_be_aligned_by_position() {
     // Buyer A gets owners 0–2, buyer B owners 1–3: 200 patients in common.
     let positions = |name: &str, owners: Vec<AccountId>| -> HashMap<u64, usize> {
         let out = dir.path().join(name);
-        deliver(
+        deliver_consented(
             &store,
             &key,
             &Owners(owners),

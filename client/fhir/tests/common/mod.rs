@@ -118,6 +118,27 @@ pub fn try_deliver_with(
     )
 }
 
+/// De-identifies all `store` holds that `oracle` consents to, with `options`.
+pub fn deliver_consented(
+    store: &Path,
+    key: &StoreKey,
+    oracle: &dyn ConsentOracle,
+    out: &Path,
+    options: &DeliveryOptions,
+) -> DeliverySummary {
+    deidentify_delivery(
+        store,
+        key,
+        &Profile::safe_harbor().unwrap(),
+        &ListingFilter::default(),
+        &research_sale(),
+        oracle,
+        out,
+        options,
+    )
+    .unwrap()
+}
+
 /// A synthetic export of `patients` patients (default owners, or `owners`) ingested into
 /// `dir/store` under `key`.
 pub fn generated_store(
