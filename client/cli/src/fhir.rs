@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use medledger_fhir::{
     current_year, deidentify_delivery, ingest_folder, k_anonymity_report, AccountId, ConsentGrants,
-    DeliveryOptions, FhirServer, IngestOptions, ListingFilter, OwnerMapping, Profile, Purpose,
-    Sale, SinceParameter, StoreKey,
+    DeliveryOptions, FhirServer, IngestOptions, ListingFilter, OwnerMapping, PlainHttp, Profile,
+    Purpose, Sale, SinceParameter, StoreKey,
 };
+use zeroize::Zeroizing;
 
 use crate::CommandResult;
 
@@ -31,9 +32,17 @@ pub struct FetchArgs {
     /// The server's base URL, e.g. https://fhir.hospital.example/r4.
     #[arg(long)]
     server: String,
-    /// Bearer token for the server.
-    #[arg(long, env = "MEDLEDGER_FHIR_TOKEN", hide_env_values = true)]
-    token: Option<String>,
+    /// Read the bearer token from this file (first line). The token is never an argument,
+    /// which `ps` would show: set MEDLEDGER_FHIR_TOKEN, give a file, or be asked.
+    #[arg(long, conflicts_with = "token_prompt")]
+    token_file: Option<PathBuf>,
+    /// Ask for the bearer token on the terminal.
+    #[arg(long)]
+    token_prompt: bool,
+    /// Accept a plain-http server on this machine (localhost, 127.0.0.0/8, ::1), e.g. a
+    /// local proxy; anything else must be https.
+    #[arg(long)]
+    allow_loopback_http: bool,
     /// Only resources changed since this FHIR instant.
     #[arg(long)]
     since: Option<String>,
@@ -106,9 +115,14 @@ pub struct DeidentifyArgs {
     /// Records dated before (YYYY[-MM[-DD]]).
     #[arg(long)]
     until: Option<String>,
-    /// Suppress quasi-identifier classes smaller than this (default: the profile's).
+    /// Every delivered patient shares its quasi-identifiers with at least k - 1 others
+    /// (default: the profile's k).
     #[arg(long)]
     k: Option<usize>,
+    /// Percentage of patients that may be suppressed before birth years and addresses are
+    /// generalized further.
+    #[arg(long, default_value_t = 5.0)]
+    max_suppression_percent: f64,
     /// De-identification profile (TOML); the built-in Safe Harbor profile by default.
     #[arg(long)]
     profile: Option<PathBuf>,
@@ -122,10 +136,46 @@ pub struct ReportArgs {
     delivery: PathBuf,
 }
 
+/// The environment variable holding the FHIR server's bearer token.
+const TOKEN_VARIABLE: &str = "MEDLEDGER_FHIR_TOKEN";
+
+/// The bearer token from the file, the prompt or the environment (in that order), if any.
+fn bearer_token(args: &FetchArgs) -> Result<Option<Zeroizing<String>>, String> {
+    let token = if let Some(path) = &args.token_file {
+        let text = Zeroizing::new(
+            std::fs::read_to_string(path)
+                .map_err(|e| format!("reading the token file {}: {e}", path.display()))?,
+        );
+        Zeroizing::new(text.lines().next().unwrap_or_default().trim().to_string())
+    } else if args.token_prompt {
+        Zeroizing::new(
+            rpassword::prompt_password("FHIR bearer token: ")
+                .map_err(|e| format!("cannot read the token: {e}"))?,
+        )
+    } else {
+        match std::env::var(TOKEN_VARIABLE) {
+            Ok(token) => Zeroizing::new(token),
+            Err(_) => return Ok(None),
+        }
+    };
+    if token.trim().is_empty() {
+        return Err(
+            "the bearer token is empty — check the token file or MEDLEDGER_FHIR_TOKEN".into(),
+        );
+    }
+    Ok(Some(token))
+}
+
 pub fn run(command: FhirCommand) -> CommandResult {
     match command {
         FhirCommand::Fetch(args) => {
-            let mut server = FhirServer::new(&args.server, args.token);
+            let token = bearer_token(&args)?;
+            let plain_http = if args.allow_loopback_http {
+                PlainHttp::LoopbackAllowed
+            } else {
+                PlainHttp::Refused
+            };
+            let mut server = FhirServer::new(&args.server, token, plain_http)?;
             if args.use_since_parameter {
                 server.since_parameter = SinceParameter::Since;
             }
@@ -199,6 +249,7 @@ pub fn run(command: FhirCommand) -> CommandResult {
             let oracle = ConsentGrants::from_file(&args.grants)?;
             let options = DeliveryOptions {
                 k_threshold: args.k.unwrap_or(profile.default_k),
+                max_suppression: args.max_suppression_percent / 100.0,
                 as_of_year: current_year(),
             };
             let summary = deidentify_delivery(
@@ -213,11 +264,17 @@ pub fn run(command: FhirCommand) -> CommandResult {
             )?;
             let manifest = summary.manifest;
             println!(
-                "{} record(s) delivered, {} suppressed (k threshold {}), k = {}",
+                "{} record(s) of {} patient(s) delivered; {} record(s) of {} patient(s) suppressed (k threshold {}), k = {}",
                 manifest.records_delivered,
+                manifest.patients_delivered,
                 manifest.records_suppressed,
+                manifest.patients_suppressed,
                 manifest.k_threshold,
                 manifest.k.map_or("-".to_string(), |k| k.to_string())
+            );
+            println!(
+                "generalized to {}; information loss {:.4}",
+                manifest.generalization, manifest.information_loss
             );
             println!(
                 "manifest: {}",

@@ -956,3 +956,43 @@ fn fetch_downloads_for_the_buyer_only_and_checks_the_digest() {
         .unwrap();
     assert_human_failure(&no_secret, "MEDLEDGER_ACCOUNT_SECRET");
 }
+
+/// The FHIR bearer token is never a command-line argument (`ps` shows those), and a
+/// plain-http server is refused unless it is on loopback and allowed explicitly.
+#[test]
+fn fhir_fetch_takes_no_token_argument_and_refuses_plain_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let fetch = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_medledger"))
+            .args(["fhir", "fetch"])
+            .args(args)
+            .arg(dir.path().join("export"))
+            .env_remove("MEDLEDGER_FHIR_TOKEN")
+            .output()
+            .expect("run medledger")
+    };
+    let with_argument = fetch(&[
+        "--server",
+        "https://fhir.example.org/r4",
+        "--token",
+        "s3cret",
+    ]);
+    assert!(!with_argument.status.success());
+    assert!(String::from_utf8_lossy(&with_argument.stderr).contains("--token"));
+
+    let token_file = dir.path().join("token");
+    fs::write(&token_file, "s3cret\n").unwrap();
+    let plain = fetch(&[
+        "--server",
+        "http://127.0.0.1:9/fhir",
+        "--token-file",
+        s(&token_file),
+    ]);
+    assert!(!plain.status.success());
+    let error = String::from_utf8_lossy(&plain.stderr);
+    assert!(
+        error.starts_with("error: ") && error.contains("https"),
+        "{error}"
+    );
+    assert!(!dir.path().join("export").exists(), "nothing fetched");
+}

@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! fhir_tool generate <out-dir> <megabytes> [seed]
+//! fhir_tool generate-patients <out-dir> <patients> [seed]
 //! fhir_tool ingest <export-dir> <store-dir> <key-file> <owners.csv>
 //! fhir_tool deidentify <store-dir> <key-file> <out-dir> [k]
 //! ```
@@ -19,16 +20,16 @@ fn run(args: &[String]) -> Result<(), String> {
             .ok_or_else(|| "missing argument (see the file's docs)".to_string())
     };
     match arg(1)? {
-        "generate" => {
-            let megabytes: u64 = arg(3)?.parse().map_err(|_| "megabytes must be a number")?;
+        command @ ("generate" | "generate-patients") => {
+            let count: u64 = arg(3)?.parse().map_err(|_| "the size must be a number")?;
+            let size = if command == "generate" {
+                synthetic::CorpusSize::Bytes(count << 20)
+            } else {
+                synthetic::CorpusSize::Patients(count)
+            };
             let seed = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(7);
-            let summary = synthetic::generate_corpus(
-                Path::new(arg(2)?),
-                synthetic::CorpusSize::Bytes(megabytes << 20),
-                seed,
-                &[],
-            )
-            .map_err(|e| e.to_string())?;
+            let summary = synthetic::generate_corpus(Path::new(arg(2)?), size, seed, &[])
+                .map_err(|e| e.to_string())?;
             println!(
                 "generated {} patients, {:.1} MB",
                 summary.patients,
@@ -91,25 +92,27 @@ fn run(args: &[String]) -> Result<(), String> {
                 &sale,
                 &Everyone,
                 Path::new(arg(4)?),
-                &DeliveryOptions {
-                    k_threshold: k,
-                    as_of_year: current_year(),
-                },
+                &DeliveryOptions::new(k, current_year()),
             )
             .map_err(|e| e.to_string())?;
             let seconds = started.elapsed().as_secs_f64();
             let megabytes = summary.scanned_bytes as f64 / 1e6;
+            let manifest = &summary.manifest;
+            let patients = manifest.patients_delivered + manifest.patients_suppressed;
             println!(
-                "deidentify: {megabytes:.1} MB of NDJSON in {seconds:.1} s = {:.1} MB/s; {} records delivered, {} suppressed, k = {:?}",
+                "deidentify: {megabytes:.1} MB of NDJSON in {seconds:.1} s = {:.1} MB/s; {} records delivered, {} suppressed; {:.1}% of {patients} patients delivered at k = {:?} ({}; information loss {:.4})",
                 megabytes / seconds,
-                summary.manifest.records_delivered,
-                summary.manifest.records_suppressed,
-                summary.manifest.k
+                manifest.records_delivered,
+                manifest.records_suppressed,
+                100.0 * manifest.patients_delivered as f64 / patients.max(1) as f64,
+                manifest.k,
+                manifest.generalization,
+                manifest.information_loss
             );
             Ok(())
         }
         other => Err(format!(
-            "unknown command {other:?} (generate, ingest, deidentify)"
+            "unknown command {other:?} (generate, generate-patients, ingest, deidentify)"
         )),
     }
 }

@@ -289,6 +289,9 @@ pub fn ingest_folder(
         .context(|| format!("writing {}", spool_path.display()))?;
     drop(spool);
 
+    #[cfg(test)]
+    tests::runs_written(work.path());
+
     // Every occurrence of a `Type/id` after its first is a duplicate, wherever it is.
     // Memory grows with the number of duplicates only.
     let mut duplicates = HashSet::new();
@@ -505,4 +508,99 @@ pub fn count_by_type(records: &[StoredRecord]) -> BTreeMap<String, usize> {
         *counts.entry(record.resource_type.clone()).or_insert(0) += 1;
     }
     counts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+    use std::path::PathBuf;
+
+    type Hook = Box<dyn FnMut(&Path)>;
+
+    thread_local! {
+        /// Called with an ingest's work folder once its sort runs are written.
+        static RUNS_WRITTEN: RefCell<Option<Hook>> = RefCell::new(None);
+    }
+
+    pub(super) fn runs_written(work: &Path) {
+        RUNS_WRITTEN.with(|hook| {
+            if let Some(hook) = hook.borrow_mut().as_mut() {
+                hook(work);
+            }
+        });
+    }
+
+    fn files_under(folder: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                files_under(&path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+
+    #[test]
+    fn no_temporary_file_of_an_ingest_holds_an_id_in_clear() {
+        let corpus = std::env::var_os("CARGO_MANIFEST_DIR")
+            .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+            .join("tests/corpus");
+        let mut ids = Vec::new();
+        for path in export_files(&corpus).unwrap() {
+            for_each_line(&path, |_, line| {
+                if let Ok(resource) = parse_resource_line(line) {
+                    ids.push(resource.id);
+                }
+                Ok(())
+            })
+            .unwrap();
+        }
+        assert!(ids.len() > 20);
+        let scanned = std::rc::Rc::new(RefCell::new(Vec::new()));
+        let seen = scanned.clone();
+        RUNS_WRITTEN.with(|hook| {
+            *hook.borrow_mut() = Some(Box::new(move |work: &Path| {
+                let mut files = Vec::new();
+                files_under(work, &mut files);
+                for file in files {
+                    let bytes = std::fs::read(&file).unwrap();
+                    seen.borrow_mut().push((file, bytes));
+                }
+            }))
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let owners = OwnerMapping::from_file(&corpus.join("owners.csv")).unwrap();
+        let small = IngestOptions {
+            sort_chunk_bytes: 200,
+        };
+        ingest_folder(
+            &corpus,
+            &dir.path().join("store"),
+            &StoreKey::from_bytes([1; 32]),
+            &owners,
+            &small,
+        )
+        .unwrap();
+        RUNS_WRITTEN.with(|hook| hook.borrow_mut().take());
+
+        let scanned = scanned.borrow();
+        let runs = scanned
+            .iter()
+            .filter(|(path, _)| path.to_string_lossy().contains("run-"))
+            .count();
+        assert!(runs > 4, "the ingest must spill sort runs ({runs})");
+        for (path, bytes) in scanned.iter() {
+            for id in &ids {
+                assert!(
+                    !bytes
+                        .windows(id.len())
+                        .any(|window| window == id.as_bytes()),
+                    "{} holds {id} in clear",
+                    path.display()
+                );
+            }
+        }
+    }
 }

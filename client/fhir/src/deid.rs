@@ -1039,37 +1039,6 @@ impl Deidentifier<'_> {
     }
 }
 
-/// The quasi-identifier class of a de-identified Patient: birth year (or `90+`), sex, ZIP3.
-pub fn quasi_identifier_class(patient: Element<'_>) -> String {
-    let text_of =
-        |value: Option<Element<'_>>| value.and_then(|v| v.as_str().map(|t| t.into_owned()));
-    let over_90 = patient
-        .get("extension")
-        .and_then(|extensions| extensions.items())
-        .is_some_and(|mut extensions| {
-            extensions.any(|e| {
-                e.get("url").and_then(|url| url.as_str()).as_deref()
-                    == Some(AGE_90_OR_OVER_EXTENSION)
-            })
-        });
-    let birth_year = if over_90 {
-        "90+".to_string()
-    } else {
-        text_of(patient.get("birthDate")).unwrap_or_else(|| "unknown".into())
-    };
-    let sex = text_of(patient.get("gender")).unwrap_or_else(|| "unknown".into());
-    // `/address/0/postalCode`, as a JSON pointer reads it.
-    let first_address = patient
-        .get("address")
-        .and_then(|address| match address.items() {
-            Some(mut items) => items.next(),
-            None => address.get("0"),
-        });
-    let zip3 = text_of(first_address.and_then(|address| address.get("postalCode")))
-        .unwrap_or_else(|| "unknown".into());
-    format!("{birth_year}|{sex}|{zip3}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,10 +41,16 @@ pub enum Error {
     BadFilterDate(String),
     #[error("FHIR server request {url} failed: {reason}")]
     Http { url: String, reason: String },
+    #[error("FHIR server URL {url} refused: {reason}")]
+    InsecureServerUrl { url: String, reason: String },
+    #[error("the FHIR server sent a link or redirect to {url}, outside {origin}: refused, as the bearer token is only for {origin} — check the server's base URL setting")]
+    CrossOriginLink { url: String, origin: String },
     #[error("FHIR server answered {url} with a {found} where a searchset Bundle was expected")]
     NotABundle { url: String, found: String },
     #[error("consent grants file {path}: {reason}")]
     BadGrants { path: PathBuf, reason: String },
+    #[error("delivery options: {0}")]
+    BadDeliveryOptions(String),
     #[error("output folder {0} is not empty — choose a fresh folder for each delivery")]
     OutputNotEmpty(PathBuf),
 }

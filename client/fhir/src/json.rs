@@ -346,6 +346,17 @@ impl<'a> Element<'a> {
         self.is_number().then(|| self.raw())
     }
 
+    /// The JSON text of the value exactly as written (a string with its quotes).
+    pub fn json_text(&self) -> &'a str {
+        let node = self.node();
+        match node.kind {
+            Kind::String { .. } | Kind::Key { .. } => {
+                &self.text[node.start as usize - 1..node.end as usize + 1]
+            }
+            _ => self.raw(),
+        }
+    }
+
     /// The members of an object, in text order (empty for other values).
     pub fn members(&self) -> Members<'a> {
         let node = self.node();

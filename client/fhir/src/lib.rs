@@ -31,7 +31,9 @@
 //! Resources are grouped by patient (the Patient and every resource whose `subject` is
 //! that patient, or `patient` for AllergyIntolerance, Device, FamilyMemberHistory and
 //! Immunization) through an external sort of a patient index, so memory holds one sort
-//! chunk and one compartment, never the export. Patients absent from the hospital's owner
+//! chunk and one compartment, never the export. The sort's runs on disk are sealed
+//! (ChaCha20-Poly1305) under a key that exists only in memory for that ingest, so no
+//! temporary file holds a patient or resource id in clear. Patients absent from the hospital's owner
 //! mapping ([`OwnerMapping`], CSV `patient id,SS58 account`) are not collected.
 //! The Patient resource is kept as compartment context; every other resource is a
 //! *record* with:
@@ -68,10 +70,19 @@
 //! joined. References to resources not in the delivery are dropped, so every reference
 //! in the output resolves. The engine reads each stored resource into a borrowed tree
 //! ([`json`]) and writes the allowlisted members straight to the output, so nothing is
-//! rebuilt as a `serde_json::Value`. Patients in (birth year, sex, ZIP3) classes smaller than the
-//! k threshold are suppressed with all their records; the manifest reports k and the
-//! BLAKE2b-256 of each file. The store is read once, and only compartments whose class is
-//! still under k when they are reached wait in a spool (see [`delivery`]).
+//! rebuilt as a `serde_json::Value`.
+//!
+//! ## k-anonymity and order
+//! Every element a delivered Patient carries (birth year, every address with its state and
+//! ZIP3, sex, deceased, extensions, labels) is a quasi-identifier. Birth years (year →
+//! 5-, 10-, 20-year band → removed) and addresses (ZIP3 → state → removed) are generalized
+//! first, choosing the least information loss that reaches k while suppressing at most
+//! [`DeliveryOptions::max_suppression`] of the patients (5% by default); the rest of the
+//! patients in classes smaller than k are suppressed with all their records (see
+//! [`kanonymity`]). The manifest reports k, the generalization, the patients suppressed,
+//! the information loss and the BLAKE2b-256 of each file. Patients are written in the order
+//! of their pseudonyms, a permutation keyed by the delivery's fresh key, so deliveries cannot
+//! be lined up row by row (see [`delivery`]).
 
 pub mod account;
 pub mod bulk;
@@ -83,6 +94,7 @@ pub mod delivery;
 pub mod error;
 mod extsort;
 pub mod json;
+pub mod kanonymity;
 pub mod profile;
 mod progress;
 pub mod resource;
@@ -103,7 +115,7 @@ pub use delivery::{
 };
 pub use error::{Error, IngestIssue, IssueKind, Result};
 pub use profile::Profile;
-pub use rest::{FetchReport, FhirServer, SinceParameter};
+pub use rest::{FetchReport, FhirServer, PlainHttp, SinceParameter};
 pub use store::{RecordId, StoreKey, StoredRecord};
 
 /// The current UTC year (for 90+ folding when no year is given).

@@ -1,5 +1,15 @@
 //! Docking, server side: fetch resources from a FHIR R4 server's REST API into an export
 //! folder (one NDJSON file per type), which then ingests like a Bulk Data export.
+//!
+//! The bearer token is sent only to the origin (scheme, host, port) of the base URL it was
+//! given for. A `next` link or a redirect to any other origin is refused with
+//! [`Error::CrossOriginLink`] rather than followed without the token: the other server would
+//! otherwise learn the token (if sent) or feed resources from a server the hospital never
+//! chose into an export that ingests as its own records (if not), and a misconfigured or
+//! compromised server would go unnoticed. Redirects within the origin are followed (at most
+//! [`MAX_REDIRECTS`]). The base URL must be `https`; plain `http` is accepted only for a
+//! loopback host and only when [`PlainHttp::LoopbackAllowed`] says so (a local proxy or test
+//! server), so the token never crosses a network in clear.
 
 use crate::error::{Error, IoContext, Result};
 use crate::json::JsonTree;
@@ -10,7 +20,20 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
 use std::time::Duration;
+use url::{Origin, Url};
 use zeroize::Zeroizing;
+
+/// Redirects followed within the server's origin for one request.
+pub const MAX_REDIRECTS: u32 = 5;
+
+/// Whether a plain-http base URL is acceptable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlainHttp {
+    /// Only `https` (the default for anything that leaves the machine).
+    Refused,
+    /// `http` to a loopback host (`localhost`, 127.0.0.0/8, `::1`) too.
+    LoopbackAllowed,
+}
 
 /// How a fetch limits itself to resources changed since an instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -25,6 +48,8 @@ pub enum SinceParameter {
 /// How to reach the hospital's FHIR server.
 pub struct FhirServer {
     base_url: String,
+    /// The only origin requests (and the token) go to.
+    origin: Origin,
     bearer_token: Option<Zeroizing<String>>,
     agent: ureq::Agent,
     /// Entries per page asked for (`_count`).
@@ -42,19 +67,45 @@ pub struct FetchReport {
 }
 
 impl FhirServer {
-    pub fn new(base_url: &str, bearer_token: Option<String>) -> Self {
+    /// A server at `base_url` (`https`, or loopback `http` if `plain_http` allows it).
+    pub fn new(
+        base_url: &str,
+        bearer_token: Option<Zeroizing<String>>,
+        plain_http: PlainHttp,
+    ) -> Result<Self> {
+        let insecure = |reason: &str| Error::InsecureServerUrl {
+            url: base_url.to_string(),
+            reason: reason.to_string(),
+        };
+        let url = Url::parse(base_url).map_err(|e| insecure(&e.to_string()))?;
+        match url.scheme() {
+            "https" => {}
+            "http" if plain_http == PlainHttp::LoopbackAllowed && is_loopback(&url) => {}
+            "http" if plain_http == PlainHttp::LoopbackAllowed => {
+                return Err(insecure("plain http is allowed for a loopback host only"))
+            }
+            "http" => {
+                return Err(insecure(
+                    "plain http would send the token in clear; use https (or allow loopback http for a local proxy)",
+                ))
+            }
+            _ => return Err(insecure("not an http(s) URL")),
+        }
+        // Redirects are followed by hand, so that none leaves the origin.
         let agent = ureq::AgentBuilder::new()
             .timeout_connect(Duration::from_secs(10))
             .timeout_read(Duration::from_secs(120))
+            .redirects(0)
             .build();
-        Self {
+        Ok(Self {
             base_url: base_url.trim_end_matches('/').to_string(),
-            bearer_token: bearer_token.map(Zeroizing::new),
+            origin: url.origin(),
+            bearer_token,
             agent,
             page_size: 500,
             max_pages: 1_000_000,
             since_parameter: SinceParameter::default(),
-        }
+        })
     }
 
     /// Searches each type (`GET [base]/[type]?_count=n[&_lastUpdated=ge<since>]`),
@@ -144,23 +195,64 @@ impl FhirServer {
         Ok(report)
     }
 
-    fn get_bundle(&self, url: &str) -> Result<Value> {
-        let mut request = self.agent.get(url).set("Accept", "application/fhir+json");
-        if let Some(token) = &self.bearer_token {
-            request = request.set("Authorization", &format!("Bearer {}", token.as_str()));
-        }
-        let response = request.call().map_err(|error| Error::Http {
+    /// `url` parsed, if it is in the server's origin.
+    fn same_origin(&self, url: &str) -> Result<Url> {
+        let parsed = Url::parse(url).map_err(|e| Error::Http {
             url: url.to_string(),
-            reason: match error {
-                ureq::Error::Status(401, _) => {
-                    "401 Unauthorized — check the bearer token".to_string()
-                }
-                ureq::Error::Status(code, response) => {
-                    format!("status {code} {}", response.status_text())
-                }
-                ureq::Error::Transport(transport) => transport.to_string(),
-            },
+            reason: format!("not a URL: {e}"),
         })?;
+        if parsed.origin() != self.origin {
+            return Err(Error::CrossOriginLink {
+                url: url.to_string(),
+                origin: self.origin.ascii_serialization(),
+            });
+        }
+        Ok(parsed)
+    }
+
+    fn get_bundle(&self, url: &str) -> Result<Value> {
+        let mut target = self.same_origin(url)?;
+        let mut redirects = 0;
+        let response = loop {
+            let mut request = self
+                .agent
+                .request_url("GET", &target)
+                .set("Accept", "application/fhir+json");
+            if let Some(token) = &self.bearer_token {
+                request = request.set("Authorization", &format!("Bearer {}", token.as_str()));
+            }
+            let response = request.call().map_err(|error| Error::Http {
+                url: target.to_string(),
+                reason: match error {
+                    ureq::Error::Status(401, _) => {
+                        "401 Unauthorized — check the bearer token".to_string()
+                    }
+                    ureq::Error::Status(code, response) => {
+                        format!("status {code} {}", response.status_text())
+                    }
+                    ureq::Error::Transport(transport) => transport.to_string(),
+                },
+            })?;
+            if !(300..400).contains(&response.status()) {
+                break response;
+            }
+            let location = response.header("Location").ok_or_else(|| Error::Http {
+                url: target.to_string(),
+                reason: format!("status {} without a Location", response.status()),
+            })?;
+            let next = target.join(location).map_err(|e| Error::Http {
+                url: target.to_string(),
+                reason: format!("redirect to a bad URL {location:?}: {e}"),
+            })?;
+            redirects += 1;
+            if redirects > MAX_REDIRECTS {
+                return Err(Error::Http {
+                    url: url.to_string(),
+                    reason: format!("more than {MAX_REDIRECTS} redirects"),
+                });
+            }
+            target = self.same_origin(next.as_str())?;
+        };
         let bundle: Value =
             serde_json::from_reader(response.into_reader()).map_err(|e| Error::Http {
                 url: url.to_string(),
@@ -206,6 +298,16 @@ fn keep_unchanged(
         }
     }
     Ok(())
+}
+
+/// `localhost` or a loopback address.
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(address)) => address.is_loopback(),
+        Some(url::Host::Ipv6(address)) => address.is_loopback(),
+        None => false,
+    }
 }
 
 fn next_link(bundle: &Value) -> Option<String> {

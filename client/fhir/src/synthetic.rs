@@ -2,6 +2,10 @@
 //! laboratory observations, a condition, a medication request, a diagnostic report, an
 //! allergy, a procedure and an immunization each, full of the identifiers Safe Harbor
 //! removes (names, phone numbers, MRNs, addresses, dates, lot numbers, free text).
+//!
+//! The population is spread as a regional hospital's is: adults of every age from 18 to 99,
+//! living mostly in a few nearby ZIP areas of its state and fewer in neighbouring states
+//! ([`ADDRESSES`]), the state always the ZIP's own; 3% also keep a previous address.
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -42,10 +46,40 @@ pub const DEFAULT_OWNERS: [&str; 4] = [
     "5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y",
     "5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy",
 ];
-const ZIPS: [&str; 12] = [
-    "02139", "10027", "60614", "94110", "30307", "98103", "73301", "19104", "48104", "80202",
-    "03601", "85004",
+/// `(ZIP, city, state, weight)`: a Boston-area hospital's catchment, 12 ZIP3 areas in six
+/// states (03601 is in a restricted ZIP3 area, delivered as `000`).
+pub const ADDRESSES: [(&str, &str, &str, u32); 14] = [
+    ("02139", "Cambridge", "MA", 14),
+    ("02144", "Somerville", "MA", 10),
+    ("02446", "Brookline", "MA", 8),
+    ("01701", "Framingham", "MA", 6),
+    ("01803", "Burlington", "MA", 5),
+    ("01604", "Worcester", "MA", 5),
+    ("02301", "Brockton", "MA", 4),
+    ("01841", "Lawrence", "MA", 4),
+    ("03060", "Nashua", "NH", 5),
+    ("03601", "Charlestown", "NH", 2),
+    ("02860", "Pawtucket", "RI", 4),
+    ("06103", "Hartford", "CT", 2),
+    ("10027", "New York", "NY", 2),
+    ("04101", "Portland", "ME", 1),
 ];
+
+/// An address drawn from [`ADDRESSES`] by weight.
+fn address(rng: &mut StdRng, address_use: &str) -> serde_json::Value {
+    let total: u32 = ADDRESSES.iter().map(|a| a.3).sum();
+    let mut pick = rng.gen_range(0..total);
+    let (zip, city, state, _) = ADDRESSES
+        .iter()
+        .find(|a| {
+            let found = pick < a.3;
+            pick = pick.saturating_sub(a.3);
+            found
+        })
+        .copied()
+        .unwrap_or(ADDRESSES[0]);
+    json!({"use": address_use, "line": [format!("{} Main Street", rng.gen_range(1..999))], "city": city, "state": state, "postalCode": zip, "country": "US"})
+}
 const LAST: [&str; 10] = [
     "Whitfield",
     "Okafor",
@@ -120,11 +154,14 @@ pub fn generate_corpus(
         );
         let birth = format!(
             "{}-{:02}-{:02}",
-            rng.gen_range(1930..2006),
+            rng.gen_range(1927..2009),
             rng.gen_range(1..13),
             rng.gen_range(1..29)
         );
-        let zip = ZIPS[rng.gen_range(0..ZIPS.len())];
+        let mut addresses = vec![address(&mut rng, "home")];
+        if rng.gen_ratio(3, 100) {
+            addresses.push(address(&mut rng, "old"));
+        }
         let phone = format!(
             "({}) 555-{:04}",
             rng.gen_range(200..999),
@@ -143,7 +180,7 @@ pub fn generate_corpus(
             "name": [{"family": name.split(' ').nth(1), "given": [name.split(' ').next()]}],
             "telecom": [{"system": "phone", "value": phone}],
             "gender": if n.is_multiple_of(2) { "female" } else { "male" }, "birthDate": birth,
-            "address": [{"line": [format!("{} Main Street", rng.gen_range(1..999))], "city": "Springfield", "state": "MA", "postalCode": zip, "country": "US"}]}),
+            "address": addresses}),
         )?;
         for e in 0..3 {
             let eid = format!("e{n}-{e}");

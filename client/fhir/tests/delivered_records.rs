@@ -6,7 +6,6 @@ mod common;
 use common::*;
 use medledger_fhir::*;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 
 const OWNERS: [&str; 3] = [
     "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY",
@@ -21,53 +20,6 @@ impl ConsentOracle for OnlyOwner {
     fn consent_covers(&self, query: &ConsentQuery<'_>) -> bool {
         *query.owner == self.0
     }
-}
-
-/// A synthetic export of `patients` patients (default owners, or `owners`) ingested into
-/// `dir/store` under `key`.
-fn generated_store(
-    dir: &Path,
-    patients: u64,
-    seed: u64,
-    owners: &[String],
-    key: &StoreKey,
-) -> (PathBuf, IngestReport) {
-    let export = dir.join("export");
-    synthetic::generate_corpus(
-        &export,
-        synthetic::CorpusSize::Patients(patients),
-        seed,
-        owners,
-    )
-    .unwrap();
-    let store = dir.join("store");
-    let mapping = OwnerMapping::from_file(&export.join("owners.csv")).unwrap();
-    let report = ingest_folder(&export, &store, key, &mapping, &IngestOptions::default()).unwrap();
-    (store, report)
-}
-
-/// De-identifies all the store holds that `oracle` consents to, at threshold `k`.
-fn deliver(
-    store: &Path,
-    key: &StoreKey,
-    oracle: &dyn ConsentOracle,
-    out: &Path,
-    k: usize,
-) -> DeliverySummary {
-    deidentify_delivery(
-        store,
-        key,
-        &Profile::safe_harbor().unwrap(),
-        &ListingFilter::default(),
-        &research_sale(),
-        oracle,
-        out,
-        &DeliveryOptions {
-            k_threshold: k,
-            as_of_year: 2026,
-        },
-    )
-    .unwrap()
 }
 
 fn registrations(store: &std::path::Path) -> BTreeSet<(String, String, String)> {
@@ -112,7 +64,13 @@ fn delivered_records_are_the_consented_records_that_reach_the_buyer() {
 
     let consenting = AccountId::from_ss58(OWNERS[1]).unwrap();
     let out = dir.path().join("delivery");
-    let summary = deliver(&store, &key, &OnlyOwner(consenting.clone()), &out, 1);
+    let summary = deliver_consented(
+        &store,
+        &key,
+        &OnlyOwner(consenting.clone()),
+        &out,
+        &DeliveryOptions::new(1, 2026),
+    );
 
     let registered = registrations(&store);
     let expected: BTreeSet<(String, String, String)> = registered
@@ -160,7 +118,13 @@ fn suppressed_patients_are_not_reported_as_delivered() {
     let (store, _) = generated_store(dir.path(), 4, 2, &[], &key);
     // Four patients cannot make a class of 50: everyone is suppressed.
     let out = dir.path().join("delivery");
-    let summary = deliver(&store, &key, &ConsentToEverything, &out, 50);
+    let summary = deliver_consented(
+        &store,
+        &key,
+        &ConsentToEverything,
+        &out,
+        &DeliveryOptions::new(50, 2026),
+    );
     assert!(summary.manifest.records_suppressed > 0);
     assert!(summary.delivered_records.is_empty());
 }
@@ -198,7 +162,13 @@ fn generated_exports_hold_allergies_procedures_and_immunizations_delivered_coded
     let (store, report) = generated_store(dir.path(), 3, 5, &[], &key);
     assert_eq!(report.issue_count, 0, "{:?}", report.issues);
     let out = dir.path().join("delivery");
-    deliver(&store, &key, &ConsentToEverything, &out, 1);
+    deliver_consented(
+        &store,
+        &key,
+        &ConsentToEverything,
+        &out,
+        &DeliveryOptions::new(1, 2026),
+    );
     let delivered = delivery_resources(&out);
     for (resource_type, code_element) in [
         ("AllergyIntolerance", "code"),

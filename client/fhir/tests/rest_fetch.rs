@@ -1,5 +1,5 @@
 //! FHIR REST docking against a small HTTP server on 127.0.0.1: paging through
-//! `link[relation=next]`, `_lastUpdated` from `since`, bearer token.
+//! `link[relation=next]`, `_lastUpdated` from `since`, bearer token kept to its origin.
 
 mod common;
 
@@ -65,15 +65,30 @@ fn serve(
                     None => ("404 Not Found", json!({"resourceType": "OperationOutcome"})),
                 }
             };
+            // A page `{"redirect": url}` answers 302 to that URL.
+            let (status, location) = match body.get("redirect").and_then(Value::as_str) {
+                Some(url) => ("302 Found", format!("Location: {url}\r\n")),
+                None => (status, String::new()),
+            };
             let body = body.to_string();
             let _ = write!(
                 stream,
-                "HTTP/1.1 {status}\r\nContent-Type: application/fhir+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                "HTTP/1.1 {status}\r\n{location}Content-Type: application/fhir+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                 body.len()
             );
         }
     });
     (base, seen)
+}
+
+/// A client of the local test server (plain http on loopback, allowed explicitly).
+fn server(base: &str, token: &str) -> FhirServer {
+    FhirServer::new(
+        base,
+        Some(zeroize::Zeroizing::new(token.to_string())),
+        PlainHttp::LoopbackAllowed,
+    )
+    .unwrap()
 }
 
 fn bundle(resources: &[Value], next: Option<String>) -> Value {
@@ -127,7 +142,7 @@ fn search_follows_next_links_sends_the_token_and_since_and_ingests() {
     });
 
     let dir = tempfile::tempdir().unwrap();
-    let mut server = FhirServer::new(&base, Some("s3cret".into()));
+    let mut server = server(&base, "s3cret");
     server.page_size = 2;
     let report = server
         .fetch_to_folder(
@@ -191,21 +206,13 @@ fn a_wrong_token_and_a_non_bundle_are_named_errors() {
         )]
     });
     let dir = tempfile::tempdir().unwrap();
-    let wrong = FhirServer::new(&base, Some("wrong".into())).fetch_to_folder(
-        &["Patient"],
-        None,
-        dir.path(),
-    );
+    let wrong = server(&base, "wrong").fetch_to_folder(&["Patient"], None, dir.path());
     assert!(matches!(wrong, Err(Error::Http { reason, .. }) if reason.contains("401")));
     assert!(
         medledger_fhir::bulk::export_files(dir.path()).is_err(),
         "a failed fetch leaves no export file behind"
     );
-    let not_bundle = FhirServer::new(&base, Some("right".into())).fetch_to_folder(
-        &["Patient"],
-        None,
-        dir.path(),
-    );
+    let not_bundle = server(&base, "right").fetch_to_folder(&["Patient"], None, dir.path());
     assert!(matches!(not_bundle, Err(Error::NotABundle { found, .. }) if found == "Patient"));
 }
 
@@ -222,7 +229,7 @@ fn an_incremental_fetch_merges_into_the_earlier_one_instead_of_replacing_it() {
     let (base, _) = serve("t", |_| {
         vec![("/fhir/Patient?".to_string(), bundle(&patients, None))]
     });
-    FhirServer::new(&base, Some("t".into()))
+    server(&base, "t")
         .fetch_to_folder(&["Patient"], None, &export)
         .unwrap();
 
@@ -235,7 +242,7 @@ fn an_incremental_fetch_merges_into_the_earlier_one_instead_of_replacing_it() {
     let (base, _) = serve("t", |_| {
         vec![("/fhir/Patient?".to_string(), bundle(&delta, None))]
     });
-    let report = FhirServer::new(&base, Some("t".into()))
+    let report = server(&base, "t")
         .fetch_to_folder(&["Patient"], Some("2025-01-01T00:00:00Z"), &export)
         .unwrap();
     assert_eq!(report.resources.get("Patient"), Some(&2));
@@ -255,4 +262,111 @@ fn an_incremental_fetch_merges_into_the_earlier_one_instead_of_replacing_it() {
     let ingested = ingest(&export);
     assert_eq!(ingested.report.issue_count, 0);
     assert_eq!(ingested.report.resources, patients.len() as u64 + 1);
+}
+
+#[test]
+fn a_next_link_to_another_origin_is_refused_and_never_gets_the_token() {
+    let patients: Vec<Value> = corpus_resources(&corpus())
+        .into_iter()
+        .filter(|r| r["resourceType"] == "Patient")
+        .collect();
+    // Another origin: same host, another port.
+    let (elsewhere, elsewhere_seen) = serve("s3cret", |_| {
+        vec![("/fhir/page/p2".to_string(), bundle(&patients[2..], None))]
+    });
+    let next = format!("{elsewhere}/page/p2");
+    let (base, seen) = serve("s3cret", move |_| {
+        vec![(
+            "/fhir/Patient?".to_string(),
+            bundle(&patients[..2], Some(next)),
+        )]
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let result = server(&base, "s3cret").fetch_to_folder(&["Patient"], None, dir.path());
+    assert!(
+        matches!(&result, Err(Error::CrossOriginLink { url, .. }) if url.starts_with(&elsewhere)),
+        "{result:?}"
+    );
+    assert_eq!(seen.lock().unwrap().len(), 1);
+    assert!(
+        elsewhere_seen.lock().unwrap().is_empty(),
+        "the other origin was contacted"
+    );
+    assert!(
+        medledger_fhir::bulk::export_files(dir.path()).is_err(),
+        "a refused fetch leaves no export file behind"
+    );
+}
+
+#[test]
+fn redirects_are_followed_within_the_origin_only() {
+    let patients: Vec<Value> = corpus_resources(&corpus())
+        .into_iter()
+        .filter(|r| r["resourceType"] == "Patient")
+        .collect();
+    let count = patients.len() as u64;
+    let (elsewhere, elsewhere_seen) = serve("s3cret", |_| {
+        vec![("/fhir/Patient".to_string(), bundle(&[], None))]
+    });
+    let (base, seen) = serve("s3cret", move |base| {
+        vec![
+            // Within the origin: followed, with the token.
+            (
+                "/fhir/Patient?".to_string(),
+                json!({"redirect": format!("{base}/moved/Patient")}),
+            ),
+            ("/fhir/moved/Patient".to_string(), bundle(&patients, None)),
+            (
+                "/fhir/Encounter?".to_string(),
+                json!({"redirect": format!("{elsewhere}/Patient")}),
+            ),
+        ]
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let client = server(&base, "s3cret");
+    let report = client
+        .fetch_to_folder(&["Patient"], None, dir.path())
+        .unwrap();
+    assert_eq!(report.resources.get("Patient"), Some(&count));
+    assert!(seen
+        .lock()
+        .unwrap()
+        .iter()
+        .all(|(_, auth)| auth.as_deref() == Some("Bearer s3cret")));
+
+    let result = client.fetch_to_folder(&["Encounter"], None, dir.path());
+    assert!(
+        matches!(result, Err(Error::CrossOriginLink { .. })),
+        "{result:?}"
+    );
+    assert!(elsewhere_seen.lock().unwrap().is_empty());
+}
+
+#[test]
+fn plain_http_is_refused_unless_loopback_http_is_allowed() {
+    let token = || Some(zeroize::Zeroizing::new("t".to_string()));
+    for url in ["http://127.0.0.1:8080/fhir", "http://fhir.example.org/r4"] {
+        assert!(matches!(
+            FhirServer::new(url, token(), PlainHttp::Refused),
+            Err(Error::InsecureServerUrl { .. })
+        ));
+    }
+    for url in [
+        "http://fhir.example.org/r4",
+        "ftp://fhir.example.org/r4",
+        "fhir",
+    ] {
+        assert!(matches!(
+            FhirServer::new(url, token(), PlainHttp::LoopbackAllowed),
+            Err(Error::InsecureServerUrl { .. })
+        ));
+    }
+    for url in [
+        "http://127.0.0.1:8080/fhir",
+        "http://localhost/fhir",
+        "http://[::1]:9000/fhir",
+    ] {
+        assert!(FhirServer::new(url, token(), PlainHttp::LoopbackAllowed).is_ok());
+    }
+    assert!(FhirServer::new("https://fhir.example.org/r4", token(), PlainHttp::Refused).is_ok());
 }

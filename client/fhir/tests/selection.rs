@@ -291,10 +291,7 @@ fn a_delivery_contains_only_the_consented_records_and_their_patients() {
         &sale(buyer(), Purpose::Research, 150, None),
         &grants(),
         &out,
-        &DeliveryOptions {
-            k_threshold: 1,
-            as_of_year: 2026,
-        },
+        &DeliveryOptions::new(1, 2026),
     )
     .unwrap();
     let expected = records_of(&ingested, BOB, Some("observation:laboratory")).len()

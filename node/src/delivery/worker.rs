@@ -311,6 +311,7 @@ impl<S: OffchainStorage> DeliveryWorker<S> {
         let plaintext = work.join("data");
         let options = DeliveryOptions {
             k_threshold: settings.k_threshold.unwrap_or(profile.default_k),
+            max_suppression: medledger_fhir::kanonymity::DEFAULT_MAX_SUPPRESSION,
             as_of_year: medledger_fhir::current_year(),
         };
         let summary = deidentify_delivery(

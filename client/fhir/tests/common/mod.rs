@@ -97,6 +97,15 @@ pub fn research_sale() -> Sale {
 
 /// De-identifies everything the store holds, with k-anonymity threshold `k`.
 pub fn try_deliver_all(ingested: &Ingested, out: &Path, k: usize) -> Result<DeliverySummary> {
+    try_deliver_with(ingested, out, &DeliveryOptions::new(k, 2026))
+}
+
+/// De-identifies everything the store holds, with `options`.
+pub fn try_deliver_with(
+    ingested: &Ingested,
+    out: &Path,
+    options: &DeliveryOptions,
+) -> Result<DeliverySummary> {
     deidentify_delivery(
         &ingested.store,
         &ingested.key,
@@ -105,11 +114,52 @@ pub fn try_deliver_all(ingested: &Ingested, out: &Path, k: usize) -> Result<Deli
         &research_sale(),
         &ConsentToEverything,
         out,
-        &DeliveryOptions {
-            k_threshold: k,
-            as_of_year: 2026,
-        },
+        options,
     )
+}
+
+/// De-identifies all `store` holds that `oracle` consents to, with `options`.
+pub fn deliver_consented(
+    store: &Path,
+    key: &StoreKey,
+    oracle: &dyn ConsentOracle,
+    out: &Path,
+    options: &DeliveryOptions,
+) -> DeliverySummary {
+    deidentify_delivery(
+        store,
+        key,
+        &Profile::safe_harbor().unwrap(),
+        &ListingFilter::default(),
+        &research_sale(),
+        oracle,
+        out,
+        options,
+    )
+    .unwrap()
+}
+
+/// A synthetic export of `patients` patients (default owners, or `owners`) ingested into
+/// `dir/store` under `key`.
+pub fn generated_store(
+    dir: &Path,
+    patients: u64,
+    seed: u64,
+    owners: &[String],
+    key: &StoreKey,
+) -> (PathBuf, IngestReport) {
+    let export = dir.join("export");
+    synthetic::generate_corpus(
+        &export,
+        synthetic::CorpusSize::Patients(patients),
+        seed,
+        owners,
+    )
+    .unwrap();
+    let store = dir.join("store");
+    let mapping = OwnerMapping::from_file(&export.join("owners.csv")).unwrap();
+    let report = ingest_folder(&export, &store, key, &mapping, &IngestOptions::default()).unwrap();
+    (store, report)
 }
 
 pub fn deliver_all(ingested: &Ingested, out: &Path, k: usize) -> DeliverySummary {
