@@ -47,8 +47,9 @@ pub struct DeliveryArgs {
     /// sign their requests for it. Default: `http://<delivery-listen>`.
     #[arg(long, value_name = "URL")]
     pub delivery_endpoint: Option<String>,
-    /// k-anonymity threshold of deliveries (default: the de-identification profile's, 5).
-    #[arg(long, value_name = "K")]
+    /// k-anonymity threshold of deliveries, at least 1 (default: the de-identification
+    /// profile's, 5).
+    #[arg(long, value_name = "K", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub delivery_k: Option<usize>,
 }
 

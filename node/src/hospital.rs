@@ -189,7 +189,7 @@ impl NotEnrolled {
             "every owner is enrolled with this hospital".into()
         } else {
             format!(
-                "{} records of {} patients not enrolled with this hospital skipped: enrol them \
+                "{} records of {} patient(s) not enrolled with this hospital skipped: enrol them \
                  (ownership.enrol) and run again",
                 self.records, self.patients
             )

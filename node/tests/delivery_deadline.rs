@@ -10,7 +10,7 @@ use medledger_runtime::RuntimeCall;
 use medledger_test_harness::{wait_until, Network};
 use pallet_escrow::OrderState;
 use sp_core::Encode;
-use sp_keyring::Sr25519Keyring::{Alice, AliceStash, Ferdie, One};
+use sp_keyring::Sr25519Keyring::{Alice, AliceStash, BobStash, Ferdie, One};
 use support::{
     dispatch, dispatch_ok, enrol, events, ingest_synthetic, order_at, register_records,
     research_listing, storage,
@@ -120,8 +120,12 @@ fn an_order_nobody_consented_to_is_declined_and_refunded_at_once() {
     let work = tempfile::tempdir().expect("temp dir");
     let work = work.path();
     let patients = [Ferdie, AliceStash];
-    let owners: Vec<_> = patients.iter().map(|p| p.to_account_id()).collect();
-    let (store, key_file) = ingest_synthetic(work, "store", 2, 3, &owners).expect("ingest");
+    // A third patient of the export never enrols: register-records leaves its records out.
+    let owners: Vec<_> = [Ferdie, AliceStash, BobStash]
+        .iter()
+        .map(|p| p.to_account_id())
+        .collect();
+    let (store, key_file) = ingest_synthetic(work, "store", 3, 3, &owners).expect("ingest");
     let mut net = Network::new(NODE);
     net.start_node(
         "alice",
@@ -147,7 +151,20 @@ fn an_order_nobody_consented_to_is_declined_and_refunded_at_once() {
     for patient in patients {
         enrol(alice, Alice, patient).expect("enrol");
     }
-    register_records(NODE, alice, &store).expect("register records");
+    let registered = register_records(NODE, alice, &store).expect("register records");
+    assert!(
+        registered.contains("records of 1 patient(s) not enrolled with this hospital skipped"),
+        "{registered}"
+    );
+    let owned = |who: sp_keyring::Sr25519Keyring| -> u32 {
+        let account = who.to_account_id().encode();
+        let key = [sp_io::hashing::blake2_128(&account).as_slice(), &account].concat();
+        storage(alice, "Ownership", "OwnerRecordCount", &key, None)
+            .unwrap()
+            .unwrap_or_default()
+    };
+    assert!(owned(Ferdie) > 0 && owned(AliceStash) > 0, "{registered}");
+    assert_eq!(owned(BobStash), 0, "the unenrolled patient's records wait");
     list_and_buy(alice);
     let order = order_at(alice, 0, None).unwrap();
     assert!(
