@@ -113,9 +113,11 @@ pub struct DeliveryManifest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveredRecord {
     pub record_id: RecordId,
-    /// The commitment registered on chain, hex.
-    pub commitment: String,
-    pub owner: AccountId,
+    /// The commitment registered on chain.
+    pub commitment: [u8; 32],
+    /// The owner's public key (its account id on chain). Raw values, not hex or SS58 text:
+    /// a delivery of a million records keeps a million of these until the receipt.
+    pub owner: [u8; 32],
 }
 
 /// A delivery's manifest, the records it holds, and how much it read (for throughput figures).
@@ -255,10 +257,14 @@ pub fn deidentify_delivery(
             } else if let (Some(record_id), Some(commitment)) =
                 (&source.record_id, &source.commitment)
             {
+                let mut raw_commitment = [0u8; 32];
+                hex::decode_to_slice(commitment, &mut raw_commitment).map_err(|_| {
+                    corrupt(format!("commitment {commitment} is not 32 bytes of hex"))
+                })?;
                 records.push(DeliveredRecord {
                     record_id: *record_id,
-                    commitment: commitment.clone(),
-                    owner: source.owner.clone(),
+                    commitment: raw_commitment,
+                    owner: *source.owner.public_key(),
                 });
             }
             lines.push(b'\n');
@@ -286,12 +292,9 @@ pub fn deidentify_delivery(
     let plan = population.plan(options.k_threshold, allowed);
     held.sort_unstable_by_key(|compartment| compartment.order);
     let mut output = DeliveryOutput::new(out_dir);
-    let mut delivered_records: Vec<DeliveredRecord> = Vec::with_capacity(
-        held.iter()
-            .filter(|compartment| !plan.suppressed[compartment.patient])
-            .map(|compartment| compartment.records.len())
-            .sum(),
-    );
+    // Grown as the held compartments are consumed (and their lists freed), not reserved up
+    // front beside them.
+    let mut delivered_records: Vec<DeliveredRecord> = Vec::new();
     let mut patients_delivered = 0u64;
     let mut chunk = Vec::new();
     let mut patient_line = Vec::new();

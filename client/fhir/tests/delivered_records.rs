@@ -73,10 +73,18 @@ fn delivered_records_are_the_consented_records_that_reach_the_buyer() {
     );
 
     let registered = registrations(&store);
+    // (record id, commitment, owner's public key), all hex.
     let expected: BTreeSet<(String, String, String)> = registered
         .iter()
         .filter(|(_, _, owner)| owner == OWNERS[1])
-        .cloned()
+        .map(|(record, commitment, owner)| {
+            let owner = AccountId::from_ss58(owner).unwrap();
+            (
+                record.clone(),
+                commitment.clone(),
+                hex::encode(owner.public_key()),
+            )
+        })
         .collect();
     let delivered: BTreeSet<(String, String, String)> = summary
         .delivered_records
@@ -84,8 +92,8 @@ fn delivered_records_are_the_consented_records_that_reach_the_buyer() {
         .map(|record| {
             (
                 record.record_id.to_hex(),
-                record.commitment.clone(),
-                record.owner.to_string(),
+                hex::encode(record.commitment),
+                hex::encode(record.owner),
             )
         })
         .collect();

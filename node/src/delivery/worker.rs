@@ -378,8 +378,8 @@ impl<S: OffchainStorage> DeliveryWorker<S> {
         let mut pairs = Vec::with_capacity(summary.delivered_records.len());
         let mut records = Vec::with_capacity(summary.delivered_records.len());
         for record in &summary.delivered_records {
-            let commitment = parse_h256(&record.commitment)?;
-            let owner = AccountId::from(*record.owner.public_key());
+            let commitment = H256(record.commitment);
+            let owner = AccountId::from(record.owner);
             records.push(OpenedRecord {
                 record: format!("0x{}", record.record_id.to_hex()),
                 commitment: format!("{commitment:?}"),
