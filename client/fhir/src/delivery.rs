@@ -12,7 +12,6 @@
 //! Every file is hashed as it is written: the manifest's `blake2b_256` is BLAKE2b-256
 //! (32-byte digest, unkeyed) of the whole file, and nothing is read back.
 
-use crate::account::AccountId;
 use crate::consent::{record_is_sellable, ConsentOracle, ListingFilter, Sale};
 use crate::deid::{is_age_90_or_over, CompartmentView, Deidentifier, Pseudonym, Pseudonymizer};
 use crate::error::{Error, IoContext, Result};
