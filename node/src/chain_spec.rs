@@ -33,7 +33,7 @@ pub fn chain_properties() -> Properties {
     properties
 }
 
-/// Single-authority development chain (Alice), with sudo.
+/// Single-authority development chain (Alice authors; the four development hospitals vote).
 pub fn development_chain_spec() -> Result<ChainSpec, String> {
     Ok(ChainSpec::builder(wasm_binary()?, None)
         .with_name("MedLedger Development")
@@ -44,7 +44,7 @@ pub fn development_chain_spec() -> Result<ChainSpec, String> {
         .build())
 }
 
-/// Four hospital validators on one machine (Alice, Bob, Charlie, Dave), no sudo.
+/// Four hospital validators on one machine (Alice, Bob, Charlie, Dave).
 pub fn local_chain_spec() -> Result<ChainSpec, String> {
     Ok(ChainSpec::builder(wasm_binary()?, None)
         .with_name("MedLedger Local Consortium")
@@ -139,7 +139,7 @@ fn parse_ss58<T: Ss58Codec>(hospital: &str, field: &str, value: &str) -> Result<
 }
 
 impl ConsortiumFile {
-    /// The chain spec for this consortium: its hospitals are the validators; no sudo.
+    /// The chain spec for this consortium: its hospitals are the validators.
     pub fn chain_spec(&self) -> Result<ChainSpec, String> {
         if self.hospitals.len() < MIN_HOSPITALS {
             return Err(format!(
@@ -187,7 +187,6 @@ impl ConsortiumFile {
             hospitals,
             Vec::new(),
             accounts,
-            None,
             endowment,
             self.session_length,
             self.revenue_epoch,

@@ -1,6 +1,6 @@
 //! An order its custodian never delivers is refunded in full once the deadline has passed, and
-//! not before (development chain, where sudo shortens the delivery period); an order the
-//! custodian has nothing to deliver for is declined by its node and refunded at once.
+//! not before (development chain, where a consortium vote shortens the delivery period); an
+//! order the custodian has nothing to deliver for is declined by its node and refunded at once.
 
 mod support;
 
@@ -12,8 +12,8 @@ use pallet_escrow::OrderState;
 use sp_core::Encode;
 use sp_keyring::Sr25519Keyring::{Alice, AliceStash, BobStash, Ferdie, One};
 use support::{
-    dispatch, dispatch_ok, enrol, events, ingest_synthetic, order_at, register_records,
-    research_listing, storage,
+    dispatch, dispatch_ok, enrol, events, ingest_synthetic, order_at, pass_root_call,
+    register_records, research_listing, storage,
 };
 
 const NODE: &str = env!("CARGO_BIN_EXE_medledger-node");
@@ -71,15 +71,13 @@ fn an_undelivered_order_is_refunded_after_its_deadline_and_not_before() {
     })
     .unwrap();
 
-    // The development chain's sudo shortens the delivery period to a few blocks.
+    // A consortium vote of the development hospitals shortens the delivery period to a few
+    // blocks (there is no sudo).
     let key = sp_io::hashing::twox_128(b":DeliveryPeriod:").to_vec();
-    dispatch_ok(
+    pass_root_call(
         alice,
-        Alice,
-        RuntimeCall::Sudo(pallet_sudo::Call::sudo {
-            call: Box::new(RuntimeCall::System(frame_system::Call::set_storage {
-                items: vec![(key, DELIVERY_PERIOD.encode())],
-            })),
+        RuntimeCall::System(frame_system::Call::set_storage {
+            items: vec![(key, DELIVERY_PERIOD.encode())],
         }),
     )
     .unwrap();

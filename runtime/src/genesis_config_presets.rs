@@ -1,5 +1,6 @@
-//! Genesis presets: `development` (one hospital, Alice, with sudo) and `local_testnet` (four
-//! hospital validators — Alice, Bob, Charlie, Dave — and no sudo).
+//! Genesis presets: `development` (four member hospitals of which Alice alone authors) and
+//! `local_testnet` (four hospital validators — Alice, Bob, Charlie, Dave). Neither has sudo:
+//! Root is a two-thirds vote of the hospitals (three of the four development keys).
 //!
 //! Development node keys: the local network runs hospital `n` (1-based) with the libp2p node key
 //! `0x00…0n` (`--node-key`), so its peer id is fixed and can be authorised in genesis. These keys
@@ -15,7 +16,7 @@ use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
 
 use crate::{
     opaque::SessionKeys, AccountId, BalancesConfig, ConsortiumConfig, RevenueConfig,
-    RuntimeGenesisConfig, SessionConfig, SudoConfig, UNIT,
+    RuntimeGenesisConfig, SessionConfig, UNIT,
 };
 use sp_runtime::Perbill;
 
@@ -46,12 +47,11 @@ pub struct Regulator {
 }
 
 /// A genesis config patch: the hospitals are the consortium and the validators; regulators may
-/// sync; `accounts` are funded with `endowment` each; `sudo_key` only for development chains.
+/// sync; `accounts` are funded with `endowment` each.
 pub fn genesis(
     hospitals: Vec<Hospital>,
     regulators: Vec<Regulator>,
     accounts: Vec<AccountId>,
-    sudo_key: Option<AccountId>,
     endowment: u128,
     session_length: u32,
     revenue_epoch: u32,
@@ -105,7 +105,6 @@ pub fn genesis(
             }),
             epoch_length: Some(revenue_epoch),
         },
-        sudo: SudoConfig { key: sudo_key },
     })
 }
 
@@ -166,8 +165,8 @@ fn dev_accounts() -> Vec<AccountId> {
     Sr25519Keyring::iter().map(|k| k.to_account_id()).collect()
 }
 
-/// Four member hospitals of which only Alice has session keys, so Alice alone authors; sudo
-/// Alice.
+/// Four member hospitals of which only Alice has session keys, so Alice alone authors (the
+/// session manager keeps that set: fewer than four members have keys).
 pub fn development_config_genesis() -> Value {
     let hospitals = (0..4)
         .map(dev_hospital)
@@ -181,20 +180,18 @@ pub fn development_config_genesis() -> Value {
         hospitals,
         vec![dev_regulator()],
         dev_accounts(),
-        Some(Sr25519Keyring::Alice.to_account_id()),
         ENDOWMENT,
         DEV_SESSION_LENGTH,
         DEV_REVENUE_EPOCH,
     )
 }
 
-/// Four hospital validators (Alice, Bob, Charlie, Dave), no sudo.
+/// Four hospital validators (Alice, Bob, Charlie, Dave).
 pub fn local_testnet_genesis() -> Value {
     genesis(
         (0..4).map(dev_hospital).collect(),
         vec![dev_regulator()],
         dev_accounts(),
-        None,
         ENDOWMENT,
         DEV_SESSION_LENGTH,
         DEV_REVENUE_EPOCH,

@@ -2,7 +2,10 @@
 //! set that follows the membership (pallet-session). Decisions "by the consortium" reach other
 //! pallets as Root: a consortium chain has no sudo key, so Root is only a passed two-thirds vote.
 
-use frame_support::{parameter_types, traits::ConstU32};
+use frame_support::{
+    parameter_types,
+    traits::{ConstU32, Contains},
+};
 use sp_runtime::traits::{ConvertInto, OpaqueKeys};
 
 use crate::{
@@ -11,6 +14,8 @@ use crate::{
 };
 
 parameter_types! {
+    /// Fewest hospitals, and fewest validators: GRANDPA with four tolerates one faulty.
+    pub const MinMembers: u32 = 4;
     /// A vote stays open two days unless the chain spec or a Root proposal says otherwise;
     /// undecided, it changes nothing.
     pub const DefaultProposalLifetime: BlockNumber = 2 * DAYS;
@@ -21,7 +26,7 @@ impl pallet_consortium::Config for Runtime {
     type RuntimeCall = RuntimeCall;
     type Disputes = crate::marketplace::ConsortiumDisputes;
     type Session = SessionState;
-    type MinMembers = ConstU32<4>;
+    type MinMembers = MinMembers;
     type MaxMembers = ConstU32<32>;
     type MaxRegulators = ConstU32<16>;
     type MaxPeersPerHospital = ConstU32<4>;
@@ -33,6 +38,8 @@ impl pallet_consortium::Config for Runtime {
     /// 3.75 MiB).
     type MaxCallLen = ConstU32<{ 3 * 1024 * 1024 }>;
     type MaxOpenProposals = ConstU32<64>;
+    /// Each dispute costs the buyer a bond; room for many at once, apart from proposals.
+    type MaxOpenDisputes = ConstU32<256>;
     type DefaultProposalLifetime = DefaultProposalLifetime;
     type WeightInfo = ();
 }
@@ -70,4 +77,19 @@ impl pallet_session::Config for Runtime {
     type Currency = Balances;
     /// Only members' keys matter, so registering keys costs no deposit.
     type KeyDeposit = SessionKeyDeposit;
+}
+
+/// Calls every signed transaction may make. Only one is refused: `session.purge_keys` while no
+/// more than `MinMembers` members have session keys — purging would leave too few validators,
+/// and the session manager would then keep the current set instead (Root is not filtered).
+pub struct KeepEnoughValidators;
+impl Contains<RuntimeCall> for KeepEnoughValidators {
+    fn contains(call: &RuntimeCall) -> bool {
+        match call {
+            RuntimeCall::Session(pallet_session::Call::purge_keys { .. }) => {
+                Consortium::members_with_keys() > MinMembers::get()
+            }
+            _ => true,
+        }
+    }
 }

@@ -2,8 +2,8 @@
 //!
 //! A permissioned chain run by a consortium of hospitals: Aura authors a block every
 //! [`MILLISECS_PER_BLOCK`] and GRANDPA finalizes. Transaction fees are paid in the chain's
-//! token ([`TOKEN_SYMBOL`], [`TOKEN_DECIMALS`] decimals). `pallet-sudo` is compiled in but only
-//! the `development` genesis preset sets a key; consortium chains start without one.
+//! token ([`TOKEN_SYMBOL`], [`TOKEN_DECIMALS`] decimals). There is no sudo: Root is only a passed
+//! two-thirds vote of the consortium, on development chains too.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 // `construct_runtime` (via `#[frame_support::runtime]`) needs a larger recursion limit.
@@ -28,7 +28,7 @@ use frame_support::{
     traits::{ConstBool, ConstU128, ConstU32, ConstU64, ConstU8, VariantCountOf},
     weights::{
         constants::{RocksDbWeight, WEIGHT_REF_TIME_PER_SECOND},
-        IdentityFee, Weight,
+        ConstantMultiplier, IdentityFee, Weight,
     },
 };
 use pallet_transaction_payment::{ConstFeeMultiplier, FungibleAdapter, Multiplier};
@@ -147,6 +147,7 @@ parameter_types! {
 
 #[derive_impl(frame_system::config_preludes::SolochainDefaultConfig)]
 impl frame_system::Config for Runtime {
+    type BaseCallFilter = governance::KeepEnoughValidators;
     type Block = Block;
     type BlockWeights = RuntimeBlockWeights;
     type BlockLength = RuntimeBlockLength;
@@ -209,12 +210,14 @@ parameter_types! {
     pub FeeMultiplier: Multiplier = Multiplier::one();
 }
 
-/// Fees: one smallest unit per unit of weight and per byte (a 1 s block costs 0.001 MED).
+/// Fees: one smallest unit per picosecond of weight (a whole second of block compute costs one
+/// MED) and one micro-MED per byte (a MiB costs about one MED), so neither a block's compute nor
+/// its bytes can be filled for nothing. Patients' calls are feeless (`SkipCheckIfFeeless`).
 impl pallet_transaction_payment::Config for Runtime {
     type RuntimeEvent = RuntimeEvent;
     type OnChargeTransaction = FungibleAdapter<Balances, ()>;
     type WeightToFee = IdentityFee<Balance>;
-    type LengthToFee = IdentityFee<Balance>;
+    type LengthToFee = ConstantMultiplier<Balance, ConstU128<MICRO_UNIT>>;
     type FeeMultiplierUpdate = ConstFeeMultiplier<FeeMultiplier>;
     type OperationalFeeMultiplier = ConstU8<5>;
     type WeightInfo = pallet_transaction_payment::weights::SubstrateWeight<Runtime>;
@@ -222,12 +225,6 @@ impl pallet_transaction_payment::Config for Runtime {
 
 impl pallet_skip_feeless_payment::Config for Runtime {
     type RuntimeEvent = RuntimeEvent;
-}
-
-impl pallet_sudo::Config for Runtime {
-    type RuntimeEvent = RuntimeEvent;
-    type RuntimeCall = RuntimeCall;
-    type WeightInfo = pallet_sudo::weights::SubstrateWeight<Runtime>;
 }
 
 #[frame_support::runtime]
@@ -259,8 +256,6 @@ mod runtime {
     pub type Balances = pallet_balances;
     #[runtime::pallet_index(5)]
     pub type TransactionPayment = pallet_transaction_payment;
-    #[runtime::pallet_index(6)]
-    pub type Sudo = pallet_sudo;
     #[runtime::pallet_index(7)]
     pub type SkipFeelessPayment = pallet_skip_feeless_payment;
 

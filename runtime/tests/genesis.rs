@@ -5,7 +5,8 @@
 mod common;
 
 use common::genesis_state;
-use medledger_runtime::{Runtime, Session, System};
+use medledger_runtime::{Runtime, RuntimeCall, RuntimeOrigin, Session, System};
+use sp_runtime::traits::Dispatchable;
 
 fn assert_invariants() {
     pallet_consortium::Pallet::<Runtime>::do_try_state().expect("consortium invariants");
@@ -31,8 +32,9 @@ fn every_preset_starts_with_the_consortium_invariants_holding() {
     }
 }
 
-/// The development chain has four members but only Alice has session keys: only she is
-/// queued, at genesis and after sessions turn; the four local hospitals are all queued.
+/// The development chain has four members but only Alice has session keys: she stays the only
+/// validator, at genesis and after sessions turn; the four local hospitals are all queued, and
+/// stay queued when too few of them keep session keys.
 #[test]
 fn sessions_queue_exactly_the_members_with_session_keys() {
     let alice = sp_keyring::Sr25519Keyring::Alice.to_account_id();
@@ -52,5 +54,17 @@ fn sessions_queue_exactly_the_members_with_session_keys() {
         System::set_block_number(1);
         Session::rotate_session();
         assert_invariants();
+        // With only MinMembers (4) keyed members, no validator may purge its keys: fewer would
+        // hand blocks and finality to a minority (and none would stop the chain).
+        let purge = RuntimeCall::Session(pallet_session::Call::purge_keys {});
+        let bob = RuntimeOrigin::signed(sp_keyring::Sr25519Keyring::Bob.to_account_id());
+        let refused = purge.clone().dispatch(bob).unwrap_err().error;
+        assert_eq!(refused, frame_system::Error::<Runtime>::CallFiltered.into());
+        for block in 2..=3u32 {
+            System::set_block_number(block);
+            Session::rotate_session();
+            assert_eq!(queued_validators(), members);
+            assert_invariants();
+        }
     });
 }

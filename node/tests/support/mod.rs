@@ -172,6 +172,53 @@ pub fn dispatch_ok(node: &Node, signer: impl Signer, call: RuntimeCall) -> Resul
     dispatch(node, signer, call)?.map_err(|e| format!("dispatch failed: {e:?}"))
 }
 
+/// Passes `call` as Root the only way a consortium chain has: Alice proposes it, Bob and Charlie
+/// vote aye (three of the four development hospitals), and the deciding vote's block must
+/// report it executed without error.
+pub fn pass_root_call(node: &Node, call: RuntimeCall) -> Result<()> {
+    use frame_support::dispatch::GetDispatchInfo;
+    let index: u32 = storage(node, "Consortium", "ProposalCount", &[], None)?.unwrap_or_default();
+    let weight = call.get_dispatch_info().call_weight;
+    let consortium = |call| RuntimeCall::Consortium(call);
+    dispatch_ok(
+        node,
+        Sr25519Keyring::Alice,
+        consortium(pallet_consortium::Call::propose {
+            action: pallet_consortium::Action::DispatchAsRoot {
+                call: call
+                    .encode()
+                    .try_into()
+                    .map_err(|_| "the call is too long to propose")?,
+            },
+        }),
+    )?;
+    let vote = |call_weight_bound| {
+        consortium(pallet_consortium::Call::vote {
+            index,
+            aye: true,
+            call_weight_bound,
+        })
+    };
+    dispatch_ok(
+        node,
+        Sr25519Keyring::Bob,
+        vote(frame_support::weights::Weight::zero()),
+    )?;
+    let (block, outcome) = dispatch_in_block(node, Sr25519Keyring::Charlie, vote(weight))?;
+    outcome.map_err(|e| format!("the deciding vote failed: {e:?}"))?;
+    events(node, &block)?
+        .into_iter()
+        .find_map(|record| match record.event {
+            RuntimeEvent::Consortium(pallet_consortium::Event::Executed { index: i, result })
+                if i == index =>
+            {
+                Some(result.map_err(|e| format!("the Root call failed: {e:?}")))
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| Err(format!("proposal {index} was not executed")))
+}
+
 /// The events of block `hash`.
 pub fn events(
     node: &Node,

@@ -25,15 +25,20 @@
 //! - No peer id belongs to two nodes (hospitals or regulators).
 //! - [`ProposalLifetime`] is at least one block.
 //! - The session pallet's queued validators are exactly [`QueuedValidators`]: the members with
-//!   registered session keys at the last session change.
-//! - [`ProposalCount`] is above every open proposal's index; open proposals are at most
-//!   [`Config::MaxOpenProposals`]; no voter voted twice or is excluded; every voter is a member.
+//!   registered session keys at the last session change that had at least
+//!   [`Config::MinMembers`] of them (empty until then: the genesis validators stand).
+//! - [`ProposalCount`] is above every open proposal's index; open member proposals are at most
+//!   [`Config::MaxOpenProposals`] and dispute votes at most [`Config::MaxOpenDisputes`], each
+//!   indexed in [`DisputeVotes`] by its order; no voter voted twice or is excluded; every voter
+//!   is a member.
 //!
 //! ## Validator set
 //! The pallet is the runtime's `pallet_session::SessionManager`: every new session queues the
 //! current members that have registered session keys ([`QueuedValidators`]), so an admitted
 //! hospital authors from the session after it registers keys, and a removed one stops at the
-//! next session change. Session length is a genesis parameter ([`SessionLength`]).
+//! next session change. It never queues fewer than [`Config::MinMembers`] validators: with
+//! fewer keyed members the current set stays (a chain whose validators all purged their keys
+//! would otherwise stop for good). Session length is a genesis parameter ([`SessionLength`]).
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -99,8 +104,13 @@ pub mod pallet {
         /// Largest encoded call a Root proposal may carry (a runtime upgrade's code is large).
         #[pallet::constant]
         type MaxCallLen: Get<u32>;
+        /// Open member proposals (disputes not counted: they have their own queue).
         #[pallet::constant]
         type MaxOpenProposals: Get<u32>;
+        /// Open dispute votes. Separate from [`Config::MaxOpenProposals`] so that no member can
+        /// fill the proposal table and block a buyer's dispute.
+        #[pallet::constant]
+        type MaxOpenDisputes: Get<u32>;
         /// Blocks a proposal stays open unless genesis or a Root call set [`ProposalLifetime`].
         #[pallet::constant]
         type DefaultProposalLifetime: Get<BlockNumberFor<Self>>;
@@ -151,6 +161,11 @@ pub mod pallet {
     #[pallet::storage]
     pub type Proposals<T: Config> =
         CountedStorageMap<_, Twox64Concat, ProposalIndex, ProposalOf<T>>;
+
+    /// The open dispute vote of each disputed order: the dispute queue, bounded by
+    /// [`Config::MaxOpenDisputes`] apart from members' proposals.
+    #[pallet::storage]
+    pub type DisputeVotes<T: Config> = CountedStorageMap<_, Twox64Concat, u64, ProposalIndex>;
 
     /// Index the next proposal gets.
     #[pallet::storage]
@@ -290,6 +305,12 @@ pub mod pallet {
         ProposalLifetimeSet {
             blocks: BlockNumberFor<T>,
         },
+        /// Session `session` keeps the current validators: only `members_with_keys` members
+        /// have session keys, fewer than `MinMembers`.
+        ValidatorSetKept {
+            session: u32,
+            members_with_keys: u32,
+        },
     }
 
     #[pallet::error]
@@ -307,6 +328,10 @@ pub mod pallet {
         TooManyRegulators,
         /// The proposal would leave fewer than `MinMembers` hospitals.
         TooFewMembers,
+        /// The removal would leave fewer than `MinMembers` members with session keys, so the
+        /// validator set could not change and the hospital would keep validating: another
+        /// member must register session keys first.
+        TooFewValidators,
         /// A peer id is already registered to another node.
         PeerIdInUse,
         /// A hospital must run at least one node.
@@ -327,6 +352,10 @@ pub mod pallet {
         NotEntitledToVote,
         /// Too many proposals are open; vote or close some first.
         TooManyProposals,
+        /// Too many dispute votes are open; the buyer may dispute again once one closes.
+        TooManyDisputes,
+        /// This order's dispute is already being voted on.
+        DisputeAlreadyOpen,
         /// This vote would pass a Root call heavier than `call_weight_bound`; vote again with
         /// a bound at least the call's weight.
         CallWeightAboveBound,
@@ -388,7 +417,7 @@ pub mod pallet {
             let proposal = Proposals::<T>::get(index).ok_or(Error::<T>::ProposalNotFound)?;
             let now = frame_system::Pallet::<T>::block_number();
             ensure!(now > proposal.expires_at, Error::<T>::ProposalNotExpired);
-            Proposals::<T>::remove(index);
+            Self::remove_proposal(index, &proposal.action);
             if let Action::DecideDispute { order } = proposal.action {
                 Self::finish_dispute(index, order, DisputeOutcome::Expired);
             }
@@ -453,6 +482,15 @@ pub mod pallet {
             Members::<T>::get().binary_search(who).is_ok()
         }
 
+        /// Members with registered session keys: the validators of the next session, if at
+        /// least `MinMembers` (see the session manager).
+        pub fn members_with_keys() -> u32 {
+            Members::<T>::get()
+                .iter()
+                .filter(|member| T::Session::has_keys(member))
+                .count() as u32
+        }
+
         /// Every peer id allowed to connect, with its role.
         pub fn authorized_peers() -> Vec<(Vec<u8>, PeerRole)> {
             PeerOwners::<T>::iter()
@@ -469,16 +507,25 @@ pub mod pallet {
         }
 
         /// Drops the open vote on `order`'s dispute, if any (the escrow settled it otherwise,
-        /// e.g. its own voting period ran out). Open proposals are bounded, so is this scan.
+        /// e.g. its own voting period ran out).
         pub fn close_dispute(order: u64) {
-            let open: Vec<ProposalIndex> = Proposals::<T>::iter()
-                .filter(|(_, p)| p.action == Action::DecideDispute { order })
-                .map(|(index, _)| index)
-                .collect();
-            for index in open {
+            if let Some(index) = DisputeVotes::<T>::take(order) {
                 Proposals::<T>::remove(index);
                 Self::deposit_event(Event::Expired { index });
             }
+        }
+
+        /// Removes a proposal that is decided or closed, and its dispute queue entry.
+        fn remove_proposal(index: ProposalIndex, action: &ActionOf<T>) {
+            Proposals::<T>::remove(index);
+            if let Action::DecideDispute { order } = action {
+                DisputeVotes::<T>::remove(order);
+            }
+        }
+
+        /// Open proposals of members, i.e. not dispute votes.
+        fn open_member_proposals() -> u32 {
+            Proposals::<T>::count().saturating_sub(DisputeVotes::<T>::count())
         }
 
         fn peer_free_for(peer: &PeerIdOf<T>, owner: &T::AccountId) -> bool {
@@ -517,6 +564,12 @@ pub mod pallet {
                 Members::<T>::decode_len().unwrap_or(0) as u32 > T::MinMembers::get(),
                 Error::<T>::TooFewMembers
             );
+            if T::Session::has_keys(account) {
+                ensure!(
+                    Self::members_with_keys().saturating_sub(1) >= T::MinMembers::get(),
+                    Error::<T>::TooFewValidators
+                );
+            }
             Ok(())
         }
 
@@ -575,11 +628,23 @@ pub mod pallet {
             action: ActionOf<T>,
             excluded: Option<T::AccountId>,
         ) -> Result<ProposalIndex, DispatchError> {
-            ensure!(
-                Proposals::<T>::count() < T::MaxOpenProposals::get(),
-                Error::<T>::TooManyProposals
-            );
             let index = ProposalCount::<T>::get();
+            if let Action::DecideDispute { order } = action {
+                ensure!(
+                    !DisputeVotes::<T>::contains_key(order),
+                    Error::<T>::DisputeAlreadyOpen
+                );
+                ensure!(
+                    DisputeVotes::<T>::count() < T::MaxOpenDisputes::get(),
+                    Error::<T>::TooManyDisputes
+                );
+                DisputeVotes::<T>::insert(order, index);
+            } else {
+                ensure!(
+                    Self::open_member_proposals() < T::MaxOpenProposals::get(),
+                    Error::<T>::TooManyProposals
+                );
+            }
             let expires_at = frame_system::Pallet::<T>::block_number()
                 .saturating_add(ProposalLifetime::<T>::get());
             let threshold = approval_threshold(Self::eligible_voters(excluded.as_ref()));
@@ -668,10 +733,10 @@ pub mod pallet {
             });
             let mut used = Weight::zero();
             if passes {
-                Proposals::<T>::remove(index);
+                Self::remove_proposal(index, &proposal.action);
                 used = Self::execute(index, proposal.action, root_call);
             } else if eligible.saturating_sub(nays) < threshold {
-                Proposals::<T>::remove(index);
+                Self::remove_proposal(index, &proposal.action);
                 if let Action::DecideDispute { order } = proposal.action {
                     Self::finish_dispute(index, order, DisputeOutcome::CustodianWins);
                 }
@@ -851,9 +916,17 @@ pub mod pallet {
             );
             let next = ProposalCount::<T>::get();
             let mut open = 0u32;
+            let mut disputes = 0u32;
             for (index, p) in Proposals::<T>::iter() {
                 open += 1;
                 ensure!(index < next, "proposal index not below ProposalCount");
+                if let Action::DecideDispute { order } = p.action {
+                    disputes += 1;
+                    ensure!(
+                        DisputeVotes::<T>::get(order) == Some(index),
+                        "dispute vote not in the dispute queue"
+                    );
+                }
                 let mut voters: Vec<&T::AccountId> = p.ayes.iter().chain(p.nays.iter()).collect();
                 let n = voters.len();
                 voters.sort();
@@ -866,12 +939,26 @@ pub mod pallet {
             }
             ensure!(open == Proposals::<T>::count(), "proposal count");
             ensure!(
-                open <= T::MaxOpenProposals::get(),
+                DisputeVotes::<T>::iter().count() as u32 == disputes
+                    && DisputeVotes::<T>::count() == disputes,
+                "stale dispute queue entries"
+            );
+            ensure!(
+                open - disputes <= T::MaxOpenProposals::get(),
                 "too many open proposals"
             );
-            if let Some(queued) = T::Session::queued_validators() {
+            ensure!(
+                disputes <= T::MaxOpenDisputes::get(),
+                "too many open disputes"
+            );
+            let ours = QueuedValidators::<T>::get();
+            ensure!(
+                ours.is_empty() || ours.len() as u32 >= T::MinMembers::get(),
+                "fewer than MinMembers validators queued"
+            );
+            if let (Some(queued), false) = (T::Session::queued_validators(), ours.is_empty()) {
                 ensure!(
-                    queued == QueuedValidators::<T>::get().into_inner(),
+                    queued == ours.into_inner(),
                     "the session pallet queued other validators than the consortium did"
                 );
             }
@@ -883,10 +970,20 @@ pub mod pallet {
 /// Members are the validator set: each session queues the current members.
 impl<T: Config> pallet_session::SessionManager<T::AccountId> for Pallet<T> {
     /// Queues the members with registered session keys (pallet-session would drop the others
-    /// anyway; filtering here lets `try_state` compare both sides exactly).
-    fn new_session(_index: u32) -> Option<Vec<T::AccountId>> {
+    /// anyway; filtering here lets `try_state` compare both sides exactly) — but only when at
+    /// least `MinMembers` of them have keys. Fewer would hand block production and finality to
+    /// a minority of the consortium (none at all would halt the chain for good), so the current
+    /// validators stay and [`Event::ValidatorSetKept`] says why.
+    fn new_session(index: u32) -> Option<Vec<T::AccountId>> {
         let mut keyed = Members::<T>::get();
         keyed.retain(|member| T::Session::has_keys(member));
+        if (keyed.len() as u32) < T::MinMembers::get() {
+            Self::deposit_event(Event::ValidatorSetKept {
+                session: index,
+                members_with_keys: keyed.len() as u32,
+            });
+            return None;
+        }
         QueuedValidators::<T>::put(&keyed);
         Some(keyed.into_inner())
     }

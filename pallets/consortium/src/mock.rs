@@ -70,6 +70,7 @@ impl pallet_consortium::Config for Test {
     type MaxUrlLen = ConstU32<64>;
     type MaxCallLen = ConstU32<1024>;
     type MaxOpenProposals = ConstU32<4>;
+    type MaxOpenDisputes = ConstU32<3>;
     type DefaultProposalLifetime = DefaultProposalLifetime;
     type WeightInfo = ();
 }

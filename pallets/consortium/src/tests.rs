@@ -310,6 +310,29 @@ fn removed_hospital_does_not_vote_on_its_own_removal() {
 }
 
 #[test]
+fn removal_that_would_leave_too_few_validators_is_refused() {
+    test(|| {
+        admit(5);
+        // Five members, two without session keys: removing a keyed one would leave two
+        // validators' worth of keys, and the session manager would keep the removed hospital.
+        UNKEYED.with(|u| u.borrow_mut().extend([2, 3]));
+        assert_noop!(
+            Consortium::propose(
+                RuntimeOrigin::signed(1),
+                Action::RemoveHospital { account: 4 }
+            ),
+            Error::<Test>::TooFewValidators
+        );
+        // A member without keys validates nothing: its removal is fine.
+        propose(1, Action::RemoveHospital { account: 3 });
+        // Keys registered again: the keyed member may go.
+        UNKEYED.with(|u| u.borrow_mut().clear());
+        propose(1, Action::RemoveHospital { account: 4 });
+        assert_eq!(Consortium::members_with_keys(), 5);
+    });
+}
+
+#[test]
 fn hospital_proposing_its_own_removal_casts_no_vote() {
     test(|| {
         admit(5);
@@ -636,8 +659,9 @@ fn closing_a_dispute_drops_its_vote_only() {
 }
 
 #[test]
-fn open_proposals_are_bounded() {
+fn open_proposals_are_bounded_and_a_full_table_does_not_block_a_buyers_dispute() {
     test(|| {
+        // The custodian (hospital 1) fills the members' table with cheap proposals.
         for n in 5..9 {
             propose(
                 1,
@@ -651,10 +675,42 @@ fn open_proposals_are_bounded() {
             Consortium::propose(RuntimeOrigin::signed(1), add(9)),
             Error::<Test>::TooManyProposals
         );
+        let index = Consortium::open_dispute(1, 1).unwrap();
+        assert_eq!(DisputeVotes::<Test>::get(1), Some(index));
+        // Disputes do not take members' places either.
         assert_noop!(
-            Consortium::open_dispute(1, 1),
+            Consortium::propose(RuntimeOrigin::signed(2), add(9)),
             Error::<Test>::TooManyProposals
         );
+    });
+}
+
+#[test]
+fn dispute_votes_have_their_own_bound_and_one_per_order() {
+    test(|| {
+        for order in 0..3 {
+            assert_ok!(Consortium::open_dispute(order, 1));
+        }
+        assert_noop!(
+            Consortium::open_dispute(0, 1),
+            Error::<Test>::DisputeAlreadyOpen
+        );
+        assert_noop!(
+            Consortium::open_dispute(3, 1),
+            Error::<Test>::TooManyDisputes
+        );
+        // A decided dispute leaves the queue: the next buyer's dispute fits.
+        let decided = DisputeVotes::<Test>::get(0).unwrap();
+        // Three members vote (the custodian does not): two ayes decide.
+        for v in [2, 3] {
+            assert_ok!(vote(v, decided, true));
+        }
+        assert_eq!(DisputeVotes::<Test>::get(0), None);
+        assert_ok!(Consortium::open_dispute(3, 1));
+        // So does a dropped one.
+        Consortium::close_dispute(1);
+        assert_eq!(DisputeVotes::<Test>::count(), 2);
+        assert_ok!(Consortium::open_dispute(4, 1));
     });
 }
 
@@ -779,6 +835,40 @@ fn sessions_queue_the_members_with_keys_and_turn_every_session_length_blocks() {
         let (next, _) =
             <Consortium as EstimateNextSessionRotation<u64>>::estimate_next_session_rotation(7);
         assert_eq!(next, Some(10));
+    });
+}
+
+#[test]
+fn sessions_keep_the_validators_while_fewer_than_min_members_have_keys() {
+    test(|| {
+        admit(5);
+        assert_eq!(
+            <Consortium as SessionManager<u64>>::new_session(1),
+            Some(vec![1, 2, 3, 4, 5])
+        );
+        // Two of five purge their keys: three keyed members are fewer than MinMembers (4).
+        UNKEYED.with(|u| u.borrow_mut().extend([2, 4]));
+        assert_eq!(<Consortium as SessionManager<u64>>::new_session(2), None);
+        System::assert_last_event(
+            Event::ValidatorSetKept {
+                session: 2,
+                members_with_keys: 3,
+            }
+            .into(),
+        );
+        assert_eq!(
+            QueuedValidators::<Test>::get().into_inner(),
+            vec![1, 2, 3, 4, 5]
+        );
+        // None left with keys: the chain keeps its validators instead of queuing nobody.
+        UNKEYED.with(|u| u.borrow_mut().extend([1, 3, 5]));
+        assert_eq!(<Consortium as SessionManager<u64>>::new_session(3), None);
+        // Keys back: the keyed members are queued again.
+        UNKEYED.with(|u| u.borrow_mut().clear());
+        assert_eq!(
+            <Consortium as SessionManager<u64>>::new_session(4),
+            Some(vec![1, 2, 3, 4, 5])
+        );
     });
 }
 
