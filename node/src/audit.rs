@@ -109,7 +109,7 @@ pub fn audit(rpc: &Rpc, opening: &Opening) -> Result<Vec<String>, String> {
     );
 
     let mut pairs = Vec::with_capacity(opening.records.len());
-    let purpose = medledger_runtime::consent_purpose(order.purpose);
+    let purpose = order.purpose;
     for entry in &opening.records {
         let record = hash(&entry.record)?;
         let commitment = hash(&entry.commitment)?;

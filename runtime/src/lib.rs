@@ -18,7 +18,6 @@ mod apis;
 pub mod genesis_config_presets;
 mod governance;
 mod marketplace;
-pub use marketplace::consent_purpose;
 
 use alloc::{borrow::Cow, vec::Vec};
 use frame_support::{

@@ -17,7 +17,7 @@ parameter_types! {
     /// Past-time consent questions (audits, revenue entries) are answerable this long after a
     /// consent ends; then anyone may prune it.
     pub const ConsentClaimPeriod: BlockNumber = 90 * DAYS;
-    /// Free consent calls: at most `MaxCallsPerWindow` per owner per window.
+    /// Free calls (consent, claims): at most `MaxCallsPerWindow` per owner per window.
     pub const ConsentRateLimitWindow: BlockNumber = 10 * MINUTES;
 }
 
@@ -111,8 +111,8 @@ impl pallet_revenue::Config for Runtime {
     type AuthorityId = pallet_escrow::offchain::crypto::DeliveryAuthority;
     /// 2^20 leaves: room above the 100 000 owners a root must cover.
     type MaxProofLength = ConstU32<20>;
-    type RateLimitWindow = ConsentRateLimitWindow;
-    type MaxFreeCallsPerWindow = ConstU32<20>;
+    /// One budget of free calls per patient, kept by the consent pallet.
+    type FreeCalls = Consent;
     type WeightInfo = ();
 }
 
@@ -180,18 +180,9 @@ impl pallet_revenue::EntryConsentCheck<AccountId, BlockNumber> for OrderConsent 
         >>::consent_covers(
             owner,
             record,
-            consent_purpose(order.purpose),
+            order.purpose,
             &order.buyer,
             at,
         ))
-    }
-}
-
-/// Listings name a purpose; consents grant purposes: the same words.
-pub fn consent_purpose(purpose: pallet_listing::Purpose) -> pallet_consent::Purpose {
-    match purpose {
-        pallet_listing::Purpose::Research => pallet_consent::Purpose::Research,
-        pallet_listing::Purpose::PublicHealth => pallet_consent::Purpose::PublicHealth,
-        pallet_listing::Purpose::Commercial => pallet_consent::Purpose::Commercial,
     }
 }

@@ -292,7 +292,7 @@ impl<S: OffchainStorage> DeliveryWorker<S> {
         let profile =
             Profile::safe_harbor().map_err(|e| format!("the Safe Harbor profile: {e}"))?;
         let filter = listing_filter(&listing.description);
-        let purpose = medledger_runtime::consent_purpose(stored.purpose);
+        let purpose = stored.purpose;
         let sale = Sale {
             buyer: fhir_account(&stored.buyer)?,
             purpose: fhir_purpose(stored.purpose),
@@ -536,11 +536,14 @@ fn fhir_account(account: &AccountId) -> Result<medledger_fhir::AccountId, String
     medledger_fhir::AccountId::from_ss58(&account.to_ss58check()).map_err(|e| e.to_string())
 }
 
-fn fhir_purpose(purpose: pallet_listing::Purpose) -> medledger_fhir::Purpose {
+fn fhir_purpose(purpose: medledger_primitives::Purpose) -> medledger_fhir::Purpose {
+    use medledger_primitives::Purpose;
     match purpose {
-        pallet_listing::Purpose::Research => medledger_fhir::Purpose::Research,
-        pallet_listing::Purpose::PublicHealth => medledger_fhir::Purpose::PublicHealth,
-        pallet_listing::Purpose::Commercial => medledger_fhir::Purpose::Commercial,
+        Purpose::Research => medledger_fhir::Purpose::Research,
+        Purpose::PublicHealth => medledger_fhir::Purpose::PublicHealth,
+        Purpose::Commercial => medledger_fhir::Purpose::Commercial,
+        Purpose::QualityImprovement => medledger_fhir::Purpose::QualityImprovement,
+        Purpose::Education => medledger_fhir::Purpose::Education,
     }
 }
 

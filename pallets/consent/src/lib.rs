@@ -601,6 +601,20 @@ pub mod pallet {
         }
     }
 
+    /// The patients' one budget of free calls: consent grants and revocations count against
+    /// it (and are refused beyond it), and so do other pallets' free calls (revenue claims).
+    impl<T: Config> medledger_primitives::FreeCalls<T::AccountId> for Pallet<T> {
+        fn has_free_call(who: &T::AccountId) -> bool {
+            Self::calls_in_window(who) < T::MaxCallsPerWindow::get()
+        }
+
+        fn use_free_call(who: &T::AccountId) {
+            if Self::has_free_call(who) {
+                Self::count_call(who);
+            }
+        }
+    }
+
     impl<T: Config> ConsentCheck<T::AccountId, BlockNumberFor<T>> for Pallet<T> {
         fn consent_covers(
             owner: &T::AccountId,

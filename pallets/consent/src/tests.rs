@@ -289,6 +289,37 @@ fn grants_and_revocations_share_a_rate_limit_per_window() {
     });
 }
 
+/// Other pallets' free calls (revenue claims) spend the same budget: a patient cannot get
+/// more free calls by spreading them over pallets, and the budget never goes over its bound.
+#[test]
+fn other_pallets_free_calls_spend_the_same_budget() {
+    use medledger_primitives::FreeCalls;
+    run_test(|| {
+        assert_ok!(grant(
+            ALICE,
+            Scope::All,
+            Purpose::Research,
+            Grantee::Anyone,
+            None
+        ));
+        assert!(Consent::has_free_call(&ALICE));
+        for _ in 1..MAX_CALLS {
+            Consent::use_free_call(&ALICE);
+        }
+        assert!(!Consent::has_free_call(&ALICE));
+        assert_noop!(
+            grant(ALICE, Scope::All, Purpose::Education, Grantee::Anyone, None),
+            Error::<Test>::RateLimited
+        );
+        // A paid claim by an owner over budget spends nothing more.
+        Consent::use_free_call(&ALICE);
+        assert_eq!(Consent::calls_in_window(&ALICE), MAX_CALLS);
+        assert!(Consent::has_free_call(&BOB));
+        next_window();
+        assert!(Consent::has_free_call(&ALICE));
+    });
+}
+
 #[test]
 fn failed_calls_do_not_count_against_the_rate_limit() {
     run_test(|| {

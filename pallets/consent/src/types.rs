@@ -41,31 +41,8 @@ pub enum Scope {
     All,
 }
 
-/// What the data may be used for. New purposes get new, never reused, codec indices.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Debug,
-    Encode,
-    Decode,
-    DecodeWithMemTracking,
-    MaxEncodedLen,
-    TypeInfo,
-)]
-pub enum Purpose {
-    #[codec(index = 0)]
-    Research,
-    #[codec(index = 1)]
-    PublicHealth,
-    #[codec(index = 2)]
-    Commercial,
-    #[codec(index = 3)]
-    QualityImprovement,
-    #[codec(index = 4)]
-    Education,
-}
+/// What the data may be used for: the same type listings name.
+pub use medledger_primitives::Purpose;
 
 /// Who may buy under a consent.
 #[derive(

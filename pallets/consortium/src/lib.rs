@@ -165,7 +165,7 @@ pub mod pallet {
     /// The open dispute vote of each disputed order: the dispute queue, bounded by
     /// [`Config::MaxOpenDisputes`] apart from members' proposals.
     #[pallet::storage]
-    pub type DisputeVotes<T: Config> = CountedStorageMap<_, Twox64Concat, u64, ProposalIndex>;
+    pub type DisputeVotes<T: Config> = CountedStorageMap<_, Twox64Concat, OrderId, ProposalIndex>;
 
     /// Index the next proposal gets.
     #[pallet::storage]
@@ -298,7 +298,7 @@ pub mod pallet {
         },
         DisputeDecided {
             index: ProposalIndex,
-            order: u64,
+            order: OrderId,
             outcome: DisputeOutcome,
         },
         /// Proposals made from now on stay open `blocks` blocks; open ones keep their deadline.
@@ -500,7 +500,7 @@ pub mod pallet {
 
         /// Opens the vote on a buyer's dispute of `order`; the custodian does not vote.
         pub fn open_dispute(
-            order: u64,
+            order: OrderId,
             custodian: T::AccountId,
         ) -> Result<ProposalIndex, DispatchError> {
             Self::open_proposal(None, Action::DecideDispute { order }, Some(custodian))
@@ -508,7 +508,7 @@ pub mod pallet {
 
         /// Drops the open vote on `order`'s dispute, if any (the escrow settled it otherwise,
         /// e.g. its own voting period ran out).
-        pub fn close_dispute(order: u64) {
+        pub fn close_dispute(order: OrderId) {
             if let Some(index) = DisputeVotes::<T>::take(order) {
                 Proposals::<T>::remove(index);
                 Self::deposit_event(Event::Expired { index });
@@ -801,7 +801,7 @@ pub mod pallet {
             used
         }
 
-        fn finish_dispute(index: ProposalIndex, order: u64, outcome: DisputeOutcome) {
+        fn finish_dispute(index: ProposalIndex, order: OrderId, outcome: DisputeOutcome) {
             if let Err(e) = T::Disputes::dispute_decided(order, outcome) {
                 log::warn!(target: "runtime::consortium", "dispute {order}: decision not applied: {e:?}");
             }

@@ -4,6 +4,7 @@ use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use frame_support::{
     traits::Get, BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
 };
+pub use medledger_primitives::OrderId;
 use scale_info::TypeInfo;
 
 /// Index of a proposal.
@@ -104,7 +105,7 @@ where
     /// Decide a buyer's dispute of an order: aye = the buyer wins. Opened by the escrow, never
     /// by `propose`; the custodian hospital of the order does not vote.
     DecideDispute {
-        order: u64,
+        order: OrderId,
     },
 }
 
@@ -170,13 +171,13 @@ pub fn approval_threshold(eligible: u32) -> u32 {
 pub trait DisputeDecisions {
     /// Applies the consortium's decision on `order`.
     fn dispute_decided(
-        order: u64,
+        order: OrderId,
         outcome: DisputeOutcome,
     ) -> frame_support::dispatch::DispatchResult;
 }
 
 impl DisputeDecisions for () {
-    fn dispute_decided(_: u64, _: DisputeOutcome) -> frame_support::dispatch::DispatchResult {
+    fn dispute_decided(_: OrderId, _: DisputeOutcome) -> frame_support::dispatch::DispatchResult {
         Ok(())
     }
 }

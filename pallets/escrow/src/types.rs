@@ -7,7 +7,7 @@ use scale_info::TypeInfo;
 use sp_core::H256;
 
 /// Identifier of an order, assigned in purchase order.
-pub type OrderId = u64;
+pub use medledger_primitives::OrderId;
 
 /// A consortium decision on a dispute.
 #[derive(

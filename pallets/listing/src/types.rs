@@ -12,28 +12,8 @@ use sp_runtime::traits::{CheckedMul, Zero};
 /// Identifier of a listing, assigned in creation order.
 pub type ListingId = u64;
 
-/// What the buyer may use the data for. The runtime maps it to the consent pallet's purposes;
-/// the codec index of each variant is part of the chain's format, so only append.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Encode,
-    Decode,
-    DecodeWithMemTracking,
-    MaxEncodedLen,
-    TypeInfo,
-    Debug,
-)]
-pub enum Purpose {
-    /// Academic or clinical research.
-    Research,
-    /// Public-health surveillance and planning.
-    PublicHealth,
-    /// Commercial use (e.g. drug development by a company).
-    Commercial,
-}
+/// What the buyer may use the data for: the same type consents grant.
+pub use medledger_primitives::Purpose;
 
 /// The period the listed records cover, in Unix seconds, both ends inclusive.
 #[derive(

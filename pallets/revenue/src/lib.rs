@@ -27,7 +27,8 @@
 //!    `MaxProofLength` siblings, so the weight is bounded; 17 covers 131 072 leaves). Each leaf
 //!    pays once (a bitmap, `ClaimedLeaves`), claims never exceed the root's total, and the
 //!    money always goes to the leaf's owner. Claims submitted by the owner are free
-//!    (`feeless_if`) within `MaxFreeCallsPerWindow` per `RateLimitWindow` blocks. A patient's
+//!    (`feeless_if`) within the owner's budget of free calls (`Config::FreeCalls`, shared with
+//!    consent calls). A patient's
 //!    account exists without tokens while pallet-ownership keeps it (enrolled, or owning
 //!    records); an owner whose account does not exist cannot sign, and its claim comes from a
 //!    third party (the custodian or a relayer).
@@ -118,6 +119,7 @@ pub mod pallet {
         offchain::{AppCrypto, CreateSignedTransaction},
         pallet_prelude::*,
     };
+    use medledger_primitives::FreeCalls as _;
     use pallet_delivery::DeliveryKeyRegistry;
     use sp_core::H256;
     use sp_runtime::{
@@ -167,13 +169,9 @@ pub mod pallet {
         #[pallet::constant]
         type MaxProofLength: Get<u32>;
 
-        /// Length, in blocks, of the rate-limit window for owners' free calls.
-        #[pallet::constant]
-        type RateLimitWindow: Get<BlockNumberFor<Self>>;
-
-        /// Free claims and `pay_owed` calls per owner in one window; beyond it they pay fees.
-        #[pallet::constant]
-        type MaxFreeCallsPerWindow: Get<u32>;
+        /// The owners' budget of free calls, shared with the other pallets that offer patients
+        /// free calls (the runtime's consent pallet); beyond it claims pay fees.
+        type FreeCalls: medledger_primitives::FreeCalls<Self::AccountId>;
 
         /// Weights of this pallet's calls.
         type WeightInfo: WeightInfo;
@@ -263,11 +261,6 @@ pub mod pallet {
     /// Running totals (see [`Totals`]).
     #[pallet::storage]
     pub type RevenueTotals<T: Config> = StorageValue<_, Totals<BalanceOf<T>>, ValueQuery>;
-
-    /// Rate limit: per owner, the start of the current window and the free calls made in it.
-    #[pallet::storage]
-    pub type FreeCalls<T: Config> =
-        StorageMap<_, Blake2_128Concat, T::AccountId, (BlockNumberFor<T>, u32), OptionQuery>;
 
     #[pallet::genesis_config]
     #[derive(frame_support::DefaultNoBound)]
@@ -519,7 +512,7 @@ pub mod pallet {
             });
             RevenueTotals::<T>::put(totals);
             if signer == owner {
-                Self::count_free_call(&owner);
+                T::FreeCalls::use_free_call(&owner);
             }
             Self::deposit_event(Event::Claimed {
                 custodian,
@@ -542,7 +535,7 @@ pub mod pallet {
             let signer = ensure_signed(origin)?;
             let owed = Self::ensure_payable(&who)?;
             if signer == who {
-                Self::count_free_call(&who);
+                T::FreeCalls::use_free_call(&who);
             }
             Self::transfer_out(&who, owed)
         }
@@ -739,31 +732,8 @@ pub mod pallet {
             would_succeed: impl FnOnce() -> Result<(), Error<T>>,
         ) -> bool {
             ensure_signed(origin.clone()).is_ok_and(|signer| {
-                &signer == owner
-                    && Self::free_calls_in_window(owner) < T::MaxFreeCallsPerWindow::get()
-                    && would_succeed().is_ok()
+                &signer == owner && T::FreeCalls::has_free_call(owner) && would_succeed().is_ok()
             })
-        }
-
-        fn window_start() -> BlockNumberFor<T> {
-            let now = frame_system::Pallet::<T>::block_number();
-            let window = T::RateLimitWindow::get();
-            if window.is_zero() {
-                return now;
-            }
-            now.saturating_sub(now % window)
-        }
-
-        /// Calls the owner made for itself in the current rate-limit window.
-        pub fn free_calls_in_window(owner: &T::AccountId) -> u32 {
-            FreeCalls::<T>::get(owner)
-                .filter(|(start, _)| *start == Self::window_start())
-                .map_or(0, |(_, calls)| calls)
-        }
-
-        fn count_free_call(owner: &T::AccountId) {
-            let calls = Self::free_calls_in_window(owner).saturating_add(1);
-            FreeCalls::<T>::insert(owner, (Self::window_start(), calls));
         }
 
         /// Proven but not yet paid to `owner` (runtime API). What unproven leaves hold is

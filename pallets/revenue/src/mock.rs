@@ -117,9 +117,40 @@ impl pallet_revenue::Config for Test {
     type Delegates = MockDelegates;
     type AuthorityId = TestDeliveryAuthority;
     type MaxProofLength = ConstU32<MAX_PROOF>;
-    type RateLimitWindow = ConstU64<WINDOW>;
-    type MaxFreeCallsPerWindow = ConstU32<MAX_FREE_CALLS>;
+    type FreeCalls = MockFreeCalls;
     type WeightInfo = crate::weights::SubstrateWeight<Test>;
+}
+
+thread_local! {
+    /// Per account: the start of its current window and the free calls made in it.
+    static FREE_CALLS: core::cell::RefCell<std::collections::BTreeMap<u64, (u64, u32)>> =
+        const { core::cell::RefCell::new(std::collections::BTreeMap::new()) };
+}
+
+/// The runtime's consent pallet keeps the shared budget; this stand-in keeps one the same
+/// shape: `MAX_FREE_CALLS` per window of `WINDOW` blocks.
+pub struct MockFreeCalls;
+impl MockFreeCalls {
+    /// Free calls `who` made in the current window.
+    pub fn used(who: &u64) -> u32 {
+        let window = System::block_number() / WINDOW;
+        FREE_CALLS.with(|c| {
+            c.borrow()
+                .get(who)
+                .filter(|(start, _)| *start == window)
+                .map_or(0, |(_, calls)| *calls)
+        })
+    }
+}
+impl medledger_primitives::FreeCalls<u64> for MockFreeCalls {
+    fn has_free_call(who: &u64) -> bool {
+        Self::used(who) < MAX_FREE_CALLS
+    }
+    fn use_free_call(who: &u64) {
+        let calls = (Self::used(who) + 1).min(MAX_FREE_CALLS);
+        let window = System::block_number() / WINDOW;
+        FREE_CALLS.with(|c| c.borrow_mut().insert(*who, (window, calls)));
+    }
 }
 
 /// 70 % owners, 20 % custodian, 10 % treasury (the genesis split of the tests).
@@ -133,6 +164,7 @@ pub fn genesis_shares() -> crate::RevenueShares {
 
 /// Hospitals, buyer and helper funded; owners and treasury without accounts; block 1.
 pub fn new_test_ext() -> sp_io::TestExternalities {
+    FREE_CALLS.with(|c| c.borrow_mut().clear());
     let mut storage = frame_system::GenesisConfig::<Test>::default()
         .build_storage()
         .unwrap();

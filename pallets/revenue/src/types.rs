@@ -9,8 +9,7 @@ use sp_runtime::{
     Perbill,
 };
 
-/// An escrow order's id (the escrow pallet's `OrderId`).
-pub type OrderId = u64;
+pub use medledger_primitives::OrderId;
 
 /// Number of an epoch: block `n` lies in epoch `n / EpochLength`.
 pub type EpochIndex = u32;
