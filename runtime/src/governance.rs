@@ -38,6 +38,8 @@ impl pallet_consortium::Config for Runtime {
     /// 3.75 MiB).
     type MaxCallLen = ConstU32<{ 3 * 1024 * 1024 }>;
     type MaxOpenProposals = ConstU32<64>;
+    /// At most 8 open proposals per member, so no member crowds out the others.
+    type MaxProposalsPerMember = ConstU32<8>;
     /// Each dispute costs the buyer a bond; room for many at once, apart from proposals.
     type MaxOpenDisputes = ConstU32<256>;
     type DefaultProposalLifetime = DefaultProposalLifetime;

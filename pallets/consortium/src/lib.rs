@@ -28,7 +28,8 @@
 //!   registered session keys at the last session change that had at least
 //!   [`Config::MinMembers`] of them (empty until then: the genesis validators stand).
 //! - [`ProposalCount`] is above every open proposal's index; open member proposals are at most
-//!   [`Config::MaxOpenProposals`] and dispute votes at most [`Config::MaxOpenDisputes`], each
+//!   [`Config::MaxOpenProposals`], at most [`Config::MaxProposalsPerMember`] per proposer
+//!   (counted in [`OpenProposalsBy`]), and dispute votes at most [`Config::MaxOpenDisputes`], each
 //!   indexed in [`DisputeVotes`] by its order; no voter voted twice or is excluded; every voter
 //!   is a member.
 //!
@@ -107,6 +108,10 @@ pub mod pallet {
         /// Open member proposals (disputes not counted: they have their own queue).
         #[pallet::constant]
         type MaxOpenProposals: Get<u32>;
+        /// Open proposals one member may have: no member can fill the table and crowd out
+        /// the others' proposals.
+        #[pallet::constant]
+        type MaxProposalsPerMember: Get<u32>;
         /// Open dispute votes. Separate from [`Config::MaxOpenProposals`] so that no member can
         /// fill the proposal table and block a buyer's dispute.
         #[pallet::constant]
@@ -166,6 +171,11 @@ pub mod pallet {
     /// [`Config::MaxOpenDisputes`] apart from members' proposals.
     #[pallet::storage]
     pub type DisputeVotes<T: Config> = CountedStorageMap<_, Twox64Concat, OrderId, ProposalIndex>;
+
+    /// Open proposals per proposer, bounded by [`Config::MaxProposalsPerMember`].
+    #[pallet::storage]
+    pub type OpenProposalsBy<T: Config> =
+        StorageMap<_, Blake2_128Concat, T::AccountId, u32, ValueQuery>;
 
     /// Index the next proposal gets.
     #[pallet::storage]
@@ -352,6 +362,8 @@ pub mod pallet {
         NotEntitledToVote,
         /// Too many proposals are open; vote or close some first.
         TooManyProposals,
+        /// This member has `MaxProposalsPerMember` proposals open; vote or close some first.
+        TooManyProposalsByMember,
         /// Too many dispute votes are open; the buyer may dispute again once one closes.
         TooManyDisputes,
         /// This order's dispute is already being voted on.
@@ -417,7 +429,7 @@ pub mod pallet {
             let proposal = Proposals::<T>::get(index).ok_or(Error::<T>::ProposalNotFound)?;
             let now = frame_system::Pallet::<T>::block_number();
             ensure!(now > proposal.expires_at, Error::<T>::ProposalNotExpired);
-            Self::remove_proposal(index, &proposal.action);
+            Self::remove_proposal(index, &proposal);
             if let Action::DecideDispute { order } = proposal.action {
                 Self::finish_dispute(index, order, DisputeOutcome::Expired);
             }
@@ -515,11 +527,17 @@ pub mod pallet {
             }
         }
 
-        /// Removes a proposal that is decided or closed, and its dispute queue entry.
-        fn remove_proposal(index: ProposalIndex, action: &ActionOf<T>) {
+        /// Removes a proposal that is decided or closed, its dispute queue entry, and its
+        /// place among its proposer's open proposals.
+        fn remove_proposal(index: ProposalIndex, proposal: &ProposalOf<T>) {
             Proposals::<T>::remove(index);
-            if let Action::DecideDispute { order } = action {
+            if let Action::DecideDispute { order } = proposal.action {
                 DisputeVotes::<T>::remove(order);
+            }
+            if let Some(proposer) = &proposal.proposer {
+                OpenProposalsBy::<T>::mutate_exists(proposer, |open| {
+                    *open = open.and_then(|n| n.checked_sub(1)).filter(|n| *n > 0);
+                });
             }
         }
 
@@ -645,6 +663,14 @@ pub mod pallet {
                     Error::<T>::TooManyProposals
                 );
             }
+            if let Some(proposer) = &proposer {
+                let open = OpenProposalsBy::<T>::get(proposer);
+                ensure!(
+                    open < T::MaxProposalsPerMember::get(),
+                    Error::<T>::TooManyProposalsByMember
+                );
+                OpenProposalsBy::<T>::insert(proposer, open + 1);
+            }
             let expires_at = frame_system::Pallet::<T>::block_number()
                 .saturating_add(ProposalLifetime::<T>::get());
             let threshold = approval_threshold(Self::eligible_voters(excluded.as_ref()));
@@ -733,10 +759,10 @@ pub mod pallet {
             });
             let mut used = Weight::zero();
             if passes {
-                Self::remove_proposal(index, &proposal.action);
+                Self::remove_proposal(index, &proposal);
                 used = Self::execute(index, proposal.action, root_call);
             } else if eligible.saturating_sub(nays) < threshold {
-                Self::remove_proposal(index, &proposal.action);
+                Self::remove_proposal(index, &proposal);
                 if let Action::DecideDispute { order } = proposal.action {
                     Self::finish_dispute(index, order, DisputeOutcome::CustodianWins);
                 }
@@ -917,8 +943,12 @@ pub mod pallet {
             let next = ProposalCount::<T>::get();
             let mut open = 0u32;
             let mut disputes = 0u32;
+            let mut by_proposer = alloc::collections::BTreeMap::<T::AccountId, u32>::new();
             for (index, p) in Proposals::<T>::iter() {
                 open += 1;
+                if let Some(proposer) = &p.proposer {
+                    *by_proposer.entry(proposer.clone()).or_default() += 1;
+                }
                 ensure!(index < next, "proposal index not below ProposalCount");
                 if let Action::DecideDispute { order } = p.action {
                     disputes += 1;
@@ -950,6 +980,17 @@ pub mod pallet {
             ensure!(
                 disputes <= T::MaxOpenDisputes::get(),
                 "too many open disputes"
+            );
+            ensure!(
+                OpenProposalsBy::<T>::iter().collect::<alloc::collections::BTreeMap<_, _>>()
+                    == by_proposer,
+                "open proposals per proposer miscounted"
+            );
+            ensure!(
+                by_proposer
+                    .values()
+                    .all(|n| *n <= T::MaxProposalsPerMember::get()),
+                "a member over its proposal cap"
             );
             let ours = QueuedValidators::<T>::get();
             ensure!(

@@ -71,6 +71,7 @@ impl pallet_consortium::Config for Test {
     type MaxCallLen = ConstU32<1024>;
     type MaxOpenProposals = ConstU32<4>;
     type MaxOpenDisputes = ConstU32<3>;
+    type MaxProposalsPerMember = ConstU32<3>;
     type DefaultProposalLifetime = DefaultProposalLifetime;
     type WeightInfo = ();
 }

@@ -661,10 +661,10 @@ fn closing_a_dispute_drops_its_vote_only() {
 #[test]
 fn open_proposals_are_bounded_and_a_full_table_does_not_block_a_buyers_dispute() {
     test(|| {
-        // The custodian (hospital 1) fills the members' table with cheap proposals.
+        // The custodian (hospital 1) and a friend (2) fill the members' table.
         for n in 5..9 {
             propose(
-                1,
+                1 + n % 2,
                 Action::AddRegulator {
                     account: n,
                     info: regulator(n),
@@ -672,7 +672,7 @@ fn open_proposals_are_bounded_and_a_full_table_does_not_block_a_buyers_dispute()
             );
         }
         assert_noop!(
-            Consortium::propose(RuntimeOrigin::signed(1), add(9)),
+            Consortium::propose(RuntimeOrigin::signed(3), add(9)),
             Error::<Test>::TooManyProposals
         );
         let index = Consortium::open_dispute(1, 1).unwrap();
@@ -682,6 +682,36 @@ fn open_proposals_are_bounded_and_a_full_table_does_not_block_a_buyers_dispute()
             Consortium::propose(RuntimeOrigin::signed(2), add(9)),
             Error::<Test>::TooManyProposals
         );
+    });
+}
+
+#[test]
+fn one_member_cannot_crowd_out_the_others_proposals() {
+    test(|| {
+        let regulators: Vec<_> = (5..8)
+            .map(|n| {
+                propose(
+                    1,
+                    Action::AddRegulator {
+                        account: n,
+                        info: regulator(n),
+                    },
+                )
+            })
+            .collect();
+        assert_eq!(OpenProposalsBy::<Test>::get(1), 3);
+        assert_noop!(
+            Consortium::propose(RuntimeOrigin::signed(1), add(9)),
+            Error::<Test>::TooManyProposalsByMember
+        );
+        // Another member still has room in the table.
+        propose(2, add(9));
+        // A decided proposal frees its proposer's place.
+        for v in [2, 3] {
+            assert_ok!(vote(v, regulators[0], true));
+        }
+        assert_eq!(OpenProposalsBy::<Test>::get(1), 2);
+        propose(1, add(10));
     });
 }
 
