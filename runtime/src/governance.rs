@@ -43,7 +43,7 @@ impl pallet_consortium::Config for Runtime {
     /// Each dispute costs the buyer a bond; room for many at once, apart from proposals.
     type MaxOpenDisputes = ConstU32<256>;
     type DefaultProposalLifetime = DefaultProposalLifetime;
-    type WeightInfo = ();
+    type WeightInfo = pallet_consortium::weights::SubstrateWeight<Runtime>;
 }
 
 /// pallet-session's keys and queue, as the consortium sees them.

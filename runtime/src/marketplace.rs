@@ -31,7 +31,7 @@ impl pallet_ownership::Config for Runtime {
     type OwnerSignature = crate::Signature;
     /// A patient's signed enrolment is usable for at most an hour.
     type MaxEnrolmentValidity = ConstU32<HOURS>;
-    type WeightInfo = ();
+    type WeightInfo = pallet_ownership::weights::SubstrateWeight<Runtime>;
 }
 
 impl pallet_consent::Config for Runtime {
@@ -44,7 +44,7 @@ impl pallet_consent::Config for Runtime {
     type ClaimPeriod = ConsentClaimPeriod;
     type RateLimitWindow = ConsentRateLimitWindow;
     type MaxCallsPerWindow = ConstU32<20>;
-    type WeightInfo = ();
+    type WeightInfo = pallet_consent::weights::SubstrateWeight<Runtime>;
 }
 
 parameter_types! {
@@ -70,12 +70,12 @@ impl pallet_listing::Config for Runtime {
     type Custodians = pallet_consortium::IsMember<Runtime>;
     type Balance = Balance;
     type MaxFilterSummaryLen = ConstU32<512>;
-    type WeightInfo = ();
+    type WeightInfo = pallet_listing::weights::SubstrateWeight<Runtime>;
 }
 
 impl pallet_delivery::Config for Runtime {
     type Custodians = pallet_consortium::IsMember<Runtime>;
-    type WeightInfo = ();
+    type WeightInfo = pallet_delivery::weights::SubstrateWeight<Runtime>;
 }
 
 impl pallet_escrow::Config for Runtime {
@@ -96,7 +96,7 @@ impl pallet_escrow::Config for Runtime {
     type DisputeVotingPeriod = DisputeVotingPeriod;
     type DisputeBond = DisputeBond;
     type MaxAutoReleasesPerBlock = ConstU32<16>;
-    type WeightInfo = ();
+    type WeightInfo = pallet_escrow::weights::SubstrateWeight<Runtime>;
 }
 
 impl pallet_revenue::Config for Runtime {
@@ -113,7 +113,7 @@ impl pallet_revenue::Config for Runtime {
     type MaxProofLength = ConstU32<20>;
     /// One budget of free calls per patient, kept by the consent pallet.
     type FreeCalls = Consent;
-    type WeightInfo = ();
+    type WeightInfo = pallet_revenue::weights::SubstrateWeight<Runtime>;
 }
 
 /// Released escrow goes to the revenue pallet's account, which splits it.

@@ -3,7 +3,10 @@
 //! Hand estimates from the storage each call touches (RocksDB weights) plus a compute margin,
 //! until `benchmarking.rs` is run on reference hardware with `frame-omni-bencher`.
 
-use frame_support::weights::{constants::RocksDbWeight, Weight};
+use frame_support::{
+    traits::Get,
+    weights::{constants::RocksDbWeight, RuntimeDbWeight, Weight},
+};
 
 pub trait WeightInfo {
     fn propose(members: u32) -> Weight;
@@ -14,32 +17,82 @@ pub trait WeightInfo {
     fn set_proposal_lifetime() -> Weight;
 }
 
-/// Conservative estimates: 25 µs base compute, 1 µs per member scanned, plus DB access.
-impl WeightInfo for () {
+/// Conservative estimates: 25 µs base compute, 1 µs per member scanned, plus the runtime's
+/// database costs.
+pub struct SubstrateWeight<T>(core::marker::PhantomData<T>);
+
+impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
     fn propose(members: u32) -> Weight {
-        // Members, Hospitals/PeerOwners checks, ProposalCount, Proposals, counter; execution
-        // of a passing proposal is bounded by `vote`'s weight plus the Root call's own weight.
-        Weight::from_parts(25_000_000 + 1_000_000 * members as u64, 4_096)
-            .saturating_add(RocksDbWeight::get().reads_writes(6, 4))
+        estimates::propose(T::DbWeight::get(), members)
     }
     fn vote(members: u32) -> Weight {
-        Weight::from_parts(25_000_000 + 1_000_000 * members as u64, 4_096)
-            .saturating_add(RocksDbWeight::get().reads_writes(6, 6))
+        estimates::vote(T::DbWeight::get(), members)
     }
     fn close() -> Weight {
-        Weight::from_parts(20_000_000, 2_048)
-            .saturating_add(RocksDbWeight::get().reads_writes(2, 2))
+        estimates::close(T::DbWeight::get())
     }
     fn update_hospital(peers: u32) -> Weight {
-        Weight::from_parts(20_000_000 + 2_000_000 * peers as u64, 2_048).saturating_add(
-            RocksDbWeight::get().reads_writes(1 + 2 * peers as u64, 1 + 2 * peers as u64),
-        )
+        estimates::update_hospital(T::DbWeight::get(), peers)
     }
     fn update_regulator_peer() -> Weight {
-        Weight::from_parts(20_000_000, 1_024)
-            .saturating_add(RocksDbWeight::get().reads_writes(2, 3))
+        estimates::update_regulator_peer(T::DbWeight::get())
     }
     fn set_proposal_lifetime() -> Weight {
-        Weight::from_parts(10_000_000, 0).saturating_add(RocksDbWeight::get().writes(1))
+        estimates::set_proposal_lifetime(T::DbWeight::get())
+    }
+}
+
+/// For tests: the same estimates priced with RocksDB costs.
+impl WeightInfo for () {
+    fn propose(members: u32) -> Weight {
+        estimates::propose(RocksDbWeight::get(), members)
+    }
+    fn vote(members: u32) -> Weight {
+        estimates::vote(RocksDbWeight::get(), members)
+    }
+    fn close() -> Weight {
+        estimates::close(RocksDbWeight::get())
+    }
+    fn update_hospital(peers: u32) -> Weight {
+        estimates::update_hospital(RocksDbWeight::get(), peers)
+    }
+    fn update_regulator_peer() -> Weight {
+        estimates::update_regulator_peer(RocksDbWeight::get())
+    }
+    fn set_proposal_lifetime() -> Weight {
+        estimates::set_proposal_lifetime(RocksDbWeight::get())
+    }
+}
+
+/// The estimates, priced with a given database.
+mod estimates {
+    use super::*;
+
+    /// `micros` µs of execution and `proof` bytes of proof.
+    fn compute(micros: u64, proof: u64) -> Weight {
+        Weight::from_parts(micros * 1_000_000, proof)
+    }
+
+    // Members, Hospitals/PeerOwners checks, ProposalCount, Proposals, the proposer's and the
+    // dispute counters; a passing proposal's execution is bounded by `vote`'s weight plus the
+    // Root call's own weight.
+    pub fn propose(db: RuntimeDbWeight, members: u32) -> Weight {
+        compute(25 + members as u64, 4_096).saturating_add(db.reads_writes(7, 5))
+    }
+    pub fn vote(db: RuntimeDbWeight, members: u32) -> Weight {
+        compute(25 + members as u64, 4_096).saturating_add(db.reads_writes(7, 7))
+    }
+    pub fn close(db: RuntimeDbWeight) -> Weight {
+        compute(20, 2_048).saturating_add(db.reads_writes(3, 3))
+    }
+    pub fn update_hospital(db: RuntimeDbWeight, peers: u32) -> Weight {
+        let peers = peers as u64;
+        compute(20 + 2 * peers, 2_048).saturating_add(db.reads_writes(1 + 2 * peers, 1 + 2 * peers))
+    }
+    pub fn update_regulator_peer(db: RuntimeDbWeight) -> Weight {
+        compute(20, 1_024).saturating_add(db.reads_writes(2, 3))
+    }
+    pub fn set_proposal_lifetime(db: RuntimeDbWeight) -> Weight {
+        compute(10, 0).saturating_add(db.writes(1))
     }
 }
