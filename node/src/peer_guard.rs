@@ -1,7 +1,8 @@
 //! Only the consortium's nodes may talk to this node.
 //!
 //! The authorised peer ids — every member hospital's and registered regulator's node — are read
-//! from the chain (`ConsortiumApi::authorized_peers`) at each new best block. Two mechanisms keep
+//! from the chain (`ConsortiumApi::authorized_peers`) at the finalized block, re-read whenever it
+//! moves. Two mechanisms keep
 //! everyone else out, on validators and observers alike:
 //!
 //! 1. **Block requests are filtered before they reach the block server.** sc-network's
@@ -127,7 +128,11 @@ fn ban(network: &dyn NetworkService, peer: PeerId) {
     network.report_peer(peer, NOT_AUTHORISED);
 }
 
-/// Keeps the allowlist current and bans unauthorised sync peers; runs for the node's lifetime.
+/// Keeps the allowlist current and bans unauthorised sync peers, for the node's lifetime.
+///
+/// Spawn it as an essential task: it returns only if the guard can no longer do its job (the
+/// authorised set cannot be read, or the client stopped), and then the node must stop rather
+/// than keep running with a frozen list. The reason is logged as an error first.
 pub async fn run<C>(
     client: Arc<C>,
     network: Arc<dyn NetworkService>,
@@ -137,40 +142,91 @@ pub async fn run<C>(
     C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + BlockchainEvents<Block> + Send + Sync,
     C::Api: ConsortiumApi<Block, AccountId>,
 {
-    let mut imports = client.import_notification_stream().fuse();
+    let failure = keep_current(&*client, &*network, &sync, &allowlist).await;
+    log::error!(
+        target: LOG_TARGET,
+        "the peer guard failed: {failure}; stopping the node rather than run it unguarded"
+    );
+}
+
+/// The guard's loop; returns only with the reason it cannot go on.
+///
+/// The allowlist follows the *finalized* block: a membership change counts once it cannot be
+/// reverted, and a fork cannot admit anyone. It is re-read whenever the finalized block moved,
+/// checked on every block import (including those of initial sync, which sends no "new best"
+/// notifications) and on every finality notification, so a node that starts far behind learns
+/// the members admitted since genesis as it syncs instead of at the tip.
+async fn keep_current<C>(
+    client: &C,
+    network: &dyn NetworkService,
+    sync: &SyncingService<Block>,
+    allowlist: &PeerAllowlist,
+) -> String
+where
+    C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + BlockchainEvents<Block>,
+    C::Api: ConsortiumApi<Block, AccountId>,
+{
+    let mut imports = client.every_import_notification_stream().fuse();
+    let mut finality = client.finality_notification_stream().fuse();
     let mut sync_events = sync.event_stream("peer-guard").fuse();
+    let mut read_at = None;
     loop {
         futures::select! {
-            import = imports.next() => {
-                let Some(import) = import else { return };
-                if !import.is_new_best {
-                    continue;
-                }
-                match authorized_peers(&*client, import.hash).map(|peers| allowlist.replace(peers)) {
-                    Ok(true) => {
-                        log::info!(target: LOG_TARGET, "{} authorised peers", allowlist.len());
-                        // Drop peers that are no longer authorised (a removed hospital's nodes).
-                        if let Ok(peers) = sync.peers_info().await {
-                            for (peer, _) in peers {
-                                if !allowlist.contains(&peer) {
-                                    ban(&*network, peer);
-                                }
-                            }
-                        }
-                    },
-                    Ok(false) => {},
-                    Err(e) => log::warn!(target: LOG_TARGET, "{e}"),
-                }
+            import = imports.next() => if import.is_none() {
+                return "the client's block import notifications ended".into();
             },
-            event = sync_events.next() => match event {
-                Some(SyncEvent::PeerConnected { peer_id, .. }) if !allowlist.contains(&peer_id) => {
-                    ban(&*network, peer_id)
-                },
-                Some(_) => {},
-                None => return,
+            finalized = finality.next() => if finalized.is_none() {
+                return "the client's finality notifications ended".into();
+            },
+            event = sync_events.next() => {
+                match event {
+                    Some(SyncEvent::PeerConnected { peer_id, .. }) if !allowlist.contains(&peer_id) => {
+                        ban(network, peer_id)
+                    },
+                    Some(_) => {},
+                    None => return "the sync event stream ended".into(),
+                }
+                continue;
             },
         }
+        let finalized = client.info().finalized_hash;
+        if read_at == Some(finalized) {
+            continue;
+        }
+        read_at = Some(finalized);
+        #[cfg(debug_assertions)]
+        if let Some(failure) = injected_failure() {
+            return failure;
+        }
+        let peers = match authorized_peers(client, finalized) {
+            Ok(peers) => peers,
+            Err(e) => return format!("{e} (at finalized block {finalized})"),
+        };
+        if allowlist.replace(peers) {
+            log::info!(
+                target: LOG_TARGET,
+                "{} authorised peers as of finalized block {finalized}",
+                allowlist.len()
+            );
+            // Drop peers that are no longer authorised (a removed hospital's nodes).
+            if let Ok(peers) = sync.peers_info().await {
+                for (peer, _) in peers {
+                    if !allowlist.contains(&peer) {
+                        ban(network, peer);
+                    }
+                }
+            }
+        }
     }
+}
+
+/// Debug builds only: `MEDLEDGER_TEST_PEER_GUARD_FAILURE=1` makes the guard fail the first time
+/// it would re-read the authorised set, so the tests can check that a failing guard stops the
+/// node (`node/tests/peer_guard.rs`). Release builds have no such switch.
+#[cfg(debug_assertions)]
+fn injected_failure() -> Option<String> {
+    (std::env::var("MEDLEDGER_TEST_PEER_GUARD_FAILURE").as_deref() == Ok("1"))
+        .then(|| "failure injected by MEDLEDGER_TEST_PEER_GUARD_FAILURE".to_string())
 }
 
 /// Network backends whose request-response configuration lets the guard put itself between the

@@ -221,7 +221,7 @@ where
     // Only the consortium's nodes get blocks (see peer_guard): block requests pass through the
     // guard's filter before they reach the block server.
     let allowlist =
-        PeerAllowlist::at(&*client, client.info().best_hash).map_err(ServiceError::Other)?;
+        PeerAllowlist::at(&*client, client.info().finalized_hash).map_err(ServiceError::Other)?;
     let network_service_provider = NetworkServiceProvider::new();
     let mut block_relay = BlockRequestHandler::new::<N>(
         network_service_provider.handle(),
@@ -237,7 +237,8 @@ where
             .ok_or_else(|| {
                 ServiceError::Other("the block request protocol has no server".into())
             })?;
-    task_manager.spawn_handle().spawn(
+    // The guard's tasks are essential: if one ends, the node stops instead of running unguarded.
+    task_manager.spawn_essential_handle().spawn(
         "peer-guard-block-requests",
         Some("networking"),
         peer_guard::filter_requests("block", incoming_requests, block_server, allowlist.clone()),
@@ -266,7 +267,7 @@ where
         Some("networking"),
         network_service_provider.run(Arc::new(network.clone())),
     );
-    task_manager.spawn_handle().spawn(
+    task_manager.spawn_essential_handle().spawn(
         "peer-guard",
         Some("networking"),
         peer_guard::run(
