@@ -234,9 +234,9 @@ fn checked_in_local_spec_matches_the_built_in_local_chain() {
     }
 }
 
-/// A validator's JSON-RPC listens on loopback only unless told otherwise. (Asking it to listen
-/// publicly is refused before anything binds: `command::check_rpc_exposure`'s unit test; this
-/// suite never binds beyond loopback.)
+/// A validator's JSON-RPC listens on loopback only unless told otherwise. (Which public method
+/// sets are accepted: `command::check_rpc_exposure`'s unit test; this suite never binds beyond
+/// loopback.)
 #[test]
 fn validator_rpc_is_loopback_only_by_default() {
     let mut net = Network::new(NODE);
@@ -268,4 +268,82 @@ fn validator_rpc_is_loopback_only_by_default() {
         addresses.iter().all(|a| a.ip().is_loopback()),
         "RPC reachable beyond loopback: {addresses:?}"
     );
+}
+
+/// An RPC endpoint on 192.0.2.1 (TEST-NET-1, documentation only): beyond loopback, yet no host
+/// has it, so even a node that failed to refuse could not bind there — the tests below cannot
+/// open a public port whatever the node does.
+fn public_endpoint(methods: &str) -> String {
+    let port = medledger_test_harness::free_port();
+    format!("listen-addr=192.0.2.1:{port},methods={methods}")
+}
+
+/// Runs a node of `chain` with `args` and an RPC endpoint beyond loopback serving `methods`;
+/// returns what it printed, after checking that it refused to start before opening RPC.
+fn refused_rpc_exposure(args: &[&str], methods: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base");
+    let endpoint = public_endpoint(methods);
+    let mut all = args.to_vec();
+    all.extend([
+        "--base-path",
+        base.to_str().unwrap(),
+        "--experimental-rpc-endpoint",
+        &endpoint,
+        "--no-prometheus",
+        "--no-telemetry",
+    ]);
+    let (ok, stderr) = run_node(&all);
+    assert!(!ok, "the node must refuse to start: {stderr}");
+    assert!(
+        !stderr.contains("Running JSON-RPC server"),
+        "RPC was started: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr
+}
+
+/// Unsafe methods are never served beyond loopback: not by a validator, not by a plain full
+/// node, not on a development chain, even when asked for explicitly.
+#[test]
+fn unsafe_rpc_beyond_loopback_is_refused_on_every_node() {
+    let alice_key = format!("{:064x}", 1);
+    for args in [
+        &["--chain", "local", "--alice", "--node-key", &alice_key][..],
+        &["--chain", "local"][..],
+        &["--dev"][..],
+    ] {
+        let stderr = refused_rpc_exposure(args, "unsafe");
+        assert!(
+            stderr.contains("error: ")
+                && stderr.contains("RPC would serve unsafe methods on 192.0.2.1:")
+                && stderr.contains("--rpc-methods safe"),
+            "unclear refusal for {args:?}: {stderr}"
+        );
+    }
+}
+
+/// Safe methods go public only when named: the default method set beyond loopback is refused,
+/// on a validator and on a regulator's observer alike, with the flag to use.
+#[test]
+fn public_rpc_needs_the_safe_methods_named() {
+    let alice_key = format!("{:064x}", 1);
+    let observer_key = format!("{:064x}", 6);
+    for args in [
+        &["--chain", "local", "--alice", "--node-key", &alice_key][..],
+        &[
+            "--chain",
+            "local",
+            "--observer",
+            "--node-key",
+            &observer_key,
+        ][..],
+    ] {
+        let stderr = refused_rpc_exposure(args, "auto");
+        assert!(
+            stderr.contains("RPC would listen on 192.0.2.1:")
+                && stderr.contains("pass --rpc-methods safe"),
+            "unclear refusal for {args:?}: {stderr}"
+        );
+    }
 }
