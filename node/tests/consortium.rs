@@ -241,6 +241,14 @@ fn fifth_hospital_is_voted_in_authors_and_is_voted_out() {
         Ok((net.node("alice").finalized_number()? > after + 3).then_some(()))
     })
     .unwrap();
+    // Its node, still running, was cut off when the removal was finalized: it has none of the
+    // blocks the others finalized since (at most its own, on a fork nobody follows).
+    let latest = net.node("alice").finalized_number().unwrap();
+    assert_ne!(
+        net.node("ferdie").block_hash(latest).unwrap(),
+        net.node("alice").block_hash(latest).unwrap(),
+        "the removed hospital still receives the consortium's blocks"
+    );
 }
 
 fn hex_of(bytes: &[u8]) -> String {
