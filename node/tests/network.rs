@@ -396,3 +396,32 @@ fn chain_spec_readme_example_writes_a_spec() {
         .as_object()
         .is_some_and(|top| !top.is_empty()));
 }
+
+/// No node serves warp proofs, so warp sync is refused at start with a reason, not left to
+/// stall.
+#[test]
+fn warp_sync_is_refused_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base");
+    let rpc_port = medledger_test_harness::free_port().to_string();
+    let listen = format!("/ip4/127.0.0.1/tcp/{}", medledger_test_harness::free_port());
+    let (ok, stderr) = run_node(&[
+        "--chain",
+        "local",
+        "--sync",
+        "warp",
+        "--base-path",
+        base.to_str().unwrap(),
+        "--rpc-port",
+        &rpc_port,
+        "--listen-addr",
+        &listen,
+        "--no-prometheus",
+        "--no-telemetry",
+    ]);
+    assert!(!ok, "the node must refuse warp sync: {stderr}");
+    assert!(
+        stderr.contains("error: ") && stderr.contains("warp sync is not available"),
+        "unclear refusal: {stderr}"
+    );
+}
