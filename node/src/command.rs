@@ -66,25 +66,35 @@ fn make_observer(config: &mut sc_service::Configuration) -> sc_cli::Result<()> {
     Ok(())
 }
 
-/// A hospital's validator serves RPC beyond loopback only if its operator also names the unsafe
-/// methods explicitly (`--rpc-methods unsafe`) and so takes on the risk knowingly. sc-cli demands this for `--validator --rpc-external` but not when the
-/// validator role comes from a development key (`--alice`, …); this closes that gap.
-/// Development chains are exempt (a `--dev` node in a container is meant to be reached).
+/// RPC beyond loopback, on every node of every chain: never the unsafe methods
+/// (`author_insertKey`, `author_rotateKeys`, `system_addReservedPeer`, …), and the safe ones only
+/// when the operator names them (`--rpc-methods safe`). A default (`auto`) method set on a public
+/// interface is refused too, so that exposing RPC is always a spelled-out choice. Checked before
+/// anything binds.
 fn check_rpc_exposure(
-    is_authority: bool,
-    is_development_chain: bool,
     endpoints: impl IntoIterator<Item = (std::net::SocketAddr, sc_service::config::RpcMethods)>,
 ) -> sc_cli::Result<()> {
-    if !is_authority || is_development_chain {
-        return Ok(());
-    }
+    use sc_service::config::RpcMethods;
     for (addr, methods) in endpoints {
-        if !addr.ip().is_loopback() && !matches!(methods, sc_service::config::RpcMethods::Unsafe) {
-            return Err(sc_cli::Error::Input(format!(
-                "a validator's RPC would listen on {addr}, beyond loopback: drop --rpc-external, \
-                 or pass --rpc-methods unsafe if you mean to expose it (put a filtering proxy \
-                 in front)"
-            )));
+        if addr.ip().is_loopback() {
+            continue;
+        }
+        match methods {
+            RpcMethods::Safe => {}
+            RpcMethods::Unsafe => {
+                return Err(sc_cli::Error::Input(format!(
+                    "RPC would serve unsafe methods on {addr}, beyond loopback; a MedLedger node \
+                     never does: keep --rpc-methods unsafe on loopback (reach it through an SSH \
+                     tunnel) and serve only the safe methods publicly (--rpc-methods safe)"
+                )))
+            }
+            RpcMethods::Auto => {
+                return Err(sc_cli::Error::Input(format!(
+                    "RPC would listen on {addr}, beyond loopback: pass --rpc-methods safe to serve \
+                     the safe methods there (a validator also needs --unsafe-rpc-external in \
+                     place of --rpc-external), or drop --rpc-external"
+                )))
+            }
         }
     }
     Ok(())
@@ -185,8 +195,6 @@ pub fn run() -> sc_cli::Result<()> {
             let delivery_args = cli.delivery.clone();
             runner.run_node_until_exit(|mut config| async move {
                 check_rpc_exposure(
-                    config.role.is_authority(),
-                    config.chain_spec.chain_type() == sc_service::ChainType::Development,
                     config
                         .rpc
                         .addr
@@ -231,24 +239,32 @@ mod tests {
     use sc_service::config::RpcMethods::{Auto, Safe, Unsafe};
 
     #[test]
-    fn a_validator_serves_rpc_beyond_loopback_only_with_unsafe_methods_named() {
+    fn rpc_beyond_loopback_serves_named_safe_methods_only() {
         let loopback = "127.0.0.1:9944".parse().unwrap();
         let loopback6 = "[::1]:9944".parse().unwrap();
         let public = "0.0.0.0:9944".parse().unwrap();
-        assert!(check_rpc_exposure(true, false, [(loopback, Auto), (loopback6, Auto)]).is_ok());
-        for methods in [Auto, Safe] {
-            let refused = check_rpc_exposure(true, false, [(loopback, Auto), (public, methods)]);
-            let message = refused.expect_err("public RPC on a validator").to_string();
-            assert!(message.contains("0.0.0.0:9944"), "{message}");
+        let public6 = "[::]:9944".parse().unwrap();
+        for methods in [Auto, Safe, Unsafe] {
+            assert!(
+                check_rpc_exposure([(loopback, methods), (loopback6, methods)]).is_ok(),
+                "anything goes on loopback ({methods:?})"
+            );
         }
-        assert!(check_rpc_exposure(true, false, [(public, Unsafe)]).is_ok());
+        assert!(check_rpc_exposure([(loopback, Unsafe), (public, Safe), (public6, Safe)]).is_ok());
+
+        let refused = check_rpc_exposure([(loopback, Safe), (public, Unsafe)])
+            .expect_err("unsafe methods beyond loopback");
+        let message = refused.to_string();
         assert!(
-            check_rpc_exposure(false, false, [(public, Auto)]).is_ok(),
-            "not a validator"
+            message.contains("unsafe methods on 0.0.0.0:9944"),
+            "{message}"
         );
+
+        let refused = check_rpc_exposure([(public6, Auto)]).expect_err("an implicit method set");
+        let message = refused.to_string();
         assert!(
-            check_rpc_exposure(true, true, [(public, Auto)]).is_ok(),
-            "development chain"
+            message.contains("[::]:9944") && message.contains("--rpc-methods safe"),
+            "{message}"
         );
     }
 }

@@ -6,6 +6,7 @@ mod cli;
 mod command;
 mod delivery;
 mod hospital;
+mod network;
 mod observer;
 mod peer_guard;
 mod rpc;

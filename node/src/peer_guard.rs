@@ -1,22 +1,24 @@
 //! Only the consortium's nodes may talk to this node.
 //!
 //! The authorised peer ids — every member hospital's and registered regulator's node — are read
-//! from the chain (`ConsortiumApi::authorized_peers`) at each new best block. Two mechanisms keep
-//! everyone else out, on validators and observers alike:
+//! from the chain (`ConsortiumApi::authorized_peers`) at the *finalized* block, and re-read
+//! whenever it moves (checked on every block import and finality notification, initial sync
+//! included). Three mechanisms keep everyone else out, on validators and observers alike, with
+//! either network backend:
 //!
-//! 1. **Block requests are filtered before they reach the block server.** sc-network's
-//!    reserved-only mode covers the sync peer set only, and request-response handlers refuse
-//!    just banned peers; so the node installs the block-request protocol itself and answers a
-//!    request from an unauthorised peer with an error and a fatal reputation change (a ban),
-//!    without ever reading a block. A stranger that skips the sync handshake and asks for blocks
-//!    directly gets nothing.
-//! 2. **Unauthorised sync peers are banned when they connect,** and every connected peer is
-//!    checked again whenever the allowlist changes (a removed hospital's node is dropped): a
-//!    fatal reputation change bans the peer, which closes its substreams and makes every
-//!    request-response protocol refuse it.
+//! 1. **Every request-response server answers authorised peers only.** The node builds the
+//!    network itself (`crate::network`) and routes the inbound queue of every protocol it serves
+//!    (block, state, light client) through [`guard_inbound_requests`]: a request from any other
+//!    peer is answered with an error and a fatal reputation change (a ban), without reaching
+//!    the server. No warp-sync proofs are served at all.
+//! 2. **Strangers are refused before any handshake.** The block-announce peer set is
+//!    reserved-only and its reserved peers are the authorised ones ([`run`] keeps them equal):
+//!    a stranger's block-announce substream is refused (so it never gets our best block), and
+//!    the transactions and GRANDPA protocols only open substreams to connected sync peers.
+//! 3. **Removed members are dropped** at the finalized block that removed them: they leave the
+//!    reserved set (which disconnects them) and are banned; their requests are refused by (1).
 //!
-//! Warp-sync proofs are not served at all (consortium nodes sync in full); state and light-client
-//! requests come only from peers that passed the sync handshake, which (2) bans.
+//! The guard's tasks are essential: if one fails the node stops, logging why.
 
 use std::{
     collections::HashSet,
@@ -28,9 +30,10 @@ use medledger_runtime::{opaque::Block, AccountId};
 use pallet_consortium_runtime_api::ConsortiumApi;
 use sc_client_api::BlockchainEvents;
 use sc_network::{
+    multiaddr::Protocol,
     request_responses::{IncomingRequest, OutgoingResponse},
     service::traits::NetworkService,
-    PeerId, ReputationChange,
+    Multiaddr, PeerId, ProtocolName, ReputationChange,
 };
 use sc_network_sync::{types::SyncEventStream, SyncEvent, SyncingService};
 use sp_api::ProvideRuntimeApi;
@@ -66,6 +69,10 @@ impl PeerAllowlist {
     fn len(&self) -> usize {
         self.0.read().map(|set| set.len()).unwrap_or(0)
     }
+
+    fn peers(&self) -> HashSet<PeerId> {
+        self.0.read().map(|set| set.clone()).unwrap_or_default()
+    }
 }
 
 /// The authorised peers according to the runtime at block `at`.
@@ -93,8 +100,9 @@ where
         .collect())
 }
 
-/// Forwards block requests from authorised peers to the block server and refuses the rest.
-pub async fn filter_requests(
+/// Forwards the requests of authorised peers to the protocol's server and refuses the rest;
+/// returns (an essential task: the node stops) if the server stopped.
+pub async fn guard_inbound_requests(
     name: &'static str,
     incoming: async_channel::Receiver<IncomingRequest>,
     server: async_channel::Sender<IncomingRequest>,
@@ -104,7 +112,7 @@ pub async fn filter_requests(
     while let Some(request) = incoming.next().await {
         if allowlist.contains(&request.peer) {
             if server.send(request).await.is_err() {
-                log::error!(target: LOG_TARGET, "the {name} server stopped");
+                log::error!(target: LOG_TARGET, "the {name} request server stopped; stopping the node");
                 return;
             }
         } else {
@@ -127,50 +135,133 @@ fn ban(network: &dyn NetworkService, peer: PeerId) {
     network.report_peer(peer, NOT_AUTHORISED);
 }
 
-/// Keeps the allowlist current and bans unauthorised sync peers; runs for the node's lifetime.
+/// Keeps the allowlist current and bans unauthorised sync peers, for the node's lifetime.
+///
+/// Spawn it as an essential task: it returns only if the guard can no longer do its job (the
+/// authorised set cannot be read, or the client stopped), and then the node must stop rather
+/// than keep running with a frozen list. The reason is logged as an error first.
 pub async fn run<C>(
     client: Arc<C>,
     network: Arc<dyn NetworkService>,
     sync: Arc<SyncingService<Block>>,
     allowlist: PeerAllowlist,
+    block_announces: ProtocolName,
 ) where
     C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + BlockchainEvents<Block> + Send + Sync,
     C::Api: ConsortiumApi<Block, AccountId>,
 {
-    let mut imports = client.import_notification_stream().fuse();
+    let failure = keep_current(&*client, &*network, &sync, &allowlist, block_announces).await;
+    log::error!(
+        target: LOG_TARGET,
+        "the peer guard failed: {failure}; stopping the node rather than run it unguarded"
+    );
+}
+
+/// The guard's loop; returns only with the reason it cannot go on.
+///
+/// The allowlist follows the *finalized* block: a membership change counts once it cannot be
+/// reverted, and a fork cannot admit anyone. It is re-read whenever the finalized block moved,
+/// checked on every block import (including those of initial sync, which sends no "new best"
+/// notifications) and on every finality notification, so a node that starts far behind learns
+/// the members admitted since genesis as it syncs instead of at the tip.
+async fn keep_current<C>(
+    client: &C,
+    network: &dyn NetworkService,
+    sync: &SyncingService<Block>,
+    allowlist: &PeerAllowlist,
+    block_announces: ProtocolName,
+) -> String
+where
+    C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + BlockchainEvents<Block>,
+    C::Api: ConsortiumApi<Block, AccountId>,
+{
+    let mut imports = client.every_import_notification_stream().fuse();
+    let mut finality = client.finality_notification_stream().fuse();
     let mut sync_events = sync.event_stream("peer-guard").fuse();
+    let mut read_at = None;
+    if let Err(e) = reserve(network, &block_announces, allowlist) {
+        return e;
+    }
     loop {
         futures::select! {
-            import = imports.next() => {
-                let Some(import) = import else { return };
-                if !import.is_new_best {
-                    continue;
-                }
-                match authorized_peers(&*client, import.hash).map(|peers| allowlist.replace(peers)) {
-                    Ok(true) => {
-                        log::info!(target: LOG_TARGET, "{} authorised peers", allowlist.len());
-                        // Drop peers that are no longer authorised (a removed hospital's nodes).
-                        if let Ok(peers) = sync.peers_info().await {
-                            for (peer, _) in peers {
-                                if !allowlist.contains(&peer) {
-                                    ban(&*network, peer);
-                                }
-                            }
-                        }
-                    },
-                    Ok(false) => {},
-                    Err(e) => log::warn!(target: LOG_TARGET, "{e}"),
-                }
+            import = imports.next() => if import.is_none() {
+                return "the client's block import notifications ended".into();
             },
-            event = sync_events.next() => match event {
-                Some(SyncEvent::PeerConnected { peer_id, .. }) if !allowlist.contains(&peer_id) => {
-                    ban(&*network, peer_id)
-                },
-                Some(_) => {},
-                None => return,
+            finalized = finality.next() => if finalized.is_none() {
+                return "the client's finality notifications ended".into();
+            },
+            event = sync_events.next() => {
+                match event {
+                    Some(SyncEvent::PeerConnected { peer_id, .. }) if !allowlist.contains(&peer_id) => {
+                        ban(network, peer_id)
+                    },
+                    Some(_) => {},
+                    None => return "the sync event stream ended".into(),
+                }
+                continue;
             },
         }
+        let finalized = client.info().finalized_hash;
+        if read_at == Some(finalized) {
+            continue;
+        }
+        read_at = Some(finalized);
+        #[cfg(debug_assertions)]
+        if let Some(failure) = injected_failure() {
+            return failure;
+        }
+        let peers = match authorized_peers(client, finalized) {
+            Ok(peers) => peers,
+            Err(e) => return format!("{e} (at finalized block {finalized})"),
+        };
+        if allowlist.replace(peers) {
+            log::info!(
+                target: LOG_TARGET,
+                "{} authorised peers as of finalized block {finalized}",
+                allowlist.len()
+            );
+            if let Err(e) = reserve(network, &block_announces, allowlist) {
+                return e;
+            }
+            // Drop peers that are no longer authorised (a removed hospital's nodes).
+            if let Ok(peers) = sync.peers_info().await {
+                for (peer, _) in peers {
+                    if !allowlist.contains(&peer) {
+                        ban(network, peer);
+                    }
+                }
+            }
+        }
     }
+}
+
+/// Makes the authorised peers the block-announce set's reserved peers (the set is reserved-only,
+/// so this admits them, refuses everyone else and disconnects peers no longer in it). Peer ids
+/// suffice: addresses come from the bootnodes and discovery.
+fn reserve(
+    network: &dyn NetworkService,
+    block_announces: &ProtocolName,
+    allowlist: &PeerAllowlist,
+) -> Result<(), String> {
+    let local = network.local_peer_id();
+    let reserved = allowlist
+        .peers()
+        .into_iter()
+        .filter(|peer| *peer != local)
+        .map(|peer| Multiaddr::empty().with(Protocol::P2p(peer.into())))
+        .collect();
+    network
+        .set_reserved_peers(block_announces.clone(), reserved)
+        .map_err(|e| format!("cannot reserve the authorised peers on {block_announces}: {e}"))
+}
+
+/// Debug builds only: `MEDLEDGER_TEST_PEER_GUARD_FAILURE=1` makes the guard fail the first time
+/// it would re-read the authorised set, so the tests can check that a failing guard stops the
+/// node (`node/tests/peer_guard.rs`). Release builds have no such switch.
+#[cfg(debug_assertions)]
+fn injected_failure() -> Option<String> {
+    (std::env::var("MEDLEDGER_TEST_PEER_GUARD_FAILURE").as_deref() == Ok("1"))
+        .then(|| "failure injected by MEDLEDGER_TEST_PEER_GUARD_FAILURE".to_string())
 }
 
 /// Network backends whose request-response configuration lets the guard put itself between the
@@ -244,7 +335,9 @@ mod tests {
         network_tx.try_send(from_stranger).unwrap();
         network_tx.try_send(from_member).unwrap();
         drop(network_tx);
-        futures::executor::block_on(filter_requests("block", network_rx, server_tx, allowlist));
+        futures::executor::block_on(guard_inbound_requests(
+            "block", network_rx, server_tx, allowlist,
+        ));
 
         let refused =
             futures::executor::block_on(stranger_response).expect("the stranger is answered");

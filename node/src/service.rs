@@ -8,15 +8,13 @@ use medledger_runtime::{opaque::Block, RuntimeApi};
 
 use crate::{
     delivery::{finalized::FinalizedBlocks, DeliverySettings},
+    network::GuardedNetwork,
     observer::ReadOnlyPool,
     peer_guard::{self, PeerAllowlist},
 };
 use sc_client_api::{Backend, BlockBackend};
 use sc_consensus_aura::{ImportQueueParams, SlotProportion, StartAuraParams};
 use sc_consensus_grandpa::SharedVoterState;
-use sc_network_sync::{
-    block_request_handler::BlockRequestHandler, service::network::NetworkServiceProvider,
-};
 use sc_service::{error::Error as ServiceError, Configuration, TaskManager};
 use sc_telemetry::{Telemetry, TelemetryWorker};
 use sc_transaction_pool_api::{
@@ -173,7 +171,7 @@ pub fn new_full<N: crate::peer_guard::GuardedBackend>(
 
 /// Starts the node's tasks with `transaction_pool` as the pool every submission goes through.
 fn start_full<N, P>(
-    config: Configuration,
+    mut config: Configuration,
     partial: Service,
     transaction_pool: Arc<P>,
     delivery: Option<DeliverySettings>,
@@ -184,6 +182,7 @@ where
         + LocalTransactionPool<Block = Block, Hash = <Block as sp_runtime::traits::Block>::Hash>
         + 'static,
 {
+    crate::network::reserved_only(&mut config);
     let sc_service::PartialComponents {
         client,
         backend,
@@ -218,55 +217,28 @@ where
         );
     net_config.add_notification_protocol(grandpa_protocol_config);
 
-    // Only the consortium's nodes get blocks (see peer_guard): block requests pass through the
-    // guard's filter before they reach the block server.
+    // Only the consortium's nodes are answered (see peer_guard): the node builds the network
+    // itself so that every request-response server sits behind the guard.
     let allowlist =
-        PeerAllowlist::at(&*client, client.info().best_hash).map_err(ServiceError::Other)?;
-    let network_service_provider = NetworkServiceProvider::new();
-    let mut block_relay = BlockRequestHandler::new::<N>(
-        network_service_provider.handle(),
-        &config.protocol_id(),
-        config.chain_spec.fork_id(),
+        PeerAllowlist::at(&*client, client.info().finalized_hash).map_err(ServiceError::Other)?;
+    let GuardedNetwork {
+        network,
+        system_rpc_tx,
+        tx_handler_controller,
+        sync_service,
+        block_announces,
+    } = crate::network::build_network(
+        &config,
+        net_config,
         client.clone(),
-        config.network.default_peers_set.in_peers as usize
-            + config.network.default_peers_set.out_peers as usize,
-    );
-    let (guarded_requests, incoming_requests) = async_channel::bounded(64);
-    let block_server =
-        N::swap_inbound_queue(&mut block_relay.request_response_config, guarded_requests)
-            .ok_or_else(|| {
-                ServiceError::Other("the block request protocol has no server".into())
-            })?;
-    task_manager.spawn_handle().spawn(
-        "peer-guard-block-requests",
-        Some("networking"),
-        peer_guard::filter_requests("block", incoming_requests, block_server, allowlist.clone()),
-    );
-
-    let (network, system_rpc_tx, tx_handler_controller, sync_service, _bitswap) =
-        sc_service::build_network(sc_service::BuildNetworkParams {
-            config: &config,
-            net_config,
-            client: client.clone(),
-            transaction_pool: transaction_pool.clone(),
-            spawn_handle: task_manager.spawn_handle(),
-            spawn_essential_handle: task_manager.spawn_essential_handle(),
-            import_queue,
-            block_announce_validator_builder: None,
-            // No warp-sync proofs are served: consortium nodes sync in full, and a stranger must
-            // not obtain headers that way either.
-            warp_sync_config: None,
-            block_relay: Some(block_relay),
-            metrics,
-            gap_sync_body_policy: None,
-        })?;
-
-    task_manager.spawn_handle().spawn_blocking(
-        "block-relay-network-service-provider",
-        Some("networking"),
-        network_service_provider.run(Arc::new(network.clone())),
-    );
-    task_manager.spawn_handle().spawn(
+        transaction_pool.clone(),
+        &task_manager,
+        import_queue,
+        metrics,
+        &allowlist,
+    )?;
+    // Essential: if the guard fails, the node stops instead of running unguarded.
+    task_manager.spawn_essential_handle().spawn(
         "peer-guard",
         Some("networking"),
         peer_guard::run(
@@ -274,6 +246,7 @@ where
             network.clone(),
             sync_service.clone(),
             allowlist,
+            block_announces,
         ),
     );
 

@@ -1,7 +1,9 @@
-//! A stranger skips sync altogether and sends a block request straight to a consortium node
-//! (validator or regulator observer) over libp2p, as a scraper would. The node must refuse it;
-//! the same request from a member's node identity is answered, which shows the request itself
-//! is well formed.
+//! A stranger skips sync altogether and sends requests straight to a consortium node (validator
+//! or regulator observer) over libp2p, as a scraper would: a block request, a state request, a
+//! light-client remote read and a remote runtime call. The node must refuse each of them and
+//! return nothing; the same request from a member's node identity is answered, which shows the
+//! request itself is well formed. Each stranger request comes from a fresh identity, so the
+//! refusal is the guard's (logged per protocol), not the ban an earlier refusal caused.
 
 use std::time::Duration;
 
@@ -149,11 +151,45 @@ fn varint(bytes: &[u8]) -> Option<(usize, usize)> {
     None
 }
 
-/// Dials `node` with the ed25519 node key `secret` and sends one block request on the chain's
-/// sync protocol. `Ok` is the response payload; `Err` how the request failed.
-fn request_block(node: &Node, secret: u8, request: Vec<u8>) -> Result<Vec<u8>, String> {
+/// `api.v1.StateRequest` for the whole state at `block`, without proof: block = 1 (bytes),
+/// no_proof = 3 (true).
+fn state_request(block: &[u8]) -> Vec<u8> {
+    [&[0x0a, block.len() as u8][..], block, &[0x18, 0x01]].concat()
+}
+
+/// `api.v1.light.Request` with a `RemoteReadRequest` (field 2) of `key` at `block`.
+fn remote_read_request(block: &[u8], key: &[u8]) -> Vec<u8> {
+    let read = [
+        &[0x12, block.len() as u8][..],
+        block,
+        &[0x1a, key.len() as u8],
+        key,
+    ]
+    .concat();
+    [&[0x12, read.len() as u8][..], &read].concat()
+}
+
+/// `api.v1.light.Request` with a `RemoteCallRequest` (field 1) of runtime API `method` with
+/// SCALE-encoded `data` at `block`.
+fn remote_call_request(block: &[u8], method: &str, data: &[u8]) -> Vec<u8> {
+    let call = [
+        &[0x12, block.len() as u8][..],
+        block,
+        &[0x1a, method.len() as u8],
+        method.as_bytes(),
+        &[0x22, data.len() as u8],
+        data,
+    ]
+    .concat();
+    [&[0x0a, call.len() as u8][..], &call].concat()
+}
+
+/// Dials `node` with the ed25519 node key `secret` and sends one request on the chain's
+/// request-response protocol `/{genesis}/{protocol}`. `Ok` is the response payload; `Err` how
+/// the request failed.
+fn request(node: &Node, secret: u8, protocol: &str, request: Vec<u8>) -> Result<Vec<u8>, String> {
     let genesis = node.block_hash(0)?.ok_or("no genesis")?;
-    let protocol = StreamProtocol::try_from_owned(format!("/{}/sync/2", &genesis[2..]))
+    let protocol = StreamProtocol::try_from_owned(format!("/{}/{protocol}", &genesis[2..]))
         .map_err(|e| e.to_string())?;
     let address: Multiaddr = node.multiaddr()?.parse().map_err(|e| format!("{e}"))?;
     let Some(Protocol::P2p(target)) = address.iter().last() else {
@@ -228,63 +264,143 @@ fn peer_id_of(secret: u8) -> PeerId {
         .to_peer_id()
 }
 
-/// Sends the same block request from a stranger's and from a member's node identity.
-fn assert_refuses_strangers_and_answers_members(node: &Node) {
-    let block_1 = decode_hex(&node.block_hash(1).unwrap().unwrap()).unwrap();
-
-    // A stranger's node identity (node key 5): no blocks, whatever it asks.
-    let stranger = peer_id_of(5);
-    let refused = request_block(node, 5, header_request(1));
-    assert!(refused.is_err(), "the stranger got an answer: {refused:?}");
-    wait_until(
-        &format!("{} to log the refusal", node.name),
-        Duration::from_secs(10),
-        || {
-            Ok(node
-                .log()
-                .contains(&format!("request from unauthorised peer {stranger}"))
-                .then_some(()))
-        },
-    )
-    .unwrap();
-
-    // Bob's node identity (node key 2, a member): the same request gets block #1.
-    let response = request_block(node, 2, header_request(1)).expect("a member is answered");
-    let block = first_bytes_field(&response, 1).expect("the response holds a block");
-    assert_eq!(
-        first_bytes_field(block, 1),
-        Some(&block_1[..]),
-        "it is block #1"
-    );
+/// One kind of request a stranger might send, and how to recognise a real answer.
+struct Probe {
+    /// The name the guard logs for the protocol.
+    name: &'static str,
+    /// The protocol name after the genesis hash.
+    protocol: &'static str,
+    payload: Vec<u8>,
+    /// Field numbers from the response down to a non-empty bytes field a real answer holds.
+    answer_path: &'static [u8],
 }
 
-#[test]
-fn direct_block_requests_from_a_stranger_are_refused_by_validators_and_observers() {
+fn probes(node: &Node) -> Vec<Probe> {
+    let finalized = decode_hex(&node.finalized_hash().unwrap()).unwrap();
+    let system_number = [
+        sp_io::hashing::twox_128(b"System"),
+        sp_io::hashing::twox_128(b"Number"),
+    ]
+    .concat();
+    vec![
+        Probe {
+            name: "block",
+            protocol: "sync/2",
+            payload: header_request(1),
+            // BlockResponse.blocks[0].hash
+            answer_path: &[1, 1],
+        },
+        Probe {
+            name: "state",
+            protocol: "state/2",
+            payload: state_request(&finalized),
+            // StateResponse.entries[0].entries[0].key
+            answer_path: &[1, 2, 1],
+        },
+        Probe {
+            name: "light-client",
+            protocol: "light/2",
+            payload: remote_read_request(&finalized, &system_number),
+            // Response.remote_read_response.proof
+            answer_path: &[2, 2],
+        },
+        Probe {
+            name: "light-client",
+            protocol: "light/2",
+            payload: remote_call_request(&finalized, "ConsortiumApi_authorized_peers", &[]),
+            // Response.remote_call_response.proof
+            answer_path: &[1, 2],
+        },
+    ]
+}
+
+/// Sends each probe from a fresh stranger's identity, then from a member's (Bob's node key 2).
+fn assert_refuses_strangers_and_answers_members(node: &Node) {
+    for (i, probe) in probes(node).into_iter().enumerate() {
+        // Node keys 100, 101, …: identities no member authorised, one per probe.
+        let secret = 100 + i as u8;
+        let stranger = peer_id_of(secret);
+        let refused = request(node, secret, probe.protocol, probe.payload.clone());
+        assert!(
+            refused.is_err(),
+            "{}: the stranger's {} request got an answer: {refused:?}",
+            node.name,
+            probe.protocol
+        );
+        wait_until(
+            &format!(
+                "{} to log refusing the {} request",
+                node.name, probe.protocol
+            ),
+            Duration::from_secs(10),
+            || {
+                Ok(node
+                    .log()
+                    .contains(&format!(
+                        "refused a {} request from unauthorised peer {stranger}",
+                        probe.name
+                    ))
+                    .then_some(()))
+            },
+        )
+        .unwrap();
+
+        let response = request(node, 2, probe.protocol, probe.payload).unwrap_or_else(|e| {
+            panic!("{}: a member's {} request: {e}", node.name, probe.protocol)
+        });
+        let answer = probe
+            .answer_path
+            .iter()
+            .try_fold(&response[..], |message, &field| {
+                first_bytes_field(message, field)
+            });
+        assert!(
+            answer.is_some_and(|bytes| !bytes.is_empty()),
+            "{}: a member's {} request got no real answer ({} bytes, no field {:?})",
+            node.name,
+            probe.protocol,
+            response.len(),
+            probe.answer_path
+        );
+    }
+}
+
+/// Starts Alice's development validator and the regulator's observer with `args` (a network
+/// backend), each past block 2.
+fn start_dev_network(args: &[&str]) -> Network {
     let mut net = Network::new(NODE);
     // The development chain: Alice authors alone; node keys 1–4 are the members' nodes and
     // node key 6 is the regulator's observer.
-    net.start_node("alice", &["--dev", "--node-key", &format!("{:064x}", 1)])
-        .unwrap();
-    net.start_node(
-        "regulator",
-        &[
-            "--chain",
-            "dev",
-            "--observer",
-            "--node-key",
-            &format!("{:064x}", 6),
-        ],
-    )
-    .unwrap();
+    let alice_key = format!("{:064x}", 1);
+    let regulator_key = format!("{:064x}", 6);
+    let mut alice = vec!["--dev", "--node-key", &alice_key];
+    alice.extend(args);
+    net.start_node("alice", &alice).unwrap();
+    let mut regulator = vec!["--chain", "dev", "--observer", "--node-key", &regulator_key];
+    regulator.extend(args);
+    net.start_node("regulator", &regulator).unwrap();
     for name in ["alice", "regulator"] {
         let node = net.node(name);
         wait_until(
-            &format!("{name} at block #2"),
-            Duration::from_secs(60),
-            || Ok((node.best_number()? >= 2).then_some(())),
+            &format!("{name} at finalized block #2"),
+            Duration::from_secs(90),
+            || Ok((node.finalized_number()? >= 2).then_some(())),
         )
         .unwrap();
     }
+    net
+}
+
+#[test]
+fn direct_requests_from_a_stranger_are_refused_by_validators_and_observers() {
+    let net = start_dev_network(&[]);
+    assert_refuses_strangers_and_answers_members(net.node("alice"));
+    assert_refuses_strangers_and_answers_members(net.node("regulator"));
+}
+
+#[test]
+fn direct_requests_from_a_stranger_are_refused_with_litep2p() {
+    let net = start_dev_network(&["--network-backend", "litep2p"]);
     assert_refuses_strangers_and_answers_members(net.node("alice"));
     assert_refuses_strangers_and_answers_members(net.node("regulator"));
 }

@@ -2,7 +2,7 @@
 
 use std::{collections::BTreeSet, process::Command, time::Duration};
 
-use medledger_test_harness::{aura_slot, wait_until, Network, Node};
+use medledger_test_harness::{aura_slot, header_number, wait_until, Network, Node};
 
 const NODE: &str = env!("CARGO_BIN_EXE_medledger-node");
 const VALIDATORS: [&str; 4] = ["alice", "bob", "charlie", "dave"];
@@ -58,6 +58,8 @@ fn four_validators_finalize_survive_a_crash_and_resync() {
     assert_eq!(authors, BTreeSet::from([0, 1, 2, 3]));
 
     // 2. Kill Dave: Alice, Bob and Charlie (3 of 4 > 2/3) keep finalizing.
+    let dave_had_hash = net.node("dave").finalized_hash().unwrap();
+    let dave_had = header_number(&net.node("dave").header(Some(&dave_had_hash)).unwrap()).unwrap();
     net.node_mut("dave").kill();
     let before = net.node("alice").finalized_number().unwrap();
     let survivors: Vec<&Node> = ["alice", "bob", "charlie"]
@@ -74,6 +76,23 @@ fn four_validators_finalize_survive_a_crash_and_resync() {
     // 3. Dave restarts on its own base path, catches up and agrees on the finalized chain.
     let target = net.node("alice").finalized_number().unwrap();
     net.node_mut("dave").restart().unwrap();
+    // Right after the restart, before it could resync, Dave still has what it had finalized:
+    // the first answer of its RPC comes from its own database (a wiped one would say 0).
+    let first = wait_until(
+        "dave's RPC after the restart",
+        Duration::from_secs(60),
+        || Ok(net.node("dave").finalized_number().ok()),
+    )
+    .unwrap();
+    assert!(
+        first >= dave_had,
+        "dave restarted at finalized block {first}, below the {dave_had} it had finalized"
+    );
+    assert_eq!(
+        net.node("dave").block_hash(dave_had).unwrap(),
+        Some(dave_had_hash),
+        "dave lost its finalized block {dave_had}"
+    );
     let dave_finalized = wait_until("dave to catch up", Duration::from_secs(120), || {
         let dave = net.node("dave");
         let n = match dave.finalized_number() {
@@ -96,11 +115,6 @@ fn four_validators_finalize_survive_a_crash_and_resync() {
             "{name} and dave disagree on finalized block {dave_finalized}"
         );
     }
-    // Nothing before the crash was lost: Dave still has the blocks it had finalized then.
-    assert_eq!(
-        net.node("dave").block_hash(before).unwrap(),
-        net.node("alice").block_hash(before).unwrap()
-    );
 }
 
 /// Runs the node with `args`, expecting it to exit on its own: killed after 60 s (then it
@@ -181,6 +195,26 @@ fn unknown_flag_is_a_clear_error() {
     );
 }
 
+/// The package folder as cargo gives it at run time: the binary may have been compiled in
+/// another checkout sharing the target directory, and this checkout's files are the ones to
+/// check.
+fn package_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(
+        || env!("CARGO_MANIFEST_DIR").into(),
+        std::path::PathBuf::from,
+    )
+}
+
+/// Runs `command` to completion; panics with what it printed if it failed.
+fn run_ok(command: &mut Command) {
+    let out = command.output().expect("the node binary runs");
+    assert!(
+        out.status.success(),
+        "{command:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// `:code`, the runtime wasm, differs between builds on different paths; everything else in the
 /// genesis state must match the chain the node builds.
 const CODE_KEY: &str = "0x3a636f6465";
@@ -197,33 +231,19 @@ fn genesis_without_code(spec: &serde_json::Value) -> serde_json::Value {
 fn checked_in_local_spec_matches_the_built_in_local_chain() {
     let dir = tempfile::tempdir().unwrap();
     let exported = dir.path().join("local-raw.json");
-    let out = Command::new(NODE)
-        .args([
-            "export-chain-spec",
-            "--chain",
-            "local",
-            "--raw",
-            "--output",
-            exported.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_ok(Command::new(NODE).args([
+        "export-chain-spec",
+        "--chain",
+        "local",
+        "--raw",
+        "--output",
+        exported.to_str().unwrap(),
+    ]));
     let read = |p: &std::path::Path| -> serde_json::Value {
         serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
     };
     let built = read(&exported);
-    // The package folder as cargo gives it at run time: the binary may have been compiled in
-    // another checkout sharing the target directory, and this checkout's spec is the one to check.
-    let package = std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(
-        || env!("CARGO_MANIFEST_DIR").into(),
-        std::path::PathBuf::from,
-    );
-    let checked_in = read(&package.join("../chain-spec/local-raw.json"));
+    let checked_in = read(&package_dir().join("../chain-spec/local-raw.json"));
     assert_eq!(
         genesis_without_code(&checked_in),
         genesis_without_code(&built),
@@ -234,9 +254,9 @@ fn checked_in_local_spec_matches_the_built_in_local_chain() {
     }
 }
 
-/// A validator's JSON-RPC listens on loopback only unless told otherwise. (Asking it to listen
-/// publicly is refused before anything binds: `command::check_rpc_exposure`'s unit test; this
-/// suite never binds beyond loopback.)
+/// A validator's JSON-RPC listens on loopback only unless told otherwise. (Which public method
+/// sets are accepted: `command::check_rpc_exposure`'s unit test; this suite never binds beyond
+/// loopback.)
 #[test]
 fn validator_rpc_is_loopback_only_by_default() {
     let mut net = Network::new(NODE);
@@ -267,5 +287,141 @@ fn validator_rpc_is_loopback_only_by_default() {
     assert!(
         addresses.iter().all(|a| a.ip().is_loopback()),
         "RPC reachable beyond loopback: {addresses:?}"
+    );
+}
+
+/// An RPC endpoint on 192.0.2.1 (TEST-NET-1, documentation only): beyond loopback, yet no host
+/// has it, so even a node that failed to refuse could not bind there — the tests below cannot
+/// open a public port whatever the node does.
+fn public_endpoint(methods: &str) -> String {
+    let port = medledger_test_harness::free_port();
+    format!("listen-addr=192.0.2.1:{port},methods={methods}")
+}
+
+/// Runs a node of `chain` with `args` and an RPC endpoint beyond loopback serving `methods`;
+/// returns what it printed, after checking that it refused to start before opening RPC.
+fn refused_rpc_exposure(args: &[&str], methods: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base");
+    let endpoint = public_endpoint(methods);
+    let mut all = args.to_vec();
+    all.extend([
+        "--base-path",
+        base.to_str().unwrap(),
+        "--experimental-rpc-endpoint",
+        &endpoint,
+        "--no-prometheus",
+        "--no-telemetry",
+    ]);
+    let (ok, stderr) = run_node(&all);
+    assert!(!ok, "the node must refuse to start: {stderr}");
+    assert!(
+        !stderr.contains("Running JSON-RPC server"),
+        "RPC was started: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr
+}
+
+/// Unsafe methods are never served beyond loopback: not by a validator, not by a plain full
+/// node, not on a development chain, even when asked for explicitly.
+#[test]
+fn unsafe_rpc_beyond_loopback_is_refused_on_every_node() {
+    let alice_key = format!("{:064x}", 1);
+    for args in [
+        &["--chain", "local", "--alice", "--node-key", &alice_key][..],
+        &["--chain", "local"][..],
+        &["--dev"][..],
+    ] {
+        let stderr = refused_rpc_exposure(args, "unsafe");
+        assert!(
+            stderr.contains("error: ")
+                && stderr.contains("RPC would serve unsafe methods on 192.0.2.1:")
+                && stderr.contains("--rpc-methods safe"),
+            "unclear refusal for {args:?}: {stderr}"
+        );
+    }
+}
+
+/// Safe methods go public only when named: the default method set beyond loopback is refused,
+/// on a validator and on a regulator's observer alike, with the flag to use.
+#[test]
+fn public_rpc_needs_the_safe_methods_named() {
+    let alice_key = format!("{:064x}", 1);
+    let observer_key = format!("{:064x}", 6);
+    for args in [
+        &["--chain", "local", "--alice", "--node-key", &alice_key][..],
+        &[
+            "--chain",
+            "local",
+            "--observer",
+            "--node-key",
+            &observer_key,
+        ][..],
+    ] {
+        let stderr = refused_rpc_exposure(args, "auto");
+        assert!(
+            stderr.contains("RPC would listen on 192.0.2.1:")
+                && stderr.contains("pass --rpc-methods safe"),
+            "unclear refusal for {args:?}: {stderr}"
+        );
+    }
+}
+
+/// The consortium example in `chain-spec/README.md` works as written: its hospital list gives
+/// a raw chain spec with the four hospitals' nodes authorised.
+#[test]
+fn chain_spec_readme_example_writes_a_spec() {
+    let readme = std::fs::read_to_string(package_dir().join("../chain-spec/README.md")).unwrap();
+    let example = readme
+        .split("```json")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("chain-spec/README.md has a ```json example");
+    let dir = tempfile::tempdir().unwrap();
+    let hospitals = dir.path().join("hospitals.json");
+    std::fs::write(&hospitals, example).unwrap();
+    let spec = dir.path().join("lakeside-raw.json");
+    run_ok(
+        Command::new(NODE)
+            .args(["consortium-spec", "--raw", "--hospitals"])
+            .arg(&hospitals)
+            .arg("--output")
+            .arg(&spec),
+    );
+    let spec: serde_json::Value = serde_json::from_slice(&std::fs::read(&spec).unwrap()).unwrap();
+    assert_eq!(spec["name"], "Lakeside Health Consortium");
+    assert_eq!(spec["id"], "lakeside");
+    assert!(spec["genesis"]["raw"]["top"]
+        .as_object()
+        .is_some_and(|top| !top.is_empty()));
+}
+
+/// No node serves warp proofs, so warp sync is refused at start with a reason, not left to
+/// stall.
+#[test]
+fn warp_sync_is_refused_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base");
+    let rpc_port = medledger_test_harness::free_port().to_string();
+    let listen = format!("/ip4/127.0.0.1/tcp/{}", medledger_test_harness::free_port());
+    let (ok, stderr) = run_node(&[
+        "--chain",
+        "local",
+        "--sync",
+        "warp",
+        "--base-path",
+        base.to_str().unwrap(),
+        "--rpc-port",
+        &rpc_port,
+        "--listen-addr",
+        &listen,
+        "--no-prometheus",
+        "--no-telemetry",
+    ]);
+    assert!(!ok, "the node must refuse warp sync: {stderr}");
+    assert!(
+        stderr.contains("error: ") && stderr.contains("warp sync is not available"),
+        "unclear refusal: {stderr}"
     );
 }

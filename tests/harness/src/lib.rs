@@ -26,12 +26,29 @@ use serde_json::{json, Value};
 pub type Error = String;
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// A port on 127.0.0.1 that was free a moment ago.
+/// The ports test nodes use: below Linux's ephemeral range (32768 and up), so an outgoing
+/// connection of any process cannot take one between the moment it is chosen and the moment the
+/// node binds it (an ephemeral port "free a moment ago" could be).
+const TEST_PORTS: std::ops::Range<u32> = 20_000..32_000;
+
+/// A port on 127.0.0.1 for a test node, free when chosen. Within one test process (tests run
+/// in parallel threads) no port is handed out twice: ports are taken in turn from a counter.
+/// Each process starts at an offset drawn from its process id, so test runs that share the
+/// machine start far apart.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("the OS hands out an ephemeral loopback port")
+    static NEXT: std::sync::Mutex<Option<u32>> = std::sync::Mutex::new(None);
+    let span = TEST_PORTS.end - TEST_PORTS.start;
+    let mut next = NEXT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let start = *next.get_or_insert(std::process::id().wrapping_mul(7919) % span);
+    for step in 0..span {
+        let offset = (start + step) % span;
+        let port = (TEST_PORTS.start + offset) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            *next = Some((offset + 1) % span);
+            return port;
+        }
+    }
+    panic!("no free loopback port in {TEST_PORTS:?}")
 }
 
 /// Polls `probe` every 250 ms until it yields `Some`, or fails after `timeout` with the last
@@ -410,6 +427,25 @@ impl Drop for Network {
                     }
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_ports_are_distinct_outside_the_ephemeral_range_and_bindable() {
+        let ports: Vec<u16> = (0..200).map(|_| free_port()).collect();
+        let distinct: std::collections::HashSet<_> = ports.iter().collect();
+        assert_eq!(distinct.len(), ports.len(), "a port was handed out twice");
+        for port in ports {
+            assert!(
+                TEST_PORTS.contains(&u32::from(port)),
+                "{port} is out of range"
+            );
+            TcpListener::bind(("127.0.0.1", port)).expect("the port is free");
         }
     }
 }
