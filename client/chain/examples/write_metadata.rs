@@ -4,7 +4,7 @@
 
 use medledger_chain_metadata_check::runtime_metadata;
 
-#[path = "../tests/metadata_support.rs"]
+#[path = "../tests/support/mod.rs"]
 mod medledger_chain_metadata_check;
 
 fn main() {

@@ -2,11 +2,11 @@
 //! runtime's: when a pallet's calls, storage, events or runtime APIs change, this fails until
 //! `scripts/chain-metadata.sh` is run and the client updated to the new shapes.
 
-mod metadata_support;
+mod support;
 
 #[test]
 fn checked_in_metadata_is_the_runtimes() {
-    let (version, runtime) = metadata_support::runtime_metadata();
+    let (version, runtime) = support::runtime_metadata();
     let checked_in = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/metadata.scale"))
         .expect("client/chain/metadata.scale is checked in");
     assert!(
