@@ -34,66 +34,20 @@ pub struct FetchArgs {
 
 /// The account key from [`SECRET_VAR`], or asked for on the terminal as `whose` secret.
 pub fn account_signer(whose: &str) -> Result<sr25519::Pair, Box<dyn std::error::Error>> {
-    let secret = match std::env::var(SECRET_VAR) {
-        Ok(secret) => secret,
-        Err(_) if std::io::stdin().is_terminal() => {
-            rpassword::prompt_password(format!("{whose} account secret (mnemonic or //URI): "))?
-        }
-        Err(_) => {
-            return Err(format!(
-                "no account secret: set {SECRET_VAR} or run on a terminal to be asked"
-            )
-            .into())
-        }
-    };
-    Ok(sr25519::Pair::from_string(secret.trim(), None)
+    let secret = crate::chain_options::secret_from_environment(whose)?;
+    Ok(sr25519::Pair::from_string(&secret, None)
         .map_err(|e| format!("the account secret is not a valid sr25519 secret: {e:?}"))?)
 }
 
 pub fn fetch(args: FetchArgs) -> CommandResult {
     let signer = account_signer("buyer")?;
-    // A recorded digest vouches only for a download that was checked against it.
-    digest_record::remove(&args.out)?;
-    let bar = std::io::stderr().is_terminal().then(|| {
-        let bar = ProgressBar::new(0);
-        if let Ok(style) = ProgressStyle::with_template(
-            "downloading [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-        ) {
-            bar.set_style(style.progress_chars("=> "));
-        }
-        bar
-    });
-    let report = medledger_delivery_http::fetch(
+    let report = download_checked(
         &args.endpoint,
         args.order,
         &signer,
         &args.out,
-        &mut |done, total| {
-            if let Some(bar) = &bar {
-                if let Some(total) = total {
-                    bar.set_length(total);
-                }
-                bar.set_position(done);
-            }
-        },
+        &args.expect_digest,
     )?;
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    let mut file = std::fs::File::open(&report.path)?;
-    let digest = ContainerHeader::read(&mut file, report.size)?.digest();
-    if digest != args.expect_digest {
-        std::fs::remove_file(&report.path)?;
-        digest_record::remove(&report.path)?;
-        return Err(format!(
-            "the download's digest 0x{} is not the chain's 0x{}: removed it; ask the \
-             custodian, or dispute the order",
-            hex::encode(digest),
-            hex::encode(args.expect_digest)
-        )
-        .into());
-    }
-    digest_record::write(&report.path, &digest)?;
     println!(
         "downloaded order {} ({} bytes{}) to {}; digest matches the chain",
         args.order,
@@ -111,6 +65,66 @@ pub fn fetch(args: FetchArgs) -> CommandResult {
         digest_record::record_path(&report.path).display()
     );
     Ok(())
+}
+
+/// Downloads `order` from `endpoint` into `out` (resuming), with a progress bar on a
+/// terminal; removes the file unless its container digest is `expected` (the chain's receipt)
+/// and otherwise records that digest for `medledger open`.
+pub fn download_checked(
+    endpoint: &str,
+    order: u64,
+    signer: &sr25519::Pair,
+    out: &std::path::Path,
+    expected: &[u8; 32],
+) -> Result<medledger_delivery_http::FetchReport, Box<dyn std::error::Error>> {
+    // A recorded digest vouches only for a download that was checked against it.
+    digest_record::remove(out)?;
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = ProgressBar::new(0);
+        if let Ok(style) = ProgressStyle::with_template(
+            "downloading [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar
+    });
+    let report =
+        medledger_delivery_http::fetch(endpoint, order, signer, out, &mut |done, total| {
+            if let Some(bar) = &bar {
+                if let Some(total) = total {
+                    bar.set_length(total);
+                }
+                bar.set_position(done);
+            }
+        })?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let mut file = std::fs::File::open(&report.path)?;
+    let digest = match ContainerHeader::read(&mut file, report.size) {
+        Ok(header) => header.digest(),
+        Err(e) => {
+            std::fs::remove_file(&report.path)?;
+            return Err(format!(
+                "the download is not a sealed container ({e}): removed it; ask the custodian, \
+                 or dispute the order"
+            )
+            .into());
+        }
+    };
+    if &digest != expected {
+        std::fs::remove_file(&report.path)?;
+        digest_record::remove(&report.path)?;
+        return Err(format!(
+            "the download's digest 0x{} is not the chain's 0x{}: removed it; ask the \
+             custodian, or dispute the order",
+            hex::encode(digest),
+            hex::encode(expected)
+        )
+        .into());
+    }
+    digest_record::write(&report.path, &digest)?;
+    Ok(report)
 }
 
 #[derive(Args)]

@@ -1,12 +1,17 @@
 //! `medledger`: the MedLedger command line. One module per command group; this file
 //! only parses and dispatches.
 
+mod buyer;
+mod chain_options;
 mod digest_record;
 mod envelope;
 mod fetch;
 mod fhir;
+mod hospital;
 mod interrupt;
+mod patient;
 mod progress;
+mod regulator;
 mod token;
 mod token_options;
 
@@ -41,6 +46,14 @@ enum Command {
     Fetch(fetch::FetchArgs),
     /// A data owner's payout claims at a custodian (owner's account signs the request).
     Payouts(fetch::PayoutsArgs),
+    /// Buyer on chain: listings, delivery key, buy, orders, fetch, confirm/dispute/refund.
+    Buyer(buyer::BuyerArgs),
+    /// Patient on chain: account per hospital, enrolment, consents, earnings, claims.
+    Patient(patient::PatientArgs),
+    /// Hospital on chain: patients' enrolments, listings, consortium proposals and votes.
+    Hospital(hospital::HospitalArgs),
+    /// Regulator: audit trails from an observer node.
+    Regulator(regulator::RegulatorArgs),
     /// Hospital side: FHIR docking, collection and de-identification.
     #[command(subcommand)]
     Fhir(fhir::FhirCommand),
@@ -55,6 +68,10 @@ fn main() -> ExitCode {
         Command::Fetch(args) => fetch::fetch(args),
         Command::Payouts(args) => fetch::payouts(args),
         Command::Fhir(command) => fhir::run(command),
+        Command::Buyer(args) => buyer::run(args),
+        Command::Patient(args) => patient::run(args),
+        Command::Hospital(args) => hospital::run(args),
+        Command::Regulator(args) => regulator::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,383 @@
+//! `medledger buyer …`: the buyer's whole path on chain — open listings, the token's key on
+//! chain, buying at the version shown, orders, the download checked against the receipt, and
+//! settling.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use medledger_chain::{Account, Chain, ListingInfo, OrderInfo, PriceModel};
+use serde_json::{json, Value};
+
+use crate::chain_options::{med, parse_amount, ChainOptions, KeyOptions};
+use crate::token_options::TokenOptions;
+use crate::CommandResult;
+
+#[derive(Args)]
+pub struct BuyerArgs {
+    #[command(flatten)]
+    chain: ChainOptions,
+    #[command(flatten)]
+    key: KeyOptions,
+    #[command(subcommand)]
+    command: BuyerCommand,
+}
+
+#[derive(Subcommand)]
+enum BuyerCommand {
+    /// The open listings: price, purpose, most records, custodian.
+    Listings {
+        /// Closed listings too.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Register the token's delivery public key on chain (the key deliveries are sealed to).
+    RegisterKey(TokenOptions),
+    /// Buy a listing at the version shown (or `--version`), holding at most `--max-price`.
+    Buy {
+        listing: u64,
+        /// The most you pay, in MED (`12.5`) or smallest units (`12500000000000u`).
+        #[arg(long, value_name = "AMOUNT", value_parser = parse_amount)]
+        max_price: u128,
+        /// The listing version you agreed to (as `buyer listings` shows it); by default the
+        /// version this command reads and prints first.
+        #[arg(long)]
+        version: Option<u32>,
+    },
+    /// Your orders and their state.
+    Orders,
+    /// Download an order's sealed delivery from its custodian and check it against the chain's
+    /// receipt (the digest is recorded for `medledger open`).
+    Fetch {
+        order: u64,
+        /// Where to write the sealed container (resumes from `<OUT>.partial`).
+        out: PathBuf,
+        /// Another delivery endpoint than the custodian's on chain.
+        #[arg(long, value_name = "URL")]
+        endpoint: Option<String>,
+    },
+    /// Accept a delivery: the price goes to the custodian now.
+    Confirm { order: u64 },
+    /// Dispute a delivery within the dispute window (holds a bond; the consortium votes).
+    Dispute { order: u64 },
+    /// Take the price back for an order not delivered by its deadline.
+    Refund { order: u64 },
+}
+
+pub fn run(args: BuyerArgs) -> CommandResult {
+    let BuyerArgs {
+        chain: options,
+        key,
+        command,
+    } = args;
+    let chain = options.connect()?;
+    match command {
+        BuyerCommand::Listings { all } => listings(&chain, &options, all),
+        BuyerCommand::RegisterKey(token) => {
+            let account = key.account("buyer")?;
+            let public = medledger_sealing::token::read_delivery_key(&token.config())?;
+            let hex = public.to_chain_hex();
+            let bytes: [u8; 33] = hex::decode(&hex[2..])?
+                .try_into()
+                .map_err(|_| "the token's key is not a 33-byte compressed point")?;
+            let included = chain.register_delivery_key(&account, bytes, key.finalized())?;
+            options.print_tx(
+                &format!(
+                    "registered delivery key {hex} for {}",
+                    account.account_id()
+                ),
+                &included,
+                json!({"action": "register-key", "account": account.account_id().to_string(), "key": hex}),
+            );
+            Ok(())
+        }
+        BuyerCommand::Buy {
+            listing,
+            max_price,
+            version,
+        } => {
+            let account = key.account("buyer")?;
+            let shown = chain
+                .listing(listing)?
+                .ok_or_else(|| format!("no listing {listing}"))?;
+            if !shown.active {
+                return Err(format!("listing {listing} is closed").into());
+            }
+            let version = version.unwrap_or(shown.version);
+            if !options.json {
+                println!("{}", describe_listing(&chain, &shown));
+            }
+            let cost = shown.max_cost().ok_or("the listing's price overflows")?;
+            if cost > max_price {
+                return Err(format!(
+                    "listing {listing} may cost {} (held at purchase), more than --max-price {}",
+                    med(cost),
+                    med(max_price)
+                )
+                .into());
+            }
+            if chain.delivery_key(&account.account_id())?.is_none() {
+                return Err(format!(
+                    "{} has no delivery key on chain: run `medledger buyer register-key` first",
+                    account.account_id()
+                )
+                .into());
+            }
+            let (included, order) =
+                chain.buy(&account, listing, version, max_price, key.finalized())?;
+            options.print_tx(
+                &format!(
+                    "bought listing {listing} version {version}: order {order}, {} held",
+                    med(cost)
+                ),
+                &included,
+                json!({"action": "buy", "listing": listing, "version": version, "order": order, "held": cost.to_string()}),
+            );
+            Ok(())
+        }
+        BuyerCommand::Orders => {
+            let me = key.account("buyer")?.account_id();
+            let orders: Vec<OrderInfo> = chain
+                .orders()?
+                .into_iter()
+                .filter(|o| o.buyer == me)
+                .collect();
+            if options.json {
+                println!("{}", Value::Array(orders.iter().map(order_json).collect()));
+            } else if orders.is_empty() {
+                println!("{me} has no orders");
+            } else {
+                for order in &orders {
+                    println!("{}", describe_order(order));
+                }
+            }
+            Ok(())
+        }
+        BuyerCommand::Fetch {
+            order,
+            out,
+            endpoint,
+        } => {
+            let secret = key.secret("buyer")?;
+            let account = Account::from_secret(&secret)?;
+            let info = own_order(&chain, &account, order)?;
+            let receipt = info.receipt.as_ref().ok_or_else(|| {
+                format!(
+                    "order {order} has no delivery receipt yet ({}); try again later",
+                    info.state
+                )
+            })?;
+            let endpoint = match endpoint {
+                Some(endpoint) => endpoint,
+                None => {
+                    chain
+                        .hospital(&info.custodian)?
+                        .ok_or_else(|| {
+                            format!(
+                                "custodian {} is no member with a delivery endpoint; pass \
+                                 --endpoint",
+                                info.custodian
+                            )
+                        })?
+                        .1
+                }
+            };
+            let signer = sp_core::sr25519::Pair::from_string(&secret, None)
+                .map_err(|e| format!("the account secret is not a valid sr25519 secret: {e:?}"))?;
+            let report = crate::fetch::download_checked(
+                &endpoint,
+                order,
+                &signer,
+                &out,
+                &receipt.ciphertext_digest,
+            )?;
+            options.print(
+                &format!(
+                    "downloaded order {order} ({} bytes, {} records) to {}; digest matches the \
+                     chain's receipt\nopen it with: medledger open {} <OUT.tar>",
+                    report.size,
+                    receipt.record_count,
+                    report.path.display(),
+                    report.path.display()
+                ),
+                json!({"action": "fetch", "order": order, "path": report.path, "size": report.size,
+                       "digest": format!("0x{}", hex::encode(receipt.ciphertext_digest))}),
+            );
+            Ok(())
+        }
+        BuyerCommand::Confirm { order } => settle(&chain, &options, &key, order, "confirm"),
+        BuyerCommand::Dispute { order } => settle(&chain, &options, &key, order, "dispute"),
+        BuyerCommand::Refund { order } => settle(&chain, &options, &key, order, "refund"),
+    }
+}
+
+use sp_core::Pair;
+
+/// The order, if it exists and `account` bought it.
+fn own_order(chain: &Chain, account: &Account, order: u64) -> Result<OrderInfo, String> {
+    let info = chain
+        .order(order)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no order {order} on chain"))?;
+    if info.buyer != account.account_id() {
+        return Err(format!(
+            "order {order} is not yours: it was placed by {}, and this key is {}",
+            info.buyer,
+            account.account_id()
+        ));
+    }
+    Ok(info)
+}
+
+fn settle(
+    chain: &Chain,
+    options: &ChainOptions,
+    key: &KeyOptions,
+    order: u64,
+    action: &str,
+) -> CommandResult {
+    let account = key.account("buyer")?;
+    own_order(chain, &account, order)?;
+    let included = match action {
+        "confirm" => chain.confirm(&account, order, key.finalized())?,
+        "dispute" => chain.dispute(&account, order, key.finalized())?,
+        _ => chain.refund(&account, order, key.finalized())?,
+    };
+    let state = chain
+        .order(order)?
+        .map(|o| o.state.to_string())
+        .unwrap_or_default();
+    options.print_tx(
+        &format!("{action} order {order} ({state})"),
+        &included,
+        json!({"action": action, "order": order, "state": state}),
+    );
+    Ok(())
+}
+
+fn price_text(listing: &ListingInfo) -> String {
+    match listing.price {
+        PriceModel::PerRecord(each) => format!(
+            "{} per record, at most {} records",
+            med(each),
+            listing.max_records
+        ),
+        PriceModel::Flat(price) => format!(
+            "{} flat, at most {} records",
+            med(price),
+            listing.max_records
+        ),
+    }
+}
+
+fn describe_listing(chain: &Chain, listing: &ListingInfo) -> String {
+    let custodian = chain
+        .hospital(&listing.custodian)
+        .ok()
+        .flatten()
+        .map(|(name, _)| format!("{name} ({})", listing.custodian))
+        .unwrap_or_else(|| listing.custodian.to_string());
+    format!(
+        "listing {} version {}{}: {} for {}; {}; categories {}; custodian {}",
+        listing.id,
+        listing.version,
+        if listing.active { "" } else { " (closed)" },
+        listing.summary,
+        listing.purpose,
+        price_text(listing),
+        if listing.categories.is_empty() {
+            "all".to_string()
+        } else {
+            listing.categories.join(",")
+        },
+        custodian
+    )
+}
+
+pub fn listing_json(listing: &ListingInfo) -> Value {
+    let (model, price) = match listing.price {
+        PriceModel::PerRecord(each) => ("per-record", each),
+        PriceModel::Flat(price) => ("flat", price),
+    };
+    json!({
+        "id": listing.id,
+        "version": listing.version,
+        "active": listing.active,
+        "custodian": listing.custodian.to_string(),
+        "summary": listing.summary,
+        "purpose": listing.purpose.name(),
+        "categories": listing.categories,
+        "time_range": [listing.time_from, listing.time_until],
+        "price_model": model,
+        "price": price.to_string(),
+        "max_records": listing.max_records,
+        "max_cost": listing.max_cost().map(|c| c.to_string()),
+    })
+}
+
+fn listings(chain: &Chain, options: &ChainOptions, all: bool) -> CommandResult {
+    let listings: Vec<ListingInfo> = chain
+        .listings()?
+        .into_iter()
+        .filter(|l| all || l.active)
+        .collect();
+    if options.json {
+        println!(
+            "{}",
+            Value::Array(listings.iter().map(listing_json).collect())
+        );
+    } else if listings.is_empty() {
+        println!("no open listings");
+    } else {
+        for listing in &listings {
+            println!("{}", describe_listing(chain, listing));
+        }
+    }
+    Ok(())
+}
+
+fn describe_order(order: &OrderInfo) -> String {
+    let mut text = format!(
+        "order {}: listing {} v{} for {}, {} held, {}; custodian {}; placed at block {}, \
+         deadline block {}",
+        order.id,
+        order.listing,
+        order.listing_version,
+        order.purpose,
+        med(order.price),
+        order.state,
+        order.custodian,
+        order.placed_at,
+        order.deadline
+    );
+    if let Some(receipt) = &order.receipt {
+        text.push_str(&format!(
+            "\n  receipt: {} records, {} bytes, digest 0x{}",
+            receipt.record_count,
+            receipt.size,
+            hex::encode(receipt.ciphertext_digest)
+        ));
+    }
+    text
+}
+
+fn order_json(order: &OrderInfo) -> Value {
+    json!({
+        "id": order.id,
+        "buyer": order.buyer.to_string(),
+        "custodian": order.custodian.to_string(),
+        "listing": order.listing,
+        "listing_version": order.listing_version,
+        "purpose": order.purpose.name(),
+        "price": order.price.to_string(),
+        "state": order.state.name(),
+        "placed_at": order.placed_at,
+        "deadline": order.deadline,
+        "receipt": order.receipt.as_ref().map(|r| json!({
+            "ciphertext_digest": format!("0x{}", hex::encode(r.ciphertext_digest)),
+            "size": r.size,
+            "record_count": r.record_count,
+            "records_root": format!("0x{}", hex::encode(r.records_root)),
+            "receipt_block": r.receipt_block,
+        })),
+    })
+}

@@ -1,0 +1,298 @@
+//! `medledger patient …`: a data owner's path — enrolment (signed here, submitted by the
+//! hospital), consents, earnings and claims. By default the patient uses another account at
+//! each hospital, derived from one secret as `<secret>//medledger//<hospital>`, so hospitals'
+//! patient lists cannot be joined through the chain.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use medledger_chain::{parse_account, patient_path, Account, AccountId, Purpose};
+use serde_json::{json, Value};
+
+use crate::chain_options::{med, ChainOptions, KeyOptions};
+use crate::CommandResult;
+
+#[derive(Args)]
+pub struct PatientArgs {
+    #[command(flatten)]
+    chain: ChainOptions,
+    #[command(flatten)]
+    key: KeyOptions,
+    /// Use the secret's own account at every hospital instead of one derived per hospital.
+    #[arg(long, global = true)]
+    same_account: bool,
+    #[command(subcommand)]
+    command: PatientCommand,
+}
+
+#[derive(Subcommand)]
+enum PatientCommand {
+    /// Your account at HOSPITAL (what the hospital lists in its owners.csv).
+    Account { hospital: String },
+    /// Sign your enrolment with HOSPITAL; hand the request file to the hospital, which
+    /// submits it with `medledger hospital enrol` (you need no funds).
+    Enrol {
+        hospital: String,
+        /// Blocks the signature stays valid (at most what the chain allows).
+        #[arg(long, default_value_t = 600)]
+        valid_for: u32,
+        /// Write the request here (else print it).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Consents to use your records at a hospital.
+    #[command(subcommand)]
+    Consent(ConsentCommand),
+    /// What you earned from sales of your records: claimable now and claimed so far.
+    Earnings { hospital: String },
+    /// Fetch your payout claims from the hospital's node and submit each not yet claimed.
+    Claim {
+        hospital: String,
+        /// Another endpoint than the hospital's delivery endpoint on chain.
+        #[arg(long, value_name = "URL")]
+        endpoint: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConsentCommand {
+    /// Consent to all your records at HOSPITAL being used for PURPOSE.
+    Grant {
+        hospital: String,
+        /// research, public-health, commercial, quality-improvement or education.
+        #[arg(long)]
+        purpose: Purpose,
+        /// Only this buyer's account (else anyone).
+        #[arg(long, value_name = "ADDRESS")]
+        grantee: Option<String>,
+        /// The consent ends at this block.
+        #[arg(long, value_name = "BLOCK")]
+        expires_at: Option<u32>,
+    },
+    /// End a consent: from the block that includes this on, it covers no sale.
+    Revoke { hospital: String, id: u64 },
+    /// Your consents at HOSPITAL.
+    List { hospital: String },
+}
+
+impl PatientArgs {
+    /// The patient's account at `hospital`.
+    fn account_at(&self, hospital: &AccountId) -> Result<Account, String> {
+        if self.same_account {
+            self.key.account("patient")
+        } else {
+            self.key.derived_account("patient", &patient_path(hospital))
+        }
+    }
+}
+
+pub fn run(args: PatientArgs) -> CommandResult {
+    let options = &args.chain;
+    let finalized = args.key.finalized();
+    match &args.command {
+        PatientCommand::Account { hospital } => {
+            let hospital = parse_account(hospital)?;
+            let account = args.account_at(&hospital)?;
+            options.print(
+                &format!("your account at {hospital}: {}", account.account_id()),
+                json!({"hospital": hospital.to_string(), "account": account.account_id().to_string()}),
+            );
+        }
+        PatientCommand::Enrol {
+            hospital,
+            valid_for,
+            out,
+        } => {
+            let hospital = parse_account(hospital)?;
+            let account = args.account_at(&hospital)?;
+            let chain = options.connect()?;
+            let request = chain.sign_enrolment(&account, &hospital, *valid_for)?;
+            let value = json!({
+                "hospital": request.hospital.to_string(),
+                "patient": request.patient.to_string(),
+                "valid_until": request.valid_until,
+                "signature": format!("0x{}", hex::encode(request.signature)),
+            });
+            match out {
+                Some(path) => {
+                    std::fs::write(path, format!("{value}\n"))
+                        .map_err(|e| format!("{}: {e}", path.display()))?;
+                    options.print(
+                        &format!(
+                            "enrolment of {} with {hospital}, valid until block {}, written to \
+                             {}: hand it to the hospital (`medledger hospital enrol {}`)",
+                            request.patient,
+                            request.valid_until,
+                            path.display(),
+                            path.display()
+                        ),
+                        value,
+                    );
+                }
+                None => println!("{value}"),
+            }
+        }
+        PatientCommand::Consent(ConsentCommand::Grant {
+            hospital,
+            purpose,
+            grantee,
+            expires_at,
+        }) => {
+            let hospital = parse_account(hospital)?;
+            let account = args.account_at(&hospital)?;
+            let grantee = grantee.as_deref().map(parse_account).transpose()?;
+            let chain = options.connect()?;
+            let (included, id) =
+                chain.grant_consent(&account, *purpose, grantee.clone(), *expires_at, finalized)?;
+            options.print_tx(
+                &format!(
+                    "consent {id}: all records of {} for {purpose} by {}",
+                    account.account_id(),
+                    grantee.map_or("anyone".to_string(), |g| g.to_string())
+                ),
+                &included,
+                json!({"action": "consent-grant", "consent": id, "owner": account.account_id().to_string(), "purpose": purpose.name()}),
+            );
+        }
+        PatientCommand::Consent(ConsentCommand::Revoke { hospital, id }) => {
+            let hospital = parse_account(hospital)?;
+            let account = args.account_at(&hospital)?;
+            let chain = options.connect()?;
+            let included = chain.revoke_consent(&account, *id, finalized)?;
+            options.print_tx(
+                &format!("consent {id} revoked"),
+                &included,
+                json!({"action": "consent-revoke", "consent": id}),
+            );
+        }
+        PatientCommand::Consent(ConsentCommand::List { hospital }) => {
+            let hospital = parse_account(hospital)?;
+            let account = args.account_at(&hospital)?;
+            let chain = options.connect()?;
+            let consents = chain.consents_of(&account.account_id())?;
+            if options.json {
+                let list: Vec<Value> = consents
+                    .iter()
+                    .map(|c| {
+                        json!({"id": c.id, "scope": c.scope, "purpose": c.purpose.name(),
+                               "grantee": c.grantee, "granted_at": c.granted_at,
+                               "expires_at": c.expires_at, "revoked_at": c.revoked_at})
+                    })
+                    .collect();
+                println!("{}", Value::Array(list));
+            } else if consents.is_empty() {
+                println!("{} has no consents", account.account_id());
+            } else {
+                for c in &consents {
+                    let mut line = format!(
+                        "consent {}: {} records for {} by {}, granted at block {}",
+                        c.id, c.scope, c.purpose, c.grantee, c.granted_at
+                    );
+                    if let Some(block) = c.expires_at {
+                        line.push_str(&format!(", expires at block {block}"));
+                    }
+                    if let Some(block) = c.revoked_at {
+                        line.push_str(&format!(", revoked at block {block}"));
+                    }
+                    println!("{line}");
+                }
+            }
+        }
+        PatientCommand::Earnings { hospital } => {
+            let hospital = parse_account(hospital)?;
+            let account = args.account_at(&hospital)?;
+            let chain = options.connect()?;
+            let (claimable, claimed) = chain.earnings(&account.account_id())?;
+            options.print(
+                &format!(
+                    "{}: {} claimable, {} claimed (unclaimed payouts: `medledger patient claim {hospital}`)",
+                    account.account_id(),
+                    med(claimable),
+                    med(claimed)
+                ),
+                json!({"account": account.account_id().to_string(), "claimable": claimable.to_string(), "claimed": claimed.to_string()}),
+            );
+        }
+        PatientCommand::Claim { hospital, endpoint } => {
+            let hospital = parse_account(hospital)?;
+            let account = args.account_at(&hospital)?;
+            let chain = options.connect()?;
+            let endpoint = match endpoint {
+                Some(endpoint) => endpoint.clone(),
+                None => {
+                    chain
+                        .hospital(&hospital)?
+                        .ok_or_else(|| {
+                            format!("{hospital} is no member hospital; pass --endpoint")
+                        })?
+                        .1
+                }
+            };
+            let secret = if args.same_account {
+                args.key.secret("patient")?
+            } else {
+                let secret = args.key.secret("patient")?;
+                zeroize::Zeroizing::new(format!("{}{}", secret.as_str(), patient_path(&hospital)))
+            };
+            let signer = <sp_core::sr25519::Pair as sp_core::Pair>::from_string(&secret, None)
+                .map_err(|e| format!("the account secret is not a valid sr25519 secret: {e:?}"))?;
+            let claims = medledger_delivery_http::fetch_payouts(&endpoint, &signer)?;
+            let mut done = Vec::new();
+            for claim in &claims {
+                let custodian = account_of(&claim.custodian)?;
+                let owner = account_of(&claim.owner)?;
+                let amount: u128 = claim.amount.parse().map_err(|_| "bad claim amount")?;
+                let proof = claim
+                    .proof
+                    .iter()
+                    .map(|p| hash32(p))
+                    .collect::<Result<Vec<_>, _>>()?;
+                match chain.claim(
+                    &account,
+                    &custodian,
+                    claim.epoch,
+                    claim.index,
+                    &owner,
+                    amount,
+                    proof,
+                    finalized,
+                ) {
+                    Ok(included) => {
+                        options.print_tx(
+                            &format!("claimed {} of epoch {}", med(amount), claim.epoch),
+                            &included,
+                            json!({"action": "claim", "epoch": claim.epoch, "amount": claim.amount}),
+                        );
+                        done.push(claim.epoch);
+                    }
+                    Err(e) if e.dispatch_error() == Some("AlreadyClaimed") => {
+                        if !options.json {
+                            println!("epoch {}: already claimed", claim.epoch);
+                        }
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            if claims.is_empty() && !options.json {
+                println!("{endpoint} holds no payout for {}", account.account_id());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An account given as SS58 or as 0x-hex of its 32 bytes.
+fn account_of(text: &str) -> Result<AccountId, String> {
+    if text.starts_with("0x") {
+        Ok(AccountId::from(hash32(text)?))
+    } else {
+        parse_account(text).map_err(|e| e.to_string())
+    }
+}
+
+fn hash32(text: &str) -> Result<[u8; 32], String> {
+    hex::decode(text.trim_start_matches("0x"))
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| format!("'{text}' is not 32 bytes of hex"))
+}

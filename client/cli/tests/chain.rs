@@ -1,0 +1,472 @@
+//! The `medledger` binary against a real 4-hospital network (the test harness): a sale done by
+//! a hospital, its patients and a buyer with `medledger` alone — enrolment signed by patients
+//! who hold no funds and submitted by the hospital, consents, a listing, the buyer's token key,
+//! a purchase at the version shown, the delivery fetched and checked against the chain's
+//! receipt, opened with the token, and confirmed — with the bad inputs a user can make on the
+//! way (stale listing version, price above the maximum, no key, wrong signer, unknown order,
+//! a refund the chain refuses, shown as the runtime's sentence).
+//!
+//! Needs the node binary next to `medledger` (`cargo build -p medledger-node`) or in
+//! `MEDLEDGER_NODE_BIN`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use medledger_sealing::testing::{prepare_softhsm, USER_PIN};
+use medledger_test_harness::{wait_until, Network, Node};
+use serde_json::Value;
+
+const TOKEN: &str = "cli-chain-token";
+const ALICE: &str = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
+const BUYER: &str = "//One";
+const STRANGER: &str = "//Two";
+const PATIENTS: [&str; 3] = ["//cli-patient-1", "//cli-patient-2", "//cli-patient-3"];
+
+/// `medledger-node`: `MEDLEDGER_NODE_BIN`, else the one built into the same target folder as
+/// this test's `medledger`.
+fn node_binary() -> PathBuf {
+    let medledger = PathBuf::from(env!("CARGO_BIN_EXE_medledger"));
+    let node = std::env::var_os("MEDLEDGER_NODE_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| medledger.with_file_name("medledger-node"));
+    assert!(
+        node.exists(),
+        "{} is missing: cargo build -p medledger-node",
+        node.display()
+    );
+    node
+}
+
+struct Cli {
+    softhsm_conf: PathBuf,
+    rpc_url: String,
+}
+
+impl Cli {
+    /// `medledger args…` signed by `secret` (in `MEDLEDGER_ACCOUNT_SECRET`).
+    fn run(&self, secret: Option<&str>, args: &[&str]) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_medledger"));
+        command
+            .args(args)
+            .env("MEDLEDGER_RPC_URL", &self.rpc_url)
+            .env("SOFTHSM2_CONF", &self.softhsm_conf)
+            .env("MEDLEDGER_PIN", USER_PIN)
+            .env_remove("MEDLEDGER_ACCOUNT_SECRET")
+            .stdin(Stdio::null());
+        if let Some(secret) = secret {
+            command.env("MEDLEDGER_ACCOUNT_SECRET", secret);
+        }
+        command.output().expect("run medledger")
+    }
+
+    fn ok(&self, secret: Option<&str>, args: &[&str]) -> String {
+        let output = self.run(secret, args);
+        assert!(
+            output.status.success(),
+            "medledger {args:?} failed: {}{}",
+            String::from_utf8_lossy(&output.stderr),
+            String::from_utf8_lossy(&output.stdout)
+        );
+        String::from_utf8(output.stdout).expect("UTF-8 output")
+    }
+
+    fn json(&self, secret: Option<&str>, args: &[&str]) -> Value {
+        let mut args = args.to_vec();
+        args.push("--json");
+        let out = self.ok(secret, &args);
+        serde_json::from_str(out.trim())
+            .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {out}"))
+    }
+
+    /// Runs a command that must fail with a one-line human error containing `expected`.
+    fn fails(&self, secret: Option<&str>, args: &[&str], expected: &str) {
+        let output = self.run(secret, args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "medledger {args:?} succeeded");
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains(expected),
+            "medledger {args:?}: expected an error with {expected:?}, got {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+/// `regulator audit export --from 1` and `extra`.
+fn audit<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["regulator", "audit", "export", "--from", "1"];
+    args.extend_from_slice(extra);
+    args
+}
+
+fn s(path: &Path) -> &str {
+    path.to_str().expect("UTF-8 path")
+}
+
+/// The patients' derived accounts at Alice General, as `medledger patient account` shows them.
+fn patient_accounts(cli: &Cli) -> Vec<String> {
+    PATIENTS
+        .iter()
+        .map(|secret| {
+            cli.json(Some(secret), &["patient", "account", ALICE])["account"]
+                .as_str()
+                .expect("an address")
+                .to_string()
+        })
+        .collect()
+}
+
+/// A synthetic export owned by `owners`, ingested into `work/store` with `work/store.key`.
+fn ingest(work: &Path, owners: &[String]) -> (PathBuf, PathBuf) {
+    use medledger_fhir::{ingest_folder, synthetic, IngestOptions, OwnerMapping, StoreKey};
+    let export = work.join("export");
+    synthetic::generate_corpus(&export, synthetic::CorpusSize::Patients(3), 5, owners)
+        .expect("synthetic export");
+    let key_file = work.join("store.key");
+    let key = StoreKey::generate_to_file(&key_file).expect("store key");
+    let mapping = OwnerMapping::from_file(&export.join("owners.csv")).expect("owners.csv");
+    let store = work.join("store");
+    ingest_folder(&export, &store, &key, &mapping, &IngestOptions::default()).expect("ingest");
+    (store, key_file)
+}
+
+fn register_records(node: &Node, store: &Path) {
+    let output = Command::new(node_binary())
+        .args(["register-records", "--store", s(store)])
+        .args(["--rpc-url", &node.rpc_url(), "--timeout", "120"])
+        .env("MEDLEDGER_ACCOUNT_SECRET", "//Alice")
+        .output()
+        .expect("run register-records");
+    assert!(
+        output.status.success(),
+        "register-records: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn a_sale_done_with_medledger_alone_by_hospital_patients_and_buyer() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let work = work.path();
+    let softhsm_conf = prepare_softhsm(&work.join("softhsm"), &[TOKEN]).expect("SoftHSM2");
+    let mut cli = Cli {
+        softhsm_conf,
+        rpc_url: "ws://127.0.0.1:1".into(),
+    };
+
+    // A node that is not there is a sentence, not a stack of errors.
+    cli.fails(
+        Some(BUYER),
+        &["buyer", "listings"],
+        "no MedLedger node answers",
+    );
+
+    // Patients' accounts at Alice General: derived per hospital from each patient's secret.
+    let accounts = patient_accounts(&cli);
+    let own = cli.json(
+        Some(PATIENTS[0]),
+        &["patient", "--same-account", "account", ALICE],
+    );
+    assert_ne!(own["account"].as_str(), Some(accounts[0].as_str()));
+    let (store, key_file) = ingest(work, &accounts);
+
+    let mut net = Network::new(node_binary());
+    for (i, name) in ["alice", "bob", "charlie", "dave"].iter().enumerate() {
+        let node_key = format!("{:064x}", i + 1);
+        let flag = format!("--{name}");
+        let mut args = vec!["--chain", "local", flag.as_str(), "--node-key", &node_key];
+        if *name == "alice" {
+            // Three patients cannot be 5-anonymous: this hospital delivers at k = 1.
+            args.extend([
+                "--fhir-store",
+                s(&store),
+                "--fhir-store-key",
+                s(&key_file),
+                "--delivery-k",
+                "1",
+            ]);
+        }
+        net.start_node(name, &args).expect("a validator starts");
+    }
+    let alice = net.node("alice");
+    cli.rpc_url = format!("ws://127.0.0.1:{}", alice.rpc_port);
+    wait_until("finality", Duration::from_secs(180), || {
+        Ok((alice.finalized_number()? >= 1).then_some(()))
+    })
+    .unwrap();
+
+    // Enrolment: each patient signs (holding nothing), Alice General submits.
+    for (n, patient) in PATIENTS.iter().enumerate() {
+        let request = work.join(format!("enrol-{n}.json"));
+        cli.ok(
+            Some(patient),
+            &["patient", "enrol", ALICE, "--out", s(&request)],
+        );
+        if n == 0 {
+            // Another hospital cannot submit it for itself.
+            cli.fails(
+                Some("//Bob"),
+                &["hospital", "enrol", s(&request)],
+                "this enrolment is for hospital",
+            );
+        }
+        let enrolled = cli.json(Some("//Alice"), &["hospital", "enrol", s(&request)]);
+        assert_eq!(enrolled["patient"], accounts[n].as_str());
+        assert_eq!(enrolled["finalized"], true);
+        assert!(enrolled["block"].as_u64().unwrap() > 0);
+    }
+    register_records(alice, &store);
+
+    // Consent for research by anyone, shown back to the patient.
+    for patient in PATIENTS {
+        let granted = cli.json(
+            Some(patient),
+            &[
+                "patient",
+                "consent",
+                "grant",
+                ALICE,
+                "--purpose",
+                "research",
+            ],
+        );
+        assert_eq!(granted["purpose"], "research");
+    }
+    let listed = cli.json(Some(PATIENTS[0]), &["patient", "consent", "list", ALICE]);
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["grantee"], "anyone");
+    assert_eq!(listed[0]["revoked_at"], Value::Null);
+
+    // Alice General lists conditions and laboratory results at 0.01 MED a record.
+    let listing_args = [
+        "--summary",
+        "research dataset",
+        "--purpose",
+        "research",
+        "--category",
+        "observation:laboratory",
+        "--category",
+        "condition",
+        "--per-record",
+        "0.01",
+        "--max-records",
+        "1000",
+    ];
+    let mut create = vec!["hospital", "listing", "create"];
+    create.extend(listing_args);
+    let created = cli.json(Some("//Alice"), &create);
+    let listing = created["listing"].as_u64().unwrap().to_string();
+    // A buyer cannot list.
+    cli.fails(Some(BUYER), &create, "NotCustodian");
+
+    let shown = cli.json(Some(BUYER), &["buyer", "listings"]);
+    let shown = shown
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["id"].to_string() == listing)
+        .expect("the new listing is shown")
+        .clone();
+    assert_eq!(shown["version"], 1);
+    assert_eq!(shown["custodian"], ALICE);
+    assert_eq!(shown["categories"][0], "condition", "sorted");
+    assert_eq!(shown["max_cost"], "10000000000000");
+    let human = cli.ok(Some(BUYER), &["buyer", "listings"]);
+    assert!(human.contains("0.01 MED per record"), "{human}");
+
+    // The buyer's mistakes before a purchase.
+    cli.fails(
+        Some(BUYER),
+        &["buyer", "buy", &listing, "--max-price", "10"],
+        "no delivery key on chain",
+    );
+    cli.ok(None, &["token", "init", "--token-label", TOKEN]);
+    let registered = cli.json(
+        Some(BUYER),
+        &["buyer", "register-key", "--token-label", TOKEN],
+    );
+    assert_eq!(registered["finalized"], true);
+    cli.fails(
+        Some(BUYER),
+        &["buyer", "buy", &listing, "--max-price", "9.99"],
+        "more than --max-price",
+    );
+    // The offer changes after the buyer saw version 1: buying version 1 is refused.
+    let mut update = vec!["hospital", "listing", "update", listing.as_str()];
+    update.extend(listing_args);
+    let updated = cli.json(Some("//Alice"), &update);
+    assert_eq!(updated["version"], 2);
+    cli.fails(
+        Some(BUYER),
+        &[
+            "buyer",
+            "buy",
+            &listing,
+            "--version",
+            "1",
+            "--max-price",
+            "10",
+        ],
+        "ListingVersionMismatch",
+    );
+
+    // The purchase at the version shown.
+    let bought = cli.ok(
+        Some(BUYER),
+        &["buyer", "buy", &listing, "--max-price", "10"],
+    );
+    assert!(bought.contains("version 2"), "{bought}");
+    assert!(bought.contains("finalized"), "{bought}");
+    let orders = cli.json(Some(BUYER), &["buyer", "orders"]);
+    assert_eq!(orders.as_array().unwrap().len(), 1);
+    let order = orders[0]["id"].as_u64().unwrap().to_string();
+    assert_eq!(orders[0]["listing_version"], 2);
+
+    // Not delivered yet, or someone else's: nothing to fetch or settle.
+    cli.fails(
+        Some(STRANGER),
+        &["buyer", "fetch", &order, s(&work.join("x.sealed"))],
+        "is not yours",
+    );
+    cli.fails(
+        Some(STRANGER),
+        &["buyer", "confirm", &order],
+        "is not yours",
+    );
+    cli.fails(Some(BUYER), &["buyer", "confirm", "999"], "no order 999");
+    cli.fails(
+        Some(BUYER),
+        &["buyer", "fetch", "999", "y.sealed"],
+        "no order 999",
+    );
+
+    // The custodian's node delivers; the receipt shows in the buyer's orders.
+    let receipt = wait_until("the receipt", Duration::from_secs(240), || {
+        let orders = cli.json(Some(BUYER), &["buyer", "orders"]);
+        Ok(Some(orders[0]["receipt"].clone()).filter(|r| !r.is_null()))
+    })
+    .unwrap();
+    assert!(receipt["record_count"].as_u64().unwrap() > 0);
+
+    // Fetch checks the download against the receipt and records the digest; open uses it.
+    // The chain names the local genesis' endpoint (port 8800); this network's Alice serves
+    // on a free port.
+    let endpoint = alice.delivery_url();
+    let sealed = work.join("order.sealed");
+    let fetched = cli.json(
+        Some(BUYER),
+        &[
+            "buyer",
+            "fetch",
+            &order,
+            s(&sealed),
+            "--endpoint",
+            &endpoint,
+        ],
+    );
+    assert_eq!(fetched["digest"], receipt["ciphertext_digest"]);
+    assert_eq!(fetched["size"], receipt["size"]);
+    cli.ok(None, &["open", s(&sealed), s(&work.join("order.tar"))]);
+    assert!(work.join("order.tar").exists());
+
+    // A tampered download (an unfinished one whose first part was altered, then resumed) is
+    // refused and removed.
+    let tampered = work.join("tampered.sealed");
+    let mut bytes = std::fs::read(&sealed).expect("the download");
+    bytes[40] ^= 0x01;
+    bytes.truncate(bytes.len() - 100);
+    std::fs::write(work.join("tampered.sealed.partial"), &bytes).expect("partial");
+    cli.fails(
+        Some(BUYER),
+        &[
+            "buyer",
+            "fetch",
+            &order,
+            s(&tampered),
+            "--endpoint",
+            &endpoint,
+        ],
+        "removed it",
+    );
+    assert!(!tampered.exists());
+
+    // Settling: a refund of a delivered order is the runtime's sentence; confirm releases.
+    cli.fails(
+        Some(BUYER),
+        &["buyer", "refund", &order],
+        "Only an undelivered (paid) order can be refunded",
+    );
+    let confirmed = cli.json(Some(BUYER), &["buyer", "confirm", &order]);
+    assert_eq!(confirmed["state"], "released");
+    cli.fails(
+        Some(BUYER),
+        &["buyer", "dispute", &order],
+        "OrderNotDelivered",
+    );
+
+    // A patient revokes; the consent stays listed with its end.
+    let consent = listed[0]["id"].as_u64().unwrap().to_string();
+    cli.ok(
+        Some(PATIENTS[0]),
+        &["patient", "consent", "revoke", ALICE, &consent],
+    );
+    let after = cli.json(Some(PATIENTS[0]), &["patient", "consent", "list", ALICE]);
+    assert!(after[0]["revoked_at"].as_u64().is_some(), "{after}");
+    let earnings = cli.json(Some(PATIENTS[0]), &["patient", "earnings", ALICE]);
+    assert!(earnings["claimable"].is_string(), "{earnings}");
+
+    // Alice General closes the listing: no longer shown as open.
+    cli.ok(Some("//Alice"), &["hospital", "listing", "close", &listing]);
+    let open = cli.json(Some(BUYER), &["buyer", "listings"]);
+    assert!(open.as_array().unwrap().is_empty(), "{open}");
+
+    // Consortium: a Root call (system.remark("abc")) proposed, shown decoded, voted on.
+    let proposed = cli.json(
+        Some("//Alice"),
+        &["hospital", "propose", "root-call", "0x00000c616263"],
+    );
+    let index = proposed["proposal"].as_u64().unwrap().to_string();
+    let shown = cli.ok(Some("//Bob"), &["hospital", "proposals"]);
+    assert!(
+        shown.contains(&format!("proposal {index}: as Root: System")) && shown.contains("remark"),
+        "{shown}"
+    );
+    let voted = cli.json(Some("//Bob"), &["hospital", "vote", &index, "--aye"]);
+    assert_eq!(voted["aye"], true);
+    cli.fails(
+        Some(BUYER),
+        &["hospital", "vote", &index, "--aye"],
+        "NotMember",
+    );
+    cli.fails(
+        Some("//Bob"),
+        &["hospital", "vote", "999", "--nay"],
+        "no open proposal 999",
+    );
+
+    // The regulator's export lists the sale's events, as JSON Lines and as CSV.
+    let export = cli.ok(None, &audit(&[]));
+    let rows: Vec<Value> = export
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect();
+    for (pallet, event) in [
+        ("Ownership", "Enrolled"),
+        ("Consent", "ConsentGranted"),
+        ("Escrow", "OrderPlaced"),
+        ("Escrow", "ReceiptSubmitted"),
+        ("Escrow", "EscrowReleased"),
+    ] {
+        assert!(
+            rows.iter()
+                .any(|r| r["pallet"] == pallet && r["event"] == event),
+            "no {pallet}.{event} in {export}"
+        );
+    }
+    let csv_out = work.join("audit.csv");
+    cli.ok(None, &audit(&["--format", "csv", "--out", s(&csv_out)]));
+    let csv_text = std::fs::read_to_string(&csv_out).expect("the CSV");
+    assert!(csv_text.starts_with("block,block_hash,index,pallet,event,fields\n"));
+    assert_eq!(csv_text.lines().count(), rows.len() + 1);
+    cli.fails(None, &audit(&["--to", "999999"]), "not finalized yet");
+}
