@@ -150,6 +150,8 @@ pub struct Included {
 pub struct Chain {
     rt: tokio::runtime::Runtime,
     client: OnlineClient<Config>,
+    /// The same connection's plain JSON-RPC methods (the pool-aware nonce).
+    rpc: subxt::rpcs::LegacyRpcMethods<subxt::config::RpcConfigFor<Config>>,
     url: String,
 }
 
@@ -169,25 +171,29 @@ impl Chain {
             .enable_all()
             .build()
             .map_err(|e| Error::other("cannot start the async runtime", e))?;
-        let client = rt
+        let unreachable = |reason: String| Error::Unreachable {
+            url: url.to_string(),
+            reason,
+        };
+        let (client, rpc) = rt
             .block_on(async {
-                tokio::time::timeout(
-                    std::time::Duration::from_secs(30),
-                    OnlineClient::<Config>::from_insecure_url(&ws_url),
-                )
+                tokio::time::timeout(std::time::Duration::from_secs(30), async {
+                    let rpc = subxt::rpcs::RpcClient::from_insecure_url(&ws_url)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    let client = OnlineClient::<Config>::from_rpc_client(rpc.clone())
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    Ok::<_, String>((client, subxt::rpcs::LegacyRpcMethods::new(rpc)))
+                })
                 .await
             })
-            .map_err(|_| Error::Unreachable {
-                url: url.to_string(),
-                reason: "no answer within 30 s".into(),
-            })?
-            .map_err(|e| Error::Unreachable {
-                url: url.to_string(),
-                reason: e.to_string(),
-            })?;
+            .map_err(|_| unreachable("no answer within 30 s".into()))?
+            .map_err(unreachable)?;
         Ok(Chain {
             rt,
             client,
+            rpc,
             url: url.to_string(),
         })
     }
@@ -206,5 +212,11 @@ impl Chain {
 
     pub(crate) fn client(&self) -> &OnlineClient<Config> {
         &self.client
+    }
+
+    pub(crate) fn rpc(
+        &self,
+    ) -> &subxt::rpcs::LegacyRpcMethods<subxt::config::RpcConfigFor<Config>> {
+        &self.rpc
     }
 }

@@ -14,12 +14,12 @@ use crate::{Account, AccountId, Chain, Error, Included, Result};
 pub mod api {}
 
 use api::runtime_types::bounded_collections::bounded_vec::BoundedVec;
+use api::runtime_types::medledger_primitives::Purpose as ChainPurpose;
 use api::runtime_types::pallet_consent::types as consent_types;
 use api::runtime_types::pallet_escrow::types as escrow_types;
 use api::runtime_types::pallet_listing::types as listing_types;
 
-/// The purpose a listing is sold for and a consent is given for (consents know two more than
-/// listings: quality improvement and education).
+/// The purpose a listing is sold for and a consent is given for (one type on chain).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Purpose {
     Research,
@@ -40,42 +40,23 @@ impl Purpose {
         }
     }
 
-    fn to_listing(self) -> Result<listing_types::Purpose> {
+    fn to_chain(self) -> ChainPurpose {
         match self {
-            Purpose::Research => Ok(listing_types::Purpose::Research),
-            Purpose::PublicHealth => Ok(listing_types::Purpose::PublicHealth),
-            Purpose::Commercial => Ok(listing_types::Purpose::Commercial),
-            other => Err(Error::Other(format!(
-                "a listing cannot be for {other}: research, public-health or commercial"
-            ))),
+            Purpose::Research => ChainPurpose::Research,
+            Purpose::PublicHealth => ChainPurpose::PublicHealth,
+            Purpose::Commercial => ChainPurpose::Commercial,
+            Purpose::QualityImprovement => ChainPurpose::QualityImprovement,
+            Purpose::Education => ChainPurpose::Education,
         }
     }
 
-    fn to_consent(self) -> consent_types::Purpose {
-        match self {
-            Purpose::Research => consent_types::Purpose::Research,
-            Purpose::PublicHealth => consent_types::Purpose::PublicHealth,
-            Purpose::Commercial => consent_types::Purpose::Commercial,
-            Purpose::QualityImprovement => consent_types::Purpose::QualityImprovement,
-            Purpose::Education => consent_types::Purpose::Education,
-        }
-    }
-
-    fn from_consent(purpose: &consent_types::Purpose) -> Self {
+    fn from_chain(purpose: &ChainPurpose) -> Self {
         match purpose {
-            consent_types::Purpose::Research => Purpose::Research,
-            consent_types::Purpose::PublicHealth => Purpose::PublicHealth,
-            consent_types::Purpose::Commercial => Purpose::Commercial,
-            consent_types::Purpose::QualityImprovement => Purpose::QualityImprovement,
-            consent_types::Purpose::Education => Purpose::Education,
-        }
-    }
-
-    fn from_listing(purpose: &listing_types::Purpose) -> Self {
-        match purpose {
-            listing_types::Purpose::Research => Purpose::Research,
-            listing_types::Purpose::PublicHealth => Purpose::PublicHealth,
-            listing_types::Purpose::Commercial => Purpose::Commercial,
+            ChainPurpose::Research => Purpose::Research,
+            ChainPurpose::PublicHealth => Purpose::PublicHealth,
+            ChainPurpose::Commercial => Purpose::Commercial,
+            ChainPurpose::QualityImprovement => Purpose::QualityImprovement,
+            ChainPurpose::Education => Purpose::Education,
         }
     }
 }
@@ -285,7 +266,7 @@ fn listing_info(id: u64, listing: listing_types::Listing<AccountId, u128>) -> Li
             .collect(),
         time_from: description.time_range.from,
         time_until: description.time_range.until,
-        purpose: Purpose::from_listing(&description.purpose),
+        purpose: Purpose::from_chain(&description.purpose),
         price: match listing.pricing.model {
             listing_types::PriceModel::PerRecord(each) => PriceModel::PerRecord(each),
             listing_types::PriceModel::Flat(price) => PriceModel::Flat(price),
@@ -301,7 +282,7 @@ fn order_info(id: u64, order: escrow_types::Order<AccountId, u128, u32>) -> Orde
         custodian: order.custodian,
         listing: order.listing,
         listing_version: order.listing_version,
-        purpose: Purpose::from_listing(&order.purpose),
+        purpose: Purpose::from_chain(&order.purpose),
         placed_at: order.placed_at,
         deadline: order.deadline,
         price: order.price,
@@ -343,7 +324,7 @@ fn description(listing: &NewListing) -> Result<listing_types::ListingDescription
             from: listing.time_from,
             until: listing.time_until,
         },
-        purpose: listing.purpose.to_listing()?,
+        purpose: listing.purpose.to_chain(),
         terms_hash: H256(listing.terms_hash),
     })
 }
@@ -431,8 +412,19 @@ impl Chain {
                 .transactions()
                 .await
                 .map_err(|e| Error::other("reading the finalized block", e))?;
+            // The node's next nonce counts the signer's transactions already in its pool (a
+            // hospital's own off-chain worker signs with the same account); the finalized
+            // state's nonce, subxt's default, would collide with them.
+            let nonce = self
+                .rpc()
+                .system_account_next_index(&signer.keypair().public_key().to_account_id())
+                .await
+                .map_err(|e| Error::other("reading the signer's next nonce", e))?;
+            let params = subxt::config::DefaultExtrinsicParamsBuilder::<crate::Config>::new()
+                .nonce(nonce)
+                .build();
             let mut progress = transactions
-                .sign_and_submit_then_watch_default(call, signer.keypair())
+                .sign_and_submit_then_watch(call, signer.keypair(), params)
                 .await
                 .map_err(|e| Error::Rejected(e.to_string()))?;
             use subxt::transactions::TransactionStatus;
@@ -728,7 +720,7 @@ impl Chain {
         };
         let call = api::tx().consent().grant_consent(
             consent_types::Scope::All,
-            purpose.to_consent(),
+            purpose.to_chain(),
             grantee,
             expires_at,
         );
@@ -769,7 +761,7 @@ impl Chain {
                             format!("category {category}")
                         }
                     },
-                    purpose: Purpose::from_consent(&c.purpose),
+                    purpose: Purpose::from_chain(&c.purpose),
                     grantee: match c.grantee {
                         consent_types::Grantee::Anyone => "anyone".into(),
                         consent_types::Grantee::Class(class) => format!("class {class}"),
