@@ -1,7 +1,8 @@
 //! Ctrl-C, SIGTERM and SIGHUP while a file is being written: the partial output is
 //! deleted before the process exits. A signal runs no destructors, so the handler only
 //! wakes a thread (write(2) to a socket is all a handler may safely do), and that
-//! thread removes the pending outputs and exits with 128 + the signal number.
+//! thread removes the pending outputs and ends the process (`_exit`) with 128 + the
+//! signal number.
 
 use std::io::Read;
 use std::os::fd::AsRawFd;
@@ -45,7 +46,12 @@ pub fn remove_partial_output_on_signals() -> Result<(), String> {
                 "\nerror: interrupted by {name}; {} partial output file(s) removed",
                 removed.count
             );
-            std::process::exit(128 + signal);
+            // _exit, not exit: exit would run the C libraries' static destructors (the
+            // PKCS#11 module's among them) while the main thread may be inside the token, and
+            // the process could then die of a signal instead of reporting this one. Nothing
+            // is left to flush: stderr is unbuffered and the partial outputs are gone.
+            // SAFETY: _exit(2) ends the process at once; it touches no Rust state.
+            unsafe { libc::_exit(128 + signal) }
         }
     });
     Ok(())
