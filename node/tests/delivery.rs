@@ -535,9 +535,11 @@ fn a_sale_is_delivered_sealed_to_the_buyers_token_and_audited_by_a_regulator() {
 
     let alice = net.node("alice");
     // Owners are paid without a hand step: once the release's epoch has ended, Alice General's
-    // node builds the payout book from its delivery openings and commits the root. Each owner
-    // of a delivered record fetches its claim from the endpoint (signing the request) and
-    // claims it itself, free of fees; the claims add up to the sale's owners' pool.
+    // node builds the payout book from its delivery openings and commits a root with every
+    // enrolled patient's cumulative earnings. Each owner of a delivered record fetches its
+    // leaf from the endpoint (signing the request) and claims it itself, free of fees; the
+    // claims add up to the sale's owners' pool. Patients who were not in the sale have leaves
+    // too (the root does not tell who was sold), with nothing to claim.
     let released: pallet_revenue::ReleasedOrder<AccountId, Balance> = storage(
         alice,
         "Revenue",
@@ -547,38 +549,53 @@ fn a_sale_is_delivered_sealed_to_the_buyers_token_and_audited_by_a_regulator() {
     )
     .unwrap()
     .expect("the order was released");
-    let root_key = [
-        blake2_128_concat(&Alice.to_account_id()),
-        twox64_concat(&released.epoch),
-    ]
-    .concat();
-    let root: pallet_revenue::PayoutRoot<Balance> =
+    let custodian_key = blake2_128_concat(&Alice.to_account_id());
+    let root_epoch: pallet_revenue::EpochIndex =
         wait_until("the payout root", Duration::from_secs(240), || {
-            storage(alice, "Revenue", "PayoutRoots", &root_key, None)
+            storage(alice, "Revenue", "LatestRoot", &custodian_key, None)
         })
         .unwrap();
+    assert!(root_epoch >= released.epoch);
+    let root_key = [custodian_key.clone(), twox64_concat(&root_epoch)].concat();
+    let root: pallet_revenue::PayoutRoot<Balance> =
+        storage(alice, "Revenue", "PayoutRoots", &root_key, None)
+            .unwrap()
+            .expect("the latest root");
     assert_eq!(root.total, released.owners_pool);
-    let mut paid = 0;
-    for owner in consenting() {
-        let claims = medledger_delivery_http::fetch_payouts(&alice.delivery_url(), &owner)
+    let claim_call = |owner: &dyn Signer| {
+        let claims = medledger_delivery_http::fetch_payouts(&alice.delivery_url(), &owner.key())
             .expect("the owner's claims");
-        assert_eq!(claims.len(), 1, "one leaf per owner per epoch");
-        let claim = &claims[0];
-        assert_eq!(claim.epoch, released.epoch);
-        let amount: Balance = claim.amount.parse().expect("a decimal amount");
+        assert!(claims.len() <= 1, "one leaf per owner in the latest root");
+        let claim = claims.first()?;
+        assert_eq!(claim.epoch, root_epoch);
         let proof: Vec<H256> = claim
             .proof
             .iter()
             .map(|node| H256::from_slice(&hex::decode(&node[2..]).expect("hex")))
             .collect();
-        let call = RuntimeCall::Revenue(pallet_revenue::Call::claim {
-            custodian: Alice.to_account_id(),
-            epoch: claim.epoch,
-            index: claim.index,
+        let leaf = pallet_revenue::PayoutLeaf {
             owner: owner.account(),
-            amount,
-            proof: proof.try_into().expect("a short proof"),
-        });
+            amount: claim.amount.parse().expect("a decimal amount"),
+            salt: H256::from_slice(&hex::decode(&claim.salt[2..]).expect("hex")),
+        };
+        Some((
+            leaf.amount,
+            RuntimeCall::Revenue(pallet_revenue::Call::claim {
+                custodian: Alice.to_account_id(),
+                epoch: claim.epoch,
+                index: claim.index,
+                leaf,
+                proof: proof.try_into().expect("a short proof"),
+            }),
+        ))
+    };
+    let nothing_to_claim = Err(sp_runtime::DispatchError::from(
+        pallet_revenue::Error::<medledger_runtime::Runtime>::NothingToClaim,
+    ));
+    let mut paid = 0;
+    for owner in consenting() {
+        let (amount, call) = claim_call(&owner).expect("a leaf for an owner in the sale");
+        assert!(amount > 0);
         assert_eq!(
             balance_of(alice, &owner.account()).unwrap(),
             0,
@@ -592,19 +609,17 @@ fn a_sale_is_delivered_sealed_to_the_buyers_token_and_audited_by_a_regulator() {
         );
         assert_eq!(
             dispatch(alice, &owner, call).unwrap(),
-            Err(sp_runtime::DispatchError::from(
-                pallet_revenue::Error::<medledger_runtime::Runtime>::AlreadyClaimed
-            )),
+            nothing_to_claim,
             "a leaf pays once"
         );
         paid += amount;
     }
     assert_eq!(paid, released.owners_pool);
     for outsider in [DECLINING, REVOKES_BEFORE_DELIVERY, STRANGER] {
-        let claims =
-            medledger_delivery_http::fetch_payouts(&alice.delivery_url(), &outsider.pair())
-                .expect("an answer");
-        assert!(claims.is_empty(), "{outsider:?} was not in the sale");
+        if let Some((amount, call)) = claim_call(&outsider) {
+            assert_eq!(amount, 0, "{outsider:?} was not in the sale");
+            assert_eq!(dispatch(alice, outsider, call).unwrap(), nothing_to_claim);
+        }
     }
 }
 

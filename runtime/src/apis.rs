@@ -267,13 +267,10 @@ impl_runtime_apis! {
             custodian: AccountId,
             epoch: pallet_revenue::EpochIndex,
             index: u32,
-            owner: AccountId,
-            amount: Balance,
+            leaf: pallet_revenue::PayoutLeaf<AccountId, Balance>,
             proof: Vec<sp_core::H256>,
-        ) -> Result<(), sp_runtime::DispatchError> {
-            Revenue::ensure_can_claim(&custodian, epoch, index, &owner, amount, &proof)
-                .map(|_| ())
-                .map_err(Into::into)
+        ) -> Result<Balance, sp_runtime::DispatchError> {
+            Revenue::ensure_can_claim(&custodian, epoch, index, &leaf, &proof).map_err(Into::into)
         }
 
         fn audit_entry(

@@ -1,6 +1,7 @@
 //! The marketplace pallets: record ownership, patient consent, listings, buyers' delivery keys,
 //! escrowed orders and revenue distribution, and the adapters that connect them.
 
+use alloc::vec::Vec;
 use frame_support::{parameter_types, traits::ConstU32, PalletId};
 use frame_system::EnsureRoot;
 use sp_runtime::{traits::AccountIdConversion, DispatchResult};
@@ -105,6 +106,9 @@ impl pallet_revenue::Config for Runtime {
     type TreasuryAccount = TreasuryAccount;
     /// Shares change only by the consortium's two-thirds (Root) vote.
     type SharesOrigin = EnsureRoot<AccountId>;
+    /// A wrong payout root is rejected by the same vote.
+    type RejectOrigin = EnsureRoot<AccountId>;
+    type Owners = EnrolledPatients;
     type Consent = OrderConsent;
     type DefaultEpochLength = RevenueEpochLength;
     type Delegates = Delivery;
@@ -114,6 +118,18 @@ impl pallet_revenue::Config for Runtime {
     /// One budget of free calls per patient, kept by the consent pallet.
     type FreeCalls = Consent;
     type WeightInfo = pallet_revenue::weights::SubstrateWeight<Runtime>;
+}
+
+/// The patients enrolled at a hospital, from pallet-ownership (read by the payout worker off
+/// chain only: it walks every enrolment).
+pub struct EnrolledPatients;
+impl pallet_revenue::EnrolledOwners<AccountId> for EnrolledPatients {
+    fn enrolled_at(custodian: &AccountId) -> Vec<AccountId> {
+        pallet_ownership::Enrolments::<Runtime>::iter()
+            .filter(|(_, at, _)| at == custodian)
+            .map(|(owner, _, _)| owner)
+            .collect()
+    }
 }
 
 /// Released escrow goes to the revenue pallet's account, which splits it.

@@ -23,7 +23,7 @@ use subxt_signer::SecretUri;
 
 pub use runtime::{
     AuditEvent, ConsentInfo, EnrolmentRequest, ListingInfo, NewListing, OrderInfo, OrderState,
-    PriceModel, Proposal, ProposalInfo, Purpose, ReceiptInfo,
+    PayoutClaim, PriceModel, Proposal, ProposalInfo, Purpose, ReceiptInfo,
 };
 pub use subxt::utils::AccountId32 as AccountId;
 

@@ -792,28 +792,87 @@ impl Chain {
         })
     }
 
+    /// What submitting `claim` would pay now (runtime API `RevenueApi.verify_claim`), or the
+    /// pallet's error as a sentence: a wallet checks before it spends the owner's free call,
+    /// and a claim that would fail is not free.
+    pub fn verify_claim(&self, claim: &PayoutClaim) -> Result<u128> {
+        use api::runtime_types::sp_runtime::DispatchError as RuntimeError;
+        self.block_on(async {
+            let at = at_finalized!(self);
+            let call = api::runtime_apis().revenue_api().verify_claim(
+                claim.custodian.clone(),
+                claim.epoch,
+                claim.index,
+                claim.leaf(),
+                claim.proof.iter().copied().map(H256).collect(),
+            );
+            let answer = at
+                .runtime_apis()
+                .call(call)
+                .await
+                .map_err(|e| Error::other("RevenueApi.verify_claim", e))?;
+            match answer {
+                Ok(payable) => Ok(payable),
+                Err(RuntimeError::Module(module)) => {
+                    let metadata = at.metadata();
+                    let variant = metadata
+                        .pallet_by_error_index(module.index)
+                        .and_then(|pallet| pallet.error_variant_by_index(module.error[0]));
+                    Err(match variant {
+                        Some(variant) => Error::Dispatch {
+                            pallet: "Revenue".into(),
+                            error: variant.name.clone(),
+                            explanation: variant.docs.join(" "),
+                        },
+                        None => Error::Other(format!("the chain refuses the claim: {module:?}")),
+                    })
+                }
+                Err(other) => Err(Error::Other(format!(
+                    "the chain refuses the claim: {other:?}"
+                ))),
+            }
+        })
+    }
+
     /// Submits one payout claim as the custodian's node handed it out.
-    #[allow(clippy::too_many_arguments)]
     pub fn claim(
         &self,
         signer: &Account,
-        custodian: &AccountId,
-        epoch: u32,
-        index: u32,
-        owner: &AccountId,
-        amount: u128,
-        proof: Vec<[u8; 32]>,
+        claim: &PayoutClaim,
         finalized: bool,
     ) -> Result<Included> {
         let call = api::tx().revenue().claim(
-            custodian.clone(),
-            epoch,
-            index,
-            owner.clone(),
-            amount,
-            BoundedVec(proof.into_iter().map(H256).collect()),
+            claim.custodian.clone(),
+            claim.epoch,
+            claim.index,
+            claim.leaf(),
+            BoundedVec(claim.proof.iter().copied().map(H256).collect()),
         );
         self.submit(&call, signer, finalized)
+    }
+}
+
+/// A payout claim as the custodian's node hands it out: leaf `index` of the custodian's root
+/// after `epoch`, saying `owner` earned `amount` in all, salted with `salt`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayoutClaim {
+    pub custodian: AccountId,
+    pub epoch: u32,
+    pub index: u32,
+    pub owner: AccountId,
+    pub amount: u128,
+    pub salt: [u8; 32],
+    /// Siblings from the leaf up.
+    pub proof: Vec<[u8; 32]>,
+}
+
+impl PayoutClaim {
+    fn leaf(&self) -> api::runtime_types::pallet_revenue::types::PayoutLeaf<AccountId, u128> {
+        api::runtime_types::pallet_revenue::types::PayoutLeaf {
+            owner: self.owner.clone(),
+            amount: self.amount,
+            salt: H256(self.salt),
+        }
     }
 }
 

@@ -150,16 +150,17 @@ pub fn payouts(args: PayoutsArgs) -> CommandResult {
     }
     for claim in &claims {
         println!(
-            "epoch {}: {} (leaf {}) from custodian {}",
-            claim.epoch, claim.amount, claim.index, claim.custodian
+            "{} earned in all up to epoch {} (leaf {}) from custodian {}",
+            claim.amount, claim.epoch, claim.index, claim.custodian
         );
         println!(
-            "  claim with revenue.claim({}, {}, {}, {}, {}, [{}])",
+            "  claim with revenue.claim({}, {}, {}, {{ owner: {}, amount: {}, salt: {} }}, [{}])",
             claim.custodian,
             claim.epoch,
             claim.index,
             claim.owner,
             claim.amount,
+            claim.salt,
             claim.proof.join(", ")
         );
     }

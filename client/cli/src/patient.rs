@@ -237,37 +237,53 @@ pub fn run(args: PatientArgs) -> CommandResult {
             let signer = <sp_core::sr25519::Pair as sp_core::Pair>::from_string(&secret, None)
                 .map_err(|e| format!("the account secret is not a valid sr25519 secret: {e:?}"))?;
             let claims = medledger_delivery_http::fetch_payouts(&endpoint, &signer)?;
-            let mut done = Vec::new();
             for claim in &claims {
-                let custodian = account_of(&claim.custodian)?;
-                let owner = account_of(&claim.owner)?;
-                let amount: u128 = claim.amount.parse().map_err(|_| "bad claim amount")?;
-                let proof = claim
-                    .proof
-                    .iter()
-                    .map(|p| hash32(p))
-                    .collect::<Result<Vec<_>, _>>()?;
-                match chain.claim(
-                    &account,
-                    &custodian,
-                    claim.epoch,
-                    claim.index,
-                    &owner,
-                    amount,
-                    proof,
-                    finalized,
-                ) {
+                let earned: u128 = claim.amount.parse().map_err(|_| "bad claim amount")?;
+                let payout = medledger_chain::PayoutClaim {
+                    custodian: account_of(&claim.custodian)?,
+                    epoch: claim.epoch,
+                    index: claim.index,
+                    owner: account_of(&claim.owner)?,
+                    amount: earned,
+                    salt: hash32(&claim.salt)?,
+                    proof: claim
+                        .proof
+                        .iter()
+                        .map(|p| hash32(p))
+                        .collect::<Result<Vec<_>, _>>()?,
+                };
+                // Checked first: a claim that would fail is not free, and the hospital's node
+                // may hand out the leaf of a root it has not committed yet.
+                let outcome = match chain.verify_claim(&payout) {
+                    Ok(_) => chain.claim(&account, &payout, finalized),
+                    Err(e) if e.dispatch_error() == Some("NoSuchRoot") => {
+                        return Err(format!(
+                            "the hospital's payout root of epoch {} is not on chain yet: try again in a few blocks",
+                            claim.epoch
+                        )
+                        .into())
+                    }
+                    Err(e) => Err(e),
+                };
+                match outcome {
                     Ok(included) => {
                         options.print_tx(
-                            &format!("claimed {} of epoch {}", med(amount), claim.epoch),
+                            &format!(
+                                "claimed everything not yet claimed of {} earned up to epoch {}",
+                                med(earned),
+                                claim.epoch
+                            ),
                             &included,
-                            json!({"action": "claim", "epoch": claim.epoch, "amount": claim.amount}),
+                            json!({"action": "claim", "epoch": claim.epoch, "earned": claim.amount}),
                         );
-                        done.push(claim.epoch);
                     }
-                    Err(e) if e.dispatch_error() == Some("AlreadyClaimed") => {
+                    Err(e) if e.dispatch_error() == Some("NothingToClaim") => {
                         if !options.json {
-                            println!("epoch {}: already claimed", claim.epoch);
+                            println!(
+                                "nothing to claim: the {} earned up to epoch {} are claimed already",
+                                med(earned),
+                                claim.epoch
+                            );
                         }
                     }
                     Err(e) => return Err(e.into()),

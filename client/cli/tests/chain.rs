@@ -412,8 +412,41 @@ fn a_sale_done_with_medledger_alone_by_hospital_patients_and_buyer() {
     );
     let after = cli.json(Some(PATIENTS[0]), &["patient", "consent", "list", ALICE]);
     assert!(after[0]["revoked_at"].as_u64().is_some(), "{after}");
-    let earnings = cli.json(Some(PATIENTS[0]), &["patient", "earnings", ALICE]);
-    assert!(earnings["claimable"].is_string(), "{earnings}");
+
+    // Once the release's epoch (20 blocks) has ended, Alice General's node commits a payout
+    // root by itself; each patient, holding nothing, claims its part for free.
+    let mut claimed_in_all = 0u128;
+    for patient in PATIENTS {
+        let claim = ["patient", "claim", ALICE, "--endpoint", &endpoint];
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(240);
+        let out = loop {
+            let run = cli.run(Some(patient), &claim);
+            let (out, err) = (
+                String::from_utf8_lossy(&run.stdout).to_string(),
+                String::from_utf8_lossy(&run.stderr).to_string(),
+            );
+            if run.status.success() && out.contains("claimed everything not yet claimed") {
+                break out;
+            }
+            // Before the root: no leaf yet, or the leaf of a root still on its way.
+            assert!(
+                out.contains("holds no payout") || err.contains("is not on chain yet"),
+                "{out}{err}"
+            );
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no payout root within 240 s: {out}{err}"
+            );
+            std::thread::sleep(std::time::Duration::from_secs(3));
+        };
+        assert!(out.contains("finalized"), "{out}");
+        let again = cli.ok(Some(patient), &claim);
+        assert!(again.contains("nothing to claim"), "{again}");
+        let earnings = cli.json(Some(patient), &["patient", "earnings", ALICE]);
+        let claimed: u128 = earnings["claimed"].as_str().unwrap().parse().unwrap();
+        assert!(claimed > 0, "{earnings}");
+        claimed_in_all += claimed;
+    }
 
     // Alice General closes the listing: no longer shown as open.
     cli.ok(Some("//Alice"), &["hospital", "listing", "close", &listing]);
@@ -456,6 +489,8 @@ fn a_sale_done_with_medledger_alone_by_hospital_patients_and_buyer() {
         ("Escrow", "OrderPlaced"),
         ("Escrow", "ReceiptSubmitted"),
         ("Escrow", "EscrowReleased"),
+        ("Revenue", "RootCommitted"),
+        ("Revenue", "Claimed"),
     ] {
         assert!(
             rows.iter()
@@ -463,6 +498,21 @@ fn a_sale_done_with_medledger_alone_by_hospital_patients_and_buyer() {
             "no {pallet}.{event} in {export}"
         );
     }
+    // The patients' claims add up to the sale's owners' part.
+    let released = rows
+        .iter()
+        .find(|r| r["pallet"] == "Revenue" && r["event"] == "Released")
+        .expect("the release")["fields"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let owners_pool: u128 = released
+        .split("owners_pool: ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|digits| digits.parse().ok())
+        .unwrap_or_else(|| panic!("no owners_pool in {released}"));
+    assert_eq!(claimed_in_all, owners_pool);
     let csv_out = work.join("audit.csv");
     cli.ok(None, &audit(&["--format", "csv", "--out", s(&csv_out)]));
     let csv_text = std::fs::read_to_string(&csv_out).expect("the CSV");

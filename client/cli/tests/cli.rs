@@ -795,6 +795,7 @@ impl medledger_delivery_http::DeliveryLookup for OnePaid {
             index: 3,
             owner: format!("0x{}", hex::encode(owner)),
             amount: "1234567".into(),
+            salt: format!("0x{}", "5a".repeat(32)),
             proof: vec![format!("0x{}", "bb".repeat(32))],
         }]
     }
@@ -821,7 +822,10 @@ fn payouts_show_the_owners_own_claims_ready_to_submit() {
         String::from_utf8_lossy(&shown.stderr)
     );
     let text = String::from_utf8_lossy(&shown.stdout);
-    assert!(text.contains("epoch 12: 1234567 (leaf 3)"), "{text}");
+    assert!(
+        text.contains("1234567 earned in all up to epoch 12 (leaf 3)"),
+        "{text}"
+    );
     assert!(text.contains("revenue.claim("), "{text}");
 
     let json = payouts("//One", true);

@@ -52,10 +52,11 @@
 //! separated by commas with optional spaces; values may be double-quoted; the `0x` prefix
 //! is optional when parsing and always written; unknown parameters are ignored.
 //!
-//! # Payout claims (format version 1)
+//! # Payout claims (format version 2)
 //!
-//! `GET /payouts` returns, as a JSON array of [`PayoutClaim`], every payout leaf the
-//! custodian's books hold for the account that signed the request (an empty array if none).
+//! `GET /payouts` returns, as a JSON array of [`PayoutClaim`], the signer's leaf (cumulative
+//! amount and salt) in the latest payout root of each custodian whose books the node holds (an
+//! empty array if none).
 //! The request is signed like a delivery request, over
 //!
 //! ```text

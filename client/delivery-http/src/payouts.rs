@@ -15,8 +15,11 @@ pub struct PayoutClaim {
     pub index: u32,
     /// The owner's account: the signer of the request.
     pub owner: String,
-    /// In the chain's smallest unit.
+    /// Everything the owner earned from the custodian up to the root's epoch, in the chain's
+    /// smallest unit; a claim pays it minus what the owner claimed before.
     pub amount: String,
+    /// The leaf's 32-byte salt, known only to the custodian and this owner.
+    pub salt: String,
     /// Siblings from the leaf up.
     pub proof: Vec<String>,
 }

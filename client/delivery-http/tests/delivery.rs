@@ -87,6 +87,7 @@ fn alice_claim() -> PayoutClaim {
         index: 1,
         owner: format!("0x{}", hex::encode(alice().public().0)),
         amount: "340282366920938463463374607431768211455".into(),
+        salt: format!("0x{}", "5a".repeat(32)),
         proof: vec![format!("0x{}", "ab".repeat(32))],
     }
 }

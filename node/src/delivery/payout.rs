@@ -1,13 +1,15 @@
-//! The native side of payouts: for each ended epoch's pool the runtime's off-chain worker
-//! published (`pallet_revenue::offchain`), build the payout book from the openings of the
-//! pool's deliveries, keep it, and hand the root to the worker, which commits it.
+//! The native side of payouts: for each root the runtime's off-chain worker asks for
+//! (`pallet_revenue::offchain`), build the payout book from the openings of every delivery the
+//! custodian was paid for so far, keep it, and hand the root to the worker, which commits it.
 //!
 //! A book is `payouts/<custodian SS58>-epoch-<E>.json` under the delivery folder
-//! ([`PayoutBook`], format `medledger-payout-book/1`): every entry (order, record, owner,
-//! amount) and every leaf. The endpoint answers owners' `GET /payouts` from these files, and a
-//! regulator given the book and the openings can recompute the committed root
-//! (`pallet_revenue::book`). The book is written (and synced) before the root is handed over,
-//! so every committed root has its book on disk.
+//! ([`PayoutBook`], format `medledger-payout-book/2`): every entry (order, record, owner,
+//! amount), every leaf (owner, cumulative amount, salt) and the secret seed the salts come
+//! from. The endpoint answers owners' `GET /payouts` from the latest book of each custodian,
+//! each owner seeing only its own leaf and salt; a regulator given the book and the openings
+//! can recompute the committed root (`pallet_revenue::book`). The book is written (and synced)
+//! before the root is handed over, so every committed root has its book on disk. A job naming
+//! a rejected root replaces that root's book with a new one (a fresh seed).
 
 use std::{
     collections::HashMap,
@@ -19,10 +21,10 @@ use codec::{Decode, Encode};
 use medledger_delivery_http::PayoutClaim;
 use medledger_runtime::{AccountId, Balance, BlockNumber};
 use pallet_revenue::{
-    book::{epoch_leaves, order_entries},
+    book::{cumulative_leaves, order_entries},
     merkle::PayoutTree,
     offchain::{outcome_key, PayoutJob, PayoutJobs, PayoutOutcome, JOBS_KEY},
-    EpochIndex,
+    EpochIndex, PayoutLeaf,
 };
 use serde::{Deserialize, Serialize};
 use sp_core::{
@@ -33,11 +35,12 @@ use sp_core::{
 use super::worker::{parse_h256, read_opening, write_synced};
 
 /// Format tag of a [`PayoutBook`].
-pub const BOOK_FORMAT: &str = "medledger-payout-book/1";
+pub const BOOK_FORMAT: &str = "medledger-payout-book/2";
 
-/// One custodian's payouts for one epoch: how each sale's owners' part was split over its
-/// delivered records, and the per-owner leaves of the committed root. Amounts are decimal
-/// strings in the chain's smallest unit.
+/// One custodian's payouts up to an epoch: how each sale's owners' part was split over its
+/// delivered records, and the per-owner leaves of the root. Amounts are decimal strings in the
+/// chain's smallest unit. The seed is secret: whoever has it can check a guess of the leaves
+/// against the root.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PayoutBook {
     pub format: String,
@@ -46,6 +49,8 @@ pub struct PayoutBook {
     pub total: String,
     /// `0x`-hex payout root.
     pub root: String,
+    /// `0x`-hex secret seed of the leaves' salts (`pallet_revenue::book::leaf_salt`).
+    pub seed: String,
     pub orders: Vec<BookOrder>,
     /// Leaf `i` of the root is `leaves[i]`.
     pub leaves: Vec<BookLeaf>,
@@ -70,7 +75,10 @@ pub struct BookEntry {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BookLeaf {
     pub owner: String,
+    /// Cumulative: everything the owner earned from the custodian up to the book's epoch.
     pub amount: String,
+    /// `0x`-hex salt.
+    pub salt: String,
 }
 
 pub fn book_dir(delivery_dir: &Path) -> PathBuf {
@@ -81,10 +89,12 @@ pub fn book_path(delivery_dir: &Path, custodian: &AccountId, epoch: EpochIndex) 
     book_dir(delivery_dir).join(format!("{}-epoch-{epoch}.json", custodian.to_ss58check()))
 }
 
-/// Builds the book of one pool from the openings of its orders' deliveries.
+/// Builds the book of one job from the openings of its orders' deliveries, salting the leaves
+/// from `seed`.
 pub fn build_book(
     delivery_dir: &Path,
     job: &PayoutJob<AccountId, Balance>,
+    seed: [u8; 32],
 ) -> Result<(PayoutBook, PayoutOutcome<Balance>), String> {
     let mut entries = Vec::new();
     let mut orders = Vec::new();
@@ -130,27 +140,29 @@ pub fn build_book(
         });
         entries.extend(order_entries);
     }
-    let leaves = epoch_leaves(&entries);
-    let total: Balance = leaves.iter().map(|(_, amount)| amount).sum();
+    let leaves = cumulative_leaves(&entries, &job.owners, &seed);
+    let total: Balance = leaves.iter().map(|leaf| leaf.amount).sum();
     if total != job.total {
         return Err(format!(
-            "the deliveries of epoch {} pay {total}, the chain's pool is {}",
+            "the deliveries up to epoch {} pay {total}, the chain's earnings are {}",
             job.epoch, job.total
         ));
     }
-    let tree = PayoutTree::from_payouts(&leaves);
+    let tree = PayoutTree::from_leaves(&leaves);
     let book = PayoutBook {
         format: BOOK_FORMAT.into(),
         custodian: job.custodian.to_ss58check(),
         epoch: job.epoch,
         total: total.to_string(),
         root: format!("{:?}", tree.root()),
+        seed: hex_of(&seed),
         orders,
         leaves: leaves
             .iter()
-            .map(|(owner, amount)| BookLeaf {
-                owner: owner.to_ss58check(),
-                amount: amount.to_string(),
+            .map(|leaf| BookLeaf {
+                owner: leaf.owner.to_ss58check(),
+                amount: leaf.amount.to_string(),
+                salt: format!("{:?}", leaf.salt),
             })
             .collect(),
     };
@@ -162,7 +174,8 @@ pub fn build_book(
     Ok((book, outcome))
 }
 
-/// Builds, keeps and hands over the root of every published pool that has none yet.
+/// Builds, keeps and hands over the root of every published job that has none yet (or only
+/// the rejected one).
 pub struct PayoutWorker<S> {
     offchain_db: S,
     delivery_dir: PathBuf,
@@ -190,7 +203,11 @@ impl<S: OffchainStorage> PayoutWorker<S> {
         };
         for job in jobs.jobs {
             let key = outcome_key(&job.custodian, job.epoch);
-            if self.offchain_db.get(STORAGE_PREFIX, &key).is_some() {
+            let built = self
+                .offchain_db
+                .get(STORAGE_PREFIX, &key)
+                .and_then(|bytes| PayoutOutcome::<Balance>::decode(&mut &bytes[..]).ok());
+            if built.is_some_and(|built| Some(built.root) != job.rejected) {
                 continue;
             }
             let pool = (job.custodian.clone(), job.epoch);
@@ -201,7 +218,7 @@ impl<S: OffchainStorage> PayoutWorker<S> {
                         .set(STORAGE_PREFIX, &key, &outcome.encode());
                     log::info!(
                         target: "medledger::payout",
-                        "payout book of epoch {} built: {} leaves",
+                        "payout book up to epoch {} built: {} leaves",
                         job.epoch,
                         outcome.leaf_count
                     );
@@ -221,12 +238,13 @@ impl<S: OffchainStorage> PayoutWorker<S> {
     }
 }
 
-/// Builds the pool's book and keeps it on disk (synced, then renamed into place).
+/// Builds the job's book with a fresh secret seed and keeps it on disk (synced, then renamed
+/// into place).
 fn keep_book(
     delivery_dir: &Path,
     job: &PayoutJob<AccountId, Balance>,
 ) -> Result<PayoutOutcome<Balance>, String> {
-    let (book, outcome) = build_book(delivery_dir, job)?;
+    let (book, outcome) = build_book(delivery_dir, job, rand::random())?;
     let dir = book_dir(delivery_dir);
     fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
     let path = book_path(delivery_dir, &job.custodian, job.epoch);
@@ -237,13 +255,13 @@ fn keep_book(
     Ok(outcome)
 }
 
-/// Every leaf of the books under `delivery_dir` that pays `owner`, with its proof.
+/// `owner`'s leaf in the latest book of each custodian under `delivery_dir`, with its proof:
+/// leaves are cumulative, so the latest one claims everything.
 pub fn claims_of(delivery_dir: &Path, owner: &AccountId) -> Vec<PayoutClaim> {
     let Ok(entries) = fs::read_dir(book_dir(delivery_dir)) else {
         return Vec::new();
     };
-    let owner_ss58 = owner.to_ss58check();
-    let mut claims = Vec::new();
+    let mut latest: HashMap<String, PayoutBook> = HashMap::new();
     for path in entries.flatten().map(|entry| entry.path()) {
         if path.extension().is_none_or(|ext| ext != "json") {
             continue;
@@ -259,11 +277,19 @@ pub fn claims_of(delivery_dir: &Path, owner: &AccountId) -> Vec<PayoutClaim> {
                 continue;
             }
         };
-        if let Some(claim) = claim_in(&book, &owner_ss58) {
-            claims.push(claim);
+        if latest
+            .get(&book.custodian)
+            .is_none_or(|kept| kept.epoch < book.epoch)
+        {
+            latest.insert(book.custodian.clone(), book);
         }
     }
-    claims.sort_by_key(|claim| claim.epoch);
+    let owner_ss58 = owner.to_ss58check();
+    let mut claims: Vec<PayoutClaim> = latest
+        .values()
+        .filter_map(|book| claim_in(book, &owner_ss58))
+        .collect();
+    claims.sort_by(|a, b| a.custodian.cmp(&b.custodian));
     claims
 }
 
@@ -273,21 +299,24 @@ fn claim_in(book: &PayoutBook, owner: &str) -> Option<PayoutClaim> {
         .leaves
         .iter()
         .map(|leaf| {
-            let owner = AccountId::from_ss58check(&leaf.owner).ok()?;
-            let amount: Balance = leaf.amount.parse().ok()?;
-            Some((owner, amount))
+            Some(PayoutLeaf::<AccountId, Balance> {
+                owner: AccountId::from_ss58check(&leaf.owner).ok()?,
+                amount: leaf.amount.parse().ok()?,
+                salt: parse_h256(&leaf.salt).ok()?,
+            })
         })
         .collect::<Option<Vec<_>>>()?;
     let custodian = AccountId::from_ss58check(&book.custodian).ok()?;
-    let tree = PayoutTree::from_payouts(&leaves);
+    let tree = PayoutTree::from_leaves(&leaves);
     let proof = tree.proof(index as u32)?;
-    let (owner, amount) = &leaves[index];
+    let leaf = &leaves[index];
     Some(PayoutClaim {
         custodian: hex_of(custodian.as_ref()),
         epoch: book.epoch,
         index: index as u32,
-        owner: hex_of(owner.as_ref()),
-        amount: amount.to_string(),
+        owner: hex_of(leaf.owner.as_ref()),
+        amount: leaf.amount.to_string(),
+        salt: hex_of(leaf.salt.as_bytes()),
         proof: proof.iter().map(|node| hex_of(node.as_bytes())).collect(),
     })
 }
@@ -355,10 +384,12 @@ mod tests {
             epoch: 5,
             total: 1_001,
             orders: vec![(4, 701), (9, 300)],
+            owners: vec![Sr25519Keyring::Ferdie.to_account_id()],
+            rejected: None,
         };
-        let (book, outcome) = build_book(dir.path(), &job).expect("a book");
+        let (book, outcome) = build_book(dir.path(), &job, [3; 32]).expect("a book");
         assert_eq!(outcome.total, 1_001);
-        assert_eq!(outcome.leaf_count, 2);
+        assert_eq!(outcome.leaf_count, 3, "Bob, Eve and the enrolled Ferdie");
         let amounts: HashMap<String, String> = book
             .leaves
             .iter()
@@ -373,6 +404,15 @@ mod tests {
             amounts[&Sr25519Keyring::Eve.to_account_id().to_ss58check()],
             "350"
         );
+        assert_eq!(
+            amounts[&Sr25519Keyring::Ferdie.to_account_id().to_ss58check()],
+            "0"
+        );
+        let (again, _) = build_book(dir.path(), &job, [4; 32]).expect("a book");
+        assert_ne!(
+            again.root, book.root,
+            "another seed, other salts, another root"
+        );
 
         let mut db = sp_core::offchain::storage::InMemOffchainStorage::default();
         let jobs = PayoutJobs {
@@ -385,8 +425,12 @@ mod tests {
         let handed_over = worker
             .offchain_db
             .get(STORAGE_PREFIX, &outcome_key(&custodian, 5))
-            .map(|bytes| PayoutOutcome::<Balance>::decode(&mut &bytes[..]).expect("decodes"));
-        assert_eq!(handed_over, Some(outcome.clone()));
+            .map(|bytes| PayoutOutcome::<Balance>::decode(&mut &bytes[..]).expect("decodes"))
+            .expect("handed over");
+        assert_eq!(
+            (handed_over.total, handed_over.leaf_count),
+            (outcome.total, outcome.leaf_count)
+        );
         assert!(book_path(dir.path(), &custodian, 5).exists());
         let bob = claims_of(dir.path(), &Sr25519Keyring::Bob.to_account_id());
         assert_eq!(bob.len(), 1);
@@ -399,17 +443,84 @@ mod tests {
             .collect();
         let leaf = pallet_revenue::merkle::leaf_hash(
             claim.index,
-            &Sr25519Keyring::Bob.to_account_id(),
-            &651u128,
+            &PayoutLeaf {
+                owner: Sr25519Keyring::Bob.to_account_id(),
+                amount: 651u128,
+                salt: parse_h256(&claim.salt).expect("hex"),
+            },
         );
         assert!(pallet_revenue::merkle::verify_proof(
-            &outcome.root,
+            &handed_over.root,
             leaf,
             claim.index,
             outcome.leaf_count,
             &proof
         ));
-        assert!(claims_of(dir.path(), &Sr25519Keyring::Ferdie.to_account_id()).is_empty());
+        assert!(claims_of(dir.path(), &Sr25519Keyring::Charlie.to_account_id()).is_empty());
+
+        // A later book supersedes it: an owner is served its latest cumulative leaf only.
+        keep(
+            dir.path(),
+            &opening(12, &custodian, &[(4, Sr25519Keyring::Bob)]),
+        );
+        let later = PayoutJob {
+            epoch: 7,
+            total: 1_101,
+            orders: vec![(4, 701), (9, 300), (12, 100)],
+            ..job
+        };
+        keep_book(dir.path(), &later).expect("kept");
+        let bob = claims_of(dir.path(), &Sr25519Keyring::Bob.to_account_id());
+        assert_eq!(bob.len(), 1);
+        assert_eq!((bob[0].epoch, bob[0].amount.as_str()), (7, "751"));
+    }
+
+    #[test]
+    fn a_job_naming_the_rejected_root_gets_a_new_book() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let custodian = Sr25519Keyring::Alice.to_account_id();
+        keep(
+            dir.path(),
+            &opening(1, &custodian, &[(1, Sr25519Keyring::Bob)]),
+        );
+        let job: PayoutJob<AccountId, Balance> = PayoutJob {
+            custodian: custodian.clone(),
+            epoch: 2,
+            total: 10,
+            orders: vec![(1, 10)],
+            owners: vec![],
+            rejected: None,
+        };
+        let mut db = sp_core::offchain::storage::InMemOffchainStorage::default();
+        let publish = |db: &mut sp_core::offchain::storage::InMemOffchainStorage, job| {
+            let jobs = PayoutJobs {
+                as_of: 40u32,
+                jobs: vec![job],
+            };
+            db.set(STORAGE_PREFIX, JOBS_KEY, &jobs.encode());
+        };
+        publish(&mut db, job.clone());
+        let mut worker = PayoutWorker::new(db, dir.path().to_path_buf());
+        let built = |worker: &PayoutWorker<sp_core::offchain::storage::InMemOffchainStorage>| {
+            worker
+                .offchain_db
+                .get(STORAGE_PREFIX, &outcome_key(&custodian, 2))
+                .map(|bytes| PayoutOutcome::<Balance>::decode(&mut &bytes[..]).expect("decodes"))
+                .expect("built")
+        };
+        worker.build_published_books();
+        let first = built(&worker);
+        worker.build_published_books();
+        assert_eq!(built(&worker), first, "a built root is kept");
+        publish(
+            &mut worker.offchain_db,
+            PayoutJob {
+                rejected: Some(first.root),
+                ..job
+            },
+        );
+        worker.build_published_books();
+        assert_ne!(built(&worker).root, first.root);
     }
 
     #[test]
@@ -421,8 +532,10 @@ mod tests {
             epoch: 0,
             total: 10,
             orders: vec![(1, 10)],
+            owners: vec![],
+            rejected: None,
         };
-        let missing = build_book(dir.path(), &job).expect_err("no opening");
+        let missing = build_book(dir.path(), &job, [0; 32]).expect_err("no opening");
         assert!(missing.contains("opening"), "{missing}");
         keep(
             dir.path(),
@@ -432,12 +545,12 @@ mod tests {
             total: 11,
             ..job.clone()
         };
-        assert!(build_book(dir.path(), &wrong_total).is_err());
+        assert!(build_book(dir.path(), &wrong_total, [0; 32]).is_err());
         let other = Sr25519Keyring::Charlie.to_account_id();
         let theirs = PayoutJob {
             custodian: other,
             ..job
         };
-        assert!(build_book(dir.path(), &theirs).is_err());
+        assert!(build_book(dir.path(), &theirs, [0; 32]).is_err());
     }
 }

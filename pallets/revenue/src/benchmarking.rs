@@ -26,7 +26,7 @@ fn plenty<T: Config>() -> BalanceOf<T> {
 }
 
 /// Releases `amount` for `custodian` in the current epoch as the escrow would; returns the
-/// owners' pool.
+/// custodian's owners' earnings so far.
 fn released<T: Config>(
     order: OrderId,
     custodian: &T::AccountId,
@@ -34,7 +34,7 @@ fn released<T: Config>(
 ) -> BalanceOf<T> {
     T::Currency::mint_into(&Revenue::<T>::account_id(), amount).expect("minting works");
     Revenue::<T>::escrow_released(order, custodian, amount, 1).expect("the release is funded");
-    EpochPools::<T>::get(custodian, Revenue::<T>::current_epoch()).unwrap_or_default()
+    Earned::<T>::get(custodian).unwrap_or_default().total
 }
 
 /// Moves to the first block of the next epoch.
@@ -44,10 +44,9 @@ fn next_epoch<T: Config>() {
     frame_system::Pallet::<T>::set_block_number(now.saturating_add(length));
 }
 
-/// A root of `leaf_count` leaves in which leaf 0 pays `amount` to `owner`, with its proof.
+/// A root of `leaf_count` leaves in which leaf 0 gives `owner` `amount`, with its proof.
 fn path_to_leaf_zero<T: Config>(
-    owner: &T::AccountId,
-    amount: BalanceOf<T>,
+    leaf: &PayoutLeaf<T::AccountId, BalanceOf<T>>,
     leaf_count: u32,
 ) -> (H256, BoundedVec<H256, T::MaxProofLength>) {
     let length = merkle::proof_length(0, leaf_count).unwrap_or(0);
@@ -56,27 +55,32 @@ fn path_to_leaf_zero<T: Config>(
         .collect();
     let root = siblings
         .iter()
-        .fold(merkle::leaf_hash(0, owner, &amount), |node, sibling| {
+        .fold(merkle::leaf_hash(0, leaf), |node, sibling| {
             merkle::node_hash(&node, sibling)
         });
     (root, BoundedVec::truncate_from(siblings))
 }
 
-/// A committed root for `custodian` in the last epoch, leaf 0 paying the whole pool to `owner`;
-/// returns the epoch, amount and proof.
+/// A committed root for `custodian` after the last epoch, leaf 0 giving `owner` all the
+/// earnings; returns the epoch, leaf and proof.
 fn committed_root<T: Config>(
     custodian: &T::AccountId,
     owner: &T::AccountId,
     leaf_count: u32,
 ) -> (
     EpochIndex,
-    BalanceOf<T>,
+    PayoutLeaf<T::AccountId, BalanceOf<T>>,
     BoundedVec<H256, T::MaxProofLength>,
 ) {
     let epoch = Revenue::<T>::current_epoch();
     let pool = released::<T>(0, custodian, plenty::<T>());
     next_epoch::<T>();
-    let (root, proof) = path_to_leaf_zero::<T>(owner, pool, leaf_count);
+    let leaf = PayoutLeaf {
+        owner: owner.clone(),
+        amount: pool,
+        salt: H256::repeat_byte(5),
+    };
+    let (root, proof) = path_to_leaf_zero::<T>(&leaf, leaf_count);
     Revenue::<T>::commit_root(
         RawOrigin::Signed(custodian.clone()).into(),
         custodian.clone(),
@@ -85,8 +89,8 @@ fn committed_root<T: Config>(
         pool,
         leaf_count,
     )
-    .expect("the root matches the pool");
-    (epoch, pool, proof)
+    .expect("the root matches the earnings");
+    (epoch, leaf, proof)
 }
 
 #[benchmarks]
@@ -137,19 +141,12 @@ mod benchmarks {
         let custodian: T::AccountId = account("custodian", 0, 0);
         let owner: T::AccountId = account("owner", 0, 0);
         let caller: T::AccountId = whitelisted_caller();
-        let (epoch, amount, proof) = committed_root::<T>(&custodian, &owner, 1u32 << p.min(31));
+        let (epoch, leaf, proof) = committed_root::<T>(&custodian, &owner, 1u32 << p.min(31));
         assert_eq!(proof.len() as u32, p);
+        let amount = leaf.amount;
 
         #[extrinsic_call]
-        _(
-            RawOrigin::Signed(caller),
-            custodian,
-            epoch,
-            0,
-            owner.clone(),
-            amount,
-            proof,
-        );
+        _(RawOrigin::Signed(caller), custodian, epoch, 0, leaf, proof);
 
         assert_eq!(T::Currency::balance(&owner), amount);
     }
@@ -159,8 +156,9 @@ mod benchmarks {
     fn claim_in_100_000_leaf_root() {
         let custodian: T::AccountId = account("custodian", 0, 0);
         let owner: T::AccountId = account("owner", 0, 0);
-        let (epoch, amount, proof) = committed_root::<T>(&custodian, &owner, 100_000);
+        let (epoch, leaf, proof) = committed_root::<T>(&custodian, &owner, 100_000);
         assert_eq!(proof.len(), 17);
+        let amount = leaf.amount;
 
         #[extrinsic_call]
         claim(
@@ -168,8 +166,7 @@ mod benchmarks {
             custodian,
             epoch,
             0,
-            owner.clone(),
-            amount,
+            leaf,
             proof,
         );
 
@@ -184,11 +181,11 @@ mod benchmarks {
             .max(1u32.into());
         T::Currency::mint_into(&Revenue::<T>::account_id(), owed).expect("minting works");
         Owed::<T>::insert(&owner, owed);
+        // Owed as a custodian's share too small for a new account.
         RevenueTotals::<T>::mutate(|totals| {
             totals.released = totals.released.saturating_add(owed);
-            totals.claimed = totals.claimed.saturating_add(owed);
+            totals.custodians = totals.custodians.saturating_add(owed);
         });
-        ClaimedBy::<T>::insert(&owner, owed);
         T::Currency::mint_into(&owner, T::Currency::minimum_balance()).expect("minting works");
 
         #[extrinsic_call]
@@ -198,6 +195,21 @@ mod benchmarks {
             who: owner,
             amount: owed,
         });
+    }
+
+    #[benchmark]
+    fn reject_root() -> Result<(), BenchmarkError> {
+        let origin =
+            T::RejectOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+        let custodian: T::AccountId = account("custodian", 0, 0);
+        let owner: T::AccountId = account("owner", 0, 0);
+        let (epoch, _, _) = committed_root::<T>(&custodian, &owner, 1);
+
+        #[extrinsic_call]
+        _(origin as T::RuntimeOrigin, custodian.clone(), epoch);
+
+        assert_last_event::<T>(Event::RootRejected { custodian, epoch });
+        Ok(())
     }
 
     /// A release paying a new custodian and a new treasury account.

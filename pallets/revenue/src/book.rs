@@ -6,15 +6,22 @@
 //!   split equally over the records delivered for it (the receipt's records, from the
 //!   delivery's opening), in ascending order of the record id; the first
 //!   `pool % records` records get one unit more, so the entries sum to the pool exactly.
-//! - **Leaves of an epoch** ([`epoch_leaves`]): every owner's entries of the epoch's orders
-//!   summed; leaves in ascending order of the owner's SCALE encoding, owners whose sum is zero
-//!   left out. Leaf `i` of the tree ([`crate::merkle::PayoutTree::from_payouts`]) is the `i`-th.
+//! - **Leaves of a root** ([`cumulative_leaves`]): every owner's entries of all the custodian's
+//!   orders released up to the root's epoch, summed, and a zero leaf for every other owner
+//!   enrolled at the custodian; leaves in ascending order of the owner's SCALE encoding, each
+//!   salted with [`leaf_salt`] from the book's secret seed. Leaf `i` of the tree
+//!   ([`crate::merkle::PayoutTree::from_leaves`]) is the `i`-th.
 
-use crate::{OrderId, PayoutEntry};
+use crate::{OrderId, PayoutEntry, PayoutLeaf};
 use alloc::{collections::BTreeMap, vec::Vec};
 use codec::Encode;
 use pallet_consent::RecordId;
+use sp_core::H256;
+use sp_io::hashing::blake2_256;
 use sp_runtime::traits::{AtLeast32BitUnsigned, Zero};
+
+/// Prefix of every salt preimage.
+pub const SALT_DOMAIN: &[u8; 12] = b"mlrev:salt:1";
 
 /// The entries paying `owners_pool` of `order` to the owners of its delivered `records`
 /// (record id, owner). Empty if there are no records.
@@ -48,12 +55,28 @@ pub fn order_entries<AccountId: Clone, Balance: AtLeast32BitUnsigned + Copy>(
         .collect()
 }
 
-/// The leaves of an epoch's root: `(owner, amount)` per owner, in ascending order of the
-/// owner's SCALE encoding, without zero amounts.
-pub fn epoch_leaves<AccountId: Clone + Encode, Balance: AtLeast32BitUnsigned + Copy>(
+/// The salt of `owner`'s leaf in a book with secret `seed`:
+/// `blake2_256(SALT_DOMAIN ++ seed ++ SCALE(owner))`. The custodian draws a fresh seed for each
+/// book and tells each owner only its own salt.
+pub fn leaf_salt<AccountId: Encode>(seed: &[u8; 32], owner: &AccountId) -> H256 {
+    let mut preimage = SALT_DOMAIN.to_vec();
+    preimage.extend_from_slice(seed);
+    owner.encode_to(&mut preimage);
+    H256(blake2_256(&preimage))
+}
+
+/// The leaves of a root: one per owner that has `entries` or is `enrolled`, with the sum of
+/// its entries (zero for an enrolled owner without any), in ascending order of the owner's
+/// SCALE encoding, salted from `seed`.
+pub fn cumulative_leaves<AccountId: Clone + Encode, Balance: AtLeast32BitUnsigned + Copy>(
     entries: &[PayoutEntry<AccountId, Balance>],
-) -> Vec<(AccountId, Balance)> {
-    let mut sums: BTreeMap<Vec<u8>, (AccountId, Balance)> = BTreeMap::new();
+    enrolled: &[AccountId],
+    seed: &[u8; 32],
+) -> Vec<PayoutLeaf<AccountId, Balance>> {
+    let mut sums: BTreeMap<Vec<u8>, (AccountId, Balance)> = enrolled
+        .iter()
+        .map(|owner| (owner.encode(), (owner.clone(), Zero::zero())))
+        .collect();
     for entry in entries {
         let sum = sums
             .entry(entry.owner.encode())
@@ -61,6 +84,10 @@ pub fn epoch_leaves<AccountId: Clone + Encode, Balance: AtLeast32BitUnsigned + C
         sum.1 = sum.1.saturating_add(entry.amount);
     }
     sums.into_values()
-        .filter(|(_, amount)| !amount.is_zero())
+        .map(|(owner, amount)| PayoutLeaf {
+            salt: leaf_salt(seed, &owner),
+            owner,
+            amount,
+        })
         .collect()
 }

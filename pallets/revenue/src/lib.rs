@@ -12,50 +12,58 @@
 //!    splits it with the current [`RevenueShares`]: owners' share and custodian's share
 //!    rounded down, **the treasury takes the rounding remainder**, so the three parts always
 //!    sum to the price. The custodian's and treasury's parts are paid at once; the owners'
-//!    part is added to the custodian's pool for the current epoch (`EpochLength` blocks).
-//!    Each order's part is indexed under the pool (`PoolOrders`), kept after the root is
-//!    committed so anyone can see which sales a root pays for. An epoch lasts `EpochLength`
+//!    part is added to what the custodian's sales have earned their owners ([`Earned`]) and
+//!    indexed under the epoch (`PoolOrders`, kept for audits). An epoch lasts `EpochLength`
 //!    blocks, fixed at genesis (`DefaultEpochLength` unless the chain spec sets it).
-//! 2. **Root.** Once the epoch has ended, the custodian's node builds the payout book from the
-//!    openings of the pool's deliveries ([`book`]: each order's part split equally over its
-//!    delivered records) and its off-chain worker commits ONE payout root for it
-//!    ([`Pallet::commit_root`], [`offchain`]), signed by the custodian or its delegate, with a
-//!    declared total that must equal the pool. The pool then belongs to the root; a second
-//!    root for the same (custodian, epoch) is refused. Owners fetch their leaf and proof from
-//!    the custodian's delivery endpoint (`GET /payouts`, a request they sign).
-//! 3. **Claim.** Anyone submits [`Pallet::claim`] with a leaf and its Merkle proof (at most
-//!    `MaxProofLength` siblings, so the weight is bounded; 17 covers 131 072 leaves). Each leaf
-//!    pays once (a bitmap, `ClaimedLeaves`), claims never exceed the root's total, and the
-//!    money always goes to the leaf's owner. Claims submitted by the owner are free
-//!    (`feeless_if`) within the owner's budget of free calls (`Config::FreeCalls`, shared with
-//!    consent calls). A patient's
-//!    account exists without tokens while pallet-ownership keeps it (enrolled, or owning
-//!    records); an owner whose account does not exist cannot sign, and its claim comes from a
-//!    third party (the custodian or a relayer).
+//! 2. **Root.** After an epoch in which it sold, the custodian's node builds the payout book
+//!    from the openings of *all* its released sales ([`book`]: each order's part split equally
+//!    over its delivered records) and its off-chain worker commits ONE payout root
+//!    ([`Pallet::commit_root`], [`offchain`]), signed by the custodian or its delegate. The
+//!    root has one leaf per owner enrolled at the custodian (or ever paid by it) with the
+//!    owner's **cumulative** earnings from it, zero included, and a secret salt; its declared
+//!    total must equal everything earned up to that epoch. Roots come in epoch order; a
+//!    consortium vote ([`Pallet::reject_root`]) can reject a wrong one, and the custodian then
+//!    commits a corrected one. Owners fetch their leaf and proof from the custodian's delivery
+//!    endpoint (`GET /payouts`, a request they sign).
+//! 3. **Claim.** Anyone submits [`Pallet::claim`] with a leaf of any committed, unrejected root
+//!    and its Merkle proof (at most `MaxProofLength` siblings, so the weight is bounded; 17
+//!    covers 131 072 leaves). It pays the leaf's cumulative amount minus what the owner has
+//!    claimed from that custodian before ([`ClaimedFrom`]), always to the leaf's owner, and
+//!    a custodian's claims never exceed the root's total. Claims submitted by the owner are
+//!    free (`feeless_if`) within the owner's budget of free calls (`Config::FreeCalls`, shared
+//!    with consent calls). A patient's account exists without tokens while pallet-ownership
+//!    keeps it (enrolled, or owning records); an owner whose account does not exist cannot
+//!    sign, and its claim comes from a third party (the custodian or a relayer).
 //! 4. **Small amounts.** A payment the recipient's account cannot take (below the existential
 //!    deposit of a non-existent account) accrues in the `Owed` ledger; it is paid with the
 //!    recipient's next payment, or by [`Pallet::pay_owed`] (anyone) once it can be. Nothing
-//!    owed, unclaimed or pooled is ever taken back.
+//!    owed, unclaimed or earned is ever taken back.
 //!
 //! [`Pallet::set_shares`] (only `SharesOrigin`, the consortium's vote) changes the split for
 //! future releases.
+//!
+//! ## Why cumulative leaves (what the chain does not reveal)
+//! A root per sale, or leaves only for the owners paid in an epoch, would tell everyone which
+//! owners were in which sale: with one sale in an epoch, every claim names one of its owners.
+//! Here every root has a leaf for every enrolled owner, the root and leaf count do not depend
+//! on who was sold, and a claim withdraws an owner's whole unclaimed balance whenever the owner
+//! chooses. The chain sees that an owner was paid some amount by a custodian at some time, not
+//! for which sale. Salts keep the roots from confirming a guess of everyone's earnings.
 //!
 //! ## Payout book, leaves and tree (what custodians must keep and regulators can check)
 //! - **Entry** ([`PayoutEntry`]): one line per (order, record): `order: u64`, `record: H256`,
 //!   `owner`, `amount`. The entries of an order sum to its owners' pool (`ReleasedOrders`),
 //!   and each entry's owner must have consented at the sale; the runtime API `audit_entry`
 //!   checks an entry against `ReleasedOrders` and the consent registry at a given block.
-//! - **Leaf**: one per owner per (custodian, epoch), `amount` = the sum of that owner's
-//!   entries in the epoch, leaves in ascending order of the owner's SCALE encoding, index =
-//!   position from 0. `leaf = blake2_256("mlrev:leaf:1" ++ SCALE(index: u32) ++ SCALE(owner)
-//!   ++ SCALE(amount))`.
+//! - **Leaf** ([`PayoutLeaf`]): one per owner (see above), `amount` = the sum of that owner's
+//!   entries over every order released up to the root's epoch, leaves in ascending order of
+//!   the owner's SCALE encoding, index = position from 0. `leaf = blake2_256("mlrev:leaf:2" ++
+//!   SCALE(index: u32) ++ SCALE(owner) ++ SCALE(amount) ++ salt)`.
 //! - **Node**: `blake2_256("mlrev:node:1" ++ left ++ right)`. Leaves are paired left to right
 //!   on each level; an odd last node moves up unchanged (no duplication). The two 12-byte
 //!   domain tags keep a leaf from passing for a node and the other way round.
 //! - **Proof**: the siblings from the leaf up; the verifier derives left/right and where no
 //!   sibling exists from `(index, leaf_count)`, and every element must be used.
-//!
-//! A claim reveals only that an owner earned an amount from a hospital in an epoch.
 //!
 //! ## Wiring (runtime)
 //! - Escrow: pallet-escrow's `OnEscrowRelease` has exactly this pallet's shape; the runtime
@@ -64,15 +72,17 @@
 //!   the escrow, so neither blocks the other's build). The escrow moves the money first.
 //! - Consent: [`EntryConsentCheck`] is adapted from pallet-consent's
 //!   `ConsentCheck::consent_covers`, with the buyer and purpose taken from the escrow order.
-//! - No membership check on [`Pallet::commit_root`]: the pool is keyed by the signer, which
-//!   proves it made those sales, and a hospital that has left the consortium must still be able
-//!   to pay its owners what it owes them.
+//! - Owners: [`EnrolledOwners`] from pallet-ownership's enrolments (off-chain worker only).
+//! - No membership check on [`Pallet::commit_root`]: the earnings are keyed by the signer,
+//!   which proves it made those sales, and a hospital that has left the consortium must still
+//!   be able to pay its owners what it owes them.
 //!
 //! ## Invariants (checked by `try_state`)
-//! - released == custodians' shares + treasury shares + claimed + unclaimed owners' pools
-//!   (open epoch pools plus each root's total minus its claims);
-//! - sum of `Owed` == custodians' + treasury + claimed − paid; `ClaimedBy` sums to claimed;
-//! - each root's claims ≤ its total, and its claimed-leaf bits lie below its leaf count;
+//! - released == custodians' shares + treasury shares + claimed + unclaimed earnings;
+//! - each custodian's earnings equal the sum of its `PoolOrders`, the latest epoch's part
+//!   that of the epoch's orders; its claims equal the sum of its `ClaimedFrom` and never
+//!   exceed its earnings; no root's total exceeds them;
+//! - sum of `Owed` == custodians' + treasury + claimed − paid;
 //! - the pallet account holds at least its existential deposit plus released − paid.
 
 #![cfg_attr(not(feature = "std"), no_std)]
@@ -100,9 +110,6 @@ mod offchain_tests;
 mod tests;
 mod types;
 pub mod weights;
-
-/// Bits per `ClaimedLeaves` word.
-pub const LEAVES_PER_WORD: u32 = 64;
 
 #[frame_support::pallet]
 pub mod pallet {
@@ -150,6 +157,12 @@ pub mod pallet {
         /// May change the split (the consortium's two-thirds vote).
         type SharesOrigin: EnsureOrigin<Self::RuntimeOrigin>;
 
+        /// May reject a custodian's wrong payout root (the consortium's two-thirds vote).
+        type RejectOrigin: EnsureOrigin<Self::RuntimeOrigin>;
+
+        /// The owners enrolled at a custodian: each gets a leaf in its roots.
+        type Owners: EnrolledOwners<Self::AccountId>;
+
         /// Consent answers for payout entries (the runtime adapts pallet-consent).
         type Consent: EntryConsentCheck<Self::AccountId, BlockNumberFor<Self>>;
 
@@ -190,20 +203,13 @@ pub mod pallet {
         }
     }
 
-    /// Owners' money released in an epoch, per custodian, until the custodian commits a root.
+    /// What each custodian's sales have earned their owners, and how much was claimed.
     #[pallet::storage]
-    pub type EpochPools<T: Config> = StorageDoubleMap<
-        _,
-        Blake2_128Concat,
-        T::AccountId,
-        Twox64Concat,
-        EpochIndex,
-        BalanceOf<T>,
-        OptionQuery,
-    >;
+    pub type Earned<T: Config> =
+        StorageMap<_, Blake2_128Concat, T::AccountId, Earnings<BalanceOf<T>>, OptionQuery>;
 
-    /// The orders whose owners' money makes up each (custodian, epoch) pool, with each
-    /// order's part. Kept after the root is committed: it says which sales a root pays for.
+    /// The orders whose owners' parts a custodian released in each epoch, with each order's
+    /// part: which sales the roots from that epoch on pay for.
     #[pallet::storage]
     pub type PoolOrders<T: Config> = StorageNMap<
         _,
@@ -221,7 +227,7 @@ pub mod pallet {
     pub type EpochLength<T: Config> =
         StorageValue<_, BlockNumberFor<T>, ValueQuery, T::DefaultEpochLength>;
 
-    /// The committed payout root of each (custodian, epoch).
+    /// The payout roots of each custodian, by the epoch they were committed after.
     #[pallet::storage]
     pub type PayoutRoots<T: Config> = StorageDoubleMap<
         _,
@@ -233,25 +239,26 @@ pub mod pallet {
         OptionQuery,
     >;
 
-    /// Claimed leaves of each root: bit `i % 64` of word `i / 64` is set once leaf `i` paid.
+    /// The epoch of each custodian's latest root (rejected or not).
     #[pallet::storage]
-    pub type ClaimedLeaves<T: Config> = StorageDoubleMap<
+    pub type LatestRoot<T: Config> =
+        StorageMap<_, Blake2_128Concat, T::AccountId, EpochIndex, OptionQuery>;
+
+    /// What each owner has claimed from each custodian: owner, custodian → amount.
+    #[pallet::storage]
+    pub type ClaimedFrom<T: Config> = StorageDoubleMap<
         _,
         Blake2_128Concat,
-        (T::AccountId, EpochIndex),
-        Twox64Concat,
-        u32,
-        u64,
-        ValueQuery,
+        T::AccountId,
+        Blake2_128Concat,
+        T::AccountId,
+        BalanceOf<T>,
+        OptionQuery,
     >;
 
     /// Allocated to an account but not yet payable to it (below the existential deposit).
     #[pallet::storage]
     pub type Owed<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, BalanceOf<T>>;
-
-    /// Sum of each owner's proven claims.
-    #[pallet::storage]
-    pub type ClaimedBy<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, BalanceOf<T>>;
 
     /// Every released order: custodian, epoch and owners' pool.
     #[pallet::storage]
@@ -310,7 +317,8 @@ pub mod pallet {
             custodian_share: BalanceOf<T>,
             treasury_share: BalanceOf<T>,
         },
-        /// A custodian (or its delegate, `by`) committed the payout root of an ended epoch.
+        /// A custodian (or its delegate, `by`) committed a payout root after an ended epoch:
+        /// `total` is everything its sales earned their owners up to that epoch.
         RootCommitted {
             custodian: T::AccountId,
             by: T::AccountId,
@@ -319,13 +327,18 @@ pub mod pallet {
             total: BalanceOf<T>,
             leaf_count: u32,
         },
-        /// A leaf of a payout root was claimed for its owner.
-        Claimed {
+        /// A consortium vote rejected a payout root: nothing more is claimed against it.
+        RootRejected {
             custodian: T::AccountId,
             epoch: EpochIndex,
-            index: u32,
+        },
+        /// An owner claimed its unclaimed earnings from a custodian: `amount` now, `claimed`
+        /// in all.
+        Claimed {
+            custodian: T::AccountId,
             owner: T::AccountId,
             amount: BalanceOf<T>,
+            claimed: BalanceOf<T>,
         },
         /// Money left the pallet account: everything owed to `who`.
         Paid {
@@ -353,28 +366,33 @@ pub mod pallet {
         ReleaseNotFunded,
         /// The epoch has not ended yet; roots are committed after it.
         EpochNotEnded,
-        /// The custodian released nothing for owners in this epoch (or its root is committed).
-        NoPool,
+        /// The custodian's sales have earned its owners nothing up to this epoch.
+        NothingEarned,
         /// Only the custodian or its off-chain-worker delegate may commit its roots.
         NotCustodian,
-        /// A root for this custodian and epoch was committed already.
+        /// A root for this epoch or a later one is committed already (and not rejected).
         RootAlreadyCommitted,
-        /// The declared total differs from the epoch's owners' pool.
+        /// The custodian sold in a later epoch than this one and the one after it: commit the
+        /// root of the latest ended epoch.
+        EpochTooOld,
+        /// The root adds no earnings to the custodian's latest one.
+        NothingNewEarned,
+        /// The declared total differs from what the custodian's sales earned up to the epoch.
         TotalMismatch,
         /// A root needs at least one and at most `2^MaxProofLength` leaves.
         BadLeafCount,
         /// No root is committed for this custodian and epoch.
         NoSuchRoot,
+        /// A consortium vote rejected this root.
+        RootRejected,
         /// The leaf index is not below the root's leaf count.
         LeafIndexOutOfRange,
         /// The proof does not show this leaf under the root.
         InvalidProof,
-        /// This leaf has been claimed already.
-        AlreadyClaimed,
-        /// The claim would take the root's claims beyond its total.
+        /// The owner has already claimed this leaf's amount (or more) from the custodian.
+        NothingToClaim,
+        /// The claim would take the custodian's claims beyond the root's total.
         ExceedsRootTotal,
-        /// A leaf paying nothing cannot be claimed.
-        ZeroAmount,
         /// Nothing is owed to this account.
         NothingOwed,
         /// What is owed is still below what the account can receive.
@@ -420,9 +438,12 @@ pub mod pallet {
             Ok(())
         }
 
-        /// Commit the payout root of `custodian`'s pool for an ended epoch; `total` must equal
-        /// the pool. Signed by the custodian or its off-chain-worker delegate (the custodian's
-        /// node does it by itself, [`crate::offchain`]).
+        /// Commit `custodian`'s payout root after the ended `epoch`: one leaf per owner with
+        /// the owner's cumulative earnings; `total` must equal everything the custodian's
+        /// sales earned their owners up to the epoch. Roots come in epoch order; after a
+        /// rejection, another root for the same epoch may follow. Signed by the custodian or
+        /// its off-chain-worker delegate (the custodian's node does it by itself,
+        /// [`crate::offchain`]).
         #[pallet::call_index(1)]
         #[pallet::weight(T::WeightInfo::commit_root())]
         pub fn commit_root(
@@ -439,28 +460,31 @@ pub mod pallet {
                 Error::<T>::NotCustodian
             );
             ensure!(epoch < Self::current_epoch(), Error::<T>::EpochNotEnded);
+            let earned = Earned::<T>::get(&custodian).ok_or(Error::<T>::NothingEarned)?;
+            let previous = Self::ensure_root_may_follow(&custodian, epoch)?;
+            let through = earned.through(epoch).ok_or(Error::<T>::EpochTooOld)?;
+            ensure!(!through.is_zero(), Error::<T>::NothingEarned);
+            ensure!(total == through, Error::<T>::TotalMismatch);
             ensure!(
-                !PayoutRoots::<T>::contains_key(&custodian, epoch),
-                Error::<T>::RootAlreadyCommitted
+                previous.is_none_or(|previous| previous.rejected || previous.total < total),
+                Error::<T>::NothingNewEarned
             );
-            let pool = EpochPools::<T>::get(&custodian, epoch).ok_or(Error::<T>::NoPool)?;
-            ensure!(total == pool, Error::<T>::TotalMismatch);
             ensure!(
                 leaf_count > 0 && u64::from(leaf_count) <= Self::max_leaves(),
                 Error::<T>::BadLeafCount
             );
 
-            EpochPools::<T>::remove(&custodian, epoch);
             PayoutRoots::<T>::insert(
                 &custodian,
                 epoch,
                 PayoutRoot {
                     root,
                     total,
-                    claimed: Zero::zero(),
                     leaf_count,
+                    rejected: false,
                 },
             );
+            LatestRoot::<T>::insert(&custodian, epoch);
             Self::deposit_event(Event::RootCommitted {
                 custodian,
                 by,
@@ -472,16 +496,16 @@ pub mod pallet {
             Ok(())
         }
 
-        /// Claim leaf `index` of the custodian's root for `epoch`, paying `amount` to `owner`.
-        /// Anyone may submit it; free for the owner within the rate limit.
+        /// Claim for `leaf.owner` its earnings from `custodian` not yet claimed, proven by
+        /// leaf `index` of the root committed after `epoch`. Anyone may submit it; free for
+        /// the owner within its budget of free calls.
         #[pallet::call_index(2)]
         #[pallet::weight(T::WeightInfo::claim(proof.len() as u32))]
         #[pallet::feeless_if(|origin: &OriginFor<T>, custodian: &T::AccountId,
-			epoch: &EpochIndex, index: &u32, owner: &T::AccountId, amount: &BalanceOf<T>,
+			epoch: &EpochIndex, index: &u32, leaf: &PayoutLeaf<T::AccountId, BalanceOf<T>>,
 			proof: &BoundedVec<H256, T::MaxProofLength>| -> bool {
-			Pallet::<T>::is_free_for(origin, owner, || {
-				Pallet::<T>::ensure_can_claim(custodian, *epoch, *index, owner, *amount, proof)
-					.map(|_| ())
+			Pallet::<T>::is_free_for(origin, &leaf.owner, || {
+				Pallet::<T>::ensure_can_claim(custodian, *epoch, *index, leaf, proof).map(|_| ())
 			})
 		})]
         pub fn claim(
@@ -489,37 +513,32 @@ pub mod pallet {
             custodian: T::AccountId,
             epoch: EpochIndex,
             index: u32,
-            owner: T::AccountId,
-            amount: BalanceOf<T>,
+            leaf: PayoutLeaf<T::AccountId, BalanceOf<T>>,
             proof: BoundedVec<H256, T::MaxProofLength>,
         ) -> DispatchResult {
             let signer = ensure_signed(origin)?;
-            let mut root =
-                Self::ensure_can_claim(&custodian, epoch, index, &owner, amount, &proof)?;
+            let amount = Self::ensure_can_claim(&custodian, epoch, index, &leaf, &proof)?;
+            let owner = leaf.owner;
             let mut totals = RevenueTotals::<T>::get();
             totals.claimed = totals
                 .claimed
                 .checked_add(&amount)
                 .ok_or(ArithmeticError::Overflow)?;
-            root.claimed = root.claimed.saturating_add(amount);
-
-            ClaimedLeaves::<T>::mutate((&custodian, epoch), index / LEAVES_PER_WORD, |word| {
-                *word |= Self::leaf_bit(index)
+            Earned::<T>::mutate(&custodian, |earned| {
+                if let Some(earned) = earned {
+                    earned.claimed = earned.claimed.saturating_add(amount);
+                }
             });
-            PayoutRoots::<T>::insert(&custodian, epoch, root);
-            ClaimedBy::<T>::mutate(&owner, |claimed| {
-                *claimed = Some(claimed.unwrap_or_default().saturating_add(amount))
-            });
+            ClaimedFrom::<T>::insert(&owner, &custodian, leaf.amount);
             RevenueTotals::<T>::put(totals);
             if signer == owner {
                 T::FreeCalls::use_free_call(&owner);
             }
             Self::deposit_event(Event::Claimed {
                 custodian,
-                epoch,
-                index,
                 owner: owner.clone(),
                 amount,
+                claimed: leaf.amount,
             });
             Self::pay_or_accrue(&owner, amount)
         }
@@ -538,6 +557,27 @@ pub mod pallet {
                 T::FreeCalls::use_free_call(&who);
             }
             Self::transfer_out(&who, owed)
+        }
+
+        /// Reject `custodian`'s root committed after `epoch` (the consortium's vote, on a root
+        /// a regulator or member found wrong): nothing more can be claimed against it, what
+        /// was claimed stays paid, and the custodian may commit a corrected root.
+        #[pallet::call_index(4)]
+        #[pallet::weight(T::WeightInfo::reject_root())]
+        pub fn reject_root(
+            origin: OriginFor<T>,
+            custodian: T::AccountId,
+            epoch: EpochIndex,
+        ) -> DispatchResult {
+            T::RejectOrigin::ensure_origin(origin)?;
+            PayoutRoots::<T>::try_mutate(&custodian, epoch, |root| {
+                let root = root.as_mut().ok_or(Error::<T>::NoSuchRoot)?;
+                ensure!(!root.rejected, Error::<T>::RootRejected);
+                root.rejected = true;
+                Ok::<_, Error<T>>(())
+            })?;
+            Self::deposit_event(Event::RootRejected { custodian, epoch });
+            Ok(())
         }
     }
 
@@ -590,10 +630,16 @@ pub mod pallet {
                 .split(amount)
                 .ok_or(Error::<T>::SharesNotWhole)?;
             let epoch = Self::current_epoch();
-            let pool = EpochPools::<T>::get(custodian, epoch)
-                .unwrap_or_default()
+            let mut earned = Earned::<T>::get(custodian).unwrap_or_default();
+            if earned.latest_epoch != epoch {
+                earned.latest_epoch = epoch;
+                earned.in_latest_epoch = Zero::zero();
+            }
+            earned.total = earned
+                .total
                 .checked_add(&split.owners)
                 .ok_or(ArithmeticError::Overflow)?;
+            earned.in_latest_epoch = earned.in_latest_epoch.saturating_add(split.owners);
             totals.custodians = totals
                 .custodians
                 .checked_add(&split.custodian)
@@ -604,7 +650,7 @@ pub mod pallet {
                 .ok_or(ArithmeticError::Overflow)?;
 
             if !split.owners.is_zero() {
-                EpochPools::<T>::insert(custodian, epoch, pool);
+                Earned::<T>::insert(custodian, earned);
                 PoolOrders::<T>::insert((custodian, epoch, order), split.owners);
             }
             ReleasedOrders::<T>::insert(
@@ -631,45 +677,59 @@ pub mod pallet {
         }
 
         /// The checks of [`Pallet::claim`], shared with its `feeless_if` condition and the
-        /// runtime API's `verify_claim`; returns the root.
+        /// runtime API's `verify_claim`; returns the amount the claim pays.
         pub fn ensure_can_claim(
             custodian: &T::AccountId,
             epoch: EpochIndex,
             index: u32,
-            owner: &T::AccountId,
-            amount: BalanceOf<T>,
+            leaf: &PayoutLeaf<T::AccountId, BalanceOf<T>>,
             proof: &[H256],
-        ) -> Result<PayoutRoot<BalanceOf<T>>, Error<T>> {
-            ensure!(!amount.is_zero(), Error::<T>::ZeroAmount);
+        ) -> Result<BalanceOf<T>, Error<T>> {
             let root = PayoutRoots::<T>::get(custodian, epoch).ok_or(Error::<T>::NoSuchRoot)?;
+            ensure!(!root.rejected, Error::<T>::RootRejected);
             ensure!(index < root.leaf_count, Error::<T>::LeafIndexOutOfRange);
             ensure!(
-                !Self::is_claimed(custodian, epoch, index),
-                Error::<T>::AlreadyClaimed
-            );
-            let leaf = merkle::leaf_hash(index, owner, &amount);
-            ensure!(
-                merkle::verify_proof(&root.root, leaf, index, root.leaf_count, proof),
+                merkle::verify_proof(
+                    &root.root,
+                    merkle::leaf_hash(index, leaf),
+                    index,
+                    root.leaf_count,
+                    proof
+                ),
                 Error::<T>::InvalidProof
             );
+            let already = ClaimedFrom::<T>::get(&leaf.owner, custodian).unwrap_or_default();
+            let amount = leaf
+                .amount
+                .checked_sub(&already)
+                .filter(|amount| !amount.is_zero())
+                .ok_or(Error::<T>::NothingToClaim)?;
+            let claimed = Earned::<T>::get(custodian).unwrap_or_default().claimed;
             ensure!(
-                root.claimed
+                claimed
                     .checked_add(&amount)
                     .is_some_and(|claimed| claimed <= root.total),
                 Error::<T>::ExceedsRootTotal
             );
+            Ok(amount)
+        }
+
+        /// Whether a root after `epoch` may follow the custodian's latest one: a later epoch,
+        /// or the same epoch if that root was rejected. Returns the latest root.
+        fn ensure_root_may_follow(
+            custodian: &T::AccountId,
+            epoch: EpochIndex,
+        ) -> Result<Option<PayoutRoot<BalanceOf<T>>>, Error<T>> {
+            let Some(latest) = LatestRoot::<T>::get(custodian) else {
+                return Ok(None);
+            };
+            let root = PayoutRoots::<T>::get(custodian, latest);
+            let replaces_rejected = epoch == latest && root.is_some_and(|root| root.rejected);
+            ensure!(
+                epoch > latest || replaces_rejected,
+                Error::<T>::RootAlreadyCommitted
+            );
             Ok(root)
-        }
-
-        /// Whether leaf `index` of the (custodian, epoch) root has been claimed.
-        pub fn is_claimed(custodian: &T::AccountId, epoch: EpochIndex, index: u32) -> bool {
-            ClaimedLeaves::<T>::get((custodian, epoch), index / LEAVES_PER_WORD)
-                & Self::leaf_bit(index)
-                != 0
-        }
-
-        fn leaf_bit(index: u32) -> u64 {
-            1u64 << (index % LEAVES_PER_WORD)
         }
 
         /// The checks of [`Pallet::pay_owed`]; returns what is owed.
@@ -742,9 +802,12 @@ pub mod pallet {
             Owed::<T>::get(owner).unwrap_or_default()
         }
 
-        /// Everything `owner` has claimed (runtime API).
+        /// Everything `owner` has claimed, from every custodian (runtime API).
         pub fn claimed(owner: &T::AccountId) -> BalanceOf<T> {
-            ClaimedBy::<T>::get(owner).unwrap_or_default()
+            ClaimedFrom::<T>::iter_prefix_values(owner)
+                .fold(Zero::zero(), |sum: BalanceOf<T>, claimed| {
+                    sum.saturating_add(claimed)
+                })
         }
 
         /// Audits one payout entry of `custodian`'s book for `epoch` (runtime API).
@@ -769,57 +832,65 @@ pub mod pallet {
             let totals = RevenueTotals::<T>::get();
             let add = |sum: BalanceOf<T>, item: BalanceOf<T>| sum.checked_add(&item);
 
-            let pools = EpochPools::<T>::iter_values().try_fold(Zero::zero(), add);
-            let mut roots_left: Option<BalanceOf<T>> = Some(Zero::zero());
-            for (custodian, epoch, root) in PayoutRoots::<T>::iter() {
+            let mut unclaimed: Option<BalanceOf<T>> = Some(Zero::zero());
+            let mut claimed_by_owners = ClaimedFrom::<T>::iter().fold(
+                alloc::collections::BTreeMap::<T::AccountId, BalanceOf<T>>::new(),
+                |mut sums, (_, custodian, claimed)| {
+                    let sum = sums.entry(custodian).or_insert_with(Zero::zero);
+                    *sum = sum.saturating_add(claimed);
+                    sums
+                },
+            );
+            for (custodian, earned) in Earned::<T>::iter() {
+                let orders = PoolOrders::<T>::iter_prefix((&custodian,))
+                    .map(|((_, _), part)| part)
+                    .try_fold(Zero::zero(), add);
                 ensure!(
-                    root.claimed <= root.total,
-                    "a root's claims exceed its total"
+                    orders == Some(earned.total),
+                    "a custodian's earnings are not the sum of its orders' parts"
+                );
+                let latest = PoolOrders::<T>::iter_prefix_values((&custodian, earned.latest_epoch))
+                    .try_fold(Zero::zero(), add);
+                ensure!(
+                    latest == Some(earned.in_latest_epoch),
+                    "the latest epoch's earnings are not the sum of its orders' parts"
+                );
+                let claims = claimed_by_owners.remove(&custodian).unwrap_or_default();
+                ensure!(
+                    claims == earned.claimed,
+                    "a custodian's claims are not the sum of its owners' claims"
                 );
                 ensure!(
-                    root.leaf_count > 0 && u64::from(root.leaf_count) <= Self::max_leaves(),
-                    "a root's leaf count is out of range"
+                    earned.claimed <= earned.total,
+                    "a custodian's claims exceed its earnings"
                 );
-                for (word, bits) in ClaimedLeaves::<T>::iter_prefix((&custodian, epoch)) {
-                    let first = u64::from(word).saturating_mul(LEAVES_PER_WORD.into());
-                    let highest = first.saturating_add(63 - u64::from(bits.leading_zeros()));
-                    ensure!(bits != 0, "an empty ClaimedLeaves word is stored");
+                for root in PayoutRoots::<T>::iter_prefix_values(&custodian) {
                     ensure!(
-                        highest < u64::from(root.leaf_count),
-                        "a claimed bit past the leaves"
+                        root.total <= earned.total,
+                        "a root pays more than the custodian's earnings"
+                    );
+                    ensure!(
+                        root.leaf_count > 0 && u64::from(root.leaf_count) <= Self::max_leaves(),
+                        "a root's leaf count is out of range"
                     );
                 }
-                let left = root.total.checked_sub(&root.claimed);
-                roots_left = roots_left.and_then(|sum| left.and_then(|left| add(sum, left)));
+                let left = earned.total.checked_sub(&earned.claimed);
+                unclaimed = unclaimed.and_then(|sum| left.and_then(|left| add(sum, left)));
             }
-            for ((custodian, epoch, _), _) in PoolOrders::<T>::iter() {
-                let parts = PoolOrders::<T>::iter_prefix_values((&custodian, epoch))
-                    .try_fold(Zero::zero(), add);
-                let whole = EpochPools::<T>::get(&custodian, epoch)
-                    .or_else(|| PayoutRoots::<T>::get(&custodian, epoch).map(|root| root.total));
+            ensure!(
+                claimed_by_owners.is_empty(),
+                "claims from a custodian without earnings"
+            );
+            for (custodian, epoch) in LatestRoot::<T>::iter() {
                 ensure!(
-                    whole.is_some() && parts == whole,
-                    "a pool's orders do not sum to its pool or root total"
+                    PayoutRoots::<T>::contains_key(&custodian, epoch)
+                        && PayoutRoots::<T>::iter_key_prefix(&custodian).all(|e| e <= epoch),
+                    "the latest root is not the custodian's last"
                 );
             }
-            for (custodian, epoch, _) in EpochPools::<T>::iter() {
-                ensure!(
-                    PoolOrders::<T>::iter_prefix((&custodian, epoch))
-                        .next()
-                        .is_some(),
-                    "a pool without orders"
-                );
-            }
-            for ((custodian, epoch), _, _) in ClaimedLeaves::<T>::iter() {
-                ensure!(
-                    PayoutRoots::<T>::contains_key(&custodian, epoch),
-                    "claimed leaves without a root"
-                );
-            }
-            let unclaimed = pools.and_then(|pools| roots_left.and_then(|left| add(pools, left)));
             ensure!(
                 unclaimed.is_some() && unclaimed == totals.unclaimed(),
-                "released != custodians + treasury + claimed + unclaimed owners' pools"
+                "released != custodians + treasury + claimed + unclaimed earnings"
             );
 
             ensure!(
@@ -831,10 +902,10 @@ pub mod pallet {
                 owed.is_some() && owed == totals.owed(),
                 "Owed does not sum to what is unpaid"
             );
-            let claimed = ClaimedBy::<T>::iter_values().try_fold(Zero::zero(), add);
+            let claimed = ClaimedFrom::<T>::iter_values().try_fold(Zero::zero(), add);
             ensure!(
                 claimed == Some(totals.claimed),
-                "ClaimedBy does not sum to the claims"
+                "ClaimedFrom does not sum to the claims"
             );
 
             let required = totals

@@ -1,30 +1,33 @@
-//! The payout tree: a binary Merkle tree over `(index, owner, amount)` leaves, blake2-256,
-//! domain-separated. See the crate docs for the exact encoding.
+//! The payout tree: a binary Merkle tree over `(index, owner, cumulative amount, salt)` leaves,
+//! blake2-256, domain-separated. See the crate docs for the exact encoding.
 //!
 //! The chain only verifies ([`verify_proof`]); [`PayoutTree`] builds roots and proofs for
 //! custodians' tools, tests and benchmarks.
 
+use crate::PayoutLeaf;
 use alloc::vec::Vec;
 use codec::Encode;
 use sp_core::H256;
 use sp_io::hashing::blake2_256;
 
 /// Prefix of every leaf preimage.
-pub const LEAF_DOMAIN: &[u8; 12] = b"mlrev:leaf:1";
+pub const LEAF_DOMAIN: &[u8; 12] = b"mlrev:leaf:2";
 /// Prefix of every inner-node preimage.
 pub const NODE_DOMAIN: &[u8; 12] = b"mlrev:node:1";
 
-/// Hash of the leaf at `index` paying `amount` to `owner`:
-/// `blake2_256(LEAF_DOMAIN ++ SCALE(index as u32) ++ SCALE(owner) ++ SCALE(amount))`.
+/// Hash of leaf `index`, which says `leaf.owner` has earned `leaf.amount` in all:
+/// `blake2_256(LEAF_DOMAIN ++ SCALE(index as u32) ++ SCALE(owner) ++ SCALE(amount) ++ salt)`.
+/// The salt (32 bytes known to the custodian and the owner) keeps anyone who guesses every
+/// owner's earnings from confirming the guess against the root.
 pub fn leaf_hash<AccountId: Encode, Balance: Encode>(
     index: u32,
-    owner: &AccountId,
-    amount: &Balance,
+    leaf: &PayoutLeaf<AccountId, Balance>,
 ) -> H256 {
     let mut preimage = LEAF_DOMAIN.to_vec();
     index.encode_to(&mut preimage);
-    owner.encode_to(&mut preimage);
-    amount.encode_to(&mut preimage);
+    leaf.owner.encode_to(&mut preimage);
+    leaf.amount.encode_to(&mut preimage);
+    preimage.extend_from_slice(leaf.salt.as_bytes());
     H256(blake2_256(&preimage))
 }
 
@@ -113,14 +116,14 @@ impl PayoutTree {
         Self { levels }
     }
 
-    /// The tree over `(owner, amount)` payouts, leaf `i` being the `i`-th payout.
-    pub fn from_payouts<AccountId: Encode, Balance: Encode>(
-        payouts: &[(AccountId, Balance)],
+    /// The tree over `leaves`, leaf `i` being the `i`-th.
+    pub fn from_leaves<AccountId: Encode, Balance: Encode>(
+        leaves: &[PayoutLeaf<AccountId, Balance>],
     ) -> Self {
-        let leaves = payouts
+        let leaves = leaves
             .iter()
             .enumerate()
-            .map(|(index, (owner, amount))| leaf_hash(index as u32, owner, amount))
+            .map(|(index, leaf)| leaf_hash(index as u32, leaf))
             .collect();
         Self::from_leaf_hashes(leaves)
     }

@@ -2,17 +2,26 @@
 //! by splitting at the largest power of two below the leaf count (the shape RFC 6962 uses),
 //! which must equal the pallet's bottom-up pairing with odd nodes moved up.
 
-use crate::merkle::*;
+use crate::{merkle::*, PayoutLeaf};
 use sp_core::H256;
 use sp_io::hashing::blake2_256;
 
 /// Leaf hash written out from the documented encoding, without the pallet's helper.
-fn documented_leaf(index: u32, owner: u64, amount: u64) -> H256 {
-    let mut preimage = b"mlrev:leaf:1".to_vec();
+fn documented_leaf(index: u32, leaf: &PayoutLeaf<u64, u64>) -> H256 {
+    let mut preimage = b"mlrev:leaf:2".to_vec();
     preimage.extend_from_slice(&index.to_le_bytes());
-    preimage.extend_from_slice(&owner.to_le_bytes());
-    preimage.extend_from_slice(&amount.to_le_bytes());
+    preimage.extend_from_slice(&leaf.owner.to_le_bytes());
+    preimage.extend_from_slice(&leaf.amount.to_le_bytes());
+    preimage.extend_from_slice(leaf.salt.as_bytes());
     H256(blake2_256(&preimage))
+}
+
+fn leaf(owner: u64, amount: u64) -> PayoutLeaf<u64, u64> {
+    PayoutLeaf {
+        owner,
+        amount,
+        salt: H256::from_low_u64_le(owner ^ 0x5a5a),
+    }
 }
 
 fn documented_node(left: &H256, right: &H256) -> H256 {
@@ -39,26 +48,31 @@ fn split_root(leaves: &[H256]) -> H256 {
     }
 }
 
-fn payouts(count: u32) -> Vec<(u64, u64)> {
+fn payouts(count: u32) -> Vec<PayoutLeaf<u64, u64>> {
     (0..count)
-        .map(|i| (1_000 + u64::from(i), 1 + u64::from(i) % 97))
+        .map(|i| leaf(1_000 + u64::from(i), 1 + u64::from(i) % 97))
         .collect()
 }
 
-fn documented_leaves(payouts: &[(u64, u64)]) -> Vec<H256> {
+fn documented_leaves(payouts: &[PayoutLeaf<u64, u64>]) -> Vec<H256> {
     payouts
         .iter()
         .enumerate()
-        .map(|(index, (owner, amount))| documented_leaf(index as u32, *owner, *amount))
+        .map(|(index, leaf)| documented_leaf(index as u32, leaf))
         .collect()
 }
 
 #[test]
 fn leaf_and_node_hashes_follow_the_documented_encoding() {
     assert_eq!(
-        leaf_hash(7, &42u64, &1_000u64),
-        documented_leaf(7, 42, 1_000)
+        leaf_hash(7, &leaf(42, 1_000)),
+        documented_leaf(7, &leaf(42, 1_000))
     );
+    let other_salt = PayoutLeaf {
+        salt: H256::repeat_byte(9),
+        ..leaf(42, 1_000)
+    };
+    assert_ne!(leaf_hash(7, &other_salt), leaf_hash(7, &leaf(42, 1_000)));
     let (a, b) = (H256::repeat_byte(1), H256::repeat_byte(2));
     assert_eq!(node_hash(&a, &b), documented_node(&a, &b));
     assert_ne!(node_hash(&a, &b), node_hash(&b, &a));
@@ -68,25 +82,25 @@ fn leaf_and_node_hashes_follow_the_documented_encoding() {
 fn every_leaf_of_small_trees_proves_and_no_other_index_does() {
     for count in 1..=40u32 {
         let payouts = payouts(count);
-        let tree = PayoutTree::from_payouts(&payouts);
+        let tree = PayoutTree::from_leaves(&payouts);
         assert_eq!(
             tree.root(),
             split_root(&documented_leaves(&payouts)),
             "{count} leaves"
         );
         assert_eq!(tree.leaf_count(), count);
-        for (index, (owner, amount)) in payouts.iter().enumerate() {
+        for (index, payout) in payouts.iter().enumerate() {
             let index = index as u32;
             let proof = tree.proof(index).expect("leaf exists");
             assert!(proof.len() as u32 <= depth(count));
             assert_eq!(proof_length(index, count), Some(proof.len() as u32));
-            let leaf = leaf_hash(index, owner, amount);
+            let leaf = leaf_hash(index, payout);
             assert!(
                 verify_proof(&tree.root(), leaf, index, count, &proof),
                 "{index}/{count}"
             );
             for other in (0..count + 2).filter(|other| *other != index) {
-                let moved = leaf_hash(other, owner, amount);
+                let moved = leaf_hash(other, payout);
                 assert!(!verify_proof(&tree.root(), moved, other, count, &proof));
                 assert!(!verify_proof(&tree.root(), leaf, other, count, &proof));
             }
@@ -125,17 +139,17 @@ fn a_root_over_100_000_owners_proves_in_17_steps() {
             "proof of {index} has {} siblings",
             proof.len()
         );
-        let (owner, amount) = payouts[index as usize];
+        let payout = &payouts[index as usize];
         assert!(verify_proof(
             &tree.root(),
-            leaf_hash(index, &owner, &amount),
+            leaf_hash(index, payout),
             index,
             100_000,
             &proof
         ));
         assert!(!verify_proof(
             &tree.root(),
-            leaf_hash(index, &owner, &(amount + 1)),
+            leaf_hash(index, &leaf(payout.owner, payout.amount + 1)),
             index,
             100_000,
             &proof

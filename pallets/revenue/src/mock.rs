@@ -2,7 +2,10 @@
 //! the revenue account and calls the pallet, as the escrow does) and a stand-in consent
 //! registry.
 
-use crate::{self as pallet_revenue, merkle::PayoutTree, EntryConsentCheck, OrderId};
+use crate::{
+    self as pallet_revenue, merkle::PayoutTree, EnrolledOwners, EntryConsentCheck, OrderId,
+    PayoutLeaf,
+};
 use frame_support::{
     derive_impl, parameter_types,
     storage::with_storage_layer,
@@ -40,6 +43,7 @@ pub const TREASURY: u64 = 99;
 pub const ALICE: u64 = 10;
 pub const BOB: u64 = 11;
 pub const CAROL: u64 = 12;
+pub const DAVE: u64 = 13;
 
 pub const EXISTENTIAL_DEPOSIT: u64 = 5;
 pub const EPOCH_LENGTH: u64 = 10;
@@ -67,6 +71,19 @@ parameter_types! {
     pub static KnownOrders: Vec<OrderId> = vec![];
     /// (order, owner, record, from block): consent covers the entry from that block on.
     pub static Consented: Vec<(OrderId, u64, RecordId, u64)> = vec![];
+    /// (owner, custodian) enrolments the stand-in ownership registry knows.
+    pub static Enrolled: Vec<(u64, u64)> = vec![];
+}
+
+pub struct MockOwners;
+impl EnrolledOwners<u64> for MockOwners {
+    fn enrolled_at(custodian: &u64) -> Vec<u64> {
+        Enrolled::get()
+            .into_iter()
+            .filter(|(_, at)| at == custodian)
+            .map(|(owner, _)| owner)
+            .collect()
+    }
 }
 
 pub struct MockConsent;
@@ -112,6 +129,8 @@ impl pallet_revenue::Config for Test {
     type PalletId = RevenuePalletId;
     type TreasuryAccount = Treasury;
     type SharesOrigin = frame_system::EnsureRoot<u64>;
+    type RejectOrigin = frame_system::EnsureRoot<u64>;
+    type Owners = MockOwners;
     type Consent = MockConsent;
     type DefaultEpochLength = ConstU64<EPOCH_LENGTH>;
     type Delegates = MockDelegates;
@@ -210,9 +229,28 @@ pub fn next_epoch() {
     System::set_block_number(now - now % EPOCH_LENGTH + EPOCH_LENGTH);
 }
 
-/// Builds the tree over `payouts` and commits it for `custodian`'s `epoch` with `total`.
+/// The salt the tests give `owner`'s leaves.
+pub fn salt_of(owner: u64) -> H256 {
+    H256::from_low_u64_be(owner.wrapping_mul(0x9e37_79b9))
+}
+
+/// The leaf saying `owner` earned `amount` in all, with the tests' salt.
+pub fn leaf(owner: u64, amount: u64) -> PayoutLeaf<u64, u64> {
+    PayoutLeaf {
+        owner,
+        amount,
+        salt: salt_of(owner),
+    }
+}
+
+/// Builds the tree over `payouts` (owner, cumulative amount) and commits it for `custodian`
+/// after `epoch` with `total`.
 pub fn commit(custodian: u64, epoch: u32, payouts: &[(u64, u64)], total: u64) -> PayoutTree {
-    let tree = PayoutTree::from_payouts(payouts);
+    let leaves: Vec<_> = payouts
+        .iter()
+        .map(|(owner, amount)| leaf(*owner, *amount))
+        .collect();
+    let tree = PayoutTree::from_leaves(&leaves);
     frame_support::assert_ok!(Revenue::commit_root(
         RuntimeOrigin::signed(custodian),
         custodian,

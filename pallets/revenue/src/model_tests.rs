@@ -1,6 +1,6 @@
-//! Property test: random releases, share changes, roots (honest and over-promising), claims by
-//! owners and third parties and ledger payouts, against a model of every account's balance
-//! written with plain integer arithmetic.
+//! Property test: random releases, share changes, cumulative roots (honest and over-promising),
+//! rejections, claims by owners and third parties and ledger payouts, against a model of every
+//! account's balance written with plain integer arithmetic.
 
 use crate::{merkle::PayoutTree, mock::*, Error, RevenueShares};
 use frame_support::{assert_ok, traits::ConstU32, BoundedVec};
@@ -23,8 +23,8 @@ enum Op {
         custodian: u64,
     },
     NextEpoch,
-    /// Commit the custodian's oldest ended pool, split by `weights` among owners; when
-    /// `overpromise` the leaves add `extra` beyond the pool.
+    /// Commit the custodian's root of the last ended epoch, its earnings split by `weights`
+    /// among owners; when `overpromise` the leaves add `extra` beyond the earnings.
     Commit {
         custodian: usize,
         weights: Vec<(usize, u64)>,
@@ -40,6 +40,10 @@ enum Op {
     },
     PayOwed {
         owner: usize,
+    },
+    /// The consortium rejects root `root` (modulo what exists).
+    Reject {
+        root: usize,
     },
 }
 
@@ -79,6 +83,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => commit,
         6 => claim,
         1 => (0..5usize).prop_map(|owner| Op::PayOwed { owner }),
+        1 => (0..8usize).prop_map(|root| Op::Reject { root }),
     ]
 }
 
@@ -87,10 +92,10 @@ struct ModelRoot {
     custodian: u64,
     epoch: u32,
     tree: PayoutTree,
+    /// (owner, cumulative amount) per leaf.
     payouts: Vec<(u64, u64)>,
-    claimed: Vec<bool>,
     total: u64,
-    claimed_sum: u64,
+    rejected: bool,
 }
 
 #[derive(Default)]
@@ -99,14 +104,40 @@ struct Model {
     owed: BTreeMap<u64, u64>,
     /// (owners, custodian) shares in parts per billion; the treasury takes the rest.
     shares: (u64, u64),
-    pools: BTreeMap<(u64, u32), u64>,
+    /// Owners' parts released per (custodian, epoch).
+    released: BTreeMap<(u64, u32), u64>,
     roots: Vec<ModelRoot>,
+    /// (owner, custodian) → claimed.
+    claimed_from: BTreeMap<(u64, u64), u64>,
     next_order: u64,
 }
 
 impl Model {
     fn balance(&self, who: u64) -> u64 {
         self.balances.get(&who).copied().unwrap_or(0)
+    }
+
+    fn earned(&self, custodian: u64, through: u32) -> u64 {
+        self.released
+            .iter()
+            .filter(|((c, e), _)| *c == custodian && *e <= through)
+            .map(|(_, amount)| amount)
+            .sum()
+    }
+
+    fn claimed_from(&self, custodian: u64) -> u64 {
+        self.claimed_from
+            .iter()
+            .filter(|((_, c), _)| *c == custodian)
+            .map(|(_, amount)| amount)
+            .sum()
+    }
+
+    fn latest_root(&self, custodian: u64) -> Option<&ModelRoot> {
+        self.roots
+            .iter()
+            .filter(|root| root.custodian == custodian)
+            .max_by_key(|root| root.epoch)
     }
 
     /// Pays `who` what it is owed plus `amount` if its account can take it, else owes it.
@@ -144,7 +175,10 @@ fn apply(model: &mut Model, op: Op) {
             let custodian_share =
                 (u128::from(amount) * u128::from(model.shares.1) / u128::from(BILLION)) as u64;
             if owners > 0 {
-                *model.pools.entry((custodian, current_epoch())).or_default() += owners;
+                *model
+                    .released
+                    .entry((custodian, current_epoch()))
+                    .or_default() += owners;
             }
             model.pay_or_accrue(custodian, custodian_share);
             model.pay_or_accrue(TREASURY, amount - owners - custodian_share);
@@ -166,38 +200,61 @@ fn apply(model: &mut Model, op: Op) {
             extra,
         } => {
             let custodian = CUSTODIANS[custodian];
-            let now = current_epoch();
-            let Some((&(_, epoch), &pool)) = model
-                .pools
-                .iter()
-                .find(|((c, e), _)| *c == custodian && *e < now)
-            else {
+            let Some(epoch) = current_epoch().checked_sub(1) else {
                 return;
             };
-            // Split the pool by weight; the first leaf takes the rounding rest.
+            let total = model.earned(custodian, epoch);
+            // Split the earnings by weight; the first leaf takes the rounding rest.
             let weight_sum: u64 = weights.iter().map(|(_, w)| w).sum::<u64>().max(1);
             let mut payouts: Vec<(u64, u64)> = weights
                 .iter()
-                .map(|(o, w)| (OWNERS[*o], pool * w / weight_sum))
+                .map(|(o, w)| (OWNERS[*o], total * w / weight_sum))
                 .collect();
-            let rest = pool - payouts.iter().map(|(_, a)| a).sum::<u64>();
+            let rest = total - payouts.iter().map(|(_, a)| a).sum::<u64>();
             payouts[0].1 += rest + if overpromise { extra } else { 0 };
-            let tree = commit(custodian, epoch, &payouts, pool);
-            model.pools.remove(&(custodian, epoch));
-            let claimed = vec![false; payouts.len()];
-            model.roots.push(ModelRoot {
+            let latest = model.latest_root(custodian);
+            let expected: Result<(), DispatchError> =
+                if !model.released.keys().any(|(c, _)| *c == custodian) {
+                    Err(Error::<Test>::NothingEarned.into())
+                } else if latest.is_some_and(|root| {
+                    root.epoch > epoch || (root.epoch == epoch && !root.rejected)
+                }) {
+                    Err(Error::<Test>::RootAlreadyCommitted.into())
+                } else if total == 0 {
+                    Err(Error::<Test>::NothingEarned.into())
+                } else if latest.is_some_and(|root| !root.rejected && root.total >= total) {
+                    Err(Error::<Test>::NothingNewEarned.into())
+                } else {
+                    Ok(())
+                };
+            let leaves: Vec<_> = payouts.iter().map(|(o, a)| leaf(*o, *a)).collect();
+            let tree = PayoutTree::from_leaves(&leaves);
+            let result = Revenue::commit_root(
+                RuntimeOrigin::signed(custodian),
                 custodian,
                 epoch,
-                tree,
-                payouts,
-                claimed,
-                total: pool,
-                claimed_sum: 0,
-            });
+                tree.root(),
+                total,
+                tree.leaf_count(),
+            );
+            assert_eq!(result, expected, "commit after epoch {epoch}");
+            if result.is_ok() {
+                model
+                    .roots
+                    .retain(|root| !(root.custodian == custodian && root.epoch == epoch));
+                model.roots.push(ModelRoot {
+                    custodian,
+                    epoch,
+                    tree,
+                    payouts,
+                    total,
+                    rejected: false,
+                });
+            }
         }
         Op::Claim {
             root,
-            leaf,
+            leaf: leaf_index,
             by_owner,
             tamper,
         } => {
@@ -206,36 +263,53 @@ fn apply(model: &mut Model, op: Op) {
             }
             let index = root % model.roots.len();
             let root = &model.roots[index];
-            let leaf = (leaf % root.payouts.len()) as u32;
-            let (owner, amount) = root.payouts[leaf as usize];
+            let position = (leaf_index % root.payouts.len()) as u32;
+            let (owner, amount) = root.payouts[position as usize];
             let claimed_amount = if tamper { amount + 1 } else { amount };
             let signer = if by_owner { owner } else { HELPER };
             let result = Revenue::claim(
                 RuntimeOrigin::signed(signer),
                 root.custodian,
                 root.epoch,
-                leaf,
-                owner,
-                claimed_amount,
-                proof(&root.tree, leaf),
+                position,
+                leaf(owner, claimed_amount),
+                proof(&root.tree, position),
             );
-            let expected: Result<(), DispatchError> = if claimed_amount == 0 {
-                Err(Error::<Test>::ZeroAmount.into())
-            } else if root.claimed[leaf as usize] {
-                Err(Error::<Test>::AlreadyClaimed.into())
+            let already = model
+                .claimed_from
+                .get(&(owner, root.custodian))
+                .copied()
+                .unwrap_or(0);
+            let expected: Result<(), DispatchError> = if root.rejected {
+                Err(Error::<Test>::RootRejected.into())
             } else if tamper {
                 Err(Error::<Test>::InvalidProof.into())
-            } else if root.claimed_sum + amount > root.total {
+            } else if amount <= already {
+                Err(Error::<Test>::NothingToClaim.into())
+            } else if model.claimed_from(root.custodian) + amount - already > root.total {
                 Err(Error::<Test>::ExceedsRootTotal.into())
             } else {
                 Ok(())
             };
-            assert_eq!(result, expected, "claim of leaf {leaf}");
+            assert_eq!(result, expected, "claim of leaf {position}");
             if result.is_ok() {
-                let root = &mut model.roots[index];
-                root.claimed[leaf as usize] = true;
-                root.claimed_sum += amount;
-                model.pay_or_accrue(owner, amount);
+                let custodian = root.custodian;
+                model.claimed_from.insert((owner, custodian), amount);
+                model.pay_or_accrue(owner, amount - already);
+            }
+        }
+        Op::Reject { root } => {
+            if model.roots.is_empty() {
+                return;
+            }
+            let index = root % model.roots.len();
+            let root = &mut model.roots[index];
+            let result = Revenue::reject_root(RuntimeOrigin::root(), root.custodian, root.epoch);
+            if root.rejected {
+                assert_eq!(result, Err(Error::<Test>::RootRejected.into()));
+            } else {
+                assert_ok!(result);
+                root.rejected = true;
             }
         }
         Op::PayOwed { owner } => {
@@ -265,12 +339,8 @@ fn check_model(model: &Model) {
             model.owed.get(&who).copied().unwrap_or(0)
         );
     }
-    let unclaimed: u64 = model.pools.values().sum::<u64>()
-        + model
-            .roots
-            .iter()
-            .map(|root| root.total - root.claimed_sum)
-            .sum::<u64>();
+    let unclaimed: u64 =
+        model.released.values().sum::<u64>() - model.claimed_from.values().sum::<u64>();
     let owed: u64 = model.owed.values().sum();
     assert_eq!(
         balance(Revenue::account_id()),

@@ -125,7 +125,8 @@ impl<Balance: Zero + CheckedAdd + CheckedSub + Copy> Totals<Balance> {
     }
 }
 
-/// A custodian's committed payout root for one epoch.
+/// A custodian's payout root, committed after an epoch: every owner's earnings from this
+/// custodian up to and including that epoch.
 #[derive(
     Clone,
     Copy,
@@ -139,14 +140,69 @@ impl<Balance: Zero + CheckedAdd + CheckedSub + Copy> Totals<Balance> {
     TypeInfo,
 )]
 pub struct PayoutRoot<Balance> {
-    /// Merkle root over the epoch's leaves.
+    /// Merkle root over the leaves ([`PayoutLeaf`]).
     pub root: H256,
-    /// The epoch's owners' pool; claims never exceed it.
+    /// Everything the custodian's sales earned their owners up to the epoch: the sum of the
+    /// leaves. Claims from this custodian never exceed it.
     pub total: Balance,
-    /// Sum of the claims made so far.
-    pub claimed: Balance,
     /// Number of leaves; a proof of leaf `i < leaf_count` has a fixed shape.
     pub leaf_count: u32,
+    /// A consortium vote found the root wrong: nothing can be claimed against it, and the
+    /// custodian may commit another for the same epoch.
+    pub rejected: bool,
+}
+
+/// What a custodian's sales have earned their owners, and how much of it was claimed.
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Debug,
+    Default,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
+)]
+pub struct Earnings<Balance> {
+    /// Owners' part of every sale the custodian released.
+    pub total: Balance,
+    /// The epoch of the latest release.
+    pub latest_epoch: EpochIndex,
+    /// Owners' part of the releases in `latest_epoch`.
+    pub in_latest_epoch: Balance,
+    /// Paid out by claims.
+    pub claimed: Balance,
+}
+
+impl<Balance: CheckedSub + Copy> Earnings<Balance> {
+    /// Everything earned up to and including `epoch`, if the ledger can tell: always for
+    /// `epoch >= latest_epoch`, and for the epoch just before it (every earlier release lies
+    /// at or before that epoch). `None` for older epochs, which later roots cover.
+    pub fn through(&self, epoch: EpochIndex) -> Option<Balance> {
+        if epoch >= self.latest_epoch {
+            Some(self.total)
+        } else if epoch.checked_add(1) == Some(self.latest_epoch) {
+            self.total.checked_sub(&self.in_latest_epoch)
+        } else {
+            None
+        }
+    }
+}
+
+/// One leaf of a payout root: `owner` has earned `amount` from the custodian in all, up to
+/// the root's epoch. Every owner enrolled at the custodian has a leaf, earning or not.
+#[derive(
+    Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+)]
+pub struct PayoutLeaf<AccountId, Balance> {
+    pub owner: AccountId,
+    /// Cumulative: a claim pays it minus what the owner claimed from this custodian before.
+    pub amount: Balance,
+    /// Known to the custodian and the owner only; see [`crate::merkle::leaf_hash`].
+    pub salt: H256,
 }
 
 /// What the chain keeps of a released order, for audits of the custodian's entries.
@@ -203,4 +259,10 @@ pub trait EntryConsentCheck<AccountId, BlockNumber> {
         record: &RecordId,
         at: BlockNumber,
     ) -> Option<ConsentAnswer>;
+}
+
+/// The owners enrolled at a custodian, for its payout roots (every one gets a leaf). Read by
+/// the off-chain worker only; the runtime adapts pallet-ownership's enrolments.
+pub trait EnrolledOwners<AccountId> {
+    fn enrolled_at(custodian: &AccountId) -> alloc::vec::Vec<AccountId>;
 }

@@ -24,6 +24,7 @@ pub trait WeightInfo {
     /// A claim with a proof of `p` siblings.
     fn claim(p: u32) -> Weight;
     fn pay_owed() -> Weight;
+    fn reject_root() -> Weight;
     /// One [`crate::Pallet::escrow_released`] (not a call: the escrow charges it).
     fn escrow_released() -> Weight;
 }
@@ -51,15 +52,21 @@ fn set_shares(db: RuntimeDbWeight) -> Weight {
 }
 
 fn commit_root(db: RuntimeDbWeight) -> Weight {
-    // reads: PayoutRoots, EpochPools; writes: EpochPools, PayoutRoots.
-    estimate(db, BASE_US, 2, 2)
+    // reads: Earned, LatestRoot, the latest PayoutRoots entry, the delegate registry;
+    // writes: PayoutRoots, LatestRoot.
+    estimate(db, BASE_US, 4, 2)
 }
 
 fn claim(db: RuntimeDbWeight, p: u32) -> Weight {
-    // reads: PayoutRoots, ClaimedLeaves, RevenueTotals, ClaimedBy, FreeCalls, Owed, two
-    // accounts; writes: the same.
+    // reads: PayoutRoots, ClaimedFrom, Earned, RevenueTotals, FreeCalls, Owed, two accounts;
+    // writes: the same but PayoutRoots.
     let compute = BASE_US.saturating_add(PER_SIBLING_US.saturating_mul(p.into()));
-    estimate(db, compute, 8, 8)
+    estimate(db, compute, 8, 7)
+}
+
+fn reject_root(db: RuntimeDbWeight) -> Weight {
+    // reads and writes: PayoutRoots.
+    estimate(db, BASE_US, 1, 1)
 }
 
 fn pay_owed(db: RuntimeDbWeight) -> Weight {
@@ -68,7 +75,7 @@ fn pay_owed(db: RuntimeDbWeight) -> Weight {
 }
 
 fn escrow_released(db: RuntimeDbWeight) -> Weight {
-    // reads: ReleasedOrders, RevenueTotals, Shares, EpochPools, two Owed entries, three
+    // reads: ReleasedOrders, RevenueTotals, Shares, Earned, two Owed entries, three
     // accounts; writes: all but Shares.
     estimate(db, BASE_US, 10, 9)
 }
@@ -86,6 +93,9 @@ macro_rules! delegate_to_estimates {
         }
         fn pay_owed() -> Weight {
             pay_owed($db)
+        }
+        fn reject_root() -> Weight {
+            reject_root($db)
         }
         fn escrow_released() -> Weight {
             escrow_released($db)

@@ -7,7 +7,7 @@ extern crate alloc;
 
 use alloc::vec::Vec;
 use codec::Codec;
-pub use pallet_revenue::{EntryAudit, EpochIndex, PayoutEntry};
+pub use pallet_revenue::{EntryAudit, EpochIndex, PayoutEntry, PayoutLeaf};
 use sp_core::H256;
 use sp_runtime::DispatchError;
 
@@ -23,19 +23,18 @@ sp_api::decl_runtime_apis! {
         /// are known only to the owner and the custodian.
         fn claimable(owner: AccountId) -> Balance;
 
-        /// Everything `owner` has claimed so far.
+        /// Everything `owner` has claimed so far, from every custodian.
         fn claimed(owner: AccountId) -> Balance;
 
-        /// Whether claiming leaf `index` of `custodian`'s root for `epoch`, paying `amount` to
-        /// `owner` with `proof`, would succeed now; the error is the pallet's.
+        /// What claiming `leaf` (leaf `index` of `custodian`'s root after `epoch`, shown by
+        /// `proof`) would pay now; the error is the pallet's.
         fn verify_claim(
             custodian: AccountId,
             epoch: EpochIndex,
             index: u32,
-            owner: AccountId,
-            amount: Balance,
+            leaf: PayoutLeaf<AccountId, Balance>,
             proof: Vec<H256>,
-        ) -> Result<(), DispatchError>;
+        ) -> Result<Balance, DispatchError>;
 
         /// Whether `entry` of `custodian`'s payout book for `epoch` belongs to an order released
         /// in that epoch, and what consent said about it during block `at`.
