@@ -39,6 +39,6 @@ npm run --silent build
 echo
 echo "MedLedger portal: http://127.0.0.1:$PORT/?rpc=$RPC&observer=$OBSERVER"
 echo "Ctrl-C stops it."
-npx vite preview --host 127.0.0.1 --port "$PORT" --strictPort &
+node_modules/.bin/vite preview --host 127.0.0.1 --port "$PORT" --strictPort &
 pids+=($!)
 wait "${pids[-1]}"
