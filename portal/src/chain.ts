@@ -54,12 +54,30 @@ export interface Proposal {
 /** A signed enrolment request: the patient signs, the hospital submits it. */
 export interface EnrolmentRequest { hospital: string; patient: string; validUntil: number; signature: string }
 
-/** One audit event of the pallets a regulator follows. */
+/** What an audited event means for the regulator's dashboard. */
+export type AuditKind = 'consent-granted' | 'consent-revoked' | 'enrolled' | 'sale' | 'delivery'
+  | 'declined' | 'dispute' | 'released' | 'claimed' | 'other';
+
+/** One event of the pallets a regulator follows. */
 export interface AuditEvent {
-  block: number; pallet: string; name: string; fields: Record<string, unknown>;
-  /** The hospital it concerns, if one can be told from the event (or the order it names). */
+  block: number; pallet: string; name: string; fields: Record<string, unknown>; kind: AuditKind;
+  /** The hospital, where the event names it (a page maps `order` to the hospital otherwise). */
   hospital?: string;
+  order?: number;
+  /** Money moved: a sale's held price, a release's share for patients, a claim's amount. */
+  amount?: bigint;
+  /** Records delivered. */
+  records?: number;
 }
+
+/** Event → kind, and which of its fields are the amount and the record count. */
+const AUDIT_KINDS: Record<string, [AuditKind, string?, string?]> = {
+  'Consent.ConsentGranted': ['consent-granted'], 'Consent.ConsentRevoked': ['consent-revoked'],
+  'Ownership.Enrolled': ['enrolled'], 'Escrow.OrderPlaced': ['sale', 'price_held'],
+  'Escrow.ReceiptSubmitted': ['delivery', 'price', 'record_count'], 'Escrow.DeliveryDeclined': ['declined'],
+  'Escrow.DisputeOpened': ['dispute'], 'Revenue.Released': ['released', 'owners_pool'],
+  'Revenue.Claimed': ['claimed', 'amount'],
+};
 
 /** Who signs: a development key, or an account held by the polkadot.js extension. */
 export type Signer =
@@ -251,25 +269,26 @@ export class Chain {
     return ((await this.api.call.consortiumApi.members()) as any).map((a: any) => a.toString());
   }
 
-  /** The events of the audited pallets in finalized block `number`, each with its hospital. */
-  async auditEvents(number: number, custodianOfOrder: Map<number, string>): Promise<AuditEvent[]> {
+  /** The events of the audited pallets in block `number`. */
+  async auditEvents(number: number): Promise<AuditEvent[]> {
     const hash = await this.api.rpc.chain.getBlockHash(number);
     // Decoded with the current metadata (one read per block); fine while event shapes stay.
     const records: any = await this.api.query.system.events.at(hash);
     const found: AuditEvent[] = [];
     for (const { event } of records) {
-      if (!AUDITED.includes(event.section[0].toUpperCase() + event.section.slice(1))) continue;
-      const fields: Record<string, unknown> = {};
-      const names: string[] = event.meta.fields.map((f: any) => f.name.unwrap().toString());
-      event.data.forEach((value: any, i: number) => { fields[names[i] ?? String(i)] = value.toPrimitive(); });
       const pallet = event.section[0].toUpperCase() + event.section.slice(1);
-      const e: AuditEvent = { block: number, pallet, name: event.method, fields };
-      if (pallet === 'Escrow' && event.method === 'OrderPlaced') {
-        custodianOfOrder.set(Number(fields.order), String(fields.custodian));
-      }
-      e.hospital = (fields.custodian as string | undefined)
-        ?? (fields.order !== undefined ? custodianOfOrder.get(Number(fields.order)) : undefined);
-      found.push(e);
+      if (!AUDITED.includes(pallet)) continue;
+      const names: string[] = event.meta.fields.map((f: any) => f.name.unwrap().toString());
+      const fields: Record<string, unknown> = {};
+      event.data.forEach((value: any, i: number) => { fields[names[i] ?? String(i)] = value.toPrimitive(); });
+      const [kind, amountField, recordsField] = AUDIT_KINDS[`${pallet}.${event.method}`] ?? ['other'];
+      found.push({
+        block: number, pallet, name: event.method, fields, kind,
+        hospital: fields.custodian as string | undefined,
+        order: fields.order === undefined ? undefined : Number(fields.order),
+        amount: amountField ? BigInt(String(fields[amountField])) : undefined,
+        records: recordsField ? Number(fields[recordsField]) : undefined,
+      });
     }
     return found;
   }

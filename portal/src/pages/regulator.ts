@@ -1,21 +1,17 @@
 // Regulator: a read-only dashboard from the observer node. It reads the audited pallets' events
 // of finalized blocks (consents, enrolments, sales, deliveries, disputes, payouts), draws them
 // over time, sums them per hospital and exports them as CSV. This page holds no signer.
-import { Chain, formatMed, type AuditEvent } from '../chain';
+import { Chain, formatMed, type AuditEvent, type AuditKind } from '../chain';
 import type { Ctx, Page } from '../main';
 import { h, table } from '../ui';
 
-/** The series shown over time: a name and which events count. */
-const SERIES: [string, (e: AuditEvent) => boolean][] = [
-  ['Consents granted', (e) => e.pallet === 'Consent' && e.name === 'ConsentGranted'],
-  ['Consents revoked', (e) => e.pallet === 'Consent' && e.name === 'ConsentRevoked'],
-  ['Sales', (e) => e.pallet === 'Escrow' && e.name === 'OrderPlaced'],
-  ['Deliveries', (e) => e.pallet === 'Escrow' && e.name === 'ReceiptSubmitted'],
-  ['Disputes', (e) => e.pallet === 'Escrow' && e.name === 'DisputeOpened'],
-  ['Payouts', (e) => e.pallet === 'Revenue' && (e.name === 'Released' || e.name === 'Claimed')],
+/** The series shown over time. */
+const SERIES: [string, AuditKind[]][] = [
+  ['Consents granted', ['consent-granted']], ['Consents revoked', ['consent-revoked']],
+  ['Sales', ['sale']], ['Deliveries', ['delivery']], ['Disputes', ['dispute']],
+  ['Payouts', ['released', 'claimed']],
 ];
 const WINDOW = 1200; // blocks read back at first (an hour at 3 s)
-const amount = (x: unknown) => { try { return BigInt(String(x ?? 0)); } catch { return 0n; } };
 
 export function regulatorPage(el: HTMLElement, ctx: Ctx): Page {
   const events: AuditEvent[] = [];
@@ -44,11 +40,11 @@ export function regulatorPage(el: HTMLElement, ctx: Ctx): Page {
     if (!read) { from = Math.max(1, head - WINDOW); read = from - 1; }
     while (read < head && !closed) {
       const batch = Array.from({ length: Math.min(25, head - read) }, (_, i) => read + 1 + i);
-      // In order: an OrderPlaced names the hospital of later events of its order.
-      const found = await Promise.all(batch.map((n) => chain!.auditEvents(n, new Map())));
+      // In block order: a sale names the hospital of the later events of its order.
+      const found = await Promise.all(batch.map((n) => chain!.auditEvents(n)));
       for (const list of found) for (const e of list) {
-        if (e.pallet === 'Escrow' && e.name === 'OrderPlaced') custodianOfOrder.set(Number(e.fields.order), String(e.fields.custodian));
-        e.hospital ??= e.fields.order !== undefined ? custodianOfOrder.get(Number(e.fields.order)) : undefined;
+        if (e.kind === 'sale' && e.order !== undefined && e.hospital) custodianOfOrder.set(e.order, e.hospital);
+        e.hospital ??= e.order !== undefined ? custodianOfOrder.get(e.order) : undefined;
         events.push(e);
       }
       read = batch[batch.length - 1];
@@ -57,25 +53,23 @@ export function regulatorPage(el: HTMLElement, ctx: Ctx): Page {
   }
 
   function render() {
-    totals.replaceChildren(...SERIES.map(([name, test]) =>
-      h('div', { class: 'card' }, h('strong', { 'data-testid': `total-${name.toLowerCase().replace(/ /g, '-')}` }, events.filter(test).length), h('span', {}, name))));
+    const of = (kinds: AuditKind[], list = events) => list.filter((e) => kinds.includes(e.kind));
+    totals.replaceChildren(...SERIES.map(([name, kinds]) =>
+      h('div', { class: 'card' }, h('strong', { 'data-testid': `total-${name.toLowerCase().replace(/ /g, '-')}` }, of(kinds).length), h('span', {}, name))));
     const buckets = 12;
     const span = Math.max(1, read - from + 1);
-    charts.replaceChildren(...SERIES.map(([name, test]) => {
+    charts.replaceChildren(...SERIES.map(([name, kinds]) => {
       const counts = new Array(buckets).fill(0);
-      for (const e of events.filter(test)) counts[Math.min(buckets - 1, Math.floor((e.block - from) * buckets / span))]++;
+      for (const e of of(kinds)) counts[Math.min(buckets - 1, Math.floor((e.block - from) * buckets / span))]++;
       return barChart(name, counts, from, read);
     }));
     const names = new Map(ctx.hospitals.map((x) => [x.account, x.name]));
     const rows = [...new Set(events.map((e) => e.hospital).filter((x): x is string => !!x))].map((account) => {
       const mine = events.filter((e) => e.hospital === account);
-      const count = (p: string, n: string) => mine.filter((e) => e.pallet === p && e.name === n);
-      return [names.get(account) ?? account, count('Ownership', 'Enrolled').length, count('Escrow', 'OrderPlaced').length,
-        formatMed(count('Escrow', 'OrderPlaced').reduce((s, e) => s + amount(e.fields.priceHeld ?? e.fields.price_held), 0n)),
-        count('Escrow', 'ReceiptSubmitted').length,
-        count('Escrow', 'ReceiptSubmitted').reduce((s, e) => s + Number(e.fields.recordCount ?? e.fields.record_count ?? 0), 0),
-        count('Escrow', 'DeliveryDeclined').length, count('Escrow', 'DisputeOpened').length,
-        formatMed(count('Revenue', 'Released').reduce((s, e) => s + amount(e.fields.ownersPool ?? e.fields.owners_pool), 0n))];
+      const sum = (kind: AuditKind) => of([kind], mine).reduce((total, e) => total + (e.amount ?? 0n), 0n);
+      return [names.get(account) ?? account, of(['enrolled'], mine).length, of(['sale'], mine).length, formatMed(sum('sale')),
+        of(['delivery'], mine).length, of(['delivery'], mine).reduce((total, e) => total + (e.records ?? 0), 0),
+        of(['declined'], mine).length, of(['dispute'], mine).length, formatMed(sum('released'))];
     });
     perHospital.replaceChildren(table(['Hospital', 'Enrolments', 'Sales', 'Sold for', 'Deliveries', 'Records delivered', 'Declined', 'Disputes', 'To patients'],
       rows, 'No hospital activity in these blocks.', 'per-hospital'));
