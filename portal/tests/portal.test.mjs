@@ -2,7 +2,8 @@
 // against a real development chain and a regulator's observer started here. A never-funded
 // patient enrols (the hospital submits its signed request), grants and revokes consent for
 // free; a buyer is refused without a delivery key (the runtime's error as a sentence), then
-// buys; the regulator's page sees the sale; a hospital votes on a proposal.
+// buys; the regulator's page sees the sale; a hospital casts the vote that passes a Root call
+// (a shorter delivery period), so the undelivered order can be refunded from the page.
 // On failure: a screenshot and the nodes' logs in portal/test-results/. With
 // PORTAL_SCREENSHOTS=DIR each page's screenshot is written to DIR (the README's).
 import { test, before, after } from 'node:test';
@@ -14,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { ApiPromise, WsProvider, Keyring } from '@polkadot/api';
+import { xxhashAsHex } from '@polkadot/util-crypto';
 import { startNetwork } from './network.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -116,7 +118,7 @@ async function shot(name) {
   }
 }
 
-test('a tokenless patient enrols, grants and revokes consent; a buyer buys; the regulator sees the sale; a hospital votes', { timeout: 15 * 60_000 }, async () => {
+test('a tokenless patient enrols, grants and revokes consent; a hospital vote passes; a buyer buys; the regulator sees the sale; the buyer refunds', { timeout: 15 * 60_000 }, async () => {
   const alice = keyring.addFromUri('//Alice');
   const bob = keyring.addFromUri('//Bob');
   const ferdie = keyring.addFromUri('//Ferdie');
@@ -127,8 +129,11 @@ test('a tokenless patient enrols, grants and revokes consent; a buyer buys; the 
     await finalized(api.tx.listing.createListing(
       { filterSummary: 'diabetes cohort', categories: [], timeRange: { from: 0, until: 0 }, purpose: 'Research', termsHash: '0x' + '00'.repeat(32) },
       { model: { PerRecord: 10n ** 10n }, maxRecords: 100 }), alice);
-    const remark = api.tx.system.remark('portal test').method.toHex();
-    await finalized(api.tx.consortium.propose({ DispatchAsRoot: { call: remark } }), bob);
+    // Bob proposes to shorten the delivery period to 10 blocks (a Root call) and votes aye;
+    // Charlie votes aye; the browser casts the deciding third vote as Alice.
+    const period = api.tx.system.setStorage([[xxhashAsHex(':DeliveryPeriod:', 128), '0x0a000000']]).method.toHex();
+    await finalized(api.tx.consortium.propose({ DispatchAsRoot: { call: period } }), bob);
+    await finalized(api.tx.consortium.vote(0, true, { refTime: 0, proofSize: 0 }), keyring.addFromUri('//Charlie'));
   });
 
   await step('patient-enrolment-request', async () => {
@@ -170,6 +175,17 @@ test('a tokenless patient enrols, grants and revokes consent; a buyer buys; the 
     assert.equal(await page.getByTestId('patient-balance').textContent(), '0 MED', 'the patient never held a unit');
   });
 
+  await step('hospital-votes', async () => {
+    await open('hospital');
+    await actAs(alice.address);
+    await page.getByTestId('proposals').getByText('as Root: system.setStorage').waitFor();
+    await shot('hospital');
+    await page.getByTestId('aye-0').click();
+    await signAndWaitFinal();
+    // The third aye of four members passes it: the Root call ran within the bound read from the chain.
+    await page.getByText('No proposal is open.').waitFor();
+  });
+
   await step('buyer-refused-without-key', async () => {
     await open('buyer');
     await actAs(ferdie.address);
@@ -209,12 +225,14 @@ test('a tokenless patient enrols, grants and revokes consent; a buyer buys; the 
     await shot('regulator');
   });
 
-  await step('hospital-votes', async () => {
-    await open('hospital');
-    await actAs(alice.address);
-    await page.getByTestId('proposals').getByText('as Root: system.remark').waitFor();
-    await shot('hospital');
-    await page.getByTestId('aye-0').click();
+
+  await step('buyer-refunds-after-the-deadline', async () => {
+    // Nobody delivers (the node has no FHIR store): 10 blocks after the purchase the buyer
+    // takes the price back.
+    await open('buyer');
+    await actAs(ferdie.address);
+    await page.getByTestId('refund-0').click();
     await signAndWaitFinal();
+    await page.waitForFunction(() => document.querySelector('[data-testid=order-state-0]')?.textContent === 'refunded to you');
   });
 });
