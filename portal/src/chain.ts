@@ -377,36 +377,30 @@ export class Chain {
   send(tx: Tx, signer: Signer, onStatus: (s: TxStatus) => void): Promise<{ block: number; blockHash: string }> {
     onStatus({ step: 'signing' });
     return new Promise((resolve, reject) => {
-      let inBlockNumber = 0;
+      let unsub: (() => void) | undefined;
+      let done = false;
+      const finish = (outcome: () => void) => { done = true; outcome(); unsub?.(); };
       const options = 'pair' in signer ? { nonce: -1 } : { nonce: -1, signer: signer.injected };
       const account = 'pair' in signer ? signer.pair : signer.address;
-      tx.call.signAndSend(account as any, options, async (result) => {
+      const number = async (hash: any) => (await this.api.rpc.chain.getHeader(hash)).number.toNumber();
+      tx.call.signAndSend(account as any, options, async ({ status: s, dispatchError }) => {
         try {
-          const s = result.status;
           if (s.isReady || s.isBroadcast) onStatus({ step: 'submitted' });
-          if (s.isInvalid || s.isDropped || s.isUsurped || s.isFinalityTimeout) {
-            reject(new ChainError(`The node dropped the transaction (${s.type}).`));
-            unsub();
-            return;
+          else if (s.isInvalid || s.isDropped || s.isUsurped || s.isFinalityTimeout) {
+            finish(() => reject(new ChainError(`The node dropped the transaction (${s.type}).`)));
+          } else if (dispatchError) {
+            // Included, but its dispatch failed: nothing changed, the fee was paid.
+            finish(() => reject(this.explain(dispatchError)));
+          } else if (s.isInBlock) {
+            onStatus({ step: 'in-block', block: await number(s.asInBlock) });
+          } else if (s.isFinalized) {
+            const block = await number(s.asFinalized);
+            onStatus({ step: 'final', block });
+            finish(() => resolve({ block, blockHash: s.asFinalized.toHex() }));
           }
-          if (result.dispatchError) {
-            reject(this.explain(result.dispatchError));
-            unsub();
-            return;
-          }
-          if (s.isInBlock) {
-            inBlockNumber = (await this.api.rpc.chain.getHeader(s.asInBlock)).number.toNumber();
-            onStatus({ step: 'in-block', block: inBlockNumber });
-          }
-          if (s.isFinalized) {
-            const n = (await this.api.rpc.chain.getHeader(s.asFinalized)).number.toNumber();
-            onStatus({ step: 'final', block: n });
-            resolve({ block: n, blockHash: s.asFinalized.toHex() });
-            unsub();
-          }
-        } catch (e) { reject(e); }
-      }).then((u) => { unsub = u; }).catch((e: any) => reject(this.explainRefusal(e)));
-      let unsub: () => void = () => {};
+        } catch (e) { finish(() => reject(e)); }
+      }).then((u) => { unsub = u; if (done) u(); })
+        .catch((e: any) => reject(this.explainRefusal(e)));
     });
   }
 
@@ -425,7 +419,7 @@ export class Chain {
   explainRefusal(e: any): ChainError {
     const text = String(e?.message ?? e);
     if (/Inability to pay some fees/i.test(text)) {
-      return new ChainError('The node refused it: the account cannot pay the fee. A patient\'s call is free only when it would succeed (enrolled, within the rate limit, for ending an enrolment an hour after the last change).', 'Payment');
+      return new ChainError('The node refused it: the account cannot pay the fee. A patient\'s call is free only when it would succeed (enrolled, within the rate limit, ending an enrolment at most once an hour).', 'Payment');
     }
     if (/read-only regulator observer/i.test(text)) return new ChainError('This is a regulator\'s observer node: it takes no transactions.');
     if (/Cancelled|rejected/i.test(text)) return new ChainError('Signing was cancelled.');

@@ -1,7 +1,7 @@
 // End-to-end: the built portal (dist/) in Debian's headless Chromium, driven by playwright-core,
 // against a real development chain and a regulator's observer started here. A never-funded
-// patient enrols (the hospital submits its signed request), grants and revokes consent for
-// free; a buyer is refused without a delivery key (the runtime's error as a sentence), then
+// patient enrols (the hospital submits its signed request), grants and revokes consent and
+// ends the enrolment, all free; a buyer is refused without a delivery key (the runtime's error as a sentence), then
 // buys; the regulator's page sees the sale; a hospital casts the vote that passes a Root call
 // (a shorter delivery period), so the undelivered order can be refunded from the page.
 // On failure: a screenshot and the nodes' logs in portal/test-results/. With
@@ -173,6 +173,11 @@ test('a tokenless patient enrols, grants and revokes consent; a hospital vote pa
     assert.equal(await signAndWaitFinal(), 'Fee: none (free for patients)');
     await page.waitForFunction((id) => /^revoked at block \d+/.test(document.querySelector(`[data-testid=consent-status-${id}]`)?.textContent ?? ''), id);
     assert.equal(await page.getByTestId('patient-balance').textContent(), '0 MED', 'the patient never held a unit');
+    // The patient leaves the hospital, free too.
+    await page.getByTestId('enrolments').getByRole('button', { name: 'End enrolment' }).click();
+    assert.equal(await signAndWaitFinal(), 'Fee: none (free for patients)');
+    await page.getByText('You are not enrolled with any hospital yet.').waitFor();
+    assert.equal(await page.getByTestId('patient-balance').textContent(), '0 MED');
   });
 
   await step('hospital-votes', async () => {
