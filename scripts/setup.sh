@@ -3,7 +3,8 @@
 # Idempotent: installs only what is missing.
 set -euo pipefail
 
-APT_PACKAGES=(protobuf-compiler clang libclang-dev softhsm2 opensc)
+# chromium: the portal's browser tests (portal/tests) drive Debian's headless Chromium.
+APT_PACKAGES=(protobuf-compiler clang libclang-dev softhsm2 opensc chromium)
 WASM_TARGET=wasm32v1-none
 
 missing=()
@@ -31,3 +32,11 @@ if ! rustup target list --installed | grep -qx "$WASM_TARGET"; then
 else
     echo "setup: rustup target $WASM_TARGET present"
 fi
+
+# The web portal's dependencies (Node.js 20 and npm; exact versions from its package-lock.json).
+if ! command -v npm >/dev/null; then
+    echo "error: npm not found — install Node.js 20 (with npm) and run this again" >&2
+    exit 1
+fi
+echo "setup: installing the portal's npm dependencies (npm ci)"
+(cd "$(dirname "$0")/../portal" && npm ci --no-audit --no-fund)

@@ -2,7 +2,9 @@
 # Runs the whole test suite: pallet unit tests on mock runtimes, the client libraries' tests
 # (SoftHSM2 tokens, FHIR corpus), the multi-node integration tests, which start real
 # `medledger-node` processes on 127.0.0.1, and every pallet benchmark once as a test.
-# Extra arguments go to the workspace run (e.g. `scripts/test.sh -p pallet-consent`).
+# Extra arguments go to the workspace run (e.g. `scripts/test.sh -p pallet-consent`). Last, the
+# web portal's end-to-end test in headless Chromium against a real node (portal/tests; set
+# MEDLEDGER_SKIP_PORTAL=1 to skip it).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,4 +19,11 @@ for pallet in pallet-consortium pallet-ownership pallet-consent pallet-listing p
     SKIP_WASM_BUILD=1 cargo test --locked --no-fail-fast -p "$pallet" \
         --features runtime-benchmarks --lib -- benchmarking || status=1
 done
+# The portal's browser test: builds portal/dist, starts a development node and a regulator's
+# observer on free loopback ports (the debug node that `cargo test` just built, or
+# MEDLEDGER_NODE) and drives Chromium through it; at most 15 minutes, nodes always killed.
+if [[ -z "${MEDLEDGER_SKIP_PORTAL:-}" ]]; then
+    echo "== portal: browser tests"
+    (cd portal && npm run --silent build && timeout -k 30 900 node tests/portal.test.mjs) || { echo "portal: browser tests failed (screenshots and node logs in portal/test-results/)" >&2; status=1; }
+fi
 exit $status

@@ -1,0 +1,160 @@
+// Patient: my hospitals, my consents (grant in words, revoke), my earnings, and which sales my
+// consents covered. Works for an account that holds no tokens: its calls are free, and a
+// hospital submits (and pays for) its enrolment.
+import { formatMed, purposeWords, PURPOSES, type Consent, type Grantee, type Order, type Purpose, type Scope } from '../chain';
+import type { Ctx, Page } from '../main';
+import { blocksInWords, confirmTx, h, table, whenBlock } from '../ui';
+
+const EXPIRY: [string, number | undefined][] = [
+  ['until I revoke it', undefined], ['for one day', 86400], ['for one week', 7 * 86400],
+  ['for 30 days', 30 * 86400], ['for one year', 365 * 86400],
+];
+
+export function scopeWords(scope: Scope): string {
+  return scope.kind === 'all' ? 'all my records'
+    : scope.kind === 'record' ? `my record ${scope.record.slice(0, 10)}…` : `my records of category ${scope.category}`;
+}
+
+export function patientPage(el: HTMLElement, ctx: Ctx): Page {
+  const me = ctx.account;
+  const tx = h('div', { 'data-testid': 'patient-tx' });
+  const you = h('section', {});
+  const hospitals = h('section', {}, h('h2', {}, 'My hospitals'));
+  const hospitalList = h('div', {});
+  const consents = h('div', {});
+  const earnings = h('section', {}, h('h2', {}, 'What I have earned'));
+  const used = h('section', {}, h('h2', {}, 'Sales my consents covered'));
+  const request = h('div', {});
+
+  // Join a hospital: the patient signs, the hospital submits.
+  const hospitalSelect = h('select', { 'data-testid': 'enrol-hospital' },
+    ctx.hospitals.map((x) => h('option', { value: x.account }, x.name)));
+  hospitals.append(hospitalList, h('h3', {}, 'Join a hospital'),
+    h('p', {}, 'You sign a request; the hospital submits it and pays its fee. You never need tokens.'),
+    h('div', { class: 'row' }, hospitalSelect, h('button', {
+      'data-testid': 'sign-enrolment',
+      onclick: async () => {
+        if (!me) return;
+        request.replaceChildren('Signing…');
+        try {
+          const req = await ctx.chain.signEnrolment(me.signer, hospitalSelect.value);
+          const text = JSON.stringify(req, null, 1);
+          request.replaceChildren(
+            h('p', {}, `Give this request to ${ctx.nameOf(req.hospital)} (valid until block ${req.validUntil}, ${blocksInWords(req.validUntil - ctx.finalized, ctx.blockTimeMs)}). It enrols you with `,
+              h('code', {}, 'medledger hospital enrol'), ' or on its Hospital page.'),
+            h('textarea', { 'data-testid': 'enrol-request', readonly: true, rows: 6 }, text),
+            h('button', { onclick: () => navigator.clipboard?.writeText(text) }, 'Copy'));
+        } catch (e) {
+          request.replaceChildren(h('p', { class: 'error' }, (e as Error).message));
+        }
+      },
+    }, 'Sign an enrolment request')), request);
+
+  // Grant a consent, in words.
+  const purpose = h('select', { 'data-testid': 'grant-purpose' }, PURPOSES.map((p) => h('option', { value: p.value }, p.words)));
+  const grantee = h('select', { 'data-testid': 'grant-grantee' }, h('option', { value: 'anyone' }, 'any buyer'), h('option', { value: 'account' }, 'only this buyer:'));
+  const granteeAddress = h('input', { placeholder: 'buyer address (5…)', size: 50, 'data-testid': 'grant-buyer' });
+  const scope = h('select', { 'data-testid': 'grant-scope' }, h('option', { value: 'all' }, 'all my records'));
+  const category = h('input', { type: 'number', min: 0, placeholder: 'category number', size: 8 });
+  const expiry = h('select', { 'data-testid': 'grant-expiry' }, EXPIRY.map(([words], i) => h('option', { value: i }, words)));
+  const grantForm = h('form', {
+    class: 'sentence', onsubmit: (e: Event) => {
+      e.preventDefault();
+      const s: Scope = scope.value === 'all' ? { kind: 'all' }
+        : scope.value === 'category' ? { kind: 'category', category: Number(category.value) }
+        : { kind: 'record', record: scope.value };
+      const g: Grantee = grantee.value === 'anyone' ? { kind: 'anyone' } : { kind: 'account', account: granteeAddress.value.trim() };
+      const seconds = EXPIRY[Number(expiry.value)][1];
+      const expiresAt = seconds === undefined ? undefined : ctx.finalized + Math.ceil(seconds * 1000 / ctx.blockTimeMs);
+      const p = purpose.value as Purpose;
+      confirmTx(tx, ctx.chain, ctx.chain.grantConsent(s, p, g, expiresAt), me?.signer, [
+        `Let ${g.kind === 'anyone' ? 'any buyer' : g.account} use ${scopeWords(s)} for ${purposeWords(p)}, ${EXPIRY[Number(expiry.value)][0]}${expiresAt ? ` (block ${expiresAt})` : ''}.`,
+      ], () => page.refresh());
+    },
+  }, 'Let ', grantee, granteeAddress, ' use ', scope, category, ' for ', purpose, ' ', expiry, ' ',
+  h('button', { type: 'submit', class: 'primary', 'data-testid': 'grant' }, 'Grant consent'));
+
+  // Only the inputs the chosen words need.
+  const showInputs = () => {
+    granteeAddress.hidden = grantee.value !== 'account';
+    category.hidden = scope.value !== 'category';
+  };
+  grantee.addEventListener('change', showInputs);
+  scope.addEventListener('change', showInputs);
+  showInputs();
+
+  el.append(h('h2', { class: 'page' }, 'Patient'), you, tx, hospitals,
+    h('section', {}, h('h2', {}, 'My consents'), consents, h('h3', {}, 'Give a consent'), grantForm),
+    earnings, used);
+
+  const page: Page = {
+    async refresh() {
+      if (!me) { you.replaceChildren(h('p', {}, 'Choose an account above, or make a new patient key.')); return; }
+      const [balance, enrolments, list, money, records, orders] = await Promise.all([
+        ctx.chain.freeBalance(me.address), ctx.chain.enrolmentsOf(me.address), ctx.chain.consentsOf(me.address),
+        ctx.chain.earnings(me.address), ctx.chain.recordsOf(me.address), ctx.chain.orders()]);
+      you.replaceChildren(h('p', {}, 'Acting as ', h('code', { 'data-testid': 'patient-address' }, me.address), ` · balance `,
+        h('span', { 'data-testid': 'patient-balance' }, formatMed(balance)),
+        balance === 0n ? ' — you hold no tokens; consent calls are free.' : ''));
+
+      hospitalList.replaceChildren(table(['Hospital', 'Since', ''], enrolments.map((e) => [
+        ctx.nameOf(e.hospital), `block ${e.since}`,
+        h('button', { onclick: () => confirmTx(tx, ctx.chain, ctx.chain.endEnrolment(me.address, e.hospital, me.address), me.signer,
+          [`Leave ${ctx.nameOf(e.hospital)}. Records already registered stay yours.`], () => page.refresh()) }, 'End enrolment'),
+      ]), 'You are not enrolled with any hospital yet.', 'enrolments'));
+
+      // The scope choices: all records, each record, a category.
+      const chosen = scope.value;
+      scope.replaceChildren(h('option', { value: 'all' }, 'all my records'),
+        ...records.map((r) => h('option', { value: r.id }, `my record ${r.id.slice(0, 10)}… at ${ctx.nameOf(r.custodian)}`)),
+        h('option', { value: 'category' }, 'my records of one category:'));
+      scope.value = [...scope.options].some((o) => o.value === chosen) ? chosen : 'all';
+      showInputs();
+
+      consents.replaceChildren(table(['#', 'Who', 'May use', 'For', 'Given', 'Until', 'Status', ''],
+        [...list].reverse().map((c) => [c.id, granteeWords(c.grantee, ctx), scopeWords(c.scope), purposeWords(c.purpose),
+          `block ${c.grantedAt}`, c.expiresAt ? whenBlock(c.expiresAt, ctx.finalized, ctx.blockTimeMs) : 'until revoked',
+          h('span', { 'data-testid': `consent-status-${c.id}` }, status(c, ctx.finalized)),
+          status(c, ctx.finalized) === 'in force' && h('button', {
+            'data-testid': `revoke-${c.id}`,
+            onclick: () => confirmTx(tx, ctx.chain, ctx.chain.revokeConsent(c.id), me.signer,
+              ['From the next block on no new sale may use it; sales judged earlier stand.'], () => page.refresh()),
+          }, 'Revoke')]),
+        'You have given no consent.', 'consents'));
+
+      // Earnings are a thin part on purpose: the payout design is changing.
+      earnings.replaceChildren(h('h2', {}, 'What I have earned'),
+        h('p', { 'data-testid': 'earnings' }, `Claimable: ${formatMed(money.claimable)} · paid to you so far: ${formatMed(money.claimed)}`),
+        h('p', {}, 'To claim, run ', h('code', {}, 'medledger patient claim HOSPITAL'),
+          ' (it fetches your claims from the hospital\'s node and submits them, free of fees).'));
+
+      used.replaceChildren(h('h2', {}, 'Sales my consents covered'), coveredSales(list, orders, records, enrolments.map((e) => e.hospital), ctx));
+    },
+  };
+  return page;
+}
+
+function granteeWords(g: Grantee, ctx: Ctx): string {
+  return g.kind === 'anyone' ? 'any buyer' : g.kind === 'class' ? `buyers of class ${g.class}` : ctx.nameOf(g.account);
+}
+
+function status(c: Consent, now: number): string {
+  if (c.revokedAt !== undefined) return `revoked at block ${c.revokedAt}`;
+  if (c.expiresAt !== undefined && c.expiresAt <= now) return `expired at block ${c.expiresAt}`;
+  return 'in force';
+}
+
+/** Delivered sales at my hospitals that one of my consents covered when they were placed
+ * (purpose, buyer, time). Whether my records went in is in the hospital's delivery opening. */
+function coveredSales(consents: Consent[], orders: Order[], records: { custodian: string }[], hospitals: string[], ctx: Ctx): HTMLElement {
+  const mine = new Set([...hospitals, ...records.map((r) => r.custodian)]);
+  const rows = orders.filter((o) => o.receipt && mine.has(o.custodian)).flatMap((o) => consents
+    .filter((c) => c.purpose === o.purpose && c.grantedAt <= o.placedAt
+      && (c.revokedAt === undefined || o.placedAt < c.revokedAt) && (c.expiresAt === undefined || o.placedAt < c.expiresAt)
+      && (c.grantee.kind !== 'account' || c.grantee.account === o.buyer))
+    .map((c) => [`consent #${c.id}`, `order ${o.id}`, ctx.nameOf(o.custodian), ctx.nameOf(o.buyer), purposeWords(o.purpose),
+      `block ${o.placedAt}`, `${o.receipt!.recordCount} records delivered`]));
+  return h('div', {}, table(['Consent', 'Sale', 'Hospital', 'Buyer', 'For', 'Placed', 'Delivery'], rows,
+    'None of your consents has covered a delivered sale yet.', 'covered-sales'),
+  h('p', { class: 'hint' }, 'A sale is judged at its own block. Which records went into a delivery is in the hospital\'s delivery opening, which a regulator can audit.'));
+}

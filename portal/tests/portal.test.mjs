@@ -1,0 +1,243 @@
+// End-to-end: the built portal (dist/) in Debian's headless Chromium, driven by playwright-core,
+// against a real development chain and a regulator's observer started here. A never-funded
+// patient enrols (the hospital submits its signed request), grants and revokes consent and
+// ends the enrolment, all free; a buyer is refused without a delivery key (the runtime's error as a sentence), then
+// buys; the regulator's page sees the sale; a hospital casts the vote that passes a Root call
+// (a shorter delivery period), so the undelivered order can be refunded from the page.
+// On failure: a screenshot and the nodes' logs in portal/test-results/. With
+// PORTAL_SCREENSHOTS=DIR each page's screenshot is written to DIR (the README's).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { readFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join, extname, dirname } from 'node:path';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { ApiPromise, WsProvider, Keyring } from '@polkadot/api';
+import { xxhashAsHex } from '@polkadot/util-crypto';
+import { startNetwork } from './network.mjs';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const DIST = join(ROOT, 'dist');
+const RESULTS = join(ROOT, 'test-results');
+const SHOTS = process.env.PORTAL_SCREENSHOTS;
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const STEP = 90_000; // longest wait for one step (a transaction to be final, a page to update)
+
+let net, server, baseUrl, context, page, api, profile;
+const keyring = new Keyring({ type: 'sr25519' });
+
+/** Serves dist/ on a free loopback port. */
+function serveDist() {
+  const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml' };
+  return new Promise((resolve) => {
+    const s = createServer((req, res) => {
+      const path = new URL(req.url, 'http://x').pathname;
+      const file = join(DIST, path === '/' ? 'index.html' : path);
+      if (!file.startsWith(DIST) || !existsSync(file)) { res.writeHead(404).end(); return; }
+      res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
+    });
+    s.listen(0, '127.0.0.1', () => resolve(s));
+  });
+}
+
+/** Signs and sends `call` from a development account and waits until its block is final. */
+function finalized(call, signer) {
+  return new Promise((resolve, reject) => {
+    call.signAndSend(signer, { nonce: -1 }, ({ status, dispatchError }) => {
+      if (dispatchError) reject(new Error(`fixture refused: ${dispatchError}`));
+      else if (status.isFinalized) resolve();
+    }).catch(reject);
+  });
+}
+
+before(async () => {
+  assert.ok(existsSync(join(DIST, 'index.html')), 'build the portal first (npm run build)');
+  net = await startNetwork();
+  api = await ApiPromise.create({ provider: new WsProvider(net.alice.ws), noInitWarn: true });
+  server = await serveDist();
+  baseUrl = `http://127.0.0.1:${server.address().port}/?rpc=${net.alice.ws}&observer=${net.observer.ws}`;
+  profile = mkdtempSync(join(tmpdir(), 'medledger-chromium-'));
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM, headless: true, viewport: { width: 1280, height: 900 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  page = context.pages()[0] ?? await context.newPage();
+  page.setDefaultTimeout(STEP);
+  page.on('pageerror', (e) => console.error('page error:', e.message));
+});
+
+after(async () => {
+  await context?.close().catch(() => {});
+  await api?.disconnect().catch(() => {});
+  server?.close();
+  net?.stop();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+});
+
+/** Runs one step; on failure keeps a screenshot and the nodes' logs. */
+async function step(name, body) {
+  try {
+    await body();
+  } catch (e) {
+    mkdirSync(RESULTS, { recursive: true });
+    await page.screenshot({ path: join(RESULTS, `${name}.png`), fullPage: true }).catch(() => {});
+    writeFileSync(join(RESULTS, `${name}.nodes.log`), net.logs());
+    throw new Error(`step "${name}" failed (screenshot in ${RESULTS}): ${e.message}`);
+  }
+}
+
+async function open(hash) {
+  await page.goto(`${baseUrl}#${hash}`);
+  await page.getByTestId('account').or(page.getByTestId('regulator-status')).first().waitFor();
+}
+
+async function actAs(address) {
+  await page.getByTestId('account').selectOption(address);
+}
+
+/** Confirms the open transaction panel; returns its fee text once the block is final. */
+async function signAndWaitFinal() {
+  const panel = page.locator('.tx');
+  await panel.getByTestId('tx-send').waitFor();
+  await page.waitForFunction(() => !document.querySelector('[data-testid=tx-send]')?.disabled);
+  const fee = await panel.getByTestId('tx-fee').textContent();
+  await panel.getByTestId('tx-send').click();
+  await page.waitForFunction(() => /^Final|refused|dropped|went wrong/.test(document.querySelector('[data-testid=tx-status]')?.textContent ?? ''), null, { timeout: STEP });
+  const status = await panel.getByTestId('tx-status').textContent();
+  assert.match(status, /^Final in block \d+/, `transaction failed: ${status}`);
+  return fee;
+}
+
+async function shot(name) {
+  if (SHOTS) {
+    mkdirSync(SHOTS, { recursive: true });
+    await page.screenshot({ path: join(SHOTS, `portal-${name}.png`), fullPage: true });
+  }
+}
+
+test('a tokenless patient enrols, grants and revokes consent; a hospital vote passes; a buyer buys; the regulator sees the sale; the buyer refunds', { timeout: 15 * 60_000 }, async () => {
+  const alice = keyring.addFromUri('//Alice');
+  const bob = keyring.addFromUri('//Bob');
+  const ferdie = keyring.addFromUri('//Ferdie');
+  let patient;
+
+  await step('listing-fixture', async () => {
+    // The hospital's dataset (its own CLI's job, not the portal's) and an open proposal.
+    await finalized(api.tx.listing.createListing(
+      { filterSummary: 'diabetes cohort', categories: [], timeRange: { from: 0, until: 0 }, purpose: 'Research', termsHash: '0x' + '00'.repeat(32) },
+      { model: { PerRecord: 10n ** 10n }, maxRecords: 100 }), alice);
+    // Bob proposes to shorten the delivery period to 10 blocks (a Root call) and votes aye;
+    // Charlie votes aye; the browser casts the deciding third vote as Alice.
+    const period = api.tx.system.setStorage([[xxhashAsHex(':DeliveryPeriod:', 128), '0x0a000000']]).method.toHex();
+    await finalized(api.tx.consortium.propose({ DispatchAsRoot: { call: period } }), bob);
+    await finalized(api.tx.consortium.vote(0, true, { refTime: 0, proofSize: 0 }), keyring.addFromUri('//Charlie'));
+  });
+
+  await step('patient-enrolment-request', async () => {
+    await open('patient');
+    await page.getByTestId('new-patient').click();
+    await page.getByTestId('patient-address').waitFor();
+    patient = (await page.getByTestId('patient-address').textContent()).trim();
+    assert.equal(await page.getByTestId('patient-balance').textContent(), '0 MED');
+    await page.getByTestId('enrol-hospital').selectOption(alice.address);
+    await page.getByTestId('sign-enrolment').click();
+    await page.getByTestId('enrol-request').waitFor();
+  });
+  const request = await page.getByTestId('enrol-request').inputValue();
+  assert.equal(JSON.parse(request).patient, patient);
+
+  await step('hospital-enrols', async () => {
+    await open('hospital');
+    await actAs(alice.address);
+    await page.getByTestId('enrol-paste').fill(request);
+    await page.getByTestId('enrol-submit').click();
+    const fee = await signAndWaitFinal();
+    assert.match(fee, /^Fee: \d[\d.]* MED$/, 'the hospital pays a fee');
+  });
+
+  await step('patient-grants-and-revokes', async () => {
+    await open('patient');
+    await actAs(patient);
+    await page.getByTestId('enrolments').getByText('Alice General').waitFor();
+    await page.getByTestId('grant-purpose').selectOption('Research');
+    await page.getByTestId('grant').click();
+    assert.equal(await signAndWaitFinal(), 'Fee: none (free for patients)');
+    const status = page.locator('[data-testid^=consent-status-]').first();
+    await page.waitForFunction(() => document.querySelector('[data-testid^=consent-status-]')?.textContent === 'in force');
+    const id = (await status.getAttribute('data-testid')).split('-').pop();
+    await shot('patient');
+    await page.getByTestId(`revoke-${id}`).click();
+    assert.equal(await signAndWaitFinal(), 'Fee: none (free for patients)');
+    await page.waitForFunction((id) => /^revoked at block \d+/.test(document.querySelector(`[data-testid=consent-status-${id}]`)?.textContent ?? ''), id);
+    assert.equal(await page.getByTestId('patient-balance').textContent(), '0 MED', 'the patient never held a unit');
+    // The patient leaves the hospital, free too.
+    await page.getByTestId('enrolments').getByRole('button', { name: 'End enrolment' }).click();
+    assert.equal(await signAndWaitFinal(), 'Fee: none (free for patients)');
+    await page.getByText('You are not enrolled with any hospital yet.').waitFor();
+    assert.equal(await page.getByTestId('patient-balance').textContent(), '0 MED');
+  });
+
+  await step('hospital-votes', async () => {
+    await open('hospital');
+    await actAs(alice.address);
+    await page.getByTestId('proposals').getByText('as Root: system.setStorage').waitFor();
+    await shot('hospital');
+    await page.getByTestId('aye-0').click();
+    await signAndWaitFinal();
+    // The third aye of four members passes it: the Root call ran within the bound read from the chain.
+    await page.getByText('No proposal is open.').waitFor();
+  });
+
+  await step('buyer-refused-without-key', async () => {
+    await open('buyer');
+    await actAs(ferdie.address);
+    await page.getByTestId('buy-0').click();
+    await page.getByTestId('tx-send').click();
+    await page.waitForFunction(() => /refused/.test(document.querySelector('[data-testid=tx-status]')?.textContent ?? ''));
+    assert.equal(await page.getByTestId('tx-status').textContent(),
+      'The chain refused it: The buyer has no delivery key registered. (Escrow.NoDeliveryKey)');
+  });
+
+  await step('buyer-buys', async () => {
+    // The key comes from the buyer's hardware token (medledger buyer register-key); here the
+    // P-256 generator point stands in for it.
+    await finalized(api.tx.delivery.registerDeliveryKey('0x036b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296'), ferdie);
+    await open('buyer');
+    await page.getByTestId('delivery-key').getByText('Delivery key registered').waitFor();
+    await page.getByTestId('buy-0').click();
+    await page.locator('.tx').getByText('You buy version 1 of the listing').waitFor();
+    await page.locator('.tx').getByText('1 MED is held in escrow').waitFor();
+    await signAndWaitFinal();
+    await page.getByTestId('order-state-0').waitFor();
+    await shot('buyer');
+  });
+
+  await step('regulator-sees-the-sale', async () => {
+    await open('regulator');
+    assert.equal(await page.getByTestId('account').count(), 0, 'the regulator page has no account to sign with');
+    assert.equal(await page.getByTestId('tx-send').count(), 0);
+    await page.waitForFunction(() => document.querySelector('[data-testid=total-sales]')?.textContent === '1');
+    await page.getByTestId('per-hospital').getByText('Alice General').waitFor();
+    assert.equal(await page.getByTestId('total-consents-granted').textContent(), '1');
+    assert.equal(await page.getByTestId('total-consents-revoked').textContent(), '1');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-csv').click()]);
+    const csv = readFileSync(await download.path(), 'utf8');
+    assert.match(csv, /^block,pallet,event,hospital,fields\n/);
+    assert.match(csv, /,Escrow,OrderPlaced,/);
+    await shot('regulator');
+  });
+
+
+  await step('buyer-refunds-after-the-deadline', async () => {
+    // Nobody delivers (the node has no FHIR store): 10 blocks after the purchase the buyer
+    // takes the price back.
+    await open('buyer');
+    await actAs(ferdie.address);
+    await page.getByTestId('refund-0').click();
+    await signAndWaitFinal();
+    await page.waitForFunction(() => document.querySelector('[data-testid=order-state-0]')?.textContent === 'refunded to you');
+  });
+});
