@@ -13,12 +13,12 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/medledger/target}"
 status=0
 # --no-fail-fast: report every failing test binary, not just the first.
 cargo test --workspace --locked --no-fail-fast "$@" || status=1
-# Benchmarks need the `runtime-benchmarks` feature, which is per pallet: each runs once on the
-# pallet's mock runtime (`impl_benchmark_test_suite!`).
-for pallet in pallet-consortium pallet-ownership pallet-consent pallet-listing pallet-escrow pallet-revenue; do
-    SKIP_WASM_BUILD=1 cargo test --locked --no-fail-fast -p "$pallet" \
-        --features runtime-benchmarks --lib -- benchmarking || status=1
-done
+# Every pallet's benchmarks, once each as a test on the pallet's mock runtime
+# (`impl_benchmark_test_suite!`), in one cargo invocation with the `runtime-benchmarks` feature.
+pallets=(consortium ownership consent listing delivery escrow revenue)
+features=$(printf 'pallet-%s/runtime-benchmarks,' "${pallets[@]}")
+SKIP_WASM_BUILD=1 cargo test --locked --no-fail-fast "${pallets[@]/#/--package=pallet-}" \
+    --features "${features%,}" --lib -- benchmarking || status=1
 # The portal's browser test: builds portal/dist, starts a development node and a regulator's
 # observer on free loopback ports (the debug node that `cargo test` just built, or
 # MEDLEDGER_NODE) and drives Chromium through it; at most 15 minutes, nodes always killed.
