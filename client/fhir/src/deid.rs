@@ -1305,6 +1305,35 @@ mod tests {
             .is_none());
     }
 
+    /// Ages coded outside the HL7 LOINC value set: a lab's age at specimen collection, and
+    /// the SNOMED CT ages of EHRs and C-CDA converters (there `valueInteger` 94 and a
+    /// unitless 94 were delivered as they were).
+    #[test]
+    fn ages_under_snomed_and_lab_age_codes_are_folded_too() {
+        let folded = json!({"code": "a", "comparator": ">=", "system": UCUM_SYSTEM, "value": 90});
+        for (system, code) in [
+            ("http://loinc.org", "35659-2"),
+            ("http://snomed.info/sct", "397669002"),
+            ("http://snomed.info/sct", "424144002"),
+            ("http://snomed.info/sct", "445518008"),
+        ] {
+            let coded = |value: (&str, Value)| {
+                let mut observation = age_observation(value);
+                observation["code"] = json!({"coding": [{"system": system, "code": code}]});
+                deidentified(observation)
+            };
+            let out = coded(("valueInteger", json!(94)));
+            assert!(out.get("valueInteger").is_none(), "{code}: {out}");
+            assert_eq!(out["code"]["coding"][0]["code"], code);
+            assert_eq!(
+                coded(("valueQuantity", json!({"value": 94})))["valueQuantity"],
+                folded,
+                "{code}"
+            );
+            assert_eq!(coded(("valueInteger", json!(45)))["valueInteger"], 45);
+        }
+    }
+
     #[test]
     fn values_whose_code_is_not_delivered_are_dropped() {
         let local = json!({"resourceType": "Observation", "status": "final",
