@@ -32,9 +32,9 @@ use crate::profile::{Kind, ObjectRules, Profile, Rule, Shape};
 use crate::resource::{parse_reference, resource_key, year_of};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
+use rustc_hash::FxHashMap;
 use sha2::Sha256;
 use std::borrow::Cow;
-use std::collections::HashMap;
 use zeroize::Zeroizing;
 
 /// Marks a Patient whose age (90 or more) was folded: birth year removed.
@@ -95,7 +95,7 @@ pub struct CompartmentView<'a> {
     /// The pseudonym of every resource (`Type/id`, original ids) in this delivery's part
     /// of the compartment: references to anything else are dropped, so all references
     /// resolve. Each pseudonym is computed once per compartment.
-    pub delivered: &'a HashMap<String, Pseudonym>,
+    pub delivered: &'a FxHashMap<String, Pseudonym>,
     /// The patient is 90 or older (at delivery or at death).
     pub age_90_or_over: bool,
 }
@@ -1132,7 +1132,7 @@ mod tests {
             pseudonyms: &pseudonyms,
         };
         let patient_key = "Patient/p\u{2e}1".to_string();
-        let delivered: HashMap<String, Pseudonym> = [
+        let delivered: FxHashMap<String, Pseudonym> = [
             (
                 patient_key.clone(),
                 Pseudonym::of(&pseudonyms, &patient_key),
@@ -1183,11 +1183,12 @@ mod tests {
             profile: &profile,
             pseudonyms: &pseudonyms,
         };
-        let delivered: HashMap<String, Pseudonym> = [(
+        let delivered: FxHashMap<String, Pseudonym> = [(
             "Patient/p1".to_string(),
             Pseudonym::of(&pseudonyms, "Patient/p1"),
         )]
-        .into();
+        .into_iter()
+        .collect();
         let view = CompartmentView {
             delivered: &delivered,
             age_90_or_over: false,

@@ -20,9 +20,10 @@ use crate::kanonymity::{quasi_identifier_class, write_generalized, Generalizatio
 use crate::profile::Profile;
 use crate::progress;
 use crate::resource::resource_key;
-use crate::store::{CompartmentReader, RecordId, StoreKey, StoreReader};
+use crate::store::{decode_hex_32, CompartmentReader, RecordId, StoreKey, StoreReader};
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::Path;
@@ -180,7 +181,7 @@ pub fn deidentify_delivery(
     let bar = progress::bytes_bar("de-identifying", reader.file_size());
     // Reused across compartments so the steady state allocates little.
     let mut trees: Vec<JsonTree> = Vec::new();
-    let mut delivered: HashMap<String, Pseudonym> = HashMap::new();
+    let mut delivered: FxHashMap<String, Pseudonym> = FxHashMap::default();
     let mut lines: Vec<u8> = Vec::new();
     // Indices of the current compartment's sellable records.
     let mut selected: Vec<usize> = Vec::new();
@@ -256,13 +257,12 @@ pub fn deidentify_delivery(
             } else if let (Some(record_id), Some(commitment)) =
                 (&source.record_id, &source.commitment)
             {
-                let mut raw_commitment = [0u8; 32];
-                hex::decode_to_slice(commitment, &mut raw_commitment).map_err(|_| {
+                let commitment = decode_hex_32(commitment.as_bytes()).ok_or_else(|| {
                     corrupt(format!("commitment {commitment} is not 32 bytes of hex"))
                 })?;
                 records.push(DeliveredRecord {
                     record_id: *record_id,
-                    commitment: raw_commitment,
+                    commitment,
                     owner: *source.owner.public_key(),
                 });
             }
