@@ -13,10 +13,14 @@
 //! (32-byte digest, unkeyed) of the whole file, and nothing is read back.
 
 use crate::consent::{record_is_sellable, ConsentOracle, ListingFilter, Sale};
-use crate::deid::{is_age_90_or_over, CompartmentView, Deidentifier, Pseudonym, Pseudonymizer};
+use crate::deid::{
+    is_age_90_or_over, CompartmentView, Deidentifier, ExactAges, Pseudonym, Pseudonymizer,
+};
 use crate::error::{Error, IoContext, Result};
 use crate::json::JsonTree;
-use crate::kanonymity::{quasi_identifier_class, write_generalized, Generalization, Population};
+use crate::kanonymity::{
+    quasi_identifier_class, write_generalized, BirthYearLevel, Generalization, Population,
+};
 use crate::profile::Profile;
 use crate::progress;
 use crate::resource::resource_key;
@@ -165,8 +169,9 @@ pub fn deidentify_delivery(
     };
 
     // One pass over the store. Each compartment with sellable records is de-identified
-    // into a spool (one `Type \t JSON` line per delivered resource, the Patient first)
-    // and its Patient's quasi-identifiers join the population. Only when every patient is
+    // into a spool (one `Type \t JSON` line per delivered resource, the Patient first; a
+    // resource with an exact age is followed by a `\t JSON` line of it without, see
+    // `SpooledResources`) and its Patient's quasi-identifiers join the population. Only when every patient is
     // known can the generalization be chosen, and only then can the compartments be
     // written, in the order of their patients' pseudonyms: a keyed permutation that
     // changes with every delivery and owes nothing to the store's order. The spool is
@@ -227,10 +232,11 @@ pub fn deidentify_delivery(
         let order = resources[0].3;
         // The records follow their Patient in pseudonym order too, not in the store's.
         resources[1..].sort_unstable_by_key(|resource| resource.3);
-        let view = CompartmentView {
-            delivered: &delivered,
-            age_90_or_over: is_age_90_or_over(resources[0].2, options.as_of_year),
-        };
+        let view = CompartmentView::new(
+            &delivered,
+            is_age_90_or_over(resources[0].2, options.as_of_year),
+        );
+        let without_exact_ages = view.without_exact_ages();
         lines.clear();
         let mut line_count = 0u64;
         let mut population_index = None;
@@ -240,15 +246,30 @@ pub fn deidentify_delivery(
             lines.extend_from_slice(source.resource_type.as_bytes());
             lines.push(b'\t');
             let json_start = lines.len();
+            view.exact_age_written.set(false);
             if !engine.deidentify(&source.resource_type, id, *body, &view, &mut lines) {
                 lines.truncate(start);
                 continue;
+            }
+            let json_end = lines.len();
+            if view.exact_age_written.get() {
+                // The resource again without its exact ages, on a line of its own with no
+                // type, for a delivery that bands birth years (see `ExactAges`).
+                lines.push(b'\n');
+                lines.push(b'\t');
+                engine.deidentify(
+                    &source.resource_type,
+                    id,
+                    *body,
+                    &without_exact_ages,
+                    &mut lines,
+                );
             }
             if start == 0 {
                 if source.resource_type != "Patient" {
                     break;
                 }
-                let json = std::str::from_utf8(&lines[json_start..])
+                let json = std::str::from_utf8(&lines[json_start..json_end])
                     .map_err(|_| corrupt("de-identified Patient is not UTF-8".into()))?;
                 let patient = patient_tree
                     .parse(json)
@@ -301,6 +322,12 @@ pub fn deidentify_delivery(
         path: out_dir.to_path_buf(),
         reason: "the delivery spool is damaged".into(),
     };
+    // Exact ages would tell the birth years a band hides.
+    let exact_ages = if plan.generalization.birth_year == BirthYearLevel::Year {
+        ExactAges::Written
+    } else {
+        ExactAges::Withheld
+    };
     let bar = progress::count_bar("writing the delivery", held.len() as u64);
     for compartment in held {
         bar.inc(1);
@@ -320,24 +347,21 @@ pub fn deidentify_delivery(
         if chunk.len() != compartment.spool_bytes {
             return Err(spool_corrupt());
         }
-        let patient_end = memchr::memchr(b'\n', &chunk).ok_or_else(spool_corrupt)? + 1;
-        let json = chunk[..patient_end]
-            .strip_prefix(b"Patient\t")
-            .ok_or_else(spool_corrupt)?;
-        patient_line.clear();
-        patient_line.extend_from_slice(b"Patient\t");
-        let json = std::str::from_utf8(json).map_err(|_| spool_corrupt())?;
+        let mut resources = SpooledResources {
+            rest: &chunk,
+            exact_ages,
+        };
+        let json = match resources.next() {
+            Some((b"Patient", json)) => std::str::from_utf8(json).map_err(|_| spool_corrupt())?,
+            _ => return Err(spool_corrupt()),
+        };
         let patient = patient_tree.parse(json).map_err(|_| spool_corrupt())?;
+        patient_line.clear();
         write_generalized(patient, plan.generalization, &mut patient_line);
         patient_line.push(b'\n');
-        output.write_line(&patient_line, "Patient".len())?;
-        let mut start = patient_end;
-        for end in memchr::memchr_iter(b'\n', &chunk[patient_end..]).map(|at| patient_end + at + 1)
-        {
-            let line = &chunk[start..end];
-            start = end;
-            let tab = memchr::memchr(b'\t', line).ok_or_else(spool_corrupt)?;
-            output.write_line(line, tab)?;
+        output.write(b"Patient", &patient_line)?;
+        for (resource_type, json) in resources {
+            output.write(resource_type, json)?;
         }
         patients_delivered += 1;
         delivered_records.extend(compartment.records);
@@ -400,6 +424,46 @@ struct HeldCompartment {
     records: Vec<DeliveredRecord>,
 }
 
+/// The resources of a spooled compartment, in order: each one's type and JSON line. A
+/// line without a type (it starts with the tab) holds the resource before it without its
+/// exact ages: it replaces that resource's line when `exact_ages` withholds them and is
+/// skipped otherwise. A line the spool cannot have written comes out with an empty type.
+struct SpooledResources<'a> {
+    rest: &'a [u8],
+    exact_ages: ExactAges,
+}
+
+impl<'a> SpooledResources<'a> {
+    fn take_line(&mut self) -> Option<&'a [u8]> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let end = memchr::memchr(b'\n', self.rest).map_or(self.rest.len(), |at| at + 1);
+        let (line, rest) = self.rest.split_at(end);
+        self.rest = rest;
+        Some(line)
+    }
+}
+
+impl<'a> Iterator for SpooledResources<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let line = self.take_line()?;
+        let Some(tab) = memchr::memchr(b'\t', line) else {
+            return Some((b"", line));
+        };
+        let (resource_type, mut json) = (&line[..tab], &line[tab + 1..]);
+        if self.rest.first() == Some(&b'\t') {
+            let without_exact_ages = self.take_line()?;
+            if self.exact_ages == ExactAges::Withheld {
+                json = &without_exact_ages[1..];
+            }
+        }
+        Some((resource_type, json))
+    }
+}
+
 /// The bytes of a pseudonym, which order a delivery's resources.
 fn order_key(pseudonym: &Pseudonym) -> [u8; 32] {
     let mut key = [0u8; 32];
@@ -441,13 +505,15 @@ impl<'a> DeliveryOutput<'a> {
         }
     }
 
-    /// Appends the JSON of one `Type <tab> JSON <newline>` line (its tab at `tab`) to
-    /// `Type.ndjson`.
-    fn write_line(&mut self, line: &[u8], tab: usize) -> Result<()> {
-        let resource_type = std::str::from_utf8(&line[..tab]).map_err(|_| Error::CorruptStore {
-            path: self.out_dir.to_path_buf(),
-            reason: "the delivery spool is damaged".into(),
-        })?;
+    /// Appends one line of JSON (with its newline) to `Type.ndjson`.
+    fn write(&mut self, resource_type: &[u8], json: &[u8]) -> Result<()> {
+        let resource_type = std::str::from_utf8(resource_type)
+            .ok()
+            .filter(|name| !name.is_empty())
+            .ok_or_else(|| Error::CorruptStore {
+                path: self.out_dir.to_path_buf(),
+                reason: "the delivery spool is damaged".into(),
+            })?;
         if resource_type != "Patient" {
             self.records_delivered += 1;
         }
@@ -468,7 +534,7 @@ impl<'a> DeliveryOutput<'a> {
             }
         };
         writer
-            .write_all(&line[tab + 1..])
+            .write_all(json)
             .context(|| format!("writing {resource_type}.ndjson"))
     }
 }
