@@ -12,7 +12,7 @@
 //! |---|---|---|
 //! | A | names | `name`, `contact`, displays, `text` never copied |
 //! | B | geography below state | `address` → state, ZIP3 (`000` for the restricted list), country |
-//! | C | dates except year; ages 90+ | every date → year; 90+ → no birth year (age-group extension); an age (the `Age` datatype, an age-coded Observation or component) or any duration of 90 years or more, in any time unit (UCUM or written out), → `>= 90 a`; an integer age ≥ 90, or an age in a unit that is not time, is dropped |
+//! | C | dates except year; ages 90+ | every date → year; 90+ → no birth year (age-group extension); an age (the `Age` datatype, an age-coded Observation or component) or any duration of 90 years or more, in any time unit (UCUM or written out), → `>= 90 a`; an integer age ≥ 90, or an age in a unit that is not time, is dropped; an exact age under 90 (which with its event's year tells the birth year) is dropped for a 90+ patient, and kept only while the delivery keeps exact birth years (see [`ExactAges`]) |
 //! | D–F | phone, fax, email | `telecom` never copied |
 //! | G | SSN | `identifier` never copied |
 //! | H | medical record numbers | `identifier`, `meta.source` never copied; ids → pseudonyms |
@@ -32,9 +32,10 @@ use crate::profile::{Kind, ObjectRules, Profile, Rule, Shape};
 use crate::resource::{parse_reference, resource_key, year_of};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
+use rustc_hash::FxHashMap;
 use sha2::Sha256;
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::cell::Cell;
 use zeroize::Zeroizing;
 
 /// Marks a Patient whose age (90 or more) was folded: birth year removed.
@@ -95,9 +96,51 @@ pub struct CompartmentView<'a> {
     /// The pseudonym of every resource (`Type/id`, original ids) in this delivery's part
     /// of the compartment: references to anything else are dropped, so all references
     /// resolve. Each pseudonym is computed once per compartment.
-    pub delivered: &'a HashMap<String, Pseudonym>,
+    pub delivered: &'a FxHashMap<String, Pseudonym>,
     /// The patient is 90 or older (at delivery or at death).
     pub age_90_or_over: bool,
+    /// Whether exact ages (under 90) may be written.
+    pub exact_ages: ExactAges,
+    /// Set when an exact age was written, so the caller knows the resource also needs a
+    /// version without it (see [`ExactAges`]).
+    pub exact_age_written: Cell<bool>,
+}
+
+/// Whether a resource's exact ages (under 90; older ones are the `>= 90 a` category) are
+/// written. An age beside its event's year tells the birth year to a year or two, so it
+/// may be delivered only where the Patient's birth year is: never for a patient of 90 or
+/// more (whose birth year is removed), and not once k-anonymity generalizes birth years
+/// to bands ([`crate::kanonymity`]), which a delivery decides only after every resource
+/// is de-identified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExactAges {
+    Written,
+    Withheld,
+}
+
+impl<'a> CompartmentView<'a> {
+    /// The view of a compartment whose patient is (`age_90_or_over`) or is not 90 or
+    /// older: exact ages are written for the younger ones, and reported.
+    pub fn new(delivered: &'a FxHashMap<String, Pseudonym>, age_90_or_over: bool) -> Self {
+        Self {
+            delivered,
+            age_90_or_over,
+            exact_ages: if age_90_or_over {
+                ExactAges::Withheld
+            } else {
+                ExactAges::Written
+            },
+            exact_age_written: Cell::new(false),
+        }
+    }
+
+    /// The same compartment with every exact age withheld.
+    pub fn without_exact_ages(&self) -> Self {
+        Self {
+            exact_ages: ExactAges::Withheld,
+            ..Self::new(self.delivered, self.age_90_or_over)
+        }
+    }
 }
 
 impl CompartmentView<'_> {
@@ -759,11 +802,11 @@ impl Deidentifier<'_> {
                 }
                 None => false,
             },
+            Kind::Number | Kind::Quantity | Kind::Range if age => {
+                self.write_age(kind, value, view, out)
+            }
+            Kind::Age | Kind::AgeRange => self.write_age(kind, value, view, out),
             Kind::Number => match value.number_text() {
-                // An age as a bare number cannot be folded (`>=` needs a Quantity).
-                Some(token) if age && !number_as_f64(token).is_some_and(|years| years < 90.0) => {
-                    false
-                }
                 Some(token) => {
                     write_number(out, token);
                     true
@@ -785,13 +828,51 @@ impl Deidentifier<'_> {
                     false
                 }
             }
-            Kind::Quantity => self.write_quantity(value, age, out),
-            Kind::Age => self.write_quantity(value, true, out),
-            Kind::Range => self.write_range(value, age, out),
-            Kind::AgeRange => self.write_range(value, true, out),
+            Kind::Quantity => self.write_quantity(value, false, out),
+            Kind::Range => self.write_range(value, false, out),
             Kind::Address => self.write_address(value, out),
             Kind::Extensions => self.write_extension(value, view, out),
         }
+    }
+
+    /// An age: a number, Quantity or Range of an age-coded value, or the Age datatype
+    /// (`kind` Age or AgeRange). 90 or more is the `>= 90 a` category; an exact age is
+    /// written only as `view` allows, and reported to it.
+    fn write_age(
+        &self,
+        kind: Kind,
+        value: Element<'_>,
+        view: &CompartmentView<'_>,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        let folded = match kind {
+            Kind::Quantity | Kind::Age => {
+                matches!(self.read_quantity(value, true), Reading::NinetyYearsOrMore)
+            }
+            Kind::Range | Kind::AgeRange => value.get("low").is_some_and(|low| {
+                matches!(self.read_quantity(low, true), Reading::NinetyYearsOrMore)
+            }),
+            // A bare number cannot be folded (`>=` needs a Quantity).
+            _ => false,
+        };
+        if !folded && view.exact_ages == ExactAges::Withheld {
+            return false;
+        }
+        let wrote = match kind {
+            Kind::Quantity | Kind::Age => self.write_quantity(value, true, out),
+            Kind::Range | Kind::AgeRange => self.write_range(value, true, out),
+            _ => match value.number_text() {
+                Some(token) if number_as_f64(token).is_some_and(|years| years < 90.0) => {
+                    write_number(out, token);
+                    true
+                }
+                _ => false,
+            },
+        };
+        if wrote && !folded {
+            view.exact_age_written.set(true);
+        }
+        wrote
     }
 
     fn write_coding(&self, coding: Element<'_>, out: &mut Vec<u8>) -> bool {
@@ -1132,7 +1213,7 @@ mod tests {
             pseudonyms: &pseudonyms,
         };
         let patient_key = "Patient/p\u{2e}1".to_string();
-        let delivered: HashMap<String, Pseudonym> = [
+        let delivered: FxHashMap<String, Pseudonym> = [
             (
                 patient_key.clone(),
                 Pseudonym::of(&pseudonyms, &patient_key),
@@ -1144,10 +1225,7 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        let view = CompartmentView {
-            delivered: &delivered,
-            age_90_or_over: true,
-        };
+        let view = CompartmentView::new(&delivered, true);
         let text = r#"{"resourceType":"Patient","id":"p.1","gender":"fe\u006dale","zz":1,
             "extension":[{"url":"http://example.org/secret","valueString":"MRN 1"}],
             "birthDate":"1920","address":[{"state":"MA","postalCode":"03601","line":["1 Main"]}],
@@ -1178,25 +1256,103 @@ mod tests {
 
     /// De-identifies `resource` (whose subject is `Patient/p1`) with the default profile.
     fn deidentified(resource: Value) -> Value {
+        deidentified_in(resource, |view| view).0
+    }
+
+    /// De-identifies `resource` (whose subject is `Patient/p1`, under 90) in the view
+    /// `view_of` makes of the compartment; also whether an exact age was written.
+    fn deidentified_in(
+        resource: Value,
+        view_of: impl FnOnce(CompartmentView<'_>) -> CompartmentView<'_>,
+    ) -> (Value, bool) {
         let (profile, pseudonyms) = engine_parts();
         let engine = Deidentifier {
             profile: &profile,
             pseudonyms: &pseudonyms,
         };
-        let delivered: HashMap<String, Pseudonym> = [(
+        let delivered: FxHashMap<String, Pseudonym> = [(
             "Patient/p1".to_string(),
             Pseudonym::of(&pseudonyms, "Patient/p1"),
         )]
-        .into();
-        let view = CompartmentView {
-            delivered: &delivered,
-            age_90_or_over: false,
-        };
+        .into_iter()
+        .collect();
+        let view = view_of(CompartmentView::new(&delivered, false));
         let resource_type = resource["resourceType"].as_str().unwrap().to_string();
-        written(&resource, |tree, out| {
+        let out = written(&resource, |tree, out| {
             engine.deidentify(&resource_type, "r1", tree, &view, out)
         })
-        .unwrap()
+        .unwrap();
+        (out, view.exact_age_written.get())
+    }
+
+    /// An exact age with its event's year tells the birth year: it is written only where
+    /// the view allows, and reported; the 90+ category is always written.
+    #[test]
+    fn exact_ages_are_written_only_where_the_view_allows_and_are_reported() {
+        let folded = json!({"code": "a", "comparator": ">=", "system": UCUM_SYSTEM, "value": 90});
+        let years = |value: u32| json!({"value": value, "system": UCUM_SYSTEM, "code": "a"});
+        let condition = |onset: (&str, Value)| {
+            let mut condition = json!({"resourceType": "Condition", "subject": {"reference": "Patient/p1"},
+                "code": {"coding": [{"system": "http://snomed.info/sct", "code": "44054006"}]}});
+            condition[onset.0] = onset.1;
+            condition
+        };
+        let exact = [
+            (
+                age_observation(("valueQuantity", years(45))),
+                "valueQuantity",
+            ),
+            (age_observation(("valueInteger", json!(45))), "valueInteger"),
+            (
+                age_observation(("valueRange", json!({"low": years(40), "high": years(50)}))),
+                "valueRange",
+            ),
+            (condition(("onsetAge", years(45))), "onsetAge"),
+            (
+                condition(("onsetRange", json!({"low": years(40)}))),
+                "onsetRange",
+            ),
+        ];
+        for (resource, member) in &exact {
+            let (out, reported) = deidentified_in(resource.clone(), |view| view);
+            assert!(out.get(*member).is_some() && reported, "{out}");
+            // A patient of 90 or more never has an exact age written.
+            for patient_over_90 in [false, true] {
+                let (out, reported) = deidentified_in(resource.clone(), |view| {
+                    if patient_over_90 {
+                        CompartmentView::new(view.delivered, true)
+                    } else {
+                        view.without_exact_ages()
+                    }
+                });
+                assert!(out.get(*member).is_none() && !reported, "{out}");
+                assert!(out.get("code").is_some(), "the rest of the resource stays");
+            }
+        }
+        // The category is no exact age: written everywhere, not reported.
+        for (resource, member, category) in [
+            (
+                age_observation(("valueQuantity", years(94))),
+                "valueQuantity",
+                folded.clone(),
+            ),
+            (condition(("onsetAge", years(94))), "onsetAge", folded),
+            (
+                condition(("onsetRange", json!({"low": years(92)}))),
+                "onsetRange",
+                json!({"low": {"code": "a", "system": UCUM_SYSTEM, "value": 90}}),
+            ),
+        ] {
+            let (out, reported) = deidentified_in(resource, |view| view.without_exact_ages());
+            assert_eq!(out[member], category);
+            assert!(!reported);
+        }
+        // A duration that is not an age is no concern of this rule.
+        let mut duration = age_observation(("valueQuantity", years(3)));
+        duration["code"] = json!({"coding": [{"system": "http://loinc.org", "code": "8480-6"}]});
+        let (out, reported) = deidentified_in(duration, |view| view.without_exact_ages());
+        assert_eq!(out["valueQuantity"]["value"], 3);
+        assert!(!reported);
     }
 
     fn age_observation(value: (&str, Value)) -> Value {
@@ -1303,6 +1459,35 @@ mod tests {
         assert!(out["condition"][0]["onsetRange"]["low"]
             .get("comparator")
             .is_none());
+    }
+
+    /// Ages coded outside the HL7 LOINC value set: a lab's age at specimen collection, and
+    /// the SNOMED CT ages of EHRs and C-CDA converters (there `valueInteger` 94 and a
+    /// unitless 94 were delivered as they were).
+    #[test]
+    fn ages_under_snomed_and_lab_age_codes_are_folded_too() {
+        let folded = json!({"code": "a", "comparator": ">=", "system": UCUM_SYSTEM, "value": 90});
+        for (system, code) in [
+            ("http://loinc.org", "35659-2"),
+            ("http://snomed.info/sct", "397669002"),
+            ("http://snomed.info/sct", "424144002"),
+            ("http://snomed.info/sct", "445518008"),
+        ] {
+            let coded = |value: (&str, Value)| {
+                let mut observation = age_observation(value);
+                observation["code"] = json!({"coding": [{"system": system, "code": code}]});
+                deidentified(observation)
+            };
+            let out = coded(("valueInteger", json!(94)));
+            assert!(out.get("valueInteger").is_none(), "{code}: {out}");
+            assert_eq!(out["code"]["coding"][0]["code"], code);
+            assert_eq!(
+                coded(("valueQuantity", json!({"value": 94})))["valueQuantity"],
+                folded,
+                "{code}"
+            );
+            assert_eq!(coded(("valueInteger", json!(45)))["valueInteger"], 45);
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! | birth year | year → 5-, 10-, 20-year band → removed |
 //! | address | ZIP3 → state → removed |
 //! | deceased year | kept with the year; only "deceased" once the birth year is banded |
+//! | exact ages in other resources | kept with the year; withheld once the birth year is banded (an age and its event's year tell the birth year; see [`crate::deid::ExactAges`]) |
 //! | sex and the rest | kept |
 //!
 //! For each of the 15 combinations the patients in classes smaller than k would be

@@ -79,7 +79,9 @@
 //! first, choosing the least information loss that reaches k while suppressing at most
 //! [`DeliveryOptions::max_suppression`] of the patients (5% by default); the rest of the
 //! patients in classes smaller than k are suppressed with all their records (see
-//! [`kanonymity`]). The manifest reports k, the generalization, the patients suppressed,
+//! [`kanonymity`]). An exact age in a record would tell the birth year a band hides: ages
+//! under 90 are delivered only while birth years stay exact (never for a patient of 90 or
+//! more; see [`deid::ExactAges`]). The manifest reports k, the generalization, the patients suppressed,
 //! the information loss and the BLAKE2b-256 of each file. Patients are written in the order
 //! of their pseudonyms, a permutation keyed by the delivery's fresh key, so deliveries cannot
 //! be lined up row by row (see [`delivery`]).

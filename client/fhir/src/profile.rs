@@ -5,9 +5,9 @@
 use crate::error::{Error, Result};
 use blake2::digest::consts::U32;
 use blake2::{Blake2b, Digest};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Deserialize;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The built-in HIPAA Safe Harbor profile.
@@ -56,7 +56,7 @@ pub type ObjectRules = BTreeMap<String, Rule>;
 #[derive(Debug, Clone)]
 pub enum Shape {
     Kind(Kind),
-    Enum(HashSet<String>),
+    Enum(FxHashSet<String>),
     Object(ObjectRules),
 }
 
@@ -75,7 +75,7 @@ pub struct Rule {
 #[derive(Debug, Clone)]
 pub enum CodeRule {
     Syntax(CodeSyntax),
-    Codes(HashSet<String>),
+    Codes(FxHashSet<String>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -103,10 +103,12 @@ pub struct Profile {
     /// input can flood a bucket), as terminology URIs share long prefixes that make
     /// ordered comparisons slow.
     pub code_systems: FxHashMap<String, CodeRule>,
-    pub ucum_units: HashSet<String>,
-    pub us_states: HashSet<String>,
-    pub countries: HashSet<String>,
-    pub restricted_zip3: HashSet<String>,
+    /// These sets (and the enums' and code lists' in the rules) are looked up for nearly
+    /// every element too: FxHash for the same reason.
+    pub ucum_units: FxHashSet<String>,
+    pub us_states: FxHashSet<String>,
+    pub countries: FxHashSet<String>,
+    pub restricted_zip3: FxHashSet<String>,
     pub free_text_elements: Vec<String>,
     /// Observation codes `(system, code)` whose values are ages (a handful: compared in
     /// turn, code first).

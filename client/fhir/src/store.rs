@@ -154,8 +154,9 @@ impl<'de> Deserialize<'de> for RecordId {
 }
 
 /// 64 hex digits (either case) as 32 bytes. A direct decoder: it runs for every stored
-/// record read, and the `hex` crate's general one showed in delivery profiles.
-fn decode_hex_32(text: &[u8]) -> Option<[u8; 32]> {
+/// record read (its id, and its commitment when delivered), and the `hex` crate's general
+/// one showed in delivery profiles.
+pub(crate) fn decode_hex_32(text: &[u8]) -> Option<[u8; 32]> {
     /// Value of each hex digit (either case); 0xff for every other byte.
     const NIBBLES: [u8; 256] = {
         let mut table = [0xff; 256];

@@ -324,3 +324,75 @@ fn two_deliveries_of_overlapping_cohorts_cannot_be_aligned_by_position() {
         assert!(rho.abs() < 0.3, "a delivery follows the store: rho = {rho}");
     }
 }
+
+#[test]
+fn exact_ages_are_withheld_once_birth_years_are_banded() {
+    // Twenty women born 1970–1989, one a year, at one address, each with her age at a visit
+    // in 2020 (which tells her birth year); and one born in 1930 with her age in 2000.
+    let birth_years: Vec<u64> = (1970..1990).chain([1930]).collect();
+    let visit_year = |birth_year: u64| if birth_year < 1936 { 2000 } else { 2020 };
+    let patients: Vec<Value> = birth_years
+        .iter()
+        .enumerate()
+        .map(|(n, year)| {
+            json!({"resourceType": "Patient", "id": format!("w{n}"), "gender": "female",
+                "birthDate": format!("{year}-03-01"),
+                "address": [{"state": "MA", "postalCode": "02139", "country": "US"}]})
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let (store, key) = ingest_patients(dir.path(), &patients, |n, id| {
+        let visit = visit_year(birth_years[n]);
+        vec![
+            json!({"resourceType": "Observation", "id": format!("age{n}"), "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "30525-0"}]},
+            "subject": {"reference": format!("Patient/{id}")},
+            "effectiveDateTime": format!("{visit}-06-01"),
+            "valueQuantity": {"value": visit - birth_years[n], "system": "http://unitsofmeasure.org", "code": "a"}}),
+        ]
+    });
+    let deliver = |name: &str, k: usize| {
+        let out = dir.path().join(name);
+        let manifest = deliver_consented(
+            &store,
+            &key,
+            &ConsentToEverything,
+            &out,
+            &DeliveryOptions::new(k, 2026),
+        )
+        .manifest;
+        let observations: Vec<Value> = delivery_resources(&out)
+            .into_iter()
+            .filter(|r| r["resourceType"] == "Observation")
+            .collect();
+        (manifest, observations)
+    };
+
+    // Exact birth years: the ages say no more and are delivered, but for the patient of 90
+    // or more, whose birth year is removed.
+    let (manifest, observations) = deliver("exact", 1);
+    assert_eq!(manifest.generalization.birth_year, BirthYearLevel::Year);
+    assert_eq!(observations.len(), 21);
+    for observation in &observations {
+        let elder = observation["effectiveDateTime"] == "2000";
+        assert_eq!(
+            observation.get("valueQuantity").is_none(),
+            elder,
+            "{observation}"
+        );
+    }
+
+    // k = 5 needs 5-year bands (the 90+ patient, alone in her class, is suppressed): an
+    // exact age would undo them, so only the coded observations are delivered.
+    let (manifest, observations) = deliver("banded", 5);
+    assert_eq!(
+        manifest.generalization.birth_year,
+        BirthYearLevel::FiveYearBand
+    );
+    assert_eq!(manifest.patients_delivered, 20);
+    assert_eq!(observations.len(), 20);
+    for observation in &observations {
+        assert!(observation.get("valueQuantity").is_none(), "{observation}");
+        assert_eq!(observation["code"]["coding"][0]["code"], "30525-0");
+    }
+}

@@ -230,8 +230,19 @@ fn plant_numbers_around(
     }
 }
 
-/// LOINC age codes (HL7 value set v3-LOINCObservationActContextAgeType).
-const AGE_CODES: [&str; 5] = ["30525-0", "21611-9", "21612-7", "29553-5", "30972-4"];
+/// Age codes: LOINC's (HL7 value set v3-LOINCObservationActContextAgeType, and a lab's age
+/// at specimen collection) and SNOMED CT's.
+const AGE_CODES: [(&str, &str); 9] = [
+    ("http://loinc.org", "30525-0"),
+    ("http://loinc.org", "21611-9"),
+    ("http://loinc.org", "21612-7"),
+    ("http://loinc.org", "29553-5"),
+    ("http://loinc.org", "30972-4"),
+    ("http://loinc.org", "35659-2"),
+    ("http://snomed.info/sct", "397669002"),
+    ("http://snomed.info/sct", "424144002"),
+    ("http://snomed.info/sct", "445518008"),
+];
 
 /// An age of 90 years or more in one of the ways FHIR R4 resources write ages.
 fn age_90_plus(rng: &mut StdRng) -> Value {
@@ -267,7 +278,10 @@ fn age_90_plus(rng: &mut StdRng) -> Value {
 /// FamilyMemberHistory.
 fn planted_ages(patient: &str, n: usize, rng: &mut StdRng) -> Vec<Value> {
     let subject = json!({"reference": format!("Patient/{patient}")});
-    let age_code = |rng: &mut StdRng| json!({"coding": [{"system": "http://loinc.org", "code": AGE_CODES[rng.gen_range(0..AGE_CODES.len())]}]});
+    let age_code = |rng: &mut StdRng| {
+        let (system, code) = AGE_CODES[rng.gen_range(0..AGE_CODES.len())];
+        json!({"coding": [{"system": system, "code": code}]})
+    };
     let snomed =
         |code: &str| json!({"coding": [{"system": "http://snomed.info/sct", "code": code}]});
     let id = |kind: &str| format!("age-{kind}-{patient}-{n}");
@@ -325,9 +339,11 @@ fn ages_in(value: &Value, at: &str, ages: &mut Vec<(String, Value)>) {
                 .get("code")
                 .and_then(|code| code["coding"].as_array())
                 .is_some_and(|codings| {
-                    codings
-                        .iter()
-                        .any(|c| AGE_CODES.contains(&c["code"].as_str().unwrap_or("")))
+                    codings.iter().any(|c| {
+                        AGE_CODES
+                            .iter()
+                            .any(|(system, code)| c["system"] == *system && c["code"] == *code)
+                    })
                 });
             for (name, member) in members {
                 let path = format!("{at}.{name}");
