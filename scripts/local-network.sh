@@ -6,6 +6,11 @@
 #   scripts/local-network.sh              build (if needed) and run, chain data in ./local-network
 #   scripts/local-network.sh --purge      start from genesis again
 #   MEDLEDGER_NODE=/path/to/medledger-node scripts/local-network.sh   use a given binary
+#   MEDLEDGER_PROFILE=release scripts/local-network.sh                 run the release build
+#
+# By default it builds the dev profile, the same build `scripts/test.sh` uses, so the README's
+# two commands build the node once (the CPU-heavy dependencies are optimized even in dev,
+# see ARCHITECTURE.md, Build). Performance figures come from release builds (scripts/bench-*).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,8 +28,11 @@ if [[ "${1:-}" == "--purge" ]]; then
 fi
 
 if [[ -z "$NODE" ]]; then
-    cargo build --release --locked -p medledger-node
-    NODE="$CARGO_TARGET_DIR/release/medledger-node"
+    case "${MEDLEDGER_PROFILE:-dev}" in
+        dev) cargo build --locked -p medledger-node; NODE="$CARGO_TARGET_DIR/debug/medledger-node" ;;
+        release) cargo build --release --locked -p medledger-node; NODE="$CARGO_TARGET_DIR/release/medledger-node" ;;
+        *) echo "MEDLEDGER_PROFILE must be dev or release" >&2; exit 2 ;;
+    esac
 fi
 
 mkdir -p "$NET_DIR"

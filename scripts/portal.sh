@@ -19,7 +19,8 @@ trap '[[ ${#pids[@]} -gt 0 ]] && kill "${pids[@]}" 2>/dev/null; true' EXIT INT T
 
 if [[ "${1:-}" == "--observer" ]]; then
     NODE="${MEDLEDGER_NODE:-}"
-    for candidate in "$CARGO_TARGET_DIR/release/medledger-node" "$CARGO_TARGET_DIR/debug/medledger-node"; do
+    # The build local-network.sh runs by default first: both must carry the same genesis.
+    for candidate in "$CARGO_TARGET_DIR/debug/medledger-node" "$CARGO_TARGET_DIR/release/medledger-node"; do
         [[ -z "$NODE" && -x "$candidate" ]] && NODE="$candidate"
     done
     [[ -n "$NODE" ]] || { echo "error: no medledger-node built; set MEDLEDGER_NODE" >&2; exit 1; }
