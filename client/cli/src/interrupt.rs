@@ -1,5 +1,7 @@
-//! Ctrl-C, SIGTERM and SIGHUP while a file is being written: the partial output is
-//! deleted before the process exits. A signal runs no destructors, so the handler only
+//! Ctrl-C, Ctrl-\, SIGTERM, SIGHUP and every other signal that would end the process
+//! and that a handler may catch (a file-size or CPU limit reached, an alarm, SIGUSR1/2),
+//! while a file is being written: the partial output is deleted before the process
+//! exits. A signal runs no destructors, so the handler only
 //! wakes a thread (write(2) to a socket is all a handler may safely do), and that
 //! thread removes the pending outputs and ends the process (`_exit`) with 128 + the
 //! signal number.
@@ -8,14 +10,25 @@ use std::io::Read;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 
-const SIGNALS: [(libc::c_int, &str); 3] = [
+/// The signals whose default action ends the process, less those no handler may
+/// take (SIGKILL, SIGSTOP; SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGABRT report a fault
+/// of the process itself) and SIGPIPE, which Rust ignores (a closed pipe is an error
+/// from `write`). SIGQUIT and the limits would otherwise also dump core: a file of the
+/// process's memory, plaintext included.
+const SIGNALS: [(libc::c_int, &str); 10] = [
     (libc::SIGINT, "SIGINT"),
     (libc::SIGTERM, "SIGTERM"),
     (libc::SIGHUP, "SIGHUP"),
+    (libc::SIGQUIT, "SIGQUIT"),
+    (libc::SIGXFSZ, "SIGXFSZ"),
+    (libc::SIGXCPU, "SIGXCPU"),
+    (libc::SIGALRM, "SIGALRM"),
+    (libc::SIGVTALRM, "SIGVTALRM"),
+    (libc::SIGUSR1, "SIGUSR1"),
+    (libc::SIGUSR2, "SIGUSR2"),
 ];
 
-/// From now on, SIGINT, SIGTERM and SIGHUP remove this process's partial outputs and
-/// end it.
+/// From now on, the [`SIGNALS`] remove this process's partial outputs and end it.
 pub fn remove_partial_output_on_signals() -> Result<(), String> {
     let (mut woken, waker) =
         UnixStream::pair().map_err(|e| format!("cannot prepare for signals: {e}"))?;

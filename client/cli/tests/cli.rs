@@ -639,12 +639,14 @@ fn open_fails_cleanly_when_the_token_is_pulled_mid_file() {
     );
 }
 
-/// Ctrl-C (SIGINT) or SIGTERM halfway through `medledger open`: the signal waits while
-/// the command is frozen mid-file and arrives as it resumes. It ends with 128 + the
-/// signal number and the partial plaintext is gone.
+/// Ctrl-C (SIGINT), SIGTERM, Ctrl-\ (SIGQUIT) or a file-size limit reached (SIGXFSZ)
+/// halfway through `medledger open`: the signal waits while the command is frozen
+/// mid-file and arrives as it resumes. It ends with 128 + the signal number and the
+/// partial plaintext is gone (SIGQUIT and SIGXFSZ used to end it with a core dump and
+/// leave the partial plaintext).
 #[test]
 fn interrupting_open_removes_the_partial_plaintext() {
-    for (signal, number) in [("INT", 2), ("TERM", 15)] {
+    for (signal, number) in [("INT", 2), ("TERM", 15), ("QUIT", 3), ("XFSZ", 25)] {
         let fx = Fixture::new();
         let frozen = open_frozen_mid_file(&fx);
         let pid = frozen.running.pid();

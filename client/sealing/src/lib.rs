@@ -21,7 +21,7 @@
 //!   previous chunk was written (on a thread beside the decryption), so a pull lets at
 //!   most one more chunk through; on any failure the partial
 //!   plaintext is removed, and [`remove_pending_outputs`] removes it from a signal
-//!   handler (the CLI's SIGINT / SIGTERM).
+//!   handler (the CLI's SIGINT, SIGTERM, SIGQUIT, …).
 //! - Segment digests (SHA-256) are computed on a second thread beside the cipher
 //!   (`pipeline`), so sealing and opening run at about plain age speed.
 //!
