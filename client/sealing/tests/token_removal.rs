@@ -163,6 +163,7 @@ fn assert_pull_mid_segment_stops_output_within_one_age_chunk(
         other => panic!("expected TokenRemoved, got {other:?}"),
     }
     let (written_at_pull, on_disk_at_pull) = progress.at_pull.expect("pulled");
+    assert!(on_disk_at_pull > 0, "the partial output is measured");
     assert!(
         written_at_pull < 2 * MID_SEGMENT,
         "pulled inside the second segment"
