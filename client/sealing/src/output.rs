@@ -39,6 +39,16 @@ struct Pending {
     unnamed: usize,
 }
 
+impl Pending {
+    /// Takes `partial` off the list: it is being committed or dropped.
+    fn forget(&mut self, partial: &Partial) {
+        match partial {
+            Partial::Unnamed { .. } => self.unnamed -= 1,
+            Partial::Named(file) => self.named.retain(|named| named != file.path()),
+        }
+    }
+}
+
 fn pending() -> MutexGuard<'static, Pending> {
     // A panic while the list was held leaves it intact.
     PENDING
@@ -127,6 +137,14 @@ fn link(file: &File, path: &Path) -> io::Result<()> {
     }
 }
 
+fn file_of(partial: &mut Option<Partial>) -> Result<&mut File, SealingError> {
+    match partial {
+        Some(Partial::Unnamed { file, .. }) => Ok(file),
+        Some(Partial::Named(file)) => Ok(file.as_file_mut()),
+        None => Err(SealingError::Interrupted),
+    }
+}
+
 impl PendingOutput {
     pub(crate) fn create(destination: &Path) -> Result<Self, SealingError> {
         let directory = match destination.parent() {
@@ -158,47 +176,39 @@ impl PendingOutput {
     }
 
     pub(crate) fn file(&mut self) -> Result<&mut File, SealingError> {
-        match self.partial.as_mut() {
-            Some(Partial::Unnamed { file, .. }) => Ok(file),
-            Some(Partial::Named(file)) => Ok(file.as_file_mut()),
-            None => Err(SealingError::Interrupted),
-        }
+        file_of(&mut self.partial)
     }
 
     pub(crate) fn write_all(&mut self, bytes: &[u8]) -> Result<(), SealingError> {
-        let destination = self.destination.clone();
-        self.file()?
+        file_of(&mut self.partial)?
             .write_all(bytes)
-            .map_err(|e| SealingError::io(&destination, e))
+            .map_err(|e| SealingError::io(&self.destination, e))
     }
 
     /// Flushes to disk and gives the file its final name.
     pub(crate) fn commit(mut self) -> Result<(), SealingError> {
-        let partial = self.partial.take().ok_or(SealingError::Interrupted)?;
-        let destination = &self.destination;
-        let io_error = |e| SealingError::io(destination, e);
-        match &partial {
-            Partial::Unnamed { file, .. } => file.sync_all(),
-            Partial::Named(file) => file.as_file().sync_all(),
-        }
-        .map_err(io_error)?;
+        let destination = self.destination.clone();
+        let io_error = |e| SealingError::io(&destination, e);
+        self.file()?.sync_all().map_err(io_error)?;
         let mut pending = pending();
         if INTERRUPTED.load(Ordering::SeqCst) {
             return Err(SealingError::Interrupted);
         }
+        let partial = self.partial.take().ok_or(SealingError::Interrupted)?;
+        pending.forget(&partial);
         match partial {
             Partial::Unnamed { file, directory } => {
-                pending.unnamed -= 1;
                 // A hidden name first, then the rename: the destination may exist.
                 let linked = tempfile::Builder::new()
                     .prefix(PARTIAL_PREFIX)
                     .make_in(&directory, |path| link(&file, path))
                     .map_err(io_error)?;
-                linked.persist(destination).map_err(|e| io_error(e.error))?;
+                linked
+                    .persist(&destination)
+                    .map_err(|e| io_error(e.error))?;
             }
             Partial::Named(file) => {
-                pending.named.retain(|named| named != file.path());
-                file.persist(destination).map_err(|e| io_error(e.error))?;
+                file.persist(&destination).map_err(|e| io_error(e.error))?;
             }
         }
         Ok(())
@@ -210,11 +220,7 @@ impl Drop for PendingOutput {
         let Some(partial) = self.partial.take() else {
             return;
         };
-        let mut pending = pending();
-        match &partial {
-            Partial::Unnamed { .. } => pending.unnamed -= 1,
-            Partial::Named(file) => pending.named.retain(|named| named != file.path()),
-        }
+        pending().forget(&partial);
         // Closing an unnamed file frees it; dropping a named one deletes it.
         drop(partial);
     }
