@@ -17,9 +17,7 @@
 //!   runs exactly one on-token `CKM_ECDH1_DERIVE` per segment
 //!   through [`TokenIdentity`]; the HPKE key schedule ([`hpke`]) and the payload
 //!   stream run on the host. The token's presence is checked before and after each
-//!   segment, and each 64 KiB chunk is written only after a check begun once the
-//!   previous chunk was written (on a thread beside the decryption), so a pull lets at
-//!   most one more chunk through; on any failure the partial
+//!   segment and before each 64 KiB chunk is written; on any failure the partial
 //!   plaintext is removed, and [`remove_pending_outputs`] removes it from a signal
 //!   handler (the CLI's SIGINT, SIGTERM, SIGQUIT, …).
 //! - Segment digests (SHA-256) are computed on a second thread beside the cipher
@@ -29,7 +27,6 @@
 //! inject faults such as `CKR_DEVICE_REMOVED`.
 
 pub mod binding;
-mod chunk_gate;
 pub mod container;
 mod delivery_key;
 mod error;
@@ -48,7 +45,7 @@ pub use cryptoki::types::AuthPin as Pin;
 pub use delivery_key::{DeliveryKey, COMPRESSED_LEN, UNCOMPRESSED_LEN};
 pub use error::{Result, SealingError};
 pub use identity::{stanza_tag, TokenIdentity, P256TAG_LABEL, P256TAG_STANZA};
-pub use open::{open_file, DigestCheck, OpenReceipt};
+pub use open::{open_file, DigestCheck, OpenReceipt, PRESENCE_CHECK_INTERVAL};
 pub use output::{remove_pending_outputs, RemovedOutputs};
 pub use progress::{NoProgress, Progress};
 pub use seal::{seal_file, SealReceipt};

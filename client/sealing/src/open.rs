@@ -1,10 +1,10 @@
 //! Opening: container → plaintext with the token. Every segment costs one on-token
-//! ECDH; the token must be present before and after each segment and before each
-//! 64 KiB chunk is written ([`ChunkGate`]), and any failure removes the partial output.
+//! ECDH; the token must be present before, during and after each segment, and any
+//! failure removes the partial output.
 //!
-//! A second thread reads the sealed segments and hashes them while this one decrypts,
-//! and a third checks the token for the next chunk; plaintext goes only to the pending
-//! output, which is kept only once every segment's digest has matched.
+//! A second thread reads the sealed segments and hashes them while this one decrypts;
+//! plaintext goes only to the pending output, which is kept only once every segment's
+//! digest has matched.
 
 use std::cell::{Cell, RefCell};
 use std::fs::File;
@@ -17,7 +17,6 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::binding::{SegmentBinding, SEGMENT_BINDING_STANZA};
-use crate::chunk_gate::{ChunkGate, ClosesGate};
 use crate::container::{ContainerHeader, SegmentEntry, AGE_CHUNK};
 use crate::error::SealingError;
 use crate::identity::{p256tag_args, token_failure_of, TokenIdentity, P256TAG_STANZA};
@@ -25,6 +24,11 @@ use crate::output::PendingOutput;
 use crate::pipeline::{pipeline, Consumer, Disconnected, Piece, Producer, PIECE_SIZE};
 use crate::progress::Progress;
 use crate::token::TokenBackend;
+
+/// Plaintext written between two full token presence checks inside a segment; before
+/// each of the age chunks in between, the token's cheap check
+/// ([`TokenBackend::ensure_present_cheaply`]) runs.
+pub const PRESENCE_CHECK_INTERVAL: u64 = 4 << 20;
 
 /// What was opened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -126,11 +130,7 @@ pub fn open_file(
     let (producer, consumer) = pipeline::<[u8; 32]>();
     // The container id the first segment's binding names; every other must match it.
     let container = Cell::new(None);
-    let gate = ChunkGate::default();
     let result = std::thread::scope(|scope| {
-        // Ends the checking thread however this closure ends, before the scope joins it.
-        let _closes = ClosesGate(&gate);
-        scope.spawn(|| gate.check_until_closed(token));
         let segments = &header.segments;
         let reader = scope.spawn(move || read_and_hash(sealed, input, segments, producer));
         let mut opened = Ok(());
@@ -140,7 +140,6 @@ pub fn open_file(
                 count,
                 version: header.version,
                 container: &container,
-                gate: &gate,
                 entry,
                 expected_len: header.plaintext_len_of(index),
                 token,
@@ -235,7 +234,6 @@ struct SegmentOpening<'a> {
     count: u64,
     version: u16,
     container: &'a Cell<Option<[u8; 16]>>,
-    gate: &'a ChunkGate,
     entry: &'a SegmentEntry,
     expected_len: u64,
     token: &'a dyn TokenBackend,
@@ -243,7 +241,8 @@ struct SegmentOpening<'a> {
 
 impl SegmentOpening<'_> {
     /// Decrypts the segment arriving through `pieces` into `pending`, checking the
-    /// token before, before each chunk is written (through the gate), and after. Its
+    /// token before, before each chunk is written (fully every
+    /// [`PRESENCE_CHECK_INTERVAL`] bytes), and after. Its
     /// plaintext goes only to the pending file, which is deleted unless every
     /// segment's digest matches.
     fn open_into(
@@ -287,6 +286,7 @@ impl SegmentOpening<'_> {
         let (mut plaintext, binding) = decrypt_segment(sealed, self.token, self.index)?;
         self.check_binding(binding)?;
         let mut written: u64 = 0;
+        let mut since_check: u64 = 0;
         // One write per 64 KiB age chunk (`buffer` holds one): batching them into
         // 1 MiB writes was far slower on ext4 (BENCHMARKS.md).
         loop {
@@ -302,9 +302,14 @@ impl SegmentOpening<'_> {
                     "segment {number} holds more than declared"
                 )));
             }
-            self.gate.before_write()?;
+            since_check = since_check.saturating_add(read as u64);
+            if since_check >= PRESENCE_CHECK_INTERVAL {
+                self.token.ensure_present()?;
+                since_check = 0;
+            } else {
+                self.token.ensure_present_cheaply()?;
+            }
             pending.write_all(&buffer[..read])?;
-            self.gate.written();
             progress.advance(read as u64);
         }
         if written != self.expected_len {

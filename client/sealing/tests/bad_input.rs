@@ -5,7 +5,6 @@ mod common;
 use std::fs;
 use std::io::Write;
 use std::str::FromStr;
-use std::sync::atomic::Ordering;
 
 use age_core::format::Stanza;
 use common::{isolated, leftovers, Sealed, SoftwareToken, TOKEN, USER_PIN};
@@ -145,7 +144,7 @@ fn segment_for_a_non_token_recipient_is_not_ours() {
         matches!(error, SealingError::NotOurRecipient { segment: 1, ref found } if found == "X25519"),
         "{error:?}"
     );
-    assert_eq!(token.ecdh_calls.load(Ordering::SeqCst), 0);
+    assert_eq!(token.ecdh_calls.get(), 0);
 }
 
 #[test]
@@ -400,7 +399,7 @@ fn cut_reordered_spliced_and_forged_containers_are_refused_by_the_chain_digest()
     let token = SoftwareToken::generate();
     let (original, attacks) = rearranged_deliveries(&token);
     for (name, container, _) in attacks {
-        let calls_before = token.ecdh_calls.load(Ordering::SeqCst);
+        let calls_before = token.ecdh_calls.get();
         let error = open_fails(
             &container,
             &token,
@@ -412,7 +411,7 @@ fn cut_reordered_spliced_and_forged_containers_are_refused_by_the_chain_digest()
             "{name}: {error:?}"
         );
         assert_eq!(
-            token.ecdh_calls.load(Ordering::SeqCst),
+            token.ecdh_calls.get(),
             calls_before,
             "{name}: refused before the token is used"
         );

@@ -3,7 +3,6 @@
 mod common;
 
 use std::fs;
-use std::sync::atomic::Ordering;
 
 use common::{isolated, leftovers, FaultyToken, Recorder, Sealed, SoftwareToken, TOKEN};
 use medledger_sealing::container::ContainerHeader;
@@ -55,7 +54,7 @@ fn multi_segment_payload_round_trips_with_one_token_ecdh_per_segment() {
 
             assert_eq!(fs::read(&files.opened).unwrap(), files.payload);
             assert_eq!(
-                token.ecdh_calls.load(Ordering::SeqCst),
+                token.ecdh_calls.get(),
                 4,
                 "exactly one token ECDH per segment"
             );
@@ -71,7 +70,7 @@ fn empty_payload_round_trips_as_one_segment() {
     let files = Sealed::new(0, &token.delivery_key(), 1024);
     files.open(&token, &mut NoProgress).unwrap();
     assert_eq!(files.receipt.segment_count, 1);
-    assert_eq!(token.ecdh_calls.load(Ordering::SeqCst), 1);
+    assert_eq!(token.ecdh_calls.get(), 1);
     assert_eq!(fs::read(&files.opened).unwrap(), b"");
 }
 
@@ -145,7 +144,7 @@ fn segments_larger_than_the_hand_off_pieces_round_trip() {
 
     let receipt = files.open(&token, &mut NoProgress).unwrap();
     assert_eq!(receipt.digest, files.receipt.digest);
-    assert_eq!(token.ecdh_calls.load(Ordering::SeqCst), 3);
+    assert_eq!(token.ecdh_calls.get(), 3);
     assert_eq!(fs::read(&files.opened).unwrap(), files.payload);
     assert!(leftovers(&files.dir).is_empty());
 }

@@ -5,11 +5,11 @@ mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
 
 use common::{
     isolated, leftovers, partial_output_len, FaultyToken, Recorder, Sealed, SoftHsm, TOKEN,
 };
+use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use medledger_sealing::{Progress, SealingError, TokenBackend};
 
 const SEGMENT: usize = 64 * 1024;
@@ -51,9 +51,9 @@ fn injected_removal(hsm: &SoftHsm, presence_notices: bool) -> u32 {
     let token = FaultyToken::new(hsm.open_token(TOKEN), presence_notices);
     let pulled = token.pulled.clone();
     assert_pulling_after_first_segment_stops_opening(&files, &token, move |_: u64| {
-        pulled.store(true, Ordering::SeqCst)
+        pulled.set(true)
     });
-    token.ecdh_calls.load(Ordering::SeqCst)
+    token.ecdh_calls.get()
 }
 
 #[test]
@@ -203,24 +203,33 @@ fn injected_removal_mid_segment_stops_output_within_one_age_chunk() {
             let token = FaultyToken::new(hsm.open_token(TOKEN), true);
             let pulled = token.pulled.clone();
             assert_pull_mid_segment_stops_output_within_one_age_chunk(&files, &token, move || {
-                pulled.store(true, Ordering::SeqCst)
+                pulled.set(true)
             });
         },
     );
 }
 
-/// The real thing: SoftHSM's token storage disappears in the middle of a segment.
+/// A token pulled in the middle of a segment, as a PKCS#11 module reports it: the
+/// token's sessions lose their login (removal ends it; SoftHSM, which has no removal,
+/// is told through another session's `C_Logout`) and its storage is gone (SoftHSM's
+/// token directory moved away).
 #[test]
-fn softhsm_token_directory_moved_away_mid_segment_stops_output_within_one_age_chunk() {
+fn softhsm_token_pulled_mid_segment_stops_output_within_one_age_chunk() {
     isolated(
-        "softhsm_token_directory_moved_away_mid_segment_stops_output_within_one_age_chunk",
+        "softhsm_token_pulled_mid_segment_stops_output_within_one_age_chunk",
         &[TOKEN],
         |hsm| {
             let files = seal_for_mid_segment_pull(hsm);
             let token = hsm.open_token(TOKEN);
+            let module = Pkcs11::new(hsm.config(TOKEN).module).unwrap();
+            // This process has initialized the module already, through `token`.
+            let _ = module.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK));
+            let slot = module.get_slots_with_initialized_token().unwrap()[0];
+            let other_session = module.open_ro_session(slot).unwrap();
             let token_dir = hsm.token_dir();
             assert_pull_mid_segment_stops_output_within_one_age_chunk(&files, &token, move || {
-                move_away(&token_dir)
+                other_session.logout().unwrap();
+                move_away(&token_dir);
             });
         },
     );

@@ -17,9 +17,8 @@ use crate::error::SealingError;
 /// The x-coordinate of `sk · peer`: the raw P-256 ECDH output. Zeroized on drop.
 pub type EcdhSecret = Zeroizing<[u8; 32]>;
 
-/// What opening needs from a token holding a delivery key. `Sync`: the check made before
-/// each chunk runs on a thread of its own, beside the decryption.
-pub trait TokenBackend: Sync {
+/// What opening needs from a token holding a delivery key.
+pub trait TokenBackend {
     /// The public half of the key the token holds.
     fn delivery_key(&self) -> DeliveryKey;
 
@@ -28,14 +27,12 @@ pub trait TokenBackend: Sync {
     fn ecdh(&self, peer: &[u8]) -> Result<EcdhSecret, SealingError>;
 
     /// Fails with [`SealingError::TokenRemoved`] when the token or its key is gone.
-    /// Made around each segment.
     fn ensure_present(&self) -> Result<(), SealingError>;
 
-    /// The check every 64 KiB chunk of plaintext waits for: fails with
-    /// [`SealingError::TokenRemoved`] once the token or its key is gone. It must notice
-    /// a pull at once, yet cost less than decrypting a chunk (about 80 µs), which it
-    /// runs beside. [`TokenBackend::ensure_present`] unless a backend has a cheaper way.
-    fn ensure_present_for_chunk(&self) -> Result<(), SealingError> {
+    /// The check made before each 64 KiB chunk of plaintext is written, so it must cost
+    /// next to nothing: fails with [`SealingError::TokenRemoved`] when the token says
+    /// it is gone. [`TokenBackend::ensure_present`] unless a backend has a cheaper way.
+    fn ensure_present_cheaply(&self) -> Result<(), SealingError> {
         self.ensure_present()
     }
 }

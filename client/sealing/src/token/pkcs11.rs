@@ -1,14 +1,13 @@
 //! The token through a PKCS#11 module (`cryptoki`). SoftHSM2 is the default module.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error as CryptokiError, RvError};
 use cryptoki::mechanism::elliptic_curve::{EcKdf, Ecdh1DeriveParams};
 use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
-use cryptoki::session::{Session, UserType};
+use cryptoki::session::{Session, SessionState, UserType};
 use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
 use zeroize::{Zeroize, Zeroizing};
@@ -547,8 +546,7 @@ pub fn generate_delivery_key(
 pub struct Pkcs11Token {
     // Kept so the module stays loaded for the session's lifetime.
     module: Module,
-    /// Shared by the opening thread (ECDH) and the one checking the token per chunk.
-    session: Mutex<Session>,
+    session: Session,
     slot: Slot,
     /// Finds the private key again: the presence check searches for it.
     private_key_template: Vec<Attribute>,
@@ -568,21 +566,12 @@ impl Pkcs11Token {
         let pair = pair_of(&session, private_key, &token, config)?;
         Ok(Pkcs11Token {
             module,
-            session: Mutex::new(session),
+            session,
             slot,
             private_key_template: pair_template(ObjectClass::PRIVATE_KEY, &pair.id, &pair.label),
             private_key,
             public_key: pair.public_key,
         })
-    }
-}
-
-impl Pkcs11Token {
-    fn session(&self) -> MutexGuard<'_, Session> {
-        // A panic while the session was held leaves it usable: PKCS#11 calls are whole.
-        self.session
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -609,13 +598,14 @@ impl TokenBackend for Pkcs11Token {
             Attribute::Sensitive(false),
             Attribute::Extractable(true),
         ];
-        let session = self.session();
-        let derived = session
+        let derived = self
+            .session
             .derive_key(&mechanism, self.private_key, &template)
             .map_err(|e| pkcs11_failure("ECDH", e))?;
-        let value = session.get_attributes(derived, &[AttributeType::Value]);
-        let destroyed = session.destroy_object(derived);
-        drop(session);
+        let value = self
+            .session
+            .get_attributes(derived, &[AttributeType::Value]);
+        let destroyed = self.session.destroy_object(derived);
         let mut attributes = value.map_err(|e| pkcs11_failure("reading the ECDH result", e))?;
         destroyed.map_err(|e| pkcs11_failure("destroying the ECDH result", e))?;
 
@@ -643,24 +633,25 @@ impl TokenBackend for Pkcs11Token {
     }
 
     fn ensure_present(&self) -> Result<(), SealingError> {
-        self.ensure_present_for_chunk()?;
+        self.ensure_present_cheaply()?;
         let probe = presence_probe;
         probe(self.module.0.get_token_info(self.slot).map(drop))?;
         probe(self.module.0.get_token_info(self.slot).map(drop))?;
         // Searching makes file-backed tokens (SoftHSM) look at their storage again.
-        match self.session().find_objects(&self.private_key_template) {
+        match self.session.find_objects(&self.private_key_template) {
             Ok(handles) if handles.contains(&self.private_key) => Ok(()),
             Ok(_) => Err(token_gone()),
             Err(e) => probe(Err(e)),
         }
     }
 
-    /// The slot's `CKF_TOKEN_PRESENT` flag, the session's state, and one attribute of
-    /// the private key (`CKA_CLASS`, never secret): about 20 µs with SoftHSM, against
-    /// 130–160 µs for the full check above. Smart-card modules clear the flag when the
-    /// card goes; SoftHSM never does, but reading the key makes it look at its storage,
-    /// and it answers `CKR_OBJECT_HANDLE_INVALID` once that is gone.
-    fn ensure_present_for_chunk(&self) -> Result<(), SealingError> {
+    /// The slot's `CKF_TOKEN_PRESENT` flag, and the session: still open and still
+    /// logged in. About a microsecond, where the full check above costs 130–160 µs
+    /// (SoftHSM rereads its storage). A module reports a pulled token through these:
+    /// smart-card modules clear the flag, and removal closes the token's sessions and
+    /// ends its login. Storage that merely vanishes under SoftHSM, which no module
+    /// reports, shows at the next full check.
+    fn ensure_present_cheaply(&self) -> Result<(), SealingError> {
         let info = match self.module.0.get_slot_info(self.slot) {
             Ok(info) => info,
             Err(e) => return presence_probe(Err(e)),
@@ -668,12 +659,13 @@ impl TokenBackend for Pkcs11Token {
         if !info.token_present() {
             return Err(token_gone());
         }
-        let session = self.session();
-        presence_probe(session.get_session_info().map(drop))?;
-        presence_probe(
-            session
-                .get_attributes(self.private_key, &[AttributeType::Class])
-                .map(drop),
-        )
+        let session = match self.session.get_session_info() {
+            Ok(session) => session,
+            Err(e) => return presence_probe(Err(e)),
+        };
+        match session.session_state() {
+            SessionState::RoUser | SessionState::RwUser => Ok(()),
+            _ => Err(token_gone()),
+        }
     }
 }

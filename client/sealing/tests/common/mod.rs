@@ -2,11 +2,11 @@
 //! reads `SOFTHSM2_CONF` once per process), and token backends that count or fail.
 #![allow(dead_code)]
 
+use std::cell::Cell;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::Arc;
+use std::rc::Rc;
 
 use cryptoki::context::Function;
 use cryptoki::error::{Error as CryptokiError, RvError};
@@ -114,14 +114,14 @@ pub fn random_bytes(len: usize) -> Vec<u8> {
 /// of the test (format and host-side checks).
 pub struct SoftwareToken {
     secret: p256::SecretKey,
-    pub ecdh_calls: AtomicU32,
+    pub ecdh_calls: Cell<u32>,
 }
 
 impl SoftwareToken {
     pub fn generate() -> Self {
         SoftwareToken {
             secret: p256::SecretKey::random(&mut rand::rngs::OsRng),
-            ecdh_calls: AtomicU32::new(0),
+            ecdh_calls: Cell::new(0),
         }
     }
 }
@@ -133,7 +133,7 @@ impl TokenBackend for SoftwareToken {
     }
 
     fn ecdh(&self, peer: &[u8]) -> Result<Zeroizing<[u8; 32]>, SealingError> {
-        self.ecdh_calls.fetch_add(1, Ordering::SeqCst);
+        self.ecdh_calls.set(self.ecdh_calls.get() + 1);
         let peer = p256::PublicKey::from_sec1_bytes(peer).expect("caller checked the point");
         let shared = p256::ecdh::diffie_hellman(self.secret.to_nonzero_scalar(), peer.as_affine());
         let mut out = Zeroizing::new([0u8; 32]);
@@ -151,18 +151,18 @@ impl TokenBackend for SoftwareToken {
 /// presence checks when `presence_notices` (some tokens only notice on use).
 pub struct FaultyToken<B> {
     pub inner: B,
-    pub pulled: Arc<AtomicBool>,
+    pub pulled: Rc<Cell<bool>>,
     pub presence_notices: bool,
-    pub ecdh_calls: AtomicU32,
+    pub ecdh_calls: Cell<u32>,
 }
 
 impl<B> FaultyToken<B> {
     pub fn new(inner: B, presence_notices: bool) -> Self {
         FaultyToken {
             inner,
-            pulled: Arc::new(AtomicBool::new(false)),
+            pulled: Rc::new(Cell::new(false)),
             presence_notices,
-            ecdh_calls: AtomicU32::new(0),
+            ecdh_calls: Cell::new(0),
         }
     }
 }
@@ -180,15 +180,15 @@ impl<B: TokenBackend> TokenBackend for FaultyToken<B> {
     }
 
     fn ecdh(&self, peer: &[u8]) -> Result<Zeroizing<[u8; 32]>, SealingError> {
-        self.ecdh_calls.fetch_add(1, Ordering::SeqCst);
-        if self.pulled.load(Ordering::SeqCst) {
+        self.ecdh_calls.set(self.ecdh_calls.get() + 1);
+        if self.pulled.get() {
             return Err(device_removed("ECDH", Function::DeriveKey));
         }
         self.inner.ecdh(peer)
     }
 
     fn ensure_present(&self) -> Result<(), SealingError> {
-        if self.pulled.load(Ordering::SeqCst) && self.presence_notices {
+        if self.pulled.get() && self.presence_notices {
             return Err(device_removed(
                 "checking the token",
                 Function::GetSessionInfo,
