@@ -4,7 +4,8 @@
 //! exits. A signal runs no destructors, so the handler only
 //! wakes a thread (write(2) to a socket is all a handler may safely do), and that
 //! thread removes the pending outputs and ends the process (`_exit`) with 128 + the
-//! signal number.
+//! signal number. The signals no handler may take leave no core file either
+//! ([`no_core_dumps`]).
 
 use std::io::Read;
 use std::os::fd::AsRawFd;
@@ -67,5 +68,24 @@ pub fn remove_partial_output_on_signals() -> Result<(), String> {
             unsafe { libc::_exit(128 + signal) }
         }
     });
+    Ok(())
+}
+
+/// A crash (SIGSEGV, SIGABRT, …), which no handler may catch, must not write a core
+/// file either: it would hold the PIN, ECDH results and plaintext from memory. A core
+/// size limit of 0 stops the kernel's core files and tells the dump collectors that
+/// read it (systemd-coredump, apport) to keep nothing.
+pub fn no_core_dumps() -> Result<(), String> {
+    let none = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: setrlimit(2) reads the struct it is given, which lives across the call.
+    if unsafe { libc::setrlimit(libc::RLIMIT_CORE, &none) } != 0 {
+        return Err(format!(
+            "cannot turn core dumps off: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
     Ok(())
 }

@@ -665,12 +665,19 @@ fn interrupting_open_removes_the_partial_plaintext() {
 }
 
 /// SIGKILL (the OOM killer, `kill -9`, `timeout -s KILL`) cannot be caught: the partial
-/// plaintext must have no name to leave behind.
+/// plaintext must have no name to leave behind. Nor can a crash, and its core file would
+/// hold plaintext: `open` runs with a core size limit of 0.
 #[test]
-fn killing_open_leaves_no_plaintext() {
+fn killing_or_crashing_open_leaves_no_plaintext() {
     let fx = Fixture::new();
     let frozen = open_frozen_mid_file(&fx);
     let mut running = frozen.running;
+    let limits = fs::read_to_string(format!("/proc/{}/limits", running.id())).unwrap();
+    let core_limit = limits
+        .lines()
+        .find(|line| line.starts_with("Max core file size"))
+        .map(|line| line.split_whitespace().skip(4).take(2).collect::<Vec<_>>());
+    assert_eq!(core_limit, Some(vec!["0", "0"]), "{limits}");
     let mut child = running.0.take().expect("running");
     child.kill().expect("SIGKILL");
     child.wait().expect("wait for medledger");
