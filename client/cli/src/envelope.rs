@@ -100,6 +100,7 @@ pub fn open(args: OpenArgs) -> CommandResult {
              file would open as if it were the delivery"
         );
     }
+    interrupt::no_core_dumps()?;
     let pin = args.token.pin()?;
     let token = Pkcs11Token::open(&args.token.config(), &pin)?;
     drop(pin);

@@ -1,21 +1,35 @@
-//! Ctrl-C, SIGTERM and SIGHUP while a file is being written: the partial output is
-//! deleted before the process exits. A signal runs no destructors, so the handler only
+//! Ctrl-C, Ctrl-\, SIGTERM, SIGHUP and every other signal that would end the process
+//! and that a handler may catch (a file-size or CPU limit reached, an alarm, SIGUSR1/2),
+//! while a file is being written: the partial output is deleted before the process
+//! exits. A signal runs no destructors, so the handler only
 //! wakes a thread (write(2) to a socket is all a handler may safely do), and that
 //! thread removes the pending outputs and ends the process (`_exit`) with 128 + the
-//! signal number.
+//! signal number. The signals no handler may take leave no core file either
+//! ([`no_core_dumps`]).
 
 use std::io::Read;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 
-const SIGNALS: [(libc::c_int, &str); 3] = [
+/// The signals whose default action ends the process, less those no handler may
+/// take (SIGKILL, SIGSTOP; SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGABRT report a fault
+/// of the process itself) and SIGPIPE, which Rust ignores (a closed pipe is an error
+/// from `write`). SIGQUIT and the limits would otherwise also dump core: a file of the
+/// process's memory, plaintext included.
+const SIGNALS: [(libc::c_int, &str); 10] = [
     (libc::SIGINT, "SIGINT"),
     (libc::SIGTERM, "SIGTERM"),
     (libc::SIGHUP, "SIGHUP"),
+    (libc::SIGQUIT, "SIGQUIT"),
+    (libc::SIGXFSZ, "SIGXFSZ"),
+    (libc::SIGXCPU, "SIGXCPU"),
+    (libc::SIGALRM, "SIGALRM"),
+    (libc::SIGVTALRM, "SIGVTALRM"),
+    (libc::SIGUSR1, "SIGUSR1"),
+    (libc::SIGUSR2, "SIGUSR2"),
 ];
 
-/// From now on, SIGINT, SIGTERM and SIGHUP remove this process's partial outputs and
-/// end it.
+/// From now on, the [`SIGNALS`] remove this process's partial outputs and end it.
 pub fn remove_partial_output_on_signals() -> Result<(), String> {
     let (mut woken, waker) =
         UnixStream::pair().map_err(|e| format!("cannot prepare for signals: {e}"))?;
@@ -54,5 +68,24 @@ pub fn remove_partial_output_on_signals() -> Result<(), String> {
             unsafe { libc::_exit(128 + signal) }
         }
     });
+    Ok(())
+}
+
+/// A crash (SIGSEGV, SIGABRT, …), which no handler may catch, must not write a core
+/// file either: it would hold the PIN, ECDH results and plaintext from memory. A core
+/// size limit of 0 stops the kernel's core files and tells the dump collectors that
+/// read it (systemd-coredump, apport) to keep nothing.
+pub fn no_core_dumps() -> Result<(), String> {
+    let none = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: setrlimit(2) reads the struct it is given, which lives across the call.
+    if unsafe { libc::setrlimit(libc::RLIMIT_CORE, &none) } != 0 {
+        return Err(format!(
+            "cannot turn core dumps off: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
     Ok(())
 }

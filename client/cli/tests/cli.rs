@@ -6,7 +6,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use medledger_sealing::testing::{assemble_container, prepare_softhsm, split_container, USER_PIN};
+use medledger_sealing::testing::{
+    assemble_container, partial_output_len, prepare_softhsm, split_container, USER_PIN,
+};
 use medledger_sealing::DeliveryKey;
 
 const TOKEN: &str = "cli-token";
@@ -255,7 +257,12 @@ fn rearranged_deliveries(fx: &Fixture, key: &DeliveryKey) -> Rearranged {
 /// Nothing was written for `opened`: neither the file nor a hidden partial one.
 fn assert_no_output(dir: &Path, opened: &Path) {
     assert!(!opened.exists(), "{} exists", opened.display());
-    assert_eq!(partial_output(dir), None, "a partial output was left");
+    // The command has ended: only a hidden named file could be left.
+    assert_eq!(
+        partial_output_len(std::process::id(), dir),
+        None,
+        "a partial output was left"
+    );
 }
 
 #[test]
@@ -447,11 +454,11 @@ struct Running(Option<Child>);
 
 impl Running {
     fn pid(&self) -> String {
-        self.0
-            .as_ref()
-            .map(Child::id)
-            .unwrap_or_default()
-            .to_string()
+        self.id().to_string()
+    }
+
+    fn id(&self) -> u32 {
+        self.0.as_ref().map(Child::id).unwrap_or_default()
     }
 
     fn has_exited(&mut self) -> bool {
@@ -515,21 +522,6 @@ fn wait_until<T>(limit: Duration, mut found: impl FnMut() -> Option<T>) -> Optio
     }
 }
 
-/// The hidden partial plaintext in `dir` and its length, while there is one.
-fn partial_output(dir: &Path) -> Option<u64> {
-    fs::read_dir(dir)
-        .ok()?
-        .filter_map(Result::ok)
-        .find(|entry| {
-            entry
-                .file_name()
-                .to_string_lossy()
-                .starts_with(".medledger-partial-")
-        })
-        .and_then(|entry| entry.metadata().ok())
-        .map(|metadata| metadata.len())
-}
-
 /// A `medledger open` frozen (SIGSTOP) halfway through a file of many small segments,
 /// once the first segment is done and its plaintext on disk. No hook in the binary.
 struct FrozenMidFile {
@@ -578,13 +570,14 @@ fn open_frozen_mid_file(fx: &Fixture) -> FrozenMidFile {
         .expect("start medledger open"),
     ));
     // More than one segment written: the first one passed its closing token check.
+    let partial_output = |running: &Running| partial_output_len(running.id(), &out_dir);
     let first_segment_out = wait_until(Duration::from_secs(120), || {
-        partial_output(&out_dir)
+        partial_output(&running)
             .filter(|len| *len > SMALL_SEGMENT)
             .or_else(|| running.has_exited().then_some(0))
     });
     running.signal("STOP", true);
-    let written = partial_output(&out_dir);
+    let written = partial_output(&running);
     assert!(
         first_segment_out.is_some_and(|len| len > SMALL_SEGMENT)
             && written.is_some_and(|len| len < SMALL_SEGMENT * SMALL_SEGMENTS),
@@ -639,12 +632,14 @@ fn open_fails_cleanly_when_the_token_is_pulled_mid_file() {
     );
 }
 
-/// Ctrl-C (SIGINT) or SIGTERM halfway through `medledger open`: the signal waits while
-/// the command is frozen mid-file and arrives as it resumes. It ends with 128 + the
-/// signal number and the partial plaintext is gone.
+/// Ctrl-C (SIGINT), SIGTERM, Ctrl-\ (SIGQUIT) or a file-size limit reached (SIGXFSZ)
+/// halfway through `medledger open`: the signal waits while the command is frozen
+/// mid-file and arrives as it resumes. It ends with 128 + the signal number and the
+/// partial plaintext is gone (SIGQUIT and SIGXFSZ used to end it with a core dump and
+/// leave the partial plaintext).
 #[test]
 fn interrupting_open_removes_the_partial_plaintext() {
-    for (signal, number) in [("INT", 2), ("TERM", 15)] {
+    for (signal, number) in [("INT", 2), ("TERM", 15), ("QUIT", 3), ("XFSZ", 25)] {
         let fx = Fixture::new();
         let frozen = open_frozen_mid_file(&fx);
         let pid = frozen.running.pid();
@@ -667,6 +662,31 @@ fn interrupting_open_removes_the_partial_plaintext() {
             "{stderr}"
         );
     }
+}
+
+/// SIGKILL (the OOM killer, `kill -9`, `timeout -s KILL`) cannot be caught: the partial
+/// plaintext must have no name to leave behind. Nor can a crash, and its core file would
+/// hold plaintext: `open` runs with a core size limit of 0.
+#[test]
+fn killing_or_crashing_open_leaves_no_plaintext() {
+    let fx = Fixture::new();
+    let frozen = open_frozen_mid_file(&fx);
+    let mut running = frozen.running;
+    let limits = fs::read_to_string(format!("/proc/{}/limits", running.id())).unwrap();
+    let core_limit = limits
+        .lines()
+        .find(|line| line.starts_with("Max core file size"))
+        .map(|line| line.split_whitespace().skip(4).take(2).collect::<Vec<_>>());
+    assert_eq!(core_limit, Some(vec!["0", "0"]), "{limits}");
+    let mut child = running.0.take().expect("running");
+    child.kill().expect("SIGKILL");
+    child.wait().expect("wait for medledger");
+    assert!(!frozen.opened.exists(), "no output");
+    let left: Vec<_> = fs::read_dir(&frozen.out_dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "left after SIGKILL: {left:?}");
 }
 
 fn s(path: &Path) -> &str {

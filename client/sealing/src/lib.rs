@@ -19,7 +19,7 @@
 //!   stream run on the host. The token's presence is checked before and after each
 //!   segment and before each 64 KiB chunk is written; on any failure the partial
 //!   plaintext is removed, and [`remove_pending_outputs`] removes it from a signal
-//!   handler (the CLI's SIGINT / SIGTERM).
+//!   handler (the CLI's SIGINT, SIGTERM, SIGQUIT, …).
 //! - Segment digests (SHA-256) are computed on a second thread beside the cipher
 //!   (`pipeline`), so sealing and opening run at about plain age speed.
 //!

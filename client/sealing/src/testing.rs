@@ -90,3 +90,40 @@ pub fn assemble_container(
     };
     [header.encode(), segments.concat()].concat()
 }
+
+/// The length of the partial output process `pid` is writing in `dir`, while there is
+/// one: an unnamed file, which `/proc/PID/fd` shows as `DIR/#INODE (deleted)`, or a
+/// hidden `.medledger-partial-*` file where the file system has no unnamed files.
+pub fn partial_output_len(pid: u32, dir: &Path) -> Option<u64> {
+    // /proc shows the folder as the kernel resolved it.
+    let dir = &dir.canonicalize().ok()?;
+    let unnamed = fs::read_dir(format!("/proc/{pid}/fd"))
+        .ok()?
+        .filter_map(Result::ok)
+        .find(|fd| {
+            fs::read_link(fd.path()).is_ok_and(|target| {
+                target.parent() == Some(dir)
+                    && target.to_string_lossy().ends_with(" (deleted)")
+                    && target
+                        .file_name()
+                        .is_some_and(|name| name.to_string_lossy().starts_with('#'))
+            })
+        })
+        .map(|fd| fd.path());
+    let named = || {
+        fs::read_dir(dir)
+            .ok()?
+            .filter_map(Result::ok)
+            .find(|entry| {
+                entry
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with(".medledger-partial-")
+            })
+            .map(|entry| entry.path())
+    };
+    // Metadata through /proc/PID/fd/N follows the link to the open file.
+    fs::metadata(unnamed.or_else(named)?)
+        .ok()
+        .map(|metadata| metadata.len())
+}

@@ -20,9 +20,34 @@ use medledger_sealing::{DeliveryKey, SealingError, TokenBackend};
 /// DER of the P-256 curve OID.
 const P256: [u8; 10] = [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
 
+/// How a token shows its private key objects.
+#[derive(Clone, Copy)]
+enum PrivateKeys {
+    /// Only after login, as SoftHSM does by default.
+    AfterLogin,
+    /// Before login too (`CKA_PRIVATE` false), as PIV and most smart cards list them.
+    BeforeLogin,
+}
+
 /// Generates a P-256 pair on the test token the way other software lays one out: both
 /// objects with `CKA_ID` `id`, each with its own label.
 fn generate_pair(hsm: &SoftHsm, id: &[u8], private_label: &str, public_label: &str) -> DeliveryKey {
+    generate_pair_shown(
+        hsm,
+        id,
+        private_label,
+        public_label,
+        PrivateKeys::AfterLogin,
+    )
+}
+
+fn generate_pair_shown(
+    hsm: &SoftHsm,
+    id: &[u8],
+    private_label: &str,
+    public_label: &str,
+    shown: PrivateKeys,
+) -> DeliveryKey {
     let pkcs11 = Pkcs11::new(hsm.config(TOKEN).module).unwrap();
     let _ = pkcs11.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK));
     let slot = pkcs11.get_slots_with_initialized_token().unwrap()[0];
@@ -36,7 +61,7 @@ fn generate_pair(hsm: &SoftHsm, id: &[u8], private_label: &str, public_label: &s
     ];
     let private = [
         Attribute::Token(true),
-        Attribute::Private(true),
+        Attribute::Private(matches!(shown, PrivateKeys::AfterLogin)),
         Attribute::Sensitive(true),
         Attribute::Derive(true),
         Attribute::Id(id.to_vec()),
@@ -82,6 +107,46 @@ fn the_public_key_is_paired_by_cka_id_not_by_label() {
             );
             assert_ne!(token.delivery_key(), decoy);
             assert!(opens(&delivery, &token).unwrap());
+        },
+    );
+}
+
+/// `token pubkey`, `token list` and `buyer register-key` read the key without login: on a
+/// token that shows its private keys, the key they report is the labelled private key's
+/// pair, not a public key that carries the label for another pair.
+#[test]
+fn the_key_read_without_login_is_the_labelled_private_keys_pair() {
+    isolated(
+        "the_key_read_without_login_is_the_labelled_private_keys_pair",
+        &[TOKEN],
+        |hsm| {
+            let shown = PrivateKeys::BeforeLogin;
+            let decoy = generate_pair_shown(hsm, &[0x01], "signing key", DEFAULT_KEY_LABEL, shown);
+            let delivery = generate_pair_shown(hsm, &[0x02], DEFAULT_KEY_LABEL, "pub", shown);
+
+            assert_eq!(read_delivery_key(&hsm.config(TOKEN)).unwrap(), delivery);
+            let listed = list_tokens(&hsm.config(TOKEN).module, DEFAULT_KEY_LABEL).unwrap();
+            assert_eq!(
+                listed[0].delivery_keys,
+                vec![TokenKey {
+                    id: vec![0x02],
+                    key: delivery
+                }]
+            );
+            assert_eq!(hsm.open_token(TOKEN).delivery_key(), delivery);
+            assert_ne!(delivery, decoy);
+
+            // Two shown pairs of one label: the ids to choose from, as with login.
+            let second = generate_pair_shown(hsm, &[0x03], DEFAULT_KEY_LABEL, "pub", shown);
+            match read_delivery_key(&hsm.config(TOKEN)) {
+                Err(SealingError::AmbiguousKey { ids, .. }) => assert_eq!(ids, "02, 03"),
+                other => panic!("expected AmbiguousKey, got {other:?}"),
+            }
+            let by_id = TokenConfig {
+                key_id: Some(vec![0x03]),
+                ..hsm.config(TOKEN)
+            };
+            assert_eq!(read_delivery_key(&by_id).unwrap(), second);
         },
     );
 }

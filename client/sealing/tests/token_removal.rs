@@ -3,14 +3,13 @@
 
 mod common;
 
-use std::cell::Cell;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 
 use common::{
     isolated, leftovers, partial_output_len, FaultyToken, Recorder, Sealed, SoftHsm, TOKEN,
 };
+use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use medledger_sealing::{Progress, SealingError, TokenBackend};
 
 const SEGMENT: usize = 64 * 1024;
@@ -114,9 +113,9 @@ const AGE_CHUNK: u64 = 64 * 1024;
 
 /// Pulls the token once `pull_at` plaintext bytes are written, then watches how much
 /// more reaches the output.
-struct PullMidSegment {
+struct PullMidSegment<P: FnMut()> {
     pull_at: u64,
-    pulled: Rc<Cell<bool>>,
+    pull: P,
     dir: PathBuf,
     written: u64,
     /// (bytes written, partial output length) when the token was pulled.
@@ -125,13 +124,13 @@ struct PullMidSegment {
     longest_after_pull: u64,
 }
 
-impl Progress for PullMidSegment {
+impl<P: FnMut()> Progress for PullMidSegment<P> {
     fn advance(&mut self, bytes: u64) {
         self.written += bytes;
         let on_disk = partial_output_len(&self.dir).unwrap_or(0);
         match self.at_pull {
             None if self.written >= self.pull_at => {
-                self.pulled.set(true);
+                (self.pull)();
                 self.at_pull = Some((self.written, on_disk));
             }
             None => {}
@@ -140,48 +139,98 @@ impl Progress for PullMidSegment {
     }
 }
 
+/// Opens a 3 MiB file in 1 MiB segments with `token`, pulling it (`pull`) a quarter
+/// into the second segment, and checks that at most one more age chunk of plaintext
+/// reached the output and nothing was left behind.
+fn assert_pull_mid_segment_stops_output_within_one_age_chunk(
+    files: &Sealed,
+    token: &dyn TokenBackend,
+    pull: impl FnMut(),
+) {
+    let mut progress = PullMidSegment {
+        pull_at: MID_SEGMENT + MID_SEGMENT / 4,
+        pull,
+        dir: files.dir.clone(),
+        written: 0,
+        at_pull: None,
+        longest_after_pull: 0,
+    };
+    let result = files.open(token, &mut progress);
+    match result {
+        Err(SealingError::TokenRemoved { during }) => {
+            assert!(during.starts_with("segment 2 of 3"), "{during}")
+        }
+        other => panic!("expected TokenRemoved, got {other:?}"),
+    }
+    let (written_at_pull, on_disk_at_pull) = progress.at_pull.expect("pulled");
+    assert!(on_disk_at_pull > 0, "the partial output is measured");
+    assert!(
+        written_at_pull < 2 * MID_SEGMENT,
+        "pulled inside the second segment"
+    );
+    assert!(
+        progress.written - written_at_pull <= AGE_CHUNK,
+        "{} bytes written after the pull",
+        progress.written - written_at_pull
+    );
+    assert!(
+        progress.longest_after_pull.saturating_sub(on_disk_at_pull) <= AGE_CHUNK,
+        "the output grew from {on_disk_at_pull} to {} bytes after the pull",
+        progress.longest_after_pull
+    );
+    assert!(!files.opened.exists(), "no output");
+    assert!(leftovers(&files.dir).is_empty(), "partial output removed");
+}
+
+/// Segment size of the mid-segment pulls.
+const MID_SEGMENT: u64 = 1 << 20;
+
+fn seal_for_mid_segment_pull(hsm: &SoftHsm) -> Sealed {
+    Sealed::new(
+        3 * MID_SEGMENT as usize,
+        &hsm.generate_key(TOKEN),
+        MID_SEGMENT,
+    )
+}
+
 #[test]
-fn token_pulled_mid_segment_stops_output_within_one_age_chunk() {
+fn injected_removal_mid_segment_stops_output_within_one_age_chunk() {
     isolated(
-        "token_pulled_mid_segment_stops_output_within_one_age_chunk",
+        "injected_removal_mid_segment_stops_output_within_one_age_chunk",
         &[TOKEN],
         |hsm| {
-            const SEGMENT: u64 = 1 << 20;
-            let files = Sealed::new(3 * SEGMENT as usize, &hsm.generate_key(TOKEN), SEGMENT);
+            let files = seal_for_mid_segment_pull(hsm);
             let token = FaultyToken::new(hsm.open_token(TOKEN), true);
-            // A quarter into the second segment, off any chunk boundary's neighbour.
-            let mut progress = PullMidSegment {
-                pull_at: SEGMENT + SEGMENT / 4,
-                pulled: token.pulled.clone(),
-                dir: files.dir.clone(),
-                written: 0,
-                at_pull: None,
-                longest_after_pull: 0,
-            };
-            let result = files.open(&token, &mut progress);
-            match result {
-                Err(SealingError::TokenRemoved { during }) => {
-                    assert!(during.starts_with("segment 2 of 3"), "{during}")
-                }
-                other => panic!("expected TokenRemoved, got {other:?}"),
-            }
-            let (written_at_pull, on_disk_at_pull) = progress.at_pull.expect("pulled");
-            assert!(
-                written_at_pull < 2 * SEGMENT,
-                "pulled inside the second segment"
-            );
-            assert!(
-                progress.written - written_at_pull <= AGE_CHUNK,
-                "{} bytes written after the pull",
-                progress.written - written_at_pull
-            );
-            assert!(
-                progress.longest_after_pull.saturating_sub(on_disk_at_pull) <= AGE_CHUNK,
-                "the output grew from {on_disk_at_pull} to {} bytes after the pull",
-                progress.longest_after_pull
-            );
-            assert!(!files.opened.exists(), "no output");
-            assert!(leftovers(&files.dir).is_empty(), "partial output removed");
+            let pulled = token.pulled.clone();
+            assert_pull_mid_segment_stops_output_within_one_age_chunk(&files, &token, move || {
+                pulled.set(true)
+            });
+        },
+    );
+}
+
+/// A token pulled in the middle of a segment, as a PKCS#11 module reports it: the
+/// token's sessions lose their login (removal ends it; SoftHSM, which has no removal,
+/// is told through another session's `C_Logout`) and its storage is gone (SoftHSM's
+/// token directory moved away).
+#[test]
+fn softhsm_token_pulled_mid_segment_stops_output_within_one_age_chunk() {
+    isolated(
+        "softhsm_token_pulled_mid_segment_stops_output_within_one_age_chunk",
+        &[TOKEN],
+        |hsm| {
+            let files = seal_for_mid_segment_pull(hsm);
+            let token = hsm.open_token(TOKEN);
+            let module = Pkcs11::new(hsm.config(TOKEN).module).unwrap();
+            // This process has initialized the module already, through `token`.
+            let _ = module.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK));
+            let slot = module.get_slots_with_initialized_token().unwrap()[0];
+            let other_session = module.open_ro_session(slot).unwrap();
+            let token_dir = hsm.token_dir();
+            assert_pull_mid_segment_stops_output_within_one_age_chunk(&files, &token, move || {
+                other_session.logout().unwrap();
+                move_away(&token_dir);
+            });
         },
     );
 }

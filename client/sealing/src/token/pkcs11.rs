@@ -7,7 +7,7 @@ use cryptoki::error::{Error as CryptokiError, RvError};
 use cryptoki::mechanism::elliptic_curve::{EcKdf, Ecdh1DeriveParams};
 use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
-use cryptoki::session::{Session, UserType};
+use cryptoki::session::{Session, SessionState, UserType};
 use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
 use zeroize::{Zeroize, Zeroizing};
@@ -275,6 +275,23 @@ fn id_and_label(
     Ok((id, label))
 }
 
+fn key_not_found(token: &str, config: &TokenConfig) -> SealingError {
+    SealingError::KeyNotFound {
+        token: token.to_owned(),
+        key: config.describe_key(),
+    }
+}
+
+/// Several keys `config` selects, named by their `CKA_ID`s for `--key-id`.
+fn ambiguous_key(token: &str, config: &TokenConfig, mut ids: Vec<String>) -> SealingError {
+    ids.sort();
+    SealingError::AmbiguousKey {
+        token: token.to_owned(),
+        key: config.describe_key(),
+        ids: ids.join(", "),
+    }
+}
+
 /// The one object of `handles`; none or several is an error naming what to pass.
 fn the_only_key(
     session: &Session,
@@ -284,21 +301,13 @@ fn the_only_key(
 ) -> Result<ObjectHandle, SealingError> {
     match handles {
         [one] => Ok(*one),
-        [] => Err(SealingError::KeyNotFound {
-            token: token.to_owned(),
-            key: config.describe_key(),
-        }),
+        [] => Err(key_not_found(token, config)),
         several => {
-            let mut ids = several
+            let ids = several
                 .iter()
                 .map(|handle| id_and_label(session, *handle).map(|(id, _)| hex::encode(id)))
                 .collect::<Result<Vec<_>, _>>()?;
-            ids.sort();
-            Err(SealingError::AmbiguousKey {
-                token: token.to_owned(),
-                key: config.describe_key(),
-                ids: ids.join(", "),
-            })
+            Err(ambiguous_key(token, config, ids))
         }
     }
 }
@@ -336,11 +345,78 @@ fn read_public_key(session: &Session, handle: ObjectHandle) -> Result<DeliveryKe
     DeliveryKey::from_sec1(raw)
 }
 
-/// The public keys `config` selects (no login needed: they are public objects).
+/// A private key and what pairs it with its public key.
+struct KeyPair {
+    /// `CKA_ID` and `CKA_LABEL` of the private key.
+    id: Vec<u8>,
+    label: Vec<u8>,
+    /// The public key object with the private key's `CKA_ID`.
+    public_key: DeliveryKey,
+}
+
+/// The public key paired with `private_key`: the one object with its `CKA_ID`.
+fn pair_of(
+    session: &Session,
+    private_key: ObjectHandle,
+    token: &str,
+    config: &TokenConfig,
+) -> Result<KeyPair, SealingError> {
+    let (id, label) = id_and_label(session, private_key)?;
+    let public_keys = find_all(
+        session,
+        &pair_template(ObjectClass::PUBLIC_KEY, &id, &label),
+    )?;
+    let public_key = match public_keys.as_slice() {
+        [one] => read_public_key(session, *one)?,
+        [] => {
+            return Err(SealingError::UnpairedKey {
+                token: token.to_owned(),
+                key: config.describe_key(),
+                id: hex::encode(&id),
+            })
+        }
+        several => {
+            return Err(SealingError::Token {
+                operation: "pairing the delivery key",
+                reason: format!(
+                    "{} public keys share CKA_ID {}",
+                    several.len(),
+                    hex::encode(&id)
+                ),
+            })
+        }
+    };
+    Ok(KeyPair {
+        id,
+        label,
+        public_key,
+    })
+}
+
+/// The delivery keys `config` selects, read without login. Where the token shows its
+/// private keys before login (PIV and most smart cards), each selected private key
+/// with the public key of its `CKA_ID`, as opening will pair them: a public key that
+/// merely carries the label may belong to another pair. A token that hides private
+/// keys until login (SoftHSM) shows none; then the public keys the selector names
+/// stand in for their pairs (`token init` gives both objects one label and id).
 fn selected_public_keys(
     session: &Session,
+    token: &str,
     config: &TokenConfig,
 ) -> Result<Vec<TokenKey>, SealingError> {
+    let private_keys = find_all(session, &config.key_template(ObjectClass::PRIVATE_KEY))?;
+    if !private_keys.is_empty() {
+        return private_keys
+            .into_iter()
+            .map(|private_key| {
+                let pair = pair_of(session, private_key, token, config)?;
+                Ok(TokenKey {
+                    id: pair.id,
+                    key: pair.public_key,
+                })
+            })
+            .collect();
+    }
     find_all(session, &config.key_template(ObjectClass::PUBLIC_KEY))?
         .into_iter()
         .map(|handle| {
@@ -373,19 +449,21 @@ pub fn list_tokens(module: &Path, key_label: &str) -> Result<Vec<TokenSummary>, 
             .0
             .open_ro_session(slot)
             .map_err(|e| pkcs11_failure("opening a session", e))?;
+        let label = info.label().trim_end().to_owned();
         summaries.push(TokenSummary {
             slot_id: slot.id(),
-            label: info.label().trim_end().to_owned(),
+            delivery_keys: selected_public_keys(&session, &label, &by_label)?,
+            label,
             manufacturer: info.manufacturer_id().trim_end().to_owned(),
             model: info.model().trim_end().to_owned(),
             serial: info.serial_number().trim_end().to_owned(),
-            delivery_keys: selected_public_keys(&session, &by_label)?,
         });
     }
     Ok(summaries)
 }
 
-/// The public delivery key on the selected token (no PIN needed).
+/// The public delivery key on the selected token (no PIN needed): the one key
+/// `config` selects, paired as [`selected_public_keys`] says.
 pub fn read_delivery_key(config: &TokenConfig) -> Result<DeliveryKey, SealingError> {
     let module = Module::load(&config.module)?;
     let (slot, token) = module.select(&config.slot)?;
@@ -393,8 +471,14 @@ pub fn read_delivery_key(config: &TokenConfig) -> Result<DeliveryKey, SealingErr
         .0
         .open_ro_session(slot)
         .map_err(|e| pkcs11_failure("opening a session", e))?;
-    let handles = find_all(&session, &config.key_template(ObjectClass::PUBLIC_KEY))?;
-    read_public_key(&session, the_only_key(&session, &handles, &token, config)?)
+    match selected_public_keys(&session, &token, config)?.as_slice() {
+        [only] => Ok(only.key),
+        [] => Err(key_not_found(&token, config)),
+        several => {
+            let ids = several.iter().map(|key| hex::encode(&key.id)).collect();
+            Err(ambiguous_key(&token, config, ids))
+        }
+    }
 }
 
 /// Generates the delivery key pair on the token: the private key is sensitive,
@@ -479,38 +563,14 @@ impl Pkcs11Token {
         let session = module.login(slot, &token, pin, false)?;
         let private_keys = find_all(&session, &config.key_template(ObjectClass::PRIVATE_KEY))?;
         let private_key = the_only_key(&session, &private_keys, &token, config)?;
-        let (id, label) = id_and_label(&session, private_key)?;
-        let public_keys = find_all(
-            &session,
-            &pair_template(ObjectClass::PUBLIC_KEY, &id, &label),
-        )?;
-        let public_key = match public_keys.as_slice() {
-            [one] => read_public_key(&session, *one)?,
-            [] => {
-                return Err(SealingError::UnpairedKey {
-                    token,
-                    key: config.describe_key(),
-                    id: hex::encode(&id),
-                })
-            }
-            several => {
-                return Err(SealingError::Token {
-                    operation: "pairing the delivery key",
-                    reason: format!(
-                        "{} public keys share CKA_ID {}",
-                        several.len(),
-                        hex::encode(&id)
-                    ),
-                })
-            }
-        };
+        let pair = pair_of(&session, private_key, &token, config)?;
         Ok(Pkcs11Token {
             module,
             session,
             slot,
-            private_key_template: pair_template(ObjectClass::PRIVATE_KEY, &id, &label),
+            private_key_template: pair_template(ObjectClass::PRIVATE_KEY, &pair.id, &pair.label),
             private_key,
-            public_key,
+            public_key: pair.public_key,
         })
     }
 }
@@ -585,10 +645,12 @@ impl TokenBackend for Pkcs11Token {
         }
     }
 
-    /// The slot's `CKF_TOKEN_PRESENT` flag and the session's state: about a
-    /// microsecond, where the full check above costs 40–120 µs (SoftHSM rereads its
-    /// storage). Smart-card modules clear the flag when the card goes; SoftHSM never
-    /// does, so there a pull shows at the next full check.
+    /// The slot's `CKF_TOKEN_PRESENT` flag, and the session: still open and still
+    /// logged in. About a microsecond, where the full check above costs 130–160 µs
+    /// (SoftHSM rereads its storage). A module reports a pulled token through these:
+    /// smart-card modules clear the flag, and removal closes the token's sessions and
+    /// ends its login. Storage that merely vanishes under SoftHSM, which no module
+    /// reports, shows at the next full check.
     fn ensure_present_cheaply(&self) -> Result<(), SealingError> {
         let info = match self.module.0.get_slot_info(self.slot) {
             Ok(info) => info,
@@ -597,6 +659,13 @@ impl TokenBackend for Pkcs11Token {
         if !info.token_present() {
             return Err(token_gone());
         }
-        presence_probe(self.session.get_session_info().map(drop))
+        let session = match self.session.get_session_info() {
+            Ok(session) => session,
+            Err(e) => return presence_probe(Err(e)),
+        };
+        match session.session_state() {
+            SessionState::RoUser | SessionState::RwUser => Ok(()),
+            _ => Err(token_gone()),
+        }
     }
 }
