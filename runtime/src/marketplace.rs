@@ -65,6 +65,7 @@ parameter_types! {
     pub TreasuryAccount: AccountId = TreasuryPalletId::get().into_account_truncating();
     /// Owners are paid per custodian per epoch of one day.
     pub const RevenueEpochLength: BlockNumber = DAYS;
+    pub const RevenueRootDeadline: BlockNumber = DAYS;
 }
 
 impl pallet_listing::Config for Runtime {
@@ -115,6 +116,8 @@ impl pallet_revenue::Config for Runtime {
     type AuthorityId = pallet_escrow::offchain::crypto::DeliveryAuthority;
     /// 2^20 leaves: room above the 100 000 owners a root must cover.
     type MaxProofLength = ConstU32<20>;
+    /// A day after the end of an epoch with sales (or after a rejection) to commit its root.
+    type RootDeadline = RevenueRootDeadline;
     /// One budget of free calls per patient, kept by the consent pallet.
     type FreeCalls = Consent;
     type WeightInfo = pallet_revenue::weights::SubstrateWeight<Runtime>;

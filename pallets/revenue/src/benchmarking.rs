@@ -212,6 +212,22 @@ mod benchmarks {
         Ok(())
     }
 
+    #[benchmark]
+    fn report_overdue_root() {
+        let custodian: T::AccountId = account("custodian", 0, 0);
+        let caller: T::AccountId = whitelisted_caller();
+        released::<T>(0, &custodian, plenty::<T>());
+        let due = RootDue::<T>::get(&custodian)
+            .expect("a sale makes a root due")
+            .due;
+        frame_system::Pallet::<T>::set_block_number(due.saturating_add(1u32.into()));
+
+        #[extrinsic_call]
+        _(RawOrigin::Signed(caller), custodian.clone());
+
+        assert_last_event::<T>(Event::RootOverdue { custodian, due });
+    }
+
     /// A release paying a new custodian and a new treasury account.
     #[benchmark]
     fn escrow_released() {

@@ -23,7 +23,9 @@
 //!    owner's **cumulative** earnings from it, zero included, and a secret salt; its declared
 //!    total must equal everything earned up to that epoch. Roots come in epoch order; a
 //!    consortium vote ([`Pallet::reject_root`]) can reject a wrong one, and the custodian then
-//!    commits a corrected one. Owners fetch their leaf and proof from the custodian's delivery
+//!    commits a corrected one. A root is due `RootDeadline` blocks after the end of an epoch
+//!    with sales (or after the rejection of the latest root, [`RootDue`]); after that anyone
+//!    may record it overdue ([`Pallet::report_overdue_root`]). Owners fetch their leaf and proof from the custodian's delivery
 //!    endpoint (`GET /payouts`, a request they sign).
 //! 3. **Claim.** Anyone submits [`Pallet::claim`] with a leaf of any committed, unrejected root
 //!    and its Merkle proof (at most `MaxProofLength` siblings, so the weight is bounded; 17
@@ -82,6 +84,8 @@
 //! - each custodian's earnings equal the sum of its `PoolOrders`, the latest epoch's part
 //!   that of the epoch's orders; its claims equal the sum of its `ClaimedFrom` and never
 //!   exceed its earnings; no root's total exceeds them;
+//! - a root is due (`RootDue`) exactly while the custodian's latest root is rejected or does
+//!   not cover all its earnings;
 //! - sum of `Owed` == custodians' + treasury + claimed − paid;
 //! - the pallet account holds at least its existential deposit plus released − paid.
 
@@ -170,6 +174,12 @@ pub mod pallet {
         #[pallet::constant]
         type DefaultEpochLength: Get<BlockNumberFor<Self>>;
 
+        /// Blocks a custodian has, after the end of an epoch in which it sold (or after the
+        /// rejection of its latest root), to commit a root covering those sales; later, anyone
+        /// may report the root overdue.
+        #[pallet::constant]
+        type RootDeadline: Get<BlockNumberFor<Self>>;
+
         /// Who may commit a custodian's payout root besides the custodian itself: its current
         /// off-chain-worker delegate (the runtime passes pallet-delivery's registry).
         type Delegates: DeliveryKeyRegistry<Self::AccountId>;
@@ -243,6 +253,12 @@ pub mod pallet {
     #[pallet::storage]
     pub type LatestRoot<T: Config> =
         StorageMap<_, Blake2_128Concat, T::AccountId, EpochIndex, OptionQuery>;
+
+    /// When each custodian's next root is due; absent while its latest root covers all its
+    /// earnings.
+    #[pallet::storage]
+    pub type RootDue<T: Config> =
+        StorageMap<_, Blake2_128Concat, T::AccountId, RootDeadline<BlockNumberFor<T>>, OptionQuery>;
 
     /// What each owner has claimed from each custodian: owner, custodian → amount.
     #[pallet::storage]
@@ -332,6 +348,11 @@ pub mod pallet {
             custodian: T::AccountId,
             epoch: EpochIndex,
         },
+        /// A custodian did not commit a payout root covering its sales by block `due`.
+        RootOverdue {
+            custodian: T::AccountId,
+            due: BlockNumberFor<T>,
+        },
         /// An owner claimed its unclaimed earnings from a custodian: `amount` now, `claimed`
         /// in all.
         Claimed {
@@ -393,6 +414,12 @@ pub mod pallet {
         NothingToClaim,
         /// The claim would take the custodian's claims beyond the root's total.
         ExceedsRootTotal,
+        /// The custodian owes no payout root: its latest root covers all its earnings.
+        NoRootDue,
+        /// The custodian's next payout root is not due yet.
+        RootNotOverdue,
+        /// The custodian's overdue root was reported already.
+        OverdueReported,
         /// Nothing is owed to this account.
         NothingOwed,
         /// What is owed is still below what the account can receive.
@@ -485,6 +512,12 @@ pub mod pallet {
                 },
             );
             LatestRoot::<T>::insert(&custodian, epoch);
+            if epoch >= earned.latest_epoch {
+                RootDue::<T>::remove(&custodian);
+            } else {
+                // The latest epoch's sales are left for the next root.
+                Self::set_root_due(&custodian, Self::epoch_end(earned.latest_epoch));
+            }
             Self::deposit_event(Event::RootCommitted {
                 custodian,
                 by,
@@ -576,7 +609,37 @@ pub mod pallet {
                 root.rejected = true;
                 Ok::<_, Error<T>>(())
             })?;
+            if LatestRoot::<T>::get(&custodian) == Some(epoch)
+                && !RootDue::<T>::contains_key(&custodian)
+            {
+                Self::set_root_due(&custodian, frame_system::Pallet::<T>::block_number());
+            }
             Self::deposit_event(Event::RootRejected { custodian, epoch });
+            Ok(())
+        }
+
+        /// Report that `custodian` did not commit a payout root covering its sales by the
+        /// block it was due (`RootDeadline` after the epoch's end): a public record for the
+        /// consortium and regulators. Anyone may call it, once per missed deadline.
+        #[pallet::call_index(5)]
+        #[pallet::weight(T::WeightInfo::report_overdue_root())]
+        pub fn report_overdue_root(
+            origin: OriginFor<T>,
+            custodian: T::AccountId,
+        ) -> DispatchResult {
+            ensure_signed(origin)?;
+            let mut deadline = RootDue::<T>::get(&custodian).ok_or(Error::<T>::NoRootDue)?;
+            ensure!(
+                frame_system::Pallet::<T>::block_number() > deadline.due,
+                Error::<T>::RootNotOverdue
+            );
+            ensure!(!deadline.reported, Error::<T>::OverdueReported);
+            deadline.reported = true;
+            RootDue::<T>::insert(&custodian, deadline);
+            Self::deposit_event(Event::RootOverdue {
+                custodian,
+                due: deadline.due,
+            });
             Ok(())
         }
     }
@@ -593,6 +656,21 @@ pub mod pallet {
             let length = EpochLength::<T>::get();
             let epoch = if length.is_zero() { now } else { now / length };
             epoch.unique_saturated_into()
+        }
+
+        /// The first block after `epoch`.
+        pub fn epoch_end(epoch: EpochIndex) -> BlockNumberFor<T> {
+            BlockNumberFor::<T>::from(epoch.saturating_add(1))
+                .saturating_mul(EpochLength::<T>::get())
+        }
+
+        /// The custodian's next root is due `RootDeadline` blocks after `from`.
+        fn set_root_due(custodian: &T::AccountId, from: BlockNumberFor<T>) {
+            let deadline = RootDeadline {
+                due: from.saturating_add(T::RootDeadline::get()),
+                reported: false,
+            };
+            RootDue::<T>::insert(custodian, deadline);
         }
 
         /// Most leaves a root may have.
@@ -652,6 +730,9 @@ pub mod pallet {
             if !split.owners.is_zero() {
                 Earned::<T>::insert(custodian, earned);
                 PoolOrders::<T>::insert((custodian, epoch, order), split.owners);
+                if !RootDue::<T>::contains_key(custodian) {
+                    Self::set_root_due(custodian, Self::epoch_end(epoch));
+                }
             }
             ReleasedOrders::<T>::insert(
                 order,
@@ -874,6 +955,13 @@ pub mod pallet {
                         "a root's leaf count is out of range"
                     );
                 }
+                let covered = LatestRoot::<T>::get(&custodian)
+                    .and_then(|epoch| PayoutRoots::<T>::get(&custodian, epoch))
+                    .is_some_and(|root| !root.rejected && root.total == earned.total);
+                ensure!(
+                    covered != RootDue::<T>::contains_key(&custodian),
+                    "a root is due exactly while the latest root does not cover the earnings"
+                );
                 let left = earned.total.checked_sub(&earned.claimed);
                 unclaimed = unclaimed.and_then(|sum| left.and_then(|left| add(sum, left)));
             }

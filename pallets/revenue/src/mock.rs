@@ -49,6 +49,8 @@ pub const EXISTENTIAL_DEPOSIT: u64 = 5;
 pub const EPOCH_LENGTH: u64 = 10;
 pub const MAX_PROOF: u32 = 17;
 pub const WINDOW: u64 = 100;
+/// Blocks after an epoch's end by which its sales' root is due.
+pub const ROOT_DEADLINE: u64 = 15;
 pub const MAX_FREE_CALLS: u32 = 3;
 pub const INITIAL_BALANCE: u64 = 1_000_000_000_000;
 
@@ -136,6 +138,7 @@ impl pallet_revenue::Config for Test {
     type Delegates = MockDelegates;
     type AuthorityId = TestDeliveryAuthority;
     type MaxProofLength = ConstU32<MAX_PROOF>;
+    type RootDeadline = ConstU64<ROOT_DEADLINE>;
     type FreeCalls = MockFreeCalls;
     type WeightInfo = crate::weights::SubstrateWeight<Test>;
 }

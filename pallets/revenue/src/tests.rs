@@ -1024,3 +1024,75 @@ fn a_root_over_100_000_owners_pays_claims_with_17_sibling_proofs() {
         assert_eq!(tree.proof(0).map(|proof| proof.len()), Some(17));
     });
 }
+
+fn report(custodian: u64) -> DispatchResult {
+    Revenue::report_overdue_root(RuntimeOrigin::signed(HELPER), custodian)
+}
+
+#[test]
+fn a_root_is_due_a_deadline_after_the_epoch_of_a_sale_and_may_be_reported_once_overdue() {
+    run_test(|| {
+        assert_noop!(report(HOSPITAL), Error::<Test>::NoRootDue);
+        // Sold in epoch 0 (blocks 0..10): the root is due at block 10 + ROOT_DEADLINE.
+        assert_ok!(release(1, HOSPITAL, 1_000, 1));
+        let due = EPOCH_LENGTH + ROOT_DEADLINE;
+        assert_eq!(RootDue::<Test>::get(HOSPITAL).map(|d| d.due), Some(due));
+        // A later sale before the root does not move the deadline.
+        next_epoch();
+        assert_ok!(release(2, HOSPITAL, 100, 1));
+        assert_eq!(RootDue::<Test>::get(HOSPITAL).map(|d| d.due), Some(due));
+        System::set_block_number(due);
+        assert_noop!(report(HOSPITAL), Error::<Test>::RootNotOverdue);
+        System::set_block_number(due + 1);
+        assert_ok!(report(HOSPITAL));
+        assert_eq!(
+            last_event(),
+            Event::RootOverdue {
+                custodian: HOSPITAL,
+                due
+            }
+        );
+        assert_noop!(report(HOSPITAL), Error::<Test>::OverdueReported);
+        assert_noop!(report(OTHER_HOSPITAL), Error::<Test>::NoRootDue);
+    });
+}
+
+#[test]
+fn a_root_covering_every_sale_ends_the_deadline_and_a_partial_one_moves_it() {
+    run_test(|| {
+        assert_ok!(release(1, HOSPITAL, 1_000, 1));
+        next_epoch();
+        assert_ok!(release(2, HOSPITAL, 100, 1));
+        next_epoch();
+        assert_ok!(release(3, HOSPITAL, 100, 1));
+        // Now in epoch 2: a root after epoch 1 leaves epoch 2's sale for the next one.
+        assert_ok!(commit_zero_root(HOSPITAL, 1, 770, 2));
+        assert_eq!(
+            RootDue::<Test>::get(HOSPITAL),
+            Some(RootDeadline {
+                due: 3 * EPOCH_LENGTH + ROOT_DEADLINE,
+                reported: false
+            })
+        );
+        next_epoch();
+        assert_ok!(commit_zero_root(HOSPITAL, 2, 840, 2));
+        assert_eq!(RootDue::<Test>::get(HOSPITAL), None);
+        assert_noop!(report(HOSPITAL), Error::<Test>::NoRootDue);
+    });
+}
+
+#[test]
+fn rejecting_the_latest_root_makes_a_new_one_due() {
+    run_test(|| {
+        committed_root();
+        assert_eq!(RootDue::<Test>::get(HOSPITAL), None);
+        System::set_block_number(40);
+        assert_ok!(Revenue::reject_root(RuntimeOrigin::root(), HOSPITAL, 0));
+        assert_eq!(
+            RootDue::<Test>::get(HOSPITAL).map(|d| d.due),
+            Some(40 + ROOT_DEADLINE)
+        );
+        commit(HOSPITAL, 0, &[(ALICE, 700)], 700);
+        assert_eq!(RootDue::<Test>::get(HOSPITAL), None);
+    });
+}

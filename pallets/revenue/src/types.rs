@@ -192,6 +192,26 @@ impl<Balance: CheckedSub + Copy> Earnings<Balance> {
     }
 }
 
+/// When a custodian's next payout root is due: its earnings not yet covered by an unrejected
+/// root must be covered by block `due`.
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Debug,
+    Encode,
+    Decode,
+    DecodeWithMemTracking,
+    MaxEncodedLen,
+    TypeInfo,
+)]
+pub struct RootDeadline<BlockNumber> {
+    pub due: BlockNumber,
+    /// Someone reported the root overdue ([`crate::Pallet::report_overdue_root`]).
+    pub reported: bool,
+}
+
 /// One leaf of a payout root: `owner` has earned `amount` from the custodian in all, up to
 /// the root's epoch. Every owner enrolled at the custodian has a leaf, earning or not.
 #[derive(

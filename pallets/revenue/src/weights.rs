@@ -25,6 +25,7 @@ pub trait WeightInfo {
     fn claim(p: u32) -> Weight;
     fn pay_owed() -> Weight;
     fn reject_root() -> Weight;
+    fn report_overdue_root() -> Weight;
     /// One [`crate::Pallet::escrow_released`] (not a call: the escrow charges it).
     fn escrow_released() -> Weight;
 }
@@ -53,8 +54,8 @@ fn set_shares(db: RuntimeDbWeight) -> Weight {
 
 fn commit_root(db: RuntimeDbWeight) -> Weight {
     // reads: Earned, LatestRoot, the latest PayoutRoots entry, the delegate registry;
-    // writes: PayoutRoots, LatestRoot.
-    estimate(db, BASE_US, 4, 2)
+    // writes: PayoutRoots, LatestRoot, RootDue.
+    estimate(db, BASE_US, 4, 3)
 }
 
 fn claim(db: RuntimeDbWeight, p: u32) -> Weight {
@@ -65,7 +66,12 @@ fn claim(db: RuntimeDbWeight, p: u32) -> Weight {
 }
 
 fn reject_root(db: RuntimeDbWeight) -> Weight {
-    // reads and writes: PayoutRoots.
+    // reads: PayoutRoots, LatestRoot, RootDue; writes: PayoutRoots, RootDue.
+    estimate(db, BASE_US, 3, 2)
+}
+
+fn report_overdue_root(db: RuntimeDbWeight) -> Weight {
+    // reads and writes: RootDue.
     estimate(db, BASE_US, 1, 1)
 }
 
@@ -75,9 +81,9 @@ fn pay_owed(db: RuntimeDbWeight) -> Weight {
 }
 
 fn escrow_released(db: RuntimeDbWeight) -> Weight {
-    // reads: ReleasedOrders, RevenueTotals, Shares, Earned, two Owed entries, three
+    // reads: ReleasedOrders, RevenueTotals, Shares, Earned, RootDue, two Owed entries, three
     // accounts; writes: all but Shares.
-    estimate(db, BASE_US, 10, 9)
+    estimate(db, BASE_US, 11, 10)
 }
 
 macro_rules! delegate_to_estimates {
@@ -96,6 +102,9 @@ macro_rules! delegate_to_estimates {
         }
         fn reject_root() -> Weight {
             reject_root($db)
+        }
+        fn report_overdue_root() -> Weight {
+            report_overdue_root($db)
         }
         fn escrow_released() -> Weight {
             escrow_released($db)
