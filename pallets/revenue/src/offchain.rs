@@ -36,7 +36,7 @@ use pallet_delivery::{
     DeliveryKeyRegistry,
 };
 use sp_core::H256;
-use sp_runtime::offchain::storage::StorageValueRef;
+use sp_runtime::{offchain::storage::StorageValueRef, traits::Zero};
 
 /// Offchain-database key of the current [`PayoutJobs`].
 pub const JOBS_KEY: &[u8] = b"medledger/payout/jobs";
@@ -122,7 +122,8 @@ impl<T: Config> Pallet<T> {
             }) else {
                 continue;
             };
-            let Some(total) = earned.through(epoch) else {
+            // Nothing to root yet when every sale is in the current epoch.
+            let Some(total) = earned.through(epoch).filter(|total| !total.is_zero()) else {
                 continue;
             };
             let latest = LatestRoot::<T>::get(&custodian)

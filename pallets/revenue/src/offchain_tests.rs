@@ -113,6 +113,19 @@ fn a_delegate_key_serves_its_custodian_and_a_node_without_keys_publishes_nothing
 }
 
 #[test]
+fn a_custodian_whose_only_sales_are_in_the_current_epoch_needs_no_root_yet() {
+    run_worker_test(&[HOSPITAL], |_| {
+        next_epoch();
+        assert_ok!(release(1, HOSPITAL, 1_000, 3));
+        run_worker_at(EPOCH_LENGTH + 1);
+        assert_eq!(published_jobs().expect("published").jobs, vec![]);
+        next_epoch();
+        run_worker_at(2 * EPOCH_LENGTH + 1);
+        assert_eq!(published_jobs().expect("published").jobs.len(), 1);
+    });
+}
+
+#[test]
 fn an_older_worker_never_overwrites_a_newer_job_list() {
     run_worker_test(&[HOSPITAL], |_| {
         two_epochs_of_sales();
