@@ -397,31 +397,41 @@ fn chain_spec_readme_example_writes_a_spec() {
         .is_some_and(|top| !top.is_empty()));
 }
 
-/// No node serves warp proofs, so warp sync is refused at start with a reason, not left to
-/// stall.
+/// Protocols that would answer whoever asks are refused at start with a reason, before any port
+/// opens: warp sync (no node serves warp proofs, so it would only stall) and the Bitswap/IPFS
+/// server.
 #[test]
-fn warp_sync_is_refused_with_a_clear_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let base = dir.path().join("base");
-    let rpc_port = medledger_test_harness::free_port().to_string();
-    let listen = format!("/ip4/127.0.0.1/tcp/{}", medledger_test_harness::free_port());
-    let (ok, stderr) = run_node(&[
-        "--chain",
-        "local",
-        "--sync",
-        "warp",
-        "--base-path",
-        base.to_str().unwrap(),
-        "--rpc-port",
-        &rpc_port,
-        "--listen-addr",
-        &listen,
-        "--no-prometheus",
-        "--no-telemetry",
-    ]);
-    assert!(!ok, "the node must refuse warp sync: {stderr}");
-    assert!(
-        stderr.contains("error: ") && stderr.contains("warp sync is not available"),
-        "unclear refusal: {stderr}"
-    );
+fn warp_sync_and_the_ipfs_server_are_refused_with_a_clear_error() {
+    for (flags, expected) in [
+        (&["--sync", "warp"][..], "warp sync is not available"),
+        (&["--ipfs-server"][..], "--ipfs-server is not available"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("base");
+        let rpc_port = medledger_test_harness::free_port().to_string();
+        let listen = format!("/ip4/127.0.0.1/tcp/{}", medledger_test_harness::free_port());
+        let mut args = vec![
+            "--chain",
+            "local",
+            "--base-path",
+            base.to_str().unwrap(),
+            "--rpc-port",
+            &rpc_port,
+            "--listen-addr",
+            &listen,
+            "--no-prometheus",
+            "--no-telemetry",
+        ];
+        args.extend(flags);
+        let (ok, stderr) = run_node(&args);
+        assert!(!ok, "the node must refuse {flags:?}: {stderr}");
+        assert!(
+            stderr.contains("error: ") && stderr.contains(expected),
+            "unclear refusal of {flags:?}: {stderr}"
+        );
+        assert!(
+            !stderr.contains("Running JSON-RPC server"),
+            "RPC was started: {stderr}"
+        );
+    }
 }
