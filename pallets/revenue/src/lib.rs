@@ -439,8 +439,8 @@ pub mod pallet {
             );
         }
 
-        /// The custodian's node: publish its ended epochs' pools to the node's native side and
-        /// commit the payout roots it has built ([`crate::offchain`]). The node runs this on
+        /// The custodian's node: ask the node's native side for a root of the earnings up to
+        /// the last ended epoch and commit the roots it has built ([`crate::offchain`]). The node runs this on
         /// finalized blocks only.
         fn offchain_worker(now: BlockNumberFor<T>) {
             Self::run_payout_worker(now)

@@ -103,7 +103,7 @@ pub struct Totals<Balance> {
 }
 
 impl<Balance: Zero + CheckedAdd + CheckedSub + Copy> Totals<Balance> {
-    /// Owners' money not yet claimed: open epoch pools plus the unclaimed part of roots.
+    /// Owners' money not yet claimed: the custodians' earnings minus their claims.
     pub fn unclaimed(&self) -> Option<Balance> {
         self.released
             .checked_sub(&self.custodians)?
