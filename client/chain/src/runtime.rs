@@ -815,17 +815,19 @@ impl Chain {
                 Ok(payable) => Ok(payable),
                 Err(RuntimeError::Module(module)) => {
                     let metadata = at.metadata();
-                    let variant = metadata
+                    let named = metadata
                         .pallet_by_error_index(module.index)
-                        .and_then(|pallet| pallet.error_variant_by_index(module.error[0]));
-                    Err(match variant {
-                        Some(variant) => Error::Dispatch {
-                            pallet: "Revenue".into(),
-                            error: variant.name.clone(),
-                            explanation: variant.docs.join(" "),
-                        },
-                        None => Error::Other(format!("the chain refuses the claim: {module:?}")),
-                    })
+                        .and_then(|pallet| {
+                            let variant = pallet.error_variant_by_index(module.error[0])?;
+                            Some(Error::Dispatch {
+                                pallet: pallet.name().to_string(),
+                                error: variant.name.clone(),
+                                explanation: variant.docs.join(" "),
+                            })
+                        });
+                    Err(named.unwrap_or_else(|| {
+                        Error::Other(format!("the chain refuses the claim: {module:?}"))
+                    }))
                 }
                 Err(other) => Err(Error::Other(format!(
                     "the chain refuses the claim: {other:?}"
