@@ -20,7 +20,7 @@ use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
 use codec::Decode;
 use medledger_delivery_http::{Delivery, DeliveryLookup, ServerConfig};
-use medledger_runtime::{opaque::Block, BlockNumber};
+use medledger_runtime::{opaque::Block, Balance, BlockNumber, Runtime};
 use pallet_escrow::{
     offchain::{DeliveryJobs, JOBS_KEY},
     OrderState,
@@ -178,7 +178,19 @@ impl<S: OffchainStorage> ChainDeliveries<S> {
 
 impl<S: OffchainStorage> DeliveryLookup for ChainDeliveries<S> {
     fn payouts(&self, owner: [u8; 32]) -> Vec<medledger_delivery_http::PayoutClaim> {
-        payout::claims_of(&self.dir, &owner.into())
+        // The best block: a claim is checked against it when submitted.
+        let at = self.client.info().best_hash;
+        payout::claims_of(&self.dir, &owner.into(), |custodian, epoch| {
+            let key = pallet_revenue::PayoutRoots::<Runtime>::hashed_key_for(custodian, epoch);
+            match worker::read_storage::<pallet_revenue::PayoutRoot<Balance>>(&self.client, at, key)
+            {
+                Ok(root) => root.filter(|root| !root.rejected).map(|root| root.root),
+                Err(error) => {
+                    log::error!(target: "medledger::payout", "{error}");
+                    None
+                }
+            }
+        })
     }
 
     fn delivery(&self, order: u64) -> Option<Delivery> {

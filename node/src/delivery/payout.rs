@@ -5,8 +5,8 @@
 //! A book is `payouts/<custodian SS58>-epoch-<E>.json` under the delivery folder
 //! ([`PayoutBook`], format `medledger-payout-book/2`): every entry (order, record, owner,
 //! amount), every leaf (owner, cumulative amount, salt) and the secret seed the salts come
-//! from. The endpoint answers owners' `GET /payouts` from the latest book of each custodian,
-//! each owner seeing only its own leaf and salt; a regulator given the book and the openings
+//! from. The endpoint answers owners' `GET /payouts` from the latest book of each custodian
+//! whose root the chain holds, each owner seeing only its own leaf and salt; a regulator given the book and the openings
 //! can recompute the committed root (`pallet_revenue::book`). The book is written (and synced)
 //! before the root is handed over, so every committed root has its book on disk. A job naming
 //! a rejected root replaces that root's book with a new one (a fresh seed).
@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use sp_core::{
     crypto::Ss58Codec,
     offchain::{OffchainStorage, STORAGE_PREFIX},
+    H256,
 };
 
 use super::worker::{parse_h256, read_opening, write_synced};
@@ -255,13 +256,20 @@ fn keep_book(
     Ok(outcome)
 }
 
-/// `owner`'s leaf in the latest book of each custodian under `delivery_dir`, with its proof:
-/// leaves are cumulative, so the latest one claims everything.
-pub fn claims_of(delivery_dir: &Path, owner: &AccountId) -> Vec<PayoutClaim> {
+/// `owner`'s leaf in the latest *committed* book of each custodian under `delivery_dir`, with
+/// its proof: leaves are cumulative, so the latest committed one claims everything.
+/// `committed(custodian, epoch)` is the root the chain holds for that epoch, `None` if it holds
+/// none or rejected it. A book built but not yet on chain (or replaced after a rejection, or
+/// left by a root the chain never took) is not served: its proof would be refused.
+pub fn claims_of(
+    delivery_dir: &Path,
+    owner: &AccountId,
+    committed: impl Fn(&AccountId, EpochIndex) -> Option<H256>,
+) -> Vec<PayoutClaim> {
     let Ok(entries) = fs::read_dir(book_dir(delivery_dir)) else {
         return Vec::new();
     };
-    let mut latest: HashMap<String, PayoutBook> = HashMap::new();
+    let mut latest: HashMap<AccountId, PayoutBook> = HashMap::new();
     for path in entries.flatten().map(|entry| entry.path()) {
         if path.extension().is_none_or(|ext| ext != "json") {
             continue;
@@ -277,11 +285,19 @@ pub fn claims_of(delivery_dir: &Path, owner: &AccountId) -> Vec<PayoutClaim> {
                 continue;
             }
         };
+        let Ok(custodian) = AccountId::from_ss58check(&book.custodian) else {
+            log::error!(target: "medledger::payout", "{}: custodian {} is not an account", path.display(), book.custodian);
+            continue;
+        };
         if latest
-            .get(&book.custodian)
-            .is_none_or(|kept| kept.epoch < book.epoch)
+            .get(&custodian)
+            .is_some_and(|kept| kept.epoch >= book.epoch)
         {
-            latest.insert(book.custodian.clone(), book);
+            continue;
+        }
+        let on_chain = committed(&custodian, book.epoch);
+        if on_chain.is_some() && parse_h256(&book.root).ok() == on_chain {
+            latest.insert(custodian, book);
         }
     }
     let owner_ss58 = owner.to_ss58check();
@@ -329,7 +345,6 @@ fn hex_of(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
     use crate::delivery::worker::{opening_path, OpenedRecord, Opening, OPENING_FORMAT};
-    use sp_core::H256;
     use sp_keyring::Sr25519Keyring;
 
     fn opening(order: u64, custodian: &AccountId, records: &[(u8, Sr25519Keyring)]) -> Opening {
@@ -432,7 +447,25 @@ mod tests {
             (outcome.total, outcome.leaf_count)
         );
         assert!(book_path(dir.path(), &custodian, 5).exists());
-        let bob = claims_of(dir.path(), &Sr25519Keyring::Bob.to_account_id());
+        let bob_id = Sr25519Keyring::Bob.to_account_id();
+        assert!(
+            claims_of(dir.path(), &bob_id, |_, _| None).is_empty(),
+            "nothing served before the chain holds the root"
+        );
+        let chain = |roots: Vec<(EpochIndex, H256)>| {
+            let custodian = custodian.clone();
+            move |of: &AccountId, epoch: EpochIndex| {
+                (*of == custodian)
+                    .then(|| {
+                        roots
+                            .iter()
+                            .find(|(e, _)| *e == epoch)
+                            .map(|(_, root)| *root)
+                    })
+                    .flatten()
+            }
+        };
+        let bob = claims_of(dir.path(), &bob_id, chain(vec![(5, handed_over.root)]));
         assert_eq!(bob.len(), 1);
         let claim = &bob[0];
         assert_eq!((claim.epoch, claim.amount.as_str()), (5, "651"));
@@ -456,7 +489,16 @@ mod tests {
             outcome.leaf_count,
             &proof
         ));
-        assert!(claims_of(dir.path(), &Sr25519Keyring::Charlie.to_account_id()).is_empty());
+        assert!(claims_of(
+            dir.path(),
+            &Sr25519Keyring::Charlie.to_account_id(),
+            chain(vec![(5, handed_over.root)])
+        )
+        .is_empty());
+        assert!(
+            claims_of(dir.path(), &bob_id, chain(vec![(5, H256::repeat_byte(9))])).is_empty(),
+            "a book whose root is not the chain's (a rejected one's replacement) is not served"
+        );
 
         // A later book supersedes it: an owner is served its latest cumulative leaf only.
         keep(
@@ -469,8 +511,18 @@ mod tests {
             orders: vec![(4, 701), (9, 300), (12, 100)],
             ..job
         };
-        keep_book(dir.path(), &later).expect("kept");
-        let bob = claims_of(dir.path(), &Sr25519Keyring::Bob.to_account_id());
+        let later_root = keep_book(dir.path(), &later).expect("kept").root;
+        let bob = claims_of(dir.path(), &bob_id, chain(vec![(5, handed_over.root)]));
+        assert_eq!(
+            (bob[0].epoch, bob[0].amount.as_str()),
+            (5, "651"),
+            "until its root is on chain, the earlier book is served"
+        );
+        let bob = claims_of(
+            dir.path(),
+            &bob_id,
+            chain(vec![(5, handed_over.root), (7, later_root)]),
+        );
         assert_eq!(bob.len(), 1);
         assert_eq!((bob[0].epoch, bob[0].amount.as_str()), (7, "751"));
     }
