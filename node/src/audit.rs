@@ -139,13 +139,19 @@ pub fn audit(rpc: &Rpc, opening: &Opening) -> Result<Vec<String>, String> {
             )?;
             match answer {
                 ConsentAnswer::Covered { .. } => {}
-                // The chain does not know a record's categories; only the record itself (at
-                // the hospital) can show it falls in the consented category.
-                ConsentAnswer::CoveredIfInCategory { .. } => problems.push(format!(
-                    "record {} is covered only by a category consent at block {at}: ask the \
-                     hospital for the record's category codes",
-                    entry.record
-                )),
+                // The chain holds only the consents' salted tags: the opening names the
+                // category and the owner's salt, whose tag must be one of them. That the record
+                // is in the category is the hospital's word, bound by the record's commitment.
+                ConsentAnswer::CoveredIfInCategory { categories } => {
+                    match category_consented(entry.category.as_ref(), &categories) {
+                        Ok(()) => {}
+                        Err(why) => problems.push(format!(
+                            "record {} is covered only by a category consent at block {at}, \
+                             and {why}",
+                            entry.record
+                        )),
+                    }
+                }
                 ConsentAnswer::NotCovered => problems.push(format!(
                     "record {} was not consented for this buyer and purpose at block {at}",
                     entry.record
@@ -162,4 +168,28 @@ pub fn audit(rpc: &Rpc, opening: &Opening) -> Result<Vec<String>, String> {
         );
     }
     Ok(problems)
+}
+
+/// Whether the opening's category evidence for a record (code and owner's salt) gives one of
+/// the tags the owner consented to.
+fn category_consented(
+    evidence: Option<&crate::delivery::worker::OpenedCategory>,
+    consented: &[(pallet_consent::ConsentId, pallet_consent::CategoryTag)],
+) -> Result<(), String> {
+    let evidence = evidence.ok_or("the opening names no category for it")?;
+    let mut salt = [0u8; 32];
+    hex::decode_to_slice(evidence.salt.trim_start_matches("0x"), &mut salt)
+        .map_err(|e| format!("its category salt is not 32 bytes of hex ({e})"))?;
+    let tag = Hash::from(medledger_fhir::category_tag(
+        &medledger_fhir::CategorySalt(salt),
+        &evidence.code,
+    ));
+    if consented.iter().any(|(_, consented)| *consented == tag) {
+        Ok(())
+    } else {
+        Err(format!(
+            "the owner consented to no category {} (with the salt given)",
+            evidence.code
+        ))
+    }
 }

@@ -160,14 +160,29 @@ fn a_sale_is_delivered_sealed_to_the_buyers_token_and_audited_by_a_regulator() {
         "{again}"
     );
 
-    // Consent: three for research by anyone, one for commerce only, one not at all, one for
-    // research that is revoked after the sale.
-    for patient in consenting()
-        .into_iter()
-        .chain([REVOKES_BEFORE_DELIVERY.pair()])
-    {
+    // Consent: two for all records for research by anyone, one for conditions only (named by
+    // a tag salted with what the hospital's node tells that patient alone), one for commerce
+    // only, one not at all, one for research that is revoked after the sale.
+    let [first, second, conditions_only] = <[sr25519::Pair; 3]>::try_from(consenting())
+        .unwrap_or_else(|_| panic!("three consenting patients"));
+    for patient in [first, second, REVOKES_BEFORE_DELIVERY.pair()] {
         dispatch_ok(alice, patient, research_by_anyone()).expect("consent");
     }
+    let salt =
+        medledger_delivery_http::fetch_category_salt(&alice.delivery_url(), &conditions_only)
+            .expect("the patient's category salt from the hospital's node");
+    let tag = medledger_fhir::category_tag(&medledger_fhir::CategorySalt(salt), "condition");
+    dispatch_ok(
+        alice,
+        conditions_only,
+        RuntimeCall::Consent(pallet_consent::Call::grant_consent {
+            scope: pallet_consent::Scope::Category(tag.into()),
+            purpose: pallet_consent::Purpose::Research,
+            grantee: pallet_consent::Grantee::Anyone,
+            expires_at: None,
+        }),
+    )
+    .expect("category consent");
     dispatch_ok(
         alice,
         WRONG_PURPOSE,
@@ -274,9 +289,18 @@ fn a_sale_is_delivered_sealed_to_the_buyers_token_and_audited_by_a_regulator() {
         Ok(order_at(alice, order, Some(&finalized))?.receipt)
     })
     .unwrap();
-    let consented_ids = patient_ids_of(&export, &consenting());
-    let expected_records = export_lines_of(&export, "Condition.ndjson", &consented_ids)
-        + export_lines_of(&export, "Observation.ndjson", &consented_ids);
+    let all_records_ids = patient_ids_of(&export, &consenting()[..2]);
+    let conditions_only_ids = patient_ids_of(&export, &consenting()[2..]);
+    let conditions_only_records =
+        export_lines_of(&export, "Condition.ndjson", &conditions_only_ids);
+    assert!(
+        conditions_only_records > 0
+            && export_lines_of(&export, "Observation.ndjson", &conditions_only_ids) > 0,
+        "the category-consenting patient has records in and out of its category"
+    );
+    let expected_records = export_lines_of(&export, "Condition.ndjson", &all_records_ids)
+        + export_lines_of(&export, "Observation.ndjson", &all_records_ids)
+        + conditions_only_records;
     assert_eq!(receipt.record_count as usize, expected_records);
     assert_eq!(
         receipt.delivery_key,
@@ -467,7 +491,12 @@ fn a_sale_is_delivered_sealed_to_the_buyers_token_and_audited_by_a_regulator() {
     assert_eq!(records_root(&pairs), audited_receipt.records_root);
     assert_eq!(opened_records.len(), audited_receipt.record_count as usize);
     let consenting_owners: BTreeSet<AccountId> = consenting().iter().map(|p| p.account()).collect();
-    for (record, commitment, owner) in &opened_records {
+    let conditions_only_owner = consenting()[2].account();
+    let conditions_tag = H256(tag);
+    for ((record, commitment, owner), entry) in opened_records
+        .iter()
+        .zip(opening["records"].as_array().expect("records"))
+    {
         assert!(consenting_owners.contains(owner), "only consenting owners");
         let registered: Vec<(
             pallet_ownership::RecordId,
@@ -496,12 +525,36 @@ fn a_sale_is_delivered_sealed_to_the_buyers_token_and_audited_by_a_regulator() {
                 ),
             )
             .unwrap();
-            assert!(
-                matches!(answer, pallet_consent::ConsentAnswer::Covered { .. }),
-                "consent at block {at}: {answer:?}"
-            );
+            if *owner == conditions_only_owner {
+                // The chain knows only the salted tag; the opening names the category and the
+                // owner's salt, from which a regulator recomputes it.
+                assert!(
+                    matches!(&answer, pallet_consent::ConsentAnswer::CoveredIfInCategory { categories }
+                        if categories.iter().map(|(_, tag)| *tag).eq([conditions_tag])),
+                    "consent at block {at}: {answer:?}"
+                );
+                assert_eq!(entry["category"]["code"], "condition");
+                assert_eq!(
+                    entry["category"]["salt"],
+                    format!("0x{}", hex::encode(salt))
+                );
+            } else {
+                assert!(
+                    matches!(answer, pallet_consent::ConsentAnswer::Covered { .. }),
+                    "consent at block {at}: {answer:?}"
+                );
+                assert!(entry.get("category").is_none(), "{entry}");
+            }
         }
     }
+    assert_eq!(
+        opened_records
+            .iter()
+            .filter(|(_, _, owner)| *owner == conditions_only_owner)
+            .count(),
+        conditions_only_records,
+        "the category consent let in that patient's conditions, and only them"
+    );
     // The same audit as a regulator runs it, and a doctored opening caught by it.
     let opening_path = alice_base.join("deliveries/order-0.opening.json");
     let audit = |path: &Path| {
@@ -528,6 +581,25 @@ fn a_sale_is_delivered_sealed_to_the_buyers_token_and_audited_by_a_regulator() {
     assert!(!caught.status.success(), "{report}");
     assert!(report.contains("records root"), "{report}");
     assert!(report.contains("not consented"), "{report}");
+    // An opening that claims another category than the one consented to is caught too.
+    let mut recategorized = opening.clone();
+    let index = recategorized["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|entry| entry.get("category").is_some())
+        .expect("a record consented by category");
+    recategorized["records"][index]["category"]["code"] =
+        Value::String("observation:laboratory".into());
+    let recategorized_path = work.join("recategorized.opening.json");
+    std::fs::write(&recategorized_path, recategorized.to_string()).expect("opening");
+    let caught = audit(&recategorized_path);
+    let report = String::from_utf8_lossy(&caught.stdout);
+    assert!(!caught.status.success(), "{report}");
+    assert!(
+        report.contains("consented to no category observation:laboratory"),
+        "{report}"
+    );
 
     // The patient who revoked consented at the sale but not at delivery: left out.
     let revoked = REVOKES_BEFORE_DELIVERY.to_account_id();

@@ -30,7 +30,9 @@ export function formatMed(amount: bigint): string {
 
 export interface Hospital { account: string; name: string; endpoint: string }
 export interface Enrolment { hospital: string; since: number }
-export type Scope = { kind: 'all' } | { kind: 'record'; record: string } | { kind: 'category'; category: number };
+/** A category scope names its category by a salted tag only (see categories.ts); `code` is
+ * known to the patient's own page, never to the chain. */
+export type Scope = { kind: 'all' } | { kind: 'record'; record: string } | { kind: 'category'; tag: string; code?: string };
 export type Grantee = { kind: 'anyone' } | { kind: 'class'; class: number } | { kind: 'account'; account: string };
 export interface Consent {
   id: number; scope: Scope; purpose: Purpose; grantee: Grantee;
@@ -89,6 +91,15 @@ export type TxStatus =
   | { step: 'in-block'; block: number } | { step: 'final'; block: number };
 
 /** A refused transaction, explained as the runtime's documentation of its error puts it. */
+/** A signature over `<Bytes>` ‖ message ‖ `</Bytes>`, as wallets sign raw bytes (they wrap them
+ * themselves); the chain and the hospitals' nodes accept that form. */
+export async function signBytes(signer: Signer, message: Uint8Array): Promise<string> {
+  if ('pair' in signer) return u8aToHex(signer.pair.sign(u8aWrapBytes(message)));
+  if (!signer.injected.signRaw) throw new ChainError('This wallet cannot sign raw messages.');
+  const { signature } = await signer.injected.signRaw({ address: signer.address, data: u8aToHex(message), type: 'bytes' });
+  return signature;
+}
+
 export class ChainError extends Error {
   constructor(message: string, readonly code?: string) { super(message); }
 }
@@ -160,7 +171,7 @@ export class Chain {
       id: c.id.toNumber(),
       scope: c.scope.isAll ? { kind: 'all' }
         : c.scope.isRecord ? { kind: 'record', record: c.scope.asRecord.toHex() }
-        : { kind: 'category', category: c.scope.asCategory.toNumber() },
+        : { kind: 'category', tag: c.scope.asCategory.toHex() },
       purpose: c.purpose.type as Purpose,
       grantee: c.grantee.isAnyone ? { kind: 'anyone' }
         : c.grantee.isClass ? { kind: 'class', class: c.grantee.asClass.toNumber() }
@@ -306,15 +317,7 @@ export class Chain {
   async signEnrolment(patient: Signer, hospital: string, validFor = 600): Promise<EnrolmentRequest> {
     const validUntil = (await this.finalizedNumber()) + validFor;
     const message = await this.enrolmentMessage(hospital, patient.address, validUntil);
-    let signature: string;
-    if ('pair' in patient) {
-      signature = u8aToHex(patient.pair.sign(u8aWrapBytes(message)));
-    } else {
-      if (!patient.injected.signRaw) throw new ChainError('This wallet cannot sign raw messages.');
-      // Wallets wrap raw bytes in <Bytes>…</Bytes> themselves; the pallet accepts that.
-      ({ signature } = await patient.injected.signRaw({ address: patient.address, data: u8aToHex(message), type: 'bytes' }));
-    }
-    return { hospital, patient: patient.address, validUntil, signature };
+    return { hospital, patient: patient.address, validUntil, signature: await signBytes(patient, message) };
   }
 
   enrol(request: EnrolmentRequest): Tx {
@@ -331,7 +334,7 @@ export class Chain {
 
   grantConsent(scope: Scope, purpose: Purpose, grantee: Grantee, expiresAt?: number): Tx {
     const chainScope = scope.kind === 'all' ? { All: null }
-      : scope.kind === 'record' ? { Record: scope.record } : { Category: scope.category };
+      : scope.kind === 'record' ? { Record: scope.record } : { Category: scope.tag };
     const chainGrantee = grantee.kind === 'anyone' ? { Anyone: null }
       : grantee.kind === 'class' ? { Class: grantee.class } : { Account: grantee.account };
     return {

@@ -73,7 +73,7 @@ export async function startNetwork() {
       '--delivery-listen', `127.0.0.1:${deliveryPort}`,
       '--no-prometheus', '--no-telemetry', '--no-mdns'],
     { stdio: ['ignore', openSync(log, 'a'), openSync(log, 'a')] });
-    const node = { name, child, rpcPort, p2pPort, log, ws: `ws://127.0.0.1:${rpcPort}` };
+    const node = { name, child, rpcPort, p2pPort, log, ws: `ws://127.0.0.1:${rpcPort}`, delivery: `http://127.0.0.1:${deliveryPort}`, basePath: join(dir, name) };
     nodes.push(node);
     await waitFor(`${name}'s RPC`, 90_000, async () => {
       if (child.exitCode !== null) throw new Error(`${name} exited:\n${readFileSync(log, 'utf8').slice(-2000)}`);

@@ -15,7 +15,9 @@ import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { ApiPromise, WsProvider, Keyring } from '@polkadot/api';
-import { xxhashAsHex } from '@polkadot/util-crypto';
+import { xxhashAsHex, blake2AsU8a, decodeAddress } from '@polkadot/util-crypto';
+import { u8aConcat, stringToU8a, u8aToHex } from '@polkadot/util';
+import { randomBytes } from 'node:crypto';
 import { startNetwork } from './network.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -25,7 +27,7 @@ const SHOTS = process.env.PORTAL_SCREENSHOTS;
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const STEP = 90_000; // longest wait for one step (a transaction to be final, a page to update)
 
-let net, server, baseUrl, context, page, api, profile;
+let net, server, baseUrl, context, page, api, profile, storeKey;
 const keyring = new Keyring({ type: 'sr25519' });
 
 /** Serves dist/ on a free loopback port. */
@@ -56,6 +58,16 @@ before(async () => {
   assert.ok(existsSync(join(DIST, 'index.html')), 'build the portal first (npm run build)');
   net = await startNetwork();
   api = await ApiPromise.create({ provider: new WsProvider(net.alice.ws), noInitWarn: true });
+  // Alice General's node holds a store key (the category salts come from it) and publishes
+  // where its delivery endpoint really listens.
+  storeKey = randomBytes(32);
+  mkdirSync(join(net.alice.basePath, 'fhir-store'), { recursive: true });
+  writeFileSync(join(net.alice.basePath, 'fhir-store', 'store.key'), storeKey.toString('hex'));
+  const alicePair = keyring.addFromUri('//Alice');
+  const info = (await api.query.consortium.hospitals(alicePair.address)).unwrap();
+  await finalized(api.tx.consortium.updateHospital({
+    name: info.name, deliveryEndpoint: net.alice.delivery, peerIds: info.peerIds,
+  }), alicePair);
   server = await serveDist();
   baseUrl = `http://127.0.0.1:${server.address().port}/?rpc=${net.alice.ws}&observer=${net.observer.ws}`;
   profile = mkdtempSync(join(tmpdir(), 'medledger-chromium-'));
@@ -172,6 +184,24 @@ test('a tokenless patient enrols, grants and revokes consent; a hospital vote pa
     await page.getByTestId(`revoke-${id}`).click();
     assert.equal(await signAndWaitFinal(), 'Fee: none (free for patients)');
     await page.waitForFunction((id) => /^revoked at block \d+/.test(document.querySelector(`[data-testid=consent-status-${id}]`)?.textContent ?? ''), id);
+
+    // A consent for one category: the page fetches the patient's salt from the hospital's node
+    // (a signed request) and the chain gets only the salted tag.
+    await page.getByTestId('grant-scope').selectOption(`category:${alice.address}`);
+    await page.getByTestId('grant-category').fill('condition');
+    await page.getByTestId('grant').click();
+    assert.equal(await signAndWaitFinal(), 'Fee: none (free for patients)');
+    await page.getByTestId('consents').getByText('my records of category condition').waitFor();
+    const consents = await api.call.consentApi.consentsOf(patient);
+    const category = consents.find((c) => c.scope.isCategory);
+    assert.ok(category, 'a category consent on chain');
+    // Independently of the node and the page: salt = keyed BLAKE2b-256 under the store key,
+    // tag = BLAKE2b-256(prefix ‖ salt ‖ code).
+    const salt = blake2AsU8a(u8aConcat(stringToU8a('medledger:category-salt:v1'), decodeAddress(patient)), 256, storeKey);
+    const tag = u8aToHex(blake2AsU8a(u8aConcat(stringToU8a('medledger:category:v2'), salt, stringToU8a('condition')), 256));
+    assert.equal(category.scope.asCategory.toHex(), tag);
+    const unsalted = u8aToHex(blake2AsU8a(u8aConcat(stringToU8a('medledger:category:v2'), new Uint8Array(32), stringToU8a('condition')), 256));
+    assert.notEqual(tag, unsalted);
     assert.equal(await page.getByTestId('patient-balance').textContent(), '0 MED', 'the patient never held a unit');
     // The patient leaves the hospital, free too.
     await page.getByTestId('enrolments').getByRole('button', { name: 'End enrolment' }).click();
@@ -221,7 +251,7 @@ test('a tokenless patient enrols, grants and revokes consent; a hospital vote pa
     assert.equal(await page.getByTestId('tx-send').count(), 0);
     await page.waitForFunction(() => document.querySelector('[data-testid=total-sales]')?.textContent === '1');
     await page.getByTestId('per-hospital').getByText('Alice General').waitFor();
-    assert.equal(await page.getByTestId('total-consents-granted').textContent(), '1');
+    assert.equal(await page.getByTestId('total-consents-granted').textContent(), '2');
     assert.equal(await page.getByTestId('total-consents-revoked').textContent(), '1');
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-csv').click()]);
     const csv = readFileSync(await download.path(), 'utf8');

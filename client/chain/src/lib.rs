@@ -22,8 +22,8 @@ use subxt_signer::sr25519::Keypair;
 use subxt_signer::SecretUri;
 
 pub use runtime::{
-    AuditEvent, ConsentInfo, EnrolmentRequest, ListingInfo, NewListing, OrderInfo, OrderState,
-    PayoutClaim, PriceModel, Proposal, ProposalInfo, Purpose, ReceiptInfo,
+    AuditEvent, ConsentInfo, ConsentScope, EnrolmentRequest, ListingInfo, NewListing, OrderInfo,
+    OrderState, PayoutClaim, PriceModel, Proposal, ProposalInfo, Purpose, ReceiptInfo,
 };
 pub use subxt::utils::AccountId32 as AccountId;
 

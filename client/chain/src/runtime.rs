@@ -200,11 +200,47 @@ pub struct OrderInfo {
     pub receipt: Option<ReceiptInfo>,
 }
 
+/// Which of the owner's records a consent covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConsentScope {
+    All,
+    Record([u8; 32]),
+    /// A category, as the owner's salted tag of it (`medledger_fhir::category_tag`).
+    Category([u8; 32]),
+}
+
+impl std::fmt::Display for ConsentScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::All => f.write_str("all"),
+            Self::Record(record) => write!(f, "record 0x{}", hex::encode(record)),
+            Self::Category(tag) => write!(f, "category tag 0x{}", hex::encode(tag)),
+        }
+    }
+}
+
+impl ConsentScope {
+    fn to_chain(self) -> consent_types::Scope {
+        match self {
+            Self::All => consent_types::Scope::All,
+            Self::Record(record) => consent_types::Scope::Record(H256(record)),
+            Self::Category(tag) => consent_types::Scope::Category(H256(tag)),
+        }
+    }
+
+    fn from_chain(scope: consent_types::Scope) -> Self {
+        match scope {
+            consent_types::Scope::All => Self::All,
+            consent_types::Scope::Record(record) => Self::Record(record.0),
+            consent_types::Scope::Category(tag) => Self::Category(tag.0),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct ConsentInfo {
     pub id: u64,
-    /// `all`, `record 0x…` or `category N`.
-    pub scope: String,
+    pub scope: ConsentScope,
     pub purpose: Purpose,
     /// `anyone`, `class N` or the grantee's address.
     pub grantee: String,
@@ -709,6 +745,7 @@ impl Chain {
     pub fn grant_consent(
         &self,
         owner: &Account,
+        scope: ConsentScope,
         purpose: Purpose,
         grantee: Option<AccountId>,
         expires_at: Option<u32>,
@@ -719,7 +756,7 @@ impl Chain {
             Some(account) => consent_types::Grantee::Account(account),
         };
         let call = api::tx().consent().grant_consent(
-            consent_types::Scope::All,
+            scope.to_chain(),
             purpose.to_chain(),
             grantee,
             expires_at,
@@ -752,15 +789,7 @@ impl Chain {
                 .into_iter()
                 .map(|c| ConsentInfo {
                     id: c.id,
-                    scope: match c.scope {
-                        consent_types::Scope::All => "all".into(),
-                        consent_types::Scope::Record(record) => {
-                            format!("record 0x{}", hex::encode(record.0))
-                        }
-                        consent_types::Scope::Category(category) => {
-                            format!("category {category}")
-                        }
-                    },
+                    scope: ConsentScope::from_chain(c.scope),
                     purpose: Purpose::from_chain(&c.purpose),
                     grantee: match c.grantee {
                         consent_types::Grantee::Anyone => "anyone".into(),

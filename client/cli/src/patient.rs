@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use medledger_chain::{parse_account, patient_path, Account, AccountId, Purpose};
+use medledger_chain::{parse_account, patient_path, Account, AccountId, ConsentScope, Purpose};
 use serde_json::{json, Value};
 
 use crate::chain_options::{med, ChainOptions, KeyOptions};
@@ -56,9 +56,18 @@ enum PatientCommand {
 
 #[derive(Subcommand)]
 enum ConsentCommand {
-    /// Consent to all your records at HOSPITAL being used for PURPOSE.
+    /// Consent to your records at HOSPITAL (all of them, or one category's) being used for
+    /// PURPOSE.
     Grant {
         hospital: String,
+        /// Only your records of this category, e.g. `observation:laboratory` or `condition`:
+        /// the chain gets a tag salted with your secret salt at the hospital (fetched from
+        /// its node), so nobody else can tell which category it is.
+        #[arg(long, value_name = "CODE")]
+        category: Option<String>,
+        /// The hospital node's delivery endpoint (default: the one it registered on chain).
+        #[arg(long, value_name = "URL")]
+        endpoint: Option<String>,
         /// research, public-health, commercial, quality-improvement or education.
         #[arg(long)]
         purpose: Purpose,
@@ -71,8 +80,14 @@ enum ConsentCommand {
     },
     /// End a consent: from the block that includes this on, it covers no sale.
     Revoke { hospital: String, id: u64 },
-    /// Your consents at HOSPITAL.
-    List { hospital: String },
+    /// Your consents at HOSPITAL; category consents are named when the hospital's node tells
+    /// you your salt.
+    List {
+        hospital: String,
+        /// The hospital node's delivery endpoint (default: the one it registered on chain).
+        #[arg(long, value_name = "URL")]
+        endpoint: Option<String>,
+    },
 }
 
 impl PatientArgs {
@@ -83,6 +98,46 @@ impl PatientArgs {
         } else {
             self.key.derived_account("patient", &patient_path(hospital))
         }
+    }
+
+    /// The key of [`Self::account_at`], for signing requests to the hospital's node.
+    fn signer_at(&self, hospital: &AccountId) -> Result<sp_core::sr25519::Pair, String> {
+        let secret = self.key.secret("patient")?;
+        let secret = if self.same_account {
+            secret
+        } else {
+            zeroize::Zeroizing::new(format!("{}{}", secret.as_str(), patient_path(hospital)))
+        };
+        <sp_core::sr25519::Pair as sp_core::Pair>::from_string(&secret, None)
+            .map_err(|e| format!("the account secret is not a valid sr25519 secret: {e:?}"))
+    }
+
+    /// Your category salt at `hospital`, from its node at `endpoint`.
+    fn category_salt(
+        &self,
+        hospital: &AccountId,
+        endpoint: &str,
+    ) -> Result<medledger_fhir::CategorySalt, String> {
+        let signer = self.signer_at(hospital)?;
+        medledger_delivery_http::fetch_category_salt(endpoint, &signer)
+            .map(medledger_fhir::CategorySalt)
+            .map_err(|e| format!("your category salt at {hospital}: {e}"))
+    }
+}
+
+/// `given`, else the delivery endpoint `hospital` registered on chain.
+fn hospital_endpoint(
+    chain: &medledger_chain::Chain,
+    hospital: &AccountId,
+    given: &Option<String>,
+) -> Result<String, String> {
+    match given {
+        Some(endpoint) => Ok(endpoint.clone()),
+        None => Ok(chain
+            .hospital(hospital)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("{hospital} is no member hospital; pass --endpoint"))?
+            .1),
     }
 }
 
@@ -134,6 +189,8 @@ pub fn run(args: PatientArgs) -> CommandResult {
         }
         PatientCommand::Consent(ConsentCommand::Grant {
             hospital,
+            category,
+            endpoint,
             purpose,
             grantee,
             expires_at,
@@ -142,16 +199,37 @@ pub fn run(args: PatientArgs) -> CommandResult {
             let account = args.account_at(&hospital)?;
             let grantee = grantee.as_deref().map(parse_account).transpose()?;
             let chain = options.connect()?;
-            let (included, id) =
-                chain.grant_consent(&account, *purpose, grantee.clone(), *expires_at, finalized)?;
+            let (scope, records) = match category {
+                None => (ConsentScope::All, "all records".to_string()),
+                Some(code) => {
+                    let code = code.trim().to_ascii_lowercase();
+                    if code.is_empty() {
+                        return Err("--category needs a category code, e.g. condition".into());
+                    }
+                    let endpoint = hospital_endpoint(&chain, &hospital, endpoint)?;
+                    let salt = args.category_salt(&hospital, &endpoint)?;
+                    (
+                        ConsentScope::Category(medledger_fhir::category_tag(&salt, &code)),
+                        format!("records of category {code}"),
+                    )
+                }
+            };
+            let (included, id) = chain.grant_consent(
+                &account,
+                scope,
+                *purpose,
+                grantee.clone(),
+                *expires_at,
+                finalized,
+            )?;
             options.print_tx(
                 &format!(
-                    "consent {id}: all records of {} for {purpose} by {}",
+                    "consent {id}: {records} of {} for {purpose} by {}",
                     account.account_id(),
                     grantee.map_or("anyone".to_string(), |g| g.to_string())
                 ),
                 &included,
-                json!({"action": "consent-grant", "consent": id, "owner": account.account_id().to_string(), "purpose": purpose.name()}),
+                json!({"action": "consent-grant", "consent": id, "owner": account.account_id().to_string(), "purpose": purpose.name(), "scope": scope.to_string()}),
             );
         }
         PatientCommand::Consent(ConsentCommand::Revoke { hospital, id }) => {
@@ -165,16 +243,39 @@ pub fn run(args: PatientArgs) -> CommandResult {
                 json!({"action": "consent-revoke", "consent": id}),
             );
         }
-        PatientCommand::Consent(ConsentCommand::List { hospital }) => {
+        PatientCommand::Consent(ConsentCommand::List { hospital, endpoint }) => {
             let hospital = parse_account(hospital)?;
             let account = args.account_at(&hospital)?;
             let chain = options.connect()?;
             let consents = chain.consents_of(&account.account_id())?;
+            // Category consents are tags: name them with the salt, if the hospital's node
+            // answers (else they are shown as tags).
+            let codes = medledger_fhir::common_category_codes();
+            let salt = if consents
+                .iter()
+                .any(|c| matches!(c.scope, ConsentScope::Category(_)))
+            {
+                hospital_endpoint(&chain, &hospital, endpoint)
+                    .and_then(|endpoint| args.category_salt(&hospital, &endpoint))
+                    .inspect_err(|e| eprintln!("categories are shown as tags: {e}"))
+                    .ok()
+            } else {
+                None
+            };
+            let scope_of = |scope: &ConsentScope| match (scope, &salt) {
+                (ConsentScope::Category(tag), Some(salt)) => {
+                    match medledger_fhir::category_of_tag(salt, tag, &codes) {
+                        Some(code) => format!("category {code}"),
+                        None => format!("{scope} (not a common category)"),
+                    }
+                }
+                _ => scope.to_string(),
+            };
             if options.json {
                 let list: Vec<Value> = consents
                     .iter()
                     .map(|c| {
-                        json!({"id": c.id, "scope": c.scope, "purpose": c.purpose.name(),
+                        json!({"id": c.id, "scope": scope_of(&c.scope), "purpose": c.purpose.name(),
                                "grantee": c.grantee, "granted_at": c.granted_at,
                                "expires_at": c.expires_at, "revoked_at": c.revoked_at})
                     })
@@ -186,7 +287,11 @@ pub fn run(args: PatientArgs) -> CommandResult {
                 for c in &consents {
                     let mut line = format!(
                         "consent {}: {} records for {} by {}, granted at block {}",
-                        c.id, c.scope, c.purpose, c.grantee, c.granted_at
+                        c.id,
+                        scope_of(&c.scope),
+                        c.purpose,
+                        c.grantee,
+                        c.granted_at
                     );
                     if let Some(block) = c.expires_at {
                         line.push_str(&format!(", expires at block {block}"));
@@ -217,25 +322,8 @@ pub fn run(args: PatientArgs) -> CommandResult {
             let hospital = parse_account(hospital)?;
             let account = args.account_at(&hospital)?;
             let chain = options.connect()?;
-            let endpoint = match endpoint {
-                Some(endpoint) => endpoint.clone(),
-                None => {
-                    chain
-                        .hospital(&hospital)?
-                        .ok_or_else(|| {
-                            format!("{hospital} is no member hospital; pass --endpoint")
-                        })?
-                        .1
-                }
-            };
-            let secret = if args.same_account {
-                args.key.secret("patient")?
-            } else {
-                let secret = args.key.secret("patient")?;
-                zeroize::Zeroizing::new(format!("{}{}", secret.as_str(), patient_path(&hospital)))
-            };
-            let signer = <sp_core::sr25519::Pair as sp_core::Pair>::from_string(&secret, None)
-                .map_err(|e| format!("the account secret is not a valid sr25519 secret: {e:?}"))?;
+            let endpoint = hospital_endpoint(&chain, &hospital, endpoint)?;
+            let signer = args.signer_at(&hospital)?;
             let claims = medledger_delivery_http::fetch_payouts(&endpoint, &signer)?;
             for claim in &claims {
                 let earned: u128 = claim.amount.parse().map_err(|_| "bad claim amount")?;

@@ -237,6 +237,67 @@ fn a_sale_done_with_medledger_alone_by_hospital_patients_and_buyer() {
     assert_eq!(listed[0]["grantee"], "anyone");
     assert_eq!(listed[0]["revoked_at"], Value::Null);
 
+    // A consent for one category: the chain gets a tag salted with the patient's salt from
+    // Alice General's node (this network's Alice serves on a free port, not the genesis one).
+    let endpoint = alice.delivery_url();
+    let category_grant = |patient: &str| {
+        cli.json(
+            Some(patient),
+            &[
+                "patient",
+                "consent",
+                "grant",
+                ALICE,
+                "--purpose",
+                "education",
+                "--category",
+                "Condition",
+                "--endpoint",
+                &endpoint,
+            ],
+        )
+    };
+    let tags: Vec<String> = PATIENTS[1..]
+        .iter()
+        .map(|patient| {
+            let granted = category_grant(patient);
+            let tag = granted["scope"].as_str().unwrap().to_string();
+            assert!(tag.starts_with("category tag 0x"), "{granted}");
+            tag
+        })
+        .collect();
+    assert_ne!(
+        tags[0], tags[1],
+        "one category, a different tag for each patient"
+    );
+    let second_patients = cli.json(
+        Some(PATIENTS[1]),
+        &["patient", "consent", "list", ALICE, "--endpoint", &endpoint],
+    );
+    let scopes: Vec<&str> = second_patients
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["scope"].as_str().unwrap())
+        .collect();
+    assert_eq!(scopes, ["all", "category condition"], "named with the salt");
+    cli.fails(
+        Some(PATIENTS[1]),
+        &[
+            "patient",
+            "consent",
+            "grant",
+            ALICE,
+            "--purpose",
+            "education",
+            "--category",
+            "condition",
+            "--endpoint",
+            "http://127.0.0.1:9",
+        ],
+        "category salt",
+    );
+
     // Alice General lists conditions and laboratory results at 0.01 MED a record.
     let listing_args = [
         "--summary",
@@ -351,7 +412,6 @@ fn a_sale_done_with_medledger_alone_by_hospital_patients_and_buyer() {
     // Fetch checks the download against the receipt and records the digest; open uses it.
     // The chain names the local genesis' endpoint (port 8800); this network's Alice serves
     // on a free port.
-    let endpoint = alice.delivery_url();
     let sealed = work.join("order.sealed");
     let fetched = cli.json(
         Some(BUYER),

@@ -16,6 +16,35 @@ pub const MESSAGE_PREFIX: &[u8] = b"medledger:delivery-request:v1";
 /// Domain-separation tag of a signed request for the signer's payout claims.
 pub const PAYOUT_MESSAGE_PREFIX: &[u8] = b"medledger:payout-request:v1";
 
+/// Domain-separation tag of a signed request for the signer's category salt.
+pub const CATEGORY_SALT_MESSAGE_PREFIX: &[u8] = b"medledger:category-salt-request:v1";
+
+/// What a data owner asks a custodian's node for about itself; each has its own signed message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnerRequest {
+    /// `GET /payouts`: its payout claims.
+    Payouts,
+    /// `GET /category-salt`: its category salt.
+    CategorySalt,
+}
+
+impl OwnerRequest {
+    pub fn prefix(self) -> &'static [u8] {
+        match self {
+            Self::Payouts => PAYOUT_MESSAGE_PREFIX,
+            Self::CategorySalt => CATEGORY_SALT_MESSAGE_PREFIX,
+        }
+    }
+
+    /// The path it is served at.
+    pub fn path(self) -> &'static str {
+        match self {
+            Self::Payouts => "/payouts",
+            Self::CategorySalt => "/category-salt",
+        }
+    }
+}
+
 /// The `Authorization` scheme name (also sent in `WWW-Authenticate`).
 pub const AUTH_SCHEME: &str = "MedLedger-Sr25519";
 
@@ -43,7 +72,12 @@ pub fn request_message(order: u64, endpoint: &str, timestamp: u64) -> Vec<u8> {
 
 /// The bytes a data owner signs to ask `endpoint` for its payout claims at `timestamp`.
 pub fn payout_request_message(endpoint: &str, timestamp: u64) -> Vec<u8> {
-    let mut message = PAYOUT_MESSAGE_PREFIX.to_vec();
+    owner_request_message(OwnerRequest::Payouts, endpoint, timestamp)
+}
+
+/// The bytes a data owner signs to ask `endpoint` for `what` about itself at `timestamp`.
+pub fn owner_request_message(what: OwnerRequest, endpoint: &str, timestamp: u64) -> Vec<u8> {
+    let mut message = what.prefix().to_vec();
     endpoint.as_bytes().to_vec().encode_to(&mut message);
     timestamp.encode_to(&mut message);
     message
@@ -119,7 +153,12 @@ impl Authorization {
 
     /// Signs a request for the signer's payout claims from `endpoint` at `timestamp`.
     pub fn sign_payouts(signer: &Pair, endpoint: &str, timestamp: u64) -> Self {
-        let message = payout_request_message(normalize_endpoint(endpoint), timestamp);
+        Self::sign_owner(signer, OwnerRequest::Payouts, endpoint, timestamp)
+    }
+
+    /// Signs a request for `what` about the signer from `endpoint` at `timestamp`.
+    pub fn sign_owner(signer: &Pair, what: OwnerRequest, endpoint: &str, timestamp: u64) -> Self {
+        let message = owner_request_message(what, normalize_endpoint(endpoint), timestamp);
         Self::signed(signer, &message, timestamp)
     }
 
@@ -131,9 +170,10 @@ impl Authorization {
         }
     }
 
-    /// [`Self::verify`] for a payout-claims request.
-    pub fn verify_payouts(&self, endpoint: &str) -> bool {
-        self.verifies(&payout_request_message(
+    /// [`Self::verify`] for an owner's request for `what`.
+    pub fn verify_owner(&self, what: OwnerRequest, endpoint: &str) -> bool {
+        self.verifies(&owner_request_message(
+            what,
             normalize_endpoint(endpoint),
             self.timestamp,
         ))

@@ -67,11 +67,25 @@
 //!
 //! so that only the owner learns what it is owed before it claims.
 //!
+//! # Category salts
+//!
+//! `GET /category-salt` returns [`CategorySaltAnswer`], `{"owner": "0x…", "salt": "0x…"}`: the
+//! signer's 32-byte salt at this custodian, with which an owner's wallet names a category in
+//! a consent without showing it (`medledger_fhir::category_tag`). It is signed like a payout
+//! request, with the prefix `b"medledger:category-salt-request:v1"` (34 ASCII bytes). A node
+//! that holds no hospital data answers 503.
+//!
+//! Both owner requests may come from a web page of any origin: the server answers the CORS
+//! preflight (`OPTIONS`, allowing the `Authorization` header) and sends
+//! `Access-Control-Allow-Origin: *`. The answer depends on the signature only, never on
+//! cookies, so no origin learns more than the signer's own answer.
+//!
 //! # Server answers
 //!
 //! | case | status |
 //! |---|---|
 //! | any other method or path | 404 |
+//! | `OPTIONS /payouts` or `/category-salt` (CORS preflight) | 204 |
 //! | missing or malformed `Authorization` | 401, `WWW-Authenticate: MedLedger-Sr25519` |
 //! | timestamp outside the allowed skew, or a signature that does not verify | 401 |
 //! | valid signature, but not the order's buyer, or no such order | 403 (the two are not distinguished) |
@@ -90,11 +104,13 @@ mod range;
 mod server;
 
 pub use auth::{
-    normalize_endpoint, payout_request_message, request_message, unix_now, wrap_bytes,
-    AuthParseError, Authorization, AUTH_SCHEME, BYTES_PREFIX, BYTES_SUFFIX, MESSAGE_PREFIX,
-    PAYOUT_MESSAGE_PREFIX,
+    normalize_endpoint, owner_request_message, payout_request_message, request_message, unix_now,
+    wrap_bytes, AuthParseError, Authorization, OwnerRequest, AUTH_SCHEME, BYTES_PREFIX,
+    BYTES_SUFFIX, CATEGORY_SALT_MESSAGE_PREFIX, MESSAGE_PREFIX, PAYOUT_MESSAGE_PREFIX,
 };
-pub use client::{fetch, fetch_payouts, partial_path, FetchError, FetchReport};
-pub use payouts::PayoutClaim;
+pub use client::{
+    fetch, fetch_category_salt, fetch_payouts, partial_path, FetchError, FetchReport,
+};
+pub use payouts::{CategorySaltAnswer, PayoutClaim};
 pub use range::ContentRange;
 pub use server::{serve, Delivery, DeliveryLookup, ServerConfig, DEFAULT_MAX_CLOCK_SKEW};

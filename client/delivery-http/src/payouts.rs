@@ -1,5 +1,5 @@
-//! Owners' payout claims: what a custodian's node serves at `GET /payouts` to the owner who
-//! signed the request (format in the crate docs), and how an owner fetches them.
+//! What a custodian's node tells an owner about itself (format in the crate docs): its payout
+//! claims (`GET /payouts`) and its category salt (`GET /category-salt`).
 
 use serde::{Deserialize, Serialize};
 
@@ -22,4 +22,14 @@ pub struct PayoutClaim {
     pub salt: String,
     /// Siblings from the leaf up.
     pub proof: Vec<String>,
+}
+
+/// The answer to `GET /category-salt`: the signer's salt for category tags at this custodian
+/// (`medledger_fhir::category_tag`), both `0x`-hex.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CategorySaltAnswer {
+    /// The owner's account: the signer of the request.
+    pub owner: String,
+    /// 32 bytes; secret between the owner and the custodian.
+    pub salt: String,
 }

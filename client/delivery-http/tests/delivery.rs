@@ -13,9 +13,9 @@ use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use medledger_delivery_http::{
-    fetch, fetch_payouts, partial_path, payout_request_message, request_message, serve, unix_now,
-    wrap_bytes, Authorization, Delivery, DeliveryLookup, FetchError, FetchReport, PayoutClaim,
-    ServerConfig,
+    fetch, fetch_category_salt, fetch_payouts, partial_path, payout_request_message,
+    request_message, serve, unix_now, wrap_bytes, Authorization, Delivery, DeliveryLookup,
+    FetchError, FetchReport, OwnerRequest, PayoutClaim, ServerConfig,
 };
 use rand::RngCore;
 use sp_core::sr25519::Pair;
@@ -76,6 +76,12 @@ impl DeliveryLookup for TestLookup {
         } else {
             Vec::new()
         }
+    }
+
+    /// Alice's salt; none for Bob, as a node without a data store answers everyone.
+    fn category_salt(&self, owner: [u8; 32]) -> Option<[u8; 32]> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        (owner == alice().public().0).then(|| owner.map(|byte| byte ^ 0x5a))
     }
 }
 
@@ -963,5 +969,70 @@ fn a_payout_request_needs_a_payout_signature_for_this_endpoint() {
         let claims: Vec<PayoutClaim> =
             serde_json::from_slice(&response.body).expect("a JSON array of claims");
         assert_eq!(claims, vec![alice_claim()]);
+    });
+}
+
+#[test]
+fn an_owner_gets_its_own_category_salt_and_a_web_page_may_ask_for_it() {
+    bounded(|| {
+        let fx = Fixture::start();
+        let alice_key = alice().public().0;
+        assert_eq!(
+            fetch_category_salt(&fx.endpoint, &alice()).expect("alice's salt"),
+            alice_key.map(|byte| byte ^ 0x5a)
+        );
+        let payout_signature =
+            Authorization::sign_payouts(&alice(), &fx.endpoint, unix_now()).to_string();
+        let response = fx.raw(
+            "GET",
+            "/category-salt",
+            &[("Authorization", payout_signature)],
+        );
+        assert_eq!(
+            response.status, 401,
+            "a payout signature is not a salt signature"
+        );
+        let error = fetch_category_salt(&fx.endpoint, &bob()).expect_err("no salt for bob");
+        assert!(
+            matches!(error, FetchError::Status { status: 503, .. }),
+            "{error:?}"
+        );
+
+        // A browser's preflight, then its signed request: both carry the CORS headers.
+        let preflight = fx.raw(
+            "OPTIONS",
+            "/category-salt",
+            &[
+                ("Origin", "http://localhost:5173".into()),
+                ("Access-Control-Request-Method", "GET".into()),
+                ("Access-Control-Request-Headers", "authorization".into()),
+            ],
+        );
+        assert_eq!(preflight.status, 204);
+        assert_eq!(preflight.header("access-control-allow-origin"), Some("*"));
+        assert!(preflight
+            .header("access-control-allow-headers")
+            .is_some_and(|allowed| allowed.to_ascii_lowercase().contains("authorization")));
+        let signed = Authorization::sign_owner(
+            &alice(),
+            OwnerRequest::CategorySalt,
+            &fx.endpoint,
+            unix_now(),
+        );
+        let response = fx.raw(
+            "GET",
+            "/category-salt",
+            &[
+                ("Origin", "http://localhost:5173".into()),
+                ("Authorization", signed.to_string()),
+            ],
+        );
+        assert_eq!(response.status, 200, "{}", response.text());
+        assert_eq!(response.header("access-control-allow-origin"), Some("*"));
+        assert_eq!(
+            fx.raw("OPTIONS", &format!("/orders/{ORDER}"), &[]).status,
+            404,
+            "deliveries are not for web pages"
+        );
     });
 }

@@ -28,16 +28,71 @@ impl FromStr for Purpose {
     }
 }
 
-/// The chain's id of a category code (`consent.grantConsent(Category(id), …)`): the first four
-/// bytes, little endian, of BLAKE2b-256 over `"medledger:category:v1" ‖ code`. Wallets derive
-/// it from the same code the custodian's collector assigns, e.g. `observation:laboratory`.
-pub fn category_id(code: &str) -> u32 {
+/// An owner's secret category salt at one custodian: what makes its consents' category tags
+/// unreadable to everyone else. The custodian derives it from its store key
+/// ([`crate::StoreKey::category_salt`]) and hands it to the owner only (its node's
+/// `GET /category-salt`, signed by the owner).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct CategorySalt(pub [u8; 32]);
+
+impl std::fmt::Debug for CategorySalt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CategorySalt(…)")
+    }
+}
+
+/// Domain-separation tag of [`category_tag`]; the version changes with the format.
+pub const CATEGORY_TAG_PREFIX: &[u8] = b"medledger:category:v2";
+
+/// The tag an owner's consent names a category by (`consent.grantConsent(Category(tag), …)`):
+/// BLAKE2b-256 over `"medledger:category:v2" ‖ salt ‖ code`, `code` being the category code
+/// the custodian's collector assigns, e.g. `observation:laboratory`. Only the owner and the
+/// custodian know the salt, so the chain shows no category; the custodian recomputes the
+/// tag of each of a record's codes to match it.
+pub fn category_tag(salt: &CategorySalt, code: &str) -> [u8; 32] {
     use blake2::digest::{consts::U32, Digest};
     let mut hasher = blake2::Blake2b::<U32>::new();
-    hasher.update(b"medledger:category:v1");
+    hasher.update(CATEGORY_TAG_PREFIX);
+    hasher.update(salt.0);
     hasher.update(code.as_bytes());
-    let digest = hasher.finalize();
-    u32::from_le_bytes([digest[0], digest[1], digest[2], digest[3]])
+    hasher.finalize().into()
+}
+
+/// Category codes every collector assigns to common records: the collected resource types
+/// (`observation`, …) and FHIR R4's own category codes of observations and conditions. Wallets
+/// name a tag by trying these (a custodian may assign others, which they show as tags).
+pub fn common_category_codes() -> Vec<String> {
+    const CODED: [&str; 12] = [
+        "observation:laboratory",
+        "observation:vital-signs",
+        "observation:imaging",
+        "observation:social-history",
+        "observation:survey",
+        "observation:exam",
+        "observation:therapy",
+        "observation:activity",
+        "observation:procedure",
+        "condition:problem-list-item",
+        "condition:encounter-diagnosis",
+        "condition:health-concern",
+    ];
+    crate::resource::COLLECTED_TYPES
+        .iter()
+        .map(|(name, _)| name.to_ascii_lowercase())
+        .chain(CODED.iter().map(|code| code.to_string()))
+        .collect()
+}
+
+/// The code among `codes` whose tag under `salt` is `tag`, if any.
+pub fn category_of_tag<'a>(
+    salt: &CategorySalt,
+    tag: &[u8; 32],
+    codes: &'a [String],
+) -> Option<&'a str> {
+    codes
+        .iter()
+        .find(|code| category_tag(salt, code) == *tag)
+        .map(String::as_str)
 }
 
 /// One question to the consent oracle.

@@ -108,8 +108,9 @@ pub use account::{AccountId, OwnerMapping};
 pub use canonical::canonical_json;
 pub use collect::{commitment, commitment_salt, ingest_folder, IngestOptions, IngestReport};
 pub use consent::{
-    category_id, select_records, ConsentGrants, ConsentOracle, ConsentQuery, Grant, Grantee,
-    ListingFilter, Purpose, Sale, Scope, SelectedRecord,
+    category_of_tag, category_tag, common_category_codes, select_records, CategorySalt,
+    ConsentGrants, ConsentOracle, ConsentQuery, Grant, Grantee, ListingFilter, Purpose, Sale,
+    Scope, SelectedRecord,
 };
 pub use delivery::{
     deidentify_delivery, k_anonymity_report, DeliveredRecord, DeliveryManifest, DeliveryOptions,

@@ -86,6 +86,13 @@ impl StoreKey {
         mac.finalize().into_bytes().into()
     }
 
+    /// `owner`'s category salt at this hospital ([`crate::category_tag`]): keyed BLAKE2b-256
+    /// under the store key, so the hospital needs nothing else to recompute it, and nobody
+    /// without the key can.
+    pub fn category_salt(&self, owner: &[u8; 32]) -> crate::CategorySalt {
+        crate::CategorySalt(self.keyed_hash(b"medledger:category-salt:v1", owner))
+    }
+
     /// ChaCha20-Poly1305 (RFC 8439) under the store key; ring's implementation, which
     /// runs several times faster than a portable one (tests check the two agree).
     fn cipher(&self) -> LessSafeKey {

@@ -1,5 +1,5 @@
 //! What a delivery reports as delivered (the custodian's opening) is exactly what the buyer
-//! gets, the synthetic export generator, and the chain's category ids.
+//! gets, the synthetic export generator, and consents' category tags.
 
 mod common;
 
@@ -138,29 +138,49 @@ fn suppressed_patients_are_not_reported_as_delivered() {
 }
 
 #[test]
-fn category_ids_are_the_first_four_bytes_of_a_domain_separated_blake2b() {
+fn category_tags_are_a_domain_separated_blake2b_of_salt_and_code_and_differ_per_owner() {
+    let key = StoreKey::from_bytes([7; 32]);
+    let (alice, bob) = (key.category_salt(&[1; 32]), key.category_salt(&[2; 32]));
+    assert_ne!(alice, bob, "each owner has its own salt");
+    assert_ne!(
+        alice,
+        StoreKey::from_bytes([8; 32]).category_salt(&[1; 32]),
+        "and it depends on the hospital's key"
+    );
     for code in [
         "observation",
         "observation:laboratory",
         "condition",
         "encounter:amb",
     ] {
+        // Independently: BLAKE2b-256 (blake2b_simd) over prefix ‖ salt ‖ code.
         let digest = blake2b_simd::Params::new()
             .hash_length(32)
             .to_state()
-            .update(b"medledger:category:v1")
+            .update(b"medledger:category:v2")
+            .update(&alice.0)
             .update(code.as_bytes())
             .finalize();
-        let bytes = digest.as_bytes();
+        assert_eq!(category_tag(&alice, code).as_slice(), digest.as_bytes());
+        assert_ne!(category_tag(&alice, code), category_tag(&bob, code));
+        let codes = common_category_codes();
+        let named = category_of_tag(&alice, &category_tag(&alice, code), &codes);
+        assert_eq!(named, codes.iter().find(|c| *c == code).map(String::as_str));
         assert_eq!(
-            category_id(code),
-            u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
+            category_of_tag(&bob, &category_tag(&alice, code), &codes),
+            None,
+            "another owner's salt names nothing"
         );
     }
-    assert_ne!(
-        category_id("observation"),
-        category_id("observation:laboratory")
-    );
+    // The salt is a keyed BLAKE2b-256 of the owner under the store key.
+    let mac = blake2b_simd::Params::new()
+        .hash_length(32)
+        .key(&[7; 32])
+        .to_state()
+        .update(b"medledger:category-salt:v1")
+        .update(&[1; 32])
+        .finalize();
+    assert_eq!(alice.0.as_slice(), mac.as_bytes());
 }
 
 #[test]

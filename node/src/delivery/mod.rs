@@ -140,6 +140,7 @@ where
         client,
         offchain_db: lookup_db,
         dir: settings.delivery_dir.clone(),
+        store_key: settings.fhir_store_key.clone(),
     });
     let config = ServerConfig::new(settings.endpoint.clone());
     task_manager.spawn_handle().spawn("medledger-delivery-endpoint", Some("delivery"), async move {
@@ -157,11 +158,13 @@ where
     Ok(())
 }
 
-/// Orders as the finalized chain has them, and this node's sealed files and jobs.
+/// Orders as the finalized chain has them, this node's sealed files and jobs, and its
+/// hospital's store key (owners' category salts).
 struct ChainDeliveries<S> {
     client: Arc<FullClient>,
     offchain_db: S,
     dir: PathBuf,
+    store_key: PathBuf,
 }
 
 impl<S: OffchainStorage> ChainDeliveries<S> {
@@ -191,6 +194,16 @@ impl<S: OffchainStorage> DeliveryLookup for ChainDeliveries<S> {
                 }
             }
         })
+    }
+
+    fn category_salt(&self, owner: [u8; 32]) -> Option<[u8; 32]> {
+        match medledger_fhir::StoreKey::from_file(&self.store_key) {
+            Ok(key) => Some(key.category_salt(&owner).0),
+            Err(error) => {
+                log::warn!(target: "medledger::delivery", "no category salts: {error}");
+                None
+            }
+        }
     }
 
     fn delivery(&self, order: u64) -> Option<Delivery> {

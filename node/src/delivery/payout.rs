@@ -365,6 +365,7 @@ mod tests {
                     record: format!("{:?}", H256::repeat_byte(*byte)),
                     commitment: format!("{:?}", H256::repeat_byte(byte ^ 0xff)),
                     owner: owner.to_account_id().to_ss58check(),
+                    category: None,
                 })
                 .collect(),
         }

@@ -26,7 +26,7 @@ use std::{
 use codec::{Decode, Encode};
 use futures::StreamExt;
 use medledger_fhir::{
-    category_id, deidentify_delivery, ConsentOracle, ConsentQuery, DeliveryOptions, ListingFilter,
+    category_tag, deidentify_delivery, ConsentOracle, ConsentQuery, DeliveryOptions, ListingFilter,
     Profile, Sale, StoreKey,
 };
 use medledger_runtime::{opaque::Block, AccountId, BlockNumber, Runtime};
@@ -96,6 +96,19 @@ pub struct OpenedRecord {
     pub commitment: String,
     /// The owner's SS58 address.
     pub owner: String,
+    /// Present when a consent to one category let the record in: the category and the owner's
+    /// salt, so that a regulator can recompute the consent's tag. It shows the regulator this
+    /// owner's salt; the record's category codes are bound by its commitment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<OpenedCategory>,
+}
+
+/// The category under which a record was consented (see [`OpenedRecord::category`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenedCategory {
+    pub code: String,
+    /// `0x`-hex, 32 bytes.
+    pub salt: String,
 }
 
 pub fn sealed_path(dir: &Path, order: u64) -> PathBuf {
@@ -302,11 +315,13 @@ impl<S: OffchainStorage> DeliveryWorker<S> {
         let oracle = ChainConsent {
             client: &self.client,
             at,
+            store_key: &key,
             custodian: stored.custodian.clone(),
             buyer: stored.buyer.clone(),
             purpose,
             error: RefCell::new(None),
             last_registration: RefCell::new(None),
+            category_matches: RefCell::new(HashMap::new()),
         };
         let plaintext = work.join("data");
         let options = DeliveryOptions {
@@ -325,9 +340,15 @@ impl<S: OffchainStorage> DeliveryWorker<S> {
             &options,
         )
         .map_err(|e| format!("de-identification: {e}"))?;
-        if let Some(error) = oracle.error.into_inner() {
+        let ChainConsent {
+            error,
+            category_matches,
+            ..
+        } = oracle;
+        if let Some(error) = error.into_inner() {
             return Err(format!("asking the chain about consent: {error}"));
         }
+        let category_matches = category_matches.into_inner();
         if summary.delivered_records.is_empty() {
             let manifest = &summary.manifest;
             if manifest.records_selected == 0 {
@@ -384,6 +405,12 @@ impl<S: OffchainStorage> DeliveryWorker<S> {
                 record: format!("0x{}", record.record_id.to_hex()),
                 commitment: format!("{commitment:?}"),
                 owner: owner.to_ss58check(),
+                category: category_matches
+                    .get(&record.record_id.0)
+                    .map(|code| OpenedCategory {
+                        code: code.clone(),
+                        salt: format!("0x{}", hex::encode(key.category_salt(&record.owner).0)),
+                    }),
             });
             pairs.push((commitment, owner));
         }
@@ -429,6 +456,8 @@ impl<S: OffchainStorage> DeliveryWorker<S> {
 struct ChainConsent<'a> {
     client: &'a FullClient,
     at: Hash,
+    /// Derives each owner's category salt, to match its consents' category tags.
+    store_key: &'a StoreKey,
     custodian: AccountId,
     buyer: AccountId,
     purpose: pallet_consent::Purpose,
@@ -438,6 +467,8 @@ struct ChainConsent<'a> {
     /// The last record whose registration was read, and whether it may be sold: selection asks
     /// about one record twice in a row (sale block, then delivery block).
     last_registration: RefCell<Option<([u8; 32], bool)>>,
+    /// Records a category consent covered, with the matching category code (for the opening).
+    category_matches: RefCell<HashMap<[u8; 32], String>>,
 }
 
 impl ChainConsent<'_> {
@@ -490,10 +521,17 @@ impl ConsentOracle for ChainConsent<'_> {
         match answer {
             Ok(ConsentAnswer::Covered { .. }) => true,
             Ok(ConsentAnswer::CoveredIfInCategory { categories }) => {
-                query.categories.iter().any(|code| {
-                    let id = category_id(code);
-                    categories.iter().any(|(_, category)| *category == id)
-                })
+                let salt = self.store_key.category_salt(query.owner.public_key());
+                let matched = query.categories.iter().find(|code| {
+                    let tag = H256(category_tag(&salt, code));
+                    categories.iter().any(|(_, category)| *category == tag)
+                });
+                if let Some(code) = matched {
+                    self.category_matches
+                        .borrow_mut()
+                        .insert(query.record.0, code.clone());
+                }
+                matched.is_some()
             }
             Ok(ConsentAnswer::NotCovered) => false,
             Err(error) => {

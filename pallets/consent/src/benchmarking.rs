@@ -43,7 +43,7 @@ fn consents<T: Config>(owner: &T::AccountId, buyer: &T::AccountId, count: u32) {
         let id = NextConsentId::<T>::get();
         let consent = Consent {
             id,
-            scope: Scope::Category(index),
+            scope: Scope::Category(CategoryTag::from_low_u64_be(index.into())),
             purpose: Purpose::Research,
             grantee: Grantee::Class(index),
             granted_at: now,

@@ -9,9 +9,9 @@
 //! ## Dispatchables
 //! - [`Pallet::grant_consent`], [`Pallet::revoke_consent`]: by the owner; free (`feeless_if`)
 //!   for patients (enrolled with a hospital, or owning records) when the call would succeed and
-//!   the owner is within
-//!   the rate limit (`MaxCallsPerWindow` calls per `RateLimitWindow` blocks), so patients need no
-//!   tokens and cannot flood blocks.
+//!   the owner is within the rate limit (at most `MaxCallsPerWindow` free calls in any
+//!   `RateLimitWindow` consecutive blocks: a sliding window), so patients need no tokens and
+//!   cannot flood blocks.
 //! - [`Pallet::prune_consent`]: anyone, once a consent ended `ClaimPeriod` blocks ago; frees the
 //!   owner's slot.
 //! - [`Pallet::create_class`], [`Pallet::add_to_class`], [`Pallet::remove_from_class`]: the
@@ -66,7 +66,7 @@ pub mod pallet {
     use frame_support::pallet_prelude::*;
     use frame_system::pallet_prelude::*;
     use pallet_ownership::{RecordId, RecordRegistry};
-    use sp_runtime::traits::{Saturating, Zero};
+    use sp_runtime::traits::Saturating;
 
     #[pallet::pallet]
     pub struct Pallet<T>(_);
@@ -126,10 +126,18 @@ pub mod pallet {
     #[pallet::storage]
     pub type NextConsentId<T: Config> = StorageValue<_, ConsentId, ValueQuery>;
 
-    /// Rate limit: per owner, the start of the current window and the calls made in it.
+    /// Rate limit (a sliding window): per owner, the blocks of its free calls in the last
+    /// `RateLimitWindow` blocks, oldest first. At most `MaxCallsPerWindow` calls fit in any
+    /// `RateLimitWindow` consecutive blocks, wherever they start; an owner whose calls all
+    /// left the window has no entry.
     #[pallet::storage]
-    pub type ConsentCalls<T: Config> =
-        StorageMap<_, Blake2_128Concat, T::AccountId, (BlockNumberFor<T>, u32), OptionQuery>;
+    pub type ConsentCalls<T: Config> = StorageMap<
+        _,
+        Blake2_128Concat,
+        T::AccountId,
+        BoundedVec<BlockNumberFor<T>, T::MaxCallsPerWindow>,
+        ValueQuery,
+    >;
 
     /// Registered buyer classes and their names.
     #[pallet::storage]
@@ -479,35 +487,38 @@ pub mod pallet {
             })
         }
 
-        /// Start of the rate-limit window containing `now`.
-        fn window_start(now: BlockNumberFor<T>) -> BlockNumberFor<T> {
-            let window = T::RateLimitWindow::get();
-            if window.is_zero() {
-                return now;
-            }
-            now.saturating_sub(now % window)
+        /// Whether a free call made at `block` is still in the window ending now.
+        fn in_window(block: BlockNumberFor<T>) -> bool {
+            let now = frame_system::Pallet::<T>::block_number();
+            block.saturating_add(T::RateLimitWindow::get()) > now
         }
 
-        /// Calls the owner made in the current window.
+        /// Free calls the owner made in the last `RateLimitWindow` blocks (this one included).
         pub fn calls_in_window(owner: &T::AccountId) -> u32 {
-            let window = Self::window_start(frame_system::Pallet::<T>::block_number());
             ConsentCalls::<T>::get(owner)
-                .filter(|(start, _)| *start == window)
-                .map_or(0, |(_, calls)| calls)
+                .iter()
+                .filter(|block| Self::in_window(**block))
+                .count() as u32
         }
 
         fn ensure_within_rate_limit(owner: &T::AccountId) -> Result<(), Error<T>> {
             ensure!(
-                Self::calls_in_window(owner) < T::MaxCallsPerWindow::get(),
+                <Self as medledger_primitives::FreeCalls<T::AccountId>>::has_free_call(owner),
                 Error::<T>::RateLimited
             );
             Ok(())
         }
 
+        /// Logs a free call now, forgetting the calls that left the window.
         fn count_call(owner: &T::AccountId) {
-            let window = Self::window_start(frame_system::Pallet::<T>::block_number());
-            let calls = Self::calls_in_window(owner).saturating_add(1);
-            ConsentCalls::<T>::insert(owner, (window, calls));
+            let now = frame_system::Pallet::<T>::block_number();
+            ConsentCalls::<T>::mutate_exists(owner, |log| {
+                let mut recent = log.take().unwrap_or_default();
+                recent.retain(|block| Self::in_window(*block));
+                // Full only if the caller did not check `has_free_call` first: not logged.
+                let _ = recent.try_push(now);
+                *log = (!recent.is_empty()).then_some(recent);
+            });
         }
 
         /// Whether an interval that ended at `ended_at` is past its claim period now.
@@ -591,10 +602,12 @@ pub mod pallet {
                 );
             }
 
-            for (_, (_, calls)) in ConsentCalls::<T>::iter() {
+            let now = frame_system::Pallet::<T>::block_number();
+            for (_, log) in ConsentCalls::<T>::iter() {
+                ensure!(!log.is_empty(), "an empty call log is kept");
                 ensure!(
-                    calls <= T::MaxCallsPerWindow::get(),
-                    "owner over the rate limit"
+                    log.windows(2).all(|pair| pair[0] <= pair[1]) && log.iter().all(|b| *b <= now),
+                    "call log out of order or in the future"
                 );
             }
             Ok(())

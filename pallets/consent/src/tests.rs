@@ -85,9 +85,9 @@ fn class_with(members: &[u64]) {
 }
 
 /// Moves to the first block of the next rate-limit window.
+/// A full window later: every call made so far has left the sliding window.
 fn next_window() {
-    let now = System::block_number();
-    System::set_block_number(now - now % WINDOW + WINDOW);
+    System::set_block_number(System::block_number() + WINDOW);
 }
 
 // ---- granting ----
@@ -224,7 +224,7 @@ fn consents_per_owner_are_bounded() {
             }
             assert_ok!(grant(
                 ALICE,
-                Scope::Category(n),
+                Scope::Category(tag(n)),
                 Purpose::Research,
                 Grantee::Anyone,
                 None
@@ -286,6 +286,67 @@ fn grants_and_revocations_share_a_rate_limit_per_window() {
             Grantee::Anyone,
             None
         ));
+    });
+}
+
+/// The window slides: calls at the end of one aligned window still count at the start of the
+/// next, so no `WINDOW` consecutive blocks hold more than `MAX_CALLS` free calls; each call
+/// frees its slot exactly `WINDOW` blocks after it was made.
+#[test]
+fn the_rate_limit_window_slides_with_each_call() {
+    run_test(|| {
+        System::set_block_number(WINDOW * 2 - 2);
+        let first = granted(ALICE, Scope::All, Purpose::Research, Grantee::Anyone, None);
+        System::set_block_number(WINDOW * 2 - 1);
+        assert_ok!(revoke(ALICE, first));
+        assert_ok!(grant(
+            ALICE,
+            Scope::All,
+            Purpose::Education,
+            Grantee::Anyone,
+            None
+        ));
+        // A new aligned window began, but the last WINDOW blocks hold MAX_CALLS calls.
+        System::set_block_number(WINDOW * 2 + 1);
+        assert_noop!(
+            grant(
+                ALICE,
+                Scope::All,
+                Purpose::Commercial,
+                Grantee::Anyone,
+                None
+            ),
+            Error::<Test>::RateLimited
+        );
+        // One block before the first call leaves the window: still refused; then one slot.
+        System::set_block_number(WINDOW * 3 - 3);
+        assert_eq!(Consent::calls_in_window(&ALICE), MAX_CALLS);
+        System::set_block_number(WINDOW * 3 - 2);
+        assert_eq!(Consent::calls_in_window(&ALICE), MAX_CALLS - 1);
+        assert_ok!(grant(
+            ALICE,
+            Scope::All,
+            Purpose::Commercial,
+            Grantee::Anyone,
+            None
+        ));
+        assert_noop!(
+            grant(
+                ALICE,
+                Scope::All,
+                Purpose::PublicHealth,
+                Grantee::Anyone,
+                None
+            ),
+            Error::<Test>::RateLimited
+        );
+        // The log keeps only calls inside the window.
+        assert_eq!(
+            crate::ConsentCalls::<Test>::get(ALICE).into_inner(),
+            vec![WINDOW * 2 - 1, WINDOW * 2 - 1, WINDOW * 3 - 2]
+        );
+        next_window();
+        assert_eq!(Consent::calls_in_window(&ALICE), 0);
     });
 }
 
@@ -658,21 +719,21 @@ fn category_scopes_are_reported_for_the_custodian_to_check() {
     run_test(|| {
         let oncology = granted(
             ALICE,
-            Scope::Category(11),
+            Scope::Category(tag(11)),
             Purpose::Research,
             Grantee::Anyone,
             None,
         );
         let _other_purpose = granted(
             ALICE,
-            Scope::Category(12),
+            Scope::Category(tag(12)),
             Purpose::Commercial,
             Grantee::Anyone,
             None,
         );
         let cardiology = granted(
             ALICE,
-            Scope::Category(13),
+            Scope::Category(tag(13)),
             Purpose::Research,
             Grantee::Account(BUYER),
             None,
@@ -681,13 +742,13 @@ fn category_scopes_are_reported_for_the_custodian_to_check() {
         assert_eq!(
             covers(ALICE, 1, Purpose::Research, BUYER, 1),
             ConsentAnswer::CoveredIfInCategory {
-                categories: vec![(oncology, 11), (cardiology, 13)]
+                categories: vec![(oncology, tag(11)), (cardiology, tag(13))]
             }
         );
         assert_eq!(
             covers(ALICE, 1, Purpose::Research, OTHER_BUYER, 1),
             ConsentAnswer::CoveredIfInCategory {
-                categories: vec![(oncology, 11)]
+                categories: vec![(oncology, tag(11))]
             }
         );
     });
@@ -698,7 +759,7 @@ fn a_whole_record_consent_outranks_category_ones() {
     run_test(|| {
         let _category = granted(
             ALICE,
-            Scope::Category(11),
+            Scope::Category(tag(11)),
             Purpose::Research,
             Grantee::Anyone,
             None,
@@ -713,7 +774,8 @@ fn a_whole_record_consent_outranks_category_ones() {
 
 /// Independent model: a consent covers block `at` iff granted at or before `at`, and neither
 /// expired nor revoked at or before `at`. Checked against the pallet over every block of a
-/// scripted history of grants, expiries and revocations (at most `MAX_CALLS` per window).
+/// scripted history of grants, expiries and revocations (at most `MAX_CALLS` calls in any
+/// `WINDOW` blocks).
 #[test]
 fn past_answers_match_a_model_of_the_history() {
     run_test(|| {
@@ -721,8 +783,8 @@ fn past_answers_match_a_model_of_the_history() {
         let history: [(u64, Option<u64>, Option<u64>); 4] = [
             (2, None, Some(9)),
             (4, Some(12), None),
-            (11, Some(14), Some(20)),
-            (13, None, Some(16)),
+            (13, Some(16), Some(22)),
+            (15, None, Some(19)),
         ];
         let mut events: Vec<(u64, usize, bool)> = Vec::new();
         for (index, (granted_at, _, revoked_at)) in history.iter().enumerate() {
@@ -1097,4 +1159,9 @@ fn consent_weights_grow_with_the_consent_limit() {
         let db = <Test as frame_system::Config>::DbWeight::get();
         assert!(covers.all_gte(db.reads(reads)));
     });
+}
+
+/// A category tag for tests: opaque bytes, as the chain sees every tag.
+fn tag(n: u32) -> CategoryTag {
+    CategoryTag::from_low_u64_be(n.into())
 }

@@ -9,9 +9,13 @@ use sp_runtime::traits::Saturating;
 /// Chain-wide unique id of a consent.
 pub type ConsentId = u64;
 
-/// A category of the consortium's coding table (e.g. "oncology"). Categories of a record are
-/// never on chain; only what an owner consented to is.
-pub type CategoryId = u32;
+/// A category an owner consented to, as a salted tag: BLAKE2b-256 over
+/// `"medledger:category:v2" ‖ salt ‖ code`, where `code` is the custodian's category code (e.g.
+/// `condition:encounter-diagnosis`) and `salt` is a 32-byte secret of this owner at this
+/// custodian (the custodian derives it; the owner fetches it from the custodian's node). Without
+/// the salt a tag tells nothing about the category, and two owners' tags for one category
+/// differ. Categories of a record are never on chain.
+pub type CategoryTag = sp_core::H256;
 
 /// Id of a registered class of buyers (e.g. "accredited academic research institutions").
 pub type ClassId = u32;
@@ -33,9 +37,10 @@ pub enum Scope {
     /// One record.
     #[codec(index = 0)]
     Record(RecordId),
-    /// The owner's records in a category; the custodian checks membership off chain.
+    /// The owner's records in a category, given as the owner's salted tag of it; the custodian,
+    /// which knows the salt, checks membership off chain.
     #[codec(index = 1)]
-    Category(CategoryId),
+    Category(CategoryTag),
     /// All the owner's records, present and future.
     #[codec(index = 2)]
     All,
@@ -145,7 +150,7 @@ pub enum ConsentAnswer {
     /// the custodian checks the record itself.
     #[codec(index = 1)]
     CoveredIfInCategory {
-        categories: Vec<(ConsentId, CategoryId)>,
+        categories: Vec<(ConsentId, CategoryTag)>,
     },
     /// No consent covered it.
     #[codec(index = 2)]

@@ -4,15 +4,35 @@
 import { formatMed, purposeWords, PURPOSES, type Consent, type Grantee, type Order, type Purpose, type Scope } from '../chain';
 import type { Ctx, Page } from '../main';
 import { blocksInWords, confirmTx, h, table, whenBlock } from '../ui';
+import { categoryOfTag, categoryTag, COMMON_CATEGORIES, fetchCategorySalt } from '../categories';
 
 const EXPIRY: [string, number | undefined][] = [
   ['until I revoke it', undefined], ['for one day', 86400], ['for one week', 7 * 86400],
   ['for 30 days', 30 * 86400], ['for one year', 365 * 86400],
 ];
 
-export function scopeWords(scope: Scope): string {
-  return scope.kind === 'all' ? 'all my records'
-    : scope.kind === 'record' ? `my record ${scope.record.slice(0, 10)}…` : `my records of category ${scope.category}`;
+/** The patient's category salts fetched in this page, by `${patient}|${hospital}`. */
+const salts = new Map<string, Uint8Array>();
+
+export function scopeWords(scope: Scope, patient?: string): string {
+  if (scope.kind === 'all') return 'all my records';
+  if (scope.kind === 'record') return `my record ${scope.record.slice(0, 10)}…`;
+  const code = scope.code ?? [...salts].filter(([key]) => key.startsWith(`${patient}|`))
+    .map(([, salt]) => categoryOfTag(salt, scope.tag)).find((c) => c);
+  return code ? `my records of category ${code}` : `my records of one category (private tag ${scope.tag.slice(0, 10)}…)`;
+}
+
+async function saltAt(ctx: Ctx, hospital: string): Promise<Uint8Array> {
+  const me = ctx.account!;
+  const key = `${me.address}|${hospital}`;
+  let salt = salts.get(key);
+  if (!salt) {
+    const endpoint = ctx.hospitals.find((x) => x.account === hospital)?.endpoint;
+    if (!endpoint) throw new Error(`${ctx.nameOf(hospital)} publishes no delivery endpoint.`);
+    salt = await fetchCategorySalt(me.signer, endpoint);
+    salts.set(key, salt);
+  }
+  return salt;
 }
 
 export function patientPage(el: HTMLElement, ctx: Ctx): Page {
@@ -55,14 +75,26 @@ export function patientPage(el: HTMLElement, ctx: Ctx): Page {
   const grantee = h('select', { 'data-testid': 'grant-grantee' }, h('option', { value: 'anyone' }, 'any buyer'), h('option', { value: 'account' }, 'only this buyer:'));
   const granteeAddress = h('input', { placeholder: 'buyer address (5…)', size: 50, 'data-testid': 'grant-buyer' });
   const scope = h('select', { 'data-testid': 'grant-scope' }, h('option', { value: 'all' }, 'all my records'));
-  const category = h('input', { type: 'number', min: 0, placeholder: 'category number', size: 8 });
+  const category = h('input', { list: 'categories', placeholder: 'e.g. condition', size: 24, 'data-testid': 'grant-category' });
+  const categories = h('datalist', { id: 'categories' }, COMMON_CATEGORIES.map((code) => h('option', { value: code })));
   const expiry = h('select', { 'data-testid': 'grant-expiry' }, EXPIRY.map(([words], i) => h('option', { value: i }, words)));
   const grantForm = h('form', {
-    class: 'sentence', onsubmit: (e: Event) => {
+    class: 'sentence', onsubmit: async (e: Event) => {
       e.preventDefault();
-      const s: Scope = scope.value === 'all' ? { kind: 'all' }
-        : scope.value === 'category' ? { kind: 'category', category: Number(category.value) }
-        : { kind: 'record', record: scope.value };
+      let s: Scope;
+      if (scope.value.startsWith('category:')) {
+        // The chain gets a tag salted with the patient's secret at that hospital, never the code.
+        const code = category.value.trim().toLowerCase();
+        if (!code) { tx.replaceChildren(h('p', { class: 'error' }, 'Name the category, e.g. condition.')); return; }
+        try {
+          s = { kind: 'category', tag: categoryTag(await saltAt(ctx, scope.value.slice('category:'.length)), code), code };
+        } catch (err) {
+          tx.replaceChildren(h('p', { class: 'error' }, (err as Error).message));
+          return;
+        }
+      } else {
+        s = scope.value === 'all' ? { kind: 'all' } : { kind: 'record', record: scope.value };
+      }
       const g: Grantee = grantee.value === 'anyone' ? { kind: 'anyone' } : { kind: 'account', account: granteeAddress.value.trim() };
       const seconds = EXPIRY[Number(expiry.value)][1];
       const expiresAt = seconds === undefined ? undefined : ctx.finalized + Math.ceil(seconds * 1000 / ctx.blockTimeMs);
@@ -71,13 +103,13 @@ export function patientPage(el: HTMLElement, ctx: Ctx): Page {
         `Let ${g.kind === 'anyone' ? 'any buyer' : g.account} use ${scopeWords(s)} for ${purposeWords(p)}, ${EXPIRY[Number(expiry.value)][0]}${expiresAt ? ` (block ${expiresAt})` : ''}.`,
       ], () => page.refresh());
     },
-  }, 'Let ', grantee, granteeAddress, ' use ', scope, category, ' for ', purpose, ' ', expiry, ' ',
+  }, 'Let ', grantee, granteeAddress, ' use ', scope, category, categories, ' for ', purpose, ' ', expiry, ' ',
   h('button', { type: 'submit', class: 'primary', 'data-testid': 'grant' }, 'Grant consent'));
 
   // Only the inputs the chosen words need.
   const showInputs = () => {
     granteeAddress.hidden = grantee.value !== 'account';
-    category.hidden = scope.value !== 'category';
+    category.hidden = !scope.value.startsWith('category:');
   };
   grantee.addEventListener('change', showInputs);
   scope.addEventListener('change', showInputs);
@@ -103,16 +135,21 @@ export function patientPage(el: HTMLElement, ctx: Ctx): Page {
           [`Leave ${ctx.nameOf(e.hospital)}. Records already registered stay yours.`], () => page.refresh()) }, 'End enrolment'),
       ]), 'You are not enrolled with any hospital yet.', 'enrolments'));
 
-      // The scope choices: all records, each record, a category.
+      // The scope choices: all records, each record, a category at each of my hospitals.
       const chosen = scope.value;
       scope.replaceChildren(h('option', { value: 'all' }, 'all my records'),
         ...records.map((r) => h('option', { value: r.id }, `my record ${r.id.slice(0, 10)}… at ${ctx.nameOf(r.custodian)}`)),
-        h('option', { value: 'category' }, 'my records of one category:'));
+        ...enrolments.map((e) => h('option', { value: `category:${e.hospital}` }, `my records at ${ctx.nameOf(e.hospital)} of the category`)));
       scope.value = [...scope.options].some((o) => o.value === chosen) ? chosen : 'all';
       showInputs();
 
+      // Development keys sign silently: name their category consents with their salts. A
+      // wallet's patient sees names for the salts it fetched when granting.
+      if ('pair' in me.signer && list.some((c) => c.scope.kind === 'category')) {
+        await Promise.all(enrolments.map((e) => saltAt(ctx, e.hospital).catch(() => undefined)));
+      }
       consents.replaceChildren(table(['#', 'Who', 'May use', 'For', 'Given', 'Until', 'Status', ''],
-        [...list].reverse().map((c) => [c.id, granteeWords(c.grantee, ctx), scopeWords(c.scope), purposeWords(c.purpose),
+        [...list].reverse().map((c) => [c.id, granteeWords(c.grantee, ctx), scopeWords(c.scope, me.address), purposeWords(c.purpose),
           `block ${c.grantedAt}`, c.expiresAt ? whenBlock(c.expiresAt, ctx.finalized, ctx.blockTimeMs) : 'until revoked',
           h('span', { 'data-testid': `consent-status-${c.id}` }, status(c, ctx.finalized)),
           status(c, ctx.finalized) === 'in force' && h('button', {

@@ -8,10 +8,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use sp_core::sr25519::Pair;
+use sp_core::Pair as _;
 
 pub use error::FetchError;
 
-use crate::auth::{normalize_endpoint, unix_now, Authorization};
+use crate::auth::{normalize_endpoint, unix_now, Authorization, OwnerRequest};
 use crate::range::ContentRange;
 
 /// Connecting should be quick on any working network.
@@ -137,13 +138,50 @@ pub fn fetch(
 /// The payout claims the custodian at `endpoint` holds for the owner `signer` (crate docs,
 /// "Payout claims"): each is the arguments of one `revenue.claim`.
 pub fn fetch_payouts(endpoint: &str, signer: &Pair) -> Result<Vec<crate::PayoutClaim>, FetchError> {
+    fetch_owner_json(endpoint, signer, OwnerRequest::Payouts, "the payout claims")
+}
+
+/// The owner `signer`'s category salt at the custodian at `endpoint` (crate docs, "Category
+/// salts"), checked to be 32 bytes for this owner.
+pub fn fetch_category_salt(endpoint: &str, signer: &Pair) -> Result<[u8; 32], FetchError> {
+    let answer: crate::CategorySaltAnswer = fetch_owner_json(
+        endpoint,
+        signer,
+        OwnerRequest::CategorySalt,
+        "the category salt",
+    )?;
+    let protocol = |detail: String| FetchError::Protocol {
+        endpoint: normalize_endpoint(endpoint.trim()).to_string(),
+        detail,
+    };
+    let owner = format!("0x{}", hex::encode(signer.public().0));
+    if !answer.owner.eq_ignore_ascii_case(&owner) {
+        return Err(protocol(format!(
+            "it answered with the salt of {}, not of {owner}",
+            answer.owner
+        )));
+    }
+    let digits = answer.salt.strip_prefix("0x").unwrap_or(&answer.salt);
+    hex::decode(digits)
+        .ok()
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+        .ok_or_else(|| protocol(format!("the salt {} is not 32 bytes of hex", answer.salt)))
+}
+
+/// `GET` `what` from `endpoint`, signed by `signer`, and read its JSON (`described` in errors).
+fn fetch_owner_json<T: serde::de::DeserializeOwned>(
+    endpoint: &str,
+    signer: &Pair,
+    what: OwnerRequest,
+    described: &str,
+) -> Result<T, FetchError> {
     let endpoint = checked_endpoint(endpoint)?;
-    let auth = Authorization::sign_payouts(signer, &endpoint, unix_now());
+    let auth = Authorization::sign_owner(signer, what, &endpoint, unix_now());
     let response = ureq::AgentBuilder::new()
         .timeout_connect(CONNECT_TIMEOUT)
         .timeout(IO_TIMEOUT)
         .build()
-        .get(&format!("{endpoint}/payouts"))
+        .get(&format!("{endpoint}{}", what.path()))
         .set("Authorization", &auth.to_string())
         .call();
     match response {
@@ -153,7 +191,7 @@ pub fn fetch_payouts(endpoint: &str, signer: &Pair) -> Result<Vec<crate::PayoutC
             .and_then(|body| serde_json::from_str(&body).map_err(|error| error.to_string()))
             .map_err(|detail| FetchError::Protocol {
                 endpoint: endpoint.clone(),
-                detail: format!("the payout claims are not the expected JSON: {detail}"),
+                detail: format!("{described} are not the expected JSON: {detail}"),
             }),
         Err(ureq::Error::Status(401, response)) => Err(FetchError::Unauthorized {
             detail: short_body(response),

@@ -18,7 +18,7 @@ use tokio::io::AsyncSeekExt;
 
 use super::body::FileBody;
 use super::{Delivery, DeliveryLookup};
-use crate::auth::{unix_now, Authorization, AUTH_SCHEME};
+use crate::auth::{unix_now, Authorization, OwnerRequest, AUTH_SCHEME};
 use crate::range::{self, ContentRange, RangeDecision};
 
 pub(crate) type ResponseBody = UnsyncBoxBody<Bytes, io::Error>;
@@ -47,10 +47,19 @@ pub(crate) async fn handle<B>(
 async fn respond(request: &Parts, state: &State) -> Response<ResponseBody> {
     let order = match route(request) {
         Some(Route::Order(order)) => order,
-        Some(Route::Payouts) => return payouts(request, state).await,
+        Some(Route::Owner(what)) => {
+            let mut response = if request.method == Method::OPTIONS {
+                preflight()
+            } else {
+                owner_answer(request, state, what).await
+            };
+            allow_any_origin(&mut response);
+            return response;
+        }
         None => return text(
             StatusCode::NOT_FOUND,
-            "not found: this server only answers GET or HEAD /orders/{order} and GET /payouts\n"
+            "not found: this server only answers GET or HEAD /orders/{order}, GET /payouts and \
+             GET /category-salt\n"
                 .into(),
         ),
     };
@@ -86,13 +95,20 @@ fn not_ready(order: u64) -> Response<ResponseBody> {
 enum Route {
     /// `GET` or `HEAD /orders/{order}` with a decimal `u64` order id.
     Order(u64),
-    /// `GET /payouts`: the signer's payout claims.
-    Payouts,
+    /// `GET /payouts` or `GET /category-salt` (or the browser's `OPTIONS` before either): what
+    /// the signer asks about itself.
+    Owner(OwnerRequest),
 }
 
 fn route(request: &Parts) -> Option<Route> {
-    if request.method == Method::GET && request.uri.path() == "/payouts" {
-        return Some(Route::Payouts);
+    if request.method == Method::GET || request.method == Method::OPTIONS {
+        let path = request.uri.path();
+        if let Some(what) = [OwnerRequest::Payouts, OwnerRequest::CategorySalt]
+            .into_iter()
+            .find(|what| what.path() == path)
+        {
+            return Some(Route::Owner(what));
+        }
     }
     if request.method != Method::GET && request.method != Method::HEAD {
         return None;
@@ -104,29 +120,76 @@ fn route(request: &Parts) -> Option<Route> {
     id.parse().ok().map(Route::Order)
 }
 
-/// The signer's payout claims as JSON; any validly signed request gets its own (maybe none).
-async fn payouts(request: &Parts, state: &State) -> Response<ResponseBody> {
-    let account = match authenticate(request, state, "payouts", |auth| {
-        auth.verify_payouts(&state.endpoint)
+/// What the signer asked about itself, as JSON; any validly signed request gets its own
+/// answer: its payout claims (maybe none), or its category salt.
+async fn owner_answer(
+    request: &Parts,
+    state: &State,
+    what: OwnerRequest,
+) -> Response<ResponseBody> {
+    let account = match authenticate(request, state, what.path(), |auth| {
+        auth.verify_owner(what, &state.endpoint)
     }) {
         Ok(account) => account,
         Err(response) => return response,
     };
     let lookup = Arc::clone(&state.lookup);
-    let claims = match tokio::task::spawn_blocking(move || lookup.payouts(account)).await {
-        Ok(claims) => claims,
-        Err(error) => {
-            log::error!("payout lookup failed: {error}");
-            return internal_error();
+    let answer = tokio::task::spawn_blocking(move || match what {
+        OwnerRequest::Payouts => serde_json::to_vec(&lookup.payouts(account)).map(Some),
+        OwnerRequest::CategorySalt => lookup
+            .category_salt(account)
+            .map(|salt| {
+                serde_json::to_vec(&crate::CategorySaltAnswer {
+                    owner: format!("0x{}", hex::encode(account)),
+                    salt: format!("0x{}", hex::encode(salt)),
+                })
+            })
+            .transpose(),
+    })
+    .await;
+    match answer {
+        Ok(Ok(Some(json))) => whole(StatusCode::OK, "application/json", Bytes::from(json)),
+        Ok(Ok(None)) => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this node holds no hospital data store, so it has no category salts: ask the \
+             hospital's delivery node\n"
+                .into(),
+        ),
+        Ok(Err(error)) => {
+            log::error!("encoding the answer to {}: {error}", what.path());
+            internal_error()
         }
-    };
-    match serde_json::to_vec(&claims) {
-        Ok(json) => whole(StatusCode::OK, "application/json", Bytes::from(json)),
         Err(error) => {
-            log::error!("encoding payout claims: {error}");
+            log::error!("{} lookup failed: {error}", what.path());
             internal_error()
         }
     }
+}
+
+/// The answer to a browser's CORS preflight: a page of any origin may send the signed
+/// `GET`. Safe because the answer depends only on the signature in `Authorization`, never on
+/// cookies or the network the browser is in.
+fn preflight() -> Response<ResponseBody> {
+    let mut response = Response::new(empty());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("authorization"),
+    );
+    headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from(600u32));
+    response
+}
+
+fn allow_any_origin(response: &mut Response<ResponseBody>) {
+    response.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
 }
 
 /// The account that validly signed this request for `what` (`verifies` checks the signature

@@ -73,6 +73,12 @@ pub trait DeliveryLookup: Send + Sync {
     fn payouts(&self, _owner: [u8; 32]) -> Vec<crate::PayoutClaim> {
         Vec::new()
     }
+
+    /// `owner`'s category salt at this hospital, or `None` if this node holds no hospital
+    /// data (the default).
+    fn category_salt(&self, _owner: [u8; 32]) -> Option<[u8; 32]> {
+        None
+    }
 }
 
 impl<F> DeliveryLookup for F
