@@ -369,6 +369,89 @@ fn a_sale_done_with_medledger_alone_by_hospital_patients_and_buyer() {
     cli.ok(None, &["open", s(&sealed), s(&work.join("order.tar"))]);
     assert!(work.join("order.tar").exists());
 
+    // The regulator checks Alice General's opening of the delivery against the chain.
+    let deliveries = alice.base_path.join("deliveries");
+    let opening_path = deliveries.join(format!("order-{order}.opening.json"));
+    let verified = cli.json(None, &["regulator", "audit", "verify", s(&opening_path)]);
+    assert_eq!(verified["verified"], true, "{verified}");
+    assert_eq!(verified["failures"], serde_json::json!([]), "{verified}");
+    assert_eq!(verified["record_count"], receipt["record_count"]);
+    let human = cli.ok(None, &["regulator", "audit", "verify", s(&opening_path)]);
+    assert!(human.contains("the opening matches the chain"), "{human}");
+    // A tampered opening: its size is not the receipt's, and one record's owner is another
+    // patient. Each failure is named; the command fails.
+    let mut opening: Value =
+        serde_json::from_slice(&std::fs::read(&opening_path).expect("the opening"))
+            .expect("opening JSON");
+    let size = receipt["size"].as_u64().unwrap();
+    opening["size"] = Value::from(size + 1);
+    let first_owner = opening["records"][0]["owner"].as_str().unwrap().to_string();
+    let other_owner = accounts
+        .iter()
+        .find(|a| **a != first_owner)
+        .unwrap()
+        .clone();
+    opening["records"][0]["owner"] = Value::from(other_owner.clone());
+    let record = opening["records"][0]["record"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let tampered_opening = work.join("tampered.opening.json");
+    std::fs::write(&tampered_opening, opening.to_string()).expect("tampered opening");
+    let run = cli.run(
+        None,
+        &[
+            "regulator",
+            "audit",
+            "verify",
+            s(&tampered_opening),
+            "--json",
+        ],
+    );
+    assert!(!run.status.success());
+    let caught: Value = serde_json::from_slice(&run.stdout).expect("JSON findings");
+    let failures: Vec<&str> = caught["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert_eq!(caught["verified"], false);
+    assert!(
+        failures.contains(
+            &format!(
+                "the size differs from the chain's (opening: {}, chain: {size})",
+                size + 1
+            )
+            .as_str()
+        ),
+        "{caught}"
+    );
+    assert!(
+        failures.contains(
+            &format!("record {record} is registered to {first_owner}, not to {other_owner}")
+                .as_str()
+        ),
+        "{caught}"
+    );
+    assert!(
+        failures
+            .iter()
+            .any(|f| f.contains("not to the receipt's records root")),
+        "{caught}"
+    );
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    let human = cli.run(
+        None,
+        &["regulator", "audit", "verify", s(&tampered_opening)],
+    );
+    assert!(!human.status.success());
+    assert!(String::from_utf8_lossy(&human.stdout).contains(&format!(
+        "failure: the size differs from the chain's (opening: {}",
+        size + 1
+    )));
+
     // A tampered download (an unfinished one whose first part was altered, then resumed) is
     // refused and removed.
     let tampered = work.join("tampered.sealed");
@@ -447,6 +530,66 @@ fn a_sale_done_with_medledger_alone_by_hospital_patients_and_buyer() {
         assert!(claimed > 0, "{earnings}");
         claimed_in_all += claimed;
     }
+
+    // The regulator checks Alice General's payout book against the openings and the chain.
+    let books = deliveries.join("payouts");
+    let book_path = std::fs::read_dir(&books)
+        .expect("the payout books")
+        .map(|entry| entry.expect("a book").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "json"))
+        .max_by_key(|path| {
+            let book: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+            book["epoch"].as_u64().unwrap()
+        })
+        .expect("a payout book");
+    let payouts = [
+        "regulator",
+        "audit",
+        "payouts",
+        s(&book_path),
+        "--openings",
+        s(&deliveries),
+    ];
+    let audited = cli.json(None, &payouts);
+    assert_eq!(audited["verified"], true, "{audited}");
+    assert_eq!(audited["orders"], 1, "{audited}");
+    assert_eq!(
+        audited["total"].as_str().unwrap().parse::<u128>().unwrap(),
+        claimed_in_all
+    );
+    // One leaf's amount raised by one unit: refused, naming the leaf and the root.
+    let mut book: Value =
+        serde_json::from_slice(&std::fs::read(&book_path).expect("the book")).expect("JSON");
+    let (index, leaf) = book["leaves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .find(|(_, leaf)| leaf["amount"] != "0")
+        .map(|(i, leaf)| (i, leaf.clone()))
+        .expect("a paid leaf");
+    let amount: u128 = leaf["amount"].as_str().unwrap().parse().unwrap();
+    book["leaves"][index]["amount"] = Value::from((amount + 1).to_string());
+    let tampered_book = work.join("tampered-book.json");
+    std::fs::write(&tampered_book, book.to_string()).expect("tampered book");
+    let mut tampered_payouts = payouts;
+    tampered_payouts[3] = s(&tampered_book);
+    let run = cli.run(None, &tampered_payouts);
+    assert!(!run.status.success());
+    let report = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        report.contains(&format!(
+            "failure: leaf {index} ({}) pays {}, the entries give {amount}",
+            leaf["owner"].as_str().unwrap(),
+            amount + 1
+        )),
+        "{report}"
+    );
+    assert!(
+        report.contains("the chain's payout root of epoch"),
+        "{report}"
+    );
+    assert!(String::from_utf8_lossy(&run.stderr).starts_with("error: "));
 
     // Alice General closes the listing: no longer shown as open.
     cli.ok(Some("//Alice"), &["hospital", "listing", "close", &listing]);
