@@ -452,6 +452,65 @@ fn a_sale_done_with_medledger_alone_by_hospital_patients_and_buyer() {
         size + 1
     )));
 
+    // `buyer get`: a maximum price below the listing's is refused before anything is spent
+    // (no order placed); then buy, wait, fetch, check and open in one command.
+    let got_tar = work.join("got.tar");
+    cli.fails(
+        Some(BUYER),
+        &[
+            "buyer",
+            "get",
+            &listing,
+            "--max-price",
+            "9.99",
+            "--out",
+            s(&got_tar),
+        ],
+        "more than --max-price",
+    );
+    assert_eq!(
+        cli.json(Some(BUYER), &["buyer", "orders"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(!got_tar.exists());
+    let got = cli.json(
+        Some(BUYER),
+        &[
+            "buyer",
+            "get",
+            &listing,
+            "--max-price",
+            "10",
+            "--out",
+            s(&got_tar),
+            "--endpoint",
+            &endpoint,
+            "--timeout",
+            "240",
+        ],
+    );
+    assert_eq!(got["finalized"], true, "{got}");
+    let orders = cli.json(Some(BUYER), &["buyer", "orders"]);
+    let second = orders
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["id"] == got["order"])
+        .expect("the new order")
+        .clone();
+    assert_ne!(second["id"].to_string(), order);
+    assert_eq!(second["state"], "delivered");
+    assert_eq!(got["digest"], second["receipt"]["ciphertext_digest"]);
+    let tar = std::fs::read(&got_tar).expect("the opened delivery");
+    assert_eq!(tar.len() as u64, got["plaintext_size"].as_u64().unwrap());
+    assert!(
+        tar.windows(22).any(|w| w == b"delivery/manifest.json"),
+        "not the delivery's tar"
+    );
+
     // A tampered download (an unfinished one whose first part was altered, then resumed) is
     // refused and removed.
     let tampered = work.join("tampered.sealed");
