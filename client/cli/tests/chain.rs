@@ -2,9 +2,12 @@
 //! a hospital, its patients and a buyer with `medledger` alone — enrolment signed by patients
 //! who hold no funds and submitted by the hospital, consents, a listing, the buyer's token key,
 //! a purchase at the version shown, the delivery fetched and checked against the chain's
-//! receipt, opened with the token, and confirmed — with the bad inputs a user can make on the
-//! way (stale listing version, price above the maximum, no key, wrong signer, unknown order,
-//! a refund the chain refuses, shown as the runtime's sentence).
+//! receipt, opened with the token, and confirmed; the same in one step (`buyer get`); the
+//! regulator's checks of the delivery's opening and of the payout book; a patient's records,
+//! an erasure and the end of an enrolment — with the bad inputs a user can make on the way
+//! (stale listing version, price above the maximum, no key, wrong signer, unknown order, a
+//! refund the chain refuses, shown as the runtime's sentence, a tampered opening or payout
+//! book, someone else's record).
 //!
 //! Needs the node binary next to `medledger` (`cargo build -p medledger-node`) or in
 //! `MEDLEDGER_NODE_BIN`.
@@ -649,6 +652,60 @@ fn a_sale_done_with_medledger_alone_by_hospital_patients_and_buyer() {
         "{report}"
     );
     assert!(String::from_utf8_lossy(&run.stderr).starts_with("error: "));
+
+    // A patient's records at the hospital, one erased; another's record is not theirs to erase.
+    let records = cli.json(Some(PATIENTS[1]), &["patient", "records", ALICE]);
+    let records = records.as_array().unwrap().clone();
+    assert!(!records.is_empty());
+    assert!(
+        records.iter().all(|r| r["status"] == "active"),
+        "{records:?}"
+    );
+    let record = records[0]["record"].as_str().unwrap().to_string();
+    cli.fails(
+        Some(PATIENTS[0]),
+        &["patient", "erase", ALICE, &record],
+        "is not yours",
+    );
+    let erased = cli.json(Some(PATIENTS[1]), &["patient", "erase", ALICE, &record]);
+    assert_eq!(erased["finalized"], true);
+    assert!(
+        erased["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e == "Ownership.ErasureRequested"),
+        "{erased}"
+    );
+    let after = cli.json(Some(PATIENTS[1]), &["patient", "records", ALICE]);
+    let status = after
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["record"] == record.as_str())
+        .expect("still listed")["status"]
+        .clone();
+    assert_eq!(status, "erasure-requested");
+    cli.fails(
+        Some(PATIENTS[1]),
+        &["patient", "erase", ALICE, &record],
+        "erasure was requested already",
+    );
+    // A patient ends its enrolment, for free; a second time there is none to end.
+    let ended = cli.json(Some(PATIENTS[2]), &["patient", "end-enrolment", ALICE]);
+    assert!(
+        ended["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e == "Ownership.EnrolmentEnded"),
+        "{ended}"
+    );
+    cli.fails(
+        Some(PATIENTS[2]),
+        &["patient", "end-enrolment", ALICE],
+        "is not enrolled with",
+    );
 
     // Alice General closes the listing: no longer shown as open.
     cli.ok(Some("//Alice"), &["hospital", "listing", "close", &listing]);
