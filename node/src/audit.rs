@@ -2,16 +2,20 @@
 //! against the chain, through any node's JSON-RPC (its own observer, typically): the receipt
 //! matches the opening, the opening's records hash to the receipt's `records_root`, and every
 //! record is registered to its owner at that hospital with the owner's consent covering the
-//! buyer and purpose at the sale block and at the delivery block.
+//! buyer and purpose at the sale block and at the delivery block. The checks are
+//! `medledger_audit::audit_opening`, which `medledger regulator audit verify` runs too; this
+//! command stays for regulators who have only the node binary at hand.
 
 use std::path::PathBuf;
 
+use medledger_audit::{
+    audit_opening, ChainOrder, ChainReceipt, ChainRecord, Coverage, DeliveryChain, Opening,
+};
 use medledger_runtime::{AccountId, BlockNumber, Hash, Runtime};
 use pallet_consent::ConsentAnswer;
-use pallet_escrow::{offchain::records_root, OrderOf};
-use sp_core::crypto::Ss58Codec;
+use pallet_escrow::OrderOf;
 
-use crate::{delivery::worker::Opening, rpc_client::Rpc};
+use crate::rpc_client::Rpc;
 
 #[derive(Debug, clap::Args)]
 pub struct AuditDeliveryCmd {
@@ -32,16 +36,7 @@ impl AuditDeliveryCmd {
         let rpc = Rpc::new(&self.rpc_url);
         let problems = audit(&rpc, &opening)?;
         if problems.is_empty() {
-            println!(
-                "order {}: the opening matches the chain — {} records, each registered to its \
-                 owner at {} and consented for {} at blocks {} and {}",
-                opening.order,
-                opening.record_count,
-                opening.custodian,
-                opening.buyer,
-                opening.sale_block,
-                opening.receipt_block
-            );
+            println!("{}", opening.verified_summary());
             return Ok(());
         }
         for problem in &problems {
@@ -55,141 +50,73 @@ impl AuditDeliveryCmd {
     }
 }
 
-/// Every way `opening` disagrees with the chain (empty: it is correct).
-pub fn audit(rpc: &Rpc, opening: &Opening) -> Result<Vec<String>, String> {
-    let mut problems = Vec::new();
-    let order: OrderOf<Runtime> = rpc
-        .storage(&pallet_escrow::Orders::<Runtime>::hashed_key_for(
-            opening.order,
-        ))?
-        .ok_or_else(|| format!("order {} is not on chain", opening.order))?;
-    let receipt = order
-        .receipt
-        .as_ref()
-        .ok_or_else(|| format!("order {} has no receipt on chain", opening.order))?;
-    let account = |text: &str| {
-        AccountId::from_ss58check(text).map_err(|e| format!("bad account {text}: {e:?}"))
-    };
-    let hash = |text: &str| -> Result<Hash, String> {
-        let mut bytes = [0u8; 32];
-        hex::decode_to_slice(text.trim_start_matches("0x"), &mut bytes)
-            .map_err(|e| format!("bad hash {text}: {e}"))?;
-        Ok(Hash::from(bytes))
-    };
-    let mut expect = |what: &str, same: bool| {
-        if !same {
-            problems.push(format!("{what} differs from the chain's"));
-        }
-    };
-    expect(
-        "the custodian",
-        account(&opening.custodian)? == order.custodian,
-    );
-    expect("the buyer", account(&opening.buyer)? == order.buyer);
-    expect(
-        "the ciphertext digest",
-        hash(&opening.ciphertext_digest)? == receipt.ciphertext_digest,
-    );
-    expect("the size", opening.size == receipt.size);
-    expect(
-        "the record count",
-        opening.record_count == receipt.record_count,
-    );
-    expect(
-        "the record list's length",
-        opening.records.len() == receipt.record_count as usize,
-    );
-    expect(
-        "the sale block",
-        opening.sale_block == receipt.sale_block_consent,
-    );
-    expect(
-        "the delivery block",
-        opening.receipt_block == receipt.receipt_block,
-    );
+/// The node's JSON-RPC client as the audit's view of the chain (best block).
+struct RpcChain<'a>(&'a Rpc);
 
-    let mut pairs = Vec::with_capacity(opening.records.len());
-    let purpose = order.purpose;
-    for entry in &opening.records {
-        let record = hash(&entry.record)?;
-        let commitment = hash(&entry.commitment)?;
-        let owner = account(&entry.owner)?;
-        pairs.push((commitment, owner.clone()));
-        let info: Option<pallet_ownership::RecordInfo<AccountId, BlockNumber>> = rpc.storage(
-            &pallet_ownership::Records::<Runtime>::hashed_key_for(record),
+impl DeliveryChain for RpcChain<'_> {
+    type Purpose = pallet_consent::Purpose;
+
+    fn order(&self, order: u64) -> Result<Option<ChainOrder<Self::Purpose>>, String> {
+        let order: Option<OrderOf<Runtime>> = self
+            .0
+            .storage(&pallet_escrow::Orders::<Runtime>::hashed_key_for(order))?;
+        Ok(order.map(|order| ChainOrder {
+            buyer: order.buyer,
+            custodian: order.custodian,
+            purpose: order.purpose,
+            receipt: order.receipt.map(|receipt| ChainReceipt {
+                ciphertext_digest: receipt.ciphertext_digest,
+                size: receipt.size,
+                record_count: receipt.record_count,
+                records_root: receipt.records_root,
+                sale_block: receipt.sale_block_consent,
+                receipt_block: receipt.receipt_block,
+            }),
+        }))
+    }
+
+    fn record(&self, record: Hash) -> Result<Option<ChainRecord>, String> {
+        let info: Option<pallet_ownership::RecordInfo<AccountId, BlockNumber>> =
+            self.0
+                .storage(&pallet_ownership::Records::<Runtime>::hashed_key_for(
+                    record,
+                ))?;
+        Ok(info.map(|info| ChainRecord {
+            owner: info.owner,
+            custodian: info.custodian,
+            commitment: info.commitment,
+        }))
+    }
+
+    fn consent_covers(
+        &self,
+        owner: &AccountId,
+        record: Hash,
+        purpose: &Self::Purpose,
+        buyer: &AccountId,
+        at: BlockNumber,
+    ) -> Result<Coverage, String> {
+        let answer: ConsentAnswer = self.0.runtime_api(
+            "ConsentApi_consent_covers",
+            (owner.clone(), record, *purpose, buyer.clone(), at),
         )?;
-        match info {
-            None => problems.push(format!("record {} is not registered", entry.record)),
-            Some(info) => {
-                if info.owner != owner
-                    || info.custodian != order.custodian
-                    || info.commitment != commitment
-                {
-                    problems.push(format!(
-                        "record {} is registered with another owner, custodian or commitment",
-                        entry.record
-                    ));
-                }
+        Ok(match answer {
+            ConsentAnswer::Covered { .. } => Coverage::Covered,
+            ConsentAnswer::CoveredIfInCategory { categories } => {
+                Coverage::IfInCategory(categories.into_iter().map(|(_, tag)| tag).collect())
             }
-        }
-        for at in [receipt.sale_block_consent, receipt.receipt_block] {
-            let answer: ConsentAnswer = rpc.runtime_api(
-                "ConsentApi_consent_covers",
-                (owner.clone(), record, purpose, order.buyer.clone(), at),
-            )?;
-            match answer {
-                ConsentAnswer::Covered { .. } => {}
-                // The chain holds only the consents' salted tags: the opening names the
-                // category and the owner's salt, whose tag must be one of them. That the record
-                // is in the category is the hospital's word, bound by the record's commitment.
-                ConsentAnswer::CoveredIfInCategory { categories } => {
-                    match category_consented(entry.category.as_ref(), &categories) {
-                        Ok(()) => {}
-                        Err(why) => problems.push(format!(
-                            "record {} is covered only by a category consent at block {at}, \
-                             and {why}",
-                            entry.record
-                        )),
-                    }
-                }
-                ConsentAnswer::NotCovered => problems.push(format!(
-                    "record {} was not consented for this buyer and purpose at block {at}",
-                    entry.record
-                )),
-            }
-        }
+            ConsentAnswer::NotCovered => Coverage::NotCovered,
+        })
     }
-    let root = records_root(&pairs);
-    if root != receipt.records_root || hash(&opening.records_root)? != receipt.records_root {
-        problems.push(
-            "the records do not hash to the receipt's records root (a record was added, left \
-             out or changed)"
-                .into(),
-        );
-    }
-    Ok(problems)
 }
 
-/// Whether the opening's category evidence for a record (code and owner's salt) gives one of
-/// the tags the owner consented to.
-fn category_consented(
-    evidence: Option<&crate::delivery::worker::OpenedCategory>,
-    consented: &[(pallet_consent::ConsentId, pallet_consent::CategoryTag)],
-) -> Result<(), String> {
-    let evidence = evidence.ok_or("the opening names no category for it")?;
-    let mut salt = [0u8; 32];
-    hex::decode_to_slice(evidence.salt.trim_start_matches("0x"), &mut salt)
-        .map_err(|e| format!("its category salt is not 32 bytes of hex ({e})"))?;
-    let tag = Hash::from(medledger_fhir::category_tag(
-        &medledger_fhir::CategorySalt(salt),
-        &evidence.code,
-    ));
-    if consented.iter().any(|(_, consented)| *consented == tag) {
-        Ok(())
-    } else {
-        Err(format!(
-            "the owner consented to no category {} (with the salt given)",
-            evidence.code
-        ))
-    }
+/// Every way `opening` disagrees with the chain (empty: it is correct), records covered only
+/// by a category consent included (the chain cannot settle those).
+pub fn audit(rpc: &Rpc, opening: &Opening) -> Result<Vec<String>, String> {
+    let found = audit_opening(&RpcChain(rpc), opening)?;
+    Ok(found
+        .failures
+        .into_iter()
+        .chain(found.unverifiable)
+        .collect())
 }

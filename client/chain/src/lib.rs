@@ -22,8 +22,9 @@ use subxt_signer::sr25519::Keypair;
 use subxt_signer::SecretUri;
 
 pub use runtime::{
-    AuditEvent, ConsentInfo, ConsentScope, EnrolmentRequest, ListingInfo, NewListing, OrderInfo,
-    OrderState, PayoutClaim, PriceModel, Proposal, ProposalInfo, Purpose, ReceiptInfo,
+    AuditEvent, ConsentInfo, ConsentScope, Coverage, EnrolmentRequest, ListingInfo, NewListing,
+    OrderInfo, OrderState, PayoutClaim, PayoutRootInfo, PriceModel, Proposal, ProposalInfo,
+    Purpose, ReceiptInfo, RecordInfo,
 };
 pub use subxt::utils::AccountId32 as AccountId;
 

@@ -181,6 +181,8 @@ pub struct ReceiptInfo {
     pub size: u64,
     pub record_count: u32,
     pub records_root: [u8; 32],
+    /// The block whose consents the sale was checked against (the order's sale block).
+    pub sale_block: u32,
     pub receipt_block: u32,
 }
 
@@ -247,6 +249,38 @@ pub struct ConsentInfo {
     pub granted_at: u32,
     pub expires_at: Option<u32>,
     pub revoked_at: Option<u32>,
+}
+
+/// A registered record (`Ownership.Records`).
+#[derive(Clone, Debug)]
+pub struct RecordInfo {
+    pub id: [u8; 32],
+    pub owner: AccountId,
+    pub custodian: AccountId,
+    pub commitment: [u8; 32],
+    pub registered_at: u32,
+    /// `active`, `erasure-requested` or `erased`.
+    pub status: &'static str,
+}
+
+/// Whether a consent covered a record for a buyer and purpose at a block
+/// (`ConsentApi.consent_covers`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Coverage {
+    Covered,
+    /// Only if the record is in a consented category, which the chain cannot know: the
+    /// consents' salted category tags.
+    IfInCategory(Vec<[u8; 32]>),
+    NotCovered,
+}
+
+/// A custodian's payout root after an epoch (`Revenue.PayoutRoots`).
+#[derive(Clone, Debug)]
+pub struct PayoutRootInfo {
+    pub root: [u8; 32],
+    pub total: u128,
+    pub leaf_count: u32,
+    pub rejected: bool,
 }
 
 /// A patient's signed agreement to be enrolled with a hospital, for the hospital to submit.
@@ -341,6 +375,7 @@ fn order_info(id: u64, order: escrow_types::Order<AccountId, u128, u32>) -> Orde
             size: receipt.size,
             record_count: receipt.record_count,
             records_root: receipt.records_root.0,
+            sale_block: receipt.sale_block_consent,
             receipt_block: receipt.receipt_block,
         }),
     }
@@ -880,6 +915,144 @@ impl Chain {
             BoundedVec(claim.proof.iter().copied().map(H256).collect()),
         );
         self.submit(&call, signer, finalized)
+    }
+}
+
+/// Records, their owners' enrolments and erasure; what audits read.
+impl Chain {
+    fn record_info(
+        id: [u8; 32],
+        info: api::runtime_types::pallet_ownership::types::RecordInfo<AccountId, u32>,
+    ) -> RecordInfo {
+        use api::runtime_types::pallet_ownership::types::RecordStatus;
+        RecordInfo {
+            id,
+            owner: info.owner,
+            custodian: info.custodian,
+            commitment: info.commitment.0,
+            registered_at: info.registered_at,
+            status: match info.status {
+                RecordStatus::Active => "active",
+                RecordStatus::ErasureRequested { .. } => "erasure-requested",
+                RecordStatus::Erased { .. } => "erased",
+            },
+        }
+    }
+
+    /// One record's registration (runtime API `OwnershipApi.record`).
+    pub fn record(&self, id: [u8; 32]) -> Result<Option<RecordInfo>> {
+        self.block_on(async {
+            let at = at_finalized!(self);
+            let info = at
+                .runtime_apis()
+                .call(api::runtime_apis().ownership_api().record(H256(id)))
+                .await
+                .map_err(|e| Error::other("OwnershipApi.record", e))?;
+            Ok(info.map(|info| Self::record_info(id, info)))
+        })
+    }
+
+    /// The owner's records that are not erased (runtime API `OwnershipApi.records_of`).
+    pub fn records_of(&self, owner: &AccountId) -> Result<Vec<RecordInfo>> {
+        self.block_on(async {
+            let at = at_finalized!(self);
+            let records = at
+                .runtime_apis()
+                .call(
+                    api::runtime_apis()
+                        .ownership_api()
+                        .records_of(owner.clone()),
+                )
+                .await
+                .map_err(|e| Error::other("OwnershipApi.records_of", e))?;
+            Ok(records
+                .into_iter()
+                .map(|(id, info)| Self::record_info(id.0, info))
+                .collect())
+        })
+    }
+
+    /// Ends `owner`'s enrolment with `custodian` (signed by the owner or the custodian).
+    pub fn end_enrolment(
+        &self,
+        signer: &Account,
+        owner: &AccountId,
+        custodian: &AccountId,
+        finalized: bool,
+    ) -> Result<Included> {
+        let call = api::tx()
+            .ownership()
+            .end_enrolment(owner.clone(), custodian.clone());
+        self.submit(&call, signer, finalized)
+    }
+
+    /// The owner asks its custodian to erase `record`; it is no longer sold from then on.
+    pub fn request_erasure(
+        &self,
+        owner: &Account,
+        record: [u8; 32],
+        finalized: bool,
+    ) -> Result<Included> {
+        let call = api::tx().ownership().request_erasure(H256(record));
+        self.submit(&call, owner, finalized)
+    }
+
+    /// Did `owner`'s consent cover `record` for `purpose` and `buyer` during block `block`
+    /// (runtime API `ConsentApi.consent_covers`, asked at the finalized block)?
+    pub fn consent_covers(
+        &self,
+        owner: &AccountId,
+        record: [u8; 32],
+        purpose: Purpose,
+        buyer: &AccountId,
+        block: u32,
+    ) -> Result<Coverage> {
+        use consent_types::ConsentAnswer;
+        self.block_on(async {
+            let at = at_finalized!(self);
+            let answer = at
+                .runtime_apis()
+                .call(api::runtime_apis().consent_api().consent_covers(
+                    owner.clone(),
+                    H256(record),
+                    purpose.to_chain(),
+                    buyer.clone(),
+                    block,
+                ))
+                .await
+                .map_err(|e| Error::other("ConsentApi.consent_covers", e))?;
+            Ok(match answer {
+                ConsentAnswer::Covered { .. } => Coverage::Covered,
+                ConsentAnswer::CoveredIfInCategory { categories } => {
+                    Coverage::IfInCategory(categories.into_iter().map(|(_, tag)| tag.0).collect())
+                }
+                ConsentAnswer::NotCovered => Coverage::NotCovered,
+            })
+        })
+    }
+
+    /// `custodian`'s payout root after `epoch`, if it committed one.
+    pub fn payout_root(&self, custodian: &AccountId, epoch: u32) -> Result<Option<PayoutRootInfo>> {
+        let root = self.block_on(self.map_entry(
+            api::storage().revenue().payout_roots(),
+            (custodian.clone(), epoch),
+        ))?;
+        Ok(root.map(|root| PayoutRootInfo {
+            root: root.root.0,
+            total: root.total,
+            leaf_count: root.leaf_count,
+            rejected: root.rejected,
+        }))
+    }
+
+    /// Every released order's owners' part: `(custodian, epoch, order, part)`
+    /// (`Revenue.PoolOrders`).
+    pub fn pool_orders(&self) -> Result<Vec<(AccountId, u32, u64, u128)>> {
+        let entries = self.block_on(self.map_entries(api::storage().revenue().pool_orders()))?;
+        Ok(entries
+            .into_iter()
+            .map(|((custodian, epoch, order), part)| (custodian, epoch, order, part))
+            .collect())
     }
 }
 

@@ -2,10 +2,14 @@
 //! chain, buying at the version shown, orders, the download checked against the receipt, and
 //! settling.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
-use medledger_chain::{Account, Chain, ListingInfo, OrderInfo, PriceModel};
+use medledger_chain::{
+    Account, Chain, Included, ListingInfo, OrderInfo, OrderState, PriceModel, ReceiptInfo,
+};
+use medledger_delivery_http::FetchReport;
+use medledger_sealing::DigestCheck;
 use serde_json::{json, Value};
 
 use crate::chain_options::{med, parse_amount, ChainOptions, KeyOptions};
@@ -43,6 +47,9 @@ enum BuyerCommand {
         #[arg(long)]
         version: Option<u32>,
     },
+    /// Buy, wait for the delivery, download it, check it and open it with the token: `buy`,
+    /// `fetch` and `open` in one command.
+    Get(GetArgs),
     /// Your orders and their state.
     Orders,
     /// Download an order's sealed delivery from its custodian and check it against the chain's
@@ -96,44 +103,22 @@ pub fn run(args: BuyerArgs) -> CommandResult {
             version,
         } => {
             let account = key.account("buyer")?;
-            let shown = chain
-                .listing(listing)?
-                .ok_or_else(|| format!("no listing {listing}"))?;
-            if !shown.active {
-                return Err(format!("listing {listing} is closed").into());
-            }
-            let version = version.unwrap_or(shown.version);
-            if !options.json {
-                println!("{}", describe_listing(&chain, &shown));
-            }
-            let cost = shown.max_cost().ok_or("the listing's price overflows")?;
-            if cost > max_price {
-                return Err(format!(
-                    "listing {listing} may cost {} (held at purchase), more than --max-price {}",
-                    med(cost),
-                    med(max_price)
-                )
-                .into());
-            }
-            if chain.delivery_key(&account.account_id())?.is_none() {
-                return Err(format!(
-                    "{} has no delivery key on chain: run `medledger buyer register-key` first",
-                    account.account_id()
-                )
-                .into());
-            }
-            let (included, order) =
-                chain.buy(&account, listing, version, max_price, key.finalized())?;
+            let bought = buy(
+                &chain, &options, &key, &account, listing, max_price, version,
+            )?;
             options.print_tx(
                 &format!(
-                    "bought listing {listing} version {version}: order {order}, {} held",
-                    med(cost)
+                    "bought listing {listing} version {}: order {}, {} held",
+                    bought.version,
+                    bought.order,
+                    med(bought.held)
                 ),
-                &included,
-                json!({"action": "buy", "listing": listing, "version": version, "order": order, "held": cost.to_string()}),
+                &bought.included,
+                json!({"action": "buy", "listing": listing, "version": bought.version, "order": bought.order, "held": bought.held.to_string()}),
             );
             Ok(())
         }
+        BuyerCommand::Get(args) => get(&chain, &options, &key, args),
         BuyerCommand::Orders => {
             let me = key.account("buyer")?.account_id();
             let orders: Vec<OrderInfo> = chain
@@ -157,39 +142,7 @@ pub fn run(args: BuyerArgs) -> CommandResult {
             out,
             endpoint,
         } => {
-            let secret = key.secret("buyer")?;
-            let account = Account::from_secret(&secret)?;
-            let info = own_order(&chain, &account, order)?;
-            let receipt = info.receipt.as_ref().ok_or_else(|| {
-                format!(
-                    "order {order} has no delivery receipt yet ({}); try again later",
-                    info.state
-                )
-            })?;
-            let endpoint = match endpoint {
-                Some(endpoint) => endpoint,
-                None => {
-                    chain
-                        .hospital(&info.custodian)?
-                        .ok_or_else(|| {
-                            format!(
-                                "custodian {} is no member with a delivery endpoint; pass \
-                                 --endpoint",
-                                info.custodian
-                            )
-                        })?
-                        .1
-                }
-            };
-            let signer = sp_core::sr25519::Pair::from_string(&secret, None)
-                .map_err(|e| format!("the account secret is not a valid sr25519 secret: {e:?}"))?;
-            let report = crate::fetch::download_checked(
-                &endpoint,
-                order,
-                &signer,
-                &out,
-                &receipt.ciphertext_digest,
-            )?;
+            let (report, receipt) = fetch_order(&chain, &key, order, &out, endpoint)?;
             options.print(
                 &format!(
                     "downloaded order {order} ({} bytes, {} records) to {}; digest matches the \
@@ -211,6 +164,228 @@ pub fn run(args: BuyerArgs) -> CommandResult {
 }
 
 use sp_core::Pair;
+
+/// A purchase made by [`buy`].
+struct Bought {
+    included: Included,
+    order: u64,
+    version: u32,
+    /// The listing's maximum cost, held.
+    held: u128,
+}
+
+/// Buys `listing` at `version` (default: the version read now, which is shown first unless
+/// `--json`), after checking that it is open, that its maximum cost is within `max_price` and
+/// that the buyer has a delivery key: nothing is spent when one of these fails.
+fn buy(
+    chain: &Chain,
+    options: &ChainOptions,
+    key: &KeyOptions,
+    account: &Account,
+    listing: u64,
+    max_price: u128,
+    version: Option<u32>,
+) -> Result<Bought, Box<dyn std::error::Error>> {
+    let shown = chain
+        .listing(listing)?
+        .ok_or_else(|| format!("no listing {listing}"))?;
+    if !shown.active {
+        return Err(format!("listing {listing} is closed").into());
+    }
+    let version = version.unwrap_or(shown.version);
+    if !options.json {
+        println!("{}", describe_listing(chain, &shown));
+    }
+    let cost = shown.max_cost().ok_or("the listing's price overflows")?;
+    if cost > max_price {
+        return Err(format!(
+            "listing {listing} may cost {} (held at purchase), more than --max-price {}",
+            med(cost),
+            med(max_price)
+        )
+        .into());
+    }
+    if chain.delivery_key(&account.account_id())?.is_none() {
+        return Err(format!(
+            "{} has no delivery key on chain: run `medledger buyer register-key` first",
+            account.account_id()
+        )
+        .into());
+    }
+    let (included, order) = chain.buy(account, listing, version, max_price, key.finalized())?;
+    Ok(Bought {
+        included,
+        order,
+        version,
+        held: cost,
+    })
+}
+
+/// Downloads the buyer's `order` from its custodian's endpoint on chain (or `endpoint`) into
+/// `out`, checked against the chain's receipt, whose digest it records for `open`.
+fn fetch_order(
+    chain: &Chain,
+    key: &KeyOptions,
+    order: u64,
+    out: &Path,
+    endpoint: Option<String>,
+) -> Result<(FetchReport, ReceiptInfo), Box<dyn std::error::Error>> {
+    let secret = key.secret("buyer")?;
+    let account = Account::from_secret(&secret)?;
+    let info = own_order(chain, &account, order)?;
+    let receipt = info.receipt.clone().ok_or_else(|| {
+        format!(
+            "order {order} has no delivery receipt yet ({}); try again later",
+            info.state
+        )
+    })?;
+    let endpoint = match endpoint {
+        Some(endpoint) => endpoint,
+        None => {
+            chain
+                .hospital(&info.custodian)?
+                .ok_or_else(|| {
+                    format!(
+                        "custodian {} is no member with a delivery endpoint; pass --endpoint",
+                        info.custodian
+                    )
+                })?
+                .1
+        }
+    };
+    let signer = sp_core::sr25519::Pair::from_string(&secret, None)
+        .map_err(|e| format!("the account secret is not a valid sr25519 secret: {e:?}"))?;
+    let report =
+        crate::fetch::download_checked(&endpoint, order, &signer, out, &receipt.ciphertext_digest)?;
+    Ok((report, receipt))
+}
+
+#[derive(Args)]
+struct GetArgs {
+    listing: u64,
+    /// The most you pay, in MED (`12.5`) or smallest units (`12500000000000u`).
+    #[arg(long, value_name = "AMOUNT", value_parser = parse_amount)]
+    max_price: u128,
+    /// The listing version you agreed to; by default the version this command reads and
+    /// prints first.
+    #[arg(long)]
+    version: Option<u32>,
+    /// Where to write the opened delivery (a tar), only ever complete.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// Where to keep the sealed download (default: `<OUT>.sealed`).
+    #[arg(long, value_name = "FILE")]
+    sealed: Option<PathBuf>,
+    /// Seconds to wait for the custodian's delivery receipt.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    timeout: u64,
+    /// Another delivery endpoint than the custodian's on chain.
+    #[arg(long, value_name = "URL")]
+    endpoint: Option<String>,
+    #[command(flatten)]
+    token: TokenOptions,
+}
+
+/// `buyer get`: buy, wait for the receipt, fetch, open — the steps of `buy`, `fetch` and
+/// `open`, in one command.
+fn get(chain: &Chain, options: &ChainOptions, key: &KeyOptions, args: GetArgs) -> CommandResult {
+    let account = key.account("buyer")?;
+    let sealed = args.sealed.clone().unwrap_or_else(|| {
+        let mut name = args.out.clone().into_os_string();
+        name.push(".sealed");
+        PathBuf::from(name)
+    });
+    // Everything that can be refused locally is, before anything is spent: the PIN is asked
+    // for now, not after the wait.
+    crate::interrupt::no_core_dumps()?;
+    let pin = args.token.pin()?;
+    let bought = buy(
+        chain,
+        options,
+        key,
+        &account,
+        args.listing,
+        args.max_price,
+        args.version,
+    )?;
+    let order = bought.order;
+    if !options.json {
+        // The one JSON value comes at the end.
+        options.print_tx(
+            &format!(
+                "bought listing {} version {}: order {order}, {} held",
+                args.listing,
+                bought.version,
+                med(bought.held)
+            ),
+            &bought.included,
+            Value::Null,
+        );
+        println!(
+            "waiting for the custodian's delivery receipt of order {order} (at most {} s)",
+            args.timeout
+        );
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(args.timeout);
+    loop {
+        let info = chain
+            .order(order)?
+            .ok_or_else(|| format!("order {order} is no longer on chain"))?;
+        if info.receipt.is_some() {
+            break;
+        }
+        if info.state != OrderState::Paid {
+            return Err(format!(
+                "order {order} was not delivered: {} (the custodian had nothing it may deliver, \
+                 and the price came back)",
+                info.state
+            )
+            .into());
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(format!(
+                "order {order} has no delivery receipt after {} s ({}); it stays bought: \
+                 `medledger buyer fetch {order} OUT` once `buyer orders` shows the receipt, or \
+                 `medledger buyer refund {order}` after its deadline (block {})",
+                args.timeout, info.state, info.deadline
+            )
+            .into());
+        }
+        std::thread::sleep(std::time::Duration::from_secs(2));
+    }
+    let (report, receipt) = fetch_order(chain, key, order, &sealed, args.endpoint)?;
+    if !options.json {
+        println!(
+            "downloaded order {order} ({} bytes, {} records) to {}; digest matches the chain's \
+             receipt",
+            report.size,
+            receipt.record_count,
+            report.path.display()
+        );
+    }
+    let opened = crate::envelope::open_with_token(
+        &args.token,
+        pin,
+        &report.path,
+        &args.out,
+        DigestCheck::Expect(receipt.ciphertext_digest),
+    )?;
+    options.print(
+        &format!(
+            "opened {} bytes of order {order} to {}",
+            opened.plaintext_len,
+            args.out.display()
+        ),
+        json!({"action": "get", "listing": args.listing, "version": bought.version,
+               "order": order, "held": bought.held.to_string(),
+               "block": bought.included.block_number, "block_hash": bought.included.block_hash,
+               "finalized": bought.included.finalized,
+               "record_count": receipt.record_count, "sealed": report.path, "size": report.size,
+               "digest": format!("0x{}", hex::encode(receipt.ciphertext_digest)),
+               "out": args.out, "plaintext_size": opened.plaintext_len}),
+    );
+    Ok(())
+}
 
 /// The order, if it exists and `account` bought it.
 fn own_order(chain: &Chain, account: &Account, order: u64) -> Result<OrderInfo, String> {

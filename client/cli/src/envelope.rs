@@ -102,12 +102,7 @@ pub fn open(args: OpenArgs) -> CommandResult {
     }
     interrupt::no_core_dumps()?;
     let pin = args.token.pin()?;
-    let token = Pkcs11Token::open(&args.token.config(), &pin)?;
-    drop(pin);
-    // After the PIN prompt, whose terminal settings only its own code restores.
-    interrupt::remove_partial_output_on_signals()?;
-    let mut progress = TerminalProgress::new("opening");
-    let receipt = open_file(&args.input, &args.output, &token, check, &mut progress)?;
+    let receipt = open_with_token(&args.token, pin, &args.input, &args.output, check)?;
     println!(
         "opened {} bytes from {} segment(s) to {}",
         receipt.plaintext_len,
@@ -116,6 +111,24 @@ pub fn open(args: OpenArgs) -> CommandResult {
     );
     println!("container digest: 0x{}", hex::encode(receipt.digest));
     Ok(())
+}
+
+/// Opens `input` into `output` with the token and `pin` (the PIN asked for before, so a
+/// caller can ask before a long wait), holding the container to `check`. Call
+/// [`interrupt::no_core_dumps`] before the PIN is read.
+pub fn open_with_token(
+    token: &TokenOptions,
+    pin: medledger_sealing::Pin,
+    input: &std::path::Path,
+    output: &std::path::Path,
+    check: DigestCheck,
+) -> Result<medledger_sealing::OpenReceipt, Box<dyn std::error::Error>> {
+    let token = Pkcs11Token::open(&token.config(), &pin)?;
+    drop(pin);
+    // After the PIN prompt, whose terminal settings only its own code restores.
+    interrupt::remove_partial_output_on_signals()?;
+    let mut progress = TerminalProgress::new("opening");
+    Ok(open_file(input, output, &token, check, &mut progress)?)
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {

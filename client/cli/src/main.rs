@@ -46,13 +46,15 @@ enum Command {
     Fetch(fetch::FetchArgs),
     /// A data owner's payout claims at a custodian (owner's account signs the request).
     Payouts(fetch::PayoutsArgs),
-    /// Buyer on chain: listings, delivery key, buy, orders, fetch, confirm/dispute/refund.
+    /// Buyer on chain: listings, delivery key, buy, orders, fetch, get (all in one),
+    /// confirm/dispute/refund.
     Buyer(buyer::BuyerArgs),
-    /// Patient on chain: account per hospital, enrolment, consents, earnings, claims.
+    /// Patient on chain: account per hospital, enrolment and its end, records and erasure,
+    /// consents, earnings, claims.
     Patient(patient::PatientArgs),
     /// Hospital on chain: patients' enrolments, listings, consortium proposals and votes.
     Hospital(hospital::HospitalArgs),
-    /// Regulator: audit trails from an observer node.
+    /// Regulator: audit trails from an observer node; openings and payout books checked.
     Regulator(regulator::RegulatorArgs),
     /// Hospital side: FHIR docking, collection and de-identification.
     #[command(subcommand)]

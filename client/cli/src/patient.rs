@@ -1,12 +1,14 @@
 //! `medledger patient …`: a data owner's path — enrolment (signed here, submitted by the
-//! hospital), consents, earnings and claims. By default the patient uses another account at
+//! hospital) and its end, records and their erasure, consents, earnings and claims. By default the patient uses another account at
 //! each hospital, derived from one secret as `<secret>//medledger//<hospital>`, so hospitals'
 //! patient lists cannot be joined through the chain.
 
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use medledger_chain::{parse_account, patient_path, Account, AccountId, ConsentScope, Purpose};
+use medledger_chain::{
+    parse_account, patient_path, Account, AccountId, ConsentScope, Purpose, RecordInfo,
+};
 use serde_json::{json, Value};
 
 use crate::chain_options::{med, ChainOptions, KeyOptions};
@@ -45,6 +47,13 @@ enum PatientCommand {
     Consent(ConsentCommand),
     /// What you earned from sales of your records: claimable now and claimed so far.
     Earnings { hospital: String },
+    /// Your records registered at HOSPITAL: id, registration block, erasure status.
+    Records { hospital: String },
+    /// Ask HOSPITAL to erase one of your records (its id, as `records` shows it): it is no
+    /// longer sold from the block that includes this, and the hospital deletes its copy.
+    Erase { hospital: String, record: String },
+    /// End your enrolment with HOSPITAL: it can register no more records of yours.
+    EndEnrolment { hospital: String },
     /// Fetch your payout claims from the hospital's node and submit each not yet claimed.
     Claim {
         hospital: String,
@@ -316,6 +325,95 @@ pub fn run(args: PatientArgs) -> CommandResult {
                     med(claimed)
                 ),
                 json!({"account": account.account_id().to_string(), "claimable": claimable.to_string(), "claimed": claimed.to_string()}),
+            );
+        }
+        PatientCommand::Records { hospital } => {
+            let hospital = parse_account(hospital)?;
+            let account = args.account_at(&hospital)?;
+            let chain = options.connect()?;
+            let records: Vec<RecordInfo> = chain
+                .records_of(&account.account_id())?
+                .into_iter()
+                .filter(|r| r.custodian == hospital)
+                .collect();
+            if options.json {
+                let list: Vec<Value> = records
+                    .iter()
+                    .map(|r| {
+                        json!({"record": format!("0x{}", hex::encode(r.id)),
+                               "registered_at": r.registered_at, "status": r.status})
+                    })
+                    .collect();
+                println!("{}", Value::Array(list));
+            } else if records.is_empty() {
+                println!("{} has no records at {hospital}", account.account_id());
+            } else {
+                for r in &records {
+                    println!(
+                        "record 0x{}: registered at block {}, {}",
+                        hex::encode(r.id),
+                        r.registered_at,
+                        r.status
+                    );
+                }
+            }
+        }
+        PatientCommand::Erase { hospital, record } => {
+            let hospital = parse_account(hospital)?;
+            let account = args.account_at(&hospital)?;
+            let id = hash32(record)?;
+            let chain = options.connect()?;
+            // Checked first: a request the chain refuses is not free.
+            let info = chain
+                .record(id)?
+                .ok_or_else(|| format!("no record {record} is registered on chain"))?;
+            let me = account.account_id();
+            if info.owner != me {
+                return Err(format!(
+                    "record {record} is not yours: your account at {hospital} is {me}, and the \
+                     record is registered to another owner"
+                )
+                .into());
+            }
+            if info.custodian != hospital {
+                return Err(format!(
+                    "record {record} is held by {}, not by {hospital}",
+                    info.custodian
+                )
+                .into());
+            }
+            if info.status != "active" {
+                return Err(format!(
+                    "record {record}: erasure was requested already ({})",
+                    info.status
+                )
+                .into());
+            }
+            let included = chain.request_erasure(&account, id, finalized)?;
+            options.print_tx(
+                &format!("erasure of record {record} requested from {hospital}"),
+                &included,
+                json!({"action": "erase", "record": record, "hospital": hospital.to_string()}),
+            );
+        }
+        PatientCommand::EndEnrolment { hospital } => {
+            let hospital = parse_account(hospital)?;
+            let account = args.account_at(&hospital)?;
+            let chain = options.connect()?;
+            let me = account.account_id();
+            // Checked first: a call the chain refuses is not free.
+            if !chain
+                .enrolments_of(&me)?
+                .iter()
+                .any(|(h, _)| *h == hospital)
+            {
+                return Err(format!("{me} is not enrolled with {hospital}").into());
+            }
+            let included = chain.end_enrolment(&account, &me, &hospital, finalized)?;
+            options.print_tx(
+                &format!("enrolment of {me} with {hospital} ended"),
+                &included,
+                json!({"action": "end-enrolment", "patient": me.to_string(), "hospital": hospital.to_string()}),
             );
         }
         PatientCommand::Claim { hospital, endpoint } => {

@@ -2,9 +2,12 @@
 //! a hospital, its patients and a buyer with `medledger` alone — enrolment signed by patients
 //! who hold no funds and submitted by the hospital, consents, a listing, the buyer's token key,
 //! a purchase at the version shown, the delivery fetched and checked against the chain's
-//! receipt, opened with the token, and confirmed — with the bad inputs a user can make on the
-//! way (stale listing version, price above the maximum, no key, wrong signer, unknown order,
-//! a refund the chain refuses, shown as the runtime's sentence).
+//! receipt, opened with the token, and confirmed; the same in one step (`buyer get`); the
+//! regulator's checks of the delivery's opening and of the payout book; a patient's records,
+//! an erasure and the end of an enrolment — with the bad inputs a user can make on the way
+//! (stale listing version, price above the maximum, no key, wrong signer, unknown order, a
+//! refund the chain refuses, shown as the runtime's sentence, a tampered opening or payout
+//! book, someone else's record).
 //!
 //! Needs the node binary next to `medledger` (`cargo build -p medledger-node`) or in
 //! `MEDLEDGER_NODE_BIN`.
@@ -429,6 +432,148 @@ fn a_sale_done_with_medledger_alone_by_hospital_patients_and_buyer() {
     cli.ok(None, &["open", s(&sealed), s(&work.join("order.tar"))]);
     assert!(work.join("order.tar").exists());
 
+    // The regulator checks Alice General's opening of the delivery against the chain.
+    let deliveries = alice.base_path.join("deliveries");
+    let opening_path = deliveries.join(format!("order-{order}.opening.json"));
+    let verified = cli.json(None, &["regulator", "audit", "verify", s(&opening_path)]);
+    assert_eq!(verified["verified"], true, "{verified}");
+    assert_eq!(verified["failures"], serde_json::json!([]), "{verified}");
+    assert_eq!(verified["record_count"], receipt["record_count"]);
+    let human = cli.ok(None, &["regulator", "audit", "verify", s(&opening_path)]);
+    assert!(human.contains("the opening matches the chain"), "{human}");
+    // A tampered opening: its size is not the receipt's, and one record's owner is another
+    // patient. Each failure is named; the command fails.
+    let mut opening: Value =
+        serde_json::from_slice(&std::fs::read(&opening_path).expect("the opening"))
+            .expect("opening JSON");
+    let size = receipt["size"].as_u64().unwrap();
+    opening["size"] = Value::from(size + 1);
+    let first_owner = opening["records"][0]["owner"].as_str().unwrap().to_string();
+    let other_owner = accounts
+        .iter()
+        .find(|a| **a != first_owner)
+        .unwrap()
+        .clone();
+    opening["records"][0]["owner"] = Value::from(other_owner.clone());
+    let record = opening["records"][0]["record"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let tampered_opening = work.join("tampered.opening.json");
+    std::fs::write(&tampered_opening, opening.to_string()).expect("tampered opening");
+    let run = cli.run(
+        None,
+        &[
+            "regulator",
+            "audit",
+            "verify",
+            s(&tampered_opening),
+            "--json",
+        ],
+    );
+    assert!(!run.status.success());
+    let caught: Value = serde_json::from_slice(&run.stdout).expect("JSON findings");
+    let failures: Vec<&str> = caught["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert_eq!(caught["verified"], false);
+    assert!(
+        failures.contains(
+            &format!(
+                "the size differs from the chain's (opening: {}, chain: {size})",
+                size + 1
+            )
+            .as_str()
+        ),
+        "{caught}"
+    );
+    assert!(
+        failures.contains(
+            &format!("record {record} is registered to {first_owner}, not to {other_owner}")
+                .as_str()
+        ),
+        "{caught}"
+    );
+    assert!(
+        failures
+            .iter()
+            .any(|f| f.contains("not to the receipt's records root")),
+        "{caught}"
+    );
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    let human = cli.run(
+        None,
+        &["regulator", "audit", "verify", s(&tampered_opening)],
+    );
+    assert!(!human.status.success());
+    assert!(String::from_utf8_lossy(&human.stdout).contains(&format!(
+        "failure: the size differs from the chain's (opening: {}",
+        size + 1
+    )));
+
+    // `buyer get`: a maximum price below the listing's is refused before anything is spent
+    // (no order placed); then buy, wait, fetch, check and open in one command.
+    let got_tar = work.join("got.tar");
+    cli.fails(
+        Some(BUYER),
+        &[
+            "buyer",
+            "get",
+            &listing,
+            "--max-price",
+            "9.99",
+            "--out",
+            s(&got_tar),
+        ],
+        "more than --max-price",
+    );
+    assert_eq!(
+        cli.json(Some(BUYER), &["buyer", "orders"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(!got_tar.exists());
+    let got = cli.json(
+        Some(BUYER),
+        &[
+            "buyer",
+            "get",
+            &listing,
+            "--max-price",
+            "10",
+            "--out",
+            s(&got_tar),
+            "--endpoint",
+            &endpoint,
+            "--timeout",
+            "240",
+        ],
+    );
+    assert_eq!(got["finalized"], true, "{got}");
+    let orders = cli.json(Some(BUYER), &["buyer", "orders"]);
+    let second = orders
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["id"] == got["order"])
+        .expect("the new order")
+        .clone();
+    assert_ne!(second["id"].to_string(), order);
+    assert_eq!(second["state"], "delivered");
+    assert_eq!(got["digest"], second["receipt"]["ciphertext_digest"]);
+    let tar = std::fs::read(&got_tar).expect("the opened delivery");
+    assert_eq!(tar.len() as u64, got["plaintext_size"].as_u64().unwrap());
+    assert!(
+        tar.windows(22).any(|w| w == b"delivery/manifest.json"),
+        "not the delivery's tar"
+    );
+
     // A tampered download (an unfinished one whose first part was altered, then resumed) is
     // refused and removed.
     let tampered = work.join("tampered.sealed");
@@ -507,6 +652,120 @@ fn a_sale_done_with_medledger_alone_by_hospital_patients_and_buyer() {
         assert!(claimed > 0, "{earnings}");
         claimed_in_all += claimed;
     }
+
+    // The regulator checks Alice General's payout book against the openings and the chain.
+    let books = deliveries.join("payouts");
+    let book_path = std::fs::read_dir(&books)
+        .expect("the payout books")
+        .map(|entry| entry.expect("a book").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "json"))
+        .max_by_key(|path| {
+            let book: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+            book["epoch"].as_u64().unwrap()
+        })
+        .expect("a payout book");
+    let payouts = [
+        "regulator",
+        "audit",
+        "payouts",
+        s(&book_path),
+        "--openings",
+        s(&deliveries),
+    ];
+    let audited = cli.json(None, &payouts);
+    assert_eq!(audited["verified"], true, "{audited}");
+    assert_eq!(audited["orders"], 1, "{audited}");
+    assert_eq!(
+        audited["total"].as_str().unwrap().parse::<u128>().unwrap(),
+        claimed_in_all
+    );
+    // One leaf's amount raised by one unit: refused, naming the leaf and the root.
+    let mut book: Value =
+        serde_json::from_slice(&std::fs::read(&book_path).expect("the book")).expect("JSON");
+    let (index, leaf) = book["leaves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .find(|(_, leaf)| leaf["amount"] != "0")
+        .map(|(i, leaf)| (i, leaf.clone()))
+        .expect("a paid leaf");
+    let amount: u128 = leaf["amount"].as_str().unwrap().parse().unwrap();
+    book["leaves"][index]["amount"] = Value::from((amount + 1).to_string());
+    let tampered_book = work.join("tampered-book.json");
+    std::fs::write(&tampered_book, book.to_string()).expect("tampered book");
+    let mut tampered_payouts = payouts;
+    tampered_payouts[3] = s(&tampered_book);
+    let run = cli.run(None, &tampered_payouts);
+    assert!(!run.status.success());
+    let report = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        report.contains(&format!(
+            "failure: leaf {index} ({}) pays {}, the entries give {amount}",
+            leaf["owner"].as_str().unwrap(),
+            amount + 1
+        )),
+        "{report}"
+    );
+    assert!(
+        report.contains("the chain's payout root of epoch"),
+        "{report}"
+    );
+    assert!(String::from_utf8_lossy(&run.stderr).starts_with("error: "));
+
+    // A patient's records at the hospital, one erased; another's record is not theirs to erase.
+    let records = cli.json(Some(PATIENTS[1]), &["patient", "records", ALICE]);
+    let records = records.as_array().unwrap().clone();
+    assert!(!records.is_empty());
+    assert!(
+        records.iter().all(|r| r["status"] == "active"),
+        "{records:?}"
+    );
+    let record = records[0]["record"].as_str().unwrap().to_string();
+    cli.fails(
+        Some(PATIENTS[0]),
+        &["patient", "erase", ALICE, &record],
+        "is not yours",
+    );
+    let erased = cli.json(Some(PATIENTS[1]), &["patient", "erase", ALICE, &record]);
+    assert_eq!(erased["finalized"], true);
+    assert!(
+        erased["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e == "Ownership.ErasureRequested"),
+        "{erased}"
+    );
+    let after = cli.json(Some(PATIENTS[1]), &["patient", "records", ALICE]);
+    let status = after
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["record"] == record.as_str())
+        .expect("still listed")["status"]
+        .clone();
+    assert_eq!(status, "erasure-requested");
+    cli.fails(
+        Some(PATIENTS[1]),
+        &["patient", "erase", ALICE, &record],
+        "erasure was requested already",
+    );
+    // A patient ends its enrolment, for free; a second time there is none to end.
+    let ended = cli.json(Some(PATIENTS[2]), &["patient", "end-enrolment", ALICE]);
+    assert!(
+        ended["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e == "Ownership.EnrolmentEnded"),
+        "{ended}"
+    );
+    cli.fails(
+        Some(PATIENTS[2]),
+        &["patient", "end-enrolment", ALICE],
+        "is not enrolled with",
+    );
 
     // Alice General closes the listing: no longer shown as open.
     cli.ok(Some("//Alice"), &["hospital", "listing", "close", &listing]);

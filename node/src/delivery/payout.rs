@@ -26,7 +26,6 @@ use pallet_revenue::{
     offchain::{outcome_key, PayoutJob, PayoutJobs, PayoutOutcome, JOBS_KEY},
     EpochIndex, PayoutLeaf,
 };
-use serde::{Deserialize, Serialize};
 use sp_core::{
     crypto::Ss58Codec,
     offchain::{OffchainStorage, STORAGE_PREFIX},
@@ -35,52 +34,7 @@ use sp_core::{
 
 use super::worker::{parse_h256, read_opening, write_synced};
 
-/// Format tag of a [`PayoutBook`].
-pub const BOOK_FORMAT: &str = "medledger-payout-book/2";
-
-/// One custodian's payouts up to an epoch: how each sale's owners' part was split over its
-/// delivered records, and the per-owner leaves of the root. Amounts are decimal strings in the
-/// chain's smallest unit. The seed is secret: whoever has it can check a guess of the leaves
-/// against the root.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PayoutBook {
-    pub format: String,
-    pub custodian: String,
-    pub epoch: EpochIndex,
-    pub total: String,
-    /// `0x`-hex payout root.
-    pub root: String,
-    /// `0x`-hex secret seed of the leaves' salts (`pallet_revenue::book::leaf_salt`).
-    pub seed: String,
-    pub orders: Vec<BookOrder>,
-    /// Leaf `i` of the root is `leaves[i]`.
-    pub leaves: Vec<BookLeaf>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BookOrder {
-    pub order: u64,
-    pub owners_pool: String,
-    /// One per delivered record, in ascending order of the record id.
-    pub entries: Vec<BookEntry>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BookEntry {
-    /// `0x`-hex record id.
-    pub record: String,
-    pub owner: String,
-    pub amount: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BookLeaf {
-    pub owner: String,
-    /// Cumulative: everything the owner earned from the custodian up to the book's epoch.
-    pub amount: String,
-    /// `0x`-hex salt.
-    pub salt: String,
-}
+pub use medledger_audit::{BookEntry, BookLeaf, BookOrder, PayoutBook, BOOK_FORMAT};
 
 pub fn book_dir(delivery_dir: &Path) -> PathBuf {
     delivery_dir.join("payouts")
@@ -130,14 +84,7 @@ pub fn build_book(
         orders.push(BookOrder {
             order: *order,
             owners_pool: part.to_string(),
-            entries: order_entries
-                .iter()
-                .map(|entry| BookEntry {
-                    record: format!("{:?}", entry.record),
-                    owner: entry.owner.to_ss58check(),
-                    amount: entry.amount.to_string(),
-                })
-                .collect(),
+            entries: order_entries.iter().map(BookEntry::of).collect(),
         });
         entries.extend(order_entries);
     }
@@ -158,14 +105,7 @@ pub fn build_book(
         root: format!("{:?}", tree.root()),
         seed: hex_of(&seed),
         orders,
-        leaves: leaves
-            .iter()
-            .map(|leaf| BookLeaf {
-                owner: leaf.owner.to_ss58check(),
-                amount: leaf.amount.to_string(),
-                salt: format!("{:?}", leaf.salt),
-            })
-            .collect(),
+        leaves: leaves.iter().map(BookLeaf::of).collect(),
     };
     let outcome = PayoutOutcome {
         root: tree.root(),

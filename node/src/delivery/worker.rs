@@ -38,7 +38,6 @@ use pallet_escrow::{
     OrderOf, OrderState,
 };
 use sc_client_api::{BlockchainEvents, StorageProvider};
-use serde::{Deserialize, Serialize};
 use sp_api::ProvideRuntimeApi;
 use sp_blockchain::HeaderBackend;
 use sp_core::{
@@ -65,58 +64,15 @@ fn crash_point(point: &str) {
     }
 }
 
-/// Format tag of an [`Opening`] file.
-pub const OPENING_FORMAT: &str = "medledger-delivery-opening/1";
-
-/// What went into one delivery: the hospital opens it to a regulator, who checks it against
-/// the chain (the receipt's `records_root`, each record's registration and consent).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Opening {
-    pub format: String,
-    pub order: u64,
-    pub custodian: String,
-    pub buyer: String,
-    pub sale_block: BlockNumber,
-    pub receipt_block: BlockNumber,
-    /// `0x`-hex container digest (the receipt's `ciphertext_digest`).
-    pub ciphertext_digest: String,
-    pub size: u64,
-    pub record_count: u32,
-    /// `0x`-hex `records_root` over `records`.
-    pub records_root: String,
-    /// Sorted by commitment, as in the tree.
-    pub records: Vec<OpenedRecord>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OpenedRecord {
-    /// `0x`-hex record id on chain.
-    pub record: String,
-    /// `0x`-hex commitment registered on chain.
-    pub commitment: String,
-    /// The owner's SS58 address.
-    pub owner: String,
-    /// Present when a consent to one category let the record in: the category and the owner's
-    /// salt, so that a regulator can recompute the consent's tag. It shows the regulator this
-    /// owner's salt; the record's category codes are bound by its commitment.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub category: Option<OpenedCategory>,
-}
-
-/// The category under which a record was consented (see [`OpenedRecord::category`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OpenedCategory {
-    pub code: String,
-    /// `0x`-hex, 32 bytes.
-    pub salt: String,
-}
+/// The opening file's format and types, shared with the regulator's audit.
+pub use medledger_audit::{OpenedCategory, OpenedRecord, Opening, OPENING_FORMAT};
 
 pub fn sealed_path(dir: &Path, order: u64) -> PathBuf {
     dir.join(format!("order-{order}.sealed"))
 }
 
 pub fn opening_path(dir: &Path, order: u64) -> PathBuf {
-    dir.join(format!("order-{order}.opening.json"))
+    dir.join(medledger_audit::opening_file_name(order))
 }
 
 fn work_path(dir: &Path, order: u64) -> PathBuf {
@@ -563,12 +519,7 @@ pub fn read_opening(dir: &Path, order: u64) -> Result<Option<Opening>, String> {
     }
 }
 
-pub fn parse_h256(text: &str) -> Result<H256, String> {
-    let digits = text.strip_prefix("0x").unwrap_or(text);
-    let mut bytes = [0u8; 32];
-    hex::decode_to_slice(digits, &mut bytes).map_err(|e| format!("bad 32-byte hex {text}: {e}"))?;
-    Ok(H256(bytes))
-}
+pub use medledger_audit::parse_h256;
 
 fn fhir_account(account: &AccountId) -> Result<medledger_fhir::AccountId, String> {
     medledger_fhir::AccountId::from_ss58(&account.to_ss58check()).map_err(|e| e.to_string())
