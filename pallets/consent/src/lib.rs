@@ -126,10 +126,10 @@ pub mod pallet {
     #[pallet::storage]
     pub type NextConsentId<T: Config> = StorageValue<_, ConsentId, ValueQuery>;
 
-    /// Rate limit (a sliding window): per owner, the blocks of its free calls in the last
-    /// `RateLimitWindow` blocks, oldest first. At most `MaxCallsPerWindow` calls fit in any
-    /// `RateLimitWindow` consecutive blocks, wherever they start; an owner whose calls all
-    /// left the window has no entry.
+    /// Rate limit (a sliding window): per owner, the blocks of its recent free calls, oldest
+    /// first; calls older than `RateLimitWindow` blocks are dropped at the owner's next free
+    /// call. At most `MaxCallsPerWindow` calls fit in any `RateLimitWindow` consecutive blocks,
+    /// wherever they start.
     #[pallet::storage]
     pub type ConsentCalls<T: Config> = StorageMap<
         _,
