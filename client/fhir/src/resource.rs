@@ -132,11 +132,25 @@ fn walk_references(value: &Value, found: &mut Vec<String>) {
 
 /// A record's category codes: its type in lower case, and `type:code` for each coded
 /// category (`category` codings, or codes as AllergyIntolerance writes them; an
-/// Encounter's `class`). Sorted, without duplicates.
+/// Encounter's `class`). Sorted, without duplicates. Codes are written as listings and
+/// consents name them: lower case, and any character other than `a-z 0-9 . _ -` becomes `_`
+/// (FHIR codes may be upper case, as v3 ActCode's `AMB`, or hold spaces and colons).
 pub fn category_codes(resource_type: &str, resource: &Value) -> Vec<String> {
     let lower = resource_type.to_ascii_lowercase();
     let mut codes = vec![lower.clone()];
-    let mut push_code = |code: &str| codes.push(format!("{lower}:{code}"));
+    let mut push_code = |code: &str| {
+        let code: String = code
+            .trim()
+            .chars()
+            .map(|c| match c.to_ascii_lowercase() {
+                c @ ('a'..='z' | '0'..='9' | '.' | '_' | '-') => c,
+                _ => '_',
+            })
+            .collect();
+        if !code.is_empty() {
+            codes.push(format!("{lower}:{code}"));
+        }
+    };
     let mut push_category = |category: &Value| match category {
         Value::String(code) => push_code(code),
         concept => concept
@@ -248,8 +262,30 @@ mod tests {
         let encounter = json!({"class": {"code": "AMB"}});
         assert_eq!(
             category_codes("Encounter", &encounter),
-            ["encounter", "encounter:AMB"]
+            ["encounter", "encounter:amb"]
         );
+    }
+
+    #[test]
+    fn category_codes_are_valid_listing_codes_whatever_the_fhir_code() {
+        let odd = json!({"category": [{"coding": [{"code": "Social History"}, {"code": "a:b/C"},
+            {"code": "  "}, {"code": "é"}]}]});
+        let codes = category_codes("Observation", &odd);
+        assert_eq!(
+            codes,
+            [
+                "observation",
+                "observation:_",
+                "observation:a_b_c",
+                "observation:social_history"
+            ]
+        );
+        for code in codes {
+            assert!(
+                pallet_listing::is_valid_category_code(code.as_bytes()),
+                "{code} is not a valid listing code"
+            );
+        }
     }
 
     #[test]
