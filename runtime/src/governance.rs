@@ -10,7 +10,7 @@ use sp_runtime::traits::{ConvertInto, OpaqueKeys};
 
 use crate::{
     opaque::SessionKeys, AccountId, Balance, Balances, BlockNumber, Consortium, Runtime,
-    RuntimeCall, RuntimeEvent, DAYS,
+    RuntimeCall, RuntimeEvent, DAYS, MICRO_UNIT, UNIT,
 };
 
 parameter_types! {
@@ -20,11 +20,19 @@ parameter_types! {
     /// undecided, it changes nothing.
     pub const DefaultProposalLifetime: BlockNumber = 2 * DAYS;
     pub const SessionKeyDeposit: Balance = 0;
+    /// A member proposal holds this from its proposer until it is decided or closed, plus
+    /// the per-byte part for its action (a runtime upgrade of 2.5 MB: about 250 MED).
+    pub const ProposalDepositBase: Balance = UNIT;
+    pub const ProposalDepositPerByte: Balance = 100 * MICRO_UNIT;
 }
 
 impl pallet_consortium::Config for Runtime {
     type RuntimeCall = RuntimeCall;
     type Disputes = crate::marketplace::ConsortiumDisputes;
+    type RuntimeHoldReason = crate::RuntimeHoldReason;
+    type Currency = Balances;
+    type ProposalDepositBase = ProposalDepositBase;
+    type ProposalDepositPerByte = ProposalDepositPerByte;
     type Session = SessionState;
     type MinMembers = MinMembers;
     type MaxMembers = ConstU32<32>;

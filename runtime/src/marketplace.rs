@@ -8,7 +8,7 @@ use sp_runtime::{traits::AccountIdConversion, DispatchResult};
 
 use crate::{
     AccountId, Balance, Balances, BlockNumber, Consent, Consortium, Delivery, Escrow, Listing,
-    Ownership, Revenue, Runtime, RuntimeHoldReason, DAYS, HOURS, MINUTES, UNIT,
+    Ownership, Revenue, Runtime, RuntimeHoldReason, DAYS, HOURS, MILLI_UNIT, MINUTES, UNIT,
 };
 
 parameter_types! {
@@ -57,6 +57,10 @@ parameter_types! {
     pub const DisputeWindow: BlockNumber = 3 * DAYS;
     /// A dispute vote runs as long as any consortium proposal.
     pub DisputeVotingPeriod: BlockNumber = pallet_consortium::ProposalLifetime::<Runtime>::get();
+    /// A listing holds this from its custodian while stored, plus the per-byte part for its
+    /// description (about 2 UNIT for a typical one, at most about 17 UNIT).
+    pub const ListingDepositBase: Balance = UNIT;
+    pub const ListingDepositPerByte: Balance = 10 * MILLI_UNIT;
     /// Disputing costs a bond, returned if the buyer wins.
     pub const DisputeBond: Balance = 10 * UNIT;
     pub const RevenuePalletId: PalletId = PalletId(*b"ml/revnu");
@@ -71,6 +75,10 @@ parameter_types! {
 impl pallet_listing::Config for Runtime {
     type Custodians = pallet_consortium::IsMember<Runtime>;
     type Balance = Balance;
+    type RuntimeHoldReason = RuntimeHoldReason;
+    type Currency = Balances;
+    type ListingDepositBase = ListingDepositBase;
+    type ListingDepositPerByte = ListingDepositPerByte;
     type MaxFilterSummaryLen = ConstU32<512>;
     type WeightInfo = pallet_listing::weights::SubstrateWeight<Runtime>;
 }

@@ -168,7 +168,11 @@ impl Chain {
         } else {
             url.to_string()
         };
-        let rt = tokio::runtime::Builder::new_current_thread()
+        // One worker thread, so subxt's background driver follows new blocks between our
+        // calls too: on a current-thread runtime it ran only inside `block_on`, and a read
+        // after a pause saw the finalized block of before the pause.
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
             .enable_all()
             .build()
             .map_err(|e| Error::other("cannot start the async runtime", e))?;

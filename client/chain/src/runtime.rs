@@ -104,6 +104,10 @@ pub struct ListingInfo {
     pub purpose: Purpose,
     pub price: PriceModel,
     pub max_records: u32,
+    /// Held from the custodian while the listing is stored (returned when it is removed).
+    pub deposit: u128,
+    /// Orders on it not yet delivered, declined or refunded (they keep a closed one stored).
+    pub awaiting_delivery: u32,
 }
 
 impl ListingInfo {
@@ -302,6 +306,8 @@ pub struct ProposalInfo {
     pub ayes: Vec<AccountId>,
     pub nays: Vec<AccountId>,
     pub expires_at: u32,
+    /// Held from the proposer until the proposal is decided or closed (zero for disputes).
+    pub deposit: u128,
 }
 
 /// One event of interest to an auditor.
@@ -342,6 +348,8 @@ fn listing_info(id: u64, listing: listing_types::Listing<AccountId, u128>) -> Li
             listing_types::PriceModel::Flat(price) => PriceModel::Flat(price),
         },
         max_records: listing.pricing.max_records,
+        deposit: listing.deposit,
+        awaiting_delivery: listing.awaiting_delivery,
     }
 }
 
@@ -414,14 +422,22 @@ fn chain_error<E: fmt::Display>(context: &str) -> impl Fn(E) -> Error + '_ {
     move |e| Error::other(context, e)
 }
 
+/// The chain at the node's finalized block as of now: asked of the node for every read, not
+/// taken from the client's block subscription, which may not have seen the latest
+/// finalization yet (a transaction another client saw finalized could be missing).
 macro_rules! at_finalized {
-    ($chain:expr) => {
+    ($chain:expr) => {{
+        let finalized = $chain
+            .rpc
+            .chain_get_finalized_head()
+            .await
+            .map_err(|e| Error::other("reading the finalized block", e))?;
         $chain
             .client()
-            .at_current_block()
+            .at_block(finalized)
             .await
             .map_err(|e| Error::other("reading the finalized block", e))?
-    };
+    }};
 }
 
 /// Storage reads at the finalized block, for any generated address.
@@ -595,6 +611,13 @@ impl Chain {
         let info =
             self.block_on(self.map_entry(api::storage().system().account(), (who.clone(),)))?;
         Ok(info.map_or(0, |info| info.data.free))
+    }
+
+    /// What is held (reserved) of `who`'s balance: listing deposits, order payments, bonds.
+    pub fn held_balance(&self, who: &AccountId) -> Result<u128> {
+        let info =
+            self.block_on(self.map_entry(api::storage().system().account(), (who.clone(),)))?;
+        Ok(info.map_or(0, |info| info.data.reserved))
     }
 
     pub fn register_delivery_key(
@@ -1191,6 +1214,7 @@ impl Chain {
                 ayes: p.ayes.0,
                 nays: p.nays.0,
                 expires_at: p.expires_at,
+                deposit: p.deposit,
             })
             .collect();
         proposals.sort_by_key(|p| p.index);

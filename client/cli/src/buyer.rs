@@ -486,6 +486,8 @@ pub fn listing_json(listing: &ListingInfo) -> Value {
         "price": price.to_string(),
         "max_records": listing.max_records,
         "max_cost": listing.max_cost().map(|c| c.to_string()),
+        "deposit": listing.deposit.to_string(),
+        "awaiting_delivery": listing.awaiting_delivery,
     })
 }
 

@@ -177,14 +177,16 @@ pub fn run(args: HospitalArgs) -> CommandResult {
         HospitalCommand::Listing(ListingCommand::Create(offer)) => {
             let offer = offer.offer();
             let (included, id) = chain.create_listing(&account, &offer, finalized)?;
+            let deposit = chain.listing(id)?.map(|l| l.deposit).unwrap_or_default();
             options.print_tx(
                 &format!(
-                    "listing {id} created ({}, {})",
+                    "listing {id} created ({}, {}); {} held as its deposit until it is closed",
                     offer.summary,
-                    price_text(&offer)
+                    price_text(&offer),
+                    med(deposit)
                 ),
                 &included,
-                json!({"action": "listing-create", "listing": id}),
+                json!({"action": "listing-create", "listing": id, "deposit": deposit.to_string()}),
             );
         }
         HospitalCommand::Listing(ListingCommand::Update { id, offer }) => {
@@ -243,16 +245,20 @@ pub fn run(args: HospitalArgs) -> CommandResult {
                 ),
             };
             let (included, index) = chain.propose(&account, proposal, finalized)?;
-            let shown = chain
+            let (shown, deposit) = chain
                 .proposals()?
                 .into_iter()
                 .find(|p| p.index == index)
-                .map(|p| p.action)
+                .map(|p| (p.action, p.deposit))
                 .unwrap_or_default();
             options.print_tx(
-                &format!("proposal {index}: {shown}"),
+                &format!(
+                    "proposal {index}: {shown}; {} held as its deposit until it is decided or closed",
+                    med(deposit)
+                ),
                 &included,
-                json!({"action": "propose", "proposal": index, "proposed": shown}),
+                json!({"action": "propose", "proposal": index, "proposed": shown,
+                    "deposit": deposit.to_string()}),
             );
         }
         HospitalCommand::Vote { index, aye, .. } => {
@@ -276,10 +282,20 @@ pub fn run(args: HospitalArgs) -> CommandResult {
         }
         HospitalCommand::Listing(ListingCommand::Close { id }) => {
             let included = chain.close_listing(&account, *id, finalized)?;
+            let removed = included
+                .events
+                .iter()
+                .any(|e| e == "Listing.ListingRemoved");
             options.print_tx(
-                &format!("listing {id} closed"),
+                &if removed {
+                    format!("listing {id} closed and removed; its deposit is returned")
+                } else {
+                    format!(
+                        "listing {id} closed; it stays, with its deposit, until its orders awaiting delivery end"
+                    )
+                },
                 &included,
-                json!({"action": "listing-close", "listing": id}),
+                json!({"action": "listing-close", "listing": id, "removed": removed}),
             );
         }
     }
@@ -305,5 +321,6 @@ fn proposal_json(p: &ProposalInfo) -> Value {
         "ayes": p.ayes.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
         "nays": p.nays.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
         "expires_at": p.expires_at,
+        "deposit": p.deposit.to_string(),
     })
 }

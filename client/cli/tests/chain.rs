@@ -44,6 +44,9 @@ fn node_binary() -> PathBuf {
 struct Cli {
     softhsm_conf: PathBuf,
     rpc_url: String,
+    /// One long-lived client for reads, connected at first use (it must follow the chain
+    /// between reads, however long the pauses).
+    chain: std::cell::OnceCell<medledger_chain::Chain>,
 }
 
 impl Cli {
@@ -80,6 +83,16 @@ impl Cli {
         let out = self.ok(secret, &args);
         serde_json::from_str(out.trim())
             .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {out}"))
+    }
+
+    /// What is held of `account`'s balance at the finalized block.
+    fn held(&self, account: &str) -> u128 {
+        let chain = self
+            .chain
+            .get_or_init(|| medledger_chain::Chain::connect(&self.rpc_url).expect("connect"));
+        chain
+            .held_balance(&account.parse().expect("an address"))
+            .expect("read the account")
     }
 
     /// Runs a command that must fail with a one-line human error containing `expected`.
@@ -155,6 +168,7 @@ fn a_sale_done_with_medledger_alone_by_hospital_patients_and_buyer() {
     let mut cli = Cli {
         softhsm_conf,
         rpc_url: "ws://127.0.0.1:1".into(),
+        chain: std::cell::OnceCell::new(),
     };
 
     // A node that is not there is a sentence, not a stack of errors.
@@ -318,8 +332,13 @@ fn a_sale_done_with_medledger_alone_by_hospital_patients_and_buyer() {
     ];
     let mut create = vec!["hospital", "listing", "create"];
     create.extend(listing_args);
+    let held_before = cli.held(ALICE);
     let created = cli.json(Some("//Alice"), &create);
     let listing = created["listing"].as_u64().unwrap().to_string();
+    // The listing holds a storage deposit from Alice General while it is stored.
+    let deposit: u128 = created["deposit"].as_str().unwrap().parse().unwrap();
+    assert!(deposit > 0, "{created}");
+    assert_eq!(cli.held(ALICE), held_before + deposit);
     // A buyer cannot list.
     cli.fails(Some(BUYER), &create, "NotCustodian");
 
@@ -335,6 +354,7 @@ fn a_sale_done_with_medledger_alone_by_hospital_patients_and_buyer() {
     assert_eq!(shown["custodian"], ALICE);
     assert_eq!(shown["categories"][0], "condition", "sorted");
     assert_eq!(shown["max_cost"], "10000000000000");
+    assert_eq!(shown["deposit"], created["deposit"]);
     let human = cli.ok(Some(BUYER), &["buyer", "listings"]);
     assert!(human.contains("0.01 MED per record"), "{human}");
 
@@ -767,17 +787,26 @@ fn a_sale_done_with_medledger_alone_by_hospital_patients_and_buyer() {
         "is not enrolled with",
     );
 
-    // Alice General closes the listing: no longer shown as open.
-    cli.ok(Some("//Alice"), &["hospital", "listing", "close", &listing]);
+    // Alice General closes the listing: no longer shown as open. No order awaits delivery, so
+    // it is removed and its deposit returned.
+    let held_before = cli.held(ALICE);
+    let closed = cli.json(Some("//Alice"), &["hospital", "listing", "close", &listing]);
+    assert_eq!(closed["removed"], true, "{closed}");
+    assert_eq!(cli.held(ALICE), held_before - deposit);
     let open = cli.json(Some(BUYER), &["buyer", "listings"]);
     assert!(open.as_array().unwrap().is_empty(), "{open}");
 
     // Consortium: a Root call (system.remark("abc")) proposed, shown decoded, voted on.
+    let held_before = cli.held(ALICE);
     let proposed = cli.json(
         Some("//Alice"),
         &["hospital", "propose", "root-call", "0x00000c616263"],
     );
     let index = proposed["proposal"].as_u64().unwrap().to_string();
+    // The proposal holds a deposit from Alice General until it is decided or closed.
+    let proposal_deposit: u128 = proposed["deposit"].as_str().unwrap().parse().unwrap();
+    assert!(proposal_deposit > 0, "{proposed}");
+    assert_eq!(cli.held(ALICE), held_before + proposal_deposit);
     let shown = cli.ok(Some("//Bob"), &["hospital", "proposals"]);
     assert!(
         shown.contains(&format!("proposal {index}: as Root: System")) && shown.contains("remark"),

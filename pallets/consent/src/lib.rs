@@ -13,7 +13,7 @@
 //!   `RateLimitWindow` consecutive blocks: a sliding window), so patients need no tokens and
 //!   cannot flood blocks.
 //! - [`Pallet::prune_consent`]: anyone, once a consent ended `ClaimPeriod` blocks ago; frees the
-//!   owner's slot.
+//!   owner's slot, and forgets the owner's free calls that left the rate-limit window.
 //! - [`Pallet::create_class`], [`Pallet::add_to_class`], [`Pallet::remove_from_class`]: the
 //!   buyer-class registry, changed only by `ClassOrigin` (the consortium's vote).
 //! - [`Pallet::prune_class_membership`]: anyone, once a membership ended `ClaimPeriod` blocks
@@ -128,7 +128,7 @@ pub mod pallet {
 
     /// Rate limit (a sliding window): per owner, the blocks of its recent free calls, oldest
     /// first; calls older than `RateLimitWindow` blocks are dropped at the owner's next free
-    /// call. At most `MaxCallsPerWindow` calls fit in any `RateLimitWindow` consecutive blocks,
+    /// call or when one of its consents is pruned. At most `MaxCallsPerWindow` calls fit in any `RateLimitWindow` consecutive blocks,
     /// wherever they start.
     #[pallet::storage]
     pub type ConsentCalls<T: Config> = StorageMap<
@@ -329,6 +329,7 @@ pub mod pallet {
             } else {
                 Consents::<T>::insert(&owner, consents);
             }
+            Self::forget_old_calls(&owner);
             Self::deposit_event(Event::ConsentPruned { owner, consent });
             Ok(())
         }
@@ -518,6 +519,19 @@ pub mod pallet {
                 // Full only if the caller did not check `has_free_call` first: not logged.
                 let _ = recent.try_push(now);
                 *log = (!recent.is_empty()).then_some(recent);
+            });
+        }
+
+        /// Drops the owner's logged free calls that left the window, and the log when none is
+        /// left, so an owner who stopped calling leaves no entry behind.
+        fn forget_old_calls(owner: &T::AccountId) {
+            ConsentCalls::<T>::mutate_exists(owner, |log| {
+                if let Some(recent) = log.as_mut() {
+                    recent.retain(|block| Self::in_window(*block));
+                    if recent.is_empty() {
+                        *log = None;
+                    }
+                }
             });
         }
 

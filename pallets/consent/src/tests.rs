@@ -894,6 +894,10 @@ fn expired_consents_are_prunable_and_the_last_one_clears_the_owner() {
             Grantee::Anyone,
             Some(10),
         );
+        assert!(
+            crate::ConsentCalls::<Test>::contains_key(ALICE),
+            "the grant was logged"
+        );
         System::set_block_number(10 + CLAIM_PERIOD);
         assert_ok!(Consent::prune_consent(
             RuntimeOrigin::signed(BOB),
@@ -901,6 +905,35 @@ fn expired_consents_are_prunable_and_the_last_one_clears_the_owner() {
             id
         ));
         assert!(!Consents::<Test>::contains_key(ALICE));
+        assert!(
+            !crate::ConsentCalls::<Test>::contains_key(ALICE),
+            "calls that left the window are forgotten with the last consent"
+        );
+    });
+}
+
+#[test]
+fn pruning_keeps_the_calls_still_in_the_window() {
+    run_test(|| {
+        let old = granted(
+            ALICE,
+            Scope::All,
+            Purpose::Research,
+            Grantee::Anyone,
+            Some(2),
+        );
+        System::set_block_number(2 + CLAIM_PERIOD);
+        granted(ALICE, Scope::All, Purpose::Education, Grantee::Anyone, None);
+        assert_ok!(Consent::prune_consent(
+            RuntimeOrigin::signed(BOB),
+            ALICE,
+            old
+        ));
+        assert_eq!(
+            crate::ConsentCalls::<Test>::get(ALICE).into_inner(),
+            vec![2 + CLAIM_PERIOD]
+        );
+        assert_eq!(Consent::calls_in_window(&ALICE), 1);
     });
 }
 

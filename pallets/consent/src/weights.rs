@@ -86,8 +86,8 @@ impl Estimates {
         estimate(self.db, 20, 2, 2, Some(self.vector))
     }
     fn prune_consent(&self) -> Weight {
-        // reads and writes: Consents.
-        estimate(self.db, 20, 1, 1, Some(self.vector))
+        // reads and writes: Consents, ConsentCalls.
+        estimate(self.db, 20, 2, 2, Some(self.vector))
     }
     fn create_class(&self) -> Weight {
         // reads and writes: Classes.

@@ -3,8 +3,13 @@
 
 use super::*;
 use frame_benchmarking::v2::*;
-use frame_support::{weights::Weight, BoundedVec};
+use frame_support::{
+    traits::fungible::{Inspect, Mutate},
+    weights::Weight,
+    BoundedVec,
+};
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
+use sp_runtime::traits::Saturating;
 
 fn peer_id<T: Config>(owner: &str, n: u32, j: u32) -> PeerIdOf<T> {
     BoundedVec::truncate_from(format!("bench-{owner}-{n}-{j}").into_bytes())
@@ -20,7 +25,8 @@ fn hospital_info<T: Config>(n: u32, peers: u32) -> HospitalOf<T> {
     }
 }
 
-/// Admits hospitals until the consortium has `m` members; returns the members.
+/// Admits hospitals until the consortium has `m` members, each able to hold the deposits of
+/// its most open proposals of the largest size; returns the members.
 fn members_up_to<T: Config>(m: u32) -> Vec<T::AccountId> {
     let mut n = 0;
     while (Members::<T>::decode_len().unwrap_or(0) as u32) < m {
@@ -29,7 +35,18 @@ fn members_up_to<T: Config>(m: u32) -> Vec<T::AccountId> {
             .expect("fresh account and peer ids");
         n += 1;
     }
-    Members::<T>::get().into_inner()
+    let largest = T::ProposalDepositBase::get().saturating_add(
+        T::ProposalDepositPerByte::get()
+            .saturating_mul((T::MaxCallLen::get().saturating_add(1_024)).into()),
+    );
+    let funds = largest
+        .saturating_mul(T::MaxProposalsPerMember::get().into())
+        .saturating_add(T::Currency::minimum_balance());
+    let members = Members::<T>::get().into_inner();
+    for member in &members {
+        T::Currency::mint_into(member, funds).expect("members are funded");
+    }
+    members
 }
 
 fn newcomer<T: Config>() -> ActionOf<T> {

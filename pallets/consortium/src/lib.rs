@@ -5,7 +5,9 @@
 //! change is a proposal here.
 //!
 //! ## Dispatchables
-//! - [`Pallet::propose`]: a member proposes an [`Action`]; proposing counts as an aye.
+//! - [`Pallet::propose`]: a member proposes an [`Action`]; proposing counts as an aye. The
+//!   proposer's storage deposit (`ProposalDepositBase` plus `ProposalDepositPerByte` per byte of
+//!   the encoded action) is held until the proposal is decided or closed.
 //! - [`Pallet::vote`]: one vote per entitled member. A proposal executes as soon as two thirds
 //!   of the members entitled to vote on it (rounded up) approve, and is rejected as soon as that
 //!   can no longer happen.
@@ -32,6 +34,8 @@
 //!   (counted in [`OpenProposalsBy`]), and dispute votes at most [`Config::MaxOpenDisputes`], each
 //!   indexed in [`DisputeVotes`] by its order; no voter voted twice or is excluded; every voter
 //!   is a member.
+//! - Each proposer's held proposal deposits add up to its open proposals' deposits; disputes
+//!   hold none.
 //!
 //! ## Validator set
 //! The pallet is the runtime's `pallet_session::SessionManager`: every new session queues the
@@ -62,7 +66,11 @@ pub use weights::WeightInfo;
 use alloc::vec::Vec;
 use frame_support::{
     dispatch::{GetDispatchInfo, PostDispatchInfo},
-    traits::{Contains, EstimateNextSessionRotation, Get, UnfilteredDispatchable},
+    traits::{
+        fungible::{Inspect, InspectHold, Mutate, MutateHold},
+        tokens::Precision,
+        Contains, EstimateNextSessionRotation, Get, UnfilteredDispatchable,
+    },
 };
 use sp_runtime::{
     traits::{Dispatchable, One, Saturating, Zero},
@@ -84,6 +92,18 @@ pub mod pallet {
             + GetDispatchInfo;
         /// Where dispute decisions go.
         type Disputes: DisputeDecisions;
+        /// The runtime's hold reasons, which include this pallet's.
+        type RuntimeHoldReason: From<HoldReason>;
+        /// Holds proposers' deposits.
+        type Currency: Mutate<Self::AccountId>
+            + MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
+        /// Deposit per member proposal.
+        #[pallet::constant]
+        type ProposalDepositBase: Get<BalanceOf<Self>>;
+        /// Further deposit per byte of the proposal's encoded action (a runtime upgrade's code
+        /// is large).
+        #[pallet::constant]
+        type ProposalDepositPerByte: Get<BalanceOf<Self>>;
         /// The session pallet's keys and queue (validators are members with session keys).
         type Session: SessionView<Self::AccountId>;
         /// Fewest members the consortium may have (4: survives one failed validator).
@@ -135,16 +155,26 @@ pub mod pallet {
         RegulatorOf<T>,
         <T as Config>::MaxCallLen,
     >;
+    pub type BalanceOf<T> =
+        <<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
     pub type ProposalOf<T> = Proposal<
         <T as frame_system::Config>::AccountId,
         ActionOf<T>,
         BlockNumberFor<T>,
+        BalanceOf<T>,
         <T as Config>::MaxMembers,
     >;
     pub type PeerIdOf<T> = PeerIdBytes<<T as Config>::MaxPeerIdLen>;
 
     #[pallet::pallet]
     pub struct Pallet<T>(_);
+
+    /// Why this pallet holds funds.
+    #[pallet::composite_enum]
+    pub enum HoldReason {
+        /// A member proposal's storage deposit, held from its proposer while it is open.
+        ProposalDeposit,
+    }
 
     /// Member hospitals, sorted.
     #[pallet::storage]
@@ -364,6 +394,8 @@ pub mod pallet {
         TooManyProposals,
         /// This member has `MaxProposalsPerMember` proposals open; vote or close some first.
         TooManyProposalsByMember,
+        /// The proposer cannot hold the proposal's storage deposit.
+        CannotHoldDeposit,
         /// Too many dispute votes are open; the buyer may dispute again once one closes.
         TooManyDisputes,
         /// This order's dispute is already being voted on.
@@ -510,6 +542,13 @@ pub mod pallet {
                 .collect()
         }
 
+        /// The storage deposit a member proposal of `action` holds.
+        pub fn deposit_for(action: &ActionOf<T>) -> BalanceOf<T> {
+            let bytes = BalanceOf::<T>::from(action.encoded_size() as u32);
+            T::ProposalDepositBase::get()
+                .saturating_add(T::ProposalDepositPerByte::get().saturating_mul(bytes))
+        }
+
         /// Opens the vote on a buyer's dispute of `order`; the custodian does not vote.
         pub fn open_dispute(
             order: OrderId,
@@ -538,6 +577,13 @@ pub mod pallet {
                 OpenProposalsBy::<T>::mutate_exists(proposer, |open| {
                     *open = open.and_then(|n| n.checked_sub(1)).filter(|n| *n > 0);
                 });
+                // The hold is this pallet's own and at least the deposit: nothing can fail.
+                let _ = T::Currency::release(
+                    &HoldReason::ProposalDeposit.into(),
+                    proposer,
+                    proposal.deposit,
+                    Precision::BestEffort,
+                );
             }
         }
 
@@ -663,12 +709,16 @@ pub mod pallet {
                     Error::<T>::TooManyProposals
                 );
             }
+            let mut deposit = BalanceOf::<T>::zero();
             if let Some(proposer) = &proposer {
                 let open = OpenProposalsBy::<T>::get(proposer);
                 ensure!(
                     open < T::MaxProposalsPerMember::get(),
                     Error::<T>::TooManyProposalsByMember
                 );
+                deposit = Self::deposit_for(&action);
+                T::Currency::hold(&HoldReason::ProposalDeposit.into(), proposer, deposit)
+                    .map_err(|_| Error::<T>::CannotHoldDeposit)?;
                 OpenProposalsBy::<T>::insert(proposer, open + 1);
             }
             let expires_at = frame_system::Pallet::<T>::block_number()
@@ -683,6 +733,7 @@ pub mod pallet {
                     ayes: BoundedVec::new(),
                     nays: BoundedVec::new(),
                     expires_at,
+                    deposit,
                 },
             );
             ProposalCount::<T>::put(index.saturating_add(1));
@@ -944,10 +995,15 @@ pub mod pallet {
             let mut open = 0u32;
             let mut disputes = 0u32;
             let mut by_proposer = alloc::collections::BTreeMap::<T::AccountId, u32>::new();
+            let mut deposits = alloc::collections::BTreeMap::<T::AccountId, BalanceOf<T>>::new();
             for (index, p) in Proposals::<T>::iter() {
                 open += 1;
                 if let Some(proposer) = &p.proposer {
                     *by_proposer.entry(proposer.clone()).or_default() += 1;
+                    let held = deposits.entry(proposer.clone()).or_insert(Zero::zero());
+                    *held = held.saturating_add(p.deposit);
+                } else {
+                    ensure!(p.deposit.is_zero(), "a dispute vote holds a deposit");
                 }
                 ensure!(index < next, "proposal index not below ProposalCount");
                 if let Action::DecideDispute { order } = p.action {
@@ -992,6 +1048,13 @@ pub mod pallet {
                     .all(|n| *n <= T::MaxProposalsPerMember::get()),
                 "a member over its proposal cap"
             );
+            let reason = HoldReason::ProposalDeposit.into();
+            for (proposer, held) in deposits {
+                ensure!(
+                    T::Currency::balance_on_hold(&reason, &proposer) == held,
+                    "a proposer's held deposits differ from its open proposals' deposits"
+                );
+            }
             let ours = QueuedValidators::<T>::get();
             ensure!(
                 ours.is_empty() || ours.len() as u32 >= T::MinMembers::get(),

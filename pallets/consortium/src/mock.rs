@@ -1,5 +1,5 @@
-//! A test runtime: frame-system and the consortium, with founding hospitals 1..=4 and one
-//! regulator (account 100).
+//! A test runtime: frame-system, balances and the consortium, with founding hospitals 1..=4
+//! (funded) and one regulator (account 100).
 
 use crate as pallet_consortium;
 use core::cell::RefCell;
@@ -11,6 +11,7 @@ type Block = frame_system::mocking::MockBlock<Test>;
 frame_support::construct_runtime!(
     pub enum Test {
         System: frame_system,
+        Balances: pallet_balances,
         Consortium: pallet_consortium,
     }
 );
@@ -18,7 +19,19 @@ frame_support::construct_runtime!(
 #[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
 impl frame_system::Config for Test {
     type Block = Block;
+    type AccountData = pallet_balances::AccountData<u64>;
 }
+
+#[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
+impl pallet_balances::Config for Test {
+    type AccountStore = System;
+    type RuntimeHoldReason = RuntimeHoldReason;
+}
+
+/// What hospitals 1..=6 start with.
+pub const INITIAL_BALANCE: u64 = 100_000;
+pub const DEPOSIT_BASE: u64 = 10;
+pub const DEPOSIT_PER_BYTE: u64 = 1;
 
 thread_local! {
     /// Dispute decisions the consortium reported to the (mock) escrow.
@@ -60,6 +73,10 @@ parameter_types! {
 impl pallet_consortium::Config for Test {
     type RuntimeCall = RuntimeCall;
     type Disputes = RecordDisputes;
+    type RuntimeHoldReason = RuntimeHoldReason;
+    type Currency = Balances;
+    type ProposalDepositBase = frame_support::traits::ConstU64<DEPOSIT_BASE>;
+    type ProposalDepositPerByte = frame_support::traits::ConstU64<DEPOSIT_PER_BYTE>;
     type Session = MockSession;
     type MinMembers = ConstU32<4>;
     type MaxMembers = ConstU32<6>;
@@ -90,6 +107,11 @@ pub const LIFETIME: u64 = 10;
 pub fn new_test_ext() -> sp_io::TestExternalities {
     let storage = RuntimeGenesisConfig {
         system: Default::default(),
+        balances: pallet_balances::GenesisConfig {
+            // Hospitals 5 and 6, admitted in some tests, are funded too; 7 is not.
+            balances: (1..=6u64).map(|n| (n, INITIAL_BALANCE)).collect(),
+            ..Default::default()
+        },
         consortium: pallet_consortium::GenesisConfig {
             hospitals: (1..=4u64)
                 .map(|n| {

@@ -226,6 +226,7 @@ fn expired_proposal_takes_no_votes_and_closes_with_nothing_done() {
 fn proposal_lifetime_defaults_when_genesis_leaves_it_out() {
     let storage = RuntimeGenesisConfig {
         system: Default::default(),
+        balances: Default::default(),
         consortium: crate::GenesisConfig::default(),
     }
     .build_storage()
@@ -924,5 +925,100 @@ fn try_state_detects_corruption() {
             Consortium::do_try_state().is_err(),
             "zero proposal lifetime"
         );
+    });
+}
+
+/// What the consortium holds from `who` for its open proposals.
+fn held(who: u64) -> u64 {
+    use frame_support::traits::fungible::InspectHold;
+    Balances::balance_on_hold(&HoldReason::ProposalDeposit.into(), &who)
+}
+
+#[test]
+fn a_proposal_holds_its_deposit_until_it_passes() {
+    test(|| {
+        let action = add(5);
+        let deposit = DEPOSIT_BASE + DEPOSIT_PER_BYTE * action.encoded_size() as u64;
+        assert_eq!(Consortium::deposit_for(&action), deposit);
+        let index = propose(1, action);
+        assert_eq!(Proposals::<Test>::get(index).unwrap().deposit, deposit);
+        assert_eq!(held(1), deposit);
+        assert_eq!(Balances::free_balance(1), INITIAL_BALANCE - deposit);
+        assert_ok!(vote(2, index, true));
+        assert_ok!(vote(3, index, true));
+        assert!(members().contains(&5));
+        assert_eq!(held(1), 0);
+        assert_eq!(Balances::free_balance(1), INITIAL_BALANCE);
+    });
+}
+
+#[test]
+fn a_rejected_or_expired_proposal_returns_its_deposit() {
+    test(|| {
+        let rejected = propose(1, add(5));
+        let expiring = propose(2, add(6));
+        assert!(held(1) > 0 && held(2) > 0);
+        assert_ok!(vote(2, rejected, false));
+        assert_ok!(vote(3, rejected, false));
+        assert!(!Proposals::<Test>::contains_key(rejected));
+        assert_eq!(held(1), 0);
+
+        System::set_block_number(1 + LIFETIME + 1);
+        assert_ok!(Consortium::close(
+            RuntimeOrigin::signed(REGULATOR),
+            expiring
+        ));
+        assert_eq!(held(2), 0);
+        assert_eq!(Balances::free_balance(2), INITIAL_BALANCE);
+    });
+}
+
+#[test]
+fn a_larger_action_holds_a_larger_deposit() {
+    test(|| {
+        let small = root_action(&RuntimeCall::System(frame_system::Call::remark {
+            remark: vec![0; 10],
+        }));
+        let large = root_action(&RuntimeCall::System(frame_system::Call::remark {
+            remark: vec![0; 500],
+        }));
+        let extra = Consortium::deposit_for(&large) - Consortium::deposit_for(&small);
+        assert!(extra >= 490 * DEPOSIT_PER_BYTE, "490 more bytes: {extra}");
+        propose(1, small.clone());
+        propose(1, large.clone());
+        assert_eq!(
+            held(1),
+            Consortium::deposit_for(&small) + Consortium::deposit_for(&large)
+        );
+    });
+}
+
+#[test]
+fn a_member_that_cannot_hold_the_deposit_cannot_propose() {
+    test(|| {
+        admit(7);
+        assert_eq!(Balances::free_balance(7), 0);
+        assert_noop!(
+            Consortium::propose(RuntimeOrigin::signed(7), add(6)),
+            Error::<Test>::CannotHoldDeposit
+        );
+    });
+}
+
+#[test]
+fn disputes_hold_no_deposit() {
+    test(|| {
+        let index = Consortium::open_dispute(7, 1).expect("the dispute opens");
+        assert_eq!(Proposals::<Test>::get(index).unwrap().deposit, 0);
+        assert_eq!((1..=4).map(held).sum::<u64>(), 0);
+    });
+}
+
+#[test]
+fn try_state_detects_a_deposit_that_is_not_held() {
+    new_test_ext().execute_with(|| {
+        let index = propose(1, add(5));
+        Proposals::<Test>::mutate(index, |p| p.as_mut().unwrap().deposit += 1);
+        assert!(Consortium::do_try_state().is_err());
     });
 }

@@ -144,12 +144,18 @@ pub enum DisputeOutcome {
     MaxEncodedLen,
 )]
 #[scale_info(skip_type_params(MaxVoters))]
-#[codec(mel_bound(AccountId: MaxEncodedLen, Act: MaxEncodedLen, BlockNumber: MaxEncodedLen))]
-pub struct Proposal<AccountId, Act, BlockNumber, MaxVoters: Get<u32>>
+#[codec(mel_bound(
+    AccountId: MaxEncodedLen,
+    Act: MaxEncodedLen,
+    BlockNumber: MaxEncodedLen,
+    Balance: MaxEncodedLen
+))]
+pub struct Proposal<AccountId, Act, BlockNumber, Balance, MaxVoters: Get<u32>>
 where
     AccountId: Clone + core::fmt::Debug + PartialEq + Eq,
     Act: Clone + core::fmt::Debug + PartialEq + Eq,
     BlockNumber: Clone + core::fmt::Debug + PartialEq + Eq,
+    Balance: Clone + core::fmt::Debug + PartialEq + Eq,
 {
     /// The member who proposed it; `None` for a dispute opened by the escrow.
     pub proposer: Option<AccountId>,
@@ -160,6 +166,8 @@ where
     pub nays: BoundedVec<AccountId, MaxVoters>,
     /// Last block at which votes are accepted.
     pub expires_at: BlockNumber,
+    /// Held from the proposer until the proposal is decided or closed (zero for disputes).
+    pub deposit: Balance,
 }
 
 /// Votes needed to pass among `eligible` voters: two thirds, rounded up.

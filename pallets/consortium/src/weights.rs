@@ -74,16 +74,17 @@ mod estimates {
     }
 
     // Members, Hospitals/PeerOwners checks, ProposalCount, Proposals, the proposer's and the
-    // dispute counters; a passing proposal's execution is bounded by `vote`'s weight plus the
-    // Root call's own weight.
+    // dispute counters, the proposer's account and holds (the deposit); a passing proposal's
+    // execution is bounded by `vote`'s weight plus the Root call's own weight. A deciding vote
+    // and `close` release the deposit (account and holds).
     pub fn propose(db: RuntimeDbWeight, members: u32) -> Weight {
-        compute(25 + members as u64, 4_096).saturating_add(db.reads_writes(7, 5))
+        compute(25 + members as u64, 4_096).saturating_add(db.reads_writes(9, 7))
     }
     pub fn vote(db: RuntimeDbWeight, members: u32) -> Weight {
-        compute(25 + members as u64, 4_096).saturating_add(db.reads_writes(7, 7))
+        compute(25 + members as u64, 4_096).saturating_add(db.reads_writes(9, 9))
     }
     pub fn close(db: RuntimeDbWeight) -> Weight {
-        compute(20, 2_048).saturating_add(db.reads_writes(3, 3))
+        compute(20, 2_048).saturating_add(db.reads_writes(5, 5))
     }
     pub fn update_hospital(db: RuntimeDbWeight, peers: u32) -> Weight {
         let peers = peers as u64;

@@ -414,6 +414,7 @@ pub mod pallet {
             T::Currency::hold(&payment, &buyer, price)?;
             NextOrderId::<T>::put(next);
             PendingDeliveries::<T>::insert(&terms.custodian, order, ());
+            T::Listings::order_placed(listing);
             Orders::<T>::insert(
                 order,
                 Order {
@@ -513,6 +514,7 @@ pub mod pallet {
             stored.price = stored.price.saturating_sub(unused);
             stored.state = OrderState::Delivered { release_at };
             PendingDeliveries::<T>::remove(&stored.custodian, order);
+            T::Listings::delivery_ended(stored.listing);
             stored.receipt = Some(Receipt {
                 ciphertext_digest,
                 size,
@@ -564,6 +566,7 @@ pub mod pallet {
             });
             Self::refund_price(order, &mut stored, RefundCause::NothingToDeliver)?;
             PendingDeliveries::<T>::remove(&stored.custodian, order);
+            T::Listings::delivery_ended(stored.listing);
             stored.state = OrderState::Refunded;
             Orders::<T>::insert(order, stored);
             Ok(())
@@ -618,6 +621,7 @@ pub mod pallet {
             };
             Self::refund_price(order, &mut stored, cause)?;
             PendingDeliveries::<T>::remove(&stored.custodian, order);
+            T::Listings::delivery_ended(stored.listing);
             stored.state = OrderState::Refunded;
             Orders::<T>::insert(order, stored);
             Ok(())

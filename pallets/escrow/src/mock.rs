@@ -126,9 +126,17 @@ impl pallet_delivery::BenchmarkHelper<u64> for MockBenchmarkHelper {
     }
 }
 
+/// No listing deposit here, so the custodians' balances follow the orders alone; the listing
+/// pallet's own tests cover the deposit, these the listing's lifetime along its orders.
+pub const LISTING_DEPOSIT: u64 = 0;
+
 impl pallet_listing::Config for Test {
     type Custodians = MockCustodians;
     type Balance = u64;
+    type RuntimeHoldReason = RuntimeHoldReason;
+    type Currency = Balances;
+    type ListingDepositBase = ConstU64<LISTING_DEPOSIT>;
+    type ListingDepositPerByte = ConstU64<0>;
     type MaxFilterSummaryLen = ConstU32<64>;
     type WeightInfo = ();
     #[cfg(feature = "runtime-benchmarks")]

@@ -9,7 +9,7 @@ use frame_support::{
     traits::{fungible::InspectHold, Hooks},
     weights::Weight,
 };
-use pallet_listing::ListingId;
+use pallet_listing::{ListingId, ListingRegistry};
 use sp_core::H256;
 use sp_runtime::DispatchError;
 
@@ -113,6 +113,55 @@ fn disputed_order() -> OrderId {
 // ---------------------------------------------------------------- buy
 
 #[test]
+fn a_closed_listing_is_removed_when_its_last_order_leaves_delivery() {
+    run_test(|| {
+        let listing = list(HOSPITAL, per_record(10, 100));
+        let delivered = buy(BUYER, listing);
+        let declined = buy(BUYER, listing);
+        let refunded = buy(OTHER_BUYER, listing);
+        let awaiting =
+            || pallet_listing::Listings::<Test>::get(listing).map(|l| l.awaiting_delivery);
+        assert_eq!(awaiting(), Some(3));
+        assert_ok!(Listing::close_listing(
+            RuntimeOrigin::signed(HOSPITAL),
+            listing
+        ));
+
+        deliver(delivered, 60);
+        assert_eq!(awaiting(), Some(2));
+        // A delivered order needs the listing no more: its dispute goes on without it.
+        assert_ok!(Escrow::dispute(RuntimeOrigin::signed(BUYER), delivered));
+        assert_ok!(Escrow::decline(
+            RuntimeOrigin::signed(HOSPITAL),
+            declined,
+            now()
+        ));
+        assert_eq!(awaiting(), Some(1));
+        go_to(now() + DELIVERY_PERIOD + 1);
+        assert_ok!(Escrow::refund(RuntimeOrigin::signed(OTHER_BUYER), refunded));
+        assert_eq!(awaiting(), None, "the closed listing is removed");
+        assert!(pallet_listing::Pallet::<Test>::listing_terms(listing).is_none());
+        assert!(matches!(state(delivered), OrderState::Disputed { .. }));
+        // Its vote expired while the other orders ended: the default outcome applies.
+        assert_ok!(Escrow::finalize(RuntimeOrigin::signed(STRANGER), delivered));
+        assert!(matches!(state(delivered), OrderState::Resolved { .. }));
+    });
+}
+
+#[test]
+fn an_active_listing_stays_after_its_orders_end() {
+    run_test(|| {
+        let listing = list(HOSPITAL, flat(700, 100));
+        let order = buy(BUYER, listing);
+        deliver(order, 5);
+        let stored = pallet_listing::Listings::<Test>::get(listing).expect("still listed");
+        assert!(stored.active);
+        assert_eq!(stored.awaiting_delivery, 0);
+        assert_eq!(buy(OTHER_BUYER, listing), order + 1);
+    });
+}
+
+#[test]
 fn buy_holds_the_maximum_cost_and_opens_a_paid_order() {
     run_test(|| {
         let listing = list(HOSPITAL, per_record(10, 100));
@@ -169,6 +218,8 @@ fn buy_refuses_an_unknown_listing() {
 fn buy_refuses_an_inactive_listing() {
     run_test(|| {
         let listing = list(HOSPITAL, flat(700, 100));
+        // An order awaiting delivery keeps the closed listing stored.
+        buy(OTHER_BUYER, listing);
         assert_ok!(Listing::close_listing(
             RuntimeOrigin::signed(HOSPITAL),
             listing

@@ -2,8 +2,15 @@
 //!
 //! The catalogue of datasets hospitals sell. A member hospital (the *custodian*) lists a
 //! dataset with a public description (machine-readable filter: category codes and time range;
-//! a summary in words; purpose; terms document hash) and a price (per record or flat, with a maximum record count); it may update the
-//! listing, which bumps its version, and close it.
+//! a summary in words; purpose; terms document hash) and a price (per record or flat, with a
+//! maximum record count); it may update the listing, which bumps its version, and close it.
+//!
+//! ## Storage deposit
+//! A listing holds a deposit from its custodian (`ListingDepositBase` plus
+//! `ListingDepositPerByte` per byte of its encoded description) for as long as it is stored, so
+//! the catalogue cannot grow for free. Closing returns it at once, or, while orders on the
+//! listing still await delivery (the custodian's node reads the listing's filter to deliver),
+//! when the last of them is delivered, declined or refunded; the listing is then removed.
 //!
 //! Why listing and escrow are two pallets: a listing is the custodian's public offer and
 //! changes only by the custodian; an order is the buyer's money and changes by buyer,
@@ -16,12 +23,16 @@
 //! - [`Pallet::create_listing`]: a member custodian lists a dataset (version 1, active).
 //! - [`Pallet::update_listing`]: the custodian replaces description and price; version + 1.
 //! - [`Pallet::close_listing`]: the custodian closes it for good; open orders are unaffected.
+//!   Allowed after the custodian left the consortium.
 //!
 //! ## Invariants (`try_state`)
 //! - Every listing id is below `NextListingId`; every version is at least 1.
 //! - Every listing has an ordered time range, a non-zero price and record limit, and a
 //!   maximum cost that does not overflow.
 //! - `ActiveListingCount` equals the number of active listings.
+//! - Every stored listing is active or awaits a delivery; its deposit is what its description
+//!   requires (as of its last update) and the custodians' held deposits add up to the stored
+//!   ones.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -45,6 +56,13 @@ pub trait ListingRegistry<AccountId, Balance> {
     /// The terms of listing `id`, if it exists (closed listings included, `active == false`).
     fn listing_terms(id: ListingId) -> Option<ListingTerms<AccountId, Balance>>;
 
+    /// An order was placed on listing `id`: keep it stored until that order is delivered.
+    fn order_placed(id: ListingId);
+
+    /// An order on listing `id` was delivered, declined or refunded: a closed listing with no
+    /// more orders awaiting delivery is removed and its deposit returned.
+    fn delivery_ended(id: ListingId);
+
     /// Create an active listing for benchmarks of pallets that sell from listings.
     #[cfg(feature = "runtime-benchmarks")]
     fn create_benchmark_listing(custodian: AccountId, pricing: Pricing<Balance>) -> ListingId;
@@ -60,9 +78,14 @@ pub trait BenchmarkHelper<AccountId> {
 #[frame_support::pallet]
 pub mod pallet {
     use super::*;
-    use frame_support::{pallet_prelude::*, traits::Contains};
+    use frame_support::pallet_prelude::*;
+    use frame_support::traits::{
+        fungible::{InspectHold, Mutate, MutateHold},
+        tokens::Precision,
+        Contains,
+    };
     use frame_system::pallet_prelude::*;
-    use sp_runtime::traits::AtLeast32BitUnsigned;
+    use sp_runtime::traits::{AtLeast32BitUnsigned, Saturating, Zero};
 
     /// A listing as stored for runtime `T`.
     pub type ListingOf<T> = Listing<
@@ -76,12 +99,30 @@ pub mod pallet {
     #[pallet::pallet]
     pub struct Pallet<T>(_);
 
+    /// Why this pallet holds funds.
+    #[pallet::composite_enum]
+    pub enum HoldReason {
+        /// A listing's storage deposit, held from its custodian while the listing is stored.
+        ListingDeposit,
+    }
+
     #[pallet::config]
     pub trait Config: frame_system::Config {
         /// The consortium's current member hospitals: only they may list.
         type Custodians: Contains<Self::AccountId>;
         /// The currency amount prices are quoted in (the runtime's balance type).
         type Balance: Parameter + Member + AtLeast32BitUnsigned + MaxEncodedLen + Copy + From<u32>;
+        /// The runtime's hold reasons, which include this pallet's.
+        type RuntimeHoldReason: From<HoldReason>;
+        /// Holds the listings' deposits.
+        type Currency: Mutate<Self::AccountId, Balance = Self::Balance>
+            + MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
+        /// Deposit per listing.
+        #[pallet::constant]
+        type ListingDepositBase: Get<Self::Balance>;
+        /// Further deposit per byte of the listing's encoded description.
+        #[pallet::constant]
+        type ListingDepositPerByte: Get<Self::Balance>;
         /// Longest filter summary, in bytes.
         #[pallet::constant]
         type MaxFilterSummaryLen: Get<u32>;
@@ -92,7 +133,7 @@ pub mod pallet {
         type BenchmarkHelper: BenchmarkHelper<Self::AccountId>;
     }
 
-    /// All listings ever created, closed ones included.
+    /// Active listings, and closed ones whose orders still await delivery.
     #[pallet::storage]
     pub type Listings<T: Config> = StorageMap<_, Blake2_128Concat, ListingId, ListingOf<T>>;
 
@@ -113,6 +154,7 @@ pub mod pallet {
             custodian: T::AccountId,
             description: DescriptionOf<T>,
             pricing: Pricing<T::Balance>,
+            deposit: T::Balance,
         },
         /// A custodian changed a listing; buyers must agree to `version` now.
         ListingUpdated {
@@ -120,9 +162,17 @@ pub mod pallet {
             version: u32,
             description: DescriptionOf<T>,
             pricing: Pricing<T::Balance>,
+            deposit: T::Balance,
         },
         /// A custodian closed a listing.
         ListingClosed { listing: ListingId },
+        /// A closed listing with no order awaiting delivery was removed; its deposit went
+        /// back to the custodian.
+        ListingRemoved {
+            listing: ListingId,
+            custodian: T::AccountId,
+            deposit: T::Balance,
+        },
     }
 
     #[pallet::error]
@@ -151,6 +201,8 @@ pub mod pallet {
         VersionOverflow,
         /// Listing ids are exhausted.
         ListingIdOverflow,
+        /// The custodian cannot hold the listing's storage deposit.
+        CannotHoldDeposit,
     }
 
     #[pallet::hooks]
@@ -183,6 +235,8 @@ pub mod pallet {
                 .checked_add(1)
                 .ok_or(Error::<T>::ListingIdOverflow)?;
             let active_count = ActiveListingCount::<T>::get().saturating_add(1);
+            let deposit = Self::deposit_for(&description);
+            Self::hold_deposit(&custodian, deposit)?;
 
             NextListingId::<T>::put(next);
             ActiveListingCount::<T>::put(active_count);
@@ -194,6 +248,8 @@ pub mod pallet {
                     pricing,
                     active: true,
                     version: 1,
+                    deposit,
+                    awaiting_delivery: 0,
                 },
             );
             Self::deposit_event(Event::ListingCreated {
@@ -201,6 +257,7 @@ pub mod pallet {
                 custodian,
                 description,
                 pricing,
+                deposit,
             });
             Ok(())
         }
@@ -223,22 +280,31 @@ pub mod pallet {
                 .version
                 .checked_add(1)
                 .ok_or(Error::<T>::VersionOverflow)?;
+            let deposit = Self::deposit_for(&description);
+            if deposit > stored.deposit {
+                Self::hold_deposit(&who, deposit.saturating_sub(stored.deposit))?;
+            } else {
+                Self::release_deposit(&who, stored.deposit.saturating_sub(deposit));
+            }
 
             stored.description = description.clone();
             stored.pricing = pricing;
             stored.version = version;
+            stored.deposit = deposit;
             Listings::<T>::insert(listing, stored);
             Self::deposit_event(Event::ListingUpdated {
                 listing,
                 version,
                 description,
                 pricing,
+                deposit,
             });
             Ok(())
         }
 
         /// Close a listing for good. Allowed for a hospital that has left the consortium too,
-        /// so it can withdraw its offers.
+        /// so it can withdraw its offers. The listing is removed and its deposit returned now,
+        /// or when the last of its orders awaiting delivery is delivered, declined or refunded.
         #[pallet::call_index(2)]
         #[pallet::weight(T::WeightInfo::close_listing())]
         pub fn close_listing(origin: OriginFor<T>, listing: ListingId) -> DispatchResult {
@@ -246,14 +312,55 @@ pub mod pallet {
             let mut stored = Self::own_active_listing(&who, listing)?;
 
             stored.active = false;
-            Listings::<T>::insert(listing, stored);
             ActiveListingCount::<T>::mutate(|count| *count = count.saturating_sub(1));
             Self::deposit_event(Event::ListingClosed { listing });
+            Self::store_or_remove(listing, stored);
             Ok(())
         }
     }
 
     impl<T: Config> Pallet<T> {
+        /// The storage deposit a listing with `description` holds.
+        pub fn deposit_for(description: &DescriptionOf<T>) -> T::Balance {
+            let bytes = T::Balance::from(description.encoded_size() as u32);
+            T::ListingDepositBase::get()
+                .saturating_add(T::ListingDepositPerByte::get().saturating_mul(bytes))
+        }
+
+        fn hold_deposit(custodian: &T::AccountId, amount: T::Balance) -> DispatchResult {
+            if amount.is_zero() {
+                return Ok(());
+            }
+            T::Currency::hold(&HoldReason::ListingDeposit.into(), custodian, amount)
+                .map_err(|_| Error::<T>::CannotHoldDeposit.into())
+        }
+
+        fn release_deposit(custodian: &T::AccountId, amount: T::Balance) {
+            // Best effort: the hold is this pallet's own, so it holds at least `amount`.
+            let _ = T::Currency::release(
+                &HoldReason::ListingDeposit.into(),
+                custodian,
+                amount,
+                Precision::BestEffort,
+            );
+        }
+
+        /// Store `stored` as listing `id`, unless it is closed with no order awaiting
+        /// delivery: then remove it and return its deposit.
+        fn store_or_remove(id: ListingId, stored: ListingOf<T>) {
+            if stored.active || stored.awaiting_delivery > 0 {
+                Listings::<T>::insert(id, stored);
+                return;
+            }
+            Listings::<T>::remove(id);
+            Self::release_deposit(&stored.custodian, stored.deposit);
+            Self::deposit_event(Event::ListingRemoved {
+                listing: id,
+                custodian: stored.custodian,
+                deposit: stored.deposit,
+            });
+        }
+
         /// The stored listing, if it exists, belongs to `who` and is still active.
         fn own_active_listing(
             who: &T::AccountId,
@@ -299,9 +406,22 @@ pub mod pallet {
         pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
             let next = NextListingId::<T>::get();
             let mut active = 0u32;
+            let mut deposits = alloc::collections::BTreeMap::<T::AccountId, T::Balance>::new();
             for (id, listing) in Listings::<T>::iter() {
                 ensure!(id < next, "a listing id is not below NextListingId");
                 ensure!(listing.version >= 1, "a listing has version 0");
+                ensure!(
+                    listing.active || listing.awaiting_delivery > 0,
+                    "a closed listing with no order awaiting delivery is still stored"
+                );
+                ensure!(
+                    listing.deposit == Self::deposit_for(&listing.description),
+                    "a listing's deposit is not what its description requires"
+                );
+                let held = deposits
+                    .entry(listing.custodian.clone())
+                    .or_insert(Zero::zero());
+                *held = held.saturating_add(listing.deposit);
                 ensure!(
                     Self::ensure_valid_offer(&listing.description, &listing.pricing).is_ok(),
                     "a stored listing is not a valid offer"
@@ -314,6 +434,13 @@ pub mod pallet {
                 active == ActiveListingCount::<T>::get(),
                 "ActiveListingCount is off"
             );
+            let reason = HoldReason::ListingDeposit.into();
+            for (custodian, held) in deposits {
+                ensure!(
+                    T::Currency::balance_on_hold(&reason, &custodian) == held,
+                    "a custodian's held listing deposits differ from its listings' deposits"
+                );
+            }
             Ok(())
         }
     }
@@ -329,11 +456,43 @@ pub mod pallet {
             })
         }
 
+        fn order_placed(id: ListingId) {
+            Listings::<T>::mutate_extant(id, |listing| {
+                listing.awaiting_delivery = listing.awaiting_delivery.saturating_add(1)
+            });
+        }
+
+        fn delivery_ended(id: ListingId) {
+            if let Some(mut listing) = Listings::<T>::get(id) {
+                listing.awaiting_delivery = listing.awaiting_delivery.saturating_sub(1);
+                Self::store_or_remove(id, listing);
+            }
+        }
+
         #[cfg(feature = "runtime-benchmarks")]
         fn create_benchmark_listing(
             custodian: T::AccountId,
             pricing: Pricing<T::Balance>,
         ) -> ListingId {
+            let description = ListingDescription {
+                filter_summary: BoundedVec::new(),
+                categories: BoundedVec::new(),
+                time_range: TimeRange { from: 0, until: 0 },
+                purpose: Purpose::Research,
+                terms_hash: Default::default(),
+            };
+            let deposit = Self::deposit_for(&description);
+            let minted = T::Currency::mint_into(
+                &custodian,
+                deposit.saturating_add(<T::Currency as frame_support::traits::fungible::Inspect<
+                    T::AccountId,
+                >>::minimum_balance()),
+            );
+            let held = Self::hold_deposit(&custodian, deposit);
+            assert!(
+                minted.is_ok() && held.is_ok(),
+                "the benchmark custodian holds the deposit"
+            );
             let listing = NextListingId::<T>::get();
             NextListingId::<T>::put(listing.saturating_add(1));
             ActiveListingCount::<T>::mutate(|count| *count = count.saturating_add(1));
@@ -341,16 +500,12 @@ pub mod pallet {
                 listing,
                 Listing {
                     custodian,
-                    description: ListingDescription {
-                        filter_summary: BoundedVec::new(),
-                        categories: BoundedVec::new(),
-                        time_range: TimeRange { from: 0, until: 0 },
-                        purpose: Purpose::Research,
-                        terms_hash: Default::default(),
-                    },
+                    description,
                     pricing,
                     active: true,
                     version: 1,
+                    deposit,
+                    awaiting_delivery: 0,
                 },
             );
             listing

@@ -4,7 +4,7 @@ use crate as pallet_listing;
 use crate::{ListingDescription, PriceModel, Pricing, Purpose, TimeRange};
 use frame_support::{
     derive_impl, parameter_types,
-    traits::{ConstU32, Contains},
+    traits::{ConstU32, ConstU64, Contains},
 };
 use sp_runtime::BuildStorage;
 
@@ -13,6 +13,7 @@ type Block = frame_system::mocking::MockBlock<Test>;
 frame_support::construct_runtime!(
     pub enum Test {
         System: frame_system,
+        Balances: pallet_balances,
         Listing: pallet_listing,
     }
 );
@@ -20,15 +21,27 @@ frame_support::construct_runtime!(
 #[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
 impl frame_system::Config for Test {
     type Block = Block;
+    type AccountData = pallet_balances::AccountData<u64>;
+}
+
+#[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
+impl pallet_balances::Config for Test {
+    type AccountStore = System;
+    type RuntimeHoldReason = RuntimeHoldReason;
 }
 
 pub const HOSPITAL: u64 = 1;
 pub const OTHER_HOSPITAL: u64 = 2;
 pub const STRANGER: u64 = 99;
 pub const MAX_SUMMARY_LEN: u32 = 64;
+pub const DEPOSIT_BASE: u64 = 100;
+pub const DEPOSIT_PER_BYTE: u64 = 2;
+pub const INITIAL_BALANCE: u64 = 10_000;
+/// A member hospital with too little to hold a listing's deposit.
+pub const POOR_HOSPITAL: u64 = 3;
 
 parameter_types! {
-    pub static Members: Vec<u64> = vec![HOSPITAL, OTHER_HOSPITAL];
+    pub static Members: Vec<u64> = vec![HOSPITAL, OTHER_HOSPITAL, POOR_HOSPITAL];
 }
 
 /// The consortium's member set, changeable per test through `Members::set`.
@@ -51,6 +64,10 @@ impl crate::BenchmarkHelper<u64> for MockBenchmarkHelper {
 impl pallet_listing::Config for Test {
     type Custodians = MockCustodians;
     type Balance = u64;
+    type RuntimeHoldReason = RuntimeHoldReason;
+    type Currency = Balances;
+    type ListingDepositBase = ConstU64<DEPOSIT_BASE>;
+    type ListingDepositPerByte = ConstU64<DEPOSIT_PER_BYTE>;
     type MaxFilterSummaryLen = ConstU32<MAX_SUMMARY_LEN>;
     type WeightInfo = ();
     #[cfg(feature = "runtime-benchmarks")]
@@ -100,9 +117,19 @@ pub fn flat(price: u64, max_records: u32) -> Pricing<u64> {
 }
 
 pub fn new_test_ext() -> sp_io::TestExternalities {
-    let storage = frame_system::GenesisConfig::<Test>::default()
+    let mut storage = frame_system::GenesisConfig::<Test>::default()
         .build_storage()
         .expect("genesis builds");
+    pallet_balances::GenesisConfig::<Test> {
+        balances: vec![
+            (HOSPITAL, INITIAL_BALANCE),
+            (OTHER_HOSPITAL, INITIAL_BALANCE),
+            (POOR_HOSPITAL, 50),
+        ],
+        ..Default::default()
+    }
+    .assimilate_storage(&mut storage)
+    .expect("balances genesis builds");
     let mut ext = sp_io::TestExternalities::new(storage);
     ext.execute_with(|| System::set_block_number(1));
     ext

@@ -4,8 +4,22 @@ use crate::{
     mock::*, ActiveListingCount, Error, Event, ListingRegistry, ListingTerms, Listings,
     NextListingId, PriceModel, Purpose, TimeRange,
 };
-use frame_support::{assert_noop, assert_ok};
+use codec::Encode;
+use frame_support::{
+    assert_noop, assert_ok,
+    traits::fungible::{Inspect, InspectHold},
+};
 use sp_runtime::DispatchError;
+
+/// What the listing pallet holds from `who`.
+fn held(who: u64) -> u64 {
+    Balances::balance_on_hold(&crate::HoldReason::ListingDeposit.into(), &who)
+}
+
+/// The deposit a listing described by `summary` (the mock's other fields) holds.
+fn expected_deposit(summary: &[u8], purpose: Purpose) -> u64 {
+    DEPOSIT_BASE + DEPOSIT_PER_BYTE * description(summary, purpose).encoded_size() as u64
+}
 
 fn last_event() -> Event<Test> {
     System::events()
@@ -43,6 +57,11 @@ fn create_listing_stores_an_active_version_one_listing() {
         );
         assert_eq!(NextListingId::<Test>::get(), id + 1);
         assert_eq!(ActiveListingCount::<Test>::get(), 1);
+        let deposit = expected_deposit(b"diabetes type 2, adults", Purpose::Research);
+        assert_eq!(stored.deposit, deposit);
+        assert_eq!(stored.awaiting_delivery, 0);
+        assert_eq!(held(HOSPITAL), deposit);
+        assert_eq!(Balances::balance(&HOSPITAL), INITIAL_BALANCE - deposit);
         assert_eq!(
             last_event(),
             Event::ListingCreated {
@@ -50,6 +69,7 @@ fn create_listing_stores_an_active_version_one_listing() {
                 custodian: HOSPITAL,
                 description: description(b"diabetes type 2, adults", Purpose::Research),
                 pricing: per_record(10, 1_000),
+                deposit,
             }
         );
     });
@@ -240,6 +260,10 @@ fn update_listing_replaces_terms_and_bumps_the_version() {
         assert_eq!(stored.version, 2);
         assert_eq!(stored.description, new_description);
         assert_eq!(stored.pricing, flat(5_000, 200));
+        // A shorter description holds a smaller deposit, a longer one a larger deposit.
+        let deposit = expected_deposit(b"diabetes, all ages", Purpose::PublicHealth);
+        assert_eq!(stored.deposit, deposit);
+        assert_eq!(held(HOSPITAL), deposit);
         assert_eq!(
             last_event(),
             Event::ListingUpdated {
@@ -247,15 +271,26 @@ fn update_listing_replaces_terms_and_bumps_the_version() {
                 version: 2,
                 description: new_description,
                 pricing: flat(5_000, 200),
+                deposit,
             }
         );
+        let longer = b"diabetes type 1 and 2, all ages, 2020-2024";
         assert_ok!(Listing::update_listing(
             RuntimeOrigin::signed(HOSPITAL),
             id,
-            description(b"v3", Purpose::PublicHealth),
+            description(longer, Purpose::PublicHealth),
             flat(5_000, 200),
         ));
         assert_eq!(Listings::<Test>::get(id).map(|l| l.version), Some(3));
+        assert_eq!(
+            held(HOSPITAL),
+            expected_deposit(longer, Purpose::PublicHealth)
+        );
+        assert_eq!(
+            Balances::total_balance(&HOSPITAL),
+            INITIAL_BALANCE,
+            "deposits are held, never taken"
+        );
     });
 }
 
@@ -319,16 +354,131 @@ fn update_listing_errors() {
 }
 
 #[test]
-fn close_listing_deactivates_it_for_good() {
+fn closing_a_listing_without_orders_removes_it_and_returns_its_deposit() {
     run_test(|| {
         let id = create_default_listing(HOSPITAL);
+        let deposit = Listings::<Test>::get(id).expect("stored").deposit;
         assert_ok!(Listing::close_listing(RuntimeOrigin::signed(HOSPITAL), id));
-        let stored = Listings::<Test>::get(id).expect("closed listings stay stored");
+        assert_eq!(Listings::<Test>::get(id), None);
+        assert_eq!(ActiveListingCount::<Test>::get(), 0);
+        assert_eq!(held(HOSPITAL), 0);
+        assert_eq!(Balances::balance(&HOSPITAL), INITIAL_BALANCE);
+        let events: Vec<_> = System::events()
+            .into_iter()
+            .filter_map(|record| match record.event {
+                RuntimeEvent::Listing(event) => Some(event),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            events[events.len() - 2..],
+            [
+                Event::ListingClosed { listing: id },
+                Event::ListingRemoved {
+                    listing: id,
+                    custodian: HOSPITAL,
+                    deposit
+                },
+            ]
+        );
+        assert_noop!(
+            Listing::close_listing(RuntimeOrigin::signed(HOSPITAL), id),
+            Error::<Test>::UnknownListing
+        );
+    });
+}
+
+#[test]
+fn a_closed_listing_stays_until_its_last_order_awaiting_delivery_ends() {
+    run_test(|| {
+        let id = create_default_listing(HOSPITAL);
+        let deposit = Listings::<Test>::get(id).expect("stored").deposit;
+        Listing::order_placed(id);
+        Listing::order_placed(id);
+        assert_ok!(Listing::close_listing(RuntimeOrigin::signed(HOSPITAL), id));
+        let stored = Listings::<Test>::get(id).expect("orders still await delivery");
         assert!(!stored.active);
         assert_eq!(stored.version, 1, "closing is not an update of the terms");
+        assert_eq!(stored.awaiting_delivery, 2);
         assert_eq!(ActiveListingCount::<Test>::get(), 0);
+        assert_eq!(held(HOSPITAL), deposit);
         assert_eq!(last_event(), Event::ListingClosed { listing: id });
 
+        Listing::delivery_ended(id);
+        assert_eq!(
+            Listings::<Test>::get(id).map(|l| l.awaiting_delivery),
+            Some(1)
+        );
+        Listing::delivery_ended(id);
+        assert_eq!(Listings::<Test>::get(id), None);
+        assert_eq!(held(HOSPITAL), 0);
+        assert_eq!(
+            last_event(),
+            Event::ListingRemoved {
+                listing: id,
+                custodian: HOSPITAL,
+                deposit
+            }
+        );
+        // An order ending on an already removed listing changes nothing.
+        Listing::delivery_ended(id);
+        assert_eq!(Balances::balance(&HOSPITAL), INITIAL_BALANCE);
+    });
+}
+
+#[test]
+fn an_active_listing_stays_when_its_orders_are_delivered() {
+    run_test(|| {
+        let id = create_default_listing(HOSPITAL);
+        Listing::order_placed(id);
+        Listing::delivery_ended(id);
+        let stored = Listings::<Test>::get(id).expect("active listings stay");
+        assert!(stored.active);
+        assert_eq!(stored.awaiting_delivery, 0);
+    });
+}
+
+#[test]
+fn a_custodian_that_cannot_hold_the_deposit_cannot_list() {
+    run_test(|| {
+        assert_noop!(
+            Listing::create_listing(
+                RuntimeOrigin::signed(POOR_HOSPITAL),
+                description(b"diabetes type 2, adults", Purpose::Research),
+                per_record(10, 1_000),
+            ),
+            Error::<Test>::CannotHoldDeposit
+        );
+        // Nor grow a listing's description past what it can hold.
+        let id = create_default_listing(HOSPITAL);
+        let spare = Balances::balance(&HOSPITAL);
+        assert_ok!(
+            <Balances as frame_support::traits::fungible::Mutate<u64>>::burn_from(
+                &HOSPITAL,
+                spare - 1,
+                frame_support::traits::tokens::Preservation::Expendable,
+                frame_support::traits::tokens::Precision::Exact,
+                frame_support::traits::tokens::Fortitude::Polite,
+            )
+        );
+        assert_noop!(
+            Listing::update_listing(
+                RuntimeOrigin::signed(HOSPITAL),
+                id,
+                description(b"a much longer summary than before", Purpose::Research),
+                per_record(10, 1_000),
+            ),
+            Error::<Test>::CannotHoldDeposit
+        );
+    });
+}
+
+#[test]
+fn a_closed_listing_cannot_be_closed_again_or_updated() {
+    run_test(|| {
+        let id = create_default_listing(HOSPITAL);
+        Listing::order_placed(id);
+        assert_ok!(Listing::close_listing(RuntimeOrigin::signed(HOSPITAL), id));
         assert_noop!(
             Listing::close_listing(RuntimeOrigin::signed(HOSPITAL), id),
             Error::<Test>::ListingClosed
@@ -366,7 +516,8 @@ fn a_removed_member_can_still_close_its_listing() {
         let id = create_default_listing(HOSPITAL);
         Members::set(vec![OTHER_HOSPITAL]);
         assert_ok!(Listing::close_listing(RuntimeOrigin::signed(HOSPITAL), id));
-        assert_eq!(Listings::<Test>::get(id).map(|l| l.active), Some(false));
+        assert_eq!(Listings::<Test>::get(id), None);
+        assert_eq!(held(HOSPITAL), 0);
     });
 }
 
@@ -384,6 +535,7 @@ fn listing_terms_reports_what_an_order_needs() {
                 pricing: per_record(10, 1_000),
             })
         );
+        Listing::order_placed(id);
         assert_ok!(Listing::close_listing(RuntimeOrigin::signed(HOSPITAL), id));
         assert_eq!(Listing::listing_terms(id).map(|t| t.active), Some(false));
         assert_eq!(Listing::listing_terms(id + 1), None);
@@ -408,6 +560,33 @@ fn try_state_detects_a_wrong_active_count() {
     new_test_ext().execute_with(|| {
         create_default_listing(HOSPITAL);
         ActiveListingCount::<Test>::put(5);
+        assert!(Listing::do_try_state().is_err());
+    });
+}
+
+#[test]
+fn try_state_detects_a_wrong_deposit_or_a_stale_closed_listing() {
+    new_test_ext().execute_with(|| {
+        let id = create_default_listing(HOSPITAL);
+        Listings::<Test>::mutate(id, |l| l.as_mut().expect("stored").deposit += 1);
+        assert!(Listing::do_try_state().is_err());
+    });
+    new_test_ext().execute_with(|| {
+        let id = create_default_listing(HOSPITAL);
+        Listings::<Test>::mutate(id, |l| l.as_mut().expect("stored").active = false);
+        ActiveListingCount::<Test>::put(0);
+        assert!(Listing::do_try_state().is_err());
+    });
+    new_test_ext().execute_with(|| {
+        create_default_listing(HOSPITAL);
+        assert_ok!(<Balances as frame_support::traits::fungible::MutateHold<
+            u64,
+        >>::release(
+            &crate::HoldReason::ListingDeposit.into(),
+            &HOSPITAL,
+            1,
+            frame_support::traits::tokens::Precision::Exact,
+        ));
         assert!(Listing::do_try_state().is_err());
     });
 }

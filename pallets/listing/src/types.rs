@@ -162,10 +162,15 @@ where
     pub custodian: AccountId,
     pub description: ListingDescription<MaxSummaryLen>,
     pub pricing: Pricing<Balance>,
-    /// Closed listings stay stored (orders refer to them) but cannot be bought or updated.
+    /// A closed listing cannot be bought or updated; it stays stored only while orders await
+    /// its delivery (the custodian's node reads its filter), then it is removed.
     pub active: bool,
     /// Starts at 1; every update increments it, so a buyer's agreed version pins the terms.
     pub version: u32,
+    /// Held from the custodian while the listing is stored; returned when it is removed.
+    pub deposit: Balance,
+    /// Orders placed on this listing and not yet delivered, declined or refunded.
+    pub awaiting_delivery: u32,
 }
 
 /// What a buyer's order needs to know about a listing.
