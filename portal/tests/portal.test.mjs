@@ -332,7 +332,8 @@ test('a tokenless patient enrols, grants and revokes consent; a hospital vote pa
       { filterSummary: 'all records', categories: [], timeRange: { from: 0, until: 2n ** 64n - 1n }, purpose: 'Research', termsHash: '0x' + '00'.repeat(32) },
       { model: { PerRecord: 10n ** 10n }, maxRecords: 100 }), alice);
     // The delivery period back to a week, so that the node's delivery cannot race the deadline.
-    await passRootCall(api.tx.system.setStorage([[xxhashAsHex(':DeliveryPeriod:', 128), '0x' + (7 * 28800).toString(16).padStart(8, '0').match(/../g).reverse().join('')]]));
+    const week = u8aToHex(api.createType('u32', 7 * 24 * 1200).toU8a());
+    await passRootCall(api.tx.system.setStorage([[xxhashAsHex(':DeliveryPeriod:', 128), week]]));
   });
 
   await step('buyer-confirms-and-disputes', async () => {
@@ -345,7 +346,7 @@ test('a tokenless patient enrols, grants and revokes consent; a hospital vote pa
     // Orders 1 and 2: the node delivers each (the receipt on chain), then the buyer confirms
     // one and disputes the other.
     for (const order of [1, 2]) {
-      await page.waitForFunction((o) => /^delivered/.test(document.querySelector(`[data-testid=order-state-${o}]`)?.textContent ?? ''), order, { timeout: 4 * STEP });
+      await page.waitForFunction((o) => /^delivered/.test(document.querySelector(`[data-testid=order-state-${o}]`)?.textContent ?? ''), order, { timeout: 2 * STEP });
     }
     await page.getByTestId('confirm-1').click();
     await signAndWaitFinal();
