@@ -375,12 +375,14 @@ test('a tokenless patient enrols, grants and revokes consent; a hospital vote pa
     await page.getByTestId('fetch-payouts').click();
     const claim = page.locator(`[data-testid^="claim-${u8aToHex(decodeAddress(alice.address))}-"]`);
     await claim.waitFor();
+    const epoch = (await claim.getAttribute('data-testid')).split('-').pop();
     const row = page.getByTestId('payout-claims').locator('tr', { has: claim });
     assert.match(await row.textContent(), new RegExp(`Alice General.*epoch \\d+.*0\\.014 MED.*0\\.014 MED to claim`));
     await claim.click();
     await page.locator('.tx').getByText('0.014 MED from Alice General').waitFor();
     assert.equal(await signAndWaitFinal(), 'Fee: none (free for patients)');
-    await page.getByTestId('payout-claims').getByText('claimed', { exact: true }).waitFor();
+    await page.waitForFunction((id) => document.querySelector(`[data-testid=${id}]`)?.textContent === 'claimed',
+      `payout-state-${u8aToHex(decodeAddress(alice.address))}-${epoch}`);
     assert.equal(await page.getByTestId('earnings').textContent(), 'Claimed so far: 0.014 MED');
     assert.equal(await page.getByTestId('patient-balance').textContent(), '0.014 MED', 'paid into the never-funded account');
     assert.equal(BigInt((await api.call.revenueApi.claimed(owner)).toString()), earned);

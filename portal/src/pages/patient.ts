@@ -1,6 +1,6 @@
 // Patient: my hospitals, my consents (grant in words, revoke), my earnings and their claims, and
-// which sales my consents covered. Works for an account that holds no tokens: its calls are free, and a
-// hospital submits (and pays for) its enrolment.
+// which sales my consents covered. Works for an account that holds no tokens: its calls are free,
+// and a hospital submits (and pays for) its enrolment.
 import { formatMed, purposeWords, PURPOSES, type Consent, type Grantee, type Order, type Purpose, type Scope } from '../chain';
 import type { Ctx, Page } from '../main';
 import { blocksInWords, confirmTx, h, table, whenBlock } from '../ui';
