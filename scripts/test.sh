@@ -21,7 +21,8 @@ SKIP_WASM_BUILD=1 cargo test --locked --no-fail-fast "${pallets[@]/#/--package=p
     --features "${features%,}" --lib -- benchmarking || status=1
 # The portal's browser test: builds portal/dist, starts a development node and a regulator's
 # observer on free loopback ports (the debug node that `cargo test` just built, or
-# MEDLEDGER_NODE) and drives Chromium through it; at most 15 minutes, nodes always killed.
+# MEDLEDGER_NODE; the `medledger` CLI next to it, or MEDLEDGER_CLI, fills the hospital's store)
+# and drives Chromium through it down to a patient's claim; at most 15 minutes, nodes always killed.
 if [[ -z "${MEDLEDGER_SKIP_PORTAL:-}" ]]; then
     echo "== portal: browser tests"
     (cd portal && npm run --silent build && timeout -k 30 900 node tests/portal.test.mjs) || { echo "portal: browser tests failed (screenshots and node logs in portal/test-results/)" >&2; status=1; }

@@ -7,6 +7,8 @@ import type { SubmittableExtrinsic } from '@polkadot/api/types';
 import type { Signer as InjectedSigner } from '@polkadot/api/types';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { u8aToHex, u8aWrapBytes, hexToU8a } from '@polkadot/util';
+import { decodeAddress } from '@polkadot/util-crypto';
+import type { PayoutClaim } from './owner';
 
 export type Purpose = 'Research' | 'PublicHealth' | 'Commercial' | 'QualityImprovement' | 'Education';
 
@@ -189,6 +191,19 @@ export class Chain {
     return { claimable: BigInt(claimable.toString()), claimed: BigInt(claimed.toString()) };
   }
 
+  /** What `claim` would pay now (RevenueApi.verify_claim at the latest block), or why the chain
+   * would refuse it, e.g. `Revenue.NothingToClaim` once claimed or `Revenue.NoSuchRoot` before
+   * the hospital's root is on chain. */
+  async verifyClaim(claim: PayoutClaim): Promise<{ payable: bigint } | { refused: ChainError }> {
+    const answer: any = await this.api.call.revenueApi.verifyClaim(
+      claim.custodian, claim.epoch, claim.index, this.leaf(claim), claim.proof);
+    return answer.isOk ? { payable: BigInt(answer.asOk.toString()) } : { refused: this.explain(answer.asErr) };
+  }
+
+  private leaf(claim: PayoutClaim) {
+    return { owner: claim.owner, amount: claim.amount, salt: claim.salt };
+  }
+
   async listings(): Promise<Listing[]> {
     const entries = await this.api.query.listing.listings.entries();
     return entries.map(([key, value]: [any, any]) => {
@@ -345,6 +360,14 @@ export class Chain {
 
   revokeConsent(id: number): Tx {
     return { call: this.api.tx.consent.revokeConsent(id), what: `revoke consent ${id}`, feeless: true };
+  }
+
+  /** Free when the owner signs it and it would succeed. */
+  claim(claim: PayoutClaim, signer: string): Tx {
+    return {
+      call: this.api.tx.revenue.claim(claim.custodian, claim.epoch, claim.index, this.leaf(claim), claim.proof),
+      what: `claim your earnings up to epoch ${claim.epoch}`, feeless: u8aToHex(decodeAddress(signer)) === claim.owner.toLowerCase(),
+    };
   }
 
   buy(listing: Listing): Tx {

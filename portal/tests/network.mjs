@@ -6,7 +6,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, openSync, existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, dirname } from 'node:path';
 
 export function nodeBinary() {
   if (process.env.MEDLEDGER_NODE) return process.env.MEDLEDGER_NODE;
@@ -16,6 +16,15 @@ export function nodeBinary() {
     if (existsSync(path)) return path;
   }
   throw new Error(`no medledger-node in ${target}/{debug,release}: build it or set MEDLEDGER_NODE`);
+}
+
+/** The `medledger` CLI (its `fhir ingest` fills a hospital's store): MEDLEDGER_CLI, or the
+ * build next to the node's. */
+export function cliBinary() {
+  if (process.env.MEDLEDGER_CLI) return process.env.MEDLEDGER_CLI;
+  const path = join(dirname(nodeBinary()), 'medledger');
+  if (existsSync(path)) return path;
+  throw new Error(`no medledger CLI next to the node (${path}): build it or set MEDLEDGER_CLI`);
 }
 
 // A loopback port outside the ephemeral range (as tests/harness does), bindable when chosen.
@@ -93,7 +102,9 @@ export async function startNetwork() {
     process.once(signal, () => { stop(); process.exit(128 + (signal === 'SIGINT' ? 2 : 15)); });
   }
   try {
-    const alice = await start('alice', ['--dev', '--node-key', '1'.padStart(64, '0')]);
+    // One patient's records cannot be 5-anonymous: Alice General delivers at k = 1 (as the
+    // CLI's chain test does).
+    const alice = await start('alice', ['--dev', '--node-key', '1'.padStart(64, '0'), '--delivery-k', '1']);
     const peerId = await rpc(alice.rpcPort, 'system_localPeerId');
     const observer = await start('regulator', ['--chain', 'dev', '--observer',
       '--node-key', '6'.padStart(64, '0'),

@@ -3,12 +3,17 @@
 // patient enrols (the hospital submits its signed request), grants and revokes consent and
 // ends the enrolment, all free; a buyer is refused without a delivery key (the runtime's error as a sentence), then
 // buys; the regulator's page sees the sale; a hospital casts the vote that passes a Root call
-// (a shorter delivery period), so the undelivered order can be refunded from the page.
+// (a shorter delivery period), so the undelivered order can be refunded from the page. Then a
+// paid sale: a second never-funded patient consents, the hospital collects its records with its
+// own tools (MEDLEDGER_CLI's `fhir ingest`, the node's `register-records`), the node delivers
+// two orders, the buyer confirms one and disputes the other, and once the node has committed
+// its payout root the patient looks up its payout and claims it, free, from the page.
 // On failure: a screenshot and the nodes' logs in portal/test-results/. With
 // PORTAL_SCREENSHOTS=DIR each page's screenshot is written to DIR (the README's).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join, extname, dirname } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -18,7 +23,7 @@ import { ApiPromise, WsProvider, Keyring } from '@polkadot/api';
 import { xxhashAsHex, blake2AsU8a, decodeAddress } from '@polkadot/util-crypto';
 import { u8aConcat, stringToU8a, u8aToHex } from '@polkadot/util';
 import { randomBytes } from 'node:crypto';
-import { startNetwork } from './network.mjs';
+import { startNetwork, nodeBinary, cliBinary } from './network.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = join(ROOT, 'dist');
@@ -130,7 +135,39 @@ async function shot(name) {
   }
 }
 
-test('a tokenless patient enrols, grants and revokes consent; a hospital vote passes; a buyer buys; the regulator sees the sale; the buyer refunds', { timeout: 15 * 60_000 }, async () => {
+/** A new patient key made in the page signs an enrolment request; the hospital page submits it
+ * (and pays its fee). Returns the patient's address. */
+async function enrolNewPatient(hospital) {
+  await open('patient');
+  await page.getByTestId('new-patient').click();
+  await page.getByTestId('patient-address').waitFor();
+  const patient = (await page.getByTestId('patient-address').textContent()).trim();
+  assert.equal(await page.getByTestId('patient-balance').textContent(), '0 MED');
+  await page.getByTestId('enrol-hospital').selectOption(hospital.address);
+  await page.getByTestId('sign-enrolment').click();
+  const request = await page.getByTestId('enrol-request').inputValue();
+  assert.equal(JSON.parse(request).patient, patient);
+  await open('hospital');
+  await actAs(hospital.address);
+  await page.getByTestId('enrol-paste').fill(request);
+  await page.getByTestId('enrol-submit').click();
+  const fee = await signAndWaitFinal();
+  assert.match(fee, /^Fee: \d[\d.]* MED$/, 'the hospital pays a fee');
+  return patient;
+}
+
+/** Passes a Root call through the consortium: Bob proposes (his aye), Charlie and Dave vote aye,
+ * three of four members; the last vote's weight bound is the call's own. */
+async function passRootCall(call) {
+  await finalized(api.tx.consortium.propose({ DispatchAsRoot: { call: call.method.toHex() } }), keyring.addFromUri('//Bob'));
+  const index = Math.max(...(await api.query.consortium.proposals.entries()).map(([key]) => key.args[0].toNumber()));
+  const { weight } = await api.call.transactionPaymentCallApi.queryCallInfo(call.method, call.method.encodedLength);
+  await finalized(api.tx.consortium.vote(index, true, weight), keyring.addFromUri('//Charlie'));
+  await finalized(api.tx.consortium.vote(index, true, weight), keyring.addFromUri('//Dave'));
+  assert.ok((await api.query.consortium.proposals(index)).isNone, 'the proposal passed');
+}
+
+test('a tokenless patient enrols, grants and revokes consent; a hospital vote passes; a buyer buys; the regulator sees the sale; the buyer refunds; a delivered sale is confirmed, another disputed, and the patient claims its payout', { timeout: 15 * 60_000 }, async () => {
   const alice = keyring.addFromUri('//Alice');
   const bob = keyring.addFromUri('//Bob');
   const ferdie = keyring.addFromUri('//Ferdie');
@@ -148,27 +185,7 @@ test('a tokenless patient enrols, grants and revokes consent; a hospital vote pa
     await finalized(api.tx.consortium.vote(0, true, { refTime: 0, proofSize: 0 }), keyring.addFromUri('//Charlie'));
   });
 
-  await step('patient-enrolment-request', async () => {
-    await open('patient');
-    await page.getByTestId('new-patient').click();
-    await page.getByTestId('patient-address').waitFor();
-    patient = (await page.getByTestId('patient-address').textContent()).trim();
-    assert.equal(await page.getByTestId('patient-balance').textContent(), '0 MED');
-    await page.getByTestId('enrol-hospital').selectOption(alice.address);
-    await page.getByTestId('sign-enrolment').click();
-    await page.getByTestId('enrol-request').waitFor();
-  });
-  const request = await page.getByTestId('enrol-request').inputValue();
-  assert.equal(JSON.parse(request).patient, patient);
-
-  await step('hospital-enrols', async () => {
-    await open('hospital');
-    await actAs(alice.address);
-    await page.getByTestId('enrol-paste').fill(request);
-    await page.getByTestId('enrol-submit').click();
-    const fee = await signAndWaitFinal();
-    assert.match(fee, /^Fee: \d[\d.]* MED$/, 'the hospital pays a fee');
-  });
+  await step('patient-enrols', async () => { patient = await enrolNewPatient(alice); });
 
   await step('patient-grants-and-revokes', async () => {
     await open('patient');
@@ -269,5 +286,106 @@ test('a tokenless patient enrols, grants and revokes consent; a hospital vote pa
     await page.getByTestId('refund-0').click();
     await signAndWaitFinal();
     await page.waitForFunction(() => document.querySelector('[data-testid=order-state-0]')?.textContent === 'refunded to you');
+  });
+
+  // A sale that pays a patient: records of a second patient in Alice General's store, delivered
+  // by its node, released by the buyer's confirmation; after the epoch's end (20 blocks on a
+  // development chain) the node commits its payout root and the patient claims from the page.
+  let owner;
+  await step('second-patient-consents', async () => {
+    owner = await enrolNewPatient(alice);
+    await open('patient');
+    await actAs(owner);
+    await page.getByTestId('grant-purpose').selectOption('Research');
+    await page.getByTestId('grant').click();
+    assert.equal(await signAndWaitFinal(), 'Fee: none (free for patients)');
+    // Before any sale the hospital's node answers the signed request with no payout.
+    await page.getByTestId('fetch-payouts').click();
+    await page.getByTestId('payout-claims').getByText('no payout for you yet').waitFor();
+  });
+
+  await step('hospital-collects-records', async () => {
+    // The hospital's own tools: `medledger fhir ingest` into the node's store (the store key
+    // written before the node started), `medledger-node register-records` signed by Alice.
+    const work = mkdtempSync(join(tmpdir(), 'medledger-fhir-'));
+    try {
+      const exportDir = join(work, 'export');
+      mkdirSync(exportDir);
+      writeFileSync(join(exportDir, 'Patient.ndjson'), JSON.stringify({ resourceType: 'Patient', id: 'p1', gender: 'female', birthDate: '1970-05-01' }) + '\n');
+      writeFileSync(join(exportDir, 'Condition.ndjson'), JSON.stringify({ resourceType: 'Condition', id: 'c1',
+        code: { coding: [{ system: 'http://snomed.info/sct', code: '44054006' }] }, subject: { reference: 'Patient/p1' }, recordedDate: '2020-03-04' }) + '\n');
+      writeFileSync(join(exportDir, 'Observation.ndjson'), JSON.stringify({ resourceType: 'Observation', id: 'o1', status: 'final',
+        category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'laboratory' }] }],
+        code: { coding: [{ system: 'http://loinc.org', code: '2345-7' }] }, subject: { reference: 'Patient/p1' },
+        effectiveDateTime: '2021-01-02T09:30:00Z', valueQuantity: { value: 120, unit: 'mg/dL' } }) + '\n');
+      writeFileSync(join(work, 'owners.csv'), `p1,${owner}\n`);
+      const store = join(net.alice.basePath, 'fhir-store');
+      execFileSync(cliBinary(), ['fhir', 'ingest', '--store', store, '--key', join(store, 'store.key'), '--owners', join(work, 'owners.csv'), exportDir], { stdio: 'pipe' });
+      execFileSync(nodeBinary(), ['register-records', '--store', store, '--rpc-url', `http://127.0.0.1:${net.alice.rpcPort}`, '--timeout', '120'],
+        { stdio: 'pipe', env: { ...process.env, MEDLEDGER_ACCOUNT_SECRET: '//Alice' } });
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+    assert.equal((await api.call.ownershipApi.recordsOf(owner)).length, 2, 'the condition and the observation are the patient\'s');
+    // Listing 1 sells records of any date (listing 0's time range ends in 1970: nothing to deliver).
+    await finalized(api.tx.listing.createListing(
+      { filterSummary: 'all records', categories: [], timeRange: { from: 0, until: 2n ** 64n - 1n }, purpose: 'Research', termsHash: '0x' + '00'.repeat(32) },
+      { model: { PerRecord: 10n ** 10n }, maxRecords: 100 }), alice);
+    // The delivery period back to a week, so that the node's delivery cannot race the deadline.
+    const week = u8aToHex(api.createType('u32', 7 * 24 * 1200).toU8a());
+    await passRootCall(api.tx.system.setStorage([[xxhashAsHex(':DeliveryPeriod:', 128), week]]));
+  });
+
+  await step('buyer-confirms-and-disputes', async () => {
+    await open('buyer');
+    await actAs(ferdie.address);
+    for (let i = 0; i < 2; i++) {
+      await page.getByTestId('buy-1').click();
+      await signAndWaitFinal();
+    }
+    // Orders 1 and 2: the node delivers each (the receipt on chain), then the buyer confirms
+    // one and disputes the other.
+    for (const order of [1, 2]) {
+      await page.waitForFunction((o) => /^delivered/.test(document.querySelector(`[data-testid=order-state-${o}]`)?.textContent ?? ''), order, { timeout: 2 * STEP });
+    }
+    await page.getByTestId('confirm-1').click();
+    await signAndWaitFinal();
+    await page.waitForFunction(() => document.querySelector('[data-testid=order-state-1]')?.textContent === 'released to the hospital');
+    await page.getByTestId('dispute-2').click();
+    await signAndWaitFinal();
+    await page.waitForFunction(() => /^disputed; the members vote until block \d+/.test(document.querySelector('[data-testid=order-state-2]')?.textContent ?? ''));
+  });
+
+  await step('patient-claims', async () => {
+    // What the patient is owed, from the chain, not the page: the owners' 70 % of the
+    // released order's price, all of whose records are this patient's.
+    const order = (await api.query.escrow.orders(1)).unwrap();
+    const records = order.receipt.unwrap().recordCount.toNumber();
+    assert.equal(records, 2);
+    const earned = BigInt(records) * 10n ** 10n * 7n / 10n;
+    // The node commits the payout root by itself once the release's epoch has ended.
+    const start = Date.now();
+    while ((await api.query.revenue.latestRoot(alice.address)).isNone) {
+      assert.ok(Date.now() - start < 4 * STEP, 'no payout root within 6 minutes');
+      await new Promise((r) => setTimeout(r, 3000));
+    }
+    await open('patient');
+    await actAs(owner);
+    assert.equal(await page.getByTestId('earnings').textContent(), 'Claimed so far: 0 MED');
+    await page.getByTestId('fetch-payouts').click();
+    const claim = page.locator(`[data-testid^="claim-${u8aToHex(decodeAddress(alice.address))}-"]`);
+    await claim.waitFor();
+    const epoch = (await claim.getAttribute('data-testid')).split('-').pop();
+    const row = page.getByTestId('payout-claims').locator('tr', { has: claim });
+    assert.match(await row.textContent(), new RegExp(`Alice General.*epoch \\d+.*0\\.014 MED.*0\\.014 MED to claim`));
+    await claim.click();
+    await page.locator('.tx').getByText('0.014 MED from Alice General').waitFor();
+    assert.equal(await signAndWaitFinal(), 'Fee: none (free for patients)');
+    await page.waitForFunction((id) => document.querySelector(`[data-testid=${id}]`)?.textContent === 'claimed',
+      `payout-state-${u8aToHex(decodeAddress(alice.address))}-${epoch}`);
+    assert.equal(await page.getByTestId('earnings').textContent(), 'Claimed so far: 0.014 MED');
+    assert.equal(await page.getByTestId('patient-balance').textContent(), '0.014 MED', 'paid into the never-funded account');
+    assert.equal(BigInt((await api.call.revenueApi.claimed(owner)).toString()), earned);
+    await shot('patient-claim');
   });
 });

@@ -1,10 +1,11 @@
-// Patient: my hospitals, my consents (grant in words, revoke), my earnings, and which sales my
-// consents covered. Works for an account that holds no tokens: its calls are free, and a
-// hospital submits (and pays for) its enrolment.
+// Patient: my hospitals, my consents (grant in words, revoke), my earnings and their claims, and
+// which sales my consents covered. Works for an account that holds no tokens: its calls are free,
+// and a hospital submits (and pays for) its enrolment.
 import { formatMed, purposeWords, PURPOSES, type Consent, type Grantee, type Order, type Purpose, type Scope } from '../chain';
 import type { Ctx, Page } from '../main';
 import { blocksInWords, confirmTx, h, table, whenBlock } from '../ui';
 import { categoryOfTag, categoryTag, COMMON_CATEGORIES, fetchCategorySalt } from '../categories';
+import { fetchPayouts, type PayoutClaim } from '../owner';
 
 const EXPIRY: [string, number | undefined][] = [
   ['until I revoke it', undefined], ['for one day', 86400], ['for one week', 7 * 86400],
@@ -119,6 +120,52 @@ export function patientPage(el: HTMLElement, ctx: Ctx): Page {
     h('section', {}, h('h2', {}, 'My consents'), consents, h('h3', {}, 'Give a consent'), grantForm),
     earnings, used);
 
+  // The payout claims fetched from each hospital's node (a signed request, so only when the
+  // patient asks); checked against the chain again at every refresh.
+  const payoutList = h('div', { 'data-testid': 'payouts' });
+  let payouts: { hospital: string; claims?: PayoutClaim[]; error?: string }[] | undefined;
+
+  async function lookUpPayouts() {
+    if (!me) return;
+    payoutList.replaceChildren('Asking your hospitals…');
+    const [enrolments, records] = await Promise.all([ctx.chain.enrolmentsOf(me.address), ctx.chain.recordsOf(me.address)]);
+    // A patient who left a hospital still earns from the records it keeps there.
+    const hospitals = [...new Set([...enrolments.map((e) => e.hospital), ...records.map((r) => r.custodian)])];
+    payouts = await Promise.all(hospitals.map(async (hospital) => {
+      const endpoint = ctx.hospitals.find((x) => x.account === hospital)?.endpoint;
+      if (!endpoint) return { hospital, error: `${ctx.nameOf(hospital)} publishes no delivery endpoint.` };
+      try {
+        return { hospital, claims: await fetchPayouts(me.signer, endpoint) };
+      } catch (e) {
+        return { hospital, error: (e as Error).message };
+      }
+    }));
+    await showPayouts();
+  }
+
+  async function showPayouts() {
+    if (!me || !payouts) return;
+    if (payouts.length === 0) { payoutList.replaceChildren(h('p', { class: 'empty' }, 'You have no hospital to be paid by.')); return; }
+    const rows = await Promise.all(payouts.map(async ({ hospital, claims, error }) => {
+      if (error) return [[ctx.nameOf(hospital), '—', '—', h('span', { class: 'error' }, error)]];
+      if (claims!.length === 0) return [[ctx.nameOf(hospital), '—', '—', 'no payout for you yet (a hospital pays after the end of each epoch in which it sold your records)']];
+      return Promise.all(claims!.map(async (c) => {
+        const check = await ctx.chain.verifyClaim(c);
+        const state = 'payable' in check ? h('span', {}, `${formatMed(check.payable)} to claim `, h('button', {
+          class: 'primary', 'data-testid': `claim-${c.custodian}-${c.epoch}`,
+          onclick: () => confirmTx(tx, ctx.chain, ctx.chain.claim(c, me.address), me.signer, [
+            `${formatMed(check.payable)} from ${ctx.nameOf(hospital)}: the ${formatMed(c.amount)} your records earned there up to epoch ${c.epoch}, less what you claimed before.`,
+          ], () => page.refresh()),
+        }, 'Claim'))
+          : check.refused.code === 'Revenue.NothingToClaim' ? 'claimed'
+          : check.refused.code === 'Revenue.NoSuchRoot' ? "the hospital's payout root is not on chain yet: look again in a few blocks"
+          : h('span', { class: 'error' }, check.refused.message);
+        return [ctx.nameOf(hospital), `epoch ${c.epoch}`, formatMed(c.amount), h('span', { 'data-testid': `payout-state-${c.custodian}-${c.epoch}` }, state)];
+      }));
+    }));
+    payoutList.replaceChildren(table(['Hospital', 'Up to', 'Earned there', ''], rows.flat(), '', 'payout-claims'));
+  }
+
   const page: Page = {
     async refresh() {
       if (!me) { you.replaceChildren(h('p', {}, 'Choose an account above, or make a new patient key.')); return; }
@@ -159,11 +206,14 @@ export function patientPage(el: HTMLElement, ctx: Ctx): Page {
           }, 'Revoke')]),
         'You have given no consent.', 'consents'));
 
-      // Earnings are a thin part on purpose: the payout design is changing.
+      // Claimed (ClaimedFrom) is paid out at once unless the account cannot take it yet (below
+      // the minimum balance); the chain keeps that part for it (RevenueApi.claimable).
       earnings.replaceChildren(h('h2', {}, 'What I have earned'),
-        h('p', { 'data-testid': 'earnings' }, `Claimable: ${formatMed(money.claimable)} · paid to you so far: ${formatMed(money.claimed)}`),
-        h('p', {}, 'To claim, run ', h('code', {}, 'medledger patient claim HOSPITAL'),
-          ' (it fetches your claims from the hospital\'s node and submits them, free of fees).'));
+        h('p', { 'data-testid': 'earnings' }, `Claimed so far: ${formatMed(money.claimed)}`,
+          money.claimable > 0n ? ` · of which ${formatMed(money.claimable)} is kept for you until it reaches your account's minimum balance` : ''),
+        h('p', {}, 'Each hospital keeps the book of what your records earned in its sales and publishes its total on chain after each epoch. You sign a request for your part; claiming it is free.'),
+        h('button', { 'data-testid': 'fetch-payouts', onclick: lookUpPayouts }, 'Look up my payouts'), payoutList);
+      await showPayouts();
 
       used.replaceChildren(h('h2', {}, 'Sales my consents covered'), coveredSales(list, orders, records, enrolments.map((e) => e.hospital), ctx));
     },
