@@ -217,3 +217,23 @@ fn generated_exports_hold_allergies_procedures_and_immunizations_delivered_coded
         }
     }
 }
+
+/// The web portal names a patient's category consents from its own copy of the common codes
+/// (`portal/src/categories.ts`, `COMMON_CATEGORIES`): it must be this list, in this order.
+#[test]
+fn the_portal_names_the_same_common_categories() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../portal/src/categories.ts");
+    let source = std::fs::read_to_string(&path).expect("the portal's categories.ts");
+    let list = source
+        .split("export const COMMON_CATEGORIES: string[] = [")
+        .nth(1)
+        .and_then(|rest| rest.split("];").next())
+        .expect("categories.ts declares COMMON_CATEGORIES");
+    let portal: Vec<String> = list
+        .split(',')
+        .map(|item| item.trim().trim_matches('\'').to_string())
+        .filter(|item| !item.is_empty())
+        .collect();
+    assert_eq!(portal, common_category_codes());
+}
