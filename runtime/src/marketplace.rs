@@ -32,6 +32,8 @@ impl pallet_ownership::Config for Runtime {
     type OwnerSignature = crate::Signature;
     /// A patient's signed enrolment is usable for at most an hour.
     type MaxEnrolmentValidity = ConstU32<HOURS>;
+    /// A released patient's free-call log goes with it.
+    type OnPatientReleased = Consent;
     type WeightInfo = pallet_ownership::weights::SubstrateWeight<Runtime>;
 }
 

@@ -128,7 +128,8 @@ pub mod pallet {
 
     /// Rate limit (a sliding window): per owner, the blocks of its recent free calls, oldest
     /// first; calls older than `RateLimitWindow` blocks are dropped at the owner's next free
-    /// call or when one of its consents is pruned. At most `MaxCallsPerWindow` calls fit in any `RateLimitWindow` consecutive blocks,
+    /// call or when one of its consents is pruned, and the whole log when the ownership pallet
+    /// lets the patient's account go. At most `MaxCallsPerWindow` calls fit in any `RateLimitWindow` consecutive blocks,
     /// wherever they start.
     #[pallet::storage]
     pub type ConsentCalls<T: Config> = StorageMap<
@@ -630,6 +631,14 @@ pub mod pallet {
 
     /// The patients' one budget of free calls: consent grants and revocations count against
     /// it (and are refused beyond it), and so do other pallets' free calls (revenue claims).
+    /// A released patient's account does not exist: it can make no call until a hospital
+    /// enrols it again, so its call log can go.
+    impl<T: Config> medledger_primitives::OnPatientReleased<T::AccountId> for Pallet<T> {
+        fn on_patient_released(who: &T::AccountId) {
+            ConsentCalls::<T>::remove(who);
+        }
+    }
+
     impl<T: Config> medledger_primitives::FreeCalls<T::AccountId> for Pallet<T> {
         fn has_free_call(who: &T::AccountId) -> bool {
             Self::calls_in_window(who) < T::MaxCallsPerWindow::get()

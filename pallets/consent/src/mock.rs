@@ -57,6 +57,7 @@ impl pallet_ownership::Config for Test {
     type FreeEnrolmentCooldown = ConstU64<0>;
     type OwnerSignature = sp_runtime::testing::TestSignature;
     type MaxEnrolmentValidity = ConstU64<100>;
+    type OnPatientReleased = Consent;
     type WeightInfo = ();
     #[cfg(feature = "runtime-benchmarks")]
     type BenchmarkHelper = Hospitals;

@@ -483,6 +483,10 @@ fn consent_calls_stay_free_while_the_patient_owns_records_and_stop_after() {
             "nothing of hers is left"
         );
         assert!(!revoke.is_feeless(&alice));
+        assert!(
+            !crate::ConsentCalls::<Test>::contains_key(ALICE),
+            "her account was let go, and her free-call log with it"
+        );
         // Still possible, paying.
         assert_ok!(grant(
             ALICE,

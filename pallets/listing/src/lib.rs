@@ -30,9 +30,10 @@
 //! - Every listing has an ordered time range, a non-zero price and record limit, and a
 //!   maximum cost that does not overflow.
 //! - `ActiveListingCount` equals the number of active listings.
-//! - Every stored listing is active or awaits a delivery; its deposit is what its description
-//!   requires (as of its last update) and the custodians' held deposits add up to the stored
-//!   ones.
+//! - Every stored listing is active or awaits a delivery, and each custodian's held listing
+//!   deposits add up to its stored listings' deposits. (A deposit is what the description
+//!   required when it was created or last updated; later changes of the rates do not change
+//!   it.)
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -413,10 +414,6 @@ pub mod pallet {
                 ensure!(
                     listing.active || listing.awaiting_delivery > 0,
                     "a closed listing with no order awaiting delivery is still stored"
-                );
-                ensure!(
-                    listing.deposit == Self::deposit_for(&listing.description),
-                    "a listing's deposit is not what its description requires"
                 );
                 let held = deposits
                     .entry(listing.custodian.clone())

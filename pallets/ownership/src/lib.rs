@@ -99,6 +99,9 @@ pub mod pallet {
         #[pallet::constant]
         type MaxEnrolmentValidity: Get<BlockNumberFor<Self>>;
 
+        /// Told when a patient's account is let go, so other pallets forget its call logs.
+        type OnPatientReleased: medledger_primitives::OnPatientReleased<Self::AccountId>;
+
         /// Weights of this pallet's calls.
         type WeightInfo: WeightInfo;
 
@@ -502,6 +505,7 @@ pub mod pallet {
                 && AccountRefs::<T>::take(owner).is_some()
             {
                 frame_system::Pallet::<T>::dec_sufficients(owner);
+                <T::OnPatientReleased as medledger_primitives::OnPatientReleased<_>>::on_patient_released(owner);
             }
         }
 

@@ -52,6 +52,19 @@ impl frame_system::Config for Test {
     type DbWeight = frame_support::weights::constants::RocksDbWeight;
 }
 
+parameter_types! {
+    /// Every account the pallet let go, in order.
+    pub static Released: Vec<u64> = vec![];
+}
+
+/// Records the accounts the pallet lets go.
+pub struct ReleasedPatients;
+impl medledger_primitives::OnPatientReleased<u64> for ReleasedPatients {
+    fn on_patient_released(who: &u64) {
+        Released::mutate(|released| released.push(*who));
+    }
+}
+
 /// The consortium: hospitals A, B and C.
 pub struct Members;
 impl Contains<u64> for Members {
@@ -74,6 +87,7 @@ impl pallet_ownership::Config for Test {
     type FreeEnrolmentCooldown = ConstU64<COOLDOWN>;
     type OwnerSignature = TestSignature;
     type MaxEnrolmentValidity = ConstU64<MAX_ENROLMENT_VALIDITY>;
+    type OnPatientReleased = ReleasedPatients;
     type WeightInfo = crate::weights::SubstrateWeight<Test>;
     #[cfg(feature = "runtime-benchmarks")]
     type BenchmarkHelper = Members;

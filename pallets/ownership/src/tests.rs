@@ -230,8 +230,14 @@ fn a_patients_account_exists_while_it_is_enrolled_or_owns_records() {
         }
         assert_eq!(sufficients(ALICE), 1, "Alice still owns a record");
         assert!(Ownership::is_patient(&ALICE));
+        assert!(Released::get().is_empty());
         erase_alices_record_1();
         assert!(!AccountRefs::<Test>::contains_key(ALICE));
+        assert_eq!(
+            Released::get(),
+            vec![ALICE],
+            "the other pallets are told, once"
+        );
         assert!(
             !System::account_exists(&ALICE),
             "nothing left: the account goes"

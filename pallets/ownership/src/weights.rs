@@ -51,8 +51,10 @@ fn enrol(db: RuntimeDbWeight) -> Weight {
 }
 
 fn end_enrolment(db: RuntimeDbWeight) -> Weight {
-    // reads: Enrolments, EnrolmentCount; writes: the same and LastEnrolmentChange.
-    estimate(db, 20, 2, 3)
+    // reads: Enrolments, EnrolmentCount; writes: the same and LastEnrolmentChange. Letting the
+    // account go: OwnerRecordCount, AccountRefs and the account read, the last two and the
+    // other pallets' call log (`OnPatientReleased`) written.
+    estimate(db, 20, 5, 6)
 }
 
 fn register_records(db: RuntimeDbWeight, n: u32) -> Weight {
@@ -67,7 +69,9 @@ fn request_erasure(db: RuntimeDbWeight) -> Weight {
 
 fn confirm_erasure(db: RuntimeDbWeight) -> Weight {
     // reads: Records, OwnerRecordCount; writes: Records, OwnerRecords, OwnerRecordCount.
-    estimate(db, 20, 2, 3)
+    // Letting the account go: EnrolmentCount, AccountRefs and the account read, the last two
+    // and the other pallets' call log (`OnPatientReleased`) written.
+    estimate(db, 20, 5, 6)
 }
 
 /// Weights for a runtime, priced with its own `DbWeight`.

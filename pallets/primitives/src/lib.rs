@@ -51,3 +51,14 @@ pub trait FreeCalls<AccountId> {
     /// Spends one of `who`'s free calls.
     fn use_free_call(who: &AccountId);
 }
+
+/// Told when the ownership pallet lets a patient's account go (enrolled nowhere, no live
+/// record): the account can sign nothing more until a hospital enrols it again, so what other
+/// pallets keep only for its calls can go too.
+pub trait OnPatientReleased<AccountId> {
+    fn on_patient_released(who: &AccountId);
+}
+
+impl<AccountId> OnPatientReleased<AccountId> for () {
+    fn on_patient_released(_: &AccountId) {}
+}
