@@ -608,16 +608,19 @@ impl Chain {
 
     /// Free balance of `who`.
     pub fn free_balance(&self, who: &AccountId) -> Result<u128> {
-        let info =
-            self.block_on(self.map_entry(api::storage().system().account(), (who.clone(),)))?;
-        Ok(info.map_or(0, |info| info.data.free))
+        Ok(self.balances(who)?.0)
     }
 
     /// What is held (reserved) of `who`'s balance: listing deposits, order payments, bonds.
     pub fn held_balance(&self, who: &AccountId) -> Result<u128> {
+        Ok(self.balances(who)?.1)
+    }
+
+    /// `who`'s free and held balance (zero for an account that does not exist).
+    fn balances(&self, who: &AccountId) -> Result<(u128, u128)> {
         let info =
             self.block_on(self.map_entry(api::storage().system().account(), (who.clone(),)))?;
-        Ok(info.map_or(0, |info| info.data.reserved))
+        Ok(info.map_or((0, 0), |info| (info.data.free, info.data.reserved)))
     }
 
     pub fn register_delivery_key(

@@ -513,8 +513,7 @@ pub mod pallet {
             }
             stored.price = stored.price.saturating_sub(unused);
             stored.state = OrderState::Delivered { release_at };
-            PendingDeliveries::<T>::remove(&stored.custodian, order);
-            T::Listings::delivery_ended(stored.listing);
+            Self::leave_delivery(order, &stored);
             stored.receipt = Some(Receipt {
                 ciphertext_digest,
                 size,
@@ -565,8 +564,7 @@ pub mod pallet {
                 checked_at,
             });
             Self::refund_price(order, &mut stored, RefundCause::NothingToDeliver)?;
-            PendingDeliveries::<T>::remove(&stored.custodian, order);
-            T::Listings::delivery_ended(stored.listing);
+            Self::leave_delivery(order, &stored);
             stored.state = OrderState::Refunded;
             Orders::<T>::insert(order, stored);
             Ok(())
@@ -620,8 +618,7 @@ pub mod pallet {
                 return Err(Error::<T>::DeadlineNotPassed.into());
             };
             Self::refund_price(order, &mut stored, cause)?;
-            PendingDeliveries::<T>::remove(&stored.custodian, order);
-            T::Listings::delivery_ended(stored.listing);
+            Self::leave_delivery(order, &stored);
             stored.state = OrderState::Refunded;
             Orders::<T>::insert(order, stored);
             Ok(())
@@ -708,6 +705,13 @@ pub mod pallet {
             let stored = Orders::<T>::get(order).ok_or(Error::<T>::UnknownOrder)?;
             ensure!(who == stored.buyer, Error::<T>::NotBuyer);
             Ok(stored)
+        }
+
+        /// `order` no longer awaits delivery (delivered, declined or refunded): off the
+        /// custodian's queue, and no longer keeping its listing stored.
+        fn leave_delivery(order: OrderId, stored: &OrderOf<T>) {
+            PendingDeliveries::<T>::remove(&stored.custodian, order);
+            T::Listings::delivery_ended(stored.listing);
         }
 
         /// Move the held price to the revenue account and tell the revenue pallet; the order
