@@ -12,7 +12,7 @@ use std::{
 use codec::Encode;
 use medledger_runtime::{AccountId, Hash, Nonce, Runtime, RuntimeCall};
 use pallet_ownership::RecordRegistration;
-use serde_json::{json, Value};
+use serde_json::json;
 use sp_core::{crypto::Ss58Codec, sr25519, Pair};
 
 use crate::rpc_client::Rpc;
@@ -137,42 +137,19 @@ impl RegisterRecordsCmd {
     }
 }
 
-/// The store's `registrations.ndjson`: `{"record_id", "owner", "commitment"}` per line.
+/// The store's `registrations.ndjson` (`medledger_fhir::read_registrations`), as the runtime
+/// takes them.
 pub fn read_registrations(
     store: &std::path::Path,
 ) -> Result<Vec<RecordRegistration<AccountId>>, String> {
-    let path = store.join("registrations.ndjson");
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        format!(
-            "cannot read {}: {e} (run `medledger fhir ingest --store {}` first)",
-            path.display(),
-            store.display()
-        )
-    })?;
-    text.lines()
-        .enumerate()
-        .map(|(n, line)| {
-            let bad = |what: &str| format!("{} line {}: {what}", path.display(), n + 1);
-            let value: Value = serde_json::from_str(line).map_err(|e| bad(&e.to_string()))?;
-            let field = |name: &str| {
-                value[name]
-                    .as_str()
-                    .ok_or_else(|| bad(&format!("no {name}")))
-            };
-            let hash = |name: &str| -> Result<Hash, String> {
-                let mut bytes = [0u8; 32];
-                hex::decode_to_slice(field(name)?, &mut bytes)
-                    .map_err(|e| bad(&format!("{name}: {e}")))?;
-                Ok(Hash::from(bytes))
-            };
-            Ok(RecordRegistration {
-                id: hash("record_id")?,
-                owner: AccountId::from_ss58check(field("owner")?)
-                    .map_err(|e| bad(&format!("owner: {e:?}")))?,
-                commitment: hash("commitment")?,
-            })
+    Ok(medledger_fhir::read_registrations(store)?
+        .into_iter()
+        .map(|r| RecordRegistration {
+            id: Hash::from(r.record_id),
+            owner: AccountId::from(*r.owner.public_key()),
+            commitment: Hash::from(r.commitment),
         })
-        .collect()
+        .collect())
 }
 
 /// Records whose owners are not enrolled with the hospital: the runtime would refuse their

@@ -20,10 +20,18 @@ parameter_types! {
     pub const ConsentClaimPeriod: BlockNumber = 90 * DAYS;
     /// Free calls (consent, claims): at most `MaxCallsPerWindow` per owner per window.
     pub const ConsentRateLimitWindow: BlockNumber = 10 * MINUTES;
+    /// Held from a hospital per patient it enrols: the patient holds no tokens, and this
+    /// stands for the most it can keep on chain (about 6 KB: its enrolment and 64 consents)
+    /// at the proposals' price per byte (`runtime/tests/root_and_fees.rs` checks it).
+    pub const EnrolmentDeposit: Balance = UNIT;
 }
 
 impl pallet_ownership::Config for Runtime {
     type Custodians = pallet_consortium::IsMember<Runtime>;
+    type Balance = Balance;
+    type RuntimeHoldReason = RuntimeHoldReason;
+    type Currency = Balances;
+    type EnrolmentDeposit = EnrolmentDeposit;
     /// 1 000 records fit in half the normal-class block (tested in the pallet).
     type MaxBatchSize = ConstU32<1_000>;
     type MaxRecordsPerOwner = ConstU32<10_000>;
@@ -32,7 +40,7 @@ impl pallet_ownership::Config for Runtime {
     type OwnerSignature = crate::Signature;
     /// A patient's signed enrolment is usable for at most an hour.
     type MaxEnrolmentValidity = ConstU32<HOURS>;
-    /// A released patient's free-call log goes with it.
+    /// A released patient's free-call log goes with it, and its consents end.
     type OnPatientReleased = Consent;
     type WeightInfo = pallet_ownership::weights::SubstrateWeight<Runtime>;
 }

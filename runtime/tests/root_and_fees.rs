@@ -36,3 +36,34 @@ fn bytes_cost_enough_that_filling_blocks_is_not_free() {
         "a 150-byte transaction costs {transfer_sized}, a thousandth of a token or more"
     );
 }
+
+/// The deposit a hospital holds per enrolled patient covers the most the patient can keep on
+/// chain through it, at the price per byte that consortium proposals pay: the enrolment, the
+/// account the chain keeps for it, its consents and its free-call log at their bounds.
+#[test]
+fn an_enrolment_deposit_pays_for_all_a_patient_can_store() {
+    use codec::MaxEncodedLen;
+    use frame_support::traits::Get;
+    use medledger_runtime::{AccountId, BlockNumber};
+
+    type ConsentOf = pallet_consent::Consent<AccountId, BlockNumber>;
+    let consents: u32 = <Runtime as pallet_consent::Config>::MaxConsentsPerOwner::get();
+    let calls: u32 = <Runtime as pallet_consent::Config>::MaxCallsPerWindow::get();
+    let (consents, calls) = (consents as usize, calls as usize);
+    // Each map entry also stores its key: a Blake2-128 hash and the account (48 bytes).
+    const KEY: usize = 48;
+    let bytes = (KEY + KEY + pallet_ownership::EnrolmentOf::<Runtime>::max_encoded_len())
+        + (KEY + frame_system::AccountInfo::<
+            <Runtime as frame_system::Config>::Nonce,
+            <Runtime as frame_system::Config>::AccountData,
+        >::max_encoded_len())
+        + (KEY + 4) // EnrolmentCount
+        + (KEY + 5 + consents * ConsentOf::max_encoded_len())
+        + (KEY + 5 + calls * BlockNumber::max_encoded_len());
+    let per_byte: u128 = <Runtime as pallet_consortium::Config>::ProposalDepositPerByte::get();
+    let deposit: u128 = <Runtime as pallet_ownership::Config>::EnrolmentDeposit::get();
+    assert!(
+        deposit >= per_byte * bytes as u128,
+        "{deposit} held for up to {bytes} bytes at {per_byte} per byte"
+    );
+}

@@ -39,8 +39,11 @@ fn charged_and_expected() -> Vec<(&'static str, Weight, Weight, Weight)> {
                     custodian: someone(),
                 },
             )),
-            pallet_ownership::weights::SubstrateWeight::<Runtime>::end_enrolment(),
-            <() as pallet_ownership::WeightInfo>::end_enrolment(),
+            // Ending the last enrolment may let the account go, which ends its consents.
+            pallet_ownership::weights::SubstrateWeight::<Runtime>::end_enrolment()
+                + pallet_consent::weights::SubstrateWeight::<Runtime>::on_patient_released(),
+            <() as pallet_ownership::WeightInfo>::end_enrolment()
+                + <() as pallet_consent::WeightInfo>::on_patient_released(),
         ),
         (
             "consent",

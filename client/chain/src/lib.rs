@@ -22,9 +22,9 @@ use subxt_signer::sr25519::Keypair;
 use subxt_signer::SecretUri;
 
 pub use runtime::{
-    AuditEvent, ConsentInfo, ConsentScope, Coverage, EnrolmentRequest, ListingInfo, NewListing,
-    OrderInfo, OrderState, PayoutClaim, PayoutRootInfo, PriceModel, Proposal, ProposalInfo,
-    Purpose, ReceiptInfo, RecordInfo,
+    parse_peer_id, AuditEvent, ConsentInfo, ConsentScope, Coverage, EnrolmentRequest, ListingInfo,
+    NewListing, OrderInfo, OrderState, PayoutClaim, PayoutRootInfo, PriceModel, Proposal,
+    ProposalInfo, Purpose, ReceiptInfo, RecordInfo,
 };
 pub use subxt::utils::AccountId32 as AccountId;
 
@@ -37,6 +37,9 @@ pub type Config = SubstrateConfig;
 pub enum Error {
     /// The node did not answer at that address.
     Unreachable { url: String, reason: String },
+    /// The node answers, but runs another chain than a MedLedger one (`found`: its runtime's
+    /// name and version).
+    WrongChain { url: String, found: String },
     /// The chain refused the transaction before including it (invalid, no funds for fees…).
     Rejected(String),
     /// The transaction was included but its dispatch failed: `pallet`, `error` and the
@@ -57,6 +60,11 @@ impl fmt::Display for Error {
                 f,
                 "no MedLedger node answers at {url} ({reason}); is it running, and is this \
                  its JSON-RPC address (--rpc-url)?"
+            ),
+            Error::WrongChain { url, found } => write!(
+                f,
+                "the node at {url} runs {found}, not a MedLedger chain: check --rpc-url (or \
+                 MEDLEDGER_RPC_URL)"
             ),
             Error::Rejected(reason) => write!(f, "the chain refused the transaction: {reason}"),
             Error::Dispatch {
@@ -147,6 +155,9 @@ pub struct Included {
     pub events: Vec<String>,
 }
 
+/// The runtime's `spec_name`: every MedLedger chain runs it.
+pub const RUNTIME_NAME: &str = "medledger";
+
 /// A connection to one node.
 pub struct Chain {
     rt: tokio::runtime::Runtime,
@@ -185,16 +196,33 @@ impl Chain {
                 tokio::time::timeout(std::time::Duration::from_secs(30), async {
                     let rpc = subxt::rpcs::RpcClient::from_insecure_url(&ws_url)
                         .await
-                        .map_err(|e| e.to_string())?;
-                    let client = OnlineClient::<Config>::from_rpc_client(rpc.clone())
+                        .map_err(|e| unreachable(e.to_string()))?;
+                    let legacy = subxt::rpcs::LegacyRpcMethods::new(rpc.clone());
+                    // Before anything else: another chain's metadata would only give
+                    // puzzling errors later ("pallet not found").
+                    let version = legacy
+                        .state_get_runtime_version(None)
                         .await
-                        .map_err(|e| e.to_string())?;
-                    Ok::<_, String>((client, subxt::rpcs::LegacyRpcMethods::new(rpc)))
+                        .map_err(|e| unreachable(e.to_string()))?;
+                    let name = version.other.get("specName").and_then(|n| n.as_str());
+                    if name != Some(RUNTIME_NAME) {
+                        return Err(Error::WrongChain {
+                            url: url.to_string(),
+                            found: format!(
+                                "runtime {:?} version {}",
+                                name.unwrap_or("(unnamed)"),
+                                version.spec_version
+                            ),
+                        });
+                    }
+                    let client = OnlineClient::<Config>::from_rpc_client(rpc)
+                        .await
+                        .map_err(|e| unreachable(e.to_string()))?;
+                    Ok((client, legacy))
                 })
                 .await
             })
-            .map_err(|_| unreachable("no answer within 30 s".into()))?
-            .map_err(unreachable)?;
+            .map_err(|_| unreachable("no answer within 30 s".into()))??;
         Ok(Chain {
             rt,
             client,

@@ -271,10 +271,13 @@ pub struct RecordInfo {
 /// (`ConsentApi.consent_covers`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Coverage {
-    Covered,
-    /// Only if the record is in a consented category, which the chain cannot know: the
-    /// consents' salted category tags.
-    IfInCategory(Vec<[u8; 32]>),
+    /// This consent covered it.
+    Covered {
+        consent: u64,
+    },
+    /// Only if the record is in a consented category, which the chain cannot know: each such
+    /// consent with its salted category tag.
+    IfInCategory(Vec<(u64, [u8; 32])>),
     NotCovered,
 }
 
@@ -463,6 +466,29 @@ impl Chain {
             found.push((key, kv.value().decode().map_err(chain_error(&name))?));
         }
         Ok(found)
+    }
+
+    /// Whether each of `keys` has an entry in a storage map, in order; at most 64 reads in
+    /// flight at once.
+    async fn map_contains<Addr>(
+        &self,
+        address: Addr,
+        keys: Vec<Addr::KeyParts>,
+    ) -> Result<Vec<bool>>
+    where
+        Addr: subxt::storage::Address,
+    {
+        use futures::{StreamExt, TryStreamExt};
+        let name = format!("{}.{}", address.pallet_name(), address.entry_name());
+        let at = at_finalized!(self);
+        let entry = at.storage().entry(address).map_err(chain_error(&name))?;
+        let entry = &entry;
+        futures::stream::iter(keys)
+            .map(|key| async move { entry.try_fetch(key).await.map(|value| value.is_some()) })
+            .buffered(64)
+            .try_collect()
+            .await
+            .map_err(chain_error(&name))
     }
 
     /// One entry of a storage map (or its default, if it has one).
@@ -787,6 +813,55 @@ impl Chain {
         self.submit(&call, hospital, finalized)
     }
 
+    /// Which of the record ids are registered (erased records' ids stay taken), in order.
+    pub fn registered(&self, ids: &[[u8; 32]]) -> Result<Vec<bool>> {
+        let keys = ids.iter().map(|id| (H256(*id),)).collect();
+        self.block_on(self.map_contains(api::storage().ownership().records(), keys))
+    }
+
+    /// Which of `patients` are enrolled with `hospital`, in order.
+    pub fn enrolled_with(&self, patients: &[AccountId], hospital: &AccountId) -> Result<Vec<bool>> {
+        let keys = patients
+            .iter()
+            .map(|patient| (patient.clone(), hospital.clone()))
+            .collect();
+        self.block_on(self.map_contains(api::storage().ownership().enrolments(), keys))
+    }
+
+    /// Registers a batch of records `(id, owner, commitment)` held by the signing hospital
+    /// (at most the runtime's `MaxBatchSize`, 1 000, per transaction).
+    pub fn register_records(
+        &self,
+        hospital: &Account,
+        records: &[([u8; 32], AccountId, [u8; 32])],
+        finalized: bool,
+    ) -> Result<Included> {
+        use api::runtime_types::pallet_ownership::types::RecordRegistration;
+        let batch = records
+            .iter()
+            .map(|(id, owner, commitment)| RecordRegistration {
+                id: H256(*id),
+                owner: owner.clone(),
+                commitment: H256(*commitment),
+            })
+            .collect();
+        let call = api::tx().ownership().register_records(batch);
+        self.submit(&call, hospital, finalized)
+    }
+
+    /// The deposit `hospital` holds for `patient`'s enrolment, if enrolled there.
+    pub fn enrolment_deposit(
+        &self,
+        patient: &AccountId,
+        hospital: &AccountId,
+    ) -> Result<Option<u128>> {
+        let enrolment = self.block_on(self.map_entry(
+            api::storage().ownership().enrolments(),
+            (patient.clone(), hospital.clone()),
+        ))?;
+        Ok(enrolment.map(|enrolment| enrolment.deposit))
+    }
+
     /// The hospitals `patient` is enrolled with, and since which block.
     pub fn enrolments_of(&self, patient: &AccountId) -> Result<Vec<(AccountId, u32)>> {
         self.block_on(async {
@@ -1048,10 +1123,13 @@ impl Chain {
                 .await
                 .map_err(|e| Error::other("ConsentApi.consent_covers", e))?;
             Ok(match answer {
-                ConsentAnswer::Covered { .. } => Coverage::Covered,
-                ConsentAnswer::CoveredIfInCategory { categories } => {
-                    Coverage::IfInCategory(categories.into_iter().map(|(_, tag)| tag.0).collect())
-                }
+                ConsentAnswer::Covered { consent } => Coverage::Covered { consent },
+                ConsentAnswer::CoveredIfInCategory { categories } => Coverage::IfInCategory(
+                    categories
+                        .into_iter()
+                        .map(|(consent, tag)| (consent, tag.0))
+                        .collect(),
+                ),
                 ConsentAnswer::NotCovered => Coverage::NotCovered,
             })
         })
@@ -1132,6 +1210,20 @@ fn dispatch_error(error: subxt::error::TransactionEventsError) -> Error {
 /// What a member proposes to the consortium.
 #[derive(Clone, Debug)]
 pub enum Proposal {
+    /// Admit a hospital: its account, display name, public delivery endpoint and its nodes'
+    /// libp2p peer ids (as bytes: [`parse_peer_id`]).
+    AddHospital {
+        account: AccountId,
+        name: String,
+        delivery_endpoint: String,
+        peer_ids: Vec<Vec<u8>>,
+    },
+    /// Register a regulator's observer node.
+    AddRegulator {
+        account: AccountId,
+        name: String,
+        peer_id: Vec<u8>,
+    },
     RemoveHospital(AccountId),
     RemoveRegulator(AccountId),
     /// A SCALE-encoded runtime call dispatched with Root origin (as polkadot.js shows a call's
@@ -1139,6 +1231,29 @@ pub enum Proposal {
     RootCall(Vec<u8>),
     /// A runtime upgrade: `system.setCode(code)` with Root origin.
     SetCode(Vec<u8>),
+}
+
+/// A libp2p peer id as `medledger-node key inspect-node-key` prints it (base58, `12D3Koo…`),
+/// as the bytes the chain keeps: a multihash of the node's public key (identity for ed25519
+/// keys, SHA-256 for longer ones).
+pub fn parse_peer_id(text: &str) -> std::result::Result<Vec<u8>, String> {
+    let bytes = bs58::decode(text.trim())
+        .into_vec()
+        .map_err(|e| format!("peer id {text:?} is not base58: {e}"))?;
+    let well_formed = match bytes.as_slice() {
+        // identity multihash of a protobuf-encoded public key
+        [0x00, len, key @ ..] => *len as usize == key.len() && key.len() <= 42,
+        // SHA-256 multihash
+        [0x12, 0x20, digest @ ..] => digest.len() == 32,
+        _ => false,
+    };
+    if well_formed {
+        Ok(bytes)
+    } else {
+        Err(format!(
+            "{text:?} is not a libp2p peer id (as `medledger-node key inspect-node-key` prints one)"
+        ))
+    }
 }
 
 type RuntimeCall = api::runtime_types::medledger_runtime::RuntimeCall;
@@ -1233,6 +1348,30 @@ impl Chain {
     ) -> Result<(Included, u32)> {
         use consortium_types::Action;
         let action = match proposal {
+            Proposal::AddHospital {
+                account,
+                name,
+                delivery_endpoint,
+                peer_ids,
+            } => Action::AddHospital {
+                account,
+                info: consortium_types::HospitalInfo {
+                    name: BoundedVec(name.into_bytes()),
+                    delivery_endpoint: BoundedVec(delivery_endpoint.into_bytes()),
+                    peer_ids: BoundedVec(peer_ids.into_iter().map(BoundedVec).collect()),
+                },
+            },
+            Proposal::AddRegulator {
+                account,
+                name,
+                peer_id,
+            } => Action::AddRegulator {
+                account,
+                info: consortium_types::RegulatorInfo {
+                    name: BoundedVec(name.into_bytes()),
+                    peer_id: BoundedVec(peer_id),
+                },
+            },
             Proposal::RemoveHospital(account) => Action::RemoveHospital { account },
             Proposal::RemoveRegulator(account) => Action::RemoveRegulator { account },
             Proposal::RootCall(call) => Action::DispatchAsRoot {

@@ -1,11 +1,12 @@
 //! `medledger hospital …`: a member hospital's chain work — submitting patients' signed
-//! enrolments and offering datasets.
+//! enrolments, registering records, offering datasets and consortium votes.
 
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use medledger_chain::{
-    parse_account, EnrolmentRequest, NewListing, PriceModel, Proposal, ProposalInfo, Purpose,
+    parse_account, parse_peer_id, AccountId, EnrolmentRequest, NewListing, PriceModel, Proposal,
+    ProposalInfo, Purpose,
 };
 use serde_json::{json, Value};
 
@@ -26,6 +27,17 @@ pub struct HospitalArgs {
 enum HospitalCommand {
     /// Submit a patient's signed enrolment (the file `medledger patient enrol --out` wrote).
     Enrol { request: PathBuf },
+    /// Register on chain the records the last `medledger fhir ingest --store DIR` collected,
+    /// in batches that fit a block. Records already on chain are skipped, and those of
+    /// patients not enrolled here yet wait: running it again finishes the job.
+    Register {
+        #[arg(long, value_name = "DIR")]
+        store: PathBuf,
+        /// Records per transaction (at most the runtime's `MaxBatchSize`, 1 000).
+        #[arg(long, default_value_t = 1_000,
+              value_parser = clap::value_parser!(u32).range(1..=1_000))]
+        batch_size: u32,
+    },
     /// Offer, change and withdraw datasets.
     #[command(subcommand)]
     Listing(ListingCommand),
@@ -49,6 +61,27 @@ enum HospitalCommand {
 
 #[derive(Subcommand)]
 enum ProposeCommand {
+    /// Admit a hospital: its account, name, public delivery endpoint and its nodes' peer ids.
+    AddHospital {
+        account: String,
+        #[arg(long)]
+        name: String,
+        /// Where buyers download its deliveries (https://…).
+        #[arg(long, value_name = "URL")]
+        delivery_endpoint: String,
+        /// A peer id of one of its nodes, as `medledger-node key inspect-node-key` prints it
+        /// (repeat for each node).
+        #[arg(long = "peer-id", value_name = "PEER_ID", required = true)]
+        peer_ids: Vec<String>,
+    },
+    /// Register a regulator: its account, name and its observer node's peer id.
+    AddRegulator {
+        account: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_name = "PEER_ID")]
+        peer_id: String,
+    },
     /// Remove a member hospital.
     RemoveHospital { account: String },
     /// Remove a regulator.
@@ -168,11 +201,32 @@ pub fn run(args: HospitalArgs) -> CommandResult {
                 signature,
             };
             let included = chain.enrol(&account, &request, finalized)?;
+            let deposit = chain
+                .enrolment_deposit(&request.patient, &request.hospital)?
+                .unwrap_or_default();
             options.print_tx(
-                &format!("enrolled {}", request.patient),
+                &format!(
+                    "enrolled {}; {} held as its deposit while the enrolment lasts",
+                    request.patient,
+                    med(deposit)
+                ),
                 &included,
-                json!({"action": "enrol", "patient": request.patient.to_string()}),
+                json!({
+                    "action": "enrol",
+                    "patient": request.patient.to_string(),
+                    "deposit": deposit.to_string(),
+                }),
             );
+        }
+        HospitalCommand::Register { store, batch_size } => {
+            register(
+                &chain,
+                &account,
+                store,
+                *batch_size as usize,
+                options,
+                finalized,
+            )?;
         }
         HospitalCommand::Listing(ListingCommand::Create(offer)) => {
             let offer = offer.offer();
@@ -230,6 +284,29 @@ pub fn run(args: HospitalArgs) -> CommandResult {
         }
         HospitalCommand::Propose(command) => {
             let proposal = match command {
+                ProposeCommand::AddHospital {
+                    account,
+                    name,
+                    delivery_endpoint,
+                    peer_ids,
+                } => Proposal::AddHospital {
+                    account: parse_account(account)?,
+                    name: name.clone(),
+                    delivery_endpoint: delivery_endpoint.clone(),
+                    peer_ids: peer_ids
+                        .iter()
+                        .map(|p| parse_peer_id(p))
+                        .collect::<Result<_, _>>()?,
+                },
+                ProposeCommand::AddRegulator {
+                    account,
+                    name,
+                    peer_id,
+                } => Proposal::AddRegulator {
+                    account: parse_account(account)?,
+                    name: name.clone(),
+                    peer_id: parse_peer_id(peer_id)?,
+                },
                 ProposeCommand::RemoveHospital { account } => {
                     Proposal::RemoveHospital(parse_account(account)?)
                 }
@@ -323,4 +400,95 @@ fn proposal_json(p: &ProposalInfo) -> Value {
         "expires_at": p.expires_at,
         "deposit": p.deposit.to_string(),
     })
+}
+
+/// `medledger hospital register`: the store's registrations not yet on chain, whose owners are
+/// enrolled with this hospital, in batches of `batch_size`, one transaction after another.
+fn register(
+    chain: &medledger_chain::Chain,
+    account: &medledger_chain::Account,
+    store: &std::path::Path,
+    batch_size: usize,
+    options: &ChainOptions,
+    finalized: bool,
+) -> CommandResult {
+    let hospital = account.account_id();
+    let all = medledger_fhir::read_registrations(store)?;
+    let ids: Vec<[u8; 32]> = all.iter().map(|r| r.record_id).collect();
+    let new: Vec<&medledger_fhir::Registration> = all
+        .iter()
+        .zip(chain.registered(&ids)?)
+        .filter(|(_, on_chain)| !on_chain)
+        .map(|(registration, _)| registration)
+        .collect();
+    let owner_of = |r: &medledger_fhir::Registration| AccountId::from(*r.owner.public_key());
+    let owners: Vec<AccountId> = new
+        .iter()
+        .map(|r| owner_of(r))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let enrolled: std::collections::BTreeSet<AccountId> = owners
+        .iter()
+        .zip(chain.enrolled_with(&owners, &hospital)?)
+        .filter(|(_, enrolled)| *enrolled)
+        .map(|(owner, _)| owner.clone())
+        .collect();
+    let sendable: Vec<([u8; 32], AccountId, [u8; 32])> = new
+        .iter()
+        .filter(|r| enrolled.contains(&owner_of(r)))
+        .map(|r| (r.record_id, owner_of(r), r.commitment))
+        .collect();
+    let waiting = new.len() - sendable.len();
+    let waiting_patients = owners.len() - enrolled.len();
+
+    let batches: Vec<_> = sendable.chunks(batch_size).collect();
+    let mut blocks = Vec::new();
+    for (n, batch) in batches.iter().enumerate() {
+        let included = chain
+            .register_records(account, batch, finalized)
+            .map_err(|e| {
+                format!(
+                    "batch {} of {} ({} records): {e}",
+                    n + 1,
+                    batches.len(),
+                    batch.len()
+                )
+            })?;
+        if !options.json {
+            println!(
+                "batch {} of {}: {} records in block {}",
+                n + 1,
+                batches.len(),
+                batch.len(),
+                included.block_number
+            );
+        }
+        blocks.push(included.block_number);
+    }
+    let mut summary = format!(
+        "{} records in {}: {} already on chain, {} registered",
+        all.len(),
+        store.display(),
+        all.len() - new.len(),
+        sendable.len()
+    );
+    if waiting > 0 {
+        summary.push_str(&format!(
+            "; {waiting} records of {waiting_patients} patients not enrolled with {hospital} wait \
+             (enrol them, then run this again)"
+        ));
+    }
+    options.print(
+        &summary,
+        json!({
+            "action": "register",
+            "records": all.len(),
+            "already_on_chain": all.len() - new.len(),
+            "registered": sendable.len(),
+            "waiting_for_enrolment": waiting,
+            "blocks": blocks,
+        }),
+    );
+    Ok(())
 }

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use medledger_chain::{
-    parse_account, patient_path, Account, AccountId, ConsentScope, Purpose, RecordInfo,
+    parse_account, patient_path, Account, AccountId, Chain, ConsentScope, Coverage, OrderInfo,
+    Purpose, RecordInfo,
 };
 use serde_json::{json, Value};
 
@@ -47,6 +48,16 @@ enum PatientCommand {
     Consent(ConsentCommand),
     /// What you earned from sales of your records: claimable now and claimed so far.
     Earnings { hospital: String },
+    /// The delivered sales of HOSPITAL that your consents covered, judged by the chain at each
+    /// sale's block: which consent, how many of your records. Whether your records went into
+    /// a delivery is in the hospital's delivery opening, which a regulator can audit.
+    Sales {
+        hospital: String,
+        /// The hospital node's delivery endpoint, to name category consents (default: the one
+        /// it registered on chain).
+        #[arg(long, value_name = "URL")]
+        endpoint: Option<String>,
+    },
     /// Your records registered at HOSPITAL: id, registration block, erasure status.
     Records { hospital: String },
     /// Ask HOSPITAL to erase one of your records (its id, as `records` shows it): it is no
@@ -132,6 +143,68 @@ impl PatientArgs {
             .map(medledger_fhir::CategorySalt)
             .map_err(|e| format!("your category salt at {hospital}: {e}"))
     }
+}
+
+/// One consent's part in a sale: how many of the owner's records it covered there.
+struct ConsentUse {
+    consent: u64,
+    records: u32,
+    /// `None` if it covered them outright; else the consent's category (named, or its tag),
+    /// and it covered them only if they are of that category.
+    category: Option<String>,
+}
+
+/// For each delivered sale of `hospital`, the consents of `owner` that covered the owner's
+/// records there at the sale's block (`ConsentApi.consent_covers`); sales no consent covered
+/// are left out. `name_tag` names a category consent's tag.
+fn covered_sales(
+    chain: &Chain,
+    owner: &AccountId,
+    hospital: &AccountId,
+    mut name_tag: impl FnMut(&[u8; 32]) -> String,
+) -> Result<Vec<(OrderInfo, Vec<ConsentUse>)>, Box<dyn std::error::Error>> {
+    let records: Vec<RecordInfo> = chain
+        .records_of(owner)?
+        .into_iter()
+        .filter(|r| r.custodian == *hospital)
+        .collect();
+    let mut sales = Vec::new();
+    for order in chain.orders()? {
+        let Some(sale_block) = order.receipt.as_ref().map(|r| r.sale_block) else {
+            continue;
+        };
+        if order.custodian != *hospital {
+            continue;
+        }
+        let mut uses: Vec<ConsentUse> = Vec::new();
+        let mut count = |consent: u64, category: Option<String>| match uses
+            .iter_mut()
+            .find(|u| u.consent == consent)
+        {
+            Some(entry) => entry.records += 1,
+            None => uses.push(ConsentUse {
+                consent,
+                records: 1,
+                category,
+            }),
+        };
+        for record in records.iter().filter(|r| r.registered_at <= sale_block) {
+            match chain.consent_covers(owner, record.id, order.purpose, &order.buyer, sale_block)? {
+                Coverage::Covered { consent } => count(consent, None),
+                Coverage::IfInCategory(consents) => {
+                    for (consent, tag) in consents {
+                        count(consent, Some(name_tag(&tag)));
+                    }
+                }
+                Coverage::NotCovered => {}
+            }
+        }
+        if !uses.is_empty() {
+            uses.sort_by_key(|u| u.consent);
+            sales.push((order, uses));
+        }
+    }
+    Ok(sales)
 }
 
 /// `given`, else the delivery endpoint `hospital` registered on chain.
@@ -326,6 +399,80 @@ pub fn run(args: PatientArgs) -> CommandResult {
                 ),
                 json!({"account": account.account_id().to_string(), "claimable": claimable.to_string(), "claimed": claimed.to_string()}),
             );
+        }
+        PatientCommand::Sales { hospital, endpoint } => {
+            let hospital = parse_account(hospital)?;
+            let account = args.account_at(&hospital)?;
+            let me = account.account_id();
+            let chain = options.connect()?;
+            // Category consents are salted tags: named with the salt, fetched once if needed.
+            let codes = medledger_fhir::common_category_codes();
+            let mut salt: Option<Option<medledger_fhir::CategorySalt>> = None;
+            let sales = covered_sales(&chain, &me, &hospital, |tag| {
+                let salt = salt.get_or_insert_with(|| {
+                    hospital_endpoint(&chain, &hospital, endpoint)
+                        .and_then(|endpoint| args.category_salt(&hospital, &endpoint))
+                        .inspect_err(|e| eprintln!("categories are shown as tags: {e}"))
+                        .ok()
+                });
+                salt.as_ref()
+                    .and_then(|salt| medledger_fhir::category_of_tag(salt, tag, &codes))
+                    .map_or_else(|| format!("tag 0x{}", hex::encode(tag)), str::to_string)
+            })?;
+            if options.json {
+                let list: Vec<Value> = sales
+                    .iter()
+                    .map(|(order, uses)| {
+                        let receipt = order.receipt.as_ref().expect("only delivered sales");
+                        json!({
+                            "order": order.id,
+                            "buyer": order.buyer.to_string(),
+                            "purpose": order.purpose.name(),
+                            "sale_block": receipt.sale_block,
+                            "records_delivered": receipt.record_count,
+                            "state": order.state.name(),
+                            "consents": uses.iter().map(|u| json!({
+                                "consent": u.consent,
+                                "records": u.records,
+                                "if_category": u.category,
+                            })).collect::<Vec<_>>(),
+                        })
+                    })
+                    .collect();
+                println!("{}", Value::Array(list));
+            } else if sales.is_empty() {
+                println!("none of your consents at {hospital} has covered a delivered sale");
+            } else {
+                for (order, uses) in &sales {
+                    let receipt = order.receipt.as_ref().expect("only delivered sales");
+                    println!(
+                        "order {} for {} by {}, sold at block {} ({} records delivered, {}):",
+                        order.id,
+                        order.purpose,
+                        order.buyer,
+                        receipt.sale_block,
+                        receipt.record_count,
+                        order.state
+                    );
+                    for u in uses {
+                        let records = if u.records == 1 { "record" } else { "records" };
+                        match &u.category {
+                            None => println!(
+                                "  consent {} covered {} of your {records}",
+                                u.consent, u.records
+                            ),
+                            Some(category) => println!(
+                                "  consent {} covered {} of your {records} if of category {category}",
+                                u.consent, u.records
+                            ),
+                        }
+                    }
+                }
+                println!(
+                    "which of your records went into a delivery is in the hospital's delivery \
+                     opening, which a regulator can check (`medledger regulator audit verify`)"
+                );
+            }
         }
         PatientCommand::Records { hospital } => {
             let hospital = parse_account(hospital)?;

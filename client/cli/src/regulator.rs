@@ -126,10 +126,12 @@ impl DeliveryChain for AuditView<'_> {
             )
             .map_err(|e| e.to_string())?;
         Ok(match answer {
-            medledger_chain::Coverage::Covered => Coverage::Covered,
-            medledger_chain::Coverage::IfInCategory(tags) => {
-                Coverage::IfInCategory(tags.into_iter().map(sp_core::H256).collect())
-            }
+            medledger_chain::Coverage::Covered { .. } => Coverage::Covered,
+            medledger_chain::Coverage::IfInCategory(tags) => Coverage::IfInCategory(
+                tags.into_iter()
+                    .map(|(_, tag)| sp_core::H256(tag))
+                    .collect(),
+            ),
             medledger_chain::Coverage::NotCovered => Coverage::NotCovered,
         })
     }

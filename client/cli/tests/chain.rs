@@ -17,7 +17,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use medledger_sealing::testing::{prepare_softhsm, USER_PIN};
-use medledger_test_harness::{wait_until, Network, Node};
+use medledger_test_harness::{wait_until, Network};
 use serde_json::Value;
 
 const TOKEN: &str = "cli-chain-token";
@@ -146,18 +146,21 @@ fn ingest(work: &Path, owners: &[String]) -> (PathBuf, PathBuf) {
     (store, key_file)
 }
 
-fn register_records(node: &Node, store: &Path) {
+/// A fresh node key's peer id, as a hospital joining the consortium makes one
+/// (`medledger-node key generate-node-key` prints it).
+fn new_peer_id(work: &Path, name: &str) -> String {
     let output = Command::new(node_binary())
-        .args(["register-records", "--store", s(store)])
-        .args(["--rpc-url", &node.rpc_url(), "--timeout", "120"])
-        .env("MEDLEDGER_ACCOUNT_SECRET", "//Alice")
+        .args(["key", "generate-node-key", "--file", s(&work.join(name))])
         .output()
-        .expect("run register-records");
-    assert!(
-        output.status.success(),
-        "register-records: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .expect("run generate-node-key");
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .chain(String::from_utf8_lossy(&output.stdout).lines())
+        .map(str::trim)
+        .find(|line| line.starts_with("12D3Koo"))
+        .expect("a printed peer id")
+        .to_string()
 }
 
 #[test]
@@ -212,7 +215,16 @@ fn a_sale_done_with_medledger_alone_by_hospital_patients_and_buyer() {
     })
     .unwrap();
 
+    // Records of patients not enrolled yet are not sent: they wait for a later run.
+    let early = cli.json(
+        Some("//Alice"),
+        &["hospital", "register", "--store", s(&store)],
+    );
+    assert_eq!(early["registered"], 0, "{early}");
+    assert_eq!(early["waiting_for_enrolment"], early["records"], "{early}");
+
     // Enrolment: each patient signs (holding nothing), Alice General submits.
+    let mut enrolment_deposits = Vec::new();
     for (n, patient) in PATIENTS.iter().enumerate() {
         let request = work.join(format!("enrol-{n}.json"));
         cli.ok(
@@ -227,12 +239,47 @@ fn a_sale_done_with_medledger_alone_by_hospital_patients_and_buyer() {
                 "this enrolment is for hospital",
             );
         }
+        // The hospital, not the patient, holds a deposit for the patient's storage.
+        let held_before = cli.held(ALICE);
         let enrolled = cli.json(Some("//Alice"), &["hospital", "enrol", s(&request)]);
         assert_eq!(enrolled["patient"], accounts[n].as_str());
         assert_eq!(enrolled["finalized"], true);
         assert!(enrolled["block"].as_u64().unwrap() > 0);
+        let deposit: u128 = enrolled["deposit"].as_str().unwrap().parse().unwrap();
+        assert!(deposit > 0, "{enrolled}");
+        assert_eq!(cli.held(ALICE), held_before + deposit);
+        assert_eq!(cli.held(&accounts[n]), 0, "the patient holds nothing");
+        enrolment_deposits.push(deposit);
     }
-    register_records(alice, &store);
+    // Alice General registers its ingest's records, in batches (here of about half of them);
+    // a second run has nothing left to do.
+    let record_count = early["records"].as_u64().unwrap();
+    let batch = (record_count / 2).max(1).to_string();
+    let registered = cli.json(
+        Some("//Alice"),
+        &[
+            "hospital",
+            "register",
+            "--store",
+            s(&store),
+            "--batch-size",
+            &batch,
+        ],
+    );
+    assert_eq!(registered["records"], record_count, "{registered}");
+    assert_eq!(registered["registered"], record_count, "{registered}");
+    assert_eq!(registered["waiting_for_enrolment"], 0, "{registered}");
+    assert_eq!(
+        registered["blocks"].as_array().unwrap().len() as u64,
+        record_count.div_ceil((record_count / 2).max(1)),
+        "{registered}"
+    );
+    let again = cli.json(
+        Some("//Alice"),
+        &["hospital", "register", "--store", s(&store)],
+    );
+    assert_eq!(again["registered"], 0, "{again}");
+    assert_eq!(again["already_on_chain"], record_count, "{again}");
 
     // Consent for research by anyone, shown back to the patient.
     for patient in PATIENTS {
@@ -431,6 +478,50 @@ fn a_sale_done_with_medledger_alone_by_hospital_patients_and_buyer() {
     })
     .unwrap();
     assert!(receipt["record_count"].as_u64().unwrap() > 0);
+
+    // The patient sees the sale its consent covered, judged at the sale's block: its research
+    // consent, over all its records there. Its category consent (education) is not for this.
+    let own_records = cli.json(Some(PATIENTS[1]), &["patient", "records", ALICE]);
+    let sales = cli.json(
+        Some(PATIENTS[1]),
+        &["patient", "sales", ALICE, "--endpoint", &endpoint],
+    );
+    let sale = sales
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|sale| sale["order"].to_string() == order)
+        .unwrap_or_else(|| panic!("order {order} not in {sales}"));
+    assert_eq!(sale["purpose"], "research", "{sale}");
+    assert_eq!(sale["records_delivered"], receipt["record_count"], "{sale}");
+    let research_consent = &second_patients[0]["id"];
+    assert_eq!(
+        sale["consents"],
+        serde_json::json!([{
+            "consent": research_consent,
+            "records": own_records.as_array().unwrap().len(),
+            "if_category": null,
+        }]),
+        "{sale}"
+    );
+    let human = cli.ok(
+        Some(PATIENTS[1]),
+        &["patient", "sales", ALICE, "--endpoint", &endpoint],
+    );
+    assert!(
+        human.contains(&format!("order {order} for research")),
+        "{human}"
+    );
+    // At a hospital it is not enrolled with, no sale of its records.
+    let elsewhere = cli.json(
+        Some(PATIENTS[1]),
+        &[
+            "patient",
+            "sales",
+            "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty",
+        ],
+    );
+    assert_eq!(elsewhere, serde_json::json!([]));
 
     // Fetch checks the download against the receipt and records the digest; open uses it.
     // The chain names the local genesis' endpoint (port 8800); this network's Alice serves
@@ -771,8 +862,11 @@ fn a_sale_done_with_medledger_alone_by_hospital_patients_and_buyer() {
         &["patient", "erase", ALICE, &record],
         "erasure was requested already",
     );
-    // A patient ends its enrolment, for free; a second time there is none to end.
+    // A patient ends its enrolment, for free, and the hospital gets its deposit back; a
+    // second time there is none to end.
+    let held_before = cli.held(ALICE);
     let ended = cli.json(Some(PATIENTS[2]), &["patient", "end-enrolment", ALICE]);
+    assert_eq!(cli.held(ALICE), held_before - enrolment_deposits[2]);
     assert!(
         ended["events"]
             .as_array()
@@ -824,6 +918,80 @@ fn a_sale_done_with_medledger_alone_by_hospital_patients_and_buyer() {
         &["hospital", "vote", "999", "--nay"],
         "no open proposal 999",
     );
+
+    // A hospital and a regulator proposed with their nodes' peer ids, shown decoded; a
+    // malformed peer id is refused before anything is sent.
+    let ferdie = "5CiPPseXPECbkjWCa6MnjNokrgYjMqmKndv2rSnekmSK2DjL";
+    let clinic_peer = new_peer_id(work, "eve.key");
+    let proposed = cli.json(
+        Some("//Alice"),
+        &[
+            "hospital",
+            "propose",
+            "add-hospital",
+            ferdie,
+            "--name",
+            "Ferdie Clinic",
+            "--delivery-endpoint",
+            "https://data.ferdie-clinic.example",
+            "--peer-id",
+            &clinic_peer,
+        ],
+    );
+    assert_eq!(
+        proposed["proposed"],
+        format!("add hospital {ferdie} (Ferdie Clinic, delivery endpoint https://data.ferdie-clinic.example)"),
+        "{proposed}"
+    );
+    let authority = cli.json(
+        Some("//health-authority"),
+        &["patient", "--same-account", "account", ALICE],
+    )["account"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let authority = authority.as_str();
+    let regulator_peer = new_peer_id(work, "regulator.key");
+    let proposed = cli.json(
+        Some("//Bob"),
+        &[
+            "hospital",
+            "propose",
+            "add-regulator",
+            authority,
+            "--name",
+            "Health Authority",
+            "--peer-id",
+            &regulator_peer,
+        ],
+    );
+    let index = proposed["proposal"].as_u64().unwrap().to_string();
+    let shown = cli.ok(Some("//Charlie"), &["hospital", "proposals"]);
+    assert!(
+        shown.contains(&format!(
+            "proposal {index}: add regulator {authority} (Health Authority)"
+        )),
+        "{shown}"
+    );
+    for (bad, expected) in [
+        ("not-a-peer-id", "is not base58"),
+        ("3yZe7d", "is not a libp2p peer id"),
+    ] {
+        cli.fails(
+            Some("//Alice"),
+            &[
+                "hospital",
+                "propose",
+                "add-regulator",
+                authority,
+                "--name",
+                "x",
+                "--peer-id",
+                bad,
+            ],
+            expected,
+        );
+    }
 
     // The regulator's export lists the sale's events, as JSON Lines and as CSV.
     let export = cli.ok(None, &audit(&[]));

@@ -421,6 +421,51 @@ fn pin_comes_only_from_the_environment_or_a_terminal() {
     assert_eq!(output.status.code(), Some(2), "clap rejects a PIN argument");
 }
 
+/// A node of another chain (it answers as Polkadot's runtime does, and nothing more) is
+/// named as such, before any command tries that chain's storage or calls.
+#[test]
+fn a_node_of_another_chain_is_refused_by_name() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (address, server) = rt.block_on(async {
+        let server = jsonrpsee::server::Server::builder()
+            .build("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let mut module = jsonrpsee::RpcModule::new(());
+        module
+            .register_method("state_getRuntimeVersion", |_, _, _| {
+                serde_json::json!({
+                    "specName": "polkadot", "implName": "parity-polkadot",
+                    "authoringVersion": 0, "specVersion": 1_004_000, "implVersion": 0,
+                    "apis": [], "transactionVersion": 26, "systemVersion": 1,
+                })
+            })
+            .unwrap();
+        (server.local_addr().unwrap(), server.start(module))
+    });
+    let url = format!("ws://{address}");
+    for args in [
+        vec!["buyer", "listings"],
+        vec!["regulator", "audit", "export", "--from", "0", "--to", "1"],
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_medledger"))
+            .args(&args)
+            .args(["--rpc-url", &url])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run medledger");
+        assert_human_failure(
+            &output,
+            &format!("the node at {url} runs runtime \"polkadot\" version 1004000, not a MedLedger chain"),
+        );
+    }
+    server.stop().unwrap();
+}
+
 #[test]
 fn bad_public_key_and_missing_token_are_human_errors() {
     let fx = Fixture::new();

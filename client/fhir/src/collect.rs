@@ -28,6 +28,52 @@ use std::path::Path;
 /// File of a store folder listing what to register on chain, one JSON object per line:
 /// `{"record_id": hex, "owner": SS58, "commitment": hex}`.
 pub const REGISTRATIONS_FILE: &str = "registrations.ndjson";
+/// One line of [`REGISTRATIONS_FILE`]: what the hospital registers on chain for a record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Registration {
+    pub record_id: [u8; 32],
+    pub owner: crate::AccountId,
+    /// Salted commitment over the record and its category codes.
+    pub commitment: [u8; 32],
+}
+
+/// The registrations the last ingest into `store` wrote, in file order.
+pub fn read_registrations(store: &Path) -> std::result::Result<Vec<Registration>, String> {
+    let path = store.join(REGISTRATIONS_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        format!(
+            "cannot read {}: {e} (run `medledger fhir ingest --store {}` first)",
+            path.display(),
+            store.display()
+        )
+    })?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(n, line)| {
+            let bad = |what: &str| format!("{} line {}: {what}", path.display(), n + 1);
+            let value: Value = serde_json::from_str(line).map_err(|e| bad(&e.to_string()))?;
+            let field = |name: &str| {
+                value[name]
+                    .as_str()
+                    .ok_or_else(|| bad(&format!("no {name}")))
+            };
+            let hash = |name: &str| -> std::result::Result<[u8; 32], String> {
+                let mut bytes = [0u8; 32];
+                hex::decode_to_slice(field(name)?.trim_start_matches("0x"), &mut bytes)
+                    .map_err(|e| bad(&format!("{name}: {e}")))?;
+                Ok(bytes)
+            };
+            Ok(Registration {
+                record_id: hash("record_id")?,
+                owner: crate::AccountId::from_ss58(field("owner")?)
+                    .map_err(|e| bad(&format!("owner: {e}")))?,
+                commitment: hash("commitment")?,
+            })
+        })
+        .collect()
+}
+
 /// File of a store folder with every per-line issue of the last ingest, encrypted like
 /// the records (issues quote file names and references, which can identify patients):
 /// sealed frames as in `records.bin`, each one issue as JSON. Read it with [`read_issues`].

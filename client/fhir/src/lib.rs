@@ -106,7 +106,10 @@ pub mod synthetic;
 
 pub use account::{AccountId, OwnerMapping};
 pub use canonical::canonical_json;
-pub use collect::{commitment, commitment_salt, ingest_folder, IngestOptions, IngestReport};
+pub use collect::{
+    commitment, commitment_salt, ingest_folder, read_registrations, IngestOptions, IngestReport,
+    Registration,
+};
 pub use consent::{
     category_of_tag, category_tag, common_category_codes, select_records, CategorySalt,
     ConsentGrants, ConsentOracle, ConsentQuery, Grant, Grantee, ListingFilter, Purpose, Sale,

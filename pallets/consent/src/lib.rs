@@ -129,8 +129,8 @@ pub mod pallet {
     /// Rate limit (a sliding window): per owner, the blocks of its recent free calls, oldest
     /// first; calls older than `RateLimitWindow` blocks are dropped at the owner's next free
     /// call or when one of its consents is pruned, and the whole log when the ownership pallet
-    /// lets the patient's account go. At most `MaxCallsPerWindow` calls fit in any `RateLimitWindow` consecutive blocks,
-    /// wherever they start.
+    /// lets the patient's account go. At most `MaxCallsPerWindow` calls fit in any
+    /// `RateLimitWindow` consecutive blocks, wherever they start.
     #[pallet::storage]
     pub type ConsentCalls<T: Config> = StorageMap<
         _,
@@ -173,7 +173,8 @@ pub mod pallet {
             grantee: Grantee<T::AccountId>,
             expires_at: Option<BlockNumberFor<T>>,
         },
-        /// The owner revoked a consent; it covers no block from now on.
+        /// A consent was revoked, by its owner or because the owner's account was let go
+        /// (enrolled nowhere, no live record); it covers no block from now on.
         ConsentRevoked {
             owner: T::AccountId,
             consent: ConsentId,
@@ -629,15 +630,39 @@ pub mod pallet {
         }
     }
 
-    /// The patients' one budget of free calls: consent grants and revocations count against
-    /// it (and are refused beyond it), and so do other pallets' free calls (revenue claims).
     /// A released patient's account does not exist: it can make no call until a hospital
-    /// enrols it again, so its call log can go.
+    /// enrols it again, so its call log goes. Its consents in force end now (revoked at this
+    /// block, `ConsentRevoked`): it has no live record for them to cover, and a consent given
+    /// before must not cover records of a later enrolment. They stay, answering for past blocks,
+    /// until pruned after `ClaimPeriod`.
     impl<T: Config> medledger_primitives::OnPatientReleased<T::AccountId> for Pallet<T> {
         fn on_patient_released(who: &T::AccountId) {
             ConsentCalls::<T>::remove(who);
+            let now = frame_system::Pallet::<T>::block_number();
+            let mut ended = Vec::new();
+            Consents::<T>::mutate_exists(who, |consents| {
+                for entry in consents.iter_mut().flat_map(|consents| consents.iter_mut()) {
+                    if entry.ends_at().map_or(true, |end| end > now) {
+                        entry.revoked_at = Some(now);
+                        ended.push(entry.id);
+                    }
+                }
+            });
+            for consent in ended {
+                Self::deposit_event(Event::ConsentRevoked {
+                    owner: who.clone(),
+                    consent,
+                });
+            }
+        }
+
+        fn weight() -> Weight {
+            T::WeightInfo::on_patient_released()
         }
     }
+
+    /// The patients' one budget of free calls: consent grants and revocations count against
+    /// it (and are refused beyond it), and so do other pallets' free calls (revenue claims).
 
     impl<T: Config> medledger_primitives::FreeCalls<T::AccountId> for Pallet<T> {
         fn has_free_call(who: &T::AccountId) -> bool {

@@ -15,6 +15,7 @@ type Block = frame_system::mocking::MockBlock<Test>;
 frame_support::construct_runtime!(
     pub enum Test {
         System: frame_system,
+        Balances: pallet_balances,
         Ownership: pallet_ownership,
         Consent: pallet_consent,
     }
@@ -40,6 +41,13 @@ pub const MAX_CALLS: u32 = 3;
 impl frame_system::Config for Test {
     type Block = Block;
     type DbWeight = frame_support::weights::constants::RocksDbWeight;
+    type AccountData = pallet_balances::AccountData<u64>;
+}
+
+#[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
+impl pallet_balances::Config for Test {
+    type AccountStore = System;
+    type RuntimeHoldReason = RuntimeHoldReason;
 }
 
 pub struct Hospitals;
@@ -51,6 +59,10 @@ impl Contains<u64> for Hospitals {
 
 impl pallet_ownership::Config for Test {
     type Custodians = Hospitals;
+    type Balance = u64;
+    type RuntimeHoldReason = RuntimeHoldReason;
+    type Currency = Balances;
+    type EnrolmentDeposit = ConstU64<10>;
     type MaxBatchSize = ConstU32<100>;
     type MaxRecordsPerOwner = ConstU32<100>;
     type MaxEnrolmentsPerOwner = ConstU32<2>;
@@ -138,11 +150,17 @@ fn populate() {
     ));
 }
 
-/// Empty state at block 1.
+/// The hospital funded for its enrolment deposits, nothing else, at block 1.
 pub fn new_test_ext() -> sp_io::TestExternalities {
-    let storage = frame_system::GenesisConfig::<Test>::default()
+    let mut storage = frame_system::GenesisConfig::<Test>::default()
         .build_storage()
         .unwrap();
+    pallet_balances::GenesisConfig::<Test> {
+        balances: vec![(HOSPITAL, 1_000_000)],
+        ..Default::default()
+    }
+    .assimilate_storage(&mut storage)
+    .expect("balances genesis builds");
     let mut ext = sp_io::TestExternalities::new(storage);
     ext.execute_with(|| System::set_block_number(1));
     ext

@@ -11,6 +11,7 @@ use frame_support::{
     traits::ConstU32,
     BoundedVec,
 };
+use pallet_ownership::RecordRegistry;
 use sp_runtime::DispatchError;
 
 const CLASS: ClassId = 7;
@@ -468,16 +469,7 @@ fn consent_calls_stay_free_while_the_patient_owns_records_and_stop_after() {
         );
         assert!(grant_call(Scope::All).is_feeless(&alice));
 
-        for record in [record_id(1), record_id(2)] {
-            assert_ok!(pallet_ownership::Pallet::<Test>::request_erasure(
-                alice.clone(),
-                record
-            ));
-            assert_ok!(pallet_ownership::Pallet::<Test>::confirm_erasure(
-                RuntimeOrigin::signed(HOSPITAL),
-                record
-            ));
-        }
+        erase_alices_records();
         assert!(
             !grant_call(Scope::All).is_feeless(&alice),
             "nothing of hers is left"
@@ -886,6 +878,135 @@ fn ended_consents_are_prunable_by_anyone_after_the_claim_period() {
             .collect();
         assert_eq!(left, vec![kept]);
     });
+}
+
+/// Alice asks for erasure of her two records and the hospital confirms it.
+fn erase_alices_records() {
+    for record in [record_id(1), record_id(2)] {
+        assert_ok!(pallet_ownership::Pallet::<Test>::request_erasure(
+            RuntimeOrigin::signed(ALICE),
+            record
+        ));
+        assert_ok!(pallet_ownership::Pallet::<Test>::confirm_erasure(
+            RuntimeOrigin::signed(HOSPITAL),
+            record
+        ));
+    }
+}
+
+/// Alice ends her enrolment and has her two records erased: the ownership pallet lets her
+/// account go.
+fn release_alice() {
+    assert_ok!(pallet_ownership::Pallet::<Test>::end_enrolment(
+        RuntimeOrigin::signed(ALICE),
+        ALICE,
+        HOSPITAL
+    ));
+    erase_alices_records();
+    assert!(!<Ownership as RecordRegistry<u64>>::is_patient(&ALICE));
+}
+
+fn revoked_events() -> Vec<(u64, ConsentId)> {
+    System::events()
+        .into_iter()
+        .filter_map(|record| match record.event {
+            RuntimeEvent::Consent(Event::ConsentRevoked { owner, consent }) => {
+                Some((owner, consent))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_released_patients_consents_end_and_still_answer_for_the_past() {
+    run_test(|| {
+        let open = granted(ALICE, Scope::All, Purpose::Research, Grantee::Anyone, None);
+        let expiring = granted(
+            ALICE,
+            Scope::All,
+            Purpose::Education,
+            Grantee::Anyone,
+            Some(30),
+        );
+        let revoked = granted(
+            ALICE,
+            Scope::All,
+            Purpose::Commercial,
+            Grantee::Anyone,
+            None,
+        );
+        let bobs = granted(BOB, Scope::All, Purpose::Research, Grantee::Anyone, None);
+        next_window();
+        let revoked_at = System::block_number();
+        assert_ok!(revoke(ALICE, revoked));
+        let released_at = revoked_at + 2;
+        System::set_block_number(released_at);
+        System::reset_events();
+
+        release_alice();
+
+        assert_eq!(revoked_events(), vec![(ALICE, open), (ALICE, expiring)]);
+        let consents = Consents::<Test>::get(ALICE);
+        let ended_at = |id| {
+            consents
+                .iter()
+                .find(|entry| entry.id == id)
+                .expect("kept until pruned")
+                .ends_at()
+        };
+        assert_eq!(ended_at(open), Some(released_at));
+        assert_eq!(ended_at(expiring), Some(released_at));
+        assert_eq!(
+            ended_at(revoked),
+            Some(revoked_at),
+            "an ended consent keeps its end"
+        );
+        assert!(
+            consents.iter().all(|entry| entry.in_force_at(1)),
+            "the past stands"
+        );
+        assert!(
+            Consents::<Test>::get(BOB)
+                .iter()
+                .any(|entry| entry.id == bobs && entry.in_force_at(released_at)),
+            "other patients' consents are untouched"
+        );
+
+        // Enrolled again, with a new record: nothing given before covers it.
+        System::set_block_number(released_at + 1);
+        enrol(ALICE);
+        assert_ok!(pallet_ownership::Pallet::<Test>::register_records(
+            RuntimeOrigin::signed(HOSPITAL),
+            vec![pallet_ownership::RecordRegistration {
+                id: record_id(9),
+                owner: ALICE,
+                commitment: sp_core::H256::repeat_byte(9),
+            }]
+        ));
+        assert_eq!(
+            covers(ALICE, 9, Purpose::Research, BUYER, released_at + 1),
+            ConsentAnswer::NotCovered
+        );
+
+        // And anyone may prune them after the claim period, as any ended consent.
+        System::set_block_number(released_at + CLAIM_PERIOD);
+        assert_ok!(Consent::prune_consent(
+            RuntimeOrigin::signed(BOB),
+            ALICE,
+            open
+        ));
+    });
+}
+
+#[test]
+fn letting_an_account_go_is_charged_to_the_calls_that_may_do_it() {
+    use medledger_primitives::OnPatientReleased;
+    assert_eq!(
+        <Consent as OnPatientReleased<u64>>::weight(),
+        <crate::weights::SubstrateWeight<Test> as crate::WeightInfo>::on_patient_released()
+    );
+    assert!(<Consent as OnPatientReleased<u64>>::weight().ref_time() > 0);
 }
 
 #[test]

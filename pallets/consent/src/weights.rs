@@ -31,6 +31,8 @@ pub trait WeightInfo {
     fn prune_class_membership() -> Weight;
     /// One [`crate::ConsentCheck::consent_covers`] question (not a call).
     fn consent_covers() -> Weight;
+    /// Ending a released patient's consents (`OnPatientReleased`, not a call).
+    fn on_patient_released() -> Weight;
 }
 
 /// Picoseconds in a microsecond.
@@ -105,6 +107,10 @@ impl Estimates {
         // reads and writes: ClassMembers, ClassMemberCount.
         estimate(self.db, 20, 2, 2, None)
     }
+    fn on_patient_released(&self) -> Weight {
+        // reads: Consents; writes: Consents, ConsentCalls (removed).
+        estimate(self.db, 20, 1, 2, Some(self.vector))
+    }
     fn consent_covers(&self) -> Weight {
         // reads: Consents, and in the worst case one ClassMembers entry per consent.
         estimate(
@@ -169,6 +175,9 @@ macro_rules! delegate_to_estimates {
         }
         fn consent_covers() -> Weight {
             $estimates.consent_covers()
+        }
+        fn on_patient_released() -> Weight {
+            $estimates.on_patient_released()
         }
     };
 }

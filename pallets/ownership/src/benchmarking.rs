@@ -4,10 +4,13 @@ use super::*;
 use crate::Pallet as Ownership;
 use alloc::vec::Vec;
 use frame_benchmarking::v2::*;
-use frame_support::traits::Get;
+use frame_support::traits::{
+    fungible::{Inspect, Mutate, MutateHold},
+    Get,
+};
 use frame_system::RawOrigin;
 use sp_core::H256;
-use sp_runtime::traits::{BlakeTwo256, Hash};
+use sp_runtime::traits::{BlakeTwo256, Hash, Saturating};
 
 fn assert_last_event<T: Config>(event: Event<T>) {
     frame_system::Pallet::<T>::assert_last_event(event.into());
@@ -17,9 +20,24 @@ fn record_id(n: u32) -> RecordId {
     BlakeTwo256::hash_of(&(b"bench record", n))
 }
 
+/// Gives `custodian` enough for the deposits of `enrolments` enrolments.
+fn fund<T: Config>(custodian: &T::AccountId, enrolments: u32) {
+    let deposits = T::EnrolmentDeposit::get().saturating_mul(enrolments.into());
+    let balance = T::Currency::minimum_balance().saturating_add(deposits);
+    T::Currency::set_balance(custodian, balance);
+}
+
+/// An owner enrolled with `custodian`, whose deposit is held (fund it first).
 fn enrolled_owner<T: Config>(index: u32, custodian: &T::AccountId) -> T::AccountId {
     let owner: T::AccountId = account("owner", index, 0);
-    Enrolments::<T>::insert(&owner, custodian, frame_system::Pallet::<T>::block_number());
+    let deposit = T::EnrolmentDeposit::get();
+    T::Currency::hold(&HoldReason::EnrolmentDeposit.into(), custodian, deposit)
+        .expect("the benchmark funded the custodian");
+    let enrolment = Enrolment {
+        enrolled_at: frame_system::Pallet::<T>::block_number(),
+        deposit,
+    };
+    Enrolments::<T>::insert(&owner, custodian, enrolment);
     EnrolmentCount::<T>::mutate(&owner, |count| *count = count.saturating_add(1));
     if !AccountRefs::<T>::contains_key(&owner) {
         frame_system::Pallet::<T>::inc_sufficients(&owner);
@@ -30,6 +48,7 @@ fn enrolled_owner<T: Config>(index: u32, custodian: &T::AccountId) -> T::Account
 
 fn registered_record<T: Config>() -> (T::AccountId, T::AccountId, RecordId) {
     let custodian = T::BenchmarkHelper::custodian();
+    fund::<T>(&custodian, 1);
     let owner = enrolled_owner::<T>(0, &custodian);
     let id = record_id(0);
     let registration = RecordRegistration {
@@ -53,6 +72,7 @@ mod benchmarks {
     fn enrol() {
         let owner: T::AccountId = account("patient", 0, 0);
         let custodian = T::BenchmarkHelper::custodian();
+        fund::<T>(&custodian, 1);
         let valid_until = frame_system::Pallet::<T>::block_number();
         let message = Ownership::<T>::enrolment_message(&custodian, &owner, valid_until);
         let signature = T::BenchmarkHelper::sign_enrolment(&owner, &message);
@@ -65,12 +85,17 @@ mod benchmarks {
             signature,
         );
 
-        assert_last_event::<T>(Event::Enrolled { owner, custodian });
+        assert_last_event::<T>(Event::Enrolled {
+            owner,
+            custodian,
+            deposit: T::EnrolmentDeposit::get(),
+        });
     }
 
     #[benchmark]
     fn end_enrolment() {
         let custodian = T::BenchmarkHelper::custodian();
+        fund::<T>(&custodian, 1);
         let owner = enrolled_owner::<T>(0, &custodian);
 
         #[extrinsic_call]
@@ -84,6 +109,7 @@ mod benchmarks {
             owner: owner.clone(),
             custodian,
             ended_by: owner,
+            deposit: T::EnrolmentDeposit::get(),
         });
     }
 
@@ -91,6 +117,7 @@ mod benchmarks {
     #[benchmark]
     fn register_records(n: Linear<1, { T::MaxBatchSize::get() }>) {
         let custodian = T::BenchmarkHelper::custodian();
+        fund::<T>(&custodian, n);
         let records: Vec<_> = (0..n)
             .map(|index| RecordRegistration {
                 id: record_id(index),

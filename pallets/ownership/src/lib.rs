@@ -7,7 +7,8 @@
 //! ## Dispatchables
 //! - [`Pallet::enrol`]: a member hospital enrols a patient with the patient's signature over
 //!   [`Pallet::enrolment_message`]: a hospital can never invent owners, and nobody gets an
-//!   account with free calls without a hospital vouching for it. The hospital pays.
+//!   account with free calls without a hospital vouching for it. The hospital pays the fee and
+//!   holds `EnrolmentDeposit` for as long as the enrolment lasts.
 //! - [`Pallet::end_enrolment`]: either the patient or the hospital ends an enrolment; free for
 //!   the patient (`feeless_if`) when it would succeed and the patient's previous enrolment
 //!   change is `FreeEnrolmentCooldown` blocks old (the cooldown keeps free calls from flooding
@@ -18,6 +19,14 @@
 //!   sellable at once.
 //! - [`Pallet::confirm_erasure`]: the custodian confirms its off-chain copy is deleted; the
 //!   record id stays as a tombstone and can never be registered or sold again.
+//!
+//! ## Storage deposits
+//! Patients hold no tokens, so the hospital that vouches for one pays for its storage: each
+//! enrolment holds `EnrolmentDeposit` from the hospital (`HoldReason::EnrolmentDeposit`),
+//! released when the enrolment ends, whoever ends it. It stands for the enrolment and for what
+//! the patient keeps on chain through it, which other pallets bound per patient (consents:
+//! `MaxConsentsPerOwner`; the free-call log: `MaxCallsPerWindow`). When the patient's account is
+//! let go, `OnPatientReleased` tells those pallets, which end or drop what it kept.
 //!
 //! Other pallets read the registry through the [`RecordRegistry`] trait; wallets list an
 //! owner's records through the runtime API in `pallet-ownership-runtime-api`.
@@ -31,6 +40,7 @@
 //! having received a unit.
 //!
 //! ## Invariants (checked by `try_state`)
+//! - Each custodian's held `EnrolmentDeposit` equals the deposits of its enrolments.
 //! - `AccountRefs[owner]` exists exactly for owners enrolled somewhere or owning a record that
 //!   is not erased, and each such account holds a sufficient reference.
 //! - `EnrolmentCount[owner]` equals the number of `Enrolments[owner, _]` entries and is at most
@@ -62,17 +72,44 @@ pub const ENROLMENT_MESSAGE_PREFIX: &[u8] = b"medledger:enrol:v1";
 pub mod pallet {
     use super::*;
     use alloc::{collections::btree_map::BTreeMap, vec::Vec};
-    use frame_support::{pallet_prelude::*, traits::Contains};
+    use frame_support::{
+        pallet_prelude::*,
+        traits::{
+            fungible::{Mutate, MutateHold},
+            tokens::Precision,
+            Contains,
+        },
+    };
     use frame_system::pallet_prelude::*;
-    use sp_runtime::traits::{IdentifyAccount, Saturating, Verify, Zero};
+    use sp_runtime::traits::{AtLeast32BitUnsigned, IdentifyAccount, Saturating, Verify, Zero};
 
     #[pallet::pallet]
     pub struct Pallet<T>(_);
+
+    /// Why this pallet holds funds.
+    #[pallet::composite_enum]
+    pub enum HoldReason {
+        /// An enrolment's storage deposit, held from the hospital while the enrolment lasts.
+        EnrolmentDeposit,
+    }
+
+    /// An enrolment as stored.
+    pub type EnrolmentOf<T> = Enrolment<BlockNumberFor<T>, <T as Config>::Balance>;
 
     #[pallet::config]
     pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
         /// The consortium's member hospitals: only they take enrolments and register records.
         type Custodians: Contains<Self::AccountId>;
+        /// The runtime's balance type.
+        type Balance: Parameter + Member + AtLeast32BitUnsigned + MaxEncodedLen + Copy;
+        /// The runtime's hold reasons, which include this pallet's.
+        type RuntimeHoldReason: From<HoldReason>;
+        /// Holds the enrolment deposits.
+        type Currency: Mutate<Self::AccountId, Balance = Self::Balance>
+            + MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
+        /// Held from the hospital per enrolment (crate docs, "Storage deposits").
+        #[pallet::constant]
+        type EnrolmentDeposit: Get<Self::Balance>;
 
         /// Most records in one [`Pallet::register_records`] batch.
         #[pallet::constant]
@@ -110,7 +147,7 @@ pub mod pallet {
         type BenchmarkHelper: BenchmarkHelper<Self::AccountId, Self::OwnerSignature>;
     }
 
-    /// Current enrolments: owner, custodian → block of enrolment.
+    /// Current enrolments: owner, custodian → block of enrolment and deposit held.
     #[pallet::storage]
     pub type Enrolments<T: Config> = StorageDoubleMap<
         _,
@@ -118,7 +155,7 @@ pub mod pallet {
         T::AccountId,
         Blake2_128Concat,
         T::AccountId,
-        BlockNumberFor<T>,
+        EnrolmentOf<T>,
         OptionQuery,
     >;
 
@@ -168,16 +205,19 @@ pub mod pallet {
     #[pallet::event]
     #[pallet::generate_deposit(pub(super) fn deposit_event)]
     pub enum Event<T: Config> {
-        /// A patient enrolled with a hospital.
+        /// A patient enrolled with a hospital, which holds `deposit`.
         Enrolled {
             owner: T::AccountId,
             custodian: T::AccountId,
+            deposit: T::Balance,
         },
-        /// An enrolment ended, at the request of `ended_by` (owner or custodian).
+        /// An enrolment ended, at the request of `ended_by` (owner or custodian); the
+        /// hospital's `deposit` is released.
         EnrolmentEnded {
             owner: T::AccountId,
             custodian: T::AccountId,
             ended_by: T::AccountId,
+            deposit: T::Balance,
         },
         /// A custodian registered `count` records; the ids are in the extrinsic.
         RecordsRegistered { custodian: T::AccountId, count: u32 },
@@ -237,6 +277,8 @@ pub mod pallet {
         ValidityTooLong,
         /// The signature is not the patient's over this enrolment's message.
         BadPatientSignature,
+        /// The hospital cannot hold the enrolment deposit (`EnrolmentDeposit`).
+        CannotHoldDeposit,
     }
 
     #[pallet::hooks]
@@ -278,22 +320,32 @@ pub mod pallet {
                 Error::<T>::BadPatientSignature
             );
 
-            Enrolments::<T>::insert(&patient, &custodian, now);
+            let deposit = T::EnrolmentDeposit::get();
+            if !deposit.is_zero() {
+                T::Currency::hold(&HoldReason::EnrolmentDeposit.into(), &custodian, deposit)
+                    .map_err(|_| Error::<T>::CannotHoldDeposit)?;
+            }
+            let enrolment = Enrolment {
+                enrolled_at: now,
+                deposit,
+            };
+            Enrolments::<T>::insert(&patient, &custodian, enrolment);
             EnrolmentCount::<T>::mutate(&patient, |count| *count = count.saturating_add(1));
             Self::hold_account(&patient);
             Self::deposit_event(Event::Enrolled {
                 owner: patient,
                 custodian,
+                deposit,
             });
             Ok(())
         }
 
         /// End the enrolment of `owner` with `custodian`; signed by either of them. Records
-        /// already registered stay owned by `owner`.
+        /// already registered stay owned by `owner`; the custodian's deposit is released.
         ///
         /// Free for the owner on the same terms as [`Pallet::enrol`]; the custodian pays.
         #[pallet::call_index(1)]
-        #[pallet::weight(T::WeightInfo::end_enrolment())]
+        #[pallet::weight(T::WeightInfo::end_enrolment().saturating_add(Pallet::<T>::release_weight()))]
         #[pallet::feeless_if(|origin: &OriginFor<T>, owner: &T::AccountId,
 			custodian: &T::AccountId| -> bool {
 			ensure_signed(origin.clone()).map_or(false, |who| {
@@ -312,12 +364,16 @@ pub mod pallet {
                 who == owner || who == custodian,
                 Error::<T>::NotEnrolmentParty
             );
-            ensure!(
-                Enrolments::<T>::contains_key(&owner, &custodian),
-                Error::<T>::NotEnrolled
-            );
+            let enrolment =
+                Enrolments::<T>::take(&owner, &custodian).ok_or(Error::<T>::NotEnrolled)?;
 
-            Enrolments::<T>::remove(&owner, &custodian);
+            // Best effort: the hold is this pallet's own and holds at least this enrolment's.
+            let _ = T::Currency::release(
+                &HoldReason::EnrolmentDeposit.into(),
+                &custodian,
+                enrolment.deposit,
+                Precision::BestEffort,
+            );
             EnrolmentCount::<T>::mutate_exists(&owner, decrement_count);
             if who == owner {
                 LastEnrolmentChange::<T>::insert(&owner, frame_system::Pallet::<T>::block_number());
@@ -327,6 +383,7 @@ pub mod pallet {
                 owner,
                 custodian,
                 ended_by: who,
+                deposit: enrolment.deposit,
             });
             Ok(())
         }
@@ -443,7 +500,7 @@ pub mod pallet {
         /// The custodian confirms it deleted its off-chain copy of a record whose erasure the
         /// owner requested. The id stays registered as a tombstone.
         #[pallet::call_index(4)]
-        #[pallet::weight(T::WeightInfo::confirm_erasure())]
+        #[pallet::weight(T::WeightInfo::confirm_erasure().saturating_add(Pallet::<T>::release_weight()))]
         pub fn confirm_erasure(origin: OriginFor<T>, record: RecordId) -> DispatchResult {
             let who = ensure_signed(origin)?;
             let mut info = Records::<T>::get(record).ok_or(Error::<T>::UnknownRecord)?;
@@ -496,6 +553,12 @@ pub mod pallet {
                 frame_system::Pallet::<T>::inc_sufficients(patient);
                 AccountRefs::<T>::insert(patient, ());
             }
+        }
+
+        /// The work other pallets do when an account is let go (`OnPatientReleased`), charged
+        /// to the calls that may let one go.
+        pub fn release_weight() -> Weight {
+            <T::OnPatientReleased as medledger_primitives::OnPatientReleased<_>>::weight()
         }
 
         /// Lets `owner`'s account go once it is enrolled nowhere and owns no live record.
@@ -560,7 +623,9 @@ pub mod pallet {
 
         /// The custodians the owner is enrolled with and since when, for the runtime API.
         pub fn enrolments_of(owner: &T::AccountId) -> Vec<(T::AccountId, BlockNumberFor<T>)> {
-            Enrolments::<T>::iter_prefix(owner).collect()
+            Enrolments::<T>::iter_prefix(owner)
+                .map(|(custodian, enrolment)| (custodian, enrolment.enrolled_at))
+                .collect()
         }
 
         #[cfg(any(feature = "try-runtime", test))]
@@ -575,10 +640,21 @@ pub mod pallet {
                 CountProblem::OverLimit => "too many enrolments",
                 CountProblem::Mismatch => "EnrolmentCount differs from Enrolments",
             })?;
-            for (owner, _, _) in Enrolments::<T>::iter() {
+            let mut deposits: BTreeMap<T::AccountId, T::Balance> = BTreeMap::new();
+            for (owner, custodian, enrolment) in Enrolments::<T>::iter() {
                 ensure!(
                     EnrolmentCount::<T>::contains_key(&owner),
                     "enrolment without count"
+                );
+                let held = deposits.entry(custodian).or_insert_with(Zero::zero);
+                *held = held.saturating_add(enrolment.deposit);
+            }
+            use frame_support::traits::fungible::InspectHold;
+            let reason = HoldReason::EnrolmentDeposit.into();
+            for (custodian, held) in deposits {
+                ensure!(
+                    T::Currency::balance_on_hold(&reason, &custodian) == held,
+                    "a custodian's held enrolment deposits differ from its enrolments' deposits"
                 );
             }
 

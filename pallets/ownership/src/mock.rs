@@ -1,5 +1,6 @@
 //! Test runtime for `pallet-ownership`: a block of the size the MedLedger runtime targets
-//! (3 s slot, 2 s of compute, 75 % normal class, 5 MiB), two member hospitals.
+//! (3 s slot, 2 s of compute, 75 % normal class, 5 MiB), three member hospitals with funds
+//! for their enrolment deposits.
 
 use crate as pallet_ownership;
 use frame_support::{
@@ -18,6 +19,7 @@ type Block = frame_system::mocking::MockBlock<Test>;
 frame_support::construct_runtime!(
     pub enum Test {
         System: frame_system,
+        Balances: pallet_balances,
         Ownership: pallet_ownership,
     }
 );
@@ -27,6 +29,8 @@ pub const HOSPITAL_B: u64 = 101;
 pub const HOSPITAL_C: u64 = 103;
 /// A hospital that is not (or no longer) a consortium member.
 pub const OUTSIDER: u64 = 102;
+/// A member hospital with too little to hold an enrolment deposit.
+pub const POOR_HOSPITAL: u64 = 104;
 pub const ALICE: u64 = 1;
 pub const BOB: u64 = 2;
 
@@ -50,6 +54,13 @@ impl frame_system::Config for Test {
     type BlockWeights = MockBlockWeights;
     type BlockLength = MockBlockLength;
     type DbWeight = frame_support::weights::constants::RocksDbWeight;
+    type AccountData = pallet_balances::AccountData<u64>;
+}
+
+#[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
+impl pallet_balances::Config for Test {
+    type AccountStore = System;
+    type RuntimeHoldReason = RuntimeHoldReason;
 }
 
 parameter_types! {
@@ -63,13 +74,19 @@ impl medledger_primitives::OnPatientReleased<u64> for ReleasedPatients {
     fn on_patient_released(who: &u64) {
         Released::mutate(|released| released.push(*who));
     }
+    fn weight() -> Weight {
+        RELEASE_WEIGHT
+    }
 }
 
-/// The consortium: hospitals A, B and C.
+/// What the mock's `OnPatientReleased` says its work weighs.
+pub const RELEASE_WEIGHT: Weight = Weight::from_parts(7_000_000, 700);
+
+/// The consortium: hospitals A, B, C and the poor one.
 pub struct Members;
 impl Contains<u64> for Members {
     fn contains(who: &u64) -> bool {
-        [HOSPITAL_A, HOSPITAL_B, HOSPITAL_C].contains(who)
+        [HOSPITAL_A, HOSPITAL_B, HOSPITAL_C, POOR_HOSPITAL].contains(who)
     }
 }
 
@@ -78,9 +95,15 @@ pub const MAX_RECORDS_PER_OWNER: u32 = 600;
 pub const MAX_ENROLMENTS: u32 = 2;
 pub const COOLDOWN: u64 = 10;
 pub const MAX_ENROLMENT_VALIDITY: u64 = 100;
+pub const ENROLMENT_DEPOSIT: u64 = 50;
+pub const INITIAL_BALANCE: u64 = 100_000;
 
 impl pallet_ownership::Config for Test {
     type Custodians = Members;
+    type Balance = u64;
+    type RuntimeHoldReason = RuntimeHoldReason;
+    type Currency = Balances;
+    type EnrolmentDeposit = ConstU64<ENROLMENT_DEPOSIT>;
     type MaxBatchSize = ConstU32<MAX_BATCH>;
     type MaxRecordsPerOwner = ConstU32<MAX_RECORDS_PER_OWNER>;
     type MaxEnrolmentsPerOwner = ConstU32<MAX_ENROLMENTS>;
@@ -103,11 +126,22 @@ impl crate::BenchmarkHelper<u64, TestSignature> for Members {
     }
 }
 
-/// Empty state at block 1.
+/// Funded hospitals (the poor one below the deposit), nothing else, at block 1.
 pub fn new_test_ext() -> sp_io::TestExternalities {
-    let storage = frame_system::GenesisConfig::<Test>::default()
+    let mut storage = frame_system::GenesisConfig::<Test>::default()
         .build_storage()
         .unwrap();
+    pallet_balances::GenesisConfig::<Test> {
+        balances: vec![
+            (HOSPITAL_A, INITIAL_BALANCE),
+            (HOSPITAL_B, INITIAL_BALANCE),
+            (HOSPITAL_C, INITIAL_BALANCE),
+            (POOR_HOSPITAL, ENROLMENT_DEPOSIT / 2),
+        ],
+        ..Default::default()
+    }
+    .assimilate_storage(&mut storage)
+    .expect("balances genesis builds");
     let mut ext = sp_io::TestExternalities::new(storage);
     ext.execute_with(|| System::set_block_number(1));
     ext

@@ -61,7 +61,8 @@ fn assert_alice_enrolled_at_a() {
         last_event(),
         Event::Enrolled {
             owner: ALICE,
-            custodian: HOSPITAL_A
+            custodian: HOSPITAL_A,
+            deposit: ENROLMENT_DEPOSIT,
         }
     );
 }
@@ -105,7 +106,13 @@ fn enrol_binds_owner_to_member_hospital() {
         System::set_block_number(7);
         enrol(ALICE, HOSPITAL_A);
 
-        assert_eq!(Enrolments::<Test>::get(ALICE, HOSPITAL_A), Some(7));
+        assert_eq!(
+            Enrolments::<Test>::get(ALICE, HOSPITAL_A),
+            Some(Enrolment {
+                enrolled_at: 7,
+                deposit: ENROLMENT_DEPOSIT
+            })
+        );
         assert!(Ownership::is_enrolled(&ALICE, &HOSPITAL_A));
         assert!(!Ownership::is_enrolled(&ALICE, &HOSPITAL_B));
         assert!(Ownership::is_patient(&ALICE));
@@ -346,7 +353,8 @@ fn owner_or_custodian_can_end_an_enrolment() {
             Event::EnrolmentEnded {
                 owner: ALICE,
                 custodian: HOSPITAL_A,
-                ended_by: ALICE
+                ended_by: ALICE,
+                deposit: ENROLMENT_DEPOSIT,
             }
         );
         assert!(!Ownership::is_patient(&ALICE));
@@ -362,11 +370,131 @@ fn owner_or_custodian_can_end_an_enrolment() {
             Event::EnrolmentEnded {
                 owner: BOB,
                 custodian: HOSPITAL_A,
-                ended_by: HOSPITAL_A
+                ended_by: HOSPITAL_A,
+                deposit: ENROLMENT_DEPOSIT,
             }
         );
         assert!(!Ownership::is_enrolled(&BOB, &HOSPITAL_A));
     });
+}
+
+fn held_by(hospital: u64) -> u64 {
+    use frame_support::traits::fungible::InspectHold;
+    Balances::balance_on_hold(&HoldReason::EnrolmentDeposit.into(), &hospital)
+}
+
+#[test]
+fn each_enrolment_holds_the_hospitals_deposit_until_it_ends() {
+    run_test(|| {
+        enrol(ALICE, HOSPITAL_A);
+        enrol(BOB, HOSPITAL_A);
+        enrol(ALICE, HOSPITAL_B);
+        assert_eq!(held_by(HOSPITAL_A), 2 * ENROLMENT_DEPOSIT);
+        assert_eq!(held_by(HOSPITAL_B), ENROLMENT_DEPOSIT);
+        assert_eq!(
+            Balances::free_balance(HOSPITAL_A),
+            INITIAL_BALANCE - 2 * ENROLMENT_DEPOSIT
+        );
+
+        // Whoever ends it, the deposit goes back to the hospital that held it.
+        assert_ok!(Ownership::end_enrolment(
+            RuntimeOrigin::signed(ALICE),
+            ALICE,
+            HOSPITAL_A
+        ));
+        assert_eq!(held_by(HOSPITAL_A), ENROLMENT_DEPOSIT);
+        assert_ok!(Ownership::end_enrolment(
+            RuntimeOrigin::signed(HOSPITAL_A),
+            BOB,
+            HOSPITAL_A
+        ));
+        assert_eq!(held_by(HOSPITAL_A), 0);
+        assert_eq!(Balances::free_balance(HOSPITAL_A), INITIAL_BALANCE);
+        assert_eq!(held_by(HOSPITAL_B), ENROLMENT_DEPOSIT);
+    });
+}
+
+#[test]
+fn an_enrolment_releases_what_it_held_whatever_the_deposit_is_now() {
+    run_test(|| {
+        enrol(ALICE, HOSPITAL_A);
+        // As after a runtime upgrade that lowered the deposit: the enrolment kept its own.
+        Enrolments::<Test>::mutate(ALICE, HOSPITAL_A, |enrolment| {
+            let enrolment = enrolment.as_mut().expect("Alice is enrolled");
+            assert_ok!(<Balances as frame_support::traits::fungible::MutateHold<
+                u64,
+            >>::hold(
+                &HoldReason::EnrolmentDeposit.into(), &HOSPITAL_A, 10
+            ));
+            enrolment.deposit += 10;
+        });
+        assert_ok!(Ownership::end_enrolment(
+            RuntimeOrigin::signed(HOSPITAL_A),
+            ALICE,
+            HOSPITAL_A
+        ));
+        assert_eq!(
+            last_event(),
+            Event::EnrolmentEnded {
+                owner: ALICE,
+                custodian: HOSPITAL_A,
+                ended_by: HOSPITAL_A,
+                deposit: ENROLMENT_DEPOSIT + 10,
+            }
+        );
+        assert_eq!(held_by(HOSPITAL_A), 0);
+        assert_eq!(Balances::free_balance(HOSPITAL_A), INITIAL_BALANCE);
+    });
+}
+
+#[test]
+fn a_hospital_that_cannot_hold_the_deposit_cannot_enrol() {
+    run_test(|| {
+        assert_noop!(
+            try_enrol(ALICE, POOR_HOSPITAL),
+            Error::<Test>::CannotHoldDeposit
+        );
+        assert!(!Ownership::is_patient(&ALICE));
+        assert_eq!(held_by(POOR_HOSPITAL), 0);
+    });
+}
+
+#[test]
+fn try_state_ties_held_deposits_to_enrolments() {
+    run_test(|| {
+        enrol(ALICE, HOSPITAL_A);
+        let enrolment = Enrolments::<Test>::get(ALICE, HOSPITAL_A).expect("Alice is enrolled");
+        Enrolments::<Test>::insert(
+            ALICE,
+            HOSPITAL_A,
+            Enrolment {
+                deposit: enrolment.deposit - 1,
+                ..enrolment.clone()
+            },
+        );
+        assert!(Ownership::do_try_state().is_err());
+        Enrolments::<Test>::insert(ALICE, HOSPITAL_A, enrolment);
+    });
+}
+
+#[test]
+fn calls_that_may_let_an_account_go_are_charged_for_what_that_triggers() {
+    use frame_support::dispatch::GetDispatchInfo;
+    let end = Call::<Test>::end_enrolment {
+        owner: ALICE,
+        custodian: HOSPITAL_A,
+    };
+    assert_eq!(
+        end.get_dispatch_info().call_weight,
+        <crate::weights::SubstrateWeight<Test> as WeightInfo>::end_enrolment() + RELEASE_WEIGHT
+    );
+    let confirm = Call::<Test>::confirm_erasure {
+        record: record_id(1),
+    };
+    assert_eq!(
+        confirm.get_dispatch_info().call_weight,
+        <crate::weights::SubstrateWeight<Test> as WeightInfo>::confirm_erasure() + RELEASE_WEIGHT
+    );
 }
 
 #[test]

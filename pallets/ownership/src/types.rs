@@ -25,6 +25,18 @@ pub struct RecordRegistration<AccountId> {
     pub commitment: Commitment,
 }
 
+/// A patient's enrolment with a hospital.
+#[derive(
+    Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+)]
+pub struct Enrolment<BlockNumber, Balance> {
+    /// Block of the enrolment.
+    pub enrolled_at: BlockNumber,
+    /// The storage deposit held from the hospital while the enrolment lasts (what was held
+    /// then, whatever `EnrolmentDeposit` is now).
+    pub deposit: Balance,
+}
+
 /// What the `OwnershipApi.enrolment_message` runtime call returns: the bytes a patient signs
 /// ([`crate::Pallet::enrolment_message`]). A struct rather than a bare byte vector because
 /// polkadot.js decodes a runtime call's bare `Vec<u8>` result with its SCALE length prefix

@@ -46,15 +46,18 @@ fn estimate(db: RuntimeDbWeight, compute_us: u64, reads: u64, writes: u64) -> We
 }
 
 fn enrol(db: RuntimeDbWeight) -> Weight {
-    // reads: Enrolments, EnrolmentCount; writes: the same and LastEnrolmentChange.
-    estimate(db, 20, 2, 3)
+    // reads: Enrolments, EnrolmentCount, AccountRefs, the hospital's account and holds (the
+    // deposit); writes: Enrolments, EnrolmentCount, AccountRefs, the patient's account, the
+    // hospital's account and holds.
+    estimate(db, 20, 5, 6)
 }
 
 fn end_enrolment(db: RuntimeDbWeight) -> Weight {
-    // reads: Enrolments, EnrolmentCount; writes: the same and LastEnrolmentChange. Letting the
-    // account go: OwnerRecordCount, AccountRefs and the account read, the last two and the
-    // other pallets' call log (`OnPatientReleased`) written.
-    estimate(db, 20, 5, 6)
+    // reads: Enrolments, EnrolmentCount, the hospital's account and holds; writes: the same and
+    // LastEnrolmentChange. Letting the account go: OwnerRecordCount, AccountRefs and the
+    // account read, the last two written. What other pallets do then (`OnPatientReleased`)
+    // is charged on top by the call.
+    estimate(db, 20, 7, 7)
 }
 
 fn register_records(db: RuntimeDbWeight, n: u32) -> Weight {
@@ -70,8 +73,8 @@ fn request_erasure(db: RuntimeDbWeight) -> Weight {
 fn confirm_erasure(db: RuntimeDbWeight) -> Weight {
     // reads: Records, OwnerRecordCount; writes: Records, OwnerRecords, OwnerRecordCount.
     // Letting the account go: EnrolmentCount, AccountRefs and the account read, the last two
-    // and the other pallets' call log (`OnPatientReleased`) written.
-    estimate(db, 20, 5, 6)
+    // written; what other pallets do then (`OnPatientReleased`) is charged on top by the call.
+    estimate(db, 20, 5, 5)
 }
 
 /// Weights for a runtime, priced with its own `DbWeight`.

@@ -5,6 +5,7 @@
 #![cfg_attr(not(feature = "std"), no_std)]
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use frame_support::weights::Weight;
 use scale_info::TypeInfo;
 
 /// What bought data may be used for: a listing names one, a consent grants one. The codec
@@ -57,8 +58,14 @@ pub trait FreeCalls<AccountId> {
 /// pallets keep only for its calls can go too.
 pub trait OnPatientReleased<AccountId> {
     fn on_patient_released(who: &AccountId);
+    /// The worst-case weight of [`Self::on_patient_released`], charged to the calls that may
+    /// let an account go.
+    fn weight() -> Weight;
 }
 
 impl<AccountId> OnPatientReleased<AccountId> for () {
     fn on_patient_released(_: &AccountId) {}
+    fn weight() -> Weight {
+        Weight::zero()
+    }
 }
