@@ -63,7 +63,7 @@ function signOffline(api, call, signer, { nonce, tip = 0, mortalAt = null }) {
 /** A submitted transaction and everything the node told its submitter about it. */
 function record(phase, signer, nonce, extrinsic) {
   return { phase, signer, nonce, hex: extrinsic.toHex(), hash: extrinsic.hash.toHex(), accepted: false,
-    rejection: null, statuses: [], inBlockAt: null, finalizedAt: null, final: null, chainBlock: null, dispatchError: null };
+    rejection: null, statuses: [], times: [], inBlockAt: null, finalizedAt: null, final: null, chainBlock: null, dispatchError: null };
 }
 
 /**
@@ -91,6 +91,7 @@ async function submitAll(api, records, inFlight) {
 function onStatus(r, status) {
   const now = Date.now();
   r.statuses.push(status.type);
+  r.times.push(now); // when each status came (for matching with the nodes' logs)
   if (status.isInBlock && r.inBlockAt === null) r.inBlockAt = now;
   if (status.isFinalized) { r.finalizedAt = now; r.finalBlock = status.asFinalized.toHex(); }
   if (TERMINAL.has(status.type)) {
@@ -480,7 +481,7 @@ async function main() {
       for (const n of net.nodes) try { copyFileSync(n.logFile, join(opt['keep-logs'], `${n.name}.log`)); } catch {}
     }
     await api?.disconnect().catch(() => {});
-    net.stop();
+    await net.shutdown();
   }
 }
 

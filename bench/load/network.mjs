@@ -101,7 +101,14 @@ export async function startLocalNetwork({ binary, extraArgs = [], single = false
       const header = await rpc(alice.rpcPort, 'chain_getHeader', [hash]);
       return parseInt(header.number, 16) >= 2;
     });
-    return { nodes, dir, stop, logs: () => nodes.map((n) => `--- ${n.name}\n${tail(n.logFile)}`).join('\n') };
+    // Kills the nodes and waits until each has exited (reaped: no zombie left behind).
+    const shutdown = async () => {
+      const exited = nodes.map((n) => (n.child.exitCode !== null || n.child.signalCode !== null)
+        ? null : new Promise((resolve) => n.child.once('exit', resolve)));
+      stop();
+      await Promise.race([Promise.all(exited), new Promise((resolve) => setTimeout(resolve, 10_000))]);
+    };
+    return { nodes, dir, stop, shutdown, logs: () => nodes.map((n) => `--- ${n.name}\n${tail(n.logFile)}`).join('\n') };
   } catch (e) {
     const logs = nodes.map((n) => `--- ${n.name}\n${tail(n.logFile)}`).join('\n');
     stop();
