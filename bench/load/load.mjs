@@ -343,6 +343,8 @@ function summarisePhase(phase, scan) {
 async function diagnoseLost(api, net, phases, scan) {
   const lost = phases.flatMap((p) => p.records.filter((r) => r.accepted && r.final === null && r.chainBlock === null));
   if (!lost.length) return null;
+  // author_pendingExtrinsics lists ready transactions only: a lost one still waiting in a
+  // pool's future queue (behind a nonce gap) is not in it (the nodes' txpool debug log shows it).
   const pools = {};
   for (const n of net.nodes) {
     try { pools[n.name] = (await rpc(n.rpcPort, 'author_pendingExtrinsics')).length; } catch (e) { pools[n.name] = e.message; }
@@ -362,7 +364,7 @@ async function diagnoseLost(api, net, phases, scan) {
     if (min >= chainNonce) tails++; else gaps++;
     if (examples.length < 5) examples.push({ signer, chainNonce, lostNonces: nonces.sort((a, b) => a - b) });
   }
-  return { lost: lost.length, pendingInPools: pools, lostStillInSubmitNodePool: pooled, senders: bySender.size, sendersStuckAtFirstLostNonce: tails, sendersWithLaterNonceOnChain: gaps, examples };
+  return { lost: lost.length, readyInPools: pools, lostReadyInSubmitNodePool: pooled, senders: bySender.size, sendersStuckAtFirstLostNonce: tails, sendersWithLaterNonceOnChain: gaps, examples };
 }
 
 // ---------------------------------------------------------------------------------------------
