@@ -38,28 +38,27 @@ impl SubstrateCli for Cli {
     }
 }
 
-/// libp2p is this chain's default network backend (ARCHITECTURE.md); `--network-backend litep2p`
-/// still selects litep2p. sc-cli's own default is litep2p, so apply ours unless the flag is given.
-fn apply_default_network_backend(cli: &mut Cli) {
-    let given = std::env::args().any(|arg| arg.starts_with("--network-backend"));
-    if !given {
-        cli.run.network_params.network_backend = sc_cli::arg_enums::NetworkBackendType::Libp2p;
-    }
-}
-
-/// The single-state transaction pool is this chain's default; `--pool-type fork-aware` still
-/// selects the fork-aware one. With sc-transaction-pool 48 (stable2609) the fork-aware pool loses
-/// accepted transactions under a burst from many senders (scripts/bench-load.sh: 2 040 of 4 000
-/// transfers never included, 364 of them without any status): a view built for a new block misses
-/// what was submitted while it was being built, the senders' later nonces pile up in its future
-/// queue, whose limit (a tenth of `--pool-limit`) evicts the oldest of them, and the rest wait
-/// forever behind the gap. The single-state pool has no views to race with: 12 000 of 12 000.
-/// sc-cli's own default is fork-aware, so apply ours unless the flag is given.
-fn apply_default_pool_type(cli: &mut Cli) {
-    let given = std::env::args().any(|arg| arg.starts_with("--pool-type"));
-    if !given {
-        cli.run.pool_config.pool_type = sc_cli::TransactionPoolType::SingleState;
-    }
+/// The command line, parsed as sc-cli parses it (`SubstrateCli::from_args`), with this chain's
+/// own defaults where they differ from sc-cli's, so that `--help` shows them too:
+/// - libp2p as the network backend (ARCHITECTURE.md); `--network-backend litep2p` still selects
+///   litep2p;
+/// - the single-state transaction pool; `--pool-type fork-aware` still selects the fork-aware
+///   one. With sc-transaction-pool 48 (stable2609) the fork-aware pool loses accepted
+///   transactions under a burst from many senders (`scripts/bench-load.sh`: 2 040 of 4 000
+///   transfers never included, 364 of them without any status): a view built for a new block
+///   misses what was submitted while it was being built, the senders' later nonces pile up in
+///   its future queue, whose limit (a tenth of `--pool-limit`) evicts the oldest of them, and
+///   the rest wait forever behind the gap. The single-state pool has no views to race with.
+fn parse_command_line<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::{CommandFactory, FromArgMatches};
+    let command = <Cli as SubstrateCli>::setup_command(Cli::command())
+        .mut_arg("network_backend", |arg| arg.default_value("libp2p"))
+        .mut_arg("pool_type", |arg| arg.default_value("single-state"));
+    Cli::from_arg_matches(&command.try_get_matches_from(args)?)
 }
 
 /// A regulator's observer: never an authority, no off-chain workers, safe RPC methods only
@@ -117,9 +116,7 @@ fn check_rpc_exposure(
 
 /// Parses the command line and runs the node or the chosen subcommand.
 pub fn run() -> sc_cli::Result<()> {
-    let mut cli = Cli::from_args();
-    apply_default_network_backend(&mut cli);
-    apply_default_pool_type(&mut cli);
+    let cli = parse_command_line(std::env::args_os()).unwrap_or_else(|e| e.exit());
 
     match &cli.subcommand {
         Some(Subcommand::Key(cmd)) => cmd.run(&cli),
@@ -251,8 +248,47 @@ pub fn run() -> sc_cli::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::check_rpc_exposure;
+    use super::{check_rpc_exposure, parse_command_line};
+    use sc_cli::{arg_enums::NetworkBackendType, TransactionPoolType};
     use sc_service::config::RpcMethods::{Auto, Safe, Unsafe};
+
+    /// This chain's defaults (libp2p, the single-state pool) apply unless a flag chooses, and
+    /// `--help` names them.
+    #[test]
+    fn chain_defaults_apply_unless_chosen() {
+        let default = parse_command_line(["medledger-node"]).unwrap();
+        assert_eq!(
+            default.run.network_params.network_backend,
+            NetworkBackendType::Libp2p
+        );
+        assert!(matches!(
+            default.run.pool_config.pool_type,
+            TransactionPoolType::SingleState
+        ));
+
+        let chosen = parse_command_line([
+            "medledger-node",
+            "--network-backend",
+            "litep2p",
+            "--pool-type",
+            "fork-aware",
+        ])
+        .unwrap();
+        assert_eq!(
+            chosen.run.network_params.network_backend,
+            NetworkBackendType::Litep2p
+        );
+        assert!(matches!(
+            chosen.run.pool_config.pool_type,
+            TransactionPoolType::ForkAware
+        ));
+
+        let help = parse_command_line(["medledger-node", "--help"])
+            .unwrap_err()
+            .to_string();
+        assert!(help.contains("[default: single-state]"), "{help}");
+        assert!(help.contains("[default: libp2p]"), "{help}");
+    }
 
     #[test]
     fn rpc_beyond_loopback_serves_named_safe_methods_only() {

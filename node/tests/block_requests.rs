@@ -4,6 +4,11 @@
 //! return nothing; the same request from a member's node identity is answered, which shows the
 //! request itself is well formed. Each stranger request comes from a fresh identity, so the
 //! refusal is the guard's (logged per protocol), not the ban an earlier refusal caused.
+//!
+//! A stranger may also open the chain's notification substreams, to push block announces,
+//! transactions or GRANDPA messages: each is refused at its handshake (the node answers with no
+//! handshake of its own, so nothing can be pushed), while a member's block-announce handshake is
+//! answered with the node's own.
 
 use std::time::Duration;
 
@@ -20,9 +25,13 @@ use medledger_test_harness::{decode_hex, wait_until, Network, Node};
 
 const NODE: &str = env!("CARGO_BIN_EXE_medledger-node");
 
-/// Substrate's request-response framing: an unsigned-LEB128 length, then the payload.
+/// Substrate's request-response and notification framing: an unsigned-LEB128 length, then the
+/// payload. A request closes our side of the substream after writing it; a notification
+/// handshake leaves it open, as a notification substream stays open.
 #[derive(Clone, Default)]
-struct LengthPrefixed;
+struct LengthPrefixed {
+    keep_open: bool,
+}
 
 async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T) -> std::io::Result<Vec<u8>> {
     let mut len = 0usize;
@@ -54,8 +63,7 @@ async fn write_frame<T: AsyncWrite + Unpin + Send>(
         }
     }
     io.write_all(&prefix).await?;
-    io.write_all(payload).await?;
-    io.close().await
+    io.write_all(payload).await
 }
 
 #[async_trait::async_trait]
@@ -87,7 +95,12 @@ impl request_response::Codec for LengthPrefixed {
     where
         T: AsyncWrite + Unpin + Send,
     {
-        write_frame(io, &request).await
+        write_frame(io, &request).await?;
+        if self.keep_open {
+            io.flush().await
+        } else {
+            io.close().await
+        }
     }
 
     async fn write_response<T>(
@@ -99,7 +112,8 @@ impl request_response::Codec for LengthPrefixed {
     where
         T: AsyncWrite + Unpin + Send,
     {
-        write_frame(io, &response).await
+        write_frame(io, &response).await?;
+        io.close().await
     }
 }
 
@@ -188,6 +202,40 @@ fn remote_call_request(block: &[u8], method: &str, data: &[u8]) -> Vec<u8> {
 /// request-response protocol `/{genesis}/{protocol}`. `Ok` is the response payload; `Err` how
 /// the request failed.
 fn request(node: &Node, secret: u8, protocol: &str, request: Vec<u8>) -> Result<Vec<u8>, String> {
+    exchange(
+        node,
+        secret,
+        protocol,
+        request,
+        LengthPrefixed { keep_open: false },
+    )
+}
+
+/// Dials `node` with node key `secret`, opens the notification substream `/{genesis}/{protocol}`
+/// with `handshake`, and returns the node's handshake in answer (`Err` if it refused).
+fn open_notifications(
+    node: &Node,
+    secret: u8,
+    protocol: &str,
+    handshake: Vec<u8>,
+) -> Result<Vec<u8>, String> {
+    exchange(
+        node,
+        secret,
+        protocol,
+        handshake,
+        LengthPrefixed { keep_open: true },
+    )
+}
+
+/// One frame sent on a new substream of `/{genesis}/{protocol}` and the first frame back.
+fn exchange(
+    node: &Node,
+    secret: u8,
+    protocol: &str,
+    request: Vec<u8>,
+    codec: LengthPrefixed,
+) -> Result<Vec<u8>, String> {
     let genesis = node.block_hash(0)?.ok_or("no genesis")?;
     let protocol = StreamProtocol::try_from_owned(format!("/{}/{protocol}", &genesis[2..]))
         .map_err(|e| e.to_string())?;
@@ -214,7 +262,7 @@ fn request(node: &Node, secret: u8, protocol: &str, request: Vec<u8>) -> Result<
             .map_err(|e| e.to_string())?
             .with_behaviour(|_| {
                 request_response::Behaviour::with_codec(
-                    LengthPrefixed,
+                    codec,
                     [(protocol, ProtocolSupport::Outbound)],
                     request_response::Config::default()
                         .with_request_timeout(Duration::from_secs(20)),
@@ -365,6 +413,66 @@ fn assert_refuses_strangers_and_answers_members(node: &Node) {
     }
 }
 
+/// `BlockAnnouncesHandshake` (sc-network-sync): roles (full node), best number, best hash,
+/// genesis hash — as a freshly started full node at genesis sends it.
+fn block_announces_handshake(genesis: &[u8]) -> Vec<u8> {
+    const ROLE_FULL: u8 = 0b0000_0001;
+    let mut handshake = vec![ROLE_FULL];
+    handshake.extend(0u32.to_le_bytes());
+    handshake.extend(genesis);
+    handshake.extend(genesis);
+    handshake
+}
+
+/// A stranger's notification substreams are refused at the handshake; a member's block
+/// announces are answered with the node's handshake, for this chain's genesis. The
+/// transactions and GRANDPA substreams use the same framing and a one-byte `Roles` handshake;
+/// a node accepts them only from peers it syncs with, so no bare member client gets an answer
+/// there either, and the block-announce answer is what shows the framing is right.
+fn assert_refuses_strangers_notifications(node: &Node) {
+    let genesis = decode_hex(&node.block_hash(0).unwrap().unwrap()).unwrap();
+    let answer = open_notifications(
+        node,
+        2,
+        "block-announces/1",
+        block_announces_handshake(&genesis),
+    )
+    .unwrap_or_else(|e| panic!("{}: a member's block-announce handshake: {e}", node.name));
+    assert_eq!(
+        answer.len(),
+        69,
+        "{}: the node's handshake {answer:?}",
+        node.name
+    );
+    assert_eq!(
+        answer[37..],
+        genesis[..],
+        "{}: the node's genesis",
+        node.name
+    );
+
+    const ROLE_FULL: u8 = 0b0000_0001;
+    let pushes = [
+        ("block-announces/1", block_announces_handshake(&genesis)),
+        ("transactions/1", vec![ROLE_FULL]),
+        ("grandpa/1", vec![ROLE_FULL]),
+    ];
+    for (i, (protocol, handshake)) in pushes.into_iter().enumerate() {
+        // Node keys 120, 121, …: identities no member authorised, one per substream.
+        let refused = open_notifications(node, 120 + i as u8, protocol, handshake);
+        let error = refused.expect_err(&format!(
+            "{}: a stranger's {protocol} substream was answered",
+            node.name
+        ));
+        // The node speaks the protocol (so the name is right) and refused the stranger.
+        assert!(
+            !error.contains("supports none of the requested protocols"),
+            "{}: {protocol}: {error}",
+            node.name
+        );
+    }
+}
+
 /// Starts Alice's development validator and the regulator's observer with `args` (a network
 /// backend), each past block 2.
 fn start_dev_network(args: &[&str]) -> Network {
@@ -394,13 +502,17 @@ fn start_dev_network(args: &[&str]) -> Network {
 #[test]
 fn direct_requests_from_a_stranger_are_refused_by_validators_and_observers() {
     let net = start_dev_network(&[]);
-    assert_refuses_strangers_and_answers_members(net.node("alice"));
-    assert_refuses_strangers_and_answers_members(net.node("regulator"));
+    for node in ["alice", "regulator"] {
+        assert_refuses_strangers_and_answers_members(net.node(node));
+        assert_refuses_strangers_notifications(net.node(node));
+    }
 }
 
 #[test]
 fn direct_requests_from_a_stranger_are_refused_with_litep2p() {
     let net = start_dev_network(&["--network-backend", "litep2p"]);
-    assert_refuses_strangers_and_answers_members(net.node("alice"));
-    assert_refuses_strangers_and_answers_members(net.node("regulator"));
+    for node in ["alice", "regulator"] {
+        assert_refuses_strangers_and_answers_members(net.node(node));
+        assert_refuses_strangers_notifications(net.node(node));
+    }
 }

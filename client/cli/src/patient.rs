@@ -76,10 +76,13 @@ enum PatientCommand {
 
 #[derive(Subcommand)]
 enum ConsentCommand {
-    /// Consent to your records at HOSPITAL (all of them, or one category's) being used for
-    /// PURPOSE.
+    /// Consent to your records at HOSPITAL (all of them, one category's, or one record) being
+    /// used for PURPOSE.
     Grant {
         hospital: String,
+        /// Only this record (its id, as `medledger patient records` shows it).
+        #[arg(long, value_name = "0xRECORD", conflicts_with = "category")]
+        record: Option<String>,
         /// Only your records of this category, e.g. `observation:laboratory` or `condition`:
         /// the chain gets a tag salted with your secret salt at the hospital (fetched from
         /// its node), so nobody else can tell which category it is.
@@ -271,6 +274,7 @@ pub fn run(args: PatientArgs) -> CommandResult {
         }
         PatientCommand::Consent(ConsentCommand::Grant {
             hospital,
+            record,
             category,
             endpoint,
             purpose,
@@ -281,9 +285,24 @@ pub fn run(args: PatientArgs) -> CommandResult {
             let account = args.account_at(&hospital)?;
             let grantee = grantee.as_deref().map(parse_account).transpose()?;
             let chain = options.connect()?;
-            let (scope, records) = match category {
-                None => (ConsentScope::All, "all records".to_string()),
-                Some(code) => {
+            let (scope, records) = match (record, category) {
+                (Some(record), _) => {
+                    let id = hash32(record)?;
+                    // Checked first: a grant the chain refuses is not free.
+                    let info = chain
+                        .record(id)?
+                        .ok_or_else(|| format!("no record {record} is registered on chain"))?;
+                    if info.owner != account.account_id() || info.custodian != hospital {
+                        return Err(format!(
+                            "record {record} is not one of yours at {hospital} (see `medledger \
+                             patient records {hospital}`)"
+                        )
+                        .into());
+                    }
+                    (ConsentScope::Record(id), format!("record {record}"))
+                }
+                (None, None) => (ConsentScope::All, "all records".to_string()),
+                (None, Some(code)) => {
                     let code = code.trim().to_ascii_lowercase();
                     if code.is_empty() {
                         return Err("--category needs a category code, e.g. condition".into());

@@ -838,6 +838,34 @@ fn a_sale_done_with_medledger_alone_by_hospital_patients_and_buyer() {
         &["patient", "erase", ALICE, &record],
         "is not yours",
     );
+    // A consent for one record: its owner may give it, nobody else.
+    let grant_record = [
+        "patient",
+        "consent",
+        "grant",
+        ALICE,
+        "--purpose",
+        "commercial",
+    ];
+    let one = cli.json(
+        Some(PATIENTS[1]),
+        &[&grant_record[..], &["--record", &record]].concat(),
+    );
+    assert_eq!(one["scope"], format!("record {record}"), "{one}");
+    let listed = cli.json(Some(PATIENTS[1]), &["patient", "consent", "list", ALICE]);
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == one["consent"] && c["scope"] == format!("record {record}")),
+        "{listed}"
+    );
+    cli.fails(
+        Some(PATIENTS[0]),
+        &[&grant_record[..], &["--record", &record]].concat(),
+        "is not one of yours",
+    );
     let erased = cli.json(Some(PATIENTS[1]), &["patient", "erase", ALICE, &record]);
     assert_eq!(erased["finalized"], true);
     assert!(
@@ -966,6 +994,12 @@ fn a_sale_done_with_medledger_alone_by_hospital_patients_and_buyer() {
         ],
     );
     let index = proposed["proposal"].as_u64().unwrap().to_string();
+    // Closing is for expired proposals only: the runtime's sentence.
+    cli.fails(
+        Some("//Charlie"),
+        &["hospital", "close", &index],
+        "ProposalNotExpired",
+    );
     let shown = cli.ok(Some("//Charlie"), &["hospital", "proposals"]);
     assert!(
         shown.contains(&format!(

@@ -388,22 +388,31 @@ impl Network {
         self.start_validators(names, "local")
     }
 
+    /// [`Self::start_local_validators`], each also given `extra` arguments.
+    pub fn start_local_validators_with(&mut self, names: &[&str], extra: &[&str]) -> Result<()> {
+        self.start_validators_with(names, "local", extra)
+    }
+
     /// Starts validators of `chain` (a preset name or a spec file) with the development keys
     /// named like the nodes (`--alice`, …) and node keys 1, 2, … in the order given.
     pub fn start_validators(&mut self, names: &[&str], chain: &str) -> Result<()> {
+        self.start_validators_with(names, chain, &[])
+    }
+
+    /// [`Self::start_validators`], each also given `extra` arguments.
+    pub fn start_validators_with(
+        &mut self,
+        names: &[&str],
+        chain: &str,
+        extra: &[&str],
+    ) -> Result<()> {
         for (i, name) in names.iter().enumerate() {
             // A fixed node key per validator: a validator refuses to generate one on a live chain.
             let node_key = format!("{:064x}", i + 1);
-            self.start_node(
-                name,
-                &[
-                    "--chain",
-                    chain,
-                    &format!("--{name}"),
-                    "--node-key",
-                    &node_key,
-                ],
-            )?;
+            let key_flag = format!("--{name}");
+            let mut args = vec!["--chain", chain, key_flag.as_str(), "--node-key", &node_key];
+            args.extend(extra);
+            self.start_node(name, &args)?;
         }
         Ok(())
     }
