@@ -11,6 +11,7 @@
 //! which is what a command line needs. Transactions are signed with sr25519 keys
 //! ([`Account`]) and, by default, waited for until their block is finalized.
 
+mod readable;
 pub mod runtime;
 
 use std::fmt;

@@ -321,8 +321,9 @@ pub struct AuditEvent {
     pub index: u32,
     pub pallet: String,
     pub event: String,
-    /// The event's fields, as the metadata names them, in text.
-    pub fields: String,
+    /// The event's fields, as the metadata names them, readable: accounts in SS58, hashes in
+    /// hex, enum variants by name (`crate::readable`).
+    pub fields: serde_json::Value,
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -1264,29 +1265,54 @@ impl Chain {
     /// A SCALE-encoded runtime call decoded with the chain's metadata, as text; a runtime
     /// upgrade's code is shown by its size.
     pub fn describe_call(&self, encoded: &[u8]) -> String {
-        use subxt::ext::scale_decode::DecodeAsType;
-        use subxt::ext::scale_value::{Composite, Value, ValueDef};
-        let decoded = self.block_on(async {
+        use subxt::ext::scale_value::{Composite, ValueDef};
+        let described = self.block_on(async {
             let at = at_finalized!(self);
             let metadata = at.metadata();
-            let ty = metadata.outer_enums().call_enum_ty();
-            Value::decode_as_type(&mut &encoded[..], ty, metadata.types())
-                .map_err(|e| Error::other("undecodable call", e))
+            let value = subxt::ext::scale_value::scale::decode_as_type(
+                &mut &encoded[..],
+                metadata.outer_enums().call_enum_ty(),
+                metadata.types(),
+            )
+            .map_err(|e| Error::other("undecodable call", e))?;
+            // RuntimeCall::Pallet(pallet::Call::call { fields })
+            let ValueDef::Variant(pallet) = &value.value else {
+                return Err(Error::Other("not a call".into()));
+            };
+            let call = match &pallet.values {
+                Composite::Unnamed(inner) => inner.first().and_then(|v| match &v.value {
+                    ValueDef::Variant(call) => Some(call),
+                    _ => None,
+                }),
+                Composite::Named(_) => None,
+            }
+            .ok_or_else(|| Error::Other("not a call".into()))?;
+            if pallet.name == "System" && call.name == "set_code" {
+                return Ok(format!("System.set_code({} bytes of code)", encoded.len()));
+            }
+            let fields: Vec<String> = match &call.values {
+                Composite::Named(fields) => fields
+                    .iter()
+                    .map(|(name, v)| {
+                        format!("{name}: {}", crate::readable::to_json(v, metadata.types()))
+                    })
+                    .collect(),
+                Composite::Unnamed(values) => values
+                    .iter()
+                    .map(|v| crate::readable::to_json(v, metadata.types()).to_string())
+                    .collect(),
+            };
+            Ok(format!(
+                "{}.{}({})",
+                pallet.name,
+                call.name,
+                fields.join(", ")
+            ))
         });
-        let value = match decoded {
-            Ok(value) => value,
+        let mut text = match described {
+            Ok(text) => text,
             Err(e) => return format!("0x{} ({e})", hex::encode(encoded)),
         };
-        if let ValueDef::Variant(pallet) = &value.value {
-            if let Composite::Unnamed(inner) = &pallet.values {
-                if let Some(ValueDef::Variant(call)) = inner.first().map(|v| &v.value) {
-                    if pallet.name == "System" && call.name == "set_code" {
-                        return format!("System.set_code({} bytes of code)", encoded.len());
-                    }
-                }
-            }
-        }
-        let mut text = value.to_string();
         if text.len() > 400 {
             let mut end = 400;
             while !text.is_char_boundary(end) {
@@ -1487,15 +1513,15 @@ impl Chain {
                     .fetch()
                     .await
                     .map_err(|e| Error::other(&format!("events of block {number}"), e))?;
+                let metadata = at.metadata();
                 for event in events.iter() {
                     let event = event.map_err(|e| Error::other("an event", e))?;
                     if !PALLETS.contains(&event.pallet_name()) {
                         continue;
                     }
-                    let fields = event
-                        .decode_fields_unchecked_as::<subxt::ext::scale_value::Composite<()>>()
-                        .map(|fields| fields.to_string())
-                        .unwrap_or_else(|e| format!("undecodable: {e}"));
+                    let fields = readable_fields(&event, &metadata).unwrap_or_else(|e| {
+                        serde_json::json!({ "undecodable": e, "bytes": hex::encode(event.field_bytes()) })
+                    });
                     found.push(AuditEvent {
                         block: number,
                         block_hash: hash.clone(),
@@ -1509,4 +1535,28 @@ impl Chain {
             Ok(found)
         })
     }
+}
+
+/// An event's fields by name (by position if unnamed), readable (`crate::readable`).
+fn readable_fields<T: subxt::config::Config>(
+    event: &subxt::events::Event<'_, T>,
+    metadata: &subxt::Metadata,
+) -> std::result::Result<serde_json::Value, String> {
+    let variant = metadata
+        .pallet_by_name(event.pallet_name())
+        .and_then(|pallet| pallet.event_variant_by_index(event.event_index()))
+        .ok_or("not in the metadata")?;
+    let mut bytes = event.field_bytes();
+    let mut fields = serde_json::Map::new();
+    for (position, field) in variant.fields.iter().enumerate() {
+        let value = subxt::ext::scale_value::scale::decode_as_type(
+            &mut bytes,
+            field.ty.id,
+            metadata.types(),
+        )
+        .map_err(|e| e.to_string())?;
+        let name = field.name.clone().unwrap_or_else(|| position.to_string());
+        fields.insert(name, crate::readable::to_json(&value, metadata.types()));
+    }
+    Ok(serde_json::Value::Object(fields))
 }

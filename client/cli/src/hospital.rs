@@ -474,9 +474,14 @@ fn register(
         sendable.len()
     );
     if waiting > 0 {
+        let patients = if waiting_patients == 1 {
+            "patient"
+        } else {
+            "patients"
+        };
         summary.push_str(&format!(
-            "; {waiting} records of {waiting_patients} patients not enrolled with {hospital} wait \
-             (enrol them, then run this again)"
+            "; {waiting} records of {waiting_patients} {patients} not enrolled with {hospital} \
+             wait (enrol them, then run this again)"
         ));
     }
     options.print(

@@ -283,7 +283,7 @@ pub fn run(args: RegulatorArgs) -> CommandResult {
                         e.index,
                         e.pallet,
                         e.event,
-                        csv_field(&e.fields)
+                        csv_field(&e.fields.to_string())
                     )?,
                 }
             }

@@ -931,7 +931,9 @@ fn a_sale_done_with_medledger_alone_by_hospital_patients_and_buyer() {
     assert_eq!(cli.held(ALICE), held_before + proposal_deposit);
     let shown = cli.ok(Some("//Bob"), &["hospital", "proposals"]);
     assert!(
-        shown.contains(&format!("proposal {index}: as Root: System")) && shown.contains("remark"),
+        shown.contains(&format!(
+            "proposal {index}: as Root: System.remark(remark: \"abc\")"
+        )),
         "{shown}"
     );
     let voted = cli.json(Some("//Bob"), &["hospital", "vote", &index, "--aye"]);
@@ -1049,20 +1051,31 @@ fn a_sale_done_with_medledger_alone_by_hospital_patients_and_buyer() {
         );
     }
     // The patients' claims add up to the sale's owners' part.
-    let released = rows
+    let released = &rows
         .iter()
         .find(|r| r["pallet"] == "Revenue" && r["event"] == "Released")
-        .expect("the release")["fields"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let owners_pool: u128 = released
-        .split("owners_pool: ")
-        .nth(1)
-        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
-        .and_then(|digits| digits.parse().ok())
+        .expect("the release")["fields"];
+    let owners_pool = released["owners_pool"]
+        .as_u64()
         .unwrap_or_else(|| panic!("no owners_pool in {released}"));
-    assert_eq!(claimed_in_all, owners_pool);
+    assert_eq!(claimed_in_all, u128::from(owners_pool));
+    // Fields read as a person would: accounts in SS58, enum variants by name.
+    let enrolled: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["event"] == "Enrolled")
+        .map(|r| &r["fields"])
+        .collect();
+    assert_eq!(enrolled.len(), PATIENTS.len(), "{enrolled:?}");
+    for (fields, account) in enrolled.iter().zip(&accounts) {
+        assert_eq!(fields["owner"], account.as_str(), "{fields}");
+        assert_eq!(fields["custodian"], ALICE, "{fields}");
+    }
+    let granted = rows
+        .iter()
+        .find(|r| r["event"] == "ConsentGranted")
+        .expect("a grant");
+    assert_eq!(granted["fields"]["purpose"], "Research", "{granted}");
+    assert_eq!(granted["fields"]["grantee"], "Anyone", "{granted}");
     let csv_out = work.join("audit.csv");
     cli.ok(None, &audit(&["--format", "csv", "--out", s(&csv_out)]));
     let csv_text = std::fs::read_to_string(&csv_out).expect("the CSV");

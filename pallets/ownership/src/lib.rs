@@ -279,6 +279,8 @@ pub mod pallet {
         BadPatientSignature,
         /// The hospital cannot hold the enrolment deposit (`EnrolmentDeposit`).
         CannotHoldDeposit,
+        /// A hospital cannot enrol its own account as a patient.
+        CustodianAsPatient,
     }
 
     #[pallet::hooks]
@@ -305,6 +307,8 @@ pub mod pallet {
             signature: T::OwnerSignature,
         ) -> DispatchResult {
             let custodian = ensure_signed(origin)?;
+            // Its own transaction has already moved the nonce the patient's signature covers.
+            ensure!(patient != custodian, Error::<T>::CustodianAsPatient);
             Self::ensure_can_enrol(&patient, &custodian)?;
             let now = frame_system::Pallet::<T>::block_number();
             ensure!(now <= valid_until, Error::<T>::EnrolmentExpired);

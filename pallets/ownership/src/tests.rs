@@ -448,6 +448,16 @@ fn an_enrolment_releases_what_it_held_whatever_the_deposit_is_now() {
 }
 
 #[test]
+fn a_hospital_cannot_enrol_itself() {
+    run_test(|| {
+        assert_noop!(
+            try_enrol(HOSPITAL_A, HOSPITAL_A),
+            Error::<Test>::CustodianAsPatient
+        );
+    });
+}
+
+#[test]
 fn a_hospital_that_cannot_hold_the_deposit_cannot_enrol() {
     run_test(|| {
         assert_noop!(
