@@ -220,11 +220,14 @@ test('a tokenless patient enrols, grants and revokes consent; a hospital vote pa
     const unsalted = u8aToHex(blake2AsU8a(u8aConcat(stringToU8a('medledger:category:v2'), new Uint8Array(32), stringToU8a('condition')), 256));
     assert.notEqual(tag, unsalted);
     assert.equal(await page.getByTestId('patient-balance').textContent(), '0 MED', 'the patient never held a unit');
-    // The patient leaves the hospital, free too.
+    // The patient leaves the hospital, free too. Enrolled nowhere and owning no record, its
+    // account is let go, and its consent still in force (the category one) ends with it.
     await page.getByTestId('enrolments').getByRole('button', { name: 'End enrolment' }).click();
     assert.equal(await signAndWaitFinal(), 'Fee: none (free for patients)');
     await page.getByText('You are not enrolled with any hospital yet.').waitFor();
     assert.equal(await page.getByTestId('patient-balance').textContent(), '0 MED');
+    const ended = (await api.call.consentApi.consentsOf(patient)).filter((c) => c.revokedAt.isSome);
+    assert.equal(ended.length, 2, 'both consents have ended');
   });
 
   await step('hospital-votes', async () => {
@@ -269,7 +272,8 @@ test('a tokenless patient enrols, grants and revokes consent; a hospital vote pa
     await page.waitForFunction(() => document.querySelector('[data-testid=total-sales]')?.textContent === '1');
     await page.getByTestId('per-hospital').getByText('Alice General').waitFor();
     assert.equal(await page.getByTestId('total-consents-granted').textContent(), '2');
-    assert.equal(await page.getByTestId('total-consents-revoked').textContent(), '1');
+    // One revoked by the patient, one ended when the patient left its only hospital.
+    assert.equal(await page.getByTestId('total-consents-revoked').textContent(), '2');
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-csv').click()]);
     const csv = readFileSync(await download.path(), 'utf8');
     assert.match(csv, /^block,pallet,event,hospital,fields\n/);
