@@ -18,10 +18,11 @@
 //!   message (even `InvalidBlockId(String)` drops its text), so the user would never learn why;
 //! - `transactionWatch_v1_submitAndWatch` (sc-rpc-spec-v2 0.61) likewise reports an `invalid`
 //!   event whose `error` is `"Verification error: <our text>"`;
-//! - `transaction_v1_broadcast` stops at once on a non-pool error, where a retriable pool error
-//!   (`InvalidBlockId`, `ImmediatelyDropped`, …) would resubmit at every new best block; that
-//!   method answers with an operation id whatever happens (the spec makes it silent), but
-//!   nothing is imported or broadcast;
+//! - `transaction_v1_broadcast` answers with an operation id whatever the pool says (the spec
+//!   makes it silent) and would stop at once on the refusal, so a wallet would believe its
+//!   transaction on its way. The observer therefore serves that method itself:
+//!   [`refuse_broadcasts`] puts in its place one that answers with a JSON-RPC error carrying
+//!   the refusal (the service starts the observer's own RPC server for that);
 //! - gossip (sc-service's `TransactionPoolAdapter::import`) counts a non-pool error as
 //!   `KnownGood`: the hospital peers that gossip to the observer are not penalised. Any pool-error
 //!   variant but `AlreadyImported` would be `Bad` (-4096 reputation per transaction) and the
@@ -43,6 +44,32 @@ const LOG_TARGET: &str = "observer";
 /// What a submitter is told: what happened and where to go instead.
 pub const OBSERVER_REFUSAL: &str = "this node is a read-only regulator observer (started with \
     --observer): it accepts no transactions; submit them to a hospital's node";
+
+/// The transaction API's method that sc-service answers without ever reporting a refusal.
+pub const BROADCAST_METHOD: &str = "transaction_v1_broadcast";
+
+/// JSON-RPC error code of the observer's answer to [`BROADCAST_METHOD`]: JSON-RPC 2.0's generic
+/// server error (the transaction API defines no error for a broadcast).
+pub const BROADCAST_REFUSED: i32 = -32000;
+
+/// Puts in place of `module`'s [`BROADCAST_METHOD`] one that refuses every transaction with
+/// [`OBSERVER_REFUSAL`] as a JSON-RPC error (code [`BROADCAST_REFUSED`]), so that a wallet
+/// learns at once that it must go to a hospital's node. `transaction_v1_stop` stays: with no
+/// broadcast ever started, it answers every operation id as unknown.
+pub fn refuse_broadcasts<Context: Send + Sync + 'static>(
+    module: &mut jsonrpsee::RpcModule<Context>,
+) -> Result<(), jsonrpsee::core::RegisterMethodError> {
+    module.remove_method(BROADCAST_METHOD);
+    module.register_method(BROADCAST_METHOD, |_, _, _| {
+        log::debug!(target: LOG_TARGET, "refused a transaction via {BROADCAST_METHOD}");
+        Err::<(), _>(jsonrpsee::types::ErrorObjectOwned::owned(
+            BROADCAST_REFUSED,
+            OBSERVER_REFUSAL,
+            None::<()>,
+        ))
+    })?;
+    Ok(())
+}
 
 /// The node's pool as an observer runs it.
 pub type ObserverPool = ReadOnlyPool<
@@ -780,5 +807,24 @@ mod tests {
         let error = event["error"].as_str().unwrap_or_default();
         assert!(error.contains(OBSERVER_REFUSAL), "{event}");
         assert_eq!(inner.submissions(), 0);
+    }
+
+    #[test]
+    fn broadcast_answers_with_the_observer_refusal_in_place_of_an_operation_id() {
+        // Stands in for sc-service's method, which answers every broadcast with an id.
+        let mut rpc = RpcModule::new(());
+        rpc.register_method(BROADCAST_METHOD, |_, _, _| "operation-id")
+            .expect("a fresh module has no clashing names");
+
+        refuse_broadcasts(&mut rpc).expect("the method is replaced, not added twice");
+
+        let answer: Result<Option<String>, _> =
+            block_on(rpc.call(BROADCAST_METHOD, [encoded_extrinsic()]));
+        let MethodsError::JsonRpc(object) = answer.expect_err("the observer took a broadcast")
+        else {
+            panic!("expected a JSON-RPC error object")
+        };
+        assert_eq!(object.code(), BROADCAST_REFUSED);
+        assert_eq!(object.message(), OBSERVER_REFUSAL);
     }
 }

@@ -162,18 +162,20 @@ pub fn new_full<N: crate::peer_guard::GuardedBackend>(
     let partial = new_partial(&config)?;
     if observer {
         let pool = Arc::new(ReadOnlyPool::new(partial.transaction_pool.clone()));
-        start_full::<N, _>(config, partial, pool, None)
+        start_full::<N, _>(config, partial, pool, true, None)
     } else {
         let pool = partial.transaction_pool.clone();
-        start_full::<N, _>(config, partial, pool, delivery)
+        start_full::<N, _>(config, partial, pool, false, delivery)
     }
 }
 
-/// Starts the node's tasks with `transaction_pool` as the pool every submission goes through.
+/// Starts the node's tasks with `transaction_pool` as the pool every submission goes through;
+/// an `observer` serves JSON-RPC from its own server (see [`serve_observer_rpc`]).
 fn start_full<N, P>(
     mut config: Configuration,
     partial: Service,
     transaction_pool: Arc<P>,
+    observer: bool,
     delivery: Option<DeliverySettings>,
 ) -> Result<TaskManager, ServiceError>
 where
@@ -304,7 +306,11 @@ where
         })
     };
 
-    sc_service::spawn_tasks(sc_service::SpawnTasksParams {
+    // An observer serves JSON-RPC from its own server (see `serve_observer_rpc`): the one
+    // sc-service starts gets an endpoint that refuses every connection.
+    let observer_rpc = observer.then(|| take_rpc_endpoints(&mut config.rpc));
+    let tokio_handle = config.tokio_handle.clone();
+    let rpc_handlers = sc_service::spawn_tasks(sc_service::SpawnTasksParams {
         network: network.clone(),
         client: client.clone(),
         keystore: keystore_container.keystore(),
@@ -319,6 +325,10 @@ where
         telemetry: telemetry.as_mut(),
         tracing_execute_block: None,
     })?;
+    if let Some(rpc_config) = observer_rpc {
+        let server = serve_observer_rpc(&rpc_handlers, rpc_config, &tokio_handle)?;
+        task_manager.keep_alive(server);
+    }
 
     if role.is_authority() {
         let proposer_factory = sc_basic_authorship::ProposerFactory::new(
@@ -394,4 +404,83 @@ where
     }
 
     Ok(task_manager)
+}
+
+/// Moves the JSON-RPC server's endpoints and settings out of `rpc`, leaving it one endpoint that
+/// refuses every connection: sc-service cannot start its server with none, so it gets an
+/// ephemeral loopback port whose connection limit is 0 (every request is answered "too many
+/// connections") and which would serve safe methods only.
+fn take_rpc_endpoints(
+    rpc: &mut sc_service::config::RpcConfiguration,
+) -> sc_service::config::RpcConfiguration {
+    let sealed = sc_rpc_server::RpcEndpoint {
+        listen_addr: (std::net::Ipv4Addr::LOCALHOST, 0).into(),
+        max_connections: 0,
+        rpc_methods: sc_rpc_server::RpcMethods::Safe,
+        batch_config: rpc.batch_config,
+        max_payload_in_mb: rpc.max_request_size,
+        max_payload_out_mb: rpc.max_response_size,
+        max_subscriptions_per_connection: rpc.max_subs_per_conn,
+        max_buffer_capacity_per_connection: rpc.message_buffer_capacity,
+        rate_limit: None,
+        rate_limit_trust_proxy_headers: false,
+        rate_limit_whitelisted_ips: Vec::new(),
+        cors: None,
+        is_optional: false,
+        retry_random_port: false,
+    };
+    sc_service::config::RpcConfiguration {
+        addr: rpc.addr.replace(vec![sealed]),
+        id_provider: rpc.id_provider.take(),
+        cors: rpc.cors.clone(),
+        rate_limit_whitelisted_ips: rpc.rate_limit_whitelisted_ips.clone(),
+        max_connections: rpc.max_connections,
+        methods: rpc.methods,
+        max_request_size: rpc.max_request_size,
+        max_response_size: rpc.max_response_size,
+        max_subs_per_conn: rpc.max_subs_per_conn,
+        port: rpc.port,
+        message_buffer_capacity: rpc.message_buffer_capacity,
+        batch_config: rpc.batch_config,
+        rate_limit: rpc.rate_limit,
+        rate_limit_trust_proxy_headers: rpc.rate_limit_trust_proxy_headers,
+        request_logger_limit: rpc.request_logger_limit,
+    }
+}
+
+/// Starts an observer's JSON-RPC server on the endpoints of `rpc_config` (see
+/// [`take_rpc_endpoints`]) with the methods sc-service built for the node's in-memory RPC
+/// (`rpc_handlers`: the same set its own server would serve).
+///
+/// sc-service answers `transaction_v1_broadcast` with an operation id even when the pool refuses
+/// the transaction; here it answers with the observer's refusal
+/// (`observer::refuse_broadcasts`). Unsafe methods stay behind each endpoint's `--rpc-methods`:
+/// the server marks every request with it, and the in-memory module's blanket permission (for
+/// the node's own calls) is removed. The observer's RPC calls are not counted in Prometheus:
+/// sc-service's sealed server has registered those metrics.
+fn serve_observer_rpc(
+    rpc_handlers: &sc_service::RpcHandlers,
+    mut rpc_config: sc_service::config::RpcConfiguration,
+    tokio_handle: &tokio::runtime::Handle,
+) -> Result<sc_rpc_server::Server, ServiceError> {
+    log::info!(
+        "Read-only observer: JSON-RPC is served by the observer's own server; sc-service's, on {:?}, \
+         refuses every connection",
+        rpc_handlers.listen_addresses()
+    );
+    let mut module = (*rpc_handlers.handle()).clone();
+    module.extensions_mut().remove::<sc_rpc::DenyUnsafe>();
+    crate::observer::refuse_broadcasts(&mut module)
+        .map_err(|e| ServiceError::Application(e.into()))?;
+    let rpc_runtime = sc_rpc_server::create_rpc_runtime(rpc_config.max_connections)
+        .map_err(|e| ServiceError::Application(e.into()))?;
+    let id_provider = rpc_config.id_provider.take();
+    sc_service::start_rpc_servers(
+        &rpc_config,
+        None,
+        tokio_handle,
+        module,
+        rpc_runtime,
+        id_provider,
+    )
 }

@@ -1,9 +1,13 @@
 //! A regulator's observer node: follows the chain, writes nothing.
 
+mod support;
+
 use std::time::Duration;
 
 use medledger_test_harness::{wait_until, Network};
 use serde_json::json;
+use sp_keyring::Sr25519Keyring;
+use support::{next_nonce, signed};
 
 const NODE: &str = env!("CARGO_BIN_EXE_medledger-node");
 
@@ -52,6 +56,41 @@ fn regulator_observer_syncs_finality_and_refuses_transactions() {
     assert!(
         refusal.contains("read-only regulator observer"),
         "unclear refusal: {refusal}"
+    );
+
+    // A transfer a hospital's node would take, broadcast through the new transaction API: the
+    // observer answers with an error (not an operation id it would then drop), and nothing of
+    // it reaches the chain.
+    let alice = net.node("alice");
+    let nonce_before = next_nonce(alice, Sr25519Keyring::Alice).unwrap();
+    let transfer = signed(
+        alice,
+        Sr25519Keyring::Alice,
+        medledger_runtime::RuntimeCall::Balances(pallet_balances::Call::transfer_keep_alive {
+            dest: Sr25519Keyring::Ferdie.to_account_id().into(),
+            value: 1_000,
+        }),
+    )
+    .unwrap();
+    let refusal = net
+        .node("regulator")
+        .rpc("transaction_v1_broadcast", json!([transfer]))
+        .unwrap_err();
+    assert!(
+        refusal.contains("read-only regulator observer"),
+        "broadcast not refused clearly: {refusal}"
+    );
+    let finalized = net.node("regulator").finalized_number().unwrap();
+    wait_until(
+        "two more blocks to be finalized",
+        Duration::from_secs(60),
+        || Ok((net.node("alice").finalized_number()? >= finalized + 2).then_some(())),
+    )
+    .unwrap();
+    assert_eq!(
+        next_nonce(net.node("alice"), Sr25519Keyring::Alice).unwrap(),
+        nonce_before,
+        "the refused transfer reached a hospital's node"
     );
 
     // Unsafe methods are not served by an observer.

@@ -147,6 +147,15 @@ fn file_of(partial: &mut Option<Partial>) -> Result<&mut File, SealingError> {
 
 impl PendingOutput {
     pub(crate) fn create(destination: &Path) -> Result<Self, SealingError> {
+        Self::create_with(destination, unnamed_file)
+    }
+
+    /// [`Self::create`] with `unnamed_file` as the way to get an unnamed file (tests take
+    /// the named fallback by offering none).
+    fn create_with(
+        destination: &Path,
+        unnamed_file: impl FnOnce(&Path) -> Option<File>,
+    ) -> Result<Self, SealingError> {
         let directory = match destination.parent() {
             Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
             _ => PathBuf::from("."),
@@ -223,5 +232,87 @@ impl Drop for PendingOutput {
         pending().forget(&partial);
         // Closing an unnamed file frees it; dropping a named one deletes it.
         drop(partial);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_unnamed_files(_: &Path) -> Option<File> {
+        None
+    }
+
+    /// The names in `directory`, sorted.
+    fn listing(directory: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(directory)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn is_pending(path: &Path) -> bool {
+        pending().named.iter().any(|named| named == path)
+    }
+
+    #[test]
+    fn without_unnamed_files_a_hidden_file_becomes_the_destination_at_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let destination = dir.path().join("out.ndjson");
+        let mut output = PendingOutput::create_with(&destination, no_unnamed_files).unwrap();
+        let Some(Partial::Named(file)) = &output.partial else {
+            panic!("the fallback was not taken")
+        };
+        let partial = file.path().to_owned();
+        assert!(
+            is_pending(&partial),
+            "a signal would not find the partial output"
+        );
+        let names = listing(dir.path());
+        assert_eq!(names.len(), 1);
+        assert!(names[0].starts_with(PARTIAL_PREFIX), "{names:?}");
+        assert!(!destination.exists());
+
+        output.write_all(b"plaintext").unwrap();
+        output.commit().unwrap();
+
+        assert_eq!(std::fs::read(&destination).unwrap(), b"plaintext");
+        assert_eq!(listing(dir.path()), ["out.ndjson"]);
+        assert!(!is_pending(&partial));
+    }
+
+    #[test]
+    fn without_unnamed_files_an_abandoned_output_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let destination = dir.path().join("out.ndjson");
+        let mut output = PendingOutput::create_with(&destination, no_unnamed_files).unwrap();
+        output.write_all(b"plaintext").unwrap();
+        let Some(Partial::Named(file)) = &output.partial else {
+            panic!("the fallback was not taken")
+        };
+        let partial = file.path().to_owned();
+
+        drop(output);
+
+        assert!(listing(dir.path()).is_empty());
+        assert!(!is_pending(&partial));
+    }
+
+    #[test]
+    fn an_unnamed_output_has_no_name_until_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let destination = dir.path().join("out.ndjson");
+        let mut output = PendingOutput::create(&destination).unwrap();
+        if !matches!(output.partial, Some(Partial::Unnamed { .. })) {
+            // This file system has no unnamed files: the tests above cover the fallback.
+            return;
+        }
+        output.write_all(b"plaintext").unwrap();
+        assert!(listing(dir.path()).is_empty());
+        output.commit().unwrap();
+        assert_eq!(std::fs::read(&destination).unwrap(), b"plaintext");
+        assert_eq!(listing(dir.path()), ["out.ndjson"]);
     }
 }
