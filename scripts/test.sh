@@ -14,11 +14,14 @@ status=0
 # --no-fail-fast: report every failing test binary, not just the first.
 cargo test --workspace --locked --no-fail-fast "$@" || status=1
 # Every pallet's benchmarks, once each as a test on the pallet's mock runtime
-# (`impl_benchmark_test_suite!`), in one cargo invocation with the `runtime-benchmarks` feature.
+# (`impl_benchmark_test_suite!`), and every benchmark the runtime lists, on the real runtime
+# (runtime/tests/benchmarks.rs): one cargo invocation with the `runtime-benchmarks` feature, so
+# FRAME is compiled with it once.
 pallets=(consortium ownership consent listing delivery escrow revenue)
 features=$(printf 'pallet-%s/runtime-benchmarks,' "${pallets[@]}")
 SKIP_WASM_BUILD=1 cargo test --locked --no-fail-fast "${pallets[@]/#/--package=pallet-}" \
-    --features "${features%,}" --lib -- benchmarking || status=1
+    --package=medledger-runtime --features "${features}medledger-runtime/runtime-benchmarks" \
+    --lib --test benchmarks -- benchmarking || status=1
 # The portal's browser test: builds portal/dist, starts a development node and a regulator's
 # observer on free loopback ports (the debug node that `cargo test` just built, or
 # MEDLEDGER_NODE; the `medledger` CLI next to it, or MEDLEDGER_CLI, fills the hospital's store)

@@ -14,6 +14,10 @@ include!(concat!(env!("OUT_DIR"), "/wasm_binary.rs"));
 
 extern crate alloc;
 
+// Before `apis`: its `Benchmark` API uses the macros that `define_benchmarks!` defines here.
+#[cfg(feature = "runtime-benchmarks")]
+#[macro_use]
+mod benchmarks;
 mod apis;
 pub mod genesis_config_presets;
 mod governance;

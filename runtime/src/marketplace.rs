@@ -43,6 +43,8 @@ impl pallet_ownership::Config for Runtime {
     /// A released patient's free-call log goes with it, and its consents end.
     type OnPatientReleased = Consent;
     type WeightInfo = pallet_ownership::weights::SubstrateWeight<Runtime>;
+    #[cfg(feature = "runtime-benchmarks")]
+    type BenchmarkHelper = crate::benchmarks::BenchmarkHelper;
 }
 
 impl pallet_consent::Config for Runtime {
@@ -56,6 +58,8 @@ impl pallet_consent::Config for Runtime {
     type RateLimitWindow = ConsentRateLimitWindow;
     type MaxCallsPerWindow = ConstU32<20>;
     type WeightInfo = pallet_consent::weights::SubstrateWeight<Runtime>;
+    #[cfg(feature = "runtime-benchmarks")]
+    type BenchmarkHelper = crate::benchmarks::BenchmarkHelper;
 }
 
 parameter_types! {
@@ -91,11 +95,15 @@ impl pallet_listing::Config for Runtime {
     type ListingDepositPerByte = ListingDepositPerByte;
     type MaxFilterSummaryLen = ConstU32<512>;
     type WeightInfo = pallet_listing::weights::SubstrateWeight<Runtime>;
+    #[cfg(feature = "runtime-benchmarks")]
+    type BenchmarkHelper = crate::benchmarks::BenchmarkHelper;
 }
 
 impl pallet_delivery::Config for Runtime {
     type Custodians = pallet_consortium::IsMember<Runtime>;
     type WeightInfo = pallet_delivery::weights::SubstrateWeight<Runtime>;
+    #[cfg(feature = "runtime-benchmarks")]
+    type BenchmarkHelper = crate::benchmarks::BenchmarkHelper;
 }
 
 impl pallet_escrow::Config for Runtime {
@@ -117,6 +125,8 @@ impl pallet_escrow::Config for Runtime {
     type DisputeBond = DisputeBond;
     type MaxAutoReleasesPerBlock = ConstU32<16>;
     type WeightInfo = pallet_escrow::weights::SubstrateWeight<Runtime>;
+    #[cfg(feature = "runtime-benchmarks")]
+    type BenchmarkHelper = crate::benchmarks::BenchmarkHelper;
 }
 
 impl pallet_revenue::Config for Runtime {

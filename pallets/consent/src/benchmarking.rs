@@ -34,6 +34,13 @@ fn class_with<T: Config>(class: ClassId, buyer: &T::AccountId) {
     ClassMemberCount::<T>::mutate(class, |count| *count = count.saturating_add(1));
 }
 
+/// Category tag number `index` (`from_low_u64_be` needs std).
+fn category(index: u32) -> CategoryTag {
+    let mut tag = [0u8; 32];
+    tag[28..].copy_from_slice(&index.to_be_bytes());
+    CategoryTag::from(tag)
+}
+
 /// Fills the owner's vector with `count` consents, each to its own class, all in force.
 fn consents<T: Config>(owner: &T::AccountId, buyer: &T::AccountId, count: u32) {
     let now = frame_system::Pallet::<T>::block_number();
@@ -43,7 +50,7 @@ fn consents<T: Config>(owner: &T::AccountId, buyer: &T::AccountId, count: u32) {
         let id = NextConsentId::<T>::get();
         let consent = Consent {
             id,
-            scope: Scope::Category(CategoryTag::from_low_u64_be(index.into())),
+            scope: Scope::Category(category(index)),
             purpose: Purpose::Research,
             grantee: Grantee::Class(index),
             granted_at: now,

@@ -80,6 +80,9 @@ impl pallet_ownership::BenchmarkHelper<u64, sp_runtime::testing::TestSignature> 
     fn custodian() -> u64 {
         HOSPITAL
     }
+    fn patient() -> u64 {
+        ALICE
+    }
     fn sign_enrolment(patient: &u64, message: &[u8]) -> sp_runtime::testing::TestSignature {
         sp_runtime::testing::TestSignature(*patient, message.to_vec())
     }

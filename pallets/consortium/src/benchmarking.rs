@@ -12,7 +12,7 @@ use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
 use sp_runtime::traits::Saturating;
 
 fn peer_id<T: Config>(owner: &str, n: u32, j: u32) -> PeerIdOf<T> {
-    BoundedVec::truncate_from(format!("bench-{owner}-{n}-{j}").into_bytes())
+    BoundedVec::truncate_from(alloc::format!("bench-{owner}-{n}-{j}").into_bytes())
 }
 
 fn hospital_info<T: Config>(n: u32, peers: u32) -> HospitalOf<T> {
@@ -79,7 +79,7 @@ mod benchmarks {
         _(RawOrigin::Signed(proposer.clone()), newcomer::<T>());
 
         let proposal = Proposals::<T>::get(index).expect("proposal stored");
-        assert_eq!(proposal.ayes.into_inner(), vec![proposer]);
+        assert_eq!(proposal.ayes.into_inner(), alloc::vec![proposer]);
     }
 
     /// The vote that passes an admission and carries it out, among `m` members.

@@ -5,7 +5,7 @@ use crate::Pallet as Ownership;
 use alloc::vec::Vec;
 use frame_benchmarking::v2::*;
 use frame_support::traits::{
-    fungible::{Inspect, Mutate, MutateHold},
+    fungible::{Inspect, Mutate},
     Get,
 };
 use frame_system::RawOrigin;
@@ -27,22 +27,10 @@ fn fund<T: Config>(custodian: &T::AccountId, enrolments: u32) {
     T::Currency::set_balance(custodian, balance);
 }
 
-/// An owner enrolled with `custodian`, whose deposit is held (fund it first).
+/// An owner enrolled with `custodian` (fund it first).
 fn enrolled_owner<T: Config>(index: u32, custodian: &T::AccountId) -> T::AccountId {
     let owner: T::AccountId = account("owner", index, 0);
-    let deposit = T::EnrolmentDeposit::get();
-    T::Currency::hold(&HoldReason::EnrolmentDeposit.into(), custodian, deposit)
-        .expect("the benchmark funded the custodian");
-    let enrolment = Enrolment {
-        enrolled_at: frame_system::Pallet::<T>::block_number(),
-        deposit,
-    };
-    Enrolments::<T>::insert(&owner, custodian, enrolment);
-    EnrolmentCount::<T>::mutate(&owner, |count| *count = count.saturating_add(1));
-    if !AccountRefs::<T>::contains_key(&owner) {
-        frame_system::Pallet::<T>::inc_sufficients(&owner);
-        AccountRefs::<T>::insert(&owner, ());
-    }
+    Ownership::<T>::enrol_for_benchmark(&owner, custodian);
     owner
 }
 
@@ -70,10 +58,13 @@ mod benchmarks {
 
     #[benchmark]
     fn enrol() {
-        let owner: T::AccountId = account("patient", 0, 0);
+        let owner = T::BenchmarkHelper::patient();
         let custodian = T::BenchmarkHelper::custodian();
         fund::<T>(&custodian, 1);
-        let valid_until = frame_system::Pallet::<T>::block_number();
+        // The longest validity: setup may run at block 0, which the runner moves to 1 before
+        // the call (on a chain's genesis state, as the benchmarking CLI runs).
+        let valid_until = frame_system::Pallet::<T>::block_number()
+            .saturating_add(T::MaxEnrolmentValidity::get());
         let message = Ownership::<T>::enrolment_message(&custodian, &owner, valid_until);
         let signature = T::BenchmarkHelper::sign_enrolment(&owner, &message);
 

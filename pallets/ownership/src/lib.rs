@@ -559,6 +559,23 @@ pub mod pallet {
             }
         }
 
+        /// Enrols `owner` with `custodian` as [`Pallet::enrol`] does but without the patient's
+        /// signature, for benchmarks (here and in the runtime) whose owners have no key. Holds
+        /// the deposit from `custodian`, which the benchmark funded.
+        #[cfg(feature = "runtime-benchmarks")]
+        pub fn enrol_for_benchmark(owner: &T::AccountId, custodian: &T::AccountId) {
+            let deposit = T::EnrolmentDeposit::get();
+            T::Currency::hold(&HoldReason::EnrolmentDeposit.into(), custodian, deposit)
+                .expect("the benchmark funded the custodian");
+            let enrolment = Enrolment {
+                enrolled_at: frame_system::Pallet::<T>::block_number(),
+                deposit,
+            };
+            Enrolments::<T>::insert(owner, custodian, enrolment);
+            EnrolmentCount::<T>::mutate(owner, |count| *count = count.saturating_add(1));
+            Self::hold_account(owner);
+        }
+
         /// The work other pallets do when an account is let go (`OnPatientReleased`), charged
         /// to the calls that may let one go.
         pub fn release_weight() -> Weight {
@@ -755,6 +772,9 @@ pub fn check_counts<K>(
 pub trait BenchmarkHelper<AccountId, Signature> {
     /// An account that `Config::Custodians` contains.
     fn custodian() -> AccountId;
+    /// A patient whose enrolment `sign_enrolment` can sign (on a real runtime, the account of
+    /// a key the helper holds).
+    fn patient() -> AccountId;
     /// `patient`'s signature over `message`.
     fn sign_enrolment(patient: &AccountId, message: &[u8]) -> Signature;
 }

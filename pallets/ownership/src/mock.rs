@@ -121,6 +121,9 @@ impl crate::BenchmarkHelper<u64, TestSignature> for Members {
     fn custodian() -> u64 {
         HOSPITAL_A
     }
+    fn patient() -> u64 {
+        ALICE
+    }
     fn sign_enrolment(patient: &u64, message: &[u8]) -> TestSignature {
         TestSignature(*patient, message.to_vec())
     }
