@@ -18,6 +18,15 @@
 //! 3. **Removed members are dropped** at the finalized block that removed them: they leave the
 //!    reserved set (which disconnects them) and are banned; their requests are refused by (1).
 //!
+//! A node that starts far behind knows only the members of its own finalized state. If none of
+//! them is reachable any more (every node it can reach joined later), it would never sync. The
+//! bootnodes its operator named are therefore its **sync sources** while it catches up: they are
+//! reserved (and not banned) even if its state does not authorise them yet, until an authorised
+//! peer is connected and the node is no longer far behind; then only authorised peers remain.
+//! Blocks from a sync source are checked like any others (Aura seals, GRANDPA justifications);
+//! what a source learns is this node's best block, which it has itself. Its requests are still
+//! refused by (1).
+//!
 //! The guard's tasks are essential: if one fails the node stops, logging why.
 
 use std::{
@@ -38,6 +47,7 @@ use sc_network::{
 use sc_network_sync::{types::SyncEventStream, SyncEvent, SyncingService};
 use sp_api::ProvideRuntimeApi;
 use sp_blockchain::HeaderBackend;
+use sp_consensus::SyncOracle;
 use sp_runtime::traits::Block as BlockT;
 
 const LOG_TARGET: &str = "medledger::peer-guard";
@@ -140,17 +150,30 @@ fn ban(network: &dyn NetworkService, peer: PeerId) {
 /// Spawn it as an essential task: it returns only if the guard can no longer do its job (the
 /// authorised set cannot be read, or the client stopped), and then the node must stop rather
 /// than keep running with a frozen list. The reason is logged as an error first.
+///
+/// `bootnodes` are the peers the operator named: the node's sync sources while it catches up
+/// (see the module docs).
 pub async fn run<C>(
     client: Arc<C>,
     network: Arc<dyn NetworkService>,
     sync: Arc<SyncingService<Block>>,
     allowlist: PeerAllowlist,
     block_announces: ProtocolName,
+    bootnodes: HashSet<PeerId>,
 ) where
     C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + BlockchainEvents<Block> + Send + Sync,
     C::Api: ConsortiumApi<Block, AccountId>,
 {
-    let failure = keep_current(&*client, &*network, &sync, &allowlist, block_announces).await;
+    let sources = SyncSources::new(bootnodes, &allowlist);
+    let failure = keep_current(
+        &*client,
+        &*network,
+        &sync,
+        &allowlist,
+        sources,
+        block_announces,
+    )
+    .await;
     log::error!(
         target: LOG_TARGET,
         "the peer guard failed: {failure}; stopping the node rather than run it unguarded"
@@ -169,6 +192,7 @@ async fn keep_current<C>(
     network: &dyn NetworkService,
     sync: &SyncingService<Block>,
     allowlist: &PeerAllowlist,
+    mut sources: SyncSources,
     block_announces: ProtocolName,
 ) -> String
 where
@@ -179,7 +203,9 @@ where
     let mut finality = client.finality_notification_stream().fuse();
     let mut sync_events = sync.event_stream("peer-guard").fuse();
     let mut read_at = None;
-    if let Err(e) = reserve(network, &block_announces, allowlist) {
+    // The sync peers that are connected: whether an authorised one is, ends the sync sources.
+    let mut connected: HashSet<PeerId> = HashSet::new();
+    if let Err(e) = reserve(network, &block_announces, allowlist, &sources) {
         return e;
     }
     loop {
@@ -192,14 +218,33 @@ where
             },
             event = sync_events.next() => {
                 match event {
-                    Some(SyncEvent::PeerConnected { peer_id, .. }) if !allowlist.contains(&peer_id) => {
-                        ban(network, peer_id)
+                    Some(SyncEvent::PeerConnected { peer_id, .. }) => {
+                        if allowlist.contains(&peer_id) || sources.contains(&peer_id) {
+                            connected.insert(peer_id);
+                        } else {
+                            ban(network, peer_id)
+                        }
                     },
-                    Some(_) => {},
+                    Some(SyncEvent::PeerDisconnected(peer_id)) => {
+                        connected.remove(&peer_id);
+                    },
                     None => return "the sync event stream ended".into(),
                 }
-                continue;
             },
+        }
+        if sources.is_trusted()
+            && !sync.is_major_syncing()
+            && connected.iter().any(|peer| allowlist.contains(peer))
+        {
+            log::info!(
+                target: LOG_TARGET,
+                "caught up with an authorised peer: the bootnodes are no longer sync sources"
+            );
+            sources.end();
+            if let Err(e) = reserve(network, &block_announces, allowlist, &sources) {
+                return e;
+            }
+            drop_unauthorised(network, sync, allowlist).await;
         }
         let finalized = client.info().finalized_hash;
         if read_at == Some(finalized) {
@@ -220,33 +265,94 @@ where
                 "{} authorised peers as of finalized block {finalized}",
                 allowlist.len()
             );
-            if let Err(e) = reserve(network, &block_announces, allowlist) {
+            if let Err(e) = reserve(network, &block_announces, allowlist, &sources) {
                 return e;
             }
-            // Drop peers that are no longer authorised (a removed hospital's nodes).
-            if let Ok(peers) = sync.peers_info().await {
-                for (peer, _) in peers {
-                    if !allowlist.contains(&peer) {
-                        ban(network, peer);
-                    }
-                }
+            if !sources.is_trusted() {
+                drop_unauthorised(network, sync, allowlist).await;
             }
         }
     }
 }
 
-/// Makes the authorised peers the block-announce set's reserved peers (the set is reserved-only,
-/// so this admits them, refuses everyone else and disconnects peers no longer in it). Peer ids
-/// suffice: addresses come from the bootnodes and discovery.
+/// Bans the connected sync peers that are not authorised (a removed hospital's nodes, or the
+/// sync sources once they are no longer needed).
+async fn drop_unauthorised(
+    network: &dyn NetworkService,
+    sync: &SyncingService<Block>,
+    allowlist: &PeerAllowlist,
+) {
+    if let Ok(peers) = sync.peers_info().await {
+        for (peer, _) in peers {
+            if !allowlist.contains(&peer) {
+                ban(network, peer);
+            }
+        }
+    }
+}
+
+/// The bootnodes a node syncs from while it catches up, whether or not its finalized state
+/// authorises them yet (see the module docs).
+struct SyncSources {
+    peers: HashSet<PeerId>,
+    trusted: bool,
+}
+
+impl SyncSources {
+    /// The `bootnodes` that `allowlist` does not already admit.
+    fn new(bootnodes: HashSet<PeerId>, allowlist: &PeerAllowlist) -> Self {
+        let peers: HashSet<PeerId> = bootnodes
+            .into_iter()
+            .filter(|peer| !allowlist.contains(peer))
+            .collect();
+        if !peers.is_empty() {
+            log::info!(
+                target: LOG_TARGET,
+                "{} bootnode(s) not authorised at this node's finalized block are its sync \
+                 sources until it catches up with an authorised peer",
+                peers.len()
+            );
+        }
+        Self {
+            trusted: !peers.is_empty(),
+            peers,
+        }
+    }
+
+    fn is_trusted(&self) -> bool {
+        self.trusted
+    }
+
+    /// Whether `peer` may be a sync peer now as a sync source.
+    fn contains(&self, peer: &PeerId) -> bool {
+        self.trusted && self.peers.contains(peer)
+    }
+
+    fn end(&mut self) {
+        self.trusted = false;
+    }
+
+    /// The peers to reserve besides the authorised ones.
+    fn reserved(&self) -> impl Iterator<Item = PeerId> + '_ {
+        self.peers.iter().copied().filter(|_| self.trusted)
+    }
+}
+
+/// Makes the authorised peers (and the sync sources while they are trusted) the block-announce
+/// set's reserved peers (the set is reserved-only, so this admits them, refuses everyone else and
+/// disconnects peers no longer in it). Peer ids suffice: addresses come from the bootnodes and
+/// discovery.
 fn reserve(
     network: &dyn NetworkService,
     block_announces: &ProtocolName,
     allowlist: &PeerAllowlist,
+    sources: &SyncSources,
 ) -> Result<(), String> {
     let local = network.local_peer_id();
     let reserved = allowlist
         .peers()
         .into_iter()
+        .chain(sources.reserved())
         .filter(|peer| *peer != local)
         .map(|peer| Multiaddr::empty().with(Protocol::P2p(peer.into())))
         .collect();
@@ -364,5 +470,35 @@ mod tests {
         );
         assert!(list.contains(peers.iter().next().unwrap()));
         assert!(!list.contains(&PeerId::random()));
+    }
+
+    #[test]
+    fn bootnodes_are_sync_sources_only_where_not_authorised_and_only_until_the_end() {
+        let member = PeerId::random();
+        let later_member = PeerId::random();
+        let allowlist = PeerAllowlist::default();
+        allowlist.replace(HashSet::from([member]));
+
+        let mut sources = SyncSources::new(HashSet::from([member, later_member]), &allowlist);
+        assert!(sources.is_trusted());
+        assert!(sources.contains(&later_member));
+        assert!(
+            !sources.contains(&member),
+            "an authorised bootnode needs no exception"
+        );
+        assert_eq!(sources.reserved().collect::<Vec<_>>(), [later_member]);
+
+        sources.end();
+        assert!(!sources.contains(&later_member));
+        assert_eq!(sources.reserved().count(), 0);
+    }
+
+    #[test]
+    fn authorised_bootnodes_leave_no_sync_sources() {
+        let member = PeerId::random();
+        let allowlist = PeerAllowlist::default();
+        allowlist.replace(HashSet::from([member]));
+        assert!(!SyncSources::new(HashSet::from([member]), &allowlist).is_trusted());
+        assert!(!SyncSources::new(HashSet::new(), &allowlist).is_trusted());
     }
 }

@@ -266,6 +266,12 @@ where
             sync_service.clone(),
             allowlist,
             block_announces,
+            config
+                .network
+                .boot_nodes
+                .iter()
+                .map(|bootnode| bootnode.peer_id)
+                .collect(),
         ),
     );
 

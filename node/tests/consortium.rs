@@ -8,7 +8,7 @@ use medledger_runtime::{opaque::SessionKeys, AccountId, Runtime, RuntimeCall};
 use medledger_test_harness::{wait_until, Network};
 use pallet_consortium::ActionOf;
 use serde_json::json;
-use sp_keyring::Sr25519Keyring::{Alice, Bob, Charlie, Eve, Ferdie};
+use sp_keyring::Sr25519Keyring::{Alice, Bob, Charlie, Eve, Ferdie, Two};
 use sp_runtime::codec::{Decode, Encode};
 use support::{runtime_api, submit};
 
@@ -377,4 +377,89 @@ fn a_removed_regulator_is_cut_off_and_a_new_one_syncs_from_genesis() {
         net.node("ferdie").block_hash(reached).unwrap(),
         net.node("alice").block_hash(reached).unwrap()
     );
+}
+
+/// A node whose finalized state authorises none of the nodes it can reach syncs from the
+/// bootnode its operator named. Two regulators join the development chain after genesis
+/// (node keys 7 and 8); the first one's observer syncs, then the only author (Alice) goes away.
+/// The second regulator's observer starts from genesis, where only the genesis members and Eve
+/// are authorised, with the first regulator's node as its one bootnode: it must sync that node's
+/// chain instead of waiting forever for a genesis member.
+#[test]
+fn a_node_that_knows_no_reachable_member_syncs_from_its_bootnode() {
+    let mut net = Network::new(NODE);
+    let alice_key = format!("{:064x}", 1);
+    net.start_node("alice", &["--dev", "--node-key", &alice_key])
+        .unwrap();
+    for (index, (account, name, key)) in [
+        (Ferdie.to_account_id(), "Ferdie Health Authority", 7),
+        (Two.to_account_id(), "Second Health Authority", 8),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let add = pallet_consortium::Action::AddRegulator {
+            account,
+            info: pallet_consortium::RegulatorInfo {
+                name: name.as_bytes().to_vec().try_into().unwrap(),
+                peer_id: peer_id_bytes(key).try_into().unwrap(),
+            },
+        };
+        pass(net.node("alice"), add, index as u32);
+    }
+    let admitted_at = net.node("alice").best_number().unwrap();
+    wait_until(
+        "the admissions to be final",
+        Duration::from_secs(120),
+        || Ok((net.node("alice").finalized_number()? > admitted_at + 2).then_some(())),
+    )
+    .unwrap();
+
+    let ferdie_key = format!("{:064x}", 7);
+    net.start_node(
+        "ferdie",
+        &["--chain", "dev", "--observer", "--node-key", &ferdie_key],
+    )
+    .unwrap();
+    let head = net.node("alice").finalized_number().unwrap();
+    wait_until(
+        "ferdie to finalize alice's head",
+        Duration::from_secs(120),
+        || Ok((net.node("ferdie").finalized_number()? >= head).then_some(())),
+    )
+    .unwrap();
+    // Two more blocks reach Ferdie's node as announcements: the best block a node tells its
+    // peers follows those, not the blocks of its initial sync.
+    let tip = net.node("alice").best_number().unwrap() + 2;
+    wait_until(
+        "ferdie to import two announced blocks",
+        Duration::from_secs(60),
+        || Ok((net.node("ferdie").best_number()? >= tip).then_some(())),
+    )
+    .unwrap();
+    // No genesis member is reachable any more; Ferdie's node keeps the chain.
+    net.node_mut("alice").kill();
+    let ferdie_head = net.node("ferdie").best_number().unwrap();
+
+    // The harness names every running node as a bootnode: Ferdie's only.
+    let second_key = format!("{:064x}", 8);
+    net.start_node(
+        "second",
+        &["--chain", "dev", "--observer", "--node-key", &second_key],
+    )
+    .unwrap();
+    wait_until(
+        "the second regulator to sync from its bootnode",
+        Duration::from_secs(120),
+        || Ok((net.node("second").best_number()? >= ferdie_head).then_some(())),
+    )
+    .unwrap();
+    assert_eq!(
+        net.node("second").block_hash(ferdie_head).unwrap(),
+        net.node("ferdie").block_hash(ferdie_head).unwrap()
+    );
+    assert!(net
+        .node("second")
+        .log()
+        .contains("are its sync sources until it catches up"));
 }
