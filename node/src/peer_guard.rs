@@ -244,7 +244,7 @@ where
             if let Err(e) = reserve(network, &block_announces, allowlist, &sources) {
                 return e;
             }
-            drop_unauthorised(network, sync, allowlist).await;
+            drop_unauthorised(network, sync, allowlist, &sources).await;
         }
         let finalized = client.info().finalized_hash;
         if read_at == Some(finalized) {
@@ -268,23 +268,22 @@ where
             if let Err(e) = reserve(network, &block_announces, allowlist, &sources) {
                 return e;
             }
-            if !sources.is_trusted() {
-                drop_unauthorised(network, sync, allowlist).await;
-            }
+            drop_unauthorised(network, sync, allowlist, &sources).await;
         }
     }
 }
 
-/// Bans the connected sync peers that are not authorised (a removed hospital's nodes, or the
-/// sync sources once they are no longer needed).
+/// Bans the connected sync peers that are neither authorised nor trusted sync sources (a
+/// removed hospital's nodes, and the sync sources once they are no longer needed).
 async fn drop_unauthorised(
     network: &dyn NetworkService,
     sync: &SyncingService<Block>,
     allowlist: &PeerAllowlist,
+    sources: &SyncSources,
 ) {
     if let Ok(peers) = sync.peers_info().await {
         for (peer, _) in peers {
-            if !allowlist.contains(&peer) {
+            if !allowlist.contains(&peer) && !sources.contains(&peer) {
                 ban(network, peer);
             }
         }
