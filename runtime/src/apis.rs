@@ -289,7 +289,13 @@ impl_runtime_apis! {
             Vec<frame_benchmarking::BenchmarkList>,
             Vec<frame_support::traits::StorageInfo>,
         ) {
-            use super::{AllPalletsWithSystem, Balances, Delivery, Escrow, Listing, Timestamp};
+            use super::{
+                AllPalletsWithSystem, Balances, Delivery, Escrow, Listing, Timestamp,
+                TransactionPayment,
+            };
+            use frame_system_benchmarking::{
+                extensions::Pallet as SystemExtensionsBench, Pallet as SystemBench,
+            };
             use frame_support::traits::StorageInfoTrait;
 
             let mut list = Vec::new();
@@ -300,7 +306,13 @@ impl_runtime_apis! {
         fn dispatch_benchmark(
             config: frame_benchmarking::BenchmarkConfig,
         ) -> Result<Vec<frame_benchmarking::BenchmarkBatch>, alloc::string::String> {
-            use super::{AllPalletsWithSystem, Balances, Delivery, Escrow, Listing, Timestamp};
+            use super::{
+                AllPalletsWithSystem, Balances, Delivery, Escrow, Listing, Timestamp,
+                TransactionPayment,
+            };
+            use frame_system_benchmarking::{
+                extensions::Pallet as SystemExtensionsBench, Pallet as SystemBench,
+            };
             use frame_support::traits::WhitelistedStorageKeys;
 
             // Keys every block reads and writes anyway (block number, events, ...) cost a

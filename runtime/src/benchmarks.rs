@@ -12,7 +12,10 @@ use crate::{
 };
 
 frame_benchmarking::define_benchmarks!(
+    [frame_system, SystemBench::<Runtime>]
+    [frame_system_extensions, SystemExtensionsBench::<Runtime>]
     [pallet_balances, Balances]
+    [pallet_transaction_payment, TransactionPayment]
     [pallet_timestamp, Timestamp]
     [pallet_consortium, Consortium]
     [pallet_ownership, Ownership]
@@ -22,6 +25,11 @@ frame_benchmarking::define_benchmarks!(
     [pallet_escrow, Escrow]
     [pallet_revenue, Revenue]
 );
+
+// The FRAME benchmarks' defaults fit: `set_code` installs the benchmarking crate's own runtime
+// (the spec name check is off in benchmarks) and fees are paid from an endowed account.
+impl frame_system_benchmarking::Config for Runtime {}
+impl pallet_transaction_payment::BenchmarkConfig for Runtime {}
 
 /// Key type of the benchmark patient's key. The key lives in the keystore extension: the
 /// benchmarking CLI's when the wasm runs, the test's natively; nothing else uses this type.

@@ -13,8 +13,10 @@ use frame_benchmarking::{
     BenchmarkParameter,
 };
 use medledger_runtime::{Block, Runtime};
+use sc_executor::WasmExecutor;
 use sp_core::{
     storage::{ChildInfo, StateVersion},
+    traits::ReadRuntimeVersionExt,
     Blake2Hasher, H256,
 };
 use sp_externalities::Extensions;
@@ -197,6 +199,10 @@ fn run(
     let mut overlay = OverlayedChanges::default();
     let mut extensions = Extensions::default();
     extensions.register(KeystoreExt::new(MemoryKeystore::new()));
+    // `set_code` reads the new code's version, as the node's executor does for it.
+    extensions.register(ReadRuntimeVersionExt::new(
+        WasmExecutor::<sp_io::SubstrateHostFunctions>::builder().build(),
+    ));
     let mut ext = Ext::new(&mut overlay, &state, Some(&mut extensions));
     let config = BenchmarkConfig {
         pallet: list.pallet.clone(),

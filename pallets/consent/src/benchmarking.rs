@@ -213,6 +213,35 @@ mod benchmarks {
         assert!(matches!(answer, ConsentAnswer::CoveredIfInCategory { .. }));
     }
 
+    /// Ownership releases a patient whose consent vector is full and in force, and who has a
+    /// call log: every consent is revoked (one event each) and the log goes.
+    #[benchmark]
+    fn on_patient_released() {
+        let owner: T::AccountId = account("owner", 0, 0);
+        let buyer: T::AccountId = account("buyer", 0, 0);
+        consents::<T>(&owner, &buyer, T::MaxConsentsPerOwner::get());
+        let last = NextConsentId::<T>::get().saturating_sub(1);
+        let now = frame_system::Pallet::<T>::block_number();
+        let log = alloc::vec![now; T::MaxCallsPerWindow::get() as usize];
+        ConsentCalls::<T>::insert(&owner, BoundedVec::truncate_from(log));
+
+        #[block]
+        {
+            <ConsentPallet<T> as medledger_primitives::OnPatientReleased<_>>::on_patient_released(
+                &owner,
+            );
+        }
+
+        assert!(!ConsentCalls::<T>::contains_key(&owner));
+        assert!(Consents::<T>::get(&owner)
+            .iter()
+            .all(|consent| consent.revoked_at.is_some()));
+        assert_last_event::<T>(Event::ConsentRevoked {
+            owner,
+            consent: last,
+        });
+    }
+
     impl_benchmark_test_suite!(
         ConsentPallet,
         crate::mock::new_test_ext(),

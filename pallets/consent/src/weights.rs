@@ -1,191 +1,218 @@
-//! Weights of `pallet-consent`.
+//! Weights of `pallet_consent`, measured on the MedLedger runtime by `scripts/bench-weights.sh`.
+//! Generated: do not edit; rerun the script after changing a call or its benchmark.
 //!
-//! HAND-ESTIMATED, not benchmarked: the node has no `benchmark` command yet. Replace with the
-//! output of `frame-benchmarking-cli` once it has.
+//! Benchmarking CLI 64.0.0, 2026-11-29: 50 steps, 20 repeats,
+//! wasm execution `Compiled`, database cache 1024 MiB.
+//! Machine: `vm`, CPU `AMD EPYC`.
 //!
-//! How the numbers were obtained:
-//! - storage: the reads and writes each call performs in its worst case, counted from the code,
-//!   priced by the runtime's `DbWeight` (RocksDB: 25 µs per read, 100 µs per write);
-//! - computation: a generous 20 µs per call, plus 1 µs per consent in the owner's vector
-//!   (decode, scan, re-encode), taken at its maximum `MaxConsentsPerOwner`;
-//! - proof size: 3 600 bytes per storage item read, plus the owner's consent vector at its
-//!   maximum encoded length when it is read.
+//! Each weight is the measured execution time of the call's worst case (the benchmark sets
+//! it up, including the work the call triggers in other pallets of the runtime) plus its
+//! storage reads and writes, priced by the database weights: the runtime's (`SubstrateWeight`)
+//! or RocksDB's (`()`, for mock runtimes).
 
-use crate::{Config, Consent};
+// Command:
+// /root/.cache/medledger/tools/bin/frame-omni-bencher
+// v1
+// benchmark
+// pallet
+// --runtime
+// /root/.cache/medledger/omni-target/release/wbuild/medledger-runtime/medledger_runtime.compact.compressed.wasm
+// --pallet
+// pallet_consent
+// --extrinsic
+// *
+// --steps
+// 50
+// --repeat
+// 20
+// --wasm-execution
+// compiled
+// --output
+// pallets/consent/src/weights.rs
+// --template
+// scripts/weight-template.hbs
+
+#![cfg_attr(rustfmt, rustfmt_skip)]
+#![allow(unused_parens)]
+#![allow(unused_imports)]
+#![allow(missing_docs)]
+
 use core::marker::PhantomData;
-use frame_support::{
-    pallet_prelude::MaxEncodedLen,
-    traits::Get,
-    weights::{constants::RocksDbWeight, RuntimeDbWeight, Weight},
-};
-use frame_system::pallet_prelude::BlockNumberFor;
+use frame_support::{traits::Get, weights::{constants::RocksDbWeight, Weight}};
 
-/// Weight functions needed by `pallet-consent`.
+/// The weight of each call and hook of `pallet_consent`.
 pub trait WeightInfo {
-    fn grant_consent() -> Weight;
-    fn revoke_consent() -> Weight;
-    fn prune_consent() -> Weight;
-    fn create_class() -> Weight;
-    fn add_to_class() -> Weight;
-    fn remove_from_class() -> Weight;
-    fn prune_class_membership() -> Weight;
-    /// One [`crate::ConsentCheck::consent_covers`] question (not a call).
-    fn consent_covers() -> Weight;
-    /// Ending a released patient's consents (`OnPatientReleased`, not a call).
-    fn on_patient_released() -> Weight;
+	fn grant_consent() -> Weight;
+	fn revoke_consent() -> Weight;
+	fn prune_consent() -> Weight;
+	fn create_class() -> Weight;
+	fn add_to_class() -> Weight;
+	fn remove_from_class() -> Weight;
+	fn prune_class_membership() -> Weight;
+	fn consent_covers() -> Weight;
+	fn on_patient_released() -> Weight;
 }
 
-/// Picoseconds in a microsecond.
-const MICROS: u64 = 1_000_000;
-/// Proof bytes charged per storage item read.
-const PROOF_PER_READ: u64 = 3_600;
-
-/// The owner's consent vector at its largest: `consents` entries of `entry_len` bytes.
-#[derive(Clone, Copy)]
-struct ConsentVector {
-    consents: u64,
-    entry_len: u64,
-}
-
-/// Weight of `compute_us` µs, `reads` reads (one of them the consent vector if `vector` is
-/// given) and `writes` writes.
-fn estimate(
-    db: RuntimeDbWeight,
-    compute_us: u64,
-    reads: u64,
-    writes: u64,
-    vector: Option<ConsentVector>,
-) -> Weight {
-    let (scan_us, vector_bytes) = vector.map_or((0, 0), |vector| {
-        (
-            vector.consents,
-            vector.consents.saturating_mul(vector.entry_len),
-        )
-    });
-    Weight::from_parts(
-        compute_us.saturating_add(scan_us).saturating_mul(MICROS),
-        reads
-            .saturating_mul(PROOF_PER_READ)
-            .saturating_add(vector_bytes),
-    )
-    .saturating_add(db.reads_writes(reads, writes))
-}
-
-/// The hand estimates, for a given database cost and consent-vector size.
-struct Estimates {
-    db: RuntimeDbWeight,
-    vector: ConsentVector,
-}
-
-impl Estimates {
-    fn grant_consent(&self) -> Weight {
-        // reads: ConsentCalls, ownership's Records, Classes, Consents, NextConsentId;
-        // writes: Consents, NextConsentId, ConsentCalls.
-        estimate(self.db, 20, 5, 3, Some(self.vector))
-    }
-    fn revoke_consent(&self) -> Weight {
-        // reads: ConsentCalls, Consents; writes: Consents, ConsentCalls.
-        estimate(self.db, 20, 2, 2, Some(self.vector))
-    }
-    fn prune_consent(&self) -> Weight {
-        // reads and writes: Consents, ConsentCalls.
-        estimate(self.db, 20, 2, 2, Some(self.vector))
-    }
-    fn create_class(&self) -> Weight {
-        // reads and writes: Classes.
-        estimate(self.db, 20, 1, 1, None)
-    }
-    fn add_to_class(&self) -> Weight {
-        // reads: Classes, ClassMembers, ClassMemberCount; writes: ClassMembers, ClassMemberCount.
-        estimate(self.db, 20, 3, 2, None)
-    }
-    fn remove_from_class(&self) -> Weight {
-        // reads and writes: ClassMembers.
-        estimate(self.db, 20, 1, 1, None)
-    }
-    fn prune_class_membership(&self) -> Weight {
-        // reads and writes: ClassMembers, ClassMemberCount.
-        estimate(self.db, 20, 2, 2, None)
-    }
-    fn on_patient_released(&self) -> Weight {
-        // reads: Consents; writes: Consents, ConsentCalls (removed).
-        estimate(self.db, 20, 1, 2, Some(self.vector))
-    }
-    fn consent_covers(&self) -> Weight {
-        // reads: Consents, and in the worst case one ClassMembers entry per consent.
-        estimate(
-            self.db,
-            20,
-            self.vector.consents.saturating_add(1),
-            0,
-            Some(self.vector),
-        )
-    }
-}
-
-/// Weights for a runtime, priced with its own `DbWeight` and `MaxConsentsPerOwner`.
+/// The measured weights, with the runtime's database weights.
 pub struct SubstrateWeight<T>(PhantomData<T>);
-
-impl<T: Config> SubstrateWeight<T> {
-    fn estimates() -> Estimates {
-        Estimates {
-            db: T::DbWeight::get(),
-            vector: ConsentVector {
-                consents: T::MaxConsentsPerOwner::get().into(),
-                entry_len: Consent::<T::AccountId, BlockNumberFor<T>>::max_encoded_len() as u64,
-            },
-        }
-    }
+impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
+	/// Storage: `Consent::ConsentCalls` (r:1 w:1)
+	/// Proof: `Consent::ConsentCalls` (`max_values`: None, `max_size`: Some(129), added: 2604, mode: `MaxEncodedLen`)
+	/// Storage: `Ownership::Records` (r:1 w:0)
+	/// Proof: `Ownership::Records` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Storage: `Consent::Classes` (r:1 w:0)
+	/// Proof: `Consent::Classes` (`max_values`: None, `max_size`: Some(78), added: 2553, mode: `MaxEncodedLen`)
+	/// Storage: `Consent::Consents` (r:1 w:1)
+	/// Proof: `Consent::Consents` (`max_values`: None, `max_size`: Some(5746), added: 8221, mode: `MaxEncodedLen`)
+	/// Storage: `Consent::NextConsentId` (r:1 w:1)
+	/// Proof: `Consent::NextConsentId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	fn grant_consent() -> Weight {
+		// Proof size (bytes), measured: `4575`
+		// Proof size (bytes), worst case: `9211`
+		// Fastest run: 54_821_000 picoseconds.
+		Weight::from_parts(64_225_000, 9211)
+			.saturating_add(T::DbWeight::get().reads(5))
+			.saturating_add(T::DbWeight::get().writes(3))
+	}
+	/// Storage: `Consent::ConsentCalls` (r:1 w:1)
+	/// Proof: `Consent::ConsentCalls` (`max_values`: None, `max_size`: Some(129), added: 2604, mode: `MaxEncodedLen`)
+	/// Storage: `Consent::Consents` (r:1 w:1)
+	/// Proof: `Consent::Consents` (`max_values`: None, `max_size`: Some(5746), added: 8221, mode: `MaxEncodedLen`)
+	fn revoke_consent() -> Weight {
+		// Proof size (bytes), measured: `3592`
+		// Proof size (bytes), worst case: `9211`
+		// Fastest run: 41_502_000 picoseconds.
+		Weight::from_parts(47_360_000, 9211)
+			.saturating_add(T::DbWeight::get().reads(2))
+			.saturating_add(T::DbWeight::get().writes(2))
+	}
+	/// Storage: `Consent::Consents` (r:1 w:1)
+	/// Proof: `Consent::Consents` (`max_values`: None, `max_size`: Some(5746), added: 8221, mode: `MaxEncodedLen`)
+	/// Storage: `Consent::ConsentCalls` (r:1 w:1)
+	/// Proof: `Consent::ConsentCalls` (`max_values`: None, `max_size`: Some(129), added: 2604, mode: `MaxEncodedLen`)
+	fn prune_consent() -> Weight {
+		// Proof size (bytes), measured: `3596`
+		// Proof size (bytes), worst case: `9211`
+		// Fastest run: 33_760_000 picoseconds.
+		Weight::from_parts(44_095_000, 9211)
+			.saturating_add(T::DbWeight::get().reads(2))
+			.saturating_add(T::DbWeight::get().writes(2))
+	}
+	/// Storage: `Consent::Classes` (r:1 w:1)
+	/// Proof: `Consent::Classes` (`max_values`: None, `max_size`: Some(78), added: 2553, mode: `MaxEncodedLen`)
+	fn create_class() -> Weight {
+		// Proof size (bytes), measured: `42`
+		// Proof size (bytes), worst case: `3543`
+		// Fastest run: 10_816_000 picoseconds.
+		Weight::from_parts(11_888_000, 3543)
+			.saturating_add(T::DbWeight::get().reads(1))
+			.saturating_add(T::DbWeight::get().writes(1))
+	}
+	/// Storage: `Consent::Classes` (r:1 w:0)
+	/// Proof: `Consent::Classes` (`max_values`: None, `max_size`: Some(78), added: 2553, mode: `MaxEncodedLen`)
+	/// Storage: `Consent::ClassMembers` (r:1 w:1)
+	/// Proof: `Consent::ClassMembers` (`max_values`: None, `max_size`: Some(69), added: 2544, mode: `MaxEncodedLen`)
+	/// Storage: `Consent::ClassMemberCount` (r:1 w:1)
+	/// Proof: `Consent::ClassMemberCount` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
+	fn add_to_class() -> Weight {
+		// Proof size (bytes), measured: `235`
+		// Proof size (bytes), worst case: `3543`
+		// Fastest run: 21_302_000 picoseconds.
+		Weight::from_parts(23_264_000, 3543)
+			.saturating_add(T::DbWeight::get().reads(3))
+			.saturating_add(T::DbWeight::get().writes(2))
+	}
+	/// Storage: `Consent::ClassMembers` (r:1 w:1)
+	/// Proof: `Consent::ClassMembers` (`max_values`: None, `max_size`: Some(69), added: 2544, mode: `MaxEncodedLen`)
+	fn remove_from_class() -> Weight {
+		// Proof size (bytes), measured: `179`
+		// Proof size (bytes), worst case: `3534`
+		// Fastest run: 13_691_000 picoseconds.
+		Weight::from_parts(15_123_000, 3534)
+			.saturating_add(T::DbWeight::get().reads(1))
+			.saturating_add(T::DbWeight::get().writes(1))
+	}
+	/// Storage: `Consent::ClassMembers` (r:1 w:1)
+	/// Proof: `Consent::ClassMembers` (`max_values`: None, `max_size`: Some(69), added: 2544, mode: `MaxEncodedLen`)
+	/// Storage: `Consent::ClassMemberCount` (r:1 w:1)
+	/// Proof: `Consent::ClassMemberCount` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
+	fn prune_class_membership() -> Weight {
+		// Proof size (bytes), measured: `185`
+		// Proof size (bytes), worst case: `3534`
+		// Fastest run: 16_635_000 picoseconds.
+		Weight::from_parts(18_067_000, 3534)
+			.saturating_add(T::DbWeight::get().reads(2))
+			.saturating_add(T::DbWeight::get().writes(2))
+	}
+	/// Storage: `Consent::Consents` (r:1 w:0)
+	/// Proof: `Consent::Consents` (`max_values`: None, `max_size`: Some(5746), added: 8221, mode: `MaxEncodedLen`)
+	/// Storage: `Consent::ClassMembers` (r:64 w:0)
+	/// Proof: `Consent::ClassMembers` (`max_values`: None, `max_size`: Some(69), added: 2544, mode: `MaxEncodedLen`)
+	fn consent_covers() -> Weight {
+		// Proof size (bytes), measured: `8196`
+		// Proof size (bytes), worst case: `163806`
+		// Fastest run: 294_126_000 picoseconds.
+		Weight::from_parts(312_393_000, 163806)
+			.saturating_add(T::DbWeight::get().reads(65))
+	}
+	/// Storage: `Consent::Consents` (r:1 w:1)
+	/// Proof: `Consent::Consents` (`max_values`: None, `max_size`: Some(5746), added: 8221, mode: `MaxEncodedLen`)
+	/// Storage: `Consent::ConsentCalls` (r:0 w:1)
+	/// Proof: `Consent::ConsentCalls` (`max_values`: None, `max_size`: Some(129), added: 2604, mode: `MaxEncodedLen`)
+	fn on_patient_released() -> Weight {
+		// Proof size (bytes), measured: `3629`
+		// Proof size (bytes), worst case: `9211`
+		// Fastest run: 133_799_000 picoseconds.
+		Weight::from_parts(146_848_000, 9211)
+			.saturating_add(T::DbWeight::get().reads(1))
+			.saturating_add(T::DbWeight::get().writes(2))
+	}
 }
 
-/// RocksDB costs and at most 128 consents of 100 bytes: for tests and runtimes without their
-/// own figures.
-fn default_estimates() -> Estimates {
-    Estimates {
-        db: RocksDbWeight::get(),
-        vector: ConsentVector {
-            consents: 128,
-            entry_len: 100,
-        },
-    }
-}
-
-macro_rules! delegate_to_estimates {
-    ($estimates:expr) => {
-        fn grant_consent() -> Weight {
-            $estimates.grant_consent()
-        }
-        fn revoke_consent() -> Weight {
-            $estimates.revoke_consent()
-        }
-        fn prune_consent() -> Weight {
-            $estimates.prune_consent()
-        }
-        fn create_class() -> Weight {
-            $estimates.create_class()
-        }
-        fn add_to_class() -> Weight {
-            $estimates.add_to_class()
-        }
-        fn remove_from_class() -> Weight {
-            $estimates.remove_from_class()
-        }
-        fn prune_class_membership() -> Weight {
-            $estimates.prune_class_membership()
-        }
-        fn consent_covers() -> Weight {
-            $estimates.consent_covers()
-        }
-        fn on_patient_released() -> Weight {
-            $estimates.on_patient_released()
-        }
-    };
-}
-
-impl<T: Config> WeightInfo for SubstrateWeight<T> {
-    delegate_to_estimates!(Self::estimates());
-}
-
+/// The same measurements with RocksDB's database weights.
 impl WeightInfo for () {
-    delegate_to_estimates!(default_estimates());
+	fn grant_consent() -> Weight {
+		Weight::from_parts(64_225_000, 9211)
+			.saturating_add(RocksDbWeight::get().reads(5))
+			.saturating_add(RocksDbWeight::get().writes(3))
+	}
+	fn revoke_consent() -> Weight {
+		Weight::from_parts(47_360_000, 9211)
+			.saturating_add(RocksDbWeight::get().reads(2))
+			.saturating_add(RocksDbWeight::get().writes(2))
+	}
+	fn prune_consent() -> Weight {
+		Weight::from_parts(44_095_000, 9211)
+			.saturating_add(RocksDbWeight::get().reads(2))
+			.saturating_add(RocksDbWeight::get().writes(2))
+	}
+	fn create_class() -> Weight {
+		Weight::from_parts(11_888_000, 3543)
+			.saturating_add(RocksDbWeight::get().reads(1))
+			.saturating_add(RocksDbWeight::get().writes(1))
+	}
+	fn add_to_class() -> Weight {
+		Weight::from_parts(23_264_000, 3543)
+			.saturating_add(RocksDbWeight::get().reads(3))
+			.saturating_add(RocksDbWeight::get().writes(2))
+	}
+	fn remove_from_class() -> Weight {
+		Weight::from_parts(15_123_000, 3534)
+			.saturating_add(RocksDbWeight::get().reads(1))
+			.saturating_add(RocksDbWeight::get().writes(1))
+	}
+	fn prune_class_membership() -> Weight {
+		Weight::from_parts(18_067_000, 3534)
+			.saturating_add(RocksDbWeight::get().reads(2))
+			.saturating_add(RocksDbWeight::get().writes(2))
+	}
+	fn consent_covers() -> Weight {
+		Weight::from_parts(312_393_000, 163806)
+			.saturating_add(RocksDbWeight::get().reads(65))
+	}
+	fn on_patient_released() -> Weight {
+		Weight::from_parts(146_848_000, 9211)
+			.saturating_add(RocksDbWeight::get().reads(1))
+			.saturating_add(RocksDbWeight::get().writes(2))
+	}
 }

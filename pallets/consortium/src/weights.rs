@@ -1,99 +1,210 @@
-//! Weights of the consortium's calls.
+//! Weights of `pallet_consortium`, measured on the MedLedger runtime by `scripts/bench-weights.sh`.
+//! Generated: do not edit; rerun the script after changing a call or its benchmark.
 //!
-//! Hand estimates from the storage each call touches (RocksDB weights) plus a compute margin,
-//! until `benchmarking.rs` is run on reference hardware with `frame-omni-bencher`.
+//! Benchmarking CLI 64.0.0, 2026-11-29: 50 steps, 20 repeats,
+//! wasm execution `Compiled`, database cache 1024 MiB.
+//! Machine: `vm`, CPU `AMD EPYC`.
+//!
+//! Each weight is the measured execution time of the call's worst case (the benchmark sets
+//! it up, including the work the call triggers in other pallets of the runtime) plus its
+//! storage reads and writes, priced by the database weights: the runtime's (`SubstrateWeight`)
+//! or RocksDB's (`()`, for mock runtimes).
 
-use frame_support::{
-    traits::Get,
-    weights::{constants::RocksDbWeight, RuntimeDbWeight, Weight},
-};
+// Command:
+// /root/.cache/medledger/tools/bin/frame-omni-bencher
+// v1
+// benchmark
+// pallet
+// --runtime
+// /root/.cache/medledger/omni-target/release/wbuild/medledger-runtime/medledger_runtime.compact.compressed.wasm
+// --pallet
+// pallet_consortium
+// --extrinsic
+// *
+// --steps
+// 50
+// --repeat
+// 20
+// --wasm-execution
+// compiled
+// --output
+// pallets/consortium/src/weights.rs
+// --template
+// scripts/weight-template.hbs
 
+#![cfg_attr(rustfmt, rustfmt_skip)]
+#![allow(unused_parens)]
+#![allow(unused_imports)]
+#![allow(missing_docs)]
+
+use core::marker::PhantomData;
+use frame_support::{traits::Get, weights::{constants::RocksDbWeight, Weight}};
+
+/// The weight of each call and hook of `pallet_consortium`.
 pub trait WeightInfo {
-    fn propose(members: u32) -> Weight;
-    fn vote(members: u32) -> Weight;
-    fn close() -> Weight;
-    fn update_hospital(peers: u32) -> Weight;
-    fn update_regulator_peer() -> Weight;
-    fn set_proposal_lifetime() -> Weight;
+	fn propose(m: u32, ) -> Weight;
+	fn vote(m: u32, ) -> Weight;
+	fn close() -> Weight;
+	fn update_hospital(p: u32, ) -> Weight;
+	fn update_regulator_peer() -> Weight;
+	fn set_proposal_lifetime() -> Weight;
 }
 
-/// Conservative estimates: 25 µs base compute, 1 µs per member scanned, plus the runtime's
-/// database costs.
-pub struct SubstrateWeight<T>(core::marker::PhantomData<T>);
-
+/// The measured weights, with the runtime's database weights.
+pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
-    fn propose(members: u32) -> Weight {
-        estimates::propose(T::DbWeight::get(), members)
-    }
-    fn vote(members: u32) -> Weight {
-        estimates::vote(T::DbWeight::get(), members)
-    }
-    fn close() -> Weight {
-        estimates::close(T::DbWeight::get())
-    }
-    fn update_hospital(peers: u32) -> Weight {
-        estimates::update_hospital(T::DbWeight::get(), peers)
-    }
-    fn update_regulator_peer() -> Weight {
-        estimates::update_regulator_peer(T::DbWeight::get())
-    }
-    fn set_proposal_lifetime() -> Weight {
-        estimates::set_proposal_lifetime(T::DbWeight::get())
-    }
+	/// Storage: `Consortium::Members` (r:1 w:0)
+	/// Proof: `Consortium::Members` (`max_values`: Some(1), `max_size`: Some(1025), added: 1520, mode: `MaxEncodedLen`)
+	/// Storage: `Consortium::PeerOwners` (r:4 w:0)
+	/// Proof: `Consortium::PeerOwners` (`max_values`: None, `max_size`: Some(115), added: 2590, mode: `MaxEncodedLen`)
+	/// Storage: `Consortium::ProposalCount` (r:1 w:1)
+	/// Proof: `Consortium::ProposalCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Consortium::CounterForProposals` (r:1 w:1)
+	/// Proof: `Consortium::CounterForProposals` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Consortium::CounterForDisputeVotes` (r:1 w:0)
+	/// Proof: `Consortium::CounterForDisputeVotes` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Consortium::OpenProposalsBy` (r:1 w:1)
+	/// Proof: `Consortium::OpenProposalsBy` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Storage: `Consortium::ProposalLifetime` (r:1 w:0)
+	/// Proof: `Consortium::ProposalLifetime` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Consortium::Proposals` (r:1 w:1)
+	/// Proof: `Consortium::Proposals` (`max_values`: None, `max_size`: Some(3147881), added: 3150356, mode: `MaxEncodedLen`)
+	/// Component `m` ranges over `[4, 31]`.
+	fn propose(m: u32, ) -> Weight {
+		// Proof size (bytes), measured: `530 + m * (66 ±0)`
+		// Proof size (bytes), worst case: `3151346`
+		// Fastest run: 100_279_000 picoseconds.
+		Weight::from_parts(106_726_083, 3151346)
+			// Standard error: 6_975
+			.saturating_add(Weight::from_parts(683_850, 0).saturating_mul(m.into()))
+			.saturating_add(T::DbWeight::get().reads(13))
+			.saturating_add(T::DbWeight::get().writes(6))
+	}
+	/// Storage: `Consortium::Members` (r:1 w:1)
+	/// Proof: `Consortium::Members` (`max_values`: Some(1), `max_size`: Some(1025), added: 1520, mode: `MaxEncodedLen`)
+	/// Storage: `Consortium::Proposals` (r:1 w:1)
+	/// Proof: `Consortium::Proposals` (`max_values`: None, `max_size`: Some(3147881), added: 3150356, mode: `MaxEncodedLen`)
+	/// Storage: `Consortium::CounterForProposals` (r:1 w:1)
+	/// Proof: `Consortium::CounterForProposals` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Consortium::OpenProposalsBy` (r:1 w:1)
+	/// Proof: `Consortium::OpenProposalsBy` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Storage: `Consortium::PeerOwners` (r:4 w:4)
+	/// Proof: `Consortium::PeerOwners` (`max_values`: None, `max_size`: Some(115), added: 2590, mode: `MaxEncodedLen`)
+	/// Storage: `Consortium::Hospitals` (r:0 w:1)
+	/// Proof: `Consortium::Hospitals` (`max_values`: None, `max_size`: Some(637), added: 3112, mode: `MaxEncodedLen`)
+	/// Component `m` ranges over `[4, 31]`.
+	fn vote(m: u32, ) -> Weight {
+		// Proof size (bytes), measured: `824 + m * (73 ±0)`
+		// Proof size (bytes), worst case: `3151346`
+		// Fastest run: 95_502_000 picoseconds.
+		Weight::from_parts(99_901_499, 3151346)
+			// Standard error: 10_792
+			.saturating_add(Weight::from_parts(870_058, 0).saturating_mul(m.into()))
+			.saturating_add(T::DbWeight::get().reads(10))
+			.saturating_add(T::DbWeight::get().writes(11))
+	}
+	/// Storage: `Consortium::Proposals` (r:1 w:1)
+	/// Proof: `Consortium::Proposals` (`max_values`: None, `max_size`: Some(3147881), added: 3150356, mode: `MaxEncodedLen`)
+	/// Storage: `Consortium::CounterForProposals` (r:1 w:1)
+	/// Proof: `Consortium::CounterForProposals` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Consortium::OpenProposalsBy` (r:1 w:1)
+	/// Proof: `Consortium::OpenProposalsBy` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	fn close() -> Weight {
+		// Proof size (bytes), measured: `846`
+		// Proof size (bytes), worst case: `3151346`
+		// Fastest run: 62_613_000 picoseconds.
+		Weight::from_parts(67_289_000, 3151346)
+			.saturating_add(T::DbWeight::get().reads(5))
+			.saturating_add(T::DbWeight::get().writes(5))
+	}
+	/// Storage: `Consortium::Hospitals` (r:1 w:1)
+	/// Proof: `Consortium::Hospitals` (`max_values`: None, `max_size`: Some(637), added: 3112, mode: `MaxEncodedLen`)
+	/// Storage: `Consortium::PeerOwners` (r:4 w:8)
+	/// Proof: `Consortium::PeerOwners` (`max_values`: None, `max_size`: Some(115), added: 2590, mode: `MaxEncodedLen`)
+	/// Component `p` ranges over `[1, 4]`.
+	fn update_hospital(p: u32, ) -> Weight {
+		// Proof size (bytes), measured: `573 + p * (84 ±0)`
+		// Proof size (bytes), worst case: `4102 + p * (2590 ±0)`
+		// Fastest run: 24_786_000 picoseconds.
+		Weight::from_parts(25_310_234, 4102)
+			// Standard error: 90_610
+			.saturating_add(Weight::from_parts(9_110_330, 0).saturating_mul(p.into()))
+			.saturating_add(T::DbWeight::get().reads(1))
+			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(p.into())))
+			.saturating_add(T::DbWeight::get().writes(1))
+			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(p.into())))
+			.saturating_add(Weight::from_parts(0, 2590).saturating_mul(p.into()))
+	}
+	/// Storage: `Consortium::Regulators` (r:1 w:1)
+	/// Proof: `Consortium::Regulators` (`max_values`: None, `max_size`: Some(180), added: 2655, mode: `MaxEncodedLen`)
+	/// Storage: `Consortium::PeerOwners` (r:1 w:2)
+	/// Proof: `Consortium::PeerOwners` (`max_values`: None, `max_size`: Some(115), added: 2590, mode: `MaxEncodedLen`)
+	fn update_regulator_peer() -> Weight {
+		// Proof size (bytes), measured: `532`
+		// Proof size (bytes), worst case: `3645`
+		// Fastest run: 24_487_000 picoseconds.
+		Weight::from_parts(36_885_000, 3645)
+			.saturating_add(T::DbWeight::get().reads(2))
+			.saturating_add(T::DbWeight::get().writes(3))
+	}
+	/// Storage: `Consortium::ProposalLifetime` (r:0 w:1)
+	/// Proof: `Consortium::ProposalLifetime` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	fn set_proposal_lifetime() -> Weight {
+		// Proof size (bytes), measured: `0`
+		// Proof size (bytes), worst case: `0`
+		// Fastest run: 4_988_000 picoseconds.
+		Weight::from_parts(6_129_000, 0)
+			.saturating_add(T::DbWeight::get().writes(1))
+	}
 }
 
-/// For tests: the same estimates priced with RocksDB costs.
+/// The same measurements with RocksDB's database weights.
 impl WeightInfo for () {
-    fn propose(members: u32) -> Weight {
-        estimates::propose(RocksDbWeight::get(), members)
-    }
-    fn vote(members: u32) -> Weight {
-        estimates::vote(RocksDbWeight::get(), members)
-    }
-    fn close() -> Weight {
-        estimates::close(RocksDbWeight::get())
-    }
-    fn update_hospital(peers: u32) -> Weight {
-        estimates::update_hospital(RocksDbWeight::get(), peers)
-    }
-    fn update_regulator_peer() -> Weight {
-        estimates::update_regulator_peer(RocksDbWeight::get())
-    }
-    fn set_proposal_lifetime() -> Weight {
-        estimates::set_proposal_lifetime(RocksDbWeight::get())
-    }
-}
-
-/// The estimates, priced with a given database.
-mod estimates {
-    use super::*;
-
-    /// `micros` µs of execution and `proof` bytes of proof.
-    fn compute(micros: u64, proof: u64) -> Weight {
-        Weight::from_parts(micros * 1_000_000, proof)
-    }
-
-    // Members, Hospitals/PeerOwners checks, ProposalCount, Proposals, the proposer's and the
-    // dispute counters, the proposer's account and holds (the deposit); a passing proposal's
-    // execution is bounded by `vote`'s weight plus the Root call's own weight. A deciding vote
-    // and `close` release the deposit (account and holds).
-    pub fn propose(db: RuntimeDbWeight, members: u32) -> Weight {
-        compute(25 + members as u64, 4_096).saturating_add(db.reads_writes(9, 7))
-    }
-    pub fn vote(db: RuntimeDbWeight, members: u32) -> Weight {
-        compute(25 + members as u64, 4_096).saturating_add(db.reads_writes(9, 9))
-    }
-    pub fn close(db: RuntimeDbWeight) -> Weight {
-        compute(20, 2_048).saturating_add(db.reads_writes(5, 5))
-    }
-    pub fn update_hospital(db: RuntimeDbWeight, peers: u32) -> Weight {
-        let peers = peers as u64;
-        compute(20 + 2 * peers, 2_048).saturating_add(db.reads_writes(1 + 2 * peers, 1 + 2 * peers))
-    }
-    pub fn update_regulator_peer(db: RuntimeDbWeight) -> Weight {
-        compute(20, 1_024).saturating_add(db.reads_writes(2, 3))
-    }
-    pub fn set_proposal_lifetime(db: RuntimeDbWeight) -> Weight {
-        compute(10, 0).saturating_add(db.writes(1))
-    }
+	fn propose(m: u32, ) -> Weight {
+		Weight::from_parts(106_726_083, 3151346)
+			.saturating_add(Weight::from_parts(683_850, 0).saturating_mul(m.into()))
+			.saturating_add(RocksDbWeight::get().reads(13))
+			.saturating_add(RocksDbWeight::get().writes(6))
+	}
+	fn vote(m: u32, ) -> Weight {
+		Weight::from_parts(99_901_499, 3151346)
+			.saturating_add(Weight::from_parts(870_058, 0).saturating_mul(m.into()))
+			.saturating_add(RocksDbWeight::get().reads(10))
+			.saturating_add(RocksDbWeight::get().writes(11))
+	}
+	fn close() -> Weight {
+		Weight::from_parts(67_289_000, 3151346)
+			.saturating_add(RocksDbWeight::get().reads(5))
+			.saturating_add(RocksDbWeight::get().writes(5))
+	}
+	fn update_hospital(p: u32, ) -> Weight {
+		Weight::from_parts(25_310_234, 4102)
+			.saturating_add(Weight::from_parts(9_110_330, 0).saturating_mul(p.into()))
+			.saturating_add(RocksDbWeight::get().reads(1))
+			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(p.into())))
+			.saturating_add(RocksDbWeight::get().writes(1))
+			.saturating_add(RocksDbWeight::get().writes((2_u64).saturating_mul(p.into())))
+			.saturating_add(Weight::from_parts(0, 2590).saturating_mul(p.into()))
+	}
+	fn update_regulator_peer() -> Weight {
+		Weight::from_parts(36_885_000, 3645)
+			.saturating_add(RocksDbWeight::get().reads(2))
+			.saturating_add(RocksDbWeight::get().writes(3))
+	}
+	fn set_proposal_lifetime() -> Weight {
+		Weight::from_parts(6_129_000, 0)
+			.saturating_add(RocksDbWeight::get().writes(1))
+	}
 }
