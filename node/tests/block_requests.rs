@@ -7,8 +7,9 @@
 //!
 //! A stranger may also open the chain's notification substreams, to push block announces,
 //! transactions or GRANDPA messages: each is refused at its handshake (the node answers with no
-//! handshake of its own, so nothing can be pushed), while a member's block-announce handshake is
-//! answered with the node's own.
+//! handshake of its own, so nothing can be pushed). A member's node identity, connected as a
+//! peer node is, gets the node's handshake on each, and a transfer it pushes on the
+//! transactions substream is included.
 
 use std::time::Duration;
 
@@ -18,20 +19,22 @@ use libp2p::{
     multiaddr::Protocol,
     noise,
     request_response::{self, ProtocolSupport},
-    swarm::{dial_opts::DialOpts, SwarmEvent},
-    tcp, yamux, Multiaddr, PeerId, StreamProtocol, SwarmBuilder,
+    swarm::{dial_opts::DialOpts, NetworkBehaviour, SwarmEvent},
+    tcp, yamux, Multiaddr, PeerId, StreamProtocol, Swarm, SwarmBuilder,
 };
+use medledger_runtime::RuntimeCall;
 use medledger_test_harness::{decode_hex, wait_until, Network, Node};
+use sp_keyring::Sr25519Keyring;
+
+mod support;
 
 const NODE: &str = env!("CARGO_BIN_EXE_medledger-node");
 
-/// Substrate's request-response and notification framing: an unsigned-LEB128 length, then the
-/// payload. A request closes our side of the substream after writing it; a notification
-/// handshake leaves it open, as a notification substream stays open.
+/// Substrate's request-response framing (notifications frame the same way): an
+/// unsigned-LEB128 length, then the payload. A request closes our side of the substream after
+/// writing it.
 #[derive(Clone, Default)]
-struct LengthPrefixed {
-    keep_open: bool,
-}
+struct LengthPrefixed;
 
 async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T) -> std::io::Result<Vec<u8>> {
     let mut len = 0usize;
@@ -96,11 +99,7 @@ impl request_response::Codec for LengthPrefixed {
         T: AsyncWrite + Unpin + Send,
     {
         write_frame(io, &request).await?;
-        if self.keep_open {
-            io.flush().await
-        } else {
-            io.close().await
-        }
+        io.close().await
     }
 
     async fn write_response<T>(
@@ -198,78 +197,46 @@ fn remote_call_request(block: &[u8], method: &str, data: &[u8]) -> Vec<u8> {
     [&[0x0a, call.len() as u8][..], &call].concat()
 }
 
+/// A swarm that speaks as Substrate nodes do (TCP, noise, yamux) with `behaviour`; built within
+/// a tokio runtime.
+fn swarm<B: NetworkBehaviour>(keypair: Keypair, behaviour: B) -> Result<Swarm<B>, String> {
+    Ok(SwarmBuilder::with_existing_identity(keypair)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default(),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .map_err(|e| e.to_string())?
+        .with_behaviour(|_| behaviour)
+        .map_err(|e| e.to_string())?
+        .with_swarm_config(|config| config.with_idle_connection_timeout(Duration::from_secs(300)))
+        .build())
+}
+
 /// Dials `node` with the ed25519 node key `secret` and sends one request on the chain's
 /// request-response protocol `/{genesis}/{protocol}`. `Ok` is the response payload; `Err` how
 /// the request failed.
 fn request(node: &Node, secret: u8, protocol: &str, request: Vec<u8>) -> Result<Vec<u8>, String> {
-    exchange(
-        node,
-        secret,
-        protocol,
-        request,
-        LengthPrefixed { keep_open: false },
-    )
-}
-
-/// Dials `node` with node key `secret`, opens the notification substream `/{genesis}/{protocol}`
-/// with `handshake`, and returns the node's handshake in answer (`Err` if it refused).
-fn open_notifications(
-    node: &Node,
-    secret: u8,
-    protocol: &str,
-    handshake: Vec<u8>,
-) -> Result<Vec<u8>, String> {
-    exchange(
-        node,
-        secret,
-        protocol,
-        handshake,
-        LengthPrefixed { keep_open: true },
-    )
-}
-
-/// One frame sent on a new substream of `/{genesis}/{protocol}` and the first frame back.
-fn exchange(
-    node: &Node,
-    secret: u8,
-    protocol: &str,
-    request: Vec<u8>,
-    codec: LengthPrefixed,
-) -> Result<Vec<u8>, String> {
     let genesis = node.block_hash(0)?.ok_or("no genesis")?;
     let protocol = StreamProtocol::try_from_owned(format!("/{}/{protocol}", &genesis[2..]))
         .map_err(|e| e.to_string())?;
-    let address: Multiaddr = node.multiaddr()?.parse().map_err(|e| format!("{e}"))?;
-    let Some(Protocol::P2p(target)) = address.iter().last() else {
-        return Err(format!("no peer id in {address}"));
-    };
-    let mut seed = [0u8; 32];
-    seed[31] = secret;
-    let keypair = Keypair::ed25519_from_bytes(seed).map_err(|e| e.to_string())?;
+    let (address, target) = dial_target(node)?;
+    let keypair = node_key(secret);
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
     runtime.block_on(async move {
-        let mut swarm = SwarmBuilder::with_existing_identity(keypair)
-            .with_tokio()
-            .with_tcp(
-                tcp::Config::default(),
-                noise::Config::new,
-                yamux::Config::default,
-            )
-            .map_err(|e| e.to_string())?
-            .with_behaviour(|_| {
-                request_response::Behaviour::with_codec(
-                    codec,
-                    [(protocol, ProtocolSupport::Outbound)],
-                    request_response::Config::default()
-                        .with_request_timeout(Duration::from_secs(20)),
-                )
-            })
-            .map_err(|e| e.to_string())?
-            .build();
+        let mut swarm = swarm(
+            keypair,
+            request_response::Behaviour::with_codec(
+                LengthPrefixed,
+                [(protocol, ProtocolSupport::Outbound)],
+                request_response::Config::default().with_request_timeout(Duration::from_secs(20)),
+            ),
+        )?;
         swarm
             .dial(DialOpts::peer_id(target).addresses(vec![address]).build())
             .map_err(|e| e.to_string())?;
@@ -303,13 +270,173 @@ fn exchange(
     })
 }
 
-fn peer_id_of(secret: u8) -> PeerId {
+/// A bare client that stays connected to a node, as a peer node does: it holds the substreams
+/// it opens, and answers the substreams the node opens back with its own handshakes (read and
+/// dropped notifications aside), so the node counts it as a connected peer. Sync, transactions
+/// and GRANDPA accept their substreams only from such a peer.
+struct NotificationPeer {
+    runtime: tokio::runtime::Runtime,
+    control: libp2p_stream::Control,
+    target: PeerId,
+    genesis: Vec<u8>,
+    /// The substreams this client opened, by protocol, held open.
+    opened: Vec<(String, libp2p::Stream)>,
+}
+
+/// This client's handshake on a notification protocol: its block-announce handshake, or its
+/// `Roles` (a full node) elsewhere.
+fn our_handshake(protocol: &str, genesis: &[u8]) -> Vec<u8> {
+    const ROLE_FULL: u8 = 0b0000_0001;
+    if protocol == "block-announces/1" {
+        block_announces_handshake(genesis)
+    } else {
+        vec![ROLE_FULL]
+    }
+}
+
+impl NotificationPeer {
+    const PROTOCOLS: [&'static str; 3] = ["block-announces/1", "transactions/1", "grandpa/1"];
+
+    /// Connects to `node` with the ed25519 node key `secret`.
+    fn connect(node: &Node, secret: u8) -> Result<Self, String> {
+        let genesis = decode_hex(&node.block_hash(0)?.ok_or("no genesis")?)?;
+        let (address, target) = dial_target(node)?;
+        let keypair = node_key(secret);
+        // Its own worker thread drives the connection between the test's calls.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let mut swarm =
+            runtime.block_on(async { swarm(keypair, libp2p_stream::Behaviour::new()) })?;
+        let mut control = swarm.behaviour().new_control();
+        for protocol in Self::PROTOCOLS {
+            let name = Self::protocol_name(&genesis, protocol)?;
+            let mut incoming = control.accept(name).map_err(|e| e.to_string())?;
+            let handshake = our_handshake(protocol, &genesis);
+            runtime.spawn(async move {
+                while let Some((_, mut stream)) = incoming.next().await {
+                    let handshake = handshake.clone();
+                    tokio::spawn(async move {
+                        if read_frame(&mut stream).await.is_ok()
+                            && write_frame(&mut stream, &handshake).await.is_ok()
+                            && stream.flush().await.is_ok()
+                        {
+                            while read_frame(&mut stream).await.is_ok() {}
+                        }
+                    });
+                }
+            });
+        }
+        let (connected, established) = futures::channel::oneshot::channel();
+        runtime.spawn(async move {
+            let mut connected = Some(connected);
+            let dial = DialOpts::peer_id(target).addresses(vec![address]).build();
+            if let Err(error) = swarm.dial(dial) {
+                let _ = connected
+                    .take()
+                    .map(|c| c.send(Err(format!("dial: {error}"))));
+            }
+            loop {
+                match swarm.select_next_some().await {
+                    SwarmEvent::ConnectionEstablished { peer_id, .. } if peer_id == target => {
+                        if let Some(connected) = connected.take() {
+                            let _ = connected.send(Ok(()));
+                        }
+                    }
+                    SwarmEvent::OutgoingConnectionError { error, .. } => {
+                        if let Some(connected) = connected.take() {
+                            let _ = connected.send(Err(format!("dial failed: {error}")));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        });
+        runtime.block_on(async {
+            tokio::time::timeout(Duration::from_secs(30), established)
+                .await
+                .map_err(|_| "not connected within 30 s".to_string())?
+                .map_err(|_| "the connection task ended".to_string())?
+        })?;
+        Ok(Self {
+            runtime,
+            control,
+            target,
+            genesis,
+            opened: Vec::new(),
+        })
+    }
+
+    fn protocol_name(genesis: &[u8], protocol: &str) -> Result<StreamProtocol, String> {
+        let genesis: String = genesis.iter().map(|b| format!("{b:02x}")).collect();
+        StreamProtocol::try_from_owned(format!("/{genesis}/{protocol}")).map_err(|e| e.to_string())
+    }
+
+    /// Opens the notification substream `protocol` with this client's handshake and holds it
+    /// open. `Ok` is the node's handshake in answer; `Err` says how the node refused.
+    fn open(&mut self, protocol: &str) -> Result<Vec<u8>, String> {
+        let name = Self::protocol_name(&self.genesis, protocol)?;
+        let handshake = our_handshake(protocol, &self.genesis);
+        let (target, mut control) = (self.target, self.control.clone());
+        let (stream, answer) = self.runtime.block_on(async move {
+            let exchange = async {
+                let mut stream = control
+                    .open_stream(target, name)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                write_frame(&mut stream, &handshake)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                stream.flush().await.map_err(|e| e.to_string())?;
+                let answer = read_frame(&mut stream)
+                    .await
+                    .map_err(|e| format!("no handshake in answer: {e}"))?;
+                Ok::<_, String>((stream, answer))
+            };
+            tokio::time::timeout(Duration::from_secs(20), exchange)
+                .await
+                .map_err(|_| "no answer within 20 s".to_string())?
+        })?;
+        self.opened.push((protocol.to_string(), stream));
+        Ok(answer)
+    }
+
+    /// Sends `message` on the substream this client opened for `protocol`.
+    fn notify(&mut self, protocol: &str, message: &[u8]) -> Result<(), String> {
+        let (_, stream) = self
+            .opened
+            .iter_mut()
+            .find(|(opened, _)| opened == protocol)
+            .ok_or_else(|| format!("no {protocol} substream open"))?;
+        self.runtime.block_on(async {
+            write_frame(stream, message)
+                .await
+                .map_err(|e| e.to_string())?;
+            stream.flush().await.map_err(|e| e.to_string())
+        })
+    }
+}
+
+/// The ed25519 node key `--node-key` takes as the number `secret` (Alice's node 1, Bob's 2, …).
+fn node_key(secret: u8) -> Keypair {
     let mut seed = [0u8; 32];
     seed[31] = secret;
-    Keypair::ed25519_from_bytes(seed)
-        .expect("a valid ed25519 seed")
-        .public()
-        .to_peer_id()
+    Keypair::ed25519_from_bytes(seed).expect("a valid ed25519 seed")
+}
+
+fn peer_id_of(secret: u8) -> PeerId {
+    node_key(secret).public().to_peer_id()
+}
+
+/// `node`'s p2p address and the peer id in it.
+fn dial_target(node: &Node) -> Result<(Multiaddr, PeerId), String> {
+    let address: Multiaddr = node.multiaddr()?.parse().map_err(|e| format!("{e}"))?;
+    match address.iter().last() {
+        Some(Protocol::P2p(target)) => Ok((address, target)),
+        _ => Err(format!("no peer id in {address}")),
+    }
 }
 
 /// One kind of request a stranger might send, and how to recognise a real answer.
@@ -424,20 +551,17 @@ fn block_announces_handshake(genesis: &[u8]) -> Vec<u8> {
     handshake
 }
 
-/// A stranger's notification substreams are refused at the handshake; a member's block
-/// announces are answered with the node's handshake, for this chain's genesis. The
-/// transactions and GRANDPA substreams use the same framing and a one-byte `Roles` handshake;
-/// a node accepts them only from peers it syncs with, so no bare member client gets an answer
-/// there either, and the block-announce answer is what shows the framing is right.
+/// A stranger's notification substreams are refused at the handshake, so it can push nothing:
+/// no block announce, transaction or GRANDPA message. A member's node identity, connected as a
+/// peer node is (its block-announce substream held open both ways), gets the node's handshake
+/// on each of them, for this chain's genesis: the same substreams are well formed.
 fn assert_refuses_strangers_notifications(node: &Node) {
     let genesis = decode_hex(&node.block_hash(0).unwrap().unwrap()).unwrap();
-    let answer = open_notifications(
-        node,
-        2,
-        "block-announces/1",
-        block_announces_handshake(&genesis),
-    )
-    .unwrap_or_else(|e| panic!("{}: a member's block-announce handshake: {e}", node.name));
+    let mut member = NotificationPeer::connect(node, 2)
+        .unwrap_or_else(|e| panic!("{}: a member's connection: {e}", node.name));
+    let answer = member
+        .open("block-announces/1")
+        .unwrap_or_else(|e| panic!("{}: a member's block-announce handshake: {e}", node.name));
     assert_eq!(
         answer.len(),
         69,
@@ -450,27 +574,102 @@ fn assert_refuses_strangers_notifications(node: &Node) {
         "{}: the node's genesis",
         node.name
     );
+    for protocol in ["transactions/1", "grandpa/1"] {
+        // The node learns of the member's block-announce substream asynchronously.
+        let answer = wait_until(
+            &format!("{}: a member's {protocol} handshake answered", node.name),
+            Duration::from_secs(20),
+            || Ok(member.open(protocol).ok()),
+        )
+        .unwrap();
+        assert_eq!(
+            answer.len(),
+            1,
+            "{}: {protocol} handshake {answer:?}",
+            node.name
+        );
+    }
 
-    const ROLE_FULL: u8 = 0b0000_0001;
-    let pushes = [
-        ("block-announces/1", block_announces_handshake(&genesis)),
-        ("transactions/1", vec![ROLE_FULL]),
-        ("grandpa/1", vec![ROLE_FULL]),
-    ];
-    for (i, (protocol, handshake)) in pushes.into_iter().enumerate() {
+    for (i, protocol) in NotificationPeer::PROTOCOLS.into_iter().enumerate() {
         // Node keys 120, 121, …: identities no member authorised, one per substream.
-        let refused = open_notifications(node, 120 + i as u8, protocol, handshake);
-        let error = refused.expect_err(&format!(
+        let mut stranger = NotificationPeer::connect(node, 120 + i as u8)
+            .unwrap_or_else(|e| panic!("{}: a stranger's connection: {e}", node.name));
+        if protocol != "block-announces/1" {
+            // As a member would: block announces first (refused too).
+            let _ = stranger.open("block-announces/1");
+        }
+        let error = stranger.open(protocol).expect_err(&format!(
             "{}: a stranger's {protocol} substream was answered",
             node.name
         ));
         // The node speaks the protocol (so the name is right) and refused the stranger.
         assert!(
-            !error.contains("supports none of the requested protocols"),
+            !error.contains("does not support"),
             "{}: {protocol}: {error}",
             node.name
         );
     }
+}
+
+/// `Transactions` notification (sc-network-transactions): a SCALE vector of encoded extrinsics.
+fn transactions_notification(extrinsic_hex: &str) -> Vec<u8> {
+    let mut message = vec![1 << 2]; // compact length 1
+    message.extend(decode_hex(extrinsic_hex).unwrap());
+    message
+}
+
+/// A transaction pushed over the transactions substream reaches the chain from a member's
+/// identity, and a stranger cannot push one: its substream is refused before a byte of the
+/// transaction is sent, and the stranger's transfer never lands.
+fn assert_only_members_push_transactions(node: &Node) {
+    let transfer = |from: Sr25519Keyring, value: u128| {
+        support::signed(
+            node,
+            from,
+            RuntimeCall::Balances(pallet_balances::Call::transfer_keep_alive {
+                dest: Sr25519Keyring::Ferdie.to_account_id().into(),
+                value,
+            }),
+        )
+        .unwrap()
+    };
+    let ferdie_before = support::free_balance(node, Sr25519Keyring::Ferdie).unwrap();
+
+    let mut stranger = NotificationPeer::connect(node, 130).unwrap();
+    let _ = stranger.open("block-announces/1");
+    assert!(
+        stranger.open("transactions/1").is_err(),
+        "{}: a stranger's transactions substream was answered",
+        node.name
+    );
+    let strangers_transfer = transactions_notification(&transfer(Sr25519Keyring::Charlie, 7));
+    assert!(
+        stranger
+            .notify("transactions/1", &strangers_transfer)
+            .is_err(),
+        "{}: a stranger had a transactions substream to push on",
+        node.name
+    );
+
+    let mut member = NotificationPeer::connect(node, 2).unwrap();
+    member.open("block-announces/1").unwrap();
+    wait_until(
+        &format!("{}: a member's transactions handshake answered", node.name),
+        Duration::from_secs(20),
+        || Ok(member.open("transactions/1").ok()),
+    )
+    .unwrap();
+    let members_transfer = transactions_notification(&transfer(Sr25519Keyring::Alice, 1_000));
+    member.notify("transactions/1", &members_transfer).unwrap();
+    wait_until(
+        &format!("{}: the member's pushed transfer included", node.name),
+        Duration::from_secs(60),
+        || {
+            let ferdie = support::free_balance(node, Sr25519Keyring::Ferdie)?;
+            Ok((ferdie == ferdie_before + 1_000).then_some(()))
+        },
+    )
+    .unwrap();
 }
 
 /// Starts Alice's development validator and the regulator's observer with `args` (a network
@@ -506,6 +705,7 @@ fn direct_requests_from_a_stranger_are_refused_by_validators_and_observers() {
         assert_refuses_strangers_and_answers_members(net.node(node));
         assert_refuses_strangers_notifications(net.node(node));
     }
+    assert_only_members_push_transactions(net.node("alice"));
 }
 
 #[test]
@@ -515,4 +715,5 @@ fn direct_requests_from_a_stranger_are_refused_with_litep2p() {
         assert_refuses_strangers_and_answers_members(net.node(node));
         assert_refuses_strangers_notifications(net.node(node));
     }
+    assert_only_members_push_transactions(net.node("alice"));
 }
