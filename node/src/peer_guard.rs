@@ -293,8 +293,8 @@ async fn drop_unauthorised(
 /// The bootnodes a node syncs from while it catches up, whether or not its finalized state
 /// authorises them yet (see the module docs).
 struct SyncSources {
+    /// Empty once the node caught up with an authorised peer.
     peers: HashSet<PeerId>,
-    trusted: bool,
 }
 
 impl SyncSources {
@@ -312,28 +312,25 @@ impl SyncSources {
                 peers.len()
             );
         }
-        Self {
-            trusted: !peers.is_empty(),
-            peers,
-        }
+        Self { peers }
     }
 
     fn is_trusted(&self) -> bool {
-        self.trusted
+        !self.peers.is_empty()
     }
 
     /// Whether `peer` may be a sync peer now as a sync source.
     fn contains(&self, peer: &PeerId) -> bool {
-        self.trusted && self.peers.contains(peer)
+        self.peers.contains(peer)
     }
 
     fn end(&mut self) {
-        self.trusted = false;
+        self.peers.clear();
     }
 
     /// The peers to reserve besides the authorised ones.
     fn reserved(&self) -> impl Iterator<Item = PeerId> + '_ {
-        self.peers.iter().copied().filter(|_| self.trusted)
+        self.peers.iter().copied()
     }
 }
 
