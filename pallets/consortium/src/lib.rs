@@ -41,9 +41,12 @@
 //! The pallet is the runtime's `pallet_session::SessionManager`: every new session queues the
 //! current members that have registered session keys ([`QueuedValidators`]), so an admitted
 //! hospital authors from the session after it registers keys, and a removed one stops at the
-//! next session change. It never queues fewer than [`Config::MinMembers`] validators: with
-//! fewer keyed members the current set stays (a chain whose validators all purged their keys
-//! would otherwise stop for good). Session length is a genesis parameter ([`SessionLength`]).
+//! next session change. A session whose keyed members are the validators already queued
+//! reports no change, so consensus keeps its authority set (GRANDPA starts a new one only
+//! when validators or their keys change). It never queues fewer than [`Config::MinMembers`]
+//! validators: with fewer keyed members the current set stays (a chain whose validators all
+//! purged their keys would otherwise stop for good). Session length is a genesis parameter
+//! ([`SessionLength`]).
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -1088,8 +1091,13 @@ impl<T: Config> pallet_session::SessionManager<T::AccountId> for Pallet<T> {
             });
             return None;
         }
+        // The session pallet takes `Some` as a new validator set even when it is the same one,
+        // and GRANDPA then starts a new authority set, which holds finality back for a round at
+        // every session. The validators queued now are the ones about to author: unchanged,
+        // they stay (`None`), and the session pallet still starts a new set if their keys changed.
+        let unchanged = T::Session::queued_validators().is_some_and(|queued| queued == *keyed);
         QueuedValidators::<T>::put(&keyed);
-        Some(keyed.into_inner())
+        (!unchanged).then(|| keyed.into_inner())
     }
     fn end_session(_index: u32) {}
     fn start_session(_index: u32) {}

@@ -870,6 +870,35 @@ fn sessions_queue_the_members_with_keys_and_turn_every_session_length_blocks() {
 }
 
 #[test]
+fn a_session_with_the_queued_validators_unchanged_reports_no_change() {
+    test(|| {
+        admit(5);
+        let queued = |validators: &[u64]| {
+            SESSION_QUEUE.with(|q| *q.borrow_mut() = Some(validators.to_vec()))
+        };
+        queued(&[1, 2, 3, 4]);
+        assert_eq!(
+            <Consortium as SessionManager<u64>>::new_session(1),
+            Some(vec![1, 2, 3, 4, 5])
+        );
+        // The session pallet now holds the five: the next session keeps them.
+        queued(&[1, 2, 3, 4, 5]);
+        assert_eq!(<Consortium as SessionManager<u64>>::new_session(2), None);
+        assert_eq!(
+            QueuedValidators::<Test>::get().into_inner(),
+            vec![1, 2, 3, 4, 5]
+        );
+        // A member without keys changes the set again.
+        UNKEYED.with(|u| u.borrow_mut().push(5));
+        assert_eq!(
+            <Consortium as SessionManager<u64>>::new_session(3),
+            Some(vec![1, 2, 3, 4])
+        );
+        queued(&[1, 2, 3, 4]);
+    });
+}
+
+#[test]
 fn sessions_keep_the_validators_while_fewer_than_min_members_have_keys() {
     test(|| {
         admit(5);
