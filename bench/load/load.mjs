@@ -38,6 +38,7 @@ const { values: opt } = parseArgs({
     idle: { type: 'string', default: '15' }, // seconds of idle finality lag sampled before the phases
     out: { type: 'string', default: 'bench-results/load' },
     'keep-logs': { type: 'string' }, // copy the nodes' logs into this folder
+    'keep-chains': { type: 'boolean', default: false }, // leave the nodes' base paths (e.g. for `benchmark storage`)
     single: { type: 'boolean', default: false }, // one --dev node: for developing the driver
   },
 });
@@ -276,15 +277,37 @@ async function scanFinalized(api, from) {
   for (let n = from; n <= head; n++) {
     const hash = await api.rpc.chain.getBlockHash(n);
     const [block, at] = await Promise.all([api.rpc.chain.getBlock(hash), api.at(hash)]);
-    const [events, now] = await Promise.all([at.query.system.events(), at.query.timestamp.now()]);
+    const [events, now, weight] = await Promise.all([at.query.system.events(), at.query.timestamp.now(), at.query.system.blockWeight()]);
     const failed = new Map();
     for (const e of events) {
       if (e.phase.isApplyExtrinsic && api.events.system.ExtrinsicFailed.is(e.event)) failed.set(e.phase.asApplyExtrinsic.toNumber(), explain(api, e.event.data[0]));
     }
     block.block.extrinsics.forEach((x, i) => found.set(x.hash.toHex(), { block: n, time: now.toNumber(), failed: failed.get(i) ?? null }));
-    blocks.push({ number: n, time: now.toNumber(), extrinsics: block.block.extrinsics.length });
+    blocks.push({ number: n, parentHash: block.block.header.parentHash.toHex(), time: now.toNumber(), extrinsics: block.block.extrinsics.length, normalRefTime: weight.normal.refTime.toBigInt() });
   }
   return { found, blocks, head };
+}
+
+/**
+ * What each node's log says about the blocks it authored, by `authoredKey`: { author, buildMs,
+ * end }. sc-basic-authorship logs one line per proposal, with why it stopped adding
+ * transactions (NoMoreTransactions, HitDeadline, HitBlockWeightLimit, HitBlockSizeLimit). The
+ * hash it logs is the block's before the author's seal, so blocks are matched by number and
+ * parent (which the log abbreviates as 0x1234…abcd).
+ */
+const authoredKey = (number, parentHash) => `${number} ${parentHash.slice(0, 6)}…${parentHash.slice(-4)}`;
+function authoredBlocks(nodes) {
+  const line = /Prepared block for proposing at (\d+) \((\d+) ms\) hash: 0x[0-9a-f]+; parent_hash: (0x[0-9a-f]{4}…[0-9a-f]{4}); end: (\w+); extrinsics_count: \d+/;
+  const out = new Map();
+  for (const n of nodes) {
+    let text = '';
+    try { text = readFileSync(n.logFile, 'utf8'); } catch { continue; }
+    for (const l of text.split('\n')) {
+      const m = line.exec(l);
+      if (m) out.set(`${m[1]} ${m[3]}`, { author: n.name, buildMs: Number(m[2]), end: m[4] });
+    }
+  }
+  return out;
 }
 
 function countBy(items, key) {
@@ -295,7 +318,7 @@ function countBy(items, key) {
 
 const percentile = (xs, p) => xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))] : null;
 
-function summarisePhase(phase, scan) {
+function summarisePhase(phase, scan, authored, maxNormalRefTime) {
   const rs = phase.records;
   for (const r of rs) {
     const hit = scan.found.get(r.hash);
@@ -312,6 +335,14 @@ function summarisePhase(phase, scan) {
   const reportedEnd = accepted.filter((r) => r.final && r.final !== 'Finalized');
   const lost = accepted.filter((r) => r.final === null && r.chainBlock === null);
   const blocksWith = scan.blocks.filter((b) => onChain.some((r) => r.chainBlock === b.number));
+  // Why each block holding the phase's transactions was not bigger: its author's log line and
+  // how much of the block's normal-class weight its transactions used.
+  const blocks = blocksWith.map((b) => ({
+    number: b.number,
+    phaseTxs: onChain.filter((r) => r.chainBlock === b.number).length,
+    normalWeightShare: +(Number(b.normalRefTime) / Number(maxNormalRefTime)).toFixed(3),
+    ...(authored.get(authoredKey(b.number, b.parentHash)) ?? { author: null, buildMs: null, end: null }),
+  }));
   return {
     phase: phase.name,
     submitted: rs.length,
@@ -333,7 +364,8 @@ function summarisePhase(phase, scan) {
     finalizedPerSecond: finalizedReported ? +(finalizedReported / seconds(lastFinal)).toFixed(1) : 0,
     secondsToLastFinalized: finalizedReported ? +seconds(lastFinal).toFixed(1) : null,
     blocksWithPhaseTxs: blocksWith.length,
-    maxPhaseTxsPerBlock: Math.max(0, ...blocksWith.map((b) => onChain.filter((r) => r.chainBlock === b.number).length)),
+    maxPhaseTxsPerBlock: Math.max(0, ...blocks.map((b) => b.phaseTxs)),
+    blocks,
     finalityLag: { samples: phase.lagSamples.length, max: Math.max(0, ...phase.lagSamples), mean: phase.lagSamples.length ? +(phase.lagSamples.reduce((a, b) => a + b, 0) / phase.lagSamples.length).toFixed(2) : null, p95: percentile(phase.lagSamples, 0.95) },
     nodes: phase.nodes,
   };
@@ -395,6 +427,7 @@ function text(result) {
     lines.push(`reported in block ${p.includedReported}, reported finalized ${p.finalizedReported}, in the finalized chain ${p.inFinalizedChain}${Object.keys(p.dispatchFailed).length ? ' (dispatch failed: ' + JSON.stringify(p.dispatchFailed) + ')' : ''}`);
     lines.push(`rates over the phase: ${p.includedPerSecond} included/s, ${p.finalizedPerSecond} finalized/s (last finalized ${p.secondsToLastFinalized} s after the first submission); ${p.blocksWithPhaseTxs} blocks, at most ${p.maxPhaseTxsPerBlock} per block`);
     if (p.phase !== 'transfers' && t.finalizedPerSecond) lines.push(`ratio to the transfer rate: ${(p.finalizedPerSecond / t.finalizedPerSecond).toFixed(2)} (finalized/s), ${(p.includedPerSecond / t.includedPerSecond).toFixed(2)} (included/s)`);
+    lines.push('blocks (transactions of the phase, share of the normal-class weight limit used, author, build time, why it stopped): ' + p.blocks.map((b) => `#${b.number} ${b.phaseTxs} tx ${Math.round(b.normalWeightShare * 100)}% ${b.author ?? '?'} ${b.buildMs ?? '?'} ms ${b.end ?? '?'}`).join('; '));
     lines.push(`finality lag (best - finalized, blocks, every 0.5 s): max ${p.finalityLag.max}, mean ${p.finalityLag.mean}, p95 ${p.finalityLag.p95} over ${p.finalityLag.samples} samples`);
     lines.push(`ACCOUNTING: finalized ${p.inFinalizedChain} | reported dropped/invalid/usurped ${JSON.stringify(p.reportedDroppedOrInvalid)}${p.reportedDroppedButOnChain ? ` (${p.reportedDroppedButOnChain} of them on chain after all)` : ''} | finalized but not reported ${p.finalizedNotReported} | SILENTLY LOST ${p.silentlyLost}${p.silentlyLost ? ` (${p.lostSenders} senders; status histories ${JSON.stringify(p.lostStatusHistories)})` : ''}`);
     lines.push('nodes (CPU seconds in the phase, peak RSS so far): ' + p.nodes.map((n) => `${n.name} ${n.cpuSeconds} s ${n.vmHwmMiB} MiB`).join(', '));
@@ -419,7 +452,7 @@ async function main() {
   const fresh = (n) => Array.from({ length: n }, () => keyring.addFromSeed(randomBytes(32)));
   const accounts = { senders: fresh(num('senders')), patients: fresh(num('patients')), buyers: fresh(num('buyers')) };
 
-  const net = await startLocalNetwork({ binary, extraArgs: opt['node-arg'], single: opt.single, log });
+  const net = await startLocalNetwork({ binary, extraArgs: opt['node-arg'], single: opt.single, keepDir: opt['keep-chains'], log });
   let api;
   try {
     const submitNode = net.nodes.find((n) => n.name === opt['submit-node']);
@@ -456,7 +489,9 @@ async function main() {
     await waitForEnd(phases.flatMap((p) => p.records), num('grace'), 'grace');
     await lag.stop();
     const scan = await scanFinalized(api, firstBlock);
-    const summaries = phases.map((p) => summarisePhase(p, scan));
+    const authored = authoredBlocks(net.nodes);
+    const maxNormalRefTime = api.consts.system.blockWeights.perClass.normal.maxTotal.unwrap().refTime.toBigInt();
+    const summaries = phases.map((p) => summarisePhase(p, scan, authored, maxNormalRefTime));
     const lostDiagnosis = await diagnoseLost(api, net, phases, scan);
     const [t, g, b] = summaries;
     const ok = (x) => (x ? 'met' : 'NOT met');
@@ -468,7 +503,7 @@ async function main() {
         grants: ok(g.finalizedPerSecond >= 0.8 * t.finalizedPerSecond), purchases: ok(b.finalizedPerSecond >= 0.8 * t.finalizedPerSecond),
         lag: ok(summaries.every((s) => s.finalityLag.max <= 2)), lost: ok(summaries.every((s) => s.silentlyLost === 0)),
       },
-      blocks: scan.blocks,
+      blocks: scan.blocks.map((b) => ({ ...b, normalRefTime: b.normalRefTime.toString() })),
     };
     delete result.transfer.records;
     mkdirSync(dirname(opt.out), { recursive: true });
