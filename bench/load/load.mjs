@@ -426,7 +426,13 @@ function text(result) {
     lines.push(`submitted ${p.submitted}, accepted ${p.accepted} (refused at submission ${p.refusedAtSubmission}${p.refusedAtSubmission ? ': ' + JSON.stringify(p.refusalReasons) : ''}), submitted in ${p.submitSeconds} s`);
     lines.push(`reported in block ${p.includedReported}, reported finalized ${p.finalizedReported}, in the finalized chain ${p.inFinalizedChain}${Object.keys(p.dispatchFailed).length ? ' (dispatch failed: ' + JSON.stringify(p.dispatchFailed) + ')' : ''}`);
     lines.push(`rates over the phase: ${p.includedPerSecond} included/s, ${p.finalizedPerSecond} finalized/s (last finalized ${p.secondsToLastFinalized} s after the first submission); ${p.blocksWithPhaseTxs} blocks, at most ${p.maxPhaseTxsPerBlock} per block`);
-    if (p.phase !== 'transfers' && t.finalizedPerSecond) lines.push(`ratio to the transfer rate: ${(p.finalizedPerSecond / t.finalizedPerSecond).toFixed(2)} (finalized/s), ${(p.includedPerSecond / t.includedPerSecond).toFixed(2)} (included/s)`);
+    if (p.phase !== 'transfers' && t.finalizedPerSecond) {
+      // What a block holds does not depend on how a short burst falls into slots: the ratio of
+      // two phases' blocks that stopped at the weight limit.
+      const full = (phase) => Math.max(0, ...phase.blocks.filter((b) => b.end === 'HitBlockWeightLimit').map((b) => b.phaseTxs));
+      const perBlock = full(p) && full(t) ? `, ${(full(p) / full(t)).toFixed(2)} (transactions per block stopped at the weight limit: ${full(p)} against ${full(t)})` : '';
+      lines.push(`ratio to the transfer rate: ${(p.finalizedPerSecond / t.finalizedPerSecond).toFixed(2)} (finalized/s), ${(p.includedPerSecond / t.includedPerSecond).toFixed(2)} (included/s)${perBlock}`);
+    }
     lines.push('blocks (transactions of the phase, share of the normal-class weight limit used, author, build time, why it stopped): ' + p.blocks.map((b) => `#${b.number} ${b.phaseTxs} tx ${Math.round(b.normalWeightShare * 100)}% ${b.author ?? '?'} ${b.buildMs ?? '?'} ms ${b.end ?? '?'}`).join('; '));
     lines.push(`finality lag (best - finalized, blocks, every 0.5 s): max ${p.finalityLag.max}, mean ${p.finalityLag.mean}, p95 ${p.finalityLag.p95} over ${p.finalityLag.samples} samples`);
     lines.push(`ACCOUNTING: finalized ${p.inFinalizedChain} | reported dropped/invalid/usurped ${JSON.stringify(p.reportedDroppedOrInvalid)}${p.reportedDroppedButOnChain ? ` (${p.reportedDroppedButOnChain} of them on chain after all)` : ''} | finalized but not reported ${p.finalizedNotReported} | SILENTLY LOST ${p.silentlyLost}${p.silentlyLost ? ` (${p.lostSenders} senders; status histories ${JSON.stringify(p.lostStatusHistories)})` : ''}`);
