@@ -41,7 +41,7 @@ type FullGrandpaBlockImport =
 /// a vote counts for every ancestor of its block, and a round finalizes the highest block that
 /// two thirds of the votes include, so it settles on what two thirds have imported; safety
 /// never depends on the rule. Measured with `scripts/bench-load.sh` on the 4-hospital network
-/// (release build, 2 cores, 0.5 s samples): lag mean 0.4 and at most 1 idle, mean 0.6–0.7 and
+/// (release build, 2 cores, 0.5 s samples): lag mean 0.4 and at most 1 idle, mean 0.4–0.7 and
 /// at most 2 with blocks full of transactions, where voting one block behind gave mean 1.4–1.8
 /// and at most 3 under the same load (two behind: mean 2.4, at most 3 idle, debug build).
 fn voting_rule() -> impl sc_consensus_grandpa::VotingRule<Block, FullClient> + Clone {
