@@ -4,8 +4,12 @@
 
 mod common;
 
+use codec::Encode;
 use common::genesis_state;
-use medledger_runtime::{Runtime, RuntimeCall, RuntimeOrigin, Session, System};
+use medledger_runtime::{
+    opaque::SessionKeys, Runtime, RuntimeCall, RuntimeOrigin, Session, System,
+};
+use sp_keystore::{testing::MemoryKeystore, KeystoreExt};
 use sp_runtime::traits::Dispatchable;
 
 fn assert_invariants() {
@@ -70,5 +74,41 @@ fn sessions_queue_exactly_the_members_with_session_keys() {
         // authority set (a new set would hold finality back for a round at every session).
         assert_eq!(pallet_grandpa::CurrentSetId::<Runtime>::get(), 0);
         assert!(pallet_grandpa::PendingChange::<Runtime>::get().is_none());
+    });
+}
+
+/// The validator set stays but one validator registers new session keys: GRANDPA starts a new
+/// authority set once those keys are active (the session after they are queued), so reporting
+/// an unchanged set as unchanged never keeps old keys in the authority set.
+#[test]
+fn a_validator_that_changes_its_keys_starts_a_new_authority_set() {
+    let bob = sp_keyring::Sr25519Keyring::Bob.to_account_id();
+    let mut state = genesis_state(sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET);
+    state.register_extension(KeystoreExt::new(MemoryKeystore::new()));
+    state.execute_with(|| {
+        System::set_block_number(1);
+        let generated = SessionKeys::generate(&bob.encode(), None);
+        let set_keys = RuntimeCall::Session(pallet_session::Call::set_keys {
+            keys: generated.keys.clone(),
+            proof: generated.proof.encode(),
+        });
+        set_keys
+            .dispatch(RuntimeOrigin::signed(bob.clone()))
+            .expect("Bob registers new keys");
+        let members = pallet_consortium::Members::<Runtime>::get().into_inner();
+        // First turn: the same validators, Bob's new keys queued.
+        Session::rotate_session();
+        assert_eq!(queued_validators(), members);
+        assert_eq!(pallet_grandpa::CurrentSetId::<Runtime>::get(), 0);
+        // Second turn: the queued keys become the active ones, and GRANDPA follows.
+        System::set_block_number(2);
+        Session::rotate_session();
+        assert_eq!(pallet_grandpa::CurrentSetId::<Runtime>::get(), 1);
+        let change = pallet_grandpa::PendingChange::<Runtime>::get().expect("a new set is pending");
+        assert!(change
+            .next_authorities
+            .iter()
+            .any(|(key, _)| *key == generated.keys.grandpa));
+        assert_invariants();
     });
 }
