@@ -52,7 +52,8 @@ export async function startLocalNetwork({ binary, extraArgs = [], single = false
     if (stopped) return;
     stopped = true;
     for (const node of nodes) if (node.child.exitCode === null && node.child.signalCode === null) node.child.kill('SIGKILL');
-    if (!keepDir) rmSync(dir, { recursive: true, force: true });
+    if (keepDir) log(`chains kept in ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
   };
   process.once('exit', stop);
   for (const signal of ['SIGINT', 'SIGTERM']) {

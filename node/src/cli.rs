@@ -95,4 +95,9 @@ pub enum Subcommand {
 
     /// Db meta columns information.
     ChainInfo(sc_cli::ChainInfoCmd),
+
+    /// Measure the cost of a storage read and write in this node's database, on the state of
+    /// its best block: the runtime's `DbWeight` (scripts/bench-storage.sh).
+    #[cfg(feature = "storage-benchmark")]
+    BenchmarkStorage(frame_benchmarking_cli::StorageCmd),
 }

@@ -202,6 +202,19 @@ pub fn run() -> sc_cli::Result<()> {
             let runner = cli.create_runner(cmd)?;
             runner.sync_run(|config| cmd.run::<medledger_runtime::opaque::Block>(&config))
         }
+        #[cfg(feature = "storage-benchmark")]
+        Some(Subcommand::BenchmarkStorage(cmd)) => {
+            let runner = cli.create_runner(cmd)?;
+            runner.sync_run(|config| {
+                let PartialComponents {
+                    client, backend, ..
+                } = service::new_partial(&config)?;
+                let db = backend.expose_db();
+                let storage = backend.expose_storage();
+                let trie_cache = backend.expose_shared_trie_cache();
+                cmd.run(config, client, db, storage, trie_cache)
+            })
+        }
         None => {
             let runner = cli.create_runner(&cli.run)?;
             let observer = cli.observer;

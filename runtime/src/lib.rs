@@ -30,10 +30,7 @@ use frame_support::{
     dispatch::DispatchClass,
     parameter_types,
     traits::{ConstBool, ConstU128, ConstU32, ConstU64, ConstU8, VariantCountOf},
-    weights::{
-        constants::{RocksDbWeight, WEIGHT_REF_TIME_PER_SECOND},
-        ConstantMultiplier, IdentityFee, Weight,
-    },
+    weights::{constants::WEIGHT_REF_TIME_PER_SECOND, ConstantMultiplier, IdentityFee, Weight},
 };
 use pallet_transaction_payment::{ConstFeeMultiplier, FungibleAdapter, Multiplier};
 use sp_runtime::{
@@ -135,11 +132,25 @@ parameter_types! {
     pub const Version: RuntimeVersion = VERSION;
     /// One second of compute per 3 s slot: the author builds within 2/3 of the slot
     /// (`block_proposal_slot_portion`), and importers on slower machines need headroom.
-    pub RuntimeBlockWeights: frame_system::limits::BlockWeights =
-        frame_system::limits::BlockWeights::with_sensible_defaults(
-            Weight::from_parts(WEIGHT_REF_TIME_PER_SECOND, u64::MAX),
-            NORMAL_DISPATCH_RATIO,
-        );
+    /// An empty block and each transaction's base cost what `scripts/bench-weights.sh overhead`
+    /// measured (`weights::block_weights`, `weights::extrinsic_weights`); otherwise these are
+    /// FRAME's `with_sensible_defaults`.
+    pub RuntimeBlockWeights: frame_system::limits::BlockWeights = {
+        let max_block = Weight::from_parts(WEIGHT_REF_TIME_PER_SECOND, u64::MAX);
+        let normal = NORMAL_DISPATCH_RATIO * max_block;
+        frame_system::limits::BlockWeights::builder()
+            .base_block(weights::block_weights::BlockExecutionWeight::get())
+            .for_class(DispatchClass::all(), |class| {
+                class.base_extrinsic = weights::extrinsic_weights::ExtrinsicBaseWeight::get();
+            })
+            .for_class(DispatchClass::Normal, |class| class.max_total = Some(normal))
+            .for_class(DispatchClass::Operational, |class| {
+                class.max_total = Some(max_block);
+                class.reserved = Some(max_block - normal);
+            })
+            .avg_block_initialization(Perbill::from_percent(10))
+            .build_or_panic()
+    };
     /// 5 MiB blocks, of which ordinary transactions may fill 75%.
     pub RuntimeBlockLength: frame_system::limits::BlockLength =
         frame_system::limits::BlockLength::builder()
@@ -159,7 +170,8 @@ impl frame_system::Config for Runtime {
     type Nonce = Nonce;
     type Hash = Hash;
     type BlockHashCount = BlockHashCount;
-    type DbWeight = RocksDbWeight;
+    /// Measured on a validator's RocksDB by `scripts/bench-storage.sh`.
+    type DbWeight = weights::rocksdb_weights::constants::RocksDbWeight;
     type Version = Version;
     type AccountData = pallet_balances::AccountData<Balance>;
     type SS58Prefix = SS58Prefix;

@@ -171,3 +171,30 @@ fn no_pallet_is_wired_to_the_unit_weights() {
         "wired to the `()` weights instead of measured ones: {unmeasured:?}"
     );
 }
+
+/// Storage accesses and the cost every block and transaction pays before its calls are priced
+/// as measured on a validator (`scripts/bench-storage.sh`, `scripts/bench-weights.sh overhead`),
+/// not at FRAME's defaults, which were measured on other machines and databases.
+#[test]
+fn storage_and_overheads_are_priced_as_measured_not_at_frames_defaults() {
+    use frame_support::dispatch::DispatchClass;
+    use frame_support::weights::constants::{
+        BlockExecutionWeight, ExtrinsicBaseWeight, RocksDbWeight,
+    };
+    let db = <Runtime as frame_system::Config>::DbWeight::get();
+    assert_ne!(db, RocksDbWeight::get(), "DbWeight is FRAME's default");
+    assert!(db.read > 0 && db.write > 0, "free storage access: {db:?}");
+    let weights = <Runtime as frame_system::Config>::BlockWeights::get();
+    assert_ne!(weights.base_block, BlockExecutionWeight::get());
+    assert!(weights.base_block.ref_time() > 0);
+    let base_extrinsic = weights.get(DispatchClass::Normal).base_extrinsic;
+    assert_ne!(base_extrinsic, ExtrinsicBaseWeight::get());
+    assert!(base_extrinsic.ref_time() > 0);
+    for class in DispatchClass::all() {
+        assert_eq!(
+            weights.get(*class).base_extrinsic,
+            base_extrinsic,
+            "{class:?}"
+        );
+    }
+}
