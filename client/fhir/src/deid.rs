@@ -46,28 +46,48 @@ const UCUM_SYSTEM: &str = "http://unitsofmeasure.org";
 /// Keyed pseudonyms: HMAC-SHA256 under a secret that exists for one delivery only, so
 /// pseudonyms link resources within a delivery and never across deliveries.
 pub struct Pseudonymizer {
-    key: Zeroizing<[u8; 32]>,
+    /// HMAC-SHA256 keyed once (its inner and outer hash states) and cloned for each
+    /// pseudonym: keying it every time hashed two more blocks per resource. It computes
+    /// pseudonyms as the key would, so it is overwritten on drop (the key, when keyed).
+    mac: Hmac<Sha256>,
 }
 
 impl Pseudonymizer {
-    /// A fresh random key; it is dropped (and zeroized) with the delivery.
+    /// A fresh random key.
     pub fn fresh() -> Self {
         let mut key = Zeroizing::new([0u8; 32]);
         rand::rngs::OsRng.fill_bytes(key.as_mut());
-        Self { key }
+        Self::keyed(&key)
+    }
+
+    fn keyed(key: &[u8; 32]) -> Self {
+        Self {
+            mac: keyed_mac(key),
+        }
     }
 
     #[cfg(test)]
     pub(crate) fn with_key(key: [u8; 32]) -> Self {
-        Self {
-            key: Zeroizing::new(key),
-        }
+        Self::keyed(&key)
     }
 
     /// The pseudonym of `Type/id`: 128 bits of HMAC-SHA256, hex (a valid FHIR id).
     pub fn pseudonym(&self, resource_key: &str) -> String {
         Pseudonym::of(self, resource_key).as_str().to_string()
     }
+}
+
+impl Drop for Pseudonymizer {
+    fn drop(&mut self) {
+        // sha2's states cannot be zeroized: overwrite them with a state keyed with zeros,
+        // which `black_box` keeps the compiler from dropping as a dead store.
+        self.mac = keyed_mac(&[0; 32]);
+        std::hint::black_box(&mut self.mac);
+    }
+}
+
+fn keyed_mac(key: &[u8; 32]) -> Hmac<Sha256> {
+    <Hmac<Sha256>>::new_from_slice(key).expect("HMAC takes any key length")
 }
 
 /// A pseudonym held inline (32 hex digits), so a compartment's table of them does not
@@ -77,8 +97,7 @@ pub struct Pseudonym([u8; 32]);
 
 impl Pseudonym {
     pub fn of(pseudonyms: &Pseudonymizer, resource_key: &str) -> Self {
-        let mut mac = <Hmac<Sha256>>::new_from_slice(pseudonyms.key.as_ref())
-            .expect("HMAC takes any key length");
+        let mut mac = pseudonyms.mac.clone();
         mac.update(resource_key.as_bytes());
         let mut text = [0u8; 32];
         hex::encode_to_slice(&mac.finalize().into_bytes()[..16], &mut text)
@@ -1201,6 +1220,13 @@ mod tests {
         assert_ne!(a.pseudonym("Patient/p1"), a.pseudonym("Patient/p2"));
         assert_ne!(a.pseudonym("Patient/p1"), b.pseudonym("Patient/p1"));
         assert!(crate::resource::is_valid_id(&a.pseudonym("Patient/p1")));
+        // As documented: the first 128 bits of HMAC-SHA256 of `Type/id` under the key, in
+        // hex, by an independent HMAC, for every pseudonym the keyed state is cloned for.
+        let independent = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &[1; 32]);
+        for key in ["Patient/p1", "Observation/o-7", "Patient/p1"] {
+            let tag = ring::hmac::sign(&independent, key.as_bytes());
+            assert_eq!(a.pseudonym(key), hex::encode(&tag.as_ref()[..16]));
+        }
     }
 
     /// Output for an input the profile was not written for: escapes, members out of
