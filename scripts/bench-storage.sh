@@ -5,7 +5,9 @@
 #
 #   scripts/bench-storage.sh              grows a state with the load benchmark, then measures it
 #   scripts/bench-storage.sh BASE_PATH    measures the database of a kept node (Alice's base path
-#                                         of `scripts/bench-load.sh --keep-chains`)
+#                                         of `scripts/bench-load.sh --keep-chains`). The benchmark
+#                                         writes to that database (and takes back what it wrote):
+#                                         give it a stopped node's copy, never a live validator's.
 #
 # The measurement runs `medledger-node benchmark-storage` (frame-benchmarking-cli's storage
 # benchmark), which only a build with the `storage-benchmark` feature has: it needs FRAME's
@@ -30,10 +32,11 @@ cp "$CARGO_TARGET_DIR/release/medledger-node" "$bench_node"
 base_path=${1:-}
 if [[ -z "$base_path" ]]; then
     echo "== growing a state: the load benchmark, chains kept"
-    log=$(mktemp)
-    MEDLEDGER_NODE=$bench_node scripts/bench-load.sh --keep-chains --out "$(mktemp -d)/load" 2>&1 | tee "$log"
-    chains=$(sed -n 's/.*chains kept in //p' "$log" | tail -1)
-    rm -f "$log"
+    work=$(mktemp -d)
+    chains=
+    trap 'rm -rf "$work" ${chains:+"$chains"}' EXIT
+    MEDLEDGER_NODE=$bench_node scripts/bench-load.sh --keep-chains --out "$work/load" 2>&1 | tee "$work/log"
+    chains=$(sed -n 's/.*chains kept in //p' "$work/log" | tail -1)
     [[ -n "$chains" && -d "$chains/alice" ]] || { echo "no kept chain found in the load run's output" >&2; exit 1; }
     base_path=$chains/alice
 fi
@@ -44,4 +47,6 @@ echo "== measuring reads and writes in $base_path"
 # writes on the high side.
 "$bench_node" benchmark-storage --chain local --base-path "$base_path" \
     --state-version 1 --batch-size 100 --weight-path runtime/src/weights/
-echo "runtime/src/weights/rocksdb_weights.rs written; rebuild the runtime and check it with: cargo test --workspace"
+echo "== rebuilding the production node (the benchmark build replaced target/release/medledger-node)"
+cargo build --release --locked -p medledger-node
+echo "runtime/src/weights/rocksdb_weights.rs written; regenerate the metadata and chain specs (README, Benchmarks) and run scripts/test.sh"
