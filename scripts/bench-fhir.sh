@@ -38,15 +38,20 @@ for size in "$BASE" "$((BASE * 4))"; do
   "$TOOL" generate "$dir/export" "$size" 7
   /usr/bin/time -v -o "$dir/ingest.time" "$TOOL" ingest "$dir/export" "$dir/store" "$dir/store.key" "$dir/export/owners.csv" | tee "$dir/ingest.out"
   echo "| ${size} MB | ingest | $(sed 's/^ingest: //' "$dir/ingest.out") | $(cpu_s "$dir/ingest.time") | $(per_cpu "$dir/ingest.out" "$dir/ingest.time") | $(peak_mb "$dir/ingest.time") |" >> "$RESULTS"
-  # Three times: right after ingest the kernel hands out memory pages this machine has not
-  # touched yet (on a virtual machine each first touch traps to the hypervisor) and is still
-  # writing the new store to disk, which a node that runs deliveries day after day does not
-  # pay; every run is reported.
+  # The new store reaches the disk before anything is timed: a node delivers from a store
+  # ingested earlier, not from one still being written back.
+  sync
+  # Three times: the first run after ingest also pays for memory pages this machine has not
+  # touched yet (on a virtual machine each first touch traps to the hypervisor), which a node
+  # that runs deliveries day after day does not; every run is reported, and their median.
   for run in "run 1, right after ingest" "run 2" "run 3"; do
     rm -rf "$dir/delivery"
     /usr/bin/time -v -o "$dir/deid.time" "$TOOL" deidentify "$dir/store" "$dir/store.key" "$dir/delivery" 5 | tee "$dir/deid.out"
     echo "| ${size} MB | deidentify, $run | $(sed 's/^deidentify: //' "$dir/deid.out") | $(cpu_s "$dir/deid.time") | $(per_cpu "$dir/deid.out" "$dir/deid.time") | $(peak_mb "$dir/deid.time") |" >> "$RESULTS"
+    per_cpu "$dir/deid.out" "$dir/deid.time" >> "$dir/per-cpu"
+    echo >> "$dir/per-cpu"
   done
+  echo "$size $(sort -n "$dir/per-cpu" | sed -n 2p)" >> "$WORK/medians"
   rm -rf "$dir"
 done
 dir="$WORK/p2000"
@@ -57,6 +62,9 @@ echo "| 2 000 patients | deidentify | $(sed 's/^deidentify: //' "$dir/deid.out")
 rm -rf "$dir"
 {
   echo
+  while read -r size median; do
+    echo "Median of the three de-identification runs at $size MB: $median MB per CPU s."
+  done < "$WORK/medians"
   echo "Load average at the end: $(cut -d" " -f1-3 /proc/loadavg)."
 } >> "$RESULTS"
 cat "$RESULTS"
