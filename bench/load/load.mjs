@@ -411,6 +411,21 @@ function machine() {
   return { nproc: cpus().length, cpuModel: model, date: new Date().toISOString(), gitCommit: commit + (dirty ? ' (with uncommitted changes)' : '') };
 }
 
+/** Most transactions of the phase in one block that stopped at the weight limit (0 if none did). */
+function fullBlock(phase) {
+  return Math.max(0, ...phase.blocks.filter((b) => b.end === 'HitBlockWeightLimit').map((b) => b.phaseTxs));
+}
+
+/**
+ * A phase's rate against the transfers'. What a full block holds does not depend on how a short
+ * burst falls into slots, so where both phases filled a block to the weight limit that ratio is
+ * the chain's sustained rate ratio; otherwise the finalized rates over the bursts are compared.
+ */
+function rateRatio(phase, transfers) {
+  if (fullBlock(phase) && fullBlock(transfers)) return fullBlock(phase) / fullBlock(transfers);
+  return phase.finalizedPerSecond / transfers.finalizedPerSecond;
+}
+
 function text(result) {
   const lines = [];
   const t = result.transfer;
@@ -427,10 +442,7 @@ function text(result) {
     lines.push(`reported in block ${p.includedReported}, reported finalized ${p.finalizedReported}, in the finalized chain ${p.inFinalizedChain}${Object.keys(p.dispatchFailed).length ? ' (dispatch failed: ' + JSON.stringify(p.dispatchFailed) + ')' : ''}`);
     lines.push(`rates over the phase: ${p.includedPerSecond} included/s, ${p.finalizedPerSecond} finalized/s (last finalized ${p.secondsToLastFinalized} s after the first submission); ${p.blocksWithPhaseTxs} blocks, at most ${p.maxPhaseTxsPerBlock} per block`);
     if (p.phase !== 'transfers' && t.finalizedPerSecond) {
-      // What a block holds does not depend on how a short burst falls into slots: the ratio of
-      // two phases' blocks that stopped at the weight limit.
-      const full = (phase) => Math.max(0, ...phase.blocks.filter((b) => b.end === 'HitBlockWeightLimit').map((b) => b.phaseTxs));
-      const perBlock = full(p) && full(t) ? `, ${(full(p) / full(t)).toFixed(2)} (transactions per block stopped at the weight limit: ${full(p)} against ${full(t)})` : '';
+      const perBlock = fullBlock(p) && fullBlock(t) ? `, ${(fullBlock(p) / fullBlock(t)).toFixed(2)} (transactions per block stopped at the weight limit: ${fullBlock(p)} against ${fullBlock(t)})` : '';
       lines.push(`ratio to the transfer rate: ${(p.finalizedPerSecond / t.finalizedPerSecond).toFixed(2)} (finalized/s), ${(p.includedPerSecond / t.includedPerSecond).toFixed(2)} (included/s)${perBlock}`);
     }
     lines.push('blocks (transactions of the phase, share of the normal-class weight limit used, author, build time, why it stopped): ' + p.blocks.map((b) => `#${b.number} ${b.phaseTxs} tx ${Math.round(b.normalWeightShare * 100)}% ${b.author ?? '?'} ${b.buildMs ?? '?'} ms ${b.end ?? '?'}`).join('; '));
@@ -443,7 +455,7 @@ function text(result) {
   lines.push(`== all phases: accepted ${total.accepted}, finalized ${total.finalized}, silently lost ${total.lost} (grace ${result.counts.graceSeconds} s after the last phase; finalized chain scanned from block ${result.scannedFrom} to ${result.scannedTo})`);
   if (result.lostDiagnosis) lines.push(`lost transactions: ${JSON.stringify(result.lostDiagnosis)}`);
   const targets = result.targets;
-  lines.push(`targets: grants >= 0.8x transfer rate: ${targets.grants}; purchases >= 0.8x: ${targets.purchases}; finality lag <= 2 blocks: ${targets.lag}; 0 accepted lost: ${targets.lost}`);
+  lines.push(`targets (a rate ratio is judged on full blocks where both phases filled one, else on the finalized rates): grants >= 0.8x transfer rate: ${targets.grants}; purchases >= 0.8x: ${targets.purchases}; finality lag <= 2 blocks: ${targets.lag}; 0 accepted lost: ${targets.lost}`);
   return lines.join('\n') + '\n';
 }
 
@@ -506,7 +518,7 @@ async function main() {
       counts: { senders: num('senders'), transfers: num('transfers'), patients: num('patients'), grants: num('grants'), buyers: num('buyers'), buys: num('buys'), submitNode: opt['submit-node'], inFlight: num('in-flight'), graceSeconds: num('grace') },
       transfer: t, idleLag, phases: summaries, scannedFrom: firstBlock, scannedTo: scan.head, lostDiagnosis,
       targets: {
-        grants: ok(g.finalizedPerSecond >= 0.8 * t.finalizedPerSecond), purchases: ok(b.finalizedPerSecond >= 0.8 * t.finalizedPerSecond),
+        grants: ok(rateRatio(g, t) >= 0.8), purchases: ok(rateRatio(b, t) >= 0.8),
         lag: ok(summaries.every((s) => s.finalityLag.max <= 2)), lost: ok(summaries.every((s) => s.silentlyLost === 0)),
       },
       blocks: scan.blocks.map((b) => ({ ...b, normalRefTime: b.normalRefTime.toString() })),
