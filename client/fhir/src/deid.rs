@@ -27,7 +27,9 @@
 //! | Q | full-face photographs | `photo`, `presentedForm` never copied; of an `Attachment` (DocumentReference) only `contentType` and the year of `creation` |
 //! | R | any other unique code | codes only from allowlisted terminologies, syntax-checked; references → pseudonyms |
 
-use crate::json::{number_as_f64, write_number, write_string, Element};
+use crate::json::{
+    number_as_f64, write_number, write_string, write_string_value, write_unescaped, Element,
+};
 use crate::profile::{Kind, ObjectRules, Profile, Rule, Shape};
 use crate::resource::{parse_reference, resource_key, year_of};
 use hmac::{Hmac, Mac};
@@ -209,7 +211,8 @@ fn write_member(
     if !*first {
         out.push(b',');
     }
-    write_string(out, name);
+    // Element names: the profile admits no name that needs an escape.
+    write_unescaped(out, name);
     out.push(b':');
     if value(out) {
         *first = false;
@@ -260,17 +263,17 @@ fn write_year(out: &mut Vec<u8>, value: Element<'_>) -> bool {
     }
 }
 
-fn write_security_label(out: &mut Vec<u8>, code: &str) {
+fn write_security_label(out: &mut Vec<u8>, code: &'static str) {
     out.extend_from_slice(b"{\"code\":");
-    write_string(out, code);
+    write_unescaped(out, code);
     out.extend_from_slice(b",\"system\":");
-    write_string(out, SECURITY_SYSTEM);
+    write_unescaped(out, SECURITY_SYSTEM);
     out.push(b'}');
 }
 
 fn write_age_marker(out: &mut Vec<u8>) {
     out.extend_from_slice(b"{\"url\":");
-    write_string(out, AGE_90_OR_OVER_EXTENSION);
+    write_unescaped(out, AGE_90_OR_OVER_EXTENSION);
     out.extend_from_slice(b",\"valueBoolean\":true}");
 }
 
@@ -526,8 +529,9 @@ impl Deidentifier<'_> {
                         out.push(b']');
                     }
                     EngineMember::Id => match view.pseudonym_of(resource_type, id) {
-                        Some(pseudonym) => write_string(out, pseudonym),
-                        None => write_string(
+                        // Pseudonyms are hex.
+                        Some(pseudonym) => write_unescaped(out, pseudonym),
+                        None => write_unescaped(
                             out,
                             &self.pseudonyms.pseudonym(&resource_key(resource_type, id)),
                         ),
@@ -744,10 +748,7 @@ impl Deidentifier<'_> {
     ) -> bool {
         match shape {
             Shape::Enum(allowed) => match value.as_str() {
-                Some(text) if allowed.contains(text.as_ref()) => {
-                    write_string(out, &text);
-                    true
-                }
+                Some(text) if allowed.contains(text.as_ref()) => write_string_value(out, value),
                 _ => false,
             },
             Shape::Object(rules) => {
@@ -895,17 +896,19 @@ impl Deidentifier<'_> {
     }
 
     fn write_coding(&self, coding: Element<'_>, out: &mut Vec<u8>) -> bool {
-        let text_of = |name| coding.get(name).and_then(|value| value.as_str());
-        let (Some(system), Some(code)) = (text_of("system"), text_of("code")) else {
+        let (Some(system), Some(code)) = (coding.get("system"), coding.get("code")) else {
             return false;
         };
-        if !self.profile.code_allowed(&system, &code) {
+        let (Some(system_text), Some(code_text)) = (system.as_str(), code.as_str()) else {
+            return false;
+        };
+        if !self.profile.code_allowed(&system_text, &code_text) {
             return false;
         }
         out.extend_from_slice(b"{\"code\":");
-        write_string(out, &code);
+        write_string_value(out, code);
         out.extend_from_slice(b",\"system\":");
-        write_string(out, &system);
+        write_string_value(out, system);
         out.push(b'}');
         true
     }

@@ -220,23 +220,21 @@ impl Parser<'_> {
         let start = self.at;
         let mut escaped = false;
         loop {
-            // Jump to the next quote or backslash; the bytes skipped must not be control
-            // characters, which JSON allows only escaped.
-            let Some(offset) = memchr::memchr2(b'"', b'\\', &self.bytes[self.at..]) else {
+            // Jump to the next quote, backslash or control character (which JSON allows
+            // only escaped).
+            let Some(offset) = first_special(&self.bytes[self.at..]) else {
                 self.at = self.bytes.len();
                 return Err(self.error("unterminated string"));
             };
-            if self.bytes[self.at..self.at + offset]
-                .iter()
-                .any(|b| *b < 0x20)
-            {
-                return Err(self.error("control character in string"));
-            }
             self.at += offset;
-            if self.bytes[self.at] == b'"' {
-                let end = self.at;
-                self.at += 1;
-                return Ok((start, end, escaped));
+            match self.bytes[self.at] {
+                b'"' => {
+                    let end = self.at;
+                    self.at += 1;
+                    return Ok((start, end, escaped));
+                }
+                b'\\' => {}
+                _ => return Err(self.error("control character in string")),
             }
             escaped = true;
             match self.bytes.get(self.at + 1) {
@@ -625,21 +623,33 @@ fn decode(raw: &str, escaped: bool) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// Whether a JSON string needs escapes (a quote, backslash or control character). Checked
-/// 16 bytes at a time without early exit inside a block, so the compiler vectorises it:
-/// every string written goes through here.
+/// Whether a JSON string needs escapes (a quote, backslash or control character).
 pub(crate) fn needs_escape(bytes: &[u8]) -> bool {
-    let special = |byte: u8| (byte < 0x20) | (byte == b'"') | (byte == b'\\');
-    let mut blocks = bytes.chunks_exact(16);
-    for block in &mut blocks {
-        if block
-            .iter()
-            .fold(false, |found, &byte| found | special(byte))
-        {
-            return true;
+    first_special(bytes).is_some()
+}
+
+/// Where the first quote, backslash or control character is: the bytes a JSON string
+/// cannot hold unescaped. Every string parsed and written goes through here, so it looks at
+/// eight bytes at a time (SWAR): a byte of `word - 0x01…01 * n` with its high bit set where
+/// `word`'s was clear marks a byte below `n`, the lowest such mark exactly (borrows only
+/// reach higher bytes), and a byte equal to `c` is a byte below 1 in `word ^ c…c`.
+fn first_special(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+    let below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGH_BITS;
+    let mut at = 0;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        let marks = below(word, 0x20)
+            | below(word ^ (ONES * u64::from(b'"')), 1)
+            | below(word ^ (ONES * u64::from(b'\\')), 1);
+        if marks != 0 {
+            return Some(at + marks.trailing_zeros() as usize / 8);
         }
+        at += 8;
     }
-    blocks.remainder().iter().any(|&byte| special(byte))
+    let special = |byte: &u8| *byte < 0x20 || *byte == b'"' || *byte == b'\\';
+    bytes[at..].iter().position(special).map(|p| at + p)
 }
 
 /// Writes `text` as a JSON string, escaped as `serde_json` escapes it.
@@ -681,6 +691,28 @@ pub fn write_string(out: &mut Vec<u8>, text: &str) {
     }
     out.extend_from_slice(&bytes[copied..]);
     out.push(b'"');
+}
+
+/// Writes `text`, which holds no quote, backslash or control character (a constant, hex), as
+/// a JSON string without looking for escapes.
+pub fn write_unescaped(out: &mut Vec<u8>, text: &str) {
+    debug_assert!(!needs_escape(text.as_bytes()), "{text:?} needs escapes");
+    out.reserve(text.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(text.as_bytes());
+    out.push(b'"');
+}
+
+/// Writes a string value as [`write_string`] writes its text; `false` (and nothing written)
+/// for any other value. A value with no escape is copied as it stands: the parser lets no
+/// quote, backslash or control character through unescaped, so it is already in that form.
+pub fn write_string_value(out: &mut Vec<u8>, value: Element<'_>) -> bool {
+    match value.node().kind {
+        Kind::String { escaped: false } => out.extend_from_slice(value.json_text().as_bytes()),
+        Kind::String { escaped: true } => write_string(out, &decode(value.raw(), true)),
+        _ => return false,
+    }
+    true
 }
 
 /// Writes a number token as `serde_json` would write the `Value` it parses to.
@@ -775,6 +807,50 @@ mod tests {
         }
         let deep = "[".repeat(200) + &"]".repeat(200);
         assert!(tree.parse(&deep).is_err());
+    }
+
+    #[test]
+    fn first_special_finds_what_a_byte_by_byte_scan_finds() {
+        let special = |byte: &u8| *byte < 0x20 || *byte == b'"' || *byte == b'\\';
+        // Every byte value at every position of strings up to 20 bytes long, over a
+        // background of ordinary text and of bytes that sit next to the special ones.
+        for background in [b'a', 0x21, 0x23, 0x5b, 0x5d, 0x7f, 0x80, 0xff] {
+            for len in 0..=20 {
+                for at in 0..len {
+                    for byte in 0..=255u8 {
+                        let mut text = vec![background; len];
+                        text[at] = byte;
+                        assert_eq!(
+                            first_special(&text),
+                            text.iter().position(special),
+                            "byte {byte:#x} at {at} of {len} over {background:#x}"
+                        );
+                    }
+                }
+            }
+        }
+        let mut several = b"0123456789abc\"def\\\x01".to_vec();
+        assert_eq!(first_special(&several), Some(13));
+        several[13] = b'x';
+        assert_eq!(first_special(&several), Some(17));
+    }
+
+    #[test]
+    fn string_values_are_written_as_their_decoded_text_is() {
+        let text = r#"["plain","caf\u00e9","a\/b","q\"uote","tab\there","\u0001","é",""]"#;
+        let mut tree = JsonTree::default();
+        let items: Vec<_> = tree.parse(text).unwrap().items().unwrap().collect();
+        assert_eq!(items.len(), 8);
+        for item in items {
+            let (mut copied, mut rewritten) = (Vec::new(), Vec::new());
+            assert!(write_string_value(&mut copied, item));
+            write_string(&mut rewritten, &item.as_str().unwrap());
+            assert_eq!(copied, rewritten, "{}", item.json_text());
+        }
+        let mut tree = JsonTree::default();
+        let mut out = Vec::new();
+        assert!(!write_string_value(&mut out, tree.parse("7").unwrap()));
+        assert!(out.is_empty());
     }
 
     #[test]

@@ -178,6 +178,11 @@ fn compile_rules(
         .into_iter()
         .map(|(name, rule)| {
             let at = format!("{path}.{name}");
+            if !is_element_name(&name) {
+                return Err(Error::BadProfile(format!(
+                    "{at}: not a FHIR element name (a letter or `_`, then letters, digits, `_`)"
+                )));
+            }
             if matches!(name.as_str(), "id" | "resourceType" | "meta") {
                 return Err(Error::BadProfile(format!(
                     "{at}: `id`, `resourceType` and `meta` are handled by the engine"
@@ -437,6 +442,16 @@ fn is_rxnorm(code: &str) -> bool {
     (1..=7).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// A FHIR JSON member name: a letter, or `_` for a primitive's extensions, then letters,
+/// digits and `_`. Such names need no JSON escape, so the engine writes them as they are.
+fn is_element_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|first| first.is_ascii_alphabetic() || first == b'_')
+        && bytes.all(|byte| byte.is_ascii_alphanumeric() || byte == b'_')
+}
+
 /// CVX vaccine code: 1–3 digits.
 fn is_cvx(code: &str) -> bool {
     (1..=3).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_digit())
@@ -493,6 +508,21 @@ mod tests {
         assert!(
             matches!(Profile::from_toml(&missing_datatype), Err(Error::BadProfile(m)) if m.contains("Dose"))
         );
+        for bad_name in [
+            "\"birth\\\"Date\"",
+            "\"birth date\"",
+            "\"1birthDate\"",
+            "\"\"",
+        ] {
+            let bad = SAFE_HARBOR_TOML.replace(
+                "birthDate = \"birth_date\"",
+                &format!("{bad_name} = \"birth_date\""),
+            );
+            assert!(
+                matches!(Profile::from_toml(&bad), Err(Error::BadProfile(m)) if m.contains("not a FHIR element name")),
+                "{bad_name}"
+            );
+        }
         let unknown_type =
             format!("{SAFE_HARBOR_TOML}\n[resources.Practitioner]\ngender = \"boolean\"\n");
         assert!(
