@@ -131,27 +131,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             (recycled(ours)?, age)
         })
     };
+    let rate = |time: Duration| bytes as f64 / 1e6 / time.as_secs_f64();
     for round in 1..=rounds {
         let ours_first = round % 2 == 1;
         let ((seal, seal_cpu), (age_encrypt, age_encrypt_cpu)) =
             pair(ours_first, &seal_once, &age_encrypt_once)?;
         let ((open, open_cpu), (age_decrypt, age_decrypt_cpu)) =
             pair(ours_first, &open_once, &age_decrypt_once)?;
-        paired.push([
+        let ratios = [
             age_encrypt.as_secs_f64() / seal.as_secs_f64(),
             age_decrypt.as_secs_f64() / open.as_secs_f64(),
-        ]);
+        ];
+        paired.push(ratios);
         let times = [seal, open, age_encrypt, age_decrypt];
         for (best, time) in best.iter_mut().zip(times) {
             *best = (*best).min(time);
         }
-        let rate = |time: Duration| bytes as f64 / 1e6 / time.as_secs_f64();
         rounds_text.push_str(&format!(
             "round {round}: seal / age encrypt {:.3}, open / age decrypt {:.3}; \
              MB/s (CPU s): seal {:.0} ({:.2}), age encrypt {:.0} ({:.2}), \
              open {:.0} ({:.2}), age decrypt {:.0} ({:.2})\n",
-            age_encrypt.as_secs_f64() / seal.as_secs_f64(),
-            age_decrypt.as_secs_f64() / open.as_secs_f64(),
+            ratios[0],
+            ratios[1],
             rate(seal),
             seal_cpu.as_secs_f64(),
             rate(age_encrypt),
@@ -167,7 +168,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cheap_check_time = timed(|| (0..checks).try_for_each(|_| token.ensure_present_cheaply()))?;
 
     let [seal_time, open_time, age_encrypt_time, age_decrypt_time] = best;
-    let rate = |time: Duration| bytes as f64 / 1e6 / time.as_secs_f64();
     let report = format!(
         "payload: {size_mib} MiB, segment size {} MiB, SoftHSM2 token (P-256), release build\n\
          best of {rounds} rounds:\n\
@@ -202,7 +202,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// The machine's load: on a shared machine it says how far to trust the figures.
 fn median(values: impl Iterator<Item = f64>) -> f64 {
     let mut values: Vec<f64> = values.collect();
     values.sort_by(f64::total_cmp);
@@ -213,6 +212,7 @@ fn median(values: impl Iterator<Item = f64>) -> f64 {
     }
 }
 
+/// The machine's load: on a shared machine it says how far to trust the figures.
 fn load_average() -> String {
     fs::read_to_string("/proc/loadavg")
         .map(|text| text.split(' ').take(3).collect::<Vec<_>>().join(" "))
