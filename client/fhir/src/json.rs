@@ -624,7 +624,7 @@ fn decode(raw: &str, escaped: bool) -> Cow<'_, str> {
 }
 
 /// Whether a JSON string needs escapes (a quote, backslash or control character).
-pub(crate) fn needs_escape(bytes: &[u8]) -> bool {
+fn needs_escape(bytes: &[u8]) -> bool {
     first_special(bytes).is_some()
 }
 
@@ -633,7 +633,7 @@ pub(crate) fn needs_escape(bytes: &[u8]) -> bool {
 /// eight bytes at a time (SWAR): a byte of `word - 0x01…01 * n` with its high bit set where
 /// `word`'s was clear marks a byte below `n`, the lowest such mark exactly (borrows only
 /// reach higher bytes), and a byte equal to `c` is a byte below 1 in `word ^ c…c`.
-fn first_special(bytes: &[u8]) -> Option<usize> {
+pub(crate) fn first_special(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
     let below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGH_BITS;

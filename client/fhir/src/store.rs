@@ -682,13 +682,13 @@ impl<'a> HeaderCursor<'a> {
     fn string(&mut self) -> Option<&'a str> {
         self.expect(b"\"")?;
         let start = self.at;
-        let length = memchr::memchr(b'"', &self.text.as_bytes()[start..])?;
-        let text = &self.text[start..start + length];
-        if crate::json::needs_escape(text.as_bytes()) {
+        // The first quote, backslash or control character must be the closing quote.
+        let length = crate::json::first_special(&self.text.as_bytes()[start..])?;
+        if self.text.as_bytes()[start + length] != b'"' {
             return None;
         }
         self.at += length + 1;
-        Some(text)
+        Some(&self.text[start..start + length])
     }
 
     fn optional_string(&mut self) -> Option<Option<&'a str>> {
@@ -871,6 +871,9 @@ mod tests {
             br#"{"patient_id":"p1","record_id":null,"owner":"x","resource_type":"Patient","categories":[],"date":null,"commitment":null}"#,
             br#"{"record_id":null,"patient_id":"p1","owner":"x","resource_type":"Patient","categories":[],"date":null,"commitment":null} "#,
             br#"{"record_id":"zz","patient_id":"p1","owner":"x","resource_type":"Patient","categories":[],"date":null,"commitment":null}"#,
+            // A control character inside a string, and a string that never ends.
+            b"{\"record_id\":null,\"patient_id\":\"p\x011\",\"owner\":\"x\",\"resource_type\":\"Patient\",\"categories\":[],\"date\":null,\"commitment\":null}",
+            br#"{"record_id":null,"patient_id":"p1"#,
         ] {
             assert!(StoredHeader::parse_as_written(other).is_none());
         }
