@@ -187,9 +187,9 @@ impl pallet_escrow::DisputeResolver<AccountId> for ConsortiumDisputes {
     fn open_dispute(
         order: pallet_escrow::OrderId,
         custodian: &AccountId,
-        _buyer: &AccountId,
+        buyer: &AccountId,
     ) -> DispatchResult {
-        Consortium::open_dispute(order, custodian.clone()).map(|_| ())
+        Consortium::open_dispute(order, custodian.clone(), buyer.clone()).map(|_| ())
     }
 
     fn dispute_closed(order: pallet_escrow::OrderId) {
@@ -208,6 +208,13 @@ impl pallet_consortium::DisputeDecisions for ConsortiumDisputes {
             pallet_consortium::DisputeOutcome::Expired => return Ok(()),
         };
         Escrow::apply_dispute_decision(order, decision)
+    }
+
+    /// A decision is what `escrow.resolve_dispute` does after its origin check; its benchmark
+    /// measures the heavier outcome (the custodian wins: price to revenue, bond to custodian).
+    fn decision_weight() -> frame_support::weights::Weight {
+        use pallet_escrow::WeightInfo;
+        <Runtime as pallet_escrow::Config>::WeightInfo::resolve_dispute()
     }
 }
 

@@ -100,7 +100,8 @@ enum ProposeCommand {
 enum ListingCommand {
     /// Offer a new dataset.
     Create(ListingArgs),
-    /// Replace a listing's offer (its version goes up: purchases at the old one fail).
+    /// Replace a listing's offer (its version goes up: purchases at the old one fail). While
+    /// orders await delivery only the price may change: give the same description.
     Update {
         id: u64,
         #[command(flatten)]

@@ -427,7 +427,7 @@ pub mod pallet {
             let who = ensure_signed(origin)?;
             ensure!(Self::is_member(&who), Error::<T>::NotMember);
             let excluded = Self::check_proposable(&action)?;
-            let index = Self::open_proposal(Some(who.clone()), action, excluded.clone())?;
+            let index = Self::open_proposal(Some(who.clone()), action, excluded.iter().cloned())?;
             if excluded.as_ref() != Some(&who) {
                 // With at least MinMembers (4) voters one aye never passes, so no Root call
                 // runs here and no weight bound is needed.
@@ -441,9 +441,12 @@ pub mod pallet {
         /// `call_weight_bound` matters only for the vote that passes a Root proposal: the call
         /// runs within this transaction, so its weight must not exceed the bound (as in
         /// `pallet-collective`'s `close`); otherwise the vote is refused with
-        /// `CallWeightAboveBound` and nothing changes. Other votes pass `0`.
+        /// `CallWeightAboveBound` and nothing changes. Other votes pass `0`. The vote that
+        /// decides a dispute pays for the decision (`DisputeDecisions::decision_weight`); the
+        /// weight a vote did not use is refunded.
         #[pallet::call_index(1)]
-        #[pallet::weight(T::WeightInfo::vote(T::MaxMembers::get()).saturating_add(*call_weight_bound))]
+        #[pallet::weight(T::WeightInfo::vote(T::MaxMembers::get())
+            .saturating_add(call_weight_bound.max(T::Disputes::decision_weight())))]
         pub fn vote(
             origin: OriginFor<T>,
             index: ProposalIndex,
@@ -552,12 +555,14 @@ pub mod pallet {
                 .saturating_add(T::ProposalDepositPerByte::get().saturating_mul(bytes))
         }
 
-        /// Opens the vote on a buyer's dispute of `order`; the custodian does not vote.
+        /// Opens the vote on a buyer's dispute of `order`; neither the custodian nor the buyer
+        /// (when it is a member hospital) votes.
         pub fn open_dispute(
             order: OrderId,
             custodian: T::AccountId,
+            buyer: T::AccountId,
         ) -> Result<ProposalIndex, DispatchError> {
-            Self::open_proposal(None, Action::DecideDispute { order }, Some(custodian))
+            Self::open_proposal(None, Action::DecideDispute { order }, [custodian, buyer])
         }
 
         /// Drops the open vote on `order`'s dispute, if any (the escrow settled it otherwise,
@@ -693,8 +698,13 @@ pub mod pallet {
         fn open_proposal(
             proposer: Option<T::AccountId>,
             action: ActionOf<T>,
-            excluded: Option<T::AccountId>,
+            excluded: impl IntoIterator<Item = T::AccountId>,
         ) -> Result<ProposalIndex, DispatchError> {
+            let mut excluded: alloc::vec::Vec<T::AccountId> = excluded.into_iter().collect();
+            excluded.sort();
+            excluded.dedup();
+            // At most two: the hospital to be removed, or a dispute's custodian and buyer.
+            let excluded = BoundedVec::truncate_from(excluded);
             let index = ProposalCount::<T>::get();
             if let Action::DecideDispute { order } = action {
                 ensure!(
@@ -726,7 +736,7 @@ pub mod pallet {
             }
             let expires_at = frame_system::Pallet::<T>::block_number()
                 .saturating_add(ProposalLifetime::<T>::get());
-            let threshold = approval_threshold(Self::eligible_voters(excluded.as_ref()));
+            let threshold = approval_threshold(Self::eligible_voters(&excluded));
             Proposals::<T>::insert(
                 index,
                 Proposal {
@@ -749,10 +759,14 @@ pub mod pallet {
             Ok(index)
         }
 
-        fn eligible_voters(excluded: Option<&T::AccountId>) -> u32 {
+        /// Members who may vote; `excluded` is sorted and without duplicates.
+        fn eligible_voters(excluded: &[T::AccountId]) -> u32 {
             let members = Members::<T>::get();
-            let excluded_member = excluded.map_or(false, |e| members.binary_search(e).is_ok());
-            (members.len() as u32).saturating_sub(excluded_member as u32)
+            let excluded_members = excluded
+                .iter()
+                .filter(|e| members.binary_search(e).is_ok())
+                .count();
+            (members.len() as u32).saturating_sub(excluded_members as u32)
         }
 
         /// Records a vote and, if it decides the proposal, carries the decision out. Returns the
@@ -769,7 +783,7 @@ pub mod pallet {
                 Error::<T>::ProposalExpired
             );
             ensure!(
-                proposal.excluded.as_ref() != Some(&who),
+                !proposal.excluded.contains(&who),
                 Error::<T>::NotEntitledToVote
             );
             ensure!(
@@ -786,7 +800,7 @@ pub mod pallet {
                 .map_err(|_| Error::<T>::TooManyMembers)?;
 
             let (ayes, nays) = Self::tally(&proposal);
-            let eligible = Self::eligible_voters(proposal.excluded.as_ref());
+            let eligible = Self::eligible_voters(&proposal.excluded);
             let threshold = approval_threshold(eligible);
             let passes = ayes >= threshold;
             let root_call = match (&proposal.action, passes) {
@@ -818,7 +832,7 @@ pub mod pallet {
             } else if eligible.saturating_sub(nays) < threshold {
                 Self::remove_proposal(index, &proposal);
                 if let Action::DecideDispute { order } = proposal.action {
-                    Self::finish_dispute(index, order, DisputeOutcome::CustodianWins);
+                    used = Self::finish_dispute(index, order, DisputeOutcome::CustodianWins);
                 }
                 Self::deposit_event(Event::Rejected { index, ayes, nays });
             } else {
@@ -873,7 +887,7 @@ pub mod pallet {
                     Err(Error::<T>::UndecodableCall.into())
                 }
                 (Action::DecideDispute { order }, _) => {
-                    Self::finish_dispute(index, order, DisputeOutcome::BuyerWins);
+                    used = Self::finish_dispute(index, order, DisputeOutcome::BuyerWins);
                     Ok(())
                 }
             };
@@ -881,8 +895,14 @@ pub mod pallet {
             used
         }
 
-        fn finish_dispute(index: ProposalIndex, order: OrderId, outcome: DisputeOutcome) {
-            if let Err(e) = T::Disputes::dispute_decided(order, outcome) {
+        /// Passes the outcome of `order`'s dispute vote to the escrow; returns the weight that
+        /// took. A decision that fails changes nothing (its own storage layer), and the vote
+        /// still ends.
+        fn finish_dispute(index: ProposalIndex, order: OrderId, outcome: DisputeOutcome) -> Weight {
+            let applied = frame_support::storage::with_storage_layer(|| {
+                T::Disputes::dispute_decided(order, outcome)
+            });
+            if let Err(e) = applied {
                 log::warn!(target: "runtime::consortium", "dispute {order}: decision not applied: {e:?}");
             }
             Self::deposit_event(Event::DisputeDecided {
@@ -890,6 +910,10 @@ pub mod pallet {
                 order,
                 outcome,
             });
+            match outcome {
+                DisputeOutcome::Expired => Weight::zero(),
+                _ => T::Disputes::decision_weight(),
+            }
         }
 
         /// Adds a hospital and its peer ids (checked again: state may have changed since the
@@ -1022,7 +1046,7 @@ pub mod pallet {
                 voters.dedup();
                 ensure!(voters.len() == n, "a member voted twice");
                 ensure!(
-                    p.excluded.as_ref().map_or(true, |e| !voters.contains(&e)),
+                    !p.excluded.iter().any(|e| voters.contains(&e)),
                     "an excluded member voted"
                 );
             }

@@ -55,6 +55,14 @@ impl crate::SessionView<u64> for MockSession {
     }
 }
 
+/// What a decision weighs in the mock.
+pub const DECISION_WEIGHT: frame_support::weights::Weight =
+    frame_support::weights::Weight::from_parts(7_000_000, 700);
+/// The mock escrow fails to apply a decision on this order, after writing storage.
+pub const FAILING_ORDER: u64 = 13;
+/// Where the mock escrow writes the last order it applied a decision to.
+pub const DECIDED_KEY: &[u8] = b":mock:decided:";
+
 pub struct RecordDisputes;
 impl crate::DisputeDecisions for RecordDisputes {
     fn dispute_decided(
@@ -62,7 +70,15 @@ impl crate::DisputeDecisions for RecordDisputes {
         outcome: crate::DisputeOutcome,
     ) -> frame_support::dispatch::DispatchResult {
         DECISIONS.with(|d| d.borrow_mut().push((order, outcome)));
+        frame_support::storage::unhashed::put(DECIDED_KEY, &order);
+        if order == FAILING_ORDER {
+            return Err(sp_runtime::DispatchError::Other("the mock escrow refuses"));
+        }
         Ok(())
+    }
+
+    fn decision_weight() -> frame_support::weights::Weight {
+        DECISION_WEIGHT
     }
 }
 

@@ -1,6 +1,9 @@
 use crate::{mock::*, *};
 use codec::Encode;
-use frame_support::{assert_noop, assert_ok, traits::Contains, weights::Weight, BoundedVec};
+use frame_support::{
+    assert_noop, assert_ok, dispatch::GetDispatchInfo, traits::Contains, weights::Weight,
+    BoundedVec,
+};
 use pallet_session::{SessionManager, ShouldEndSession};
 use sp_runtime::BuildStorage;
 
@@ -31,6 +34,9 @@ fn propose(who: u64, action: ActionOf<Test>) -> ProposalIndex {
     assert_ok!(Consortium::propose(RuntimeOrigin::signed(who), action));
     index
 }
+
+/// A buyer that is not a member.
+const BUYER: u64 = 99;
 
 fn vote(
     who: u64,
@@ -581,7 +587,7 @@ fn disputes_are_not_proposable() {
 #[test]
 fn dispute_excludes_the_custodian_and_buyer_wins_with_two_thirds() {
     test(|| {
-        let index = Consortium::open_dispute(42, 4).unwrap();
+        let index = Consortium::open_dispute(42, 4, BUYER).unwrap();
         System::assert_last_event(
             Event::Proposed {
                 index,
@@ -610,9 +616,35 @@ fn dispute_excludes_the_custodian_and_buyer_wins_with_two_thirds() {
 }
 
 #[test]
+fn a_member_hospital_that_bought_does_not_vote_on_its_dispute() {
+    test(|| {
+        let index = Consortium::open_dispute(42, 4, 3).unwrap();
+        // Four members, custodian 4 and buyer 3 excluded: both others must agree.
+        System::assert_last_event(
+            Event::Proposed {
+                index,
+                proposer: None,
+                action: Action::DecideDispute { order: 42 },
+                threshold: 2,
+            }
+            .into(),
+        );
+        assert_noop!(vote(3, index, true), Error::<Test>::NotEntitledToVote);
+        assert_noop!(vote(4, index, false), Error::<Test>::NotEntitledToVote);
+        assert_ok!(vote(1, index, true));
+        assert!(DECISIONS.with(|d| d.borrow().is_empty()));
+        assert_ok!(vote(2, index, true));
+        assert_eq!(
+            DECISIONS.with(|d| d.borrow().clone()),
+            vec![(42, DisputeOutcome::BuyerWins)]
+        );
+    });
+}
+
+#[test]
 fn dispute_goes_to_the_custodian_when_the_buyer_cannot_win() {
     test(|| {
-        let index = Consortium::open_dispute(7, 1).unwrap();
+        let index = Consortium::open_dispute(7, 1, BUYER).unwrap();
         assert_ok!(vote(2, index, false));
         assert_ok!(vote(3, index, false));
         assert_eq!(
@@ -631,9 +663,87 @@ fn dispute_goes_to_the_custodian_when_the_buyer_cannot_win() {
 }
 
 #[test]
+fn the_vote_that_decides_a_dispute_pays_for_the_decision() {
+    test(|| {
+        let vote_weight = <Test as Config>::WeightInfo::vote(<Test as Config>::MaxMembers::get());
+        let declared = Call::<Test>::vote {
+            index: 0,
+            aye: true,
+            call_weight_bound: Weight::zero(),
+        }
+        .get_dispatch_info()
+        .call_weight;
+        assert_eq!(declared, vote_weight.saturating_add(DECISION_WEIGHT));
+
+        // Buyer wins: the second aye decides.
+        let index = Consortium::open_dispute(42, 4, BUYER).unwrap();
+        let first = vote(1, index, true).unwrap();
+        assert_eq!(first.actual_weight, Some(vote_weight));
+        let deciding = vote(2, index, true).unwrap();
+        assert_eq!(
+            deciding.actual_weight,
+            Some(vote_weight.saturating_add(DECISION_WEIGHT))
+        );
+        // Custodian wins: the nay after which the buyer cannot win decides.
+        let index = Consortium::open_dispute(7, 1, BUYER).unwrap();
+        assert_eq!(
+            vote(2, index, false).unwrap().actual_weight,
+            Some(vote_weight)
+        );
+        assert_eq!(
+            vote(3, index, false).unwrap().actual_weight,
+            Some(vote_weight.saturating_add(DECISION_WEIGHT))
+        );
+        assert_eq!(
+            DECISIONS.with(|d| d.borrow().clone()),
+            vec![
+                (42, DisputeOutcome::BuyerWins),
+                (7, DisputeOutcome::CustodianWins)
+            ]
+        );
+    });
+}
+
+#[test]
+fn a_decision_that_fails_changes_nothing_and_the_vote_still_ends() {
+    test(|| {
+        let index = Consortium::open_dispute(FAILING_ORDER, 4, BUYER).unwrap();
+        assert_ok!(vote(1, index, true));
+        assert_ok!(vote(2, index, true));
+        // The mock escrow wrote before it failed; none of it stays.
+        assert_eq!(
+            frame_support::storage::unhashed::get::<u64>(DECIDED_KEY),
+            None
+        );
+        assert_eq!(
+            DECISIONS.with(|d| d.borrow().clone()),
+            vec![(FAILING_ORDER, DisputeOutcome::BuyerWins)]
+        );
+        assert!(Proposals::<Test>::get(index).is_none());
+        assert!(DisputeVotes::<Test>::get(FAILING_ORDER).is_none());
+        System::assert_has_event(
+            Event::DisputeDecided {
+                index,
+                order: FAILING_ORDER,
+                outcome: DisputeOutcome::BuyerWins,
+            }
+            .into(),
+        );
+        // A decision that succeeds does write.
+        let index = Consortium::open_dispute(42, 4, BUYER).unwrap();
+        assert_ok!(vote(1, index, true));
+        assert_ok!(vote(2, index, true));
+        assert_eq!(
+            frame_support::storage::unhashed::get::<u64>(DECIDED_KEY),
+            Some(42)
+        );
+    });
+}
+
+#[test]
 fn expired_dispute_reports_expired() {
     test(|| {
-        let index = Consortium::open_dispute(9, 2).unwrap();
+        let index = Consortium::open_dispute(9, 2, BUYER).unwrap();
         System::set_block_number(2 + LIFETIME);
         assert_ok!(Consortium::close(RuntimeOrigin::signed(55), index));
         assert_eq!(
@@ -646,7 +756,7 @@ fn expired_dispute_reports_expired() {
 #[test]
 fn closing_a_dispute_drops_its_vote_only() {
     test(|| {
-        let dispute = Consortium::open_dispute(5, 1).unwrap();
+        let dispute = Consortium::open_dispute(5, 1, BUYER).unwrap();
         let other = propose(1, add(5));
         Consortium::close_dispute(5);
         System::assert_last_event(Event::Expired { index: dispute }.into());
@@ -676,7 +786,7 @@ fn open_proposals_are_bounded_and_a_full_table_does_not_block_a_buyers_dispute()
             Consortium::propose(RuntimeOrigin::signed(3), add(9)),
             Error::<Test>::TooManyProposals
         );
-        let index = Consortium::open_dispute(1, 1).unwrap();
+        let index = Consortium::open_dispute(1, 1, BUYER).unwrap();
         assert_eq!(DisputeVotes::<Test>::get(1), Some(index));
         // Disputes do not take members' places either.
         assert_noop!(
@@ -720,14 +830,14 @@ fn one_member_cannot_crowd_out_the_others_proposals() {
 fn dispute_votes_have_their_own_bound_and_one_per_order() {
     test(|| {
         for order in 0..3 {
-            assert_ok!(Consortium::open_dispute(order, 1));
+            assert_ok!(Consortium::open_dispute(order, 1, BUYER));
         }
         assert_noop!(
-            Consortium::open_dispute(0, 1),
+            Consortium::open_dispute(0, 1, BUYER),
             Error::<Test>::DisputeAlreadyOpen
         );
         assert_noop!(
-            Consortium::open_dispute(3, 1),
+            Consortium::open_dispute(3, 1, BUYER),
             Error::<Test>::TooManyDisputes
         );
         // A decided dispute leaves the queue: the next buyer's dispute fits.
@@ -737,11 +847,11 @@ fn dispute_votes_have_their_own_bound_and_one_per_order() {
             assert_ok!(vote(v, decided, true));
         }
         assert_eq!(DisputeVotes::<Test>::get(0), None);
-        assert_ok!(Consortium::open_dispute(3, 1));
+        assert_ok!(Consortium::open_dispute(3, 1, BUYER));
         // So does a dropped one.
         Consortium::close_dispute(1);
         assert_eq!(DisputeVotes::<Test>::count(), 2);
-        assert_ok!(Consortium::open_dispute(4, 1));
+        assert_ok!(Consortium::open_dispute(4, 1, BUYER));
     });
 }
 
@@ -1037,7 +1147,7 @@ fn a_member_that_cannot_hold_the_deposit_cannot_propose() {
 #[test]
 fn disputes_hold_no_deposit() {
     test(|| {
-        let index = Consortium::open_dispute(7, 1).expect("the dispute opens");
+        let index = Consortium::open_dispute(7, 1, BUYER).expect("the dispute opens");
         assert_eq!(Proposals::<Test>::get(index).unwrap().deposit, 0);
         assert_eq!((1..=4).map(held).sum::<u64>(), 0);
     });

@@ -2,7 +2,8 @@
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use frame_support::{
-    traits::Get, BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
+    traits::{ConstU32, Get},
+    BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
 };
 pub use medledger_primitives::OrderId;
 use scale_info::TypeInfo;
@@ -160,8 +161,9 @@ where
     /// The member who proposed it; `None` for a dispute opened by the escrow.
     pub proposer: Option<AccountId>,
     pub action: Act,
-    /// The member who may not vote: the hospital to be removed, or the order's custodian.
-    pub excluded: Option<AccountId>,
+    /// Who may not vote: the hospital to be removed; for a dispute, the order's custodian and
+    /// its buyer (a member hospital may buy too).
+    pub excluded: BoundedVec<AccountId, ConstU32<2>>,
     pub ayes: BoundedVec<AccountId, MaxVoters>,
     pub nays: BoundedVec<AccountId, MaxVoters>,
     /// Last block at which votes are accepted.
@@ -182,11 +184,19 @@ pub trait DisputeDecisions {
         order: OrderId,
         outcome: DisputeOutcome,
     ) -> frame_support::dispatch::DispatchResult;
+
+    /// The most `dispute_decided` weighs for a decision (`BuyerWins` or `CustodianWins`): the
+    /// vote that decides pays for it.
+    fn decision_weight() -> frame_support::weights::Weight;
 }
 
 impl DisputeDecisions for () {
     fn dispute_decided(_: OrderId, _: DisputeOutcome) -> frame_support::dispatch::DispatchResult {
         Ok(())
+    }
+
+    fn decision_weight() -> frame_support::weights::Weight {
+        frame_support::weights::Weight::zero()
     }
 }
 

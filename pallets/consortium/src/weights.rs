@@ -1,7 +1,7 @@
 //! Weights of `pallet_consortium`, measured on the MedLedger runtime by `scripts/bench-weights.sh`.
 //! Generated: do not edit; rerun the script after changing a call or its benchmark.
 //!
-//! Benchmarking CLI 64.0.0, 2026-11-29: 50 steps, 20 repeats,
+//! Benchmarking CLI 64.0.0, 2026-11-30: 50 steps, 20 repeats,
 //! wasm execution `Compiled`, database cache 1024 MiB.
 //! Machine: `vm`, CPU `AMD EPYC`.
 //!
@@ -72,22 +72,22 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Consortium::ProposalLifetime` (r:1 w:0)
 	/// Proof: `Consortium::ProposalLifetime` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `Consortium::Proposals` (r:1 w:1)
-	/// Proof: `Consortium::Proposals` (`max_values`: None, `max_size`: Some(3147881), added: 3150356, mode: `MaxEncodedLen`)
+	/// Proof: `Consortium::Proposals` (`max_values`: None, `max_size`: Some(3147913), added: 3150388, mode: `MaxEncodedLen`)
 	/// Component `m` ranges over `[4, 31]`.
 	fn propose(m: u32, ) -> Weight {
 		// Proof size (bytes), measured: `530 + m * (66 ±0)`
-		// Proof size (bytes), worst case: `3151346`
-		// Fastest run: 100_279_000 picoseconds.
-		Weight::from_parts(106_726_083, 3151346)
-			// Standard error: 6_975
-			.saturating_add(Weight::from_parts(683_850, 0).saturating_mul(m.into()))
+		// Proof size (bytes), worst case: `3151378`
+		// Fastest run: 96_843_000 picoseconds.
+		Weight::from_parts(100_463_167, 3151378)
+			// Standard error: 5_084
+			.saturating_add(Weight::from_parts(617_943, 0).saturating_mul(m.into()))
 			.saturating_add(T::DbWeight::get().reads(13))
 			.saturating_add(T::DbWeight::get().writes(6))
 	}
 	/// Storage: `Consortium::Members` (r:1 w:1)
 	/// Proof: `Consortium::Members` (`max_values`: Some(1), `max_size`: Some(1025), added: 1520, mode: `MaxEncodedLen`)
 	/// Storage: `Consortium::Proposals` (r:1 w:1)
-	/// Proof: `Consortium::Proposals` (`max_values`: None, `max_size`: Some(3147881), added: 3150356, mode: `MaxEncodedLen`)
+	/// Proof: `Consortium::Proposals` (`max_values`: None, `max_size`: Some(3147913), added: 3150388, mode: `MaxEncodedLen`)
 	/// Storage: `Consortium::CounterForProposals` (r:1 w:1)
 	/// Proof: `Consortium::CounterForProposals` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `Consortium::OpenProposalsBy` (r:1 w:1)
@@ -103,16 +103,16 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Component `m` ranges over `[4, 31]`.
 	fn vote(m: u32, ) -> Weight {
 		// Proof size (bytes), measured: `824 + m * (73 ±0)`
-		// Proof size (bytes), worst case: `3151346`
-		// Fastest run: 95_502_000 picoseconds.
-		Weight::from_parts(99_901_499, 3151346)
-			// Standard error: 10_792
-			.saturating_add(Weight::from_parts(870_058, 0).saturating_mul(m.into()))
+		// Proof size (bytes), worst case: `3151378`
+		// Fastest run: 91_967_000 picoseconds.
+		Weight::from_parts(94_119_960, 3151378)
+			// Standard error: 6_011
+			.saturating_add(Weight::from_parts(758_463, 0).saturating_mul(m.into()))
 			.saturating_add(T::DbWeight::get().reads(10))
 			.saturating_add(T::DbWeight::get().writes(11))
 	}
 	/// Storage: `Consortium::Proposals` (r:1 w:1)
-	/// Proof: `Consortium::Proposals` (`max_values`: None, `max_size`: Some(3147881), added: 3150356, mode: `MaxEncodedLen`)
+	/// Proof: `Consortium::Proposals` (`max_values`: None, `max_size`: Some(3147913), added: 3150388, mode: `MaxEncodedLen`)
 	/// Storage: `Consortium::CounterForProposals` (r:1 w:1)
 	/// Proof: `Consortium::CounterForProposals` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `Consortium::OpenProposalsBy` (r:1 w:1)
@@ -123,9 +123,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	fn close() -> Weight {
 		// Proof size (bytes), measured: `846`
-		// Proof size (bytes), worst case: `3151346`
-		// Fastest run: 62_613_000 picoseconds.
-		Weight::from_parts(67_289_000, 3151346)
+		// Proof size (bytes), worst case: `3151378`
+		// Fastest run: 61_421_000 picoseconds.
+		Weight::from_parts(66_098_000, 3151378)
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(5))
 	}
@@ -137,10 +137,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn update_hospital(p: u32, ) -> Weight {
 		// Proof size (bytes), measured: `573 + p * (84 ±0)`
 		// Proof size (bytes), worst case: `4102 + p * (2590 ±0)`
-		// Fastest run: 24_786_000 picoseconds.
-		Weight::from_parts(25_310_234, 4102)
-			// Standard error: 90_610
-			.saturating_add(Weight::from_parts(9_110_330, 0).saturating_mul(p.into()))
+		// Fastest run: 23_925_000 picoseconds.
+		Weight::from_parts(18_890_483, 4102)
+			// Standard error: 6_415
+			.saturating_add(Weight::from_parts(6_594_577, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -154,8 +154,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn update_regulator_peer() -> Weight {
 		// Proof size (bytes), measured: `532`
 		// Proof size (bytes), worst case: `3645`
-		// Fastest run: 24_487_000 picoseconds.
-		Weight::from_parts(36_885_000, 3645)
+		// Fastest run: 23_966_000 picoseconds.
+		Weight::from_parts(25_688_000, 3645)
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(3))
 	}
@@ -164,8 +164,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn set_proposal_lifetime() -> Weight {
 		// Proof size (bytes), measured: `0`
 		// Proof size (bytes), worst case: `0`
-		// Fastest run: 4_988_000 picoseconds.
-		Weight::from_parts(6_129_000, 0)
+		// Fastest run: 4_586_000 picoseconds.
+		Weight::from_parts(5_248_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
 }
@@ -173,25 +173,25 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same measurements with RocksDB's database weights.
 impl WeightInfo for () {
 	fn propose(m: u32, ) -> Weight {
-		Weight::from_parts(106_726_083, 3151346)
-			.saturating_add(Weight::from_parts(683_850, 0).saturating_mul(m.into()))
+		Weight::from_parts(100_463_167, 3151378)
+			.saturating_add(Weight::from_parts(617_943, 0).saturating_mul(m.into()))
 			.saturating_add(RocksDbWeight::get().reads(13))
 			.saturating_add(RocksDbWeight::get().writes(6))
 	}
 	fn vote(m: u32, ) -> Weight {
-		Weight::from_parts(99_901_499, 3151346)
-			.saturating_add(Weight::from_parts(870_058, 0).saturating_mul(m.into()))
+		Weight::from_parts(94_119_960, 3151378)
+			.saturating_add(Weight::from_parts(758_463, 0).saturating_mul(m.into()))
 			.saturating_add(RocksDbWeight::get().reads(10))
 			.saturating_add(RocksDbWeight::get().writes(11))
 	}
 	fn close() -> Weight {
-		Weight::from_parts(67_289_000, 3151346)
+		Weight::from_parts(66_098_000, 3151378)
 			.saturating_add(RocksDbWeight::get().reads(5))
 			.saturating_add(RocksDbWeight::get().writes(5))
 	}
 	fn update_hospital(p: u32, ) -> Weight {
-		Weight::from_parts(25_310_234, 4102)
-			.saturating_add(Weight::from_parts(9_110_330, 0).saturating_mul(p.into()))
+		Weight::from_parts(18_890_483, 4102)
+			.saturating_add(Weight::from_parts(6_594_577, 0).saturating_mul(p.into()))
 			.saturating_add(RocksDbWeight::get().reads(1))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(RocksDbWeight::get().writes(1))
@@ -199,12 +199,12 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2590).saturating_mul(p.into()))
 	}
 	fn update_regulator_peer() -> Weight {
-		Weight::from_parts(36_885_000, 3645)
+		Weight::from_parts(25_688_000, 3645)
 			.saturating_add(RocksDbWeight::get().reads(2))
 			.saturating_add(RocksDbWeight::get().writes(3))
 	}
 	fn set_proposal_lifetime() -> Weight {
-		Weight::from_parts(6_129_000, 0)
+		Weight::from_parts(5_248_000, 0)
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 }

@@ -1,7 +1,7 @@
 //! Weights of `pallet_escrow`, measured on the MedLedger runtime by `scripts/bench-weights.sh`.
 //! Generated: do not edit; rerun the script after changing a call or its benchmark.
 //!
-//! Benchmarking CLI 64.0.0, 2026-11-29: 50 steps, 20 repeats,
+//! Benchmarking CLI 64.0.0, 2026-11-30: 50 steps, 20 repeats,
 //! wasm execution `Compiled`, database cache 1024 MiB.
 //! Machine: `vm`, CPU `AMD EPYC`.
 //!
@@ -76,8 +76,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn buy() -> Weight {
 		// Proof size (bytes), measured: `802`
 		// Proof size (bytes), worst case: `5187`
-		// Fastest run: 84_896_000 picoseconds.
-		Weight::from_parts(91_786_000, 5187)
+		// Fastest run: 82_723_000 picoseconds.
+		Weight::from_parts(86_769_000, 5187)
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().writes(5))
 	}
@@ -98,8 +98,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn submit_receipt() -> Weight {
 		// Proof size (bytes), measured: `1015`
 		// Proof size (bytes), worst case: `5187`
-		// Fastest run: 73_619_000 picoseconds.
-		Weight::from_parts(78_917_000, 5187)
+		// Fastest run: 73_278_000 picoseconds.
+		Weight::from_parts(77_696_000, 5187)
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(6))
 	}
@@ -128,8 +128,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn confirm() -> Weight {
 		// Proof size (bytes), measured: `952`
 		// Proof size (bytes), worst case: `8799`
-		// Fastest run: 191_063_000 picoseconds.
-		Weight::from_parts(287_627_000, 8799)
+		// Fastest run: 186_737_000 picoseconds.
+		Weight::from_parts(192_706_000, 8799)
 			.saturating_add(T::DbWeight::get().reads(13))
 			.saturating_add(T::DbWeight::get().writes(12))
 	}
@@ -158,16 +158,16 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Consortium::CounterForDisputeVotes` (r:1 w:1)
 	/// Proof: `Consortium::CounterForDisputeVotes` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `Consortium::Proposals` (r:1 w:1)
-	/// Proof: `Consortium::Proposals` (`max_values`: None, `max_size`: Some(3147881), added: 3150356, mode: `MaxEncodedLen`)
+	/// Proof: `Consortium::Proposals` (`max_values`: None, `max_size`: Some(3147913), added: 3150388, mode: `MaxEncodedLen`)
 	/// Storage: `Consortium::CounterForProposals` (r:1 w:1)
 	/// Proof: `Consortium::CounterForProposals` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `Revenue::PoolOrders` (r:0 w:1)
 	/// Proof: `Revenue::PoolOrders` (`max_values`: None, `max_size`: Some(92), added: 2567, mode: `MaxEncodedLen`)
 	fn finalize() -> Weight {
 		// Proof size (bytes), measured: `1365`
-		// Proof size (bytes), worst case: `3151346`
-		// Fastest run: 243_942_000 picoseconds.
-		Weight::from_parts(261_188_000, 3151346)
+		// Proof size (bytes), worst case: `3151378`
+		// Fastest run: 242_200_000 picoseconds.
+		Weight::from_parts(249_741_000, 3151378)
 			.saturating_add(T::DbWeight::get().reads(17))
 			.saturating_add(T::DbWeight::get().writes(16))
 	}
@@ -184,8 +184,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn refund() -> Weight {
 		// Proof size (bytes), measured: `1015`
 		// Proof size (bytes), worst case: `5187`
-		// Fastest run: 66_669_000 picoseconds.
-		Weight::from_parts(72_378_000, 5187)
+		// Fastest run: 65_778_000 picoseconds.
+		Weight::from_parts(69_182_000, 5187)
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(4))
 	}
@@ -200,8 +200,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn decline() -> Weight {
 		// Proof size (bytes), measured: `628`
 		// Proof size (bytes), worst case: `5187`
-		// Fastest run: 62_413_000 picoseconds.
-		Weight::from_parts(67_180_000, 5187)
+		// Fastest run: 61_792_000 picoseconds.
+		Weight::from_parts(64_616_000, 5187)
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(4))
 	}
@@ -220,30 +220,62 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Consortium::Members` (r:1 w:0)
 	/// Proof: `Consortium::Members` (`max_values`: Some(1), `max_size`: Some(1025), added: 1520, mode: `MaxEncodedLen`)
 	/// Storage: `Consortium::Proposals` (r:1 w:1)
-	/// Proof: `Consortium::Proposals` (`max_values`: None, `max_size`: Some(3147881), added: 3150356, mode: `MaxEncodedLen`)
+	/// Proof: `Consortium::Proposals` (`max_values`: None, `max_size`: Some(3147913), added: 3150388, mode: `MaxEncodedLen`)
 	/// Storage: `Consortium::CounterForProposals` (r:1 w:1)
 	/// Proof: `Consortium::CounterForProposals` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn dispute() -> Weight {
 		// Proof size (bytes), measured: `1105`
-		// Proof size (bytes), worst case: `3151346`
-		// Fastest run: 90_615_000 picoseconds.
-		Weight::from_parts(137_945_000, 3151346)
+		// Proof size (bytes), worst case: `3151378`
+		// Fastest run: 90_083_000 picoseconds.
+		Weight::from_parts(93_529_000, 3151378)
 			.saturating_add(T::DbWeight::get().reads(9))
 			.saturating_add(T::DbWeight::get().writes(7))
 	}
+	/// Storage: `Escrow::Orders` (r:1 w:1)
+	/// Proof: `Escrow::Orders` (`max_values`: None, `max_size`: Some(350), added: 2825, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:3 w:3)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Revenue::ReleasedOrders` (r:1 w:1)
+	/// Proof: `Revenue::ReleasedOrders` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
+	/// Storage: `Revenue::RevenueTotals` (r:1 w:1)
+	/// Proof: `Revenue::RevenueTotals` (`max_values`: Some(1), `max_size`: Some(80), added: 575, mode: `MaxEncodedLen`)
+	/// Storage: `Revenue::Shares` (r:1 w:0)
+	/// Proof: `Revenue::Shares` (`max_values`: Some(1), `max_size`: Some(12), added: 507, mode: `MaxEncodedLen`)
+	/// Storage: `Revenue::EpochLength` (r:1 w:0)
+	/// Proof: `Revenue::EpochLength` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Revenue::Earned` (r:1 w:1)
+	/// Proof: `Revenue::Earned` (`max_values`: None, `max_size`: Some(100), added: 2575, mode: `MaxEncodedLen`)
+	/// Storage: `Revenue::RootDue` (r:1 w:1)
+	/// Proof: `Revenue::RootDue` (`max_values`: None, `max_size`: Some(53), added: 2528, mode: `MaxEncodedLen`)
+	/// Storage: `Revenue::Owed` (r:2 w:2)
+	/// Proof: `Revenue::Owed` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// Storage: `Consortium::DisputeVotes` (r:1 w:1)
+	/// Proof: `Consortium::DisputeVotes` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
+	/// Storage: `Consortium::CounterForDisputeVotes` (r:1 w:1)
+	/// Proof: `Consortium::CounterForDisputeVotes` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Consortium::Proposals` (r:1 w:1)
+	/// Proof: `Consortium::Proposals` (`max_values`: None, `max_size`: Some(3147913), added: 3150388, mode: `MaxEncodedLen`)
+	/// Storage: `Consortium::CounterForProposals` (r:1 w:1)
+	/// Proof: `Consortium::CounterForProposals` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Revenue::PoolOrders` (r:0 w:1)
+	/// Proof: `Revenue::PoolOrders` (`max_values`: None, `max_size`: Some(92), added: 2567, mode: `MaxEncodedLen`)
 	fn resolve_dispute() -> Weight {
-		// Proof size (bytes), measured: `0`
-		// Proof size (bytes), worst case: `0`
-		// Fastest run: 0_000 picoseconds.
-		Weight::from_parts(0, 0)
+		// Proof size (bytes), measured: `1365`
+		// Proof size (bytes), worst case: `3151378`
+		// Fastest run: 238_604_000 picoseconds.
+		Weight::from_parts(246_345_000, 3151378)
+			.saturating_add(T::DbWeight::get().reads(17))
+			.saturating_add(T::DbWeight::get().writes(16))
 	}
 	/// Storage: `Escrow::ReleaseQueueBounds` (r:1 w:1)
 	/// Proof: `Escrow::ReleaseQueueBounds` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
 	fn auto_release_base() -> Weight {
 		// Proof size (bytes), measured: `6`
 		// Proof size (bytes), worst case: `1501`
-		// Fastest run: 2_774_000 picoseconds.
-		Weight::from_parts(3_085_000, 1501)
+		// Fastest run: 2_714_000 picoseconds.
+		Weight::from_parts(2_974_000, 1501)
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -276,8 +308,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn auto_release_entry() -> Weight {
 		// Proof size (bytes), measured: `967`
 		// Proof size (bytes), worst case: `8799`
-		// Fastest run: 195_610_000 picoseconds.
-		Weight::from_parts(207_949_000, 8799)
+		// Fastest run: 191_975_000 picoseconds.
+		Weight::from_parts(198_455_000, 8799)
 			.saturating_add(T::DbWeight::get().reads(15))
 			.saturating_add(T::DbWeight::get().writes(14))
 	}
@@ -286,50 +318,52 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same measurements with RocksDB's database weights.
 impl WeightInfo for () {
 	fn buy() -> Weight {
-		Weight::from_parts(91_786_000, 5187)
+		Weight::from_parts(86_769_000, 5187)
 			.saturating_add(RocksDbWeight::get().reads(6))
 			.saturating_add(RocksDbWeight::get().writes(5))
 	}
 	fn submit_receipt() -> Weight {
-		Weight::from_parts(78_917_000, 5187)
+		Weight::from_parts(77_696_000, 5187)
 			.saturating_add(RocksDbWeight::get().reads(5))
 			.saturating_add(RocksDbWeight::get().writes(6))
 	}
 	fn confirm() -> Weight {
-		Weight::from_parts(287_627_000, 8799)
+		Weight::from_parts(192_706_000, 8799)
 			.saturating_add(RocksDbWeight::get().reads(13))
 			.saturating_add(RocksDbWeight::get().writes(12))
 	}
 	fn finalize() -> Weight {
-		Weight::from_parts(261_188_000, 3151346)
+		Weight::from_parts(249_741_000, 3151378)
 			.saturating_add(RocksDbWeight::get().reads(17))
 			.saturating_add(RocksDbWeight::get().writes(16))
 	}
 	fn refund() -> Weight {
-		Weight::from_parts(72_378_000, 5187)
+		Weight::from_parts(69_182_000, 5187)
 			.saturating_add(RocksDbWeight::get().reads(4))
 			.saturating_add(RocksDbWeight::get().writes(4))
 	}
 	fn decline() -> Weight {
-		Weight::from_parts(67_180_000, 5187)
+		Weight::from_parts(64_616_000, 5187)
 			.saturating_add(RocksDbWeight::get().reads(3))
 			.saturating_add(RocksDbWeight::get().writes(4))
 	}
 	fn dispute() -> Weight {
-		Weight::from_parts(137_945_000, 3151346)
+		Weight::from_parts(93_529_000, 3151378)
 			.saturating_add(RocksDbWeight::get().reads(9))
 			.saturating_add(RocksDbWeight::get().writes(7))
 	}
 	fn resolve_dispute() -> Weight {
-		Weight::from_parts(0, 0)
+		Weight::from_parts(246_345_000, 3151378)
+			.saturating_add(RocksDbWeight::get().reads(17))
+			.saturating_add(RocksDbWeight::get().writes(16))
 	}
 	fn auto_release_base() -> Weight {
-		Weight::from_parts(3_085_000, 1501)
+		Weight::from_parts(2_974_000, 1501)
 			.saturating_add(RocksDbWeight::get().reads(1))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn auto_release_entry() -> Weight {
-		Weight::from_parts(207_949_000, 8799)
+		Weight::from_parts(198_455_000, 8799)
 			.saturating_add(RocksDbWeight::get().reads(15))
 			.saturating_add(RocksDbWeight::get().writes(14))
 	}

@@ -204,6 +204,9 @@ pub mod pallet {
         ListingIdOverflow,
         /// The custodian cannot hold the listing's storage deposit.
         CannotHoldDeposit,
+        /// Orders on this listing await delivery, and the node delivers them by its
+        /// description: until they end only the price may change (or close it and list anew).
+        DescriptionInUse,
     }
 
     #[pallet::hooks]
@@ -264,7 +267,9 @@ pub mod pallet {
         }
 
         /// Replace a listing's description and price. Bumps the version, so purchases made
-        /// against the old version fail rather than pay the new price.
+        /// against the old version fail rather than pay the new price. While orders await
+        /// delivery the description stays as it is (the custodian's node delivers them by it):
+        /// only the price may change.
         #[pallet::call_index(1)]
         #[pallet::weight(T::WeightInfo::update_listing(description.filter_summary.len() as u32))]
         pub fn update_listing(
@@ -277,6 +282,10 @@ pub mod pallet {
             let mut stored = Self::own_active_listing(&who, listing)?;
             ensure!(T::Custodians::contains(&who), Error::<T>::NotCustodian);
             Self::ensure_valid_offer(&description, &pricing)?;
+            ensure!(
+                stored.awaiting_delivery == 0 || description == stored.description,
+                Error::<T>::DescriptionInUse
+            );
             let version = stored
                 .version
                 .checked_add(1)

@@ -354,6 +354,48 @@ fn update_listing_errors() {
 }
 
 #[test]
+fn while_orders_await_delivery_only_the_price_of_a_listing_changes() {
+    run_test(|| {
+        let id = create_default_listing(HOSPITAL);
+        let sold = Listings::<Test>::get(id).expect("stored").description;
+        Listing::order_placed(id);
+        // What the buyer paid for is what the node delivers: the description stays.
+        assert_noop!(
+            Listing::update_listing(
+                RuntimeOrigin::signed(HOSPITAL),
+                id,
+                description(b"one day only", Purpose::Research),
+                flat(5_000, 200)
+            ),
+            Error::<Test>::DescriptionInUse
+        );
+        // A new price applies to later sales only (each order keeps the one it was sold at).
+        assert_ok!(Listing::update_listing(
+            RuntimeOrigin::signed(HOSPITAL),
+            id,
+            sold.clone(),
+            flat(5_000, 200)
+        ));
+        let stored = Listings::<Test>::get(id).expect("stored");
+        assert_eq!((stored.version, stored.pricing), (2, flat(5_000, 200)));
+        assert_eq!(stored.description, sold);
+        // Once the order is delivered the description may change again.
+        Listing::delivery_ended(id);
+        let changed = description(b"one day only", Purpose::Research);
+        assert_ok!(Listing::update_listing(
+            RuntimeOrigin::signed(HOSPITAL),
+            id,
+            changed.clone(),
+            flat(5_000, 200)
+        ));
+        assert_eq!(
+            Listings::<Test>::get(id).map(|l| l.description),
+            Some(changed)
+        );
+    });
+}
+
+#[test]
 fn closing_a_listing_without_orders_removes_it_and_returns_its_deposit() {
     run_test(|| {
         let id = create_default_listing(HOSPITAL);
