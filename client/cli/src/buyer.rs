@@ -6,10 +6,12 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use medledger_chain::{
-    Account, Chain, Included, ListingInfo, OrderInfo, OrderState, PriceModel, ReceiptInfo,
+    Account, AccountId, Chain, Included, ListingInfo, OrderInfo, OrderState, PriceModel,
+    ReceiptInfo,
 };
 use medledger_delivery_http::FetchReport;
-use medledger_sealing::DigestCheck;
+use medledger_sealing::token::Pkcs11Token;
+use medledger_sealing::{DeliveryKey, DigestCheck, TokenBackend};
 use serde_json::{json, Value};
 
 use crate::chain_options::{med, parse_amount, ChainOptions, KeyOptions};
@@ -48,7 +50,8 @@ enum BuyerCommand {
         version: Option<u32>,
     },
     /// Buy, wait for the delivery, download it, check it and open it with the token: `buy`,
-    /// `fetch` and `open` in one command.
+    /// `fetch` and `open` in one command. The token is logged in to first and its key
+    /// compared with yours on chain: nothing is bought if either fails.
     Get(GetArgs),
     /// Your orders and their state.
     Orders,
@@ -76,6 +79,12 @@ pub fn run(args: BuyerArgs) -> CommandResult {
         key,
         command,
     } = args;
+    let command = match command {
+        // Before the chain is contacted: `get` first checks what it can locally (the
+        // account, the token and its PIN).
+        BuyerCommand::Get(args) => return get(&options, &key, args),
+        command => command,
+    };
     let chain = options.connect()?;
     match command {
         BuyerCommand::Listings { all } => listings(&chain, &options, all),
@@ -104,7 +113,7 @@ pub fn run(args: BuyerArgs) -> CommandResult {
         } => {
             let account = key.account("buyer")?;
             let bought = buy(
-                &chain, &options, &key, &account, listing, max_price, version,
+                &chain, &options, &key, &account, listing, max_price, version, None,
             )?;
             options.print_tx(
                 &format!(
@@ -118,7 +127,7 @@ pub fn run(args: BuyerArgs) -> CommandResult {
             );
             Ok(())
         }
-        BuyerCommand::Get(args) => get(&chain, &options, &key, args),
+        BuyerCommand::Get(_) => unreachable!("`buyer get` is handled above"),
         BuyerCommand::Orders => {
             let me = key.account("buyer")?.account_id();
             let orders: Vec<OrderInfo> = chain
@@ -176,7 +185,10 @@ struct Bought {
 
 /// Buys `listing` at `version` (default: the version read now, which is shown first unless
 /// `--json`), after checking that it is open, that its maximum cost is within `max_price` and
-/// that the buyer has a delivery key: nothing is spent when one of these fails.
+/// that the buyer has a delivery key — the key of `token`, the token that is to open the
+/// delivery, when it is given ([`check_delivery_key`]): nothing is spent when one of these
+/// fails.
+#[allow(clippy::too_many_arguments)]
 fn buy(
     chain: &Chain,
     options: &ChainOptions,
@@ -185,6 +197,7 @@ fn buy(
     listing: u64,
     max_price: u128,
     version: Option<u32>,
+    token: Option<&DeliveryKey>,
 ) -> Result<Bought, Box<dyn std::error::Error>> {
     let shown = chain
         .listing(listing)?
@@ -205,13 +218,8 @@ fn buy(
         )
         .into());
     }
-    if chain.delivery_key(&account.account_id())?.is_none() {
-        return Err(format!(
-            "{} has no delivery key on chain: run `medledger buyer register-key` first",
-            account.account_id()
-        )
-        .into());
-    }
+    let registered = chain.delivery_key(&account.account_id())?;
+    check_delivery_key(&account.account_id(), registered.as_deref(), token)?;
     let (included, order) = chain.buy(account, listing, version, max_price, key.finalized())?;
     Ok(Bought {
         included,
@@ -219,6 +227,32 @@ fn buy(
         version,
         held: cost,
     })
+}
+
+/// Refuses a purchase whose delivery the buyer could not open: `account` needs a delivery
+/// key on chain (`on_chain`, the key deliveries are sealed to) and, when the token that is to
+/// open the delivery is known (`buyer get`), the token's key must be that one.
+fn check_delivery_key(
+    account: &AccountId,
+    on_chain: Option<&[u8]>,
+    token: Option<&DeliveryKey>,
+) -> Result<(), String> {
+    let Some(on_chain) = on_chain else {
+        return Err(format!(
+            "{account} has no delivery key on chain: run `medledger buyer register-key` first"
+        ));
+    };
+    match token {
+        Some(token) if token.compressed().as_slice() != on_chain => Err(format!(
+            "the token's delivery key {} is not the key {account} registered on chain (0x{}), \
+             which the delivery would be sealed to: nothing was bought. Use the token holding \
+             the registered key (--token-label, --key-id), or register this token's key with \
+             `medledger buyer register-key`",
+            token.to_chain_hex(),
+            hex::encode(on_chain)
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Downloads the buyer's `order` from its custodian's endpoint on chain (or `endpoint`) into
@@ -287,8 +321,10 @@ struct GetArgs {
 }
 
 /// `buyer get`: buy, wait for the receipt, fetch, open — the steps of `buy`, `fetch` and
-/// `open`, in one command.
-fn get(chain: &Chain, options: &ChainOptions, key: &KeyOptions, args: GetArgs) -> CommandResult {
+/// `open`, in one command. The token is opened with its PIN, and its key compared with the
+/// buyer's on chain, before the purchase: a missing token, a wrong PIN or another key costs
+/// nothing.
+fn get(options: &ChainOptions, key: &KeyOptions, args: GetArgs) -> CommandResult {
     let account = key.account("buyer")?;
     let sealed = args.sealed.clone().unwrap_or_else(|| {
         let mut name = args.out.clone().into_os_string();
@@ -296,9 +332,13 @@ fn get(chain: &Chain, options: &ChainOptions, key: &KeyOptions, args: GetArgs) -
         PathBuf::from(name)
     });
     // Everything that can be refused locally is, before anything is spent: the PIN is asked
-    // for now, not after the wait.
+    // for and the token logged in to now, not after the wait, and the session is kept for
+    // opening the delivery (the PIN itself is dropped at once).
     crate::interrupt::no_core_dumps()?;
     let pin = args.token.pin()?;
+    let token = Pkcs11Token::open(&args.token.config(), &pin)?;
+    drop(pin);
+    let chain = &options.connect()?;
     let bought = buy(
         chain,
         options,
@@ -307,6 +347,7 @@ fn get(chain: &Chain, options: &ChainOptions, key: &KeyOptions, args: GetArgs) -
         args.listing,
         args.max_price,
         args.version,
+        Some(&token.delivery_key()),
     )?;
     let order = bought.order;
     if !options.json {
@@ -363,9 +404,8 @@ fn get(chain: &Chain, options: &ChainOptions, key: &KeyOptions, args: GetArgs) -
             report.path.display()
         );
     }
-    let opened = crate::envelope::open_with_token(
-        &args.token,
-        pin,
+    let opened = crate::envelope::open_with_opened_token(
+        &token,
         &report.path,
         &args.out,
         DigestCheck::Expect(receipt.ciphertext_digest),
@@ -557,4 +597,66 @@ fn order_json(order: &OrderInfo) -> Value {
             "receipt_block": r.receipt_block,
         })),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use super::*;
+
+    /// The P-256 generator (odd y) and its negation: two different valid delivery keys.
+    const KEY: &str = "0x036b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296";
+    const OTHER_KEY: &str = "0x026b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296";
+
+    fn key(hex: &str) -> DeliveryKey {
+        DeliveryKey::from_str(hex).expect("a point on P-256")
+    }
+
+    #[test]
+    fn a_token_holding_the_registered_key_may_buy() {
+        let account = AccountId::from([7u8; 32]);
+        let registered = key(KEY).compressed();
+        assert_eq!(
+            check_delivery_key(&account, Some(&registered), Some(&key(KEY))),
+            Ok(())
+        );
+        // `buyer buy` has no token to compare: the registered key is enough.
+        assert_eq!(
+            check_delivery_key(&account, Some(&registered), None),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn a_token_with_another_key_than_the_registered_one_is_refused_by_name() {
+        let account = AccountId::from([7u8; 32]);
+        let registered = key(KEY).compressed();
+        let error = check_delivery_key(&account, Some(&registered), Some(&key(OTHER_KEY)))
+            .expect_err("another key");
+        assert!(
+            error.starts_with(&format!(
+                "the token's delivery key {OTHER_KEY} is not the key {account} registered on \
+                 chain ({KEY})"
+            )),
+            "{error}"
+        );
+        assert!(error.contains("nothing was bought"), "{error}");
+        assert!(error.contains("register-key"), "{error}");
+    }
+
+    #[test]
+    fn no_registered_key_is_refused_with_or_without_a_token() {
+        let account = AccountId::from([7u8; 32]);
+        for token in [None, Some(key(KEY))] {
+            let error = check_delivery_key(&account, None, token.as_ref()).expect_err("no key");
+            assert_eq!(
+                error,
+                format!(
+                    "{account} has no delivery key on chain: run `medledger buyer register-key` \
+                     first"
+                )
+            );
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! The chain's container digest, recorded beside a download: `medledger fetch` checks
-//! the download against the digest it was given (the order's receipt on chain) and
-//! writes it to `<FILE>.digest`; `medledger open` compares the container with it when
-//! no `--expect-digest` is given.
+//! the download against the digest it was given (the order's receipt on chain) and,
+//! once the checked download has replaced `<FILE>`, writes it to `<FILE>.digest`;
+//! `medledger open` compares the container with it when no `--expect-digest` is given.
 
 use std::ffi::OsString;
 use std::fs;
@@ -33,14 +33,5 @@ pub fn read(container: &Path) -> Result<Option<[u8; 32]>, String> {
             .map_err(|e| format!("{}: {e}; fetch the delivery again", path.display())),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(format!("{}: {e}", path.display())),
-    }
-}
-
-/// Forgets any digest recorded for `container` (its download was refused).
-pub fn remove(container: &Path) -> Result<(), String> {
-    let path = record_path(container);
-    match fs::remove_file(&path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(format!("{}: {e}", path.display())),
-        _ => Ok(()),
     }
 }

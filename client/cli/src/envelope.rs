@@ -113,9 +113,9 @@ pub fn open(args: OpenArgs) -> CommandResult {
     Ok(())
 }
 
-/// Opens `input` into `output` with the token and `pin` (the PIN asked for before, so a
-/// caller can ask before a long wait), holding the container to `check`. Call
-/// [`interrupt::no_core_dumps`] before the PIN is read.
+/// Opens `input` into `output` with the token and `pin` (the PIN asked for before),
+/// holding the container to `check`. Call [`interrupt::no_core_dumps`] before the PIN is
+/// read.
 pub fn open_with_token(
     token: &TokenOptions,
     pin: medledger_sealing::Pin,
@@ -125,10 +125,22 @@ pub fn open_with_token(
 ) -> Result<medledger_sealing::OpenReceipt, Box<dyn std::error::Error>> {
     let token = Pkcs11Token::open(&token.config(), &pin)?;
     drop(pin);
+    open_with_opened_token(&token, input, output, check)
+}
+
+/// Opens `input` into `output` with a token already logged in (so a caller can check the
+/// token and its PIN before a long wait), holding the container to `check`. Call it after
+/// any PIN prompt: it installs the signal handlers that remove a partial output.
+pub fn open_with_opened_token(
+    token: &Pkcs11Token,
+    input: &std::path::Path,
+    output: &std::path::Path,
+    check: DigestCheck,
+) -> Result<medledger_sealing::OpenReceipt, Box<dyn std::error::Error>> {
     // After the PIN prompt, whose terminal settings only its own code restores.
     interrupt::remove_partial_output_on_signals()?;
     let mut progress = TerminalProgress::new("opening");
-    Ok(open_file(input, output, &token, check, &mut progress)?)
+    Ok(open_file(input, output, token, check, &mut progress)?)
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {

@@ -68,8 +68,11 @@ pub fn fetch(args: FetchArgs) -> CommandResult {
 }
 
 /// Downloads `order` from `endpoint` into `out` (resuming), with a progress bar on a
-/// terminal; removes the file unless its container digest is `expected` (the chain's receipt)
-/// and otherwise records that digest for `medledger open`.
+/// terminal. The download is held to `expected` (the chain's receipt) while it is still
+/// `<OUT>.partial`: one whose container digest differs is removed there, and only a matching
+/// one replaces `out`, whose digest is then recorded for `medledger open`. `out` and
+/// `<OUT>.digest` are touched only after that: whatever fails before (a refused or broken
+/// download, an endpoint not ready), an earlier verified copy and its record stay.
 pub fn download_checked(
     endpoint: &str,
     order: u64,
@@ -77,8 +80,6 @@ pub fn download_checked(
     out: &std::path::Path,
     expected: &[u8; 32],
 ) -> Result<medledger_delivery_http::FetchReport, Box<dyn std::error::Error>> {
-    // A recorded digest vouches only for a download that was checked against it.
-    digest_record::remove(out)?;
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = ProgressBar::new(0);
         if let Ok(style) = ProgressStyle::with_template(
@@ -88,43 +89,56 @@ pub fn download_checked(
         }
         bar
     });
-    let report =
-        medledger_delivery_http::fetch(endpoint, order, signer, out, &mut |done, total| {
+    let fetched = medledger_delivery_http::fetch_checked(
+        endpoint,
+        order,
+        signer,
+        out,
+        &mut |done, total| {
             if let Some(bar) = &bar {
                 if let Some(total) = total {
                     bar.set_length(total);
                 }
                 bar.set_position(done);
             }
-        })?;
+        },
+        &mut |partial, size| check_digest(partial, size, expected),
+    );
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let mut file = std::fs::File::open(&report.path)?;
-    let digest = match ContainerHeader::read(&mut file, report.size) {
-        Ok(header) => header.digest(),
-        Err(e) => {
-            std::fs::remove_file(&report.path)?;
+    let report = match fetched {
+        Ok(report) => report,
+        Err(medledger_delivery_http::FetchError::Rejected { detail, out }) => {
             return Err(format!(
-                "the download is not a sealed container ({e}): removed it; ask the custodian, \
-                 or dispute the order"
+                "{detail}: removed it, and left {} as it was; ask the custodian, or dispute \
+                 the order",
+                out.display()
             )
-            .into());
+            .into())
         }
+        Err(error) => return Err(error.into()),
     };
+    digest_record::write(&report.path, expected)?;
+    Ok(report)
+}
+
+/// Whether the finished download at `partial` (`size` bytes) is a sealed container whose
+/// digest is `expected`; the `Err` text says why not.
+fn check_digest(partial: &std::path::Path, size: u64, expected: &[u8; 32]) -> Result<(), String> {
+    let mut file =
+        std::fs::File::open(partial).map_err(|e| format!("{}: {e}", partial.display()))?;
+    let digest = ContainerHeader::read(&mut file, size)
+        .map_err(|e| format!("the download is not a sealed container ({e})"))?
+        .digest();
     if &digest != expected {
-        std::fs::remove_file(&report.path)?;
-        digest_record::remove(&report.path)?;
         return Err(format!(
-            "the download's digest 0x{} is not the chain's 0x{}: removed it; ask the \
-             custodian, or dispute the order",
+            "the download's digest 0x{} is not the chain's 0x{}",
             hex::encode(digest),
             hex::encode(expected)
-        )
-        .into());
+        ));
     }
-    digest_record::write(&report.path, &digest)?;
-    Ok(report)
+    Ok(())
 }
 
 #[derive(Args)]

@@ -650,6 +650,41 @@ fn a_sale_done_with_medledger_alone_by_hospital_patients_and_buyer() {
         1
     );
     assert!(!got_tar.exists());
+    // A token whose key is not the one registered on chain is refused before the purchase:
+    // no order, nothing more held.
+    let other_token = Cli {
+        softhsm_conf: prepare_softhsm(&work.join("softhsm-other"), &[TOKEN]).expect("SoftHSM2"),
+        rpc_url: cli.rpc_url.clone(),
+        chain: std::cell::OnceCell::new(),
+    };
+    other_token.ok(None, &["token", "init", "--token-label", TOKEN]);
+    let buyer_account = registered["account"]
+        .as_str()
+        .expect("an address")
+        .to_string();
+    let held_before = cli.held(&buyer_account);
+    other_token.fails(
+        Some(BUYER),
+        &[
+            "buyer",
+            "get",
+            &listing,
+            "--max-price",
+            "10",
+            "--out",
+            s(&got_tar),
+        ],
+        "is not the key",
+    );
+    assert_eq!(
+        cli.json(Some(BUYER), &["buyer", "orders"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(cli.held(&buyer_account), held_before);
+    assert!(!got_tar.exists());
     let got = cli.json(
         Some(BUYER),
         &[

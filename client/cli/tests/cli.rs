@@ -494,6 +494,57 @@ fn bad_public_key_and_missing_token_are_human_errors() {
     assert_human_failure(&output, "holds no delivery key");
 }
 
+/// `buyer get` logs in to the token before it contacts the chain, and so before it can buy
+/// anything: a wrong PIN, a missing token or a token without the key is refused even when no
+/// node answers (the check of the token's key against the chain's is a unit test of
+/// `buyer.rs`).
+#[test]
+fn buyer_get_opens_the_token_before_the_chain_is_contacted() {
+    let fx = Fixture::new();
+    fx.init_key();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ws://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let out = fx.path("data.tar");
+    let get = |pin: &str, token: &[&str]| {
+        let mut args = vec![
+            "buyer",
+            "get",
+            "0",
+            "--max-price",
+            "10",
+            "--out",
+            s(&out),
+            "--rpc-url",
+            &url,
+        ];
+        args.extend_from_slice(token);
+        fx.command(Some(pin), &args)
+            .env("MEDLEDGER_ACCOUNT_SECRET", "//One")
+            .output()
+            .expect("run medledger")
+    };
+    assert_human_failure(
+        &get("999999", &["--token-label", TOKEN]),
+        "wrong PIN for token 'cli-token'",
+    );
+    assert_human_failure(
+        &get(USER_PIN, &["--token-label", "absent"]),
+        "no token labelled 'absent'",
+    );
+    assert_human_failure(
+        &get(USER_PIN, &["--token-label", TOKEN, "--key-label", "other"]),
+        "holds no delivery key",
+    );
+    // With the right token and PIN, the chain is next.
+    assert_human_failure(
+        &get(USER_PIN, &["--token-label", TOKEN]),
+        &format!("no MedLedger node answers at {url}"),
+    );
+    assert!(!out.exists());
+    assert!(!fx.path("data.tar.sealed").exists());
+}
+
 /// A running `medledger`, killed if the test fails before it ends.
 struct Running(Option<Child>);
 
@@ -1024,6 +1075,105 @@ fn fetch_downloads_for_the_buyer_only_and_checks_the_digest() {
         .output()
         .unwrap();
     assert_human_failure(&no_secret, "MEDLEDGER_ACCOUNT_SECRET");
+}
+
+/// Fetching again into a file an earlier fetch checked: a download with another digest, or
+/// an endpoint not ready, leaves the file and its recorded digest as they were (only the
+/// refused `.partial` goes); a good one replaces them.
+#[test]
+fn a_failed_fetch_keeps_the_earlier_checked_copy_and_its_digest() {
+    use sp_core::Pair;
+    let fx = Fixture::new();
+    let key = fx.init_key();
+    random_file(&fx.path("plain"), 100_000);
+    let sealing = fx.run_ok(&[
+        "seal",
+        "--to",
+        &key.to_chain_hex(),
+        s(&fx.path("plain")),
+        s(&fx.path("served.sealed")),
+    ]);
+    let digest = value_after(&sealing, "container digest:");
+    let buyer = sp_core::sr25519::Pair::from_string("//One", None).unwrap();
+    let served = fx.path("served.sealed");
+    // Order 7 is served; order 8 is the buyer's too but not ready (no receipt yet).
+    let (endpoint, _server) = serve_lookup(std::sync::Arc::new(move |order: u64| {
+        (order == 7 || order == 8).then(|| medledger_delivery_http::Delivery {
+            buyer: buyer.public().0,
+            path: (order == 7).then(|| served.clone()),
+        })
+    }));
+    let got = fx.path("got.sealed");
+    let record = fx.path("got.sealed.digest");
+    let partial = fx.path("got.sealed.partial");
+    let fetch = |order: &str, expect: &str| {
+        fx.command(
+            None,
+            &[
+                "fetch",
+                "--endpoint",
+                &endpoint,
+                "--order",
+                order,
+                "--expect-digest",
+                expect,
+                s(&got),
+            ],
+        )
+        .env("MEDLEDGER_ACCOUNT_SECRET", "//One")
+        .output()
+        .unwrap()
+    };
+    let first = fetch("7", &digest);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let checked = fs::read(&got).unwrap();
+    assert_eq!(checked, fs::read(fx.path("served.sealed")).unwrap());
+    assert_eq!(fs::read_to_string(&record).unwrap().trim(), digest);
+
+    let other_digest = format!("0x{}", "11".repeat(32));
+    let mismatch = fetch("7", &other_digest);
+    assert_human_failure(&mismatch, "is not the chain's");
+    assert_eq!(
+        fs::read(&got).ok().as_ref(),
+        Some(&checked),
+        "the checked copy stays"
+    );
+    assert_eq!(
+        fs::read_to_string(&record).ok().as_deref().map(str::trim),
+        Some(digest.as_str()),
+        "and its recorded digest"
+    );
+    assert!(!partial.exists(), "the refused download is removed");
+    assert_human_failure(&mismatch, &format!("left {} as it was", got.display()));
+
+    let not_ready = fetch("8", &digest);
+    assert_human_failure(&not_ready, "not ready");
+    assert_eq!(fs::read(&got).unwrap(), checked);
+    assert_eq!(fs::read_to_string(&record).unwrap().trim(), digest);
+
+    // The copy still opens with the recorded digest alone.
+    let opened = fx.path("got.tar");
+    fx.run_ok(&["open", s(&got), s(&opened)]);
+    assert_eq!(
+        fs::read(&opened).unwrap(),
+        fs::read(fx.path("plain")).unwrap()
+    );
+
+    // A good download replaces the file and records the digest again.
+    fs::remove_file(&record).unwrap();
+    let again = fetch("7", &digest);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(fs::read(&got).unwrap(), checked);
+    assert_eq!(fs::read_to_string(&record).unwrap().trim(), digest);
+    assert!(!partial.exists());
 }
 
 /// The FHIR bearer token is never a command-line argument (`ps` shows those), and a

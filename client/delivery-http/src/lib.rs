@@ -8,7 +8,8 @@
 //!   downloads of multi-GB files can resume. Which file belongs to which order, and who
 //!   bought it, comes from the node through [`DeliveryLookup`].
 //! - [`fetch`] (blocking, ureq) downloads a delivery into `out` through `out.partial`,
-//!   resuming from an existing `.partial`.
+//!   resuming from an existing `.partial`; [`fetch_checked`] holds the finished `.partial`
+//!   to the caller's check (the chain's digest) before it replaces `out`.
 //!
 //! # Request authentication (public format, version 1)
 //!
@@ -109,7 +110,7 @@ pub use auth::{
     BYTES_SUFFIX, CATEGORY_SALT_MESSAGE_PREFIX, MESSAGE_PREFIX, PAYOUT_MESSAGE_PREFIX,
 };
 pub use client::{
-    fetch, fetch_category_salt, fetch_payouts, partial_path, FetchError, FetchReport,
+    fetch, fetch_category_salt, fetch_checked, fetch_payouts, partial_path, FetchError, FetchReport,
 };
 pub use payouts::{CategorySaltAnswer, PayoutClaim};
 pub use range::ContentRange;

@@ -13,7 +13,7 @@ use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use medledger_delivery_http::{
-    fetch, fetch_category_salt, fetch_payouts, partial_path, payout_request_message,
+    fetch, fetch_category_salt, fetch_checked, fetch_payouts, partial_path, payout_request_message,
     request_message, serve, unix_now, wrap_bytes, Authorization, Delivery, DeliveryLookup,
     FetchError, FetchReport, OwnerRequest, PayoutClaim, ServerConfig,
 };
@@ -498,6 +498,85 @@ fn overlong_partial_starts_over() {
         assert_eq!(fs::read(fx.out()).expect("read out"), fx.data);
         assert_eq!(report.resumed_from, 0);
         assert_eq!(report.downloaded, SIZE as u64);
+    });
+}
+
+/// Alice fetches `order` into the fixture's `out`, the download held to `check`.
+fn fetch_alices(
+    fx: &Fixture,
+    order: u64,
+    check: &mut dyn FnMut(&Path, u64) -> Result<(), String>,
+) -> Result<FetchReport, FetchError> {
+    fetch_checked(
+        &fx.endpoint,
+        order,
+        &alice(),
+        &fx.out(),
+        &mut |_, _| {},
+        check,
+    )
+}
+
+/// The caller's check sees the whole `.partial` before it replaces `out`; a refused one is
+/// removed and `out` (an earlier good copy) is left as it was, also when the `.partial` was
+/// already complete or the delivery is not ready.
+#[test]
+fn a_download_refused_by_the_check_is_removed_and_out_left_as_it_was() {
+    bounded(|| {
+        let fx = Fixture::start();
+        let earlier = b"an earlier, checked copy".to_vec();
+        fs::write(fx.out(), &earlier).expect("write out");
+        let partial = partial_path(&fx.out()).expect("partial");
+
+        let mut checked = Vec::new();
+        let error = fetch_alices(&fx, ORDER, &mut |path, size| {
+            checked.push((path.to_path_buf(), fs::read(path).expect("read"), size));
+            Err("not the digest wanted".into())
+        })
+        .expect_err("refused");
+        assert!(
+            matches!(&error, FetchError::Rejected { detail, .. } if detail == "not the digest wanted"),
+            "{error:?}"
+        );
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "not the digest wanted: removed the download, and left {} as it was",
+                fx.out().display()
+            )
+        );
+        assert_eq!(
+            checked,
+            vec![(partial.clone(), fx.data.clone(), SIZE as u64)]
+        );
+        assert_eq!(fs::read(fx.out()).expect("read out"), earlier);
+        assert!(!partial.exists());
+
+        // A `.partial` that is already complete is checked too before it is renamed.
+        fs::write(&partial, &fx.data).expect("write partial");
+        let error =
+            fetch_alices(&fx, ORDER, &mut |_, _| Err("refused".into())).expect_err("refused");
+        assert!(matches!(error, FetchError::Rejected { .. }), "{error:?}");
+        assert_eq!(fs::read(fx.out()).expect("read out"), earlier);
+        assert!(!partial.exists());
+
+        // An endpoint that cannot serve yet leaves `out` alone.
+        let error = fetch_alices(&fx, MISSING_FILE_ORDER, &mut |_, _| {
+            panic!("nothing to check")
+        })
+        .expect_err("not ready");
+        assert!(matches!(error, FetchError::NotReady { .. }), "{error:?}");
+        assert_eq!(fs::read(fx.out()).expect("read out"), earlier);
+
+        // An accepted download replaces it.
+        let report = fetch_alices(&fx, ORDER, &mut |path, size| {
+            assert_eq!((path, size), (partial.as_path(), SIZE as u64));
+            Ok(())
+        })
+        .expect("accepted");
+        assert_eq!(report.path, fx.out());
+        assert_eq!(fs::read(fx.out()).expect("read out"), fx.data);
+        assert!(!partial.exists());
     });
 }
 

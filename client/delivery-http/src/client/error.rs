@@ -72,6 +72,14 @@ pub enum FetchError {
         partial: PathBuf,
     },
 
+    /// The finished download failed the caller's check ([`fetch_checked`](crate::fetch_checked)):
+    /// the `.partial` was removed and `out` left as it was.
+    #[error(
+        "{detail}: removed the download, and left {} as it was",
+        out.display()
+    )]
+    Rejected { out: PathBuf, detail: String },
+
     #[error("could not write {}: {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
 }

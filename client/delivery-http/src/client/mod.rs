@@ -55,12 +55,31 @@ pub fn partial_path(out: &Path) -> Option<PathBuf> {
 /// instead, the download starts over. Once the announced length is reached the file is
 /// renamed to `out` (replacing it). `progress` gets `(bytes done, total if known)` as
 /// bytes arrive, counting those already in the `.partial`.
+///
+/// Nothing checks what arrived: [`fetch_checked`] does, before `out` is replaced.
 pub fn fetch(
     endpoint: &str,
     order: u64,
     signer: &Pair,
     out: &Path,
     progress: &mut dyn FnMut(u64, Option<u64>),
+) -> Result<FetchReport, FetchError> {
+    fetch_checked(endpoint, order, signer, out, progress, &mut |_, _| Ok(()))
+}
+
+/// [`fetch`], with the finished download held to `check` before it replaces `out`:
+/// `check` gets the complete [`partial_path`]`(out)` and its length. If it refuses (its
+/// `Err` text says why), the `.partial` is removed, `out` is left as it was and the error
+/// is [`FetchError::Rejected`]. Whatever else fails, `out` is left as it was too (an
+/// unfinished download stays in the `.partial`, to resume), so an earlier good copy in
+/// `out` survives a failed fetch.
+pub fn fetch_checked(
+    endpoint: &str,
+    order: u64,
+    signer: &Pair,
+    out: &Path,
+    progress: &mut dyn FnMut(u64, Option<u64>),
+    check: &mut dyn FnMut(&Path, u64) -> Result<(), String>,
 ) -> Result<FetchReport, FetchError> {
     let endpoint = checked_endpoint(endpoint)?;
     let partial = partial_path(out).ok_or_else(|| FetchError::InvalidOutput(out.to_path_buf()))?;
@@ -104,13 +123,13 @@ pub fn fetch(
                     }
                     _ => {}
                 }
-                return download.finish(out, done, start, downloaded);
+                return download.finish(out, done, start, downloaded, check);
             }
             // The `.partial` already holds the whole file (an earlier run stopped just
             // before renaming it).
             Answer::Unsatisfied { total } if total == resume_from => {
                 progress(total, Some(total));
-                return download.finish(out, total, resume_from, downloaded);
+                return download.finish(out, total, resume_from, downloaded, check);
             }
             Answer::Unsatisfied { total } if total < resume_from && restarts < MAX_RESTARTS => {
                 log::warn!(
@@ -385,13 +404,23 @@ impl Download<'_> {
         Ok(file)
     }
 
+    /// Holds the complete `.partial` to `check`, then renames it to `out`; a refused
+    /// `.partial` is removed, and `out` is not touched.
     fn finish(
         &self,
         out: &Path,
         size: u64,
         resumed_from: u64,
         downloaded: u64,
+        check: &mut dyn FnMut(&Path, u64) -> Result<(), String>,
     ) -> Result<FetchReport, FetchError> {
+        if let Err(detail) = check(&self.partial, size) {
+            fs::remove_file(&self.partial).map_err(|source| self.io_error(source))?;
+            return Err(FetchError::Rejected {
+                out: out.to_path_buf(),
+                detail,
+            });
+        }
         fs::rename(&self.partial, out).map_err(|source| FetchError::Io {
             path: out.to_path_buf(),
             source,
