@@ -40,11 +40,13 @@ pub struct DeliveryArgs {
     /// Address of the HTTP delivery endpoint buyers download from.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8800")]
     pub delivery_listen: std::net::SocketAddr,
-    /// Allow `--delivery-listen` on an address other than loopback.
+    /// Allow `--delivery-listen` on an address other than loopback (with
+    /// `--delivery-endpoint`).
     #[arg(long)]
     pub delivery_external: bool,
     /// The endpoint's public URL, as the hospital's `delivery_endpoint` on chain says; buyers
-    /// sign their requests for it. Default: `http://<delivery-listen>`.
+    /// sign their requests for it. Default: `http://<delivery-listen>`, which only a loopback
+    /// address may use: any other `--delivery-listen` needs this URL.
     #[arg(long, value_name = "URL")]
     pub delivery_endpoint: Option<String>,
     /// k-anonymity threshold of deliveries, at least 1 (default: the de-identification

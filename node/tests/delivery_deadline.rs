@@ -59,6 +59,26 @@ fn list_and_buy(alice: &medledger_test_harness::Node) {
     .unwrap();
 }
 
+/// Alice's listing 0 offered anew: `summary` as its description's text, at a flat `price`.
+fn update_listing(summary: &[u8], price: u128) -> RuntimeCall {
+    let pricing = pallet_listing::Pricing {
+        model: pallet_listing::PriceModel::Flat(price),
+        max_records: 100,
+    };
+    let RuntimeCall::Listing(pallet_listing::Call::create_listing {
+        mut description, ..
+    }) = research_listing(&[], pricing.model, pricing.max_records)
+    else {
+        unreachable!("research_listing creates a listing")
+    };
+    description.filter_summary = summary.to_vec().try_into().expect("a short summary");
+    RuntimeCall::Listing(pallet_listing::Call::update_listing {
+        listing: 0,
+        description,
+        pricing,
+    })
+}
+
 #[test]
 fn an_undelivered_order_is_refunded_after_its_deadline_and_not_before() {
     let mut net = Network::new(NODE);
@@ -96,6 +116,17 @@ fn an_undelivered_order_is_refunded_after_its_deadline_and_not_before() {
     assert_eq!(order_at(alice, 0, None).unwrap().state, OrderState::Paid);
     assert_eq!(held_by_buyer(alice), 5_000_000);
 
+    // While the order awaits delivery its listing's description, which the node delivers it
+    // by, stays as sold: only the price may change.
+    assert_eq!(
+        dispatch(alice, Alice, update_listing(b"one day only", 5_000_000)).unwrap(),
+        Err(sp_runtime::DispatchError::from(
+            pallet_listing::Error::<medledger_runtime::Runtime>::DescriptionInUse
+        ))
+    );
+    dispatch_ok(alice, Alice, update_listing(b"research dataset", 6_000_000))
+        .expect("a new price for later sales");
+
     wait_until("the deadline to pass", Duration::from_secs(120), || {
         Ok((alice.best_number()? > u64::from(order.deadline) + 1).then_some(()))
     })
@@ -111,6 +142,8 @@ fn an_undelivered_order_is_refunded_after_its_deadline_and_not_before() {
         OrderState::Refunded
     );
     assert_eq!(held_by_buyer(alice), 0, "the whole price is free again");
+    dispatch_ok(alice, Alice, update_listing(b"one day only", 6_000_000))
+        .expect("no order awaits delivery: the description may change");
 }
 
 #[test]

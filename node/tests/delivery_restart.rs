@@ -1,21 +1,22 @@
 //! The custodian's node killed in the middle of a delivery delivers exactly once after a
-//! restart, whether it died before keeping the sealed file (the delivery is redone) or after
-//! (the kept file is reused); a hospital without its data delivers nothing and the buyer's
-//! money stays held.
+//! restart, whether it died before keeping the sealed file or after: either way the delivery is
+//! redone from scratch (files kept without a recorded outcome are never reused), with consent
+//! checked again, so a patient who revoked while the node was down is left out. A hospital
+//! without its data delivers nothing and the buyer's money stays held.
 
 mod support;
 
 use std::time::Duration;
 
-use medledger_runtime::{AccountId, RuntimeCall, RuntimeEvent, RuntimeHoldReason};
+use medledger_runtime::{AccountId, BlockNumber, RuntimeCall, RuntimeEvent, RuntimeHoldReason};
 use medledger_sealing::container::ContainerHeader;
 use medledger_test_harness::{wait_until, Network, Node};
 use pallet_escrow::OrderState;
-use sp_core::{Encode, H256};
+use sp_core::{crypto::Ss58Codec, Encode, H256};
 use sp_keyring::Sr25519Keyring::{self, *};
 use support::{
-    dispatch_ok, enrol, events, ingest_synthetic, order_at, register_records, research_by_anyone,
-    research_listing, start_hospitals, storage,
+    dispatch_in_block, dispatch_ok, enrol, events, ingest_synthetic, order_at, register_records,
+    research_by_anyone, research_listing, runtime_api, start_hospitals, storage,
 };
 
 const NODE: &str = env!("CARGO_BIN_EXE_medledger-node");
@@ -61,7 +62,7 @@ fn a_custodian_killed_after_sealing_redoes_the_delivery_and_delivers_once() {
 }
 
 #[test]
-fn a_custodian_killed_after_keeping_the_files_reuses_them_and_delivers_once() {
+fn a_custodian_killed_after_keeping_the_files_redoes_the_delivery_and_delivers_once() {
     killed_mid_delivery_delivers_once(CrashPoint::Kept);
 }
 
@@ -124,6 +125,22 @@ fn killed_mid_delivery_delivers_once(point: CrashPoint) {
             len,
         )
     };
+    let opening_file = deliveries.join("order-0.opening.json");
+    let read_opening = || -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(&opening_file).expect("an opening")).unwrap()
+    };
+    let revoker = PATIENTS[0];
+    let records_of_revoker = |opening: &serde_json::Value| {
+        opening["records"]
+            .as_array()
+            .expect("the opening's records")
+            .iter()
+            .filter(|record| {
+                AccountId::from_ss58check(record["owner"].as_str().expect("owner")).expect("SS58")
+                    == revoker.to_account_id()
+            })
+            .count() as u64
+    };
     let kept_before_crash = match point {
         CrashPoint::Sealed => {
             assert!(
@@ -134,14 +151,40 @@ fn killed_mid_delivery_delivers_once(point: CrashPoint) {
             None
         }
         CrashPoint::Kept => {
-            assert!(deliveries.join("order-0.opening.json").exists());
-            Some(digest_of(&sealed))
+            let opening = read_opening();
+            assert!(
+                records_of_revoker(&opening) > 0,
+                "the patient who will revoke was delivered before the crash"
+            );
+            Some((digest_of(&sealed), opening))
         }
     };
     assert_eq!(
         order_at(net.node("bob"), 0, None).unwrap().state,
         OrderState::Paid
     );
+
+    // While Alice's node is down, a patient revokes; the revocation is final before it restarts.
+    let bob = net.node("bob");
+    let consents: Vec<pallet_consent::Consent<AccountId, BlockNumber>> =
+        runtime_api(bob, "ConsentApi_consents_of", revoker.to_account_id()).unwrap();
+    let (revoked_in, revoked) = dispatch_in_block(
+        bob,
+        revoker,
+        RuntimeCall::Consent(pallet_consent::Call::revoke_consent {
+            consent: consents[0].id,
+        }),
+    )
+    .expect("revoke");
+    revoked.expect("the revocation succeeds");
+    let revoked_at =
+        medledger_test_harness::header_number(&bob.header(Some(&revoked_in)).unwrap()).unwrap();
+    wait_until(
+        "the revocation to be final",
+        Duration::from_secs(120),
+        || Ok((bob.finalized_number()? >= revoked_at).then_some(())),
+    )
+    .unwrap();
 
     let alice = net.node_mut("alice");
     alice.env.clear();
@@ -154,12 +197,49 @@ fn killed_mid_delivery_delivers_once(point: CrashPoint) {
     .unwrap();
 
     // One sealed file, the one the receipt names; no work left behind. A file kept before the
-    // crash is the one delivered, not sealed again.
+    // crash is not reused: the delivery was redone, with consent checked after the revocation,
+    // and its opening describes the new file.
     let (digest, len) = digest_of(&sealed);
     assert_eq!(digest, receipt.ciphertext_digest);
     assert_eq!(len, receipt.size);
-    if let Some(kept) = kept_before_crash {
-        assert_eq!((digest, len), kept, "the kept file was reused");
+    assert!(
+        u64::from(receipt.receipt_block) >= revoked_at,
+        "consent checked again after the restart ({} < {revoked_at})",
+        receipt.receipt_block
+    );
+    let opening = read_opening();
+    assert_eq!(
+        opening["record_count"].as_u64(),
+        Some(u64::from(receipt.record_count))
+    );
+    assert!(receipt.record_count > 0);
+    assert_eq!(
+        records_of_revoker(&opening),
+        0,
+        "the revoking patient's records are left out"
+    );
+    assert_eq!(
+        opening["ciphertext_digest"].as_str(),
+        Some(format!("{digest:?}").as_str())
+    );
+    assert_eq!(
+        opening["receipt_block"].as_u64(),
+        Some(u64::from(receipt.receipt_block))
+    );
+    if let Some(((kept_digest, _), kept_opening)) = kept_before_crash {
+        assert_ne!(
+            digest, kept_digest,
+            "the kept file was replaced, not reused"
+        );
+        assert!(
+            opening["receipt_block"].as_u64() > kept_opening["receipt_block"].as_u64(),
+            "consent was checked at a later block than the kept delivery's"
+        );
+        assert_eq!(
+            u64::from(receipt.record_count),
+            kept_opening["record_count"].as_u64().unwrap() - records_of_revoker(&kept_opening),
+            "the same records but the revoking patient's"
+        );
     }
     assert!(!deliveries.join("order-0.work").exists());
 

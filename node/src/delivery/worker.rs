@@ -12,8 +12,11 @@
 //!   if the node stopped mid-delivery: such a delivery starts again from scratch.
 //!
 //! The sealed file and the opening appear (by rename) before the outcome is recorded, and the
-//! endpoint serves a file only once the chain holds the order's receipt, so a delivery redone
-//! after a crash replaces a file nobody could have downloaded.
+//! endpoint serves a file only once the chain holds the order's receipt naming its digest. A
+//! paid order without a recorded outcome therefore has no receipt, and any files of it here are
+//! stale (a crash after they were kept, or another chain that used the same base path): the
+//! worker removes them and delivers from scratch, checking consent again at the current
+//! finalized block, so a file nobody could have downloaded is replaced.
 
 use std::{
     cell::RefCell,
@@ -130,16 +133,19 @@ impl<S: OffchainStorage> DeliveryWorker<S> {
         }
     }
 
-    /// Runs until the node stops: once at start, then at every finality notification.
+    /// Runs until the node stops: payout books once at start, then deliveries and books at
+    /// every finality notification. Deliveries wait for the first block finalized while this
+    /// node runs: the finalized block it has at start is the one it had when it stopped, and
+    /// consent checked there would miss a revocation made while it was down. Each delivery
+    /// acts on the newest finalized block, not on the notification's (which may lag).
     pub async fn run(mut self) {
         if let Err(error) = self.remove_unfinished_work() {
             log::error!(target: "medledger::delivery", "{error}");
         }
         let mut finality = self.client.finality_notification_stream();
-        self.deliver_published_jobs(self.client.info().finalized_hash);
         self.payouts.build_published_books();
-        while let Some(finalized) = finality.next().await {
-            self.deliver_published_jobs(finalized.hash);
+        while finality.next().await.is_some() {
+            self.deliver_published_jobs(self.client.info().finalized_hash);
             self.payouts.build_published_books();
         }
     }
@@ -210,12 +216,12 @@ impl<S: OffchainStorage> DeliveryWorker<S> {
             return Ok(None);
         }
         let dir = &self.settings.delivery_dir;
-        // Sealed before a crash that came before the outcome was recorded: reuse it.
-        if let Some(opening) = read_opening(dir, order)? {
-            if sealed_path(dir, order).exists() {
-                return Ok(Some(outcome_of(&opening)?));
-            }
-        }
+        // Files of this order without a recorded outcome were never receipted (the off-chain
+        // worker submits a receipt only for a recorded outcome) nor served (the endpoint waits
+        // for the receipt). They may come from a crash after they were kept, or from another
+        // chain with the same base path (an order of the same number, another buyer's key), and
+        // consent may have been revoked since: never reuse them, deliver from scratch.
+        remove_unreceipted_files(dir, order)?;
         let receipt_block = self
             .client
             .number(at)
@@ -498,6 +504,24 @@ impl ConsentOracle for ChainConsent<'_> {
     }
 }
 
+/// Removes the sealed file and the opening of `order`, if any: they are stale, from a delivery
+/// whose outcome was never recorded.
+fn remove_unreceipted_files(dir: &Path, order: u64) -> Result<(), String> {
+    for path in [sealed_path(dir, order), opening_path(dir, order)] {
+        match fs::remove_file(&path) {
+            Ok(()) => log::warn!(
+                target: "medledger::delivery",
+                "removing {}: kept by a delivery whose outcome was never recorded (a crash, or \
+                 another chain with this base path); order {order} is delivered again",
+                path.display()
+            ),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => return Err(format!("removing {}: {error}", path.display())),
+        }
+    }
+    Ok(())
+}
+
 fn outcome_of(opening: &Opening) -> Result<DeliveryOutcome<BlockNumber>, String> {
     Ok(DeliveryOutcome::Sealed(SealedDelivery {
         ciphertext_digest: parse_h256(&opening.ciphertext_digest)?,
@@ -591,6 +615,26 @@ pub fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn files_of_an_unrecorded_delivery_are_removed_and_others_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = dir.path();
+        for order in [4, 5] {
+            fs::write(sealed_path(dir, order), b"sealed").unwrap();
+            fs::write(opening_path(dir, order), b"{}").unwrap();
+        }
+        remove_unreceipted_files(dir, 4).unwrap();
+        assert!(!sealed_path(dir, 4).exists());
+        assert!(!opening_path(dir, 4).exists());
+        assert!(sealed_path(dir, 5).exists(), "another order's files stay");
+        assert!(opening_path(dir, 5).exists());
+        // Nothing (left) to remove, or an opening without its sealed file.
+        remove_unreceipted_files(dir, 4).unwrap();
+        fs::remove_file(sealed_path(dir, 5)).unwrap();
+        remove_unreceipted_files(dir, 5).unwrap();
+        assert!(!opening_path(dir, 5).exists());
+    }
 
     #[test]
     fn civil_dates_match_known_days() {
