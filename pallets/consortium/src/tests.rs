@@ -584,19 +584,24 @@ fn disputes_are_not_proposable() {
     });
 }
 
+/// The last event opened the vote `index` on `order`'s dispute, passing with `threshold` ayes.
+fn assert_dispute_vote_opened(index: ProposalIndex, order: u64, threshold: u32) {
+    System::assert_last_event(
+        Event::Proposed {
+            index,
+            proposer: None,
+            action: Action::DecideDispute { order },
+            threshold,
+        }
+        .into(),
+    );
+}
+
 #[test]
 fn dispute_excludes_the_custodian_and_buyer_wins_with_two_thirds() {
     test(|| {
         let index = Consortium::open_dispute(42, 4, BUYER).unwrap();
-        System::assert_last_event(
-            Event::Proposed {
-                index,
-                proposer: None,
-                action: Action::DecideDispute { order: 42 },
-                threshold: 2,
-            }
-            .into(),
-        );
+        assert_dispute_vote_opened(index, 42, 2);
         assert_noop!(vote(4, index, false), Error::<Test>::NotEntitledToVote);
         assert_ok!(vote(1, index, true));
         assert_ok!(vote(2, index, true));
@@ -620,15 +625,7 @@ fn a_member_hospital_that_bought_does_not_vote_on_its_dispute() {
     test(|| {
         let index = Consortium::open_dispute(42, 4, 3).unwrap();
         // Four members, custodian 4 and buyer 3 excluded: both others must agree.
-        System::assert_last_event(
-            Event::Proposed {
-                index,
-                proposer: None,
-                action: Action::DecideDispute { order: 42 },
-                threshold: 2,
-            }
-            .into(),
-        );
+        assert_dispute_vote_opened(index, 42, 2);
         assert_noop!(vote(3, index, true), Error::<Test>::NotEntitledToVote);
         assert_noop!(vote(4, index, false), Error::<Test>::NotEntitledToVote);
         assert_ok!(vote(1, index, true));
