@@ -306,18 +306,11 @@ impl_runtime_apis! {
         fn dispatch_benchmark(
             config: frame_benchmarking::BenchmarkConfig,
         ) -> Result<Vec<frame_benchmarking::BenchmarkBatch>, alloc::string::String> {
-            use super::{
-                AllPalletsWithSystem, Balances, Delivery, Escrow, Listing, Timestamp,
-                TransactionPayment,
-            };
+            use super::{Balances, Delivery, Escrow, Listing, Timestamp, TransactionPayment};
             use frame_system_benchmarking::{
                 extensions::Pallet as SystemExtensionsBench, Pallet as SystemBench,
             };
-            use frame_support::traits::WhitelistedStorageKeys;
-
-            // Keys every block reads and writes anyway (block number, events, ...) cost a
-            // benchmarked call nothing extra.
-            let whitelist = AllPalletsWithSystem::whitelisted_storage_keys();
+            let whitelist = crate::benchmark_whitelist();
             let mut batches = Vec::new();
             let params = (&config, &whitelist);
             add_benchmarks!(params, batches);

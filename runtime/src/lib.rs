@@ -48,6 +48,7 @@ pub use sp_runtime::BuildStorage;
 
 #[cfg(feature = "std")]
 pub use apis::RuntimeApi;
+pub use marketplace::benchmark_whitelist;
 
 /// Block number.
 pub type BlockNumber = u32;

@@ -53,8 +53,6 @@ pub trait WeightInfo {
 /// The measured weights, with the runtime's database weights.
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
-	/// Storage: `Consortium::Members` (r:1 w:0)
-	/// Proof: `Consortium::Members` (`max_values`: Some(1), `max_size`: Some(1025), added: 1520, mode: `MaxEncodedLen`)
 	/// Storage: `Consortium::PeerOwners` (r:4 w:0)
 	/// Proof: `Consortium::PeerOwners` (`max_values`: None, `max_size`: Some(115), added: 2590, mode: `MaxEncodedLen`)
 	/// Storage: `Consortium::ProposalCount` (r:1 w:1)
@@ -75,17 +73,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Consortium::Proposals` (`max_values`: None, `max_size`: Some(3147913), added: 3150388, mode: `MaxEncodedLen`)
 	/// Component `m` ranges over `[4, 31]`.
 	fn propose(m: u32, ) -> Weight {
-		// Proof size (bytes), measured: `530 + m * (66 ±0)`
+		// Proof size (bytes), measured: `303 + m * (34 ±0)`
 		// Proof size (bytes), worst case: `3151378`
-		// Fastest run: 96_843_000 picoseconds.
-		Weight::from_parts(100_463_167, 3151378)
-			// Standard error: 5_084
-			.saturating_add(Weight::from_parts(617_943, 0).saturating_mul(m.into()))
-			.saturating_add(T::DbWeight::get().reads(13))
+		// Fastest run: 92_427_000 picoseconds.
+		Weight::from_parts(120_284_701, 3151378)
+			// Standard error: 20_147
+			.saturating_add(Weight::from_parts(1_533_815, 0).saturating_mul(m.into()))
+			.saturating_add(T::DbWeight::get().reads(12))
 			.saturating_add(T::DbWeight::get().writes(6))
 	}
-	/// Storage: `Consortium::Members` (r:1 w:1)
-	/// Proof: `Consortium::Members` (`max_values`: Some(1), `max_size`: Some(1025), added: 1520, mode: `MaxEncodedLen`)
 	/// Storage: `Consortium::Proposals` (r:1 w:1)
 	/// Proof: `Consortium::Proposals` (`max_values`: None, `max_size`: Some(3147913), added: 3150388, mode: `MaxEncodedLen`)
 	/// Storage: `Consortium::CounterForProposals` (r:1 w:1)
@@ -102,14 +98,14 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Consortium::Hospitals` (`max_values`: None, `max_size`: Some(637), added: 3112, mode: `MaxEncodedLen`)
 	/// Component `m` ranges over `[4, 31]`.
 	fn vote(m: u32, ) -> Weight {
-		// Proof size (bytes), measured: `824 + m * (73 ±0)`
+		// Proof size (bytes), measured: `552 + m * (41 ±0)`
 		// Proof size (bytes), worst case: `3151378`
-		// Fastest run: 91_967_000 picoseconds.
-		Weight::from_parts(94_119_960, 3151378)
-			// Standard error: 6_011
-			.saturating_add(Weight::from_parts(758_463, 0).saturating_mul(m.into()))
-			.saturating_add(T::DbWeight::get().reads(10))
-			.saturating_add(T::DbWeight::get().writes(11))
+		// Fastest run: 91_566_000 picoseconds.
+		Weight::from_parts(94_024_411, 3151378)
+			// Standard error: 6_081
+			.saturating_add(Weight::from_parts(805_299, 0).saturating_mul(m.into()))
+			.saturating_add(T::DbWeight::get().reads(9))
+			.saturating_add(T::DbWeight::get().writes(10))
 	}
 	/// Storage: `Consortium::Proposals` (r:1 w:1)
 	/// Proof: `Consortium::Proposals` (`max_values`: None, `max_size`: Some(3147913), added: 3150388, mode: `MaxEncodedLen`)
@@ -122,10 +118,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	fn close() -> Weight {
-		// Proof size (bytes), measured: `846`
+		// Proof size (bytes), measured: `565`
 		// Proof size (bytes), worst case: `3151378`
-		// Fastest run: 61_421_000 picoseconds.
-		Weight::from_parts(66_098_000, 3151378)
+		// Fastest run: 59_298_000 picoseconds.
+		Weight::from_parts(65_347_000, 3151378)
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(5))
 	}
@@ -135,12 +131,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Consortium::PeerOwners` (`max_values`: None, `max_size`: Some(115), added: 2590, mode: `MaxEncodedLen`)
 	/// Component `p` ranges over `[1, 4]`.
 	fn update_hospital(p: u32, ) -> Weight {
-		// Proof size (bytes), measured: `573 + p * (84 ±0)`
+		// Proof size (bytes), measured: `337 + p * (84 ±0)`
 		// Proof size (bytes), worst case: `4102 + p * (2590 ±0)`
-		// Fastest run: 23_925_000 picoseconds.
-		Weight::from_parts(18_890_483, 4102)
-			// Standard error: 6_415
-			.saturating_add(Weight::from_parts(6_594_577, 0).saturating_mul(p.into()))
+		// Fastest run: 20_600_000 picoseconds.
+		Weight::from_parts(15_797_189, 4102)
+			// Standard error: 8_134
+			.saturating_add(Weight::from_parts(6_738_094, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -152,10 +148,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Consortium::PeerOwners` (r:1 w:2)
 	/// Proof: `Consortium::PeerOwners` (`max_values`: None, `max_size`: Some(115), added: 2590, mode: `MaxEncodedLen`)
 	fn update_regulator_peer() -> Weight {
-		// Proof size (bytes), measured: `532`
+		// Proof size (bytes), measured: `296`
 		// Proof size (bytes), worst case: `3645`
-		// Fastest run: 23_966_000 picoseconds.
-		Weight::from_parts(25_688_000, 3645)
+		// Fastest run: 20_811_000 picoseconds.
+		Weight::from_parts(22_644_000, 3645)
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(3))
 	}
@@ -164,8 +160,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn set_proposal_lifetime() -> Weight {
 		// Proof size (bytes), measured: `0`
 		// Proof size (bytes), worst case: `0`
-		// Fastest run: 4_586_000 picoseconds.
-		Weight::from_parts(5_248_000, 0)
+		// Fastest run: 4_707_000 picoseconds.
+		Weight::from_parts(5_338_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
 }
@@ -173,25 +169,25 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same measurements with RocksDB's database weights.
 impl WeightInfo for () {
 	fn propose(m: u32, ) -> Weight {
-		Weight::from_parts(100_463_167, 3151378)
-			.saturating_add(Weight::from_parts(617_943, 0).saturating_mul(m.into()))
-			.saturating_add(RocksDbWeight::get().reads(13))
+		Weight::from_parts(120_284_701, 3151378)
+			.saturating_add(Weight::from_parts(1_533_815, 0).saturating_mul(m.into()))
+			.saturating_add(RocksDbWeight::get().reads(12))
 			.saturating_add(RocksDbWeight::get().writes(6))
 	}
 	fn vote(m: u32, ) -> Weight {
-		Weight::from_parts(94_119_960, 3151378)
-			.saturating_add(Weight::from_parts(758_463, 0).saturating_mul(m.into()))
-			.saturating_add(RocksDbWeight::get().reads(10))
-			.saturating_add(RocksDbWeight::get().writes(11))
+		Weight::from_parts(94_024_411, 3151378)
+			.saturating_add(Weight::from_parts(805_299, 0).saturating_mul(m.into()))
+			.saturating_add(RocksDbWeight::get().reads(9))
+			.saturating_add(RocksDbWeight::get().writes(10))
 	}
 	fn close() -> Weight {
-		Weight::from_parts(66_098_000, 3151378)
+		Weight::from_parts(65_347_000, 3151378)
 			.saturating_add(RocksDbWeight::get().reads(5))
 			.saturating_add(RocksDbWeight::get().writes(5))
 	}
 	fn update_hospital(p: u32, ) -> Weight {
-		Weight::from_parts(18_890_483, 4102)
-			.saturating_add(Weight::from_parts(6_594_577, 0).saturating_mul(p.into()))
+		Weight::from_parts(15_797_189, 4102)
+			.saturating_add(Weight::from_parts(6_738_094, 0).saturating_mul(p.into()))
 			.saturating_add(RocksDbWeight::get().reads(1))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(RocksDbWeight::get().writes(1))
@@ -199,12 +195,12 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2590).saturating_mul(p.into()))
 	}
 	fn update_regulator_peer() -> Weight {
-		Weight::from_parts(25_688_000, 3645)
+		Weight::from_parts(22_644_000, 3645)
 			.saturating_add(RocksDbWeight::get().reads(2))
 			.saturating_add(RocksDbWeight::get().writes(3))
 	}
 	fn set_proposal_lifetime() -> Weight {
-		Weight::from_parts(5_248_000, 0)
+		Weight::from_parts(5_338_000, 0)
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 }

@@ -1,7 +1,7 @@
 //! Weights of `pallet_delivery`, measured on the MedLedger runtime by `scripts/bench-weights.sh`.
 //! Generated: do not edit; rerun the script after changing a call or its benchmark.
 //!
-//! Benchmarking CLI 64.0.0, 2026-11-29: 50 steps, 20 repeats,
+//! Benchmarking CLI 64.0.0, 2026-11-30: 50 steps, 20 repeats,
 //! wasm execution `Compiled`, database cache 1024 MiB.
 //! Machine: `vm`, CPU `AMD EPYC`.
 //!
@@ -56,8 +56,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn register_delivery_key() -> Weight {
 		// Proof size (bytes), measured: `114`
 		// Proof size (bytes), worst case: `3546`
-		// Fastest run: 47_701_000 picoseconds.
-		Weight::from_parts(69_823_000, 3546)
+		// Fastest run: 46_479_000 picoseconds.
+		Weight::from_parts(49_042_000, 3546)
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -66,21 +66,19 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn remove_delivery_key() -> Weight {
 		// Proof size (bytes), measured: `114`
 		// Proof size (bytes), worst case: `3546`
-		// Fastest run: 10_746_000 picoseconds.
-		Weight::from_parts(12_107_000, 3546)
+		// Fastest run: 9_705_000 picoseconds.
+		Weight::from_parts(10_796_000, 3546)
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
-	/// Storage: `Consortium::Members` (r:1 w:0)
-	/// Proof: `Consortium::Members` (`max_values`: Some(1), `max_size`: Some(1025), added: 1520, mode: `MaxEncodedLen`)
 	/// Storage: `Delivery::OcwDelegates` (r:1 w:1)
 	/// Proof: `Delivery::OcwDelegates` (`max_values`: None, `max_size`: Some(80), added: 2555, mode: `MaxEncodedLen`)
 	fn set_ocw_delegate() -> Weight {
-		// Proof size (bytes), measured: `498`
+		// Proof size (bytes), measured: `111`
 		// Proof size (bytes), worst case: `3545`
-		// Fastest run: 15_763_000 picoseconds.
-		Weight::from_parts(21_161_000, 3545)
-			.saturating_add(T::DbWeight::get().reads(2))
+		// Fastest run: 10_806_000 picoseconds.
+		Weight::from_parts(12_068_000, 3545)
+			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
 	/// Storage: `Delivery::OcwDelegates` (r:1 w:1)
@@ -88,8 +86,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn revoke_ocw_delegate() -> Weight {
 		// Proof size (bytes), measured: `111`
 		// Proof size (bytes), worst case: `3545`
-		// Fastest run: 10_595_000 picoseconds.
-		Weight::from_parts(11_978_000, 3545)
+		// Fastest run: 9_674_000 picoseconds.
+		Weight::from_parts(10_986_000, 3545)
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -98,22 +96,22 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same measurements with RocksDB's database weights.
 impl WeightInfo for () {
 	fn register_delivery_key() -> Weight {
-		Weight::from_parts(69_823_000, 3546)
+		Weight::from_parts(49_042_000, 3546)
 			.saturating_add(RocksDbWeight::get().reads(1))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn remove_delivery_key() -> Weight {
-		Weight::from_parts(12_107_000, 3546)
+		Weight::from_parts(10_796_000, 3546)
 			.saturating_add(RocksDbWeight::get().reads(1))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn set_ocw_delegate() -> Weight {
-		Weight::from_parts(21_161_000, 3545)
-			.saturating_add(RocksDbWeight::get().reads(2))
+		Weight::from_parts(12_068_000, 3545)
+			.saturating_add(RocksDbWeight::get().reads(1))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn revoke_ocw_delegate() -> Weight {
-		Weight::from_parts(11_978_000, 3545)
+		Weight::from_parts(10_986_000, 3545)
 			.saturating_add(RocksDbWeight::get().reads(1))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}

@@ -59,32 +59,24 @@ pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Listing::Listings` (r:1 w:1)
 	/// Proof: `Listing::Listings` (`max_values`: None, `max_size`: Some(1722), added: 4197, mode: `MaxEncodedLen`)
-	/// Storage: `Consortium::Members` (r:1 w:0)
-	/// Proof: `Consortium::Members` (`max_values`: Some(1), `max_size`: Some(1025), added: 1520, mode: `MaxEncodedLen`)
 	/// Storage: `Delivery::DeliveryKeys` (r:1 w:0)
 	/// Proof: `Delivery::DeliveryKeys` (`max_values`: None, `max_size`: Some(81), added: 2556, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
-	/// Storage: `Escrow::NextOrderId` (r:1 w:1)
-	/// Proof: `Escrow::NextOrderId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
-	/// Storage: UNKNOWN KEY `0x4d5309d7210a5168ac3dbb71356d11e4` (r:1 w:0)
-	/// Proof: UNKNOWN KEY `0x4d5309d7210a5168ac3dbb71356d11e4` (r:1 w:0)
 	/// Storage: `Escrow::Orders` (r:0 w:1)
 	/// Proof: `Escrow::Orders` (`max_values`: None, `max_size`: Some(350), added: 2825, mode: `MaxEncodedLen`)
 	/// Storage: `Escrow::PendingDeliveries` (r:0 w:1)
 	/// Proof: `Escrow::PendingDeliveries` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn buy() -> Weight {
-		// Proof size (bytes), measured: `802`
+		// Proof size (bytes), measured: `339`
 		// Proof size (bytes), worst case: `5187`
-		// Fastest run: 82_723_000 picoseconds.
-		Weight::from_parts(86_769_000, 5187)
-			.saturating_add(T::DbWeight::get().reads(6))
-			.saturating_add(T::DbWeight::get().writes(5))
+		// Fastest run: 68_712_000 picoseconds.
+		Weight::from_parts(75_261_000, 5187)
+			.saturating_add(T::DbWeight::get().reads(3))
+			.saturating_add(T::DbWeight::get().writes(4))
 	}
 	/// Storage: `Escrow::Orders` (r:1 w:1)
 	/// Proof: `Escrow::Orders` (`max_values`: None, `max_size`: Some(350), added: 2825, mode: `MaxEncodedLen`)
-	/// Storage: `Consortium::Members` (r:1 w:0)
-	/// Proof: `Consortium::Members` (`max_values`: Some(1), `max_size`: Some(1025), added: 1520, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	/// Storage: `Listing::Listings` (r:1 w:1)
@@ -96,11 +88,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Escrow::ReleaseQueue` (r:0 w:1)
 	/// Proof: `Escrow::ReleaseQueue` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
 	fn submit_receipt() -> Weight {
-		// Proof size (bytes), measured: `1015`
+		// Proof size (bytes), measured: `488`
 		// Proof size (bytes), worst case: `5187`
-		// Fastest run: 73_278_000 picoseconds.
-		Weight::from_parts(77_696_000, 5187)
-			.saturating_add(T::DbWeight::get().reads(5))
+		// Fastest run: 65_257_000 picoseconds.
+		Weight::from_parts(72_237_000, 5187)
+			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(6))
 	}
 	/// Storage: `Escrow::Orders` (r:1 w:1)
@@ -126,10 +118,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Revenue::PoolOrders` (r:0 w:1)
 	/// Proof: `Revenue::PoolOrders` (`max_values`: None, `max_size`: Some(92), added: 2567, mode: `MaxEncodedLen`)
 	fn confirm() -> Weight {
-		// Proof size (bytes), measured: `952`
+		// Proof size (bytes), measured: `816`
 		// Proof size (bytes), worst case: `8799`
-		// Fastest run: 186_737_000 picoseconds.
-		Weight::from_parts(192_706_000, 8799)
+		// Fastest run: 186_356_000 picoseconds.
+		Weight::from_parts(202_681_000, 8799)
 			.saturating_add(T::DbWeight::get().reads(13))
 			.saturating_add(T::DbWeight::get().writes(12))
 	}
@@ -164,17 +156,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Revenue::PoolOrders` (r:0 w:1)
 	/// Proof: `Revenue::PoolOrders` (`max_values`: None, `max_size`: Some(92), added: 2567, mode: `MaxEncodedLen`)
 	fn finalize() -> Weight {
-		// Proof size (bytes), measured: `1365`
+		// Proof size (bytes), measured: `925`
 		// Proof size (bytes), worst case: `3151378`
-		// Fastest run: 242_200_000 picoseconds.
-		Weight::from_parts(249_741_000, 3151378)
+		// Fastest run: 238_334_000 picoseconds.
+		Weight::from_parts(257_712_000, 3151378)
 			.saturating_add(T::DbWeight::get().reads(17))
 			.saturating_add(T::DbWeight::get().writes(16))
 	}
 	/// Storage: `Escrow::Orders` (r:1 w:1)
 	/// Proof: `Escrow::Orders` (`max_values`: None, `max_size`: Some(350), added: 2825, mode: `MaxEncodedLen`)
-	/// Storage: `Consortium::Members` (r:1 w:0)
-	/// Proof: `Consortium::Members` (`max_values`: Some(1), `max_size`: Some(1025), added: 1520, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	/// Storage: `Listing::Listings` (r:1 w:1)
@@ -182,11 +172,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Escrow::PendingDeliveries` (r:0 w:1)
 	/// Proof: `Escrow::PendingDeliveries` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn refund() -> Weight {
-		// Proof size (bytes), measured: `1015`
+		// Proof size (bytes), measured: `488`
 		// Proof size (bytes), worst case: `5187`
-		// Fastest run: 65_778_000 picoseconds.
-		Weight::from_parts(69_182_000, 5187)
-			.saturating_add(T::DbWeight::get().reads(4))
+		// Fastest run: 58_868_000 picoseconds.
+		Weight::from_parts(65_628_000, 5187)
+			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(4))
 	}
 	/// Storage: `Escrow::Orders` (r:1 w:1)
@@ -198,10 +188,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Escrow::PendingDeliveries` (r:0 w:1)
 	/// Proof: `Escrow::PendingDeliveries` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn decline() -> Weight {
-		// Proof size (bytes), measured: `628`
+		// Proof size (bytes), measured: `488`
 		// Proof size (bytes), worst case: `5187`
-		// Fastest run: 61_792_000 picoseconds.
-		Weight::from_parts(64_616_000, 5187)
+		// Fastest run: 60_049_000 picoseconds.
+		Weight::from_parts(66_198_000, 5187)
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(4))
 	}
@@ -217,18 +207,16 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Consortium::DisputeVotes` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
 	/// Storage: `Consortium::CounterForDisputeVotes` (r:1 w:1)
 	/// Proof: `Consortium::CounterForDisputeVotes` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
-	/// Storage: `Consortium::Members` (r:1 w:0)
-	/// Proof: `Consortium::Members` (`max_values`: Some(1), `max_size`: Some(1025), added: 1520, mode: `MaxEncodedLen`)
 	/// Storage: `Consortium::Proposals` (r:1 w:1)
 	/// Proof: `Consortium::Proposals` (`max_values`: None, `max_size`: Some(3147913), added: 3150388, mode: `MaxEncodedLen`)
 	/// Storage: `Consortium::CounterForProposals` (r:1 w:1)
 	/// Proof: `Consortium::CounterForProposals` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn dispute() -> Weight {
-		// Proof size (bytes), measured: `1105`
+		// Proof size (bytes), measured: `582`
 		// Proof size (bytes), worst case: `3151378`
-		// Fastest run: 90_083_000 picoseconds.
-		Weight::from_parts(93_529_000, 3151378)
-			.saturating_add(T::DbWeight::get().reads(9))
+		// Fastest run: 85_457_000 picoseconds.
+		Weight::from_parts(93_489_000, 3151378)
+			.saturating_add(T::DbWeight::get().reads(8))
 			.saturating_add(T::DbWeight::get().writes(7))
 	}
 	/// Storage: `Escrow::Orders` (r:1 w:1)
@@ -262,20 +250,20 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Revenue::PoolOrders` (r:0 w:1)
 	/// Proof: `Revenue::PoolOrders` (`max_values`: None, `max_size`: Some(92), added: 2567, mode: `MaxEncodedLen`)
 	fn resolve_dispute() -> Weight {
-		// Proof size (bytes), measured: `1365`
+		// Proof size (bytes), measured: `925`
 		// Proof size (bytes), worst case: `3151378`
-		// Fastest run: 238_604_000 picoseconds.
-		Weight::from_parts(246_345_000, 3151378)
+		// Fastest run: 234_888_000 picoseconds.
+		Weight::from_parts(282_580_000, 3151378)
 			.saturating_add(T::DbWeight::get().reads(17))
 			.saturating_add(T::DbWeight::get().writes(16))
 	}
 	/// Storage: `Escrow::ReleaseQueueBounds` (r:1 w:1)
 	/// Proof: `Escrow::ReleaseQueueBounds` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
 	fn auto_release_base() -> Weight {
-		// Proof size (bytes), measured: `6`
+		// Proof size (bytes), measured: `0`
 		// Proof size (bytes), worst case: `1501`
-		// Fastest run: 2_714_000 picoseconds.
-		Weight::from_parts(2_974_000, 1501)
+		// Fastest run: 1_272_000 picoseconds.
+		Weight::from_parts(1_452_000, 1501)
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -306,10 +294,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Revenue::PoolOrders` (r:0 w:1)
 	/// Proof: `Revenue::PoolOrders` (`max_values`: None, `max_size`: Some(92), added: 2567, mode: `MaxEncodedLen`)
 	fn auto_release_entry() -> Weight {
-		// Proof size (bytes), measured: `967`
+		// Proof size (bytes), measured: `831`
 		// Proof size (bytes), worst case: `8799`
-		// Fastest run: 191_975_000 picoseconds.
-		Weight::from_parts(198_455_000, 8799)
+		// Fastest run: 190_563_000 picoseconds.
+		Weight::from_parts(207_148_000, 8799)
 			.saturating_add(T::DbWeight::get().reads(15))
 			.saturating_add(T::DbWeight::get().writes(14))
 	}
@@ -318,52 +306,52 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same measurements with RocksDB's database weights.
 impl WeightInfo for () {
 	fn buy() -> Weight {
-		Weight::from_parts(86_769_000, 5187)
-			.saturating_add(RocksDbWeight::get().reads(6))
-			.saturating_add(RocksDbWeight::get().writes(5))
+		Weight::from_parts(75_261_000, 5187)
+			.saturating_add(RocksDbWeight::get().reads(3))
+			.saturating_add(RocksDbWeight::get().writes(4))
 	}
 	fn submit_receipt() -> Weight {
-		Weight::from_parts(77_696_000, 5187)
-			.saturating_add(RocksDbWeight::get().reads(5))
+		Weight::from_parts(72_237_000, 5187)
+			.saturating_add(RocksDbWeight::get().reads(4))
 			.saturating_add(RocksDbWeight::get().writes(6))
 	}
 	fn confirm() -> Weight {
-		Weight::from_parts(192_706_000, 8799)
+		Weight::from_parts(202_681_000, 8799)
 			.saturating_add(RocksDbWeight::get().reads(13))
 			.saturating_add(RocksDbWeight::get().writes(12))
 	}
 	fn finalize() -> Weight {
-		Weight::from_parts(249_741_000, 3151378)
+		Weight::from_parts(257_712_000, 3151378)
 			.saturating_add(RocksDbWeight::get().reads(17))
 			.saturating_add(RocksDbWeight::get().writes(16))
 	}
 	fn refund() -> Weight {
-		Weight::from_parts(69_182_000, 5187)
-			.saturating_add(RocksDbWeight::get().reads(4))
+		Weight::from_parts(65_628_000, 5187)
+			.saturating_add(RocksDbWeight::get().reads(3))
 			.saturating_add(RocksDbWeight::get().writes(4))
 	}
 	fn decline() -> Weight {
-		Weight::from_parts(64_616_000, 5187)
+		Weight::from_parts(66_198_000, 5187)
 			.saturating_add(RocksDbWeight::get().reads(3))
 			.saturating_add(RocksDbWeight::get().writes(4))
 	}
 	fn dispute() -> Weight {
-		Weight::from_parts(93_529_000, 3151378)
-			.saturating_add(RocksDbWeight::get().reads(9))
+		Weight::from_parts(93_489_000, 3151378)
+			.saturating_add(RocksDbWeight::get().reads(8))
 			.saturating_add(RocksDbWeight::get().writes(7))
 	}
 	fn resolve_dispute() -> Weight {
-		Weight::from_parts(246_345_000, 3151378)
+		Weight::from_parts(282_580_000, 3151378)
 			.saturating_add(RocksDbWeight::get().reads(17))
 			.saturating_add(RocksDbWeight::get().writes(16))
 	}
 	fn auto_release_base() -> Weight {
-		Weight::from_parts(2_974_000, 1501)
+		Weight::from_parts(1_452_000, 1501)
 			.saturating_add(RocksDbWeight::get().reads(1))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn auto_release_entry() -> Weight {
-		Weight::from_parts(198_455_000, 8799)
+		Weight::from_parts(207_148_000, 8799)
 			.saturating_add(RocksDbWeight::get().reads(15))
 			.saturating_add(RocksDbWeight::get().writes(14))
 	}

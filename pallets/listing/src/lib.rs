@@ -57,8 +57,11 @@ pub trait ListingRegistry<AccountId, Balance> {
     /// The terms of listing `id`, if it exists (closed listings included, `active == false`).
     fn listing_terms(id: ListingId) -> Option<ListingTerms<AccountId, Balance>>;
 
-    /// An order was placed on listing `id`: keep it stored until that order is delivered.
-    fn order_placed(id: ListingId);
+    /// An order is placed on listing `id`: keep the listing stored until that order is
+    /// delivered, and return the terms it is placed under (`None` if there is no listing).
+    /// The caller checks the terms and fails its call if they refuse the order, which undoes
+    /// this. One read and one write of the listing serve both.
+    fn order_placed(id: ListingId) -> Option<ListingTerms<AccountId, Balance>>;
 
     /// An order on listing `id` was delivered, declined or refunded: a closed listing with no
     /// more orders awaiting delivery is removed and its deposit returned.
@@ -453,19 +456,15 @@ pub mod pallet {
 
     impl<T: Config> ListingRegistry<T::AccountId, T::Balance> for Pallet<T> {
         fn listing_terms(id: ListingId) -> Option<ListingTerms<T::AccountId, T::Balance>> {
-            Listings::<T>::get(id).map(|listing| ListingTerms {
-                custodian: listing.custodian,
-                version: listing.version,
-                active: listing.active,
-                purpose: listing.description.purpose,
-                pricing: listing.pricing,
-            })
+            Listings::<T>::get(id).map(|listing| listing.terms())
         }
 
-        fn order_placed(id: ListingId) {
-            Listings::<T>::mutate_extant(id, |listing| {
-                listing.awaiting_delivery = listing.awaiting_delivery.saturating_add(1)
-            });
+        fn order_placed(id: ListingId) -> Option<ListingTerms<T::AccountId, T::Balance>> {
+            let mut listing = Listings::<T>::get(id)?;
+            listing.awaiting_delivery = listing.awaiting_delivery.saturating_add(1);
+            let terms = listing.terms();
+            Listings::<T>::insert(id, listing);
+            Some(terms)
         }
 
         fn delivery_ended(id: ListingId) {

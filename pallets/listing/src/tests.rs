@@ -567,17 +567,19 @@ fn a_removed_member_can_still_close_its_listing() {
 fn listing_terms_reports_what_an_order_needs() {
     run_test(|| {
         let id = create_default_listing(HOSPITAL);
-        assert_eq!(
-            Listing::listing_terms(id),
-            Some(ListingTerms {
-                custodian: HOSPITAL,
-                version: 1,
-                active: true,
-                purpose: Purpose::Research,
-                pricing: per_record(10, 1_000),
-            })
-        );
-        Listing::order_placed(id);
+        let terms = ListingTerms {
+            custodian: HOSPITAL,
+            version: 1,
+            active: true,
+            purpose: Purpose::Research,
+            pricing: per_record(10, 1_000),
+        };
+        assert_eq!(Listing::listing_terms(id), Some(terms.clone()));
+        // Placing an order answers the same terms and counts the order.
+        assert_eq!(Listing::order_placed(id), Some(terms));
+        assert_eq!(Listings::<Test>::get(id).unwrap().awaiting_delivery, 1);
+        assert_eq!(Listing::order_placed(id + 1), None);
+        assert!(!Listings::<Test>::contains_key(id + 1));
         assert_ok!(Listing::close_listing(RuntimeOrigin::signed(HOSPITAL), id));
         assert_eq!(Listing::listing_terms(id).map(|t| t.active), Some(false));
         assert_eq!(Listing::listing_terms(id + 1), None);

@@ -173,6 +173,23 @@ where
     pub awaiting_delivery: u32,
 }
 
+impl<AccountId, Balance, MaxSummaryLen: Get<u32>> Listing<AccountId, Balance, MaxSummaryLen>
+where
+    AccountId: Clone + PartialEq + Eq + core::fmt::Debug,
+    Balance: Clone + PartialEq + Eq + core::fmt::Debug,
+{
+    /// What an order placed on this listing now agrees to.
+    pub fn terms(&self) -> ListingTerms<AccountId, Balance> {
+        ListingTerms {
+            custodian: self.custodian.clone(),
+            version: self.version,
+            active: self.active,
+            purpose: self.description.purpose,
+            pricing: self.pricing.clone(),
+        }
+    }
+}
+
 /// What a buyer's order needs to know about a listing.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct ListingTerms<AccountId, Balance> {

@@ -1,7 +1,7 @@
 //! Weights of `pallet_listing`, measured on the MedLedger runtime by `scripts/bench-weights.sh`.
 //! Generated: do not edit; rerun the script after changing a call or its benchmark.
 //!
-//! Benchmarking CLI 64.0.0, 2026-11-29: 50 steps, 20 repeats,
+//! Benchmarking CLI 64.0.0, 2026-11-30: 50 steps, 20 repeats,
 //! wasm execution `Compiled`, database cache 1024 MiB.
 //! Machine: `vm`, CPU `AMD EPYC`.
 //!
@@ -50,8 +50,6 @@ pub trait WeightInfo {
 /// The measured weights, with the runtime's database weights.
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
-	/// Storage: `Consortium::Members` (r:1 w:0)
-	/// Proof: `Consortium::Members` (`max_values`: Some(1), `max_size`: Some(1025), added: 1520, mode: `MaxEncodedLen`)
 	/// Storage: `Listing::NextListingId` (r:1 w:1)
 	/// Proof: `Listing::NextListingId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Listing::ActiveListingCount` (r:1 w:1)
@@ -61,29 +59,29 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Listing::Listings` (r:0 w:1)
 	/// Proof: `Listing::Listings` (`max_values`: None, `max_size`: Some(1722), added: 4197, mode: `MaxEncodedLen`)
 	/// Component `s` ranges over `[0, 512]`.
-	fn create_listing(_s: u32, ) -> Weight {
-		// Proof size (bytes), measured: `393`
+	fn create_listing(s: u32, ) -> Weight {
+		// Proof size (bytes), measured: `0`
 		// Proof size (bytes), worst case: `3622`
-		// Fastest run: 59_068_000 picoseconds.
-		Weight::from_parts(77_879_535, 3622)
-			.saturating_add(T::DbWeight::get().reads(4))
+		// Fastest run: 53_149_000 picoseconds.
+		Weight::from_parts(57_848_473, 3622)
+			// Standard error: 71
+			.saturating_add(Weight::from_parts(1_544, 0).saturating_mul(s.into()))
+			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(4))
 	}
 	/// Storage: `Listing::Listings` (r:1 w:1)
 	/// Proof: `Listing::Listings` (`max_values`: None, `max_size`: Some(1722), added: 4197, mode: `MaxEncodedLen`)
-	/// Storage: `Consortium::Members` (r:1 w:0)
-	/// Proof: `Consortium::Members` (`max_values`: Some(1), `max_size`: Some(1025), added: 1520, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	/// Component `s` ranges over `[0, 512]`.
 	fn update_listing(s: u32, ) -> Weight {
-		// Proof size (bytes), measured: `682`
+		// Proof size (bytes), measured: `225`
 		// Proof size (bytes), worst case: `5187`
-		// Fastest run: 43_064_000 picoseconds.
-		Weight::from_parts(68_489_620, 5187)
-			// Standard error: 249
-			.saturating_add(Weight::from_parts(5_243, 0).saturating_mul(s.into()))
-			.saturating_add(T::DbWeight::get().reads(3))
+		// Fastest run: 38_137_000 picoseconds.
+		Weight::from_parts(62_890_864, 5187)
+			// Standard error: 236
+			.saturating_add(Weight::from_parts(6_789, 0).saturating_mul(s.into()))
+			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(2))
 	}
 	/// Storage: `Listing::Listings` (r:1 w:1)
@@ -93,10 +91,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	fn close_listing() -> Weight {
-		// Proof size (bytes), measured: `295`
+		// Proof size (bytes), measured: `225`
 		// Proof size (bytes), worst case: `5187`
-		// Fastest run: 50_565_000 picoseconds.
-		Weight::from_parts(55_653_000, 5187)
+		// Fastest run: 49_163_000 picoseconds.
+		Weight::from_parts(53_590_000, 5187)
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(3))
 	}
@@ -104,19 +102,20 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 
 /// The same measurements with RocksDB's database weights.
 impl WeightInfo for () {
-	fn create_listing(_s: u32, ) -> Weight {
-		Weight::from_parts(77_879_535, 3622)
-			.saturating_add(RocksDbWeight::get().reads(4))
+	fn create_listing(s: u32, ) -> Weight {
+		Weight::from_parts(57_848_473, 3622)
+			.saturating_add(Weight::from_parts(1_544, 0).saturating_mul(s.into()))
+			.saturating_add(RocksDbWeight::get().reads(3))
 			.saturating_add(RocksDbWeight::get().writes(4))
 	}
 	fn update_listing(s: u32, ) -> Weight {
-		Weight::from_parts(68_489_620, 5187)
-			.saturating_add(Weight::from_parts(5_243, 0).saturating_mul(s.into()))
-			.saturating_add(RocksDbWeight::get().reads(3))
+		Weight::from_parts(62_890_864, 5187)
+			.saturating_add(Weight::from_parts(6_789, 0).saturating_mul(s.into()))
+			.saturating_add(RocksDbWeight::get().reads(2))
 			.saturating_add(RocksDbWeight::get().writes(2))
 	}
 	fn close_listing() -> Weight {
-		Weight::from_parts(55_653_000, 5187)
+		Weight::from_parts(53_590_000, 5187)
 			.saturating_add(RocksDbWeight::get().reads(3))
 			.saturating_add(RocksDbWeight::get().writes(3))
 	}

@@ -1,7 +1,7 @@
 //! Weights of `pallet_ownership`, measured on the MedLedger runtime by `scripts/bench-weights.sh`.
 //! Generated: do not edit; rerun the script after changing a call or its benchmark.
 //!
-//! Benchmarking CLI 64.0.0, 2026-11-29: 50 steps, 20 repeats,
+//! Benchmarking CLI 64.0.0, 2026-11-30: 50 steps, 20 repeats,
 //! wasm execution `Compiled`, database cache 1024 MiB.
 //! Machine: `vm`, CPU `AMD EPYC`.
 //!
@@ -52,8 +52,6 @@ pub trait WeightInfo {
 /// The measured weights, with the runtime's database weights.
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
-	/// Storage: `Consortium::Members` (r:1 w:0)
-	/// Proof: `Consortium::Members` (`max_values`: Some(1), `max_size`: Some(1025), added: 1520, mode: `MaxEncodedLen`)
 	/// Storage: `Ownership::Enrolments` (r:1 w:1)
 	/// Proof: `Ownership::Enrolments` (`max_values`: None, `max_size`: Some(116), added: 2591, mode: `MaxEncodedLen`)
 	/// Storage: `Ownership::EnrolmentCount` (r:1 w:1)
@@ -67,11 +65,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Ownership::AccountRefs` (r:1 w:1)
 	/// Proof: `Ownership::AccountRefs` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	fn enrol() -> Weight {
-		// Proof size (bytes), measured: `625`
+		// Proof size (bytes), measured: `238`
 		// Proof size (bytes), worst case: `6196`
-		// Fastest run: 132_156_000 picoseconds.
-		Weight::from_parts(153_959_000, 6196)
-			.saturating_add(T::DbWeight::get().reads(8))
+		// Fastest run: 127_048_000 picoseconds.
+		Weight::from_parts(145_576_000, 6196)
+			.saturating_add(T::DbWeight::get().reads(7))
 			.saturating_add(T::DbWeight::get().writes(6))
 	}
 	/// Storage: `Ownership::Enrolments` (r:1 w:1)
@@ -93,15 +91,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Consent::ConsentCalls` (r:0 w:1)
 	/// Proof: `Consent::ConsentCalls` (`max_values`: None, `max_size`: Some(129), added: 2604, mode: `MaxEncodedLen`)
 	fn end_enrolment() -> Weight {
-		// Proof size (bytes), measured: `672`
+		// Proof size (bytes), measured: `671`
 		// Proof size (bytes), worst case: `9211`
-		// Fastest run: 77_626_000 picoseconds.
-		Weight::from_parts(102_151_000, 9211)
+		// Fastest run: 80_119_000 picoseconds.
+		Weight::from_parts(111_656_000, 9211)
 			.saturating_add(T::DbWeight::get().reads(8))
 			.saturating_add(T::DbWeight::get().writes(9))
 	}
-	/// Storage: `Consortium::Members` (r:1 w:0)
-	/// Proof: `Consortium::Members` (`max_values`: Some(1), `max_size`: Some(1025), added: 1520, mode: `MaxEncodedLen`)
 	/// Storage: `Ownership::Records` (r:999 w:999)
 	/// Proof: `Ownership::Records` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	/// Storage: `Ownership::Enrolments` (r:999 w:0)
@@ -112,13 +108,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Ownership::OwnerRecords` (`max_values`: None, `max_size`: Some(96), added: 2571, mode: `MaxEncodedLen`)
 	/// Component `n` ranges over `[1, 1000]`.
 	fn register_records(n: u32, ) -> Weight {
-		// Proof size (bytes), measured: `551 + n * (122 ±0)`
-		// Proof size (bytes), worst case: `2510 + n * (2632 ±0)`
-		// Fastest run: 46_619_000 picoseconds.
-		Weight::from_parts(54_871_000, 2510)
-			// Standard error: 175_609
-			.saturating_add(Weight::from_parts(22_783_222, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(1))
+		// Proof size (bytes), measured: `164 + n * (122 ±0)`
+		// Proof size (bytes), worst case: `990 + n * (2632 ±0)`
+		// Fastest run: 24_406_000 picoseconds.
+		Weight::from_parts(25_277_000, 990)
+			// Standard error: 166_614
+			.saturating_add(Weight::from_parts(21_177_389, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 2632).saturating_mul(n.into()))
@@ -128,8 +123,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn request_erasure() -> Weight {
 		// Proof size (bytes), measured: `283`
 		// Proof size (bytes), worst case: `3622`
-		// Fastest run: 14_802_000 picoseconds.
-		Weight::from_parts(16_545_000, 3622)
+		// Fastest run: 13_801_000 picoseconds.
+		Weight::from_parts(15_503_000, 3622)
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -144,8 +139,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn confirm_erasure() -> Weight {
 		// Proof size (bytes), measured: `406`
 		// Proof size (bytes), worst case: `3622`
-		// Fastest run: 25_157_000 picoseconds.
-		Weight::from_parts(27_841_000, 3622)
+		// Fastest run: 23_926_000 picoseconds.
+		Weight::from_parts(38_958_000, 3622)
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(3))
 	}
@@ -154,30 +149,29 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same measurements with RocksDB's database weights.
 impl WeightInfo for () {
 	fn enrol() -> Weight {
-		Weight::from_parts(153_959_000, 6196)
-			.saturating_add(RocksDbWeight::get().reads(8))
+		Weight::from_parts(145_576_000, 6196)
+			.saturating_add(RocksDbWeight::get().reads(7))
 			.saturating_add(RocksDbWeight::get().writes(6))
 	}
 	fn end_enrolment() -> Weight {
-		Weight::from_parts(102_151_000, 9211)
+		Weight::from_parts(111_656_000, 9211)
 			.saturating_add(RocksDbWeight::get().reads(8))
 			.saturating_add(RocksDbWeight::get().writes(9))
 	}
 	fn register_records(n: u32, ) -> Weight {
-		Weight::from_parts(54_871_000, 2510)
-			.saturating_add(Weight::from_parts(22_783_222, 0).saturating_mul(n.into()))
-			.saturating_add(RocksDbWeight::get().reads(1))
+		Weight::from_parts(25_277_000, 990)
+			.saturating_add(Weight::from_parts(21_177_389, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes((3_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 2632).saturating_mul(n.into()))
 	}
 	fn request_erasure() -> Weight {
-		Weight::from_parts(16_545_000, 3622)
+		Weight::from_parts(15_503_000, 3622)
 			.saturating_add(RocksDbWeight::get().reads(1))
 			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn confirm_erasure() -> Weight {
-		Weight::from_parts(27_841_000, 3622)
+		Weight::from_parts(38_958_000, 3622)
 			.saturating_add(RocksDbWeight::get().reads(3))
 			.saturating_add(RocksDbWeight::get().writes(3))
 	}
