@@ -307,8 +307,14 @@ where
             crate::delivery::insert_dev_delivery_key(&keystore_container.keystore(), seed)
                 .map_err(ServiceError::Other)?;
         }
-        crate::delivery::start(&task_manager, client.clone(), backend.clone(), settings)
-            .map_err(ServiceError::Other)?;
+        crate::delivery::start(
+            &task_manager,
+            client.clone(),
+            sync_service.clone(),
+            backend.clone(),
+            settings,
+        )
+        .map_err(ServiceError::Other)?;
     }
 
     let role = config.role;

@@ -231,7 +231,8 @@ fn the_values_benchmarks_leave_out_are_paid_once_per_block() {
     shared.sort();
     assert_eq!(left_out, shared);
 
-    // Three reads, and one write: only the order counter is written by calls.
+    // Three reads, and the order counter's write; the member list changes only by a vote,
+    // which pays its write (pallets/consortium's tests).
     let db = <Runtime as frame_system::Config>::DbWeight::get();
     let paid = <pallet_consortium::Pallet<Runtime> as Hooks<u32>>::on_initialize(1)
         + <pallet_escrow::Pallet<Runtime> as Hooks<u32>>::on_initialize(1);

@@ -29,6 +29,7 @@ use pallet_escrow::{
 use sc_client_api::Backend;
 use sc_service::TaskManager;
 use sp_blockchain::HeaderBackend;
+use sp_consensus::SyncOracle;
 use sp_core::{
     offchain::{OffchainStorage, STORAGE_PREFIX},
     H256,
@@ -115,6 +116,7 @@ pub fn insert_dev_delivery_key(keystore: &KeystorePtr, seed: &str) -> Result<(),
 pub fn start<B>(
     task_manager: &TaskManager,
     client: Arc<FullClient>,
+    sync: Arc<dyn SyncOracle + Send + Sync>,
     backend: Arc<B>,
     settings: DeliverySettings,
 ) -> Result<(), String>
@@ -130,7 +132,7 @@ where
     let settings = Arc::new(settings);
 
     let lookup_db = offchain_db.clone();
-    let worker = worker::DeliveryWorker::new(client.clone(), offchain_db, settings.clone());
+    let worker = worker::DeliveryWorker::new(client.clone(), sync, offchain_db, settings.clone());
     task_manager.spawn_handle().spawn_blocking(
         "medledger-delivery",
         Some("delivery"),

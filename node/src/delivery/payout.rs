@@ -32,7 +32,7 @@ use sp_core::{
     H256,
 };
 
-use super::worker::{parse_h256, read_opening, write_synced};
+use super::worker::{parse_h256, read_opening, sync_dir, write_synced};
 
 pub use medledger_audit::{BookEntry, BookLeaf, BookOrder, PayoutBook, BOOK_FORMAT};
 
@@ -193,6 +193,7 @@ fn keep_book(
     let partial = path.with_extension("json.partial");
     write_synced(&partial, &json)?;
     fs::rename(&partial, &path).map_err(|e| format!("keeping {}: {e}", path.display()))?;
+    sync_dir(&dir)?;
     Ok(outcome)
 }
 

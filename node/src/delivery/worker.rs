@@ -43,6 +43,7 @@ use pallet_escrow::{
 use sc_client_api::{BlockchainEvents, StorageProvider};
 use sp_api::ProvideRuntimeApi;
 use sp_blockchain::HeaderBackend;
+use sp_consensus::SyncOracle;
 use sp_core::{
     crypto::Ss58Codec,
     offchain::{OffchainStorage, STORAGE_PREFIX},
@@ -111,41 +112,64 @@ pub fn order_at(
 /// The native delivery worker of one node.
 pub struct DeliveryWorker<S> {
     client: Arc<FullClient>,
+    /// Whether the node is catching up with the network.
+    sync: Arc<dyn SyncOracle + Send + Sync>,
     offchain_db: S,
     settings: Arc<DeliverySettings>,
-    /// The last error of each order, so a failure retried every block is logged once.
-    last_errors: HashMap<u64, String>,
+    /// Orders that failed, and when to try them again.
+    retries: Retries,
     /// Builds the payout books of the hospital's ended epochs.
     payouts: super::payout::PayoutWorker<S>,
 }
 
 impl<S: OffchainStorage> DeliveryWorker<S> {
-    pub fn new(client: Arc<FullClient>, offchain_db: S, settings: Arc<DeliverySettings>) -> Self {
+    pub fn new(
+        client: Arc<FullClient>,
+        sync: Arc<dyn SyncOracle + Send + Sync>,
+        offchain_db: S,
+        settings: Arc<DeliverySettings>,
+    ) -> Self {
         Self {
             client,
+            sync,
             payouts: super::payout::PayoutWorker::new(
                 offchain_db.clone(),
                 settings.delivery_dir.clone(),
             ),
             offchain_db,
             settings,
-            last_errors: HashMap::new(),
+            retries: Retries::default(),
         }
     }
 
     /// Runs until the node stops: payout books once at start, then deliveries and books at
     /// every finality notification. Deliveries wait for the first block finalized while this
     /// node runs: the finalized block it has at start is the one it had when it stopped, and
-    /// consent checked there would miss a revocation made while it was down. Each delivery
-    /// acts on the newest finalized block, not on the notification's (which may lag).
+    /// consent checked there would miss a revocation made while it was down. Nor does a node
+    /// deliver or build payout books while it catches up with the network (major sync): the
+    /// blocks it finalizes then are long past, and so is their consent. Each delivery acts on
+    /// the newest finalized block, not on the notification's (which may lag).
     pub async fn run(mut self) {
         if let Err(error) = self.remove_unfinished_work() {
             log::error!(target: "medledger::delivery", "{error}");
         }
         let mut finality = self.client.finality_notification_stream();
         self.payouts.build_published_books();
+        let mut waited_for_sync = false;
         while finality.next().await.is_some() {
-            self.deliver_published_jobs(self.client.info().finalized_hash);
+            if self.sync.is_major_syncing() {
+                if !waited_for_sync {
+                    log::info!(
+                        target: "medledger::delivery",
+                        "catching up with the network: deliveries wait until it is done"
+                    );
+                    waited_for_sync = true;
+                }
+                continue;
+            }
+            waited_for_sync = false;
+            let info = self.client.info();
+            self.deliver_published_jobs(info.finalized_hash, info.finalized_number);
             self.payouts.build_published_books();
         }
     }
@@ -170,7 +194,7 @@ impl<S: OffchainStorage> DeliveryWorker<S> {
         Ok(())
     }
 
-    fn deliver_published_jobs(&mut self, finalized: Hash) {
+    fn deliver_published_jobs(&mut self, finalized: Hash, number: BlockNumber) {
         let Some(jobs) = self
             .offchain_db
             .get(STORAGE_PREFIX, JOBS_KEY)
@@ -178,25 +202,27 @@ impl<S: OffchainStorage> DeliveryWorker<S> {
         else {
             return;
         };
+        self.retries.keep_only(&jobs.orders);
         for order in jobs.orders {
             let key = outcome_key(order);
-            if self.offchain_db.get(STORAGE_PREFIX, &key).is_some() {
+            if self.offchain_db.get(STORAGE_PREFIX, &key).is_some()
+                || !self.retries.due(order, number)
+            {
                 continue;
             }
             match self.deliver(order, finalized) {
                 Ok(Some(outcome)) => {
-                    self.last_errors.remove(&order);
+                    self.retries.succeeded(order);
                     self.offchain_db
                         .set(STORAGE_PREFIX, &key, &outcome.encode());
                 }
-                Ok(None) => {}
+                Ok(None) => self.retries.succeeded(order),
                 Err(error) => {
-                    if self.last_errors.get(&order) != Some(&error) {
+                    if let Some(delay) = self.retries.failed(order, number, &error) {
                         log::error!(
                             target: "medledger::delivery",
-                            "order {order} not delivered yet: {error} (retrying at every finalized block)"
+                            "order {order} not delivered yet: {error} (next attempt in {delay} finalized blocks; the wait doubles up to {MAX_RETRY_BLOCKS})"
                         );
-                        self.last_errors.insert(order, error);
                     }
                 }
             }
@@ -401,6 +427,8 @@ impl<S: OffchainStorage> DeliveryWorker<S> {
             .map_err(|e| format!("keeping the opening: {e}"))?;
         fs::rename(&sealed_work, sealed_path(dir, order))
             .map_err(|e| format!("keeping the sealed file: {e}"))?;
+        // The renames reach the disk before the outcome is recorded (and the receipt sent).
+        sync_dir(dir)?;
         crash_point("kept");
         log::info!(
             target: "medledger::delivery",
@@ -409,6 +437,58 @@ impl<S: OffchainStorage> DeliveryWorker<S> {
             opening.size
         );
         outcome_of(&opening)
+    }
+}
+
+/// The longest wait, in finalized blocks (about 3 minutes), between two attempts at an order.
+const MAX_RETRY_BLOCKS: BlockNumber = 64;
+
+/// When each order that failed may be tried again: after 1, 2, 4, … finalized blocks, up to
+/// [`MAX_RETRY_BLOCKS`]. An order that cannot be delivered yet (more qualifying records than
+/// its maximum, an unreadable store) is then not selected and de-identified again at every
+/// block, and one that failed for a moment is soon retried.
+#[derive(Default)]
+struct Retries(HashMap<u64, Retry>);
+
+struct Retry {
+    error: String,
+    delay: BlockNumber,
+    next: BlockNumber,
+}
+
+impl Retries {
+    /// Whether `order` may be tried at finalized block `now`.
+    fn due(&self, order: u64, now: BlockNumber) -> bool {
+        self.0.get(&order).is_none_or(|retry| now >= retry.next)
+    }
+
+    /// Records a failure at `now`: the wait doubles while the error stays the same, and
+    /// starts again at one block when it changes (something changed; it may soon pass).
+    /// Returns the wait if the error is new (it is worth a log line), else `None`.
+    fn failed(&mut self, order: u64, now: BlockNumber, error: &str) -> Option<BlockNumber> {
+        let retry = self.0.entry(order).or_insert(Retry {
+            error: String::new(),
+            delay: 0,
+            next: now,
+        });
+        let new_error = retry.error != error;
+        retry.delay = if new_error {
+            retry.error = error.to_string();
+            1
+        } else {
+            retry.delay.saturating_mul(2).min(MAX_RETRY_BLOCKS)
+        };
+        retry.next = now.saturating_add(retry.delay);
+        new_error.then_some(retry.delay)
+    }
+
+    fn succeeded(&mut self, order: u64) {
+        self.0.remove(&order);
+    }
+
+    /// Forgets the orders that are no longer waiting for delivery.
+    fn keep_only(&mut self, waiting: &[u64]) {
+        self.0.retain(|order, _| waiting.contains(order));
     }
 }
 
@@ -603,6 +683,13 @@ fn write_tar(folder: &Path, archive: &Path) -> Result<(), String> {
         .map_err(|e| format!("writing {}: {e}", archive.display()))
 }
 
+/// Makes the entries of `dir` (files renamed into it) durable.
+pub fn sync_dir(dir: &Path) -> Result<(), String> {
+    fs::File::open(dir)
+        .and_then(|folder| folder.sync_all())
+        .map_err(|e| format!("syncing {}: {e}", dir.display()))
+}
+
 pub fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), String> {
     use std::io::Write;
     let mut file =
@@ -634,6 +721,43 @@ mod tests {
         fs::remove_file(sealed_path(dir, 5)).unwrap();
         remove_unreceipted_files(dir, 5).unwrap();
         assert!(!opening_path(dir, 5).exists());
+    }
+
+    #[test]
+    fn a_failing_order_is_retried_ever_less_often_and_a_new_error_is_reported() {
+        let mut retries = Retries::default();
+        let (order, other) = (7, 8);
+        assert!(retries.due(order, 100));
+        // Attempts at 100, 101, 103, 107, … : waits of 1, 2, 4, … blocks, at most 64.
+        let mut attempts = Vec::new();
+        let mut reported = Vec::new();
+        for now in 100..400 {
+            if retries.due(order, now) {
+                attempts.push(now);
+                reported.push(retries.failed(order, now, "too many records"));
+            }
+        }
+        assert_eq!(attempts, [100, 101, 103, 107, 115, 131, 163, 227, 291, 355]);
+        assert_eq!(reported[0], Some(1), "the first failure is reported");
+        assert!(
+            reported[1..].iter().all(Option::is_none),
+            "the same error is not"
+        );
+        // Another error is reported, and the waits start again from one block.
+        assert_eq!(retries.failed(order, 355, "store unreadable"), Some(1));
+        assert!(!retries.due(order, 355));
+        assert!(retries.due(order, 356));
+        assert_eq!(retries.failed(order, 356, "store unreadable"), None);
+        // Other orders are unaffected, and success forgets the order.
+        assert!(retries.due(other, 357));
+        assert!(!retries.due(order, 357));
+        retries.succeeded(order);
+        assert!(retries.due(order, 357));
+        // An order no longer waiting is forgotten.
+        retries.failed(other, 357, "too many records");
+        assert!(!retries.due(other, 357));
+        retries.keep_only(&[order]);
+        assert!(retries.due(other, 357));
     }
 
     #[test]

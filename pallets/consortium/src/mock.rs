@@ -19,6 +19,8 @@ frame_support::construct_runtime!(
 #[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
 impl frame_system::Config for Test {
     type Block = Block;
+    // Storage accesses have a price, so tests can see who pays for them.
+    type DbWeight = frame_support::weights::constants::RocksDbWeight;
     type AccountData = pallet_balances::AccountData<u64>;
 }
 

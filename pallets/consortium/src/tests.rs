@@ -660,6 +660,42 @@ fn dispute_goes_to_the_custodian_when_the_buyer_cannot_win() {
 }
 
 #[test]
+fn the_member_list_is_paid_for_once_per_block_and_a_vote_that_changes_it_pays_the_write() {
+    use frame_support::traits::{Hooks, WhitelistedStorageKeys};
+    test(|| {
+        // Benchmarks leave the member list out of every call's weight ...
+        let whitelisted: Vec<Vec<u8>> = Consortium::whitelisted_storage_keys()
+            .into_iter()
+            .map(|tracked| tracked.key)
+            .collect();
+        assert_eq!(whitelisted, vec![Members::<Test>::hashed_key().to_vec()]);
+        // ... so each block pays its first read ...
+        let db = <Test as frame_system::Config>::DbWeight::get();
+        assert!(db.write > 0, "the mock prices storage");
+        assert_eq!(Consortium::on_initialize(1), db.reads(1));
+        // ... and the vote that adds or removes a hospital pays the write.
+        let vote_weight = <Test as Config>::WeightInfo::vote(<Test as Config>::MaxMembers::get());
+        let index = propose(1, add(5));
+        assert_eq!(
+            vote(2, index, true).unwrap().actual_weight,
+            Some(vote_weight)
+        );
+        assert_eq!(
+            vote(3, index, true).unwrap().actual_weight,
+            Some(vote_weight.saturating_add(db.writes(1)))
+        );
+        assert!(members().contains(&5));
+        let index = propose(1, Action::RemoveHospital { account: 5 });
+        assert_ok!(vote(2, index, true));
+        assert_eq!(
+            vote(3, index, true).unwrap().actual_weight,
+            Some(vote_weight.saturating_add(db.writes(1)))
+        );
+        assert!(!members().contains(&5));
+    });
+}
+
+#[test]
 fn the_vote_that_decides_a_dispute_pays_for_the_decision() {
     test(|| {
         let vote_weight = <Test as Config>::WeightInfo::vote(<Test as Config>::MaxMembers::get());
