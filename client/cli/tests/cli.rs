@@ -52,6 +52,24 @@ impl Fixture {
         self.command(pin, args).output().expect("run medledger")
     }
 
+    /// `medledger fetch` of `order` from `endpoint` into `out`, expecting `digest`; the
+    /// caller sets (or removes) `MEDLEDGER_ACCOUNT_SECRET`.
+    fn fetch(&self, endpoint: &str, order: &str, digest: &str, out: &Path) -> Command {
+        self.command(
+            None,
+            &[
+                "fetch",
+                "--endpoint",
+                endpoint,
+                "--order",
+                order,
+                "--expect-digest",
+                digest,
+                s(out),
+            ],
+        )
+    }
+
     fn run_ok(&self, args: &[&str]) -> String {
         let output = self.run(Some(USER_PIN), args);
         assert!(
@@ -974,22 +992,10 @@ fn fetch_downloads_for_the_buyer_only_and_checks_the_digest() {
     let (endpoint, _server) = serve_order_7(fx.path("served.sealed"), buyer.public().0);
 
     let fetch = |secret: &str, expect: &str, out: &Path| {
-        fx.command(
-            None,
-            &[
-                "fetch",
-                "--endpoint",
-                &endpoint,
-                "--order",
-                "7",
-                "--expect-digest",
-                expect,
-                s(out),
-            ],
-        )
-        .env("MEDLEDGER_ACCOUNT_SECRET", secret)
-        .output()
-        .unwrap()
+        fx.fetch(&endpoint, "7", expect, out)
+            .env("MEDLEDGER_ACCOUNT_SECRET", secret)
+            .output()
+            .unwrap()
     };
     let downloaded = fetch("//One", &digest, &fx.path("got.sealed"));
     assert!(
@@ -1058,19 +1064,7 @@ fn fetch_downloads_for_the_buyer_only_and_checks_the_digest() {
     );
 
     let no_secret = fx
-        .command(
-            None,
-            &[
-                "fetch",
-                "--endpoint",
-                &endpoint,
-                "--order",
-                "7",
-                "--expect-digest",
-                &digest,
-                s(&fx.path("x")),
-            ],
-        )
+        .fetch(&endpoint, "7", &digest, &fx.path("x"))
         .env_remove("MEDLEDGER_ACCOUNT_SECRET")
         .output()
         .unwrap();
@@ -1107,22 +1101,10 @@ fn a_failed_fetch_keeps_the_earlier_checked_copy_and_its_digest() {
     let record = fx.path("got.sealed.digest");
     let partial = fx.path("got.sealed.partial");
     let fetch = |order: &str, expect: &str| {
-        fx.command(
-            None,
-            &[
-                "fetch",
-                "--endpoint",
-                &endpoint,
-                "--order",
-                order,
-                "--expect-digest",
-                expect,
-                s(&got),
-            ],
-        )
-        .env("MEDLEDGER_ACCOUNT_SECRET", "//One")
-        .output()
-        .unwrap()
+        fx.fetch(&endpoint, order, expect, &got)
+            .env("MEDLEDGER_ACCOUNT_SECRET", "//One")
+            .output()
+            .unwrap()
     };
     let first = fetch("7", &digest);
     assert!(

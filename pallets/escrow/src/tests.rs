@@ -140,7 +140,7 @@ fn a_closed_listing_is_removed_when_its_last_order_leaves_delivery() {
         go_to(now() + DELIVERY_PERIOD + 1);
         assert_ok!(Escrow::refund(RuntimeOrigin::signed(OTHER_BUYER), refunded));
         assert_eq!(awaiting(), None, "the closed listing is removed");
-        assert!(pallet_listing::Pallet::<Test>::listing_terms(listing).is_none());
+        assert!(!pallet_listing::Listings::<Test>::contains_key(listing));
         assert!(matches!(state(delivered), OrderState::Disputed { .. }));
         // Its vote expired while the other orders ended: the default outcome applies.
         assert_ok!(Escrow::finalize(RuntimeOrigin::signed(STRANGER), delivered));

@@ -54,11 +54,9 @@ pub mod weights;
 
 /// Read access to listings for the escrow pallet.
 pub trait ListingRegistry<AccountId, Balance> {
-    /// The terms of listing `id`, if it exists (closed listings included, `active == false`).
-    fn listing_terms(id: ListingId) -> Option<ListingTerms<AccountId, Balance>>;
-
     /// An order is placed on listing `id`: keep the listing stored until that order is
-    /// delivered, and return the terms it is placed under (`None` if there is no listing).
+    /// delivered, and return the terms it is placed under (`None` if there is no listing; a
+    /// closed one answers `active == false`).
     /// The caller checks the terms and fails its call if they refuse the order, which undoes
     /// this. One read and one write of the listing serve both.
     fn order_placed(id: ListingId) -> Option<ListingTerms<AccountId, Balance>>;
@@ -455,10 +453,6 @@ pub mod pallet {
     }
 
     impl<T: Config> ListingRegistry<T::AccountId, T::Balance> for Pallet<T> {
-        fn listing_terms(id: ListingId) -> Option<ListingTerms<T::AccountId, T::Balance>> {
-            Listings::<T>::get(id).map(|listing| listing.terms())
-        }
-
         fn order_placed(id: ListingId) -> Option<ListingTerms<T::AccountId, T::Balance>> {
             let mut listing = Listings::<T>::get(id)?;
             listing.awaiting_delivery = listing.awaiting_delivery.saturating_add(1);
